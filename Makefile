@@ -1,0 +1,181 @@
+# nfqtrack - userspace connection tracking over NFQUEUE.
+#
+#   make                 build src/nfqtrackd and src/nfqtrackctl
+#   make check           install missing packages, build, run every test
+#   make demo            install missing packages, build, show it working
+#   make SAN=1 check     the same with AddressSanitizer and UBSan
+#   make install         PREFIX, DESTDIR, SYSCONFDIR, SBINDIR, MANDIR, UNITDIR
+#   make V=1             show the commands
+
+VERSION    := 0.1.0
+
+PREFIX     ?= /usr/local
+SBINDIR    ?= $(PREFIX)/sbin
+MANDIR     ?= $(PREFIX)/share/man
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR ?= /etc
+RUNSTATEDIR ?= /run
+DESTDIR    ?=
+
+CC         ?= cc
+CFLAGS     ?= -O2 -g
+WARN       := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+              -Wpointer-arith -Wformat=2 -Wundef -Wvla -Wcast-align
+ifeq ($(WERROR),1)
+WARN       += -Werror
+endif
+HARDEN     := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
+ifeq ($(SAN),1)
+CFLAGS     := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+              -fno-sanitize-recover=all
+HARDEN     := -fPIE
+LDFLAGS    += -fsanitize=address,undefined
+endif
+CPPFLAGS   += -Iinclude -DVERSION='"$(VERSION)"' \
+              -DSYSCONFDIR='"$(SYSCONFDIR)"' -DRUNSTATEDIR='"$(RUNSTATEDIR)"'
+ALL_CFLAGS := -std=gnu11 $(WARN) $(HARDEN) $(CFLAGS) -MMD -MP
+LDFLAGS    += -pie -Wl,-z,relro,-z,now
+LIBS_NFQ   := -lnetfilter_queue -lmnl
+LIBS_CHECK  = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
+
+ifeq ($(V),1)
+Q :=
+say :=
+else
+Q := @
+say = @printf '  %-6s %s\n' $(1) $(2);
+endif
+
+# The pure core: links into the daemon, the tests and the fuzzers.
+CORE       := hash slab flow pkt tcp engine conf log ctl
+CORE_OBJS  := $(CORE:%=src/%.o)
+DAEMON_OBJS := src/nfqtrackd.o src/queue.o
+CTL_OBJS   := src/nfqtrackctl.o
+LIB        := src/libnfqtrack.a
+
+UNIT_TESTS := $(patsubst tests/unit/%.c,tests/bin/%,$(wildcard tests/unit/check_*.c))
+TOOLS      := tests/bin/flowgen tests/bin/ctlsend
+
+ALL_OBJS   := $(CORE_OBJS) $(DAEMON_OBJS) $(CTL_OBJS)
+
+# Debian packages: to build, and to run the tests and the demo.
+DEB_BUILD  := gcc libc6-dev make pkg-config libmnl-dev libnetfilter-queue-dev \
+              libnfnetlink-dev check libpcap-dev
+DEB_TEST   := iptables iproute2 iputils-ping rsyslog procps clang-format \
+              man-db groff-base
+CORPUS     ?= $(abspath ../shared/corpus)
+
+.PHONY: all deps check check-unit check-conf check-docs check-format \
+        check-integration demo install uninstall clean FORCE
+
+all: src/nfqtrackd src/nfqtrackctl
+
+# Rebuild everything when the flags change (SAN=1 and back).
+src/.cflags: FORCE
+	@echo '$(CC) $(ALL_CFLAGS) $(CPPFLAGS) $(LDFLAGS)' | cmp -s - $@ || \
+		echo '$(CC) $(ALL_CFLAGS) $(CPPFLAGS) $(LDFLAGS)' > $@
+
+src/%.o: src/%.c src/.cflags
+	$(call say,CC,$@)$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -c -o $@ $<
+
+$(LIB): $(CORE_OBJS)
+	$(call say,AR,$@)rm -f $@ && $(AR) rcs $@ $^
+
+src/nfqtrackd: $(DAEMON_OBJS) $(LIB)
+	$(call say,LD,$@)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_NFQ)
+
+src/nfqtrackctl: $(CTL_OBJS) $(LIB)
+	$(call say,LD,$@)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^
+
+tests/bin/check_%: tests/unit/check_%.c tests/unit/testutil.h $(LIB) src/.cflags
+	@mkdir -p tests/bin
+	$(call say,CC,$@)$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -Itests/unit $(LDFLAGS) \
+		-DCORPUS_DIR='"$(CORPUS)"' -o $@ $< $(LIB) $(LIBS_CHECK) -lpcap
+
+tests/bin/%: tests/tools/%.c src/.cflags
+	@mkdir -p tests/bin
+	$(call say,CC,$@)$(CC) $(ALL_CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $<
+
+deps:
+	@missing=; for p in $(DEB_BUILD) $(DEB_TEST); do \
+		dpkg-query -W -f='$${db:Status-Status}\n' $$p 2>/dev/null | \
+			grep -qx installed || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" != 0 ]; then \
+			echo "deps: missing Debian packages:$$missing (run as root to install)" >&2; \
+			exit 1; \
+		fi; \
+		echo "deps: installing$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends $$missing \
+			>/dev/null || exit 1; \
+	fi
+
+check: deps
+	$(MAKE) --no-print-directory all $(UNIT_TESTS) $(TOOLS)
+	$(MAKE) --no-print-directory check-format check-unit check-conf \
+		check-docs check-integration
+
+check-format:
+	@echo "== clang-format"
+	@out=$$(clang-format --dry-run $(wildcard src/*.c include/*.h tests/unit/*.c \
+		tests/unit/*.h tests/tools/*.c) 2>&1); \
+	if [ -n "$$out" ]; then echo "$$out" | head -40; \
+		echo "clang-format: run 'clang-format -i' on the files above" >&2; exit 1; fi; \
+	echo "formatting OK"
+
+check-unit: $(UNIT_TESTS)
+	@echo "== unit tests (Check)"
+	@fail=0; for t in $(UNIT_TESTS); do \
+		CK_DEFAULT_TIMEOUT=60 ./$$t || fail=1; \
+	done; exit $$fail
+
+check-conf: src/nfqtrackd
+	@echo "== configuration golden files"
+	@tests/conf/run.sh src/nfqtrackd tests/conf
+
+check-docs: src/nfqtrackd
+	@echo "== documentation"
+	@tests/docs.sh src/nfqtrackd
+
+check-integration: all $(TOOLS)
+	@echo "== integration tests (real NFQUEUE in network namespaces)"
+	@tests/integ/run.sh
+
+demo: deps
+	$(MAKE) --no-print-directory all $(TOOLS)
+	@tests/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/nfqtrack
+	install -m 0755 src/nfqtrackd src/nfqtrackctl $(DESTDIR)$(SBINDIR)/
+	install -m 0644 man/nfqtrackd.8 man/nfqtrackctl.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 man/nfqtrack.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	sed 's|/usr/local/sbin|$(SBINDIR)|g' systemd/nfqtrack.service > \
+		$(DESTDIR)$(UNITDIR)/nfqtrack.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/nfqtrack.service
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/nfqtrack/nfqtrack.conf ]; then \
+		echo "keeping the existing $(DESTDIR)$(SYSCONFDIR)/nfqtrack/nfqtrack.conf"; \
+	else \
+		install -m 0644 conf/nfqtrack.conf $(DESTDIR)$(SYSCONFDIR)/nfqtrack/; \
+	fi
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/nfqtrackd $(DESTDIR)$(SBINDIR)/nfqtrackctl \
+		$(DESTDIR)$(MANDIR)/man8/nfqtrackd.8 \
+		$(DESTDIR)$(MANDIR)/man8/nfqtrackctl.8 \
+		$(DESTDIR)$(MANDIR)/man5/nfqtrack.conf.5 \
+		$(DESTDIR)$(UNITDIR)/nfqtrack.service
+	@conf=$(DESTDIR)$(SYSCONFDIR)/nfqtrack/nfqtrack.conf; \
+	if [ -e $$conf ] && cmp -s $$conf conf/nfqtrack.conf; then \
+		rm -f $$conf; rmdir $(DESTDIR)$(SYSCONFDIR)/nfqtrack 2>/dev/null || true; \
+	elif [ -e $$conf ]; then echo "keeping $$conf: it was changed"; fi
+
+clean:
+	rm -rf src/*.o src/*.d src/.cflags $(LIB) src/nfqtrackd src/nfqtrackctl \
+		tests/bin tests/out
+
+-include $(ALL_OBJS:.o=.d) $(wildcard tests/bin/*.d)

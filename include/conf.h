@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * conf.h - the configuration: keys, defaults, parsing, printing.
+ *
+ * The file is `key = value` lines with `#` comments. Parsing fills a fresh
+ * struct conf and reports every problem as "FILE:LINE: problem"; the caller
+ * swaps the new struct in only when there were none, so a bad file never
+ * leaves a half-applied configuration. One table in conf.c names every key
+ * with its type, range, default and meaning: defaults, parsing and
+ * printing all come from it.
+ */
+#ifndef NFQT_CONF_H
+#define NFQT_CONF_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "tcp.h"
+
+#define CONF_DEFAULT_PATH SYSCONFDIR "/nfqtrack/nfqtrack.conf"
+#define CONF_PATH_MAX 108 /* sun_path */
+
+/* Timeout classes: TCP flows use their state as class. */
+enum tmo_class {
+	TMO_TCP_FIRST = TCP_S_SYN_SENT,
+	TMO_TCP_LAST = TCP_S_SYN_SENT2,
+	TMO_UDP = TCP_S_COUNT,
+	TMO_UDP_STREAM,
+	TMO_ICMP,
+	TMO_ICMPV6,
+	TMO_GENERIC,
+	TMO_COUNT
+};
+
+enum conf_verdict { CONF_ACCEPT, CONF_DROP };
+
+struct conf {
+	uint32_t queue;
+	uint32_t max_flows;
+	uint32_t buckets; /* 0: derived from max_flows */
+	uint32_t queue_maxlen;
+	uint32_t copy_range;
+	uint32_t rcvbuf;
+	bool fail_open;
+	uint32_t invalid_verdict; /* enum conf_verdict */
+	uint32_t timeout[TMO_COUNT];
+	uint32_t log_rate;
+	uint32_t log_burst;
+	uint32_t syslog_facility; /* LOG_DAEMON, ... */
+	char syslog_socket[CONF_PATH_MAX];
+	char ctl_socket[CONF_PATH_MAX];
+};
+
+/* Receives each problem, already formatted as "FILE:LINE: problem". */
+typedef void (*conf_error_fn)(void *arg, const char *msg);
+
+/* Set every key to its built-in default. */
+void conf_defaults(struct conf *c);
+
+/*
+ * Parse the stream f, named name in messages, into c, starting from the
+ * defaults. Returns the number of problems found; each went to err.
+ */
+int conf_parse(struct conf *c, FILE *f, const char *name, conf_error_fn err,
+	       void *arg);
+
+/* conf_parse() on the file at path. Not being able to read it counts as
+ * one problem; errno then tells why (ENOENT for a missing file). */
+int conf_load(struct conf *c, const char *path, conf_error_fn err, void *arg);
+
+/* Print every key as "key = value", in the file's syntax. */
+void conf_print(const struct conf *c, FILE *out);
+
+/* The bucket count in effect: buckets, or derived from max_flows. */
+uint32_t conf_buckets(const struct conf *c);
+
+/* Name of a syslog facility value ("daemon"), or NULL. */
+const char *conf_facility_name(uint32_t facility);
+
+#endif

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * ctl.h - the control socket: protocol, server and client.
+ *
+ * A Unix stream socket carries one request per connection:
+ *
+ *	request:  "NFQT/1 <command> [<argument> ...]\n"   (4096 bytes at most)
+ *	reply:    "NFQT/1 OK\n" <body lines> ".\n"
+ *	      or  "NFQT/1 ERR <message>\n" ".\n"
+ *
+ * The version word lets a newer nfqtrackctl talk to an older daemon and
+ * get a clear error rather than garbage. Body lines are "key value" pairs
+ * or records, never a lone ".". The server never blocks: it serves a
+ * bounded number of clients, each with a deadline, from its own epoll set,
+ * so a slow or hostile client cannot stall the packet path.
+ */
+#ifndef NFQT_CTL_H
+#define NFQT_CTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CTL_VERSION "NFQT/1"
+#define CTL_REQUEST_MAX 4096
+#define CTL_ARGS_MAX 16
+
+struct ctl_request {
+	int argc; /* argv[0] is the command */
+	char *argv[CTL_ARGS_MAX];
+	char buf[CTL_REQUEST_MAX];
+};
+
+/*
+ * Parse one request (len bytes at line, no newline). Returns 0, or -1 and
+ * sets *why to the problem. Pure: the fuzz target for the protocol.
+ */
+int ctl_parse_request(struct ctl_request *req, const char *line, size_t len,
+		      const char **why);
+
+/* A growing reply body (bounded; past the bound it turns into an error). */
+struct ctl_reply {
+	char *data;
+	size_t len, cap;
+	bool error; /* data holds the error message */
+};
+
+void ctl_reply_printf(struct ctl_reply *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void ctl_reply_error(struct ctl_reply *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void ctl_reply_free(struct ctl_reply *r);
+
+/* Server side. */
+typedef void (*ctl_handler)(void *arg, const struct ctl_request *req,
+			    struct ctl_reply *rep);
+
+struct ctl_server;
+
+/*
+ * Listen on path (mode 0660), creating its directory if missing. A stale
+ * socket left by a dead daemon is replaced; a live one is an error.
+ * Returns NULL with a message in err.
+ */
+struct ctl_server *ctl_server_open(const char *path, char *err, size_t errlen);
+
+/* A descriptor that becomes readable when the server has work. */
+int ctl_server_fd(const struct ctl_server *s);
+
+/* Do the work that is ready (accept, read, answer, write). Never blocks. */
+void ctl_server_run(struct ctl_server *s, uint64_t now_ms, ctl_handler h,
+		    void *arg);
+
+/* Drop clients past their deadline. */
+void ctl_server_expire(struct ctl_server *s, uint64_t now_ms);
+
+/* Close every client and the socket, and remove the socket file. */
+void ctl_server_close(struct ctl_server *s);
+
+/* Client side. */
+enum ctl_status {
+	CTL_OK = 0, /* reply body in out */
+	CTL_ERR_DAEMON = 1, /* the daemon said no: message in out */
+	CTL_ERR_REPLY = 2, /* the reply made no sense: message in err */
+	CTL_ERR_CONNECT = 3, /* daemon not reachable: message in err */
+};
+
+/* Send request (the words after the version) to the daemon at path and
+ * wait up to timeout_ms for the whole reply. */
+enum ctl_status ctl_call(const char *path, const char *request, int timeout_ms,
+			 struct ctl_reply *out, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * engine.h - from a packet to a verdict: parse, find or create the flow,
+ * track its state, apply the table limit, count every outcome.
+ *
+ * The engine is pure: no sockets, no clock, no logging. The caller sets
+ * the time (engine_set_time), feeds packets, and logs what the returned
+ * verdict and reason say. The daemon, the tests and an offline replay all
+ * drive the very same code.
+ */
+#ifndef NFQT_ENGINE_H
+#define NFQT_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+#include "flow.h"
+#include "pkt.h"
+
+enum verdict { VERDICT_ACCEPT, VERDICT_DROP };
+
+/* Why a packet was dropped (or, for the invalid ones, would be under
+ * invalid_verdict = drop). Keep engine_drop_name() in step. */
+enum drop_reason {
+	DROP_NONE,
+	DROP_TABLE_FULL, /* would create a flow, table at max_flows */
+	DROP_MALFORMED, /* pkt_parse() said malformed */
+	DROP_INVALID, /* well formed, but not valid for its flow */
+	DROP_REASON_COUNT
+};
+
+/* What made a well-formed packet invalid. Keep engine_invalid_name()
+ * in step. */
+enum invalid_reason {
+	INV_NONE,
+	INV_TCP_FLAGS, /* impossible flag combination */
+	INV_TCP_NEW, /* cannot open a flow (RST, FIN, SYN-ACK, ...) */
+	INV_TCP_STATE, /* not valid in the flow's state */
+	INV_ICMP_NEW, /* ICMP reply or other type without a request */
+	INV_ICMP_ERROR_FLOW, /* ICMP error about no flow we know */
+	INV_REASON_COUNT
+};
+
+/* Every counter. Monotonic; read them whole for `nfqtrackctl stats`. */
+struct engine_stats {
+	uint64_t packets;
+	uint64_t accepted;
+	uint64_t dropped;
+	uint64_t drop[DROP_REASON_COUNT];
+	uint64_t malformed[PKT_ERR_COUNT];
+	uint64_t invalid[INV_REASON_COUNT];
+	uint64_t fragments; /* non-first fragments, passed untracked */
+	uint64_t icmp_related; /* ICMP errors that matched a flow */
+	uint64_t untracked; /* neighbour discovery and the like */
+	uint64_t flows_created;
+};
+
+struct engine {
+	struct flow_table table;
+	uint32_t max_flows;
+	uint32_t invalid_verdict; /* enum conf_verdict */
+	uint32_t timeouts[TMO_COUNT];
+	uint32_t now; /* seconds */
+	struct engine_stats st;
+};
+
+/* What engine_packet() decided, with what the caller needs to log it. */
+struct engine_result {
+	enum verdict verdict;
+	enum drop_reason reason; /* also set for accepted invalid packets */
+	uint8_t invalid; /* enum invalid_reason */
+	struct pkt pkt;
+};
+
+/* Bytes of memory an engine with this configuration holds. */
+uint64_t engine_bytes(const struct conf *c);
+
+/*
+ * Make an engine for conf c, seeded with hkey. Allocates and touches all
+ * of the table's memory now. Returns 0, or -1 with errno set.
+ */
+int engine_init(struct engine *e, const struct conf *c,
+		const struct hash_key *hkey, uint32_t now);
+void engine_destroy(struct engine *e);
+
+/*
+ * Apply a new configuration to a running engine without losing flows:
+ * limits and timeouts at once; a new bucket count by incremental rehash.
+ * Returns 0, or -1 with errno set and nothing changed.
+ */
+int engine_reconfigure(struct engine *e, const struct conf *c);
+
+/* The engine clock, in seconds; it never goes back. */
+static inline void engine_set_time(struct engine *e, uint32_t now)
+{
+	if ((int32_t)(now - e->now) > 0)
+		e->now = now;
+}
+
+/*
+ * Decide on one IP packet (caplen bytes of it at buf, wirelen long;
+ * flags as for pkt_parse()). Fills r. O(1) on average; no allocation,
+ * no system call.
+ */
+void engine_packet(struct engine *e, const uint8_t *buf, size_t caplen,
+		   size_t wirelen, unsigned int flags, struct engine_result *r);
+
+/* Housekeeping: visit at most max_buckets buckets (see flow_table_sweep).
+ * Returns the flows reclaimed. */
+uint32_t engine_sweep(struct engine *e, uint32_t max_buckets);
+
+const char *engine_drop_name(enum drop_reason r);
+const char *engine_invalid_name(enum invalid_reason r);
+
+#endif

@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * flow.h - the flow table: keys, buckets, chains, lookup from either
+ * direction, lazy and incremental expiry, incremental rehash.
+ *
+ * A flow is stored once, under a canonical key: of its two endpoints
+ * (address, port), the smaller one comes first, so a packet and its reply
+ * build the same key and find the same flow without a second chain entry.
+ * The flow remembers which endpoint opened it (FLOW_F_ORIG_HI), and that
+ * gives every packet its direction.
+ *
+ * Buckets hold the index of the first flow of a chain; flows link to the
+ * next by index. The bucket index is a SipHash of the key under a random
+ * per-run key (hash.h). A flow is expired when it has been idle for
+ * timeouts[flow->tclass] seconds; the timeout is looked up when checked,
+ * never stored, so a reload that changes a timeout applies to every flow at
+ * once. Expired flows are reclaimed when a lookup walks past them and by
+ * flow_table_sweep(), which visits a bounded number of buckets per call.
+ *
+ * Ownership: the table owns its slab, and with it every flow. Pointers to
+ * flows are valid until the next call that may free or move flows
+ * (lookup, insert, sweep, remove, grow). Not thread-safe.
+ */
+#ifndef NFQT_FLOW_H
+#define NFQT_FLOW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hash.h"
+#include "slab.h"
+
+#define FLOW_NIL SLAB_NIL
+
+/* Canonical flow key. Addresses in network byte order (IPv4 in addr[i][0],
+ * the other words zero), ports in host order. For ICMP queries both ports
+ * hold the identifier. Padding must be zero: keys compare as words. */
+struct flow_key {
+	uint32_t addr[2][4];
+	uint16_t port[2];
+	uint8_t family; /* 4 or 6 */
+	uint8_t proto;
+	uint8_t pad[2];
+};
+
+enum flow_flags {
+	FLOW_F_ORIG_HI = 1 << 0, /* the originator is endpoint 1 of the key */
+	FLOW_F_SEEN_REPLY = 1 << 1, /* a packet went the reply way */
+	FLOW_F_ASSURED = 1 << 2, /* a real two-way exchange (conntrack's) */
+};
+
+enum flow_dir { FLOW_DIR_ORIGINAL = 0, FLOW_DIR_REPLY = 1 };
+
+/* One cache line per flow. */
+struct flow {
+	uint32_t next; /* chain link: index of the next flow, or FLOW_NIL */
+	uint32_t last_seen; /* engine clock, seconds */
+	struct flow_key key;
+	uint32_t created; /* engine clock, seconds */
+	uint8_t state; /* protocol state, e.g. enum tcp_state */
+	uint8_t flags; /* enum flow_flags */
+	uint8_t tclass; /* index into the timeout table */
+	uint8_t retrans; /* protocol scratch */
+	uint32_t proto_data[2]; /* protocol scratch */
+} __attribute__((aligned(64)));
+
+_Static_assert(sizeof(struct flow) == 64, "a flow is one cache line");
+
+struct flow_table {
+	struct slab slab;
+	uint32_t *bucket[2]; /* [1] is non-NULL only while rehashing */
+	uint32_t nbuckets[2];
+	uint32_t migrate_pos; /* old buckets [0, migrate_pos) have moved */
+	uint32_t sweep_pos;
+	uint32_t count;
+	uint64_t expired; /* flows reclaimed because they timed out */
+	struct hash_key key;
+	const uint32_t *timeouts; /* seconds, indexed by flow->tclass */
+};
+
+/*
+ * Build a canonical key from a packet's source and destination. Returns
+ * true when the packet's source is endpoint 1 of the key (it was swapped).
+ * Addresses are 4 (IPv4) or 16 (IPv6) bytes.
+ */
+bool flow_key_make(struct flow_key *k, uint8_t family, uint8_t proto,
+		   const void *src, const void *dst, uint16_t sport,
+		   uint16_t dport);
+
+/* The direction of a packet whose key was built with swapped = sw. */
+static inline enum flow_dir flow_dir_of(const struct flow *f, bool sw)
+{
+	return sw == !!(f->flags & FLOW_F_ORIG_HI) ? FLOW_DIR_ORIGINAL :
+						     FLOW_DIR_REPLY;
+}
+
+/*
+ * Make an empty table for up to capacity flows with nbuckets buckets (a
+ * power of two). hkey seeds the hash; timeouts must outlive the table and
+ * may be changed in place. Returns 0, or -1 with errno set.
+ */
+int flow_table_init(struct flow_table *t, uint32_t capacity, uint32_t nbuckets,
+		    const struct hash_key *hkey, const uint32_t *timeouts);
+void flow_table_destroy(struct flow_table *t);
+
+uint64_t flow_hash(const struct flow_table *t, const struct flow_key *k);
+
+static inline bool flow_expired(const struct flow_table *t,
+				const struct flow *f, uint32_t now)
+{
+	return now - f->last_seen >= t->timeouts[f->tclass];
+}
+
+/*
+ * Find the live flow with key k (hash from flow_hash()). Expired flows met
+ * on the way are reclaimed. O(chain length). NULL if none.
+ */
+struct flow *flow_table_lookup(struct flow_table *t, const struct flow_key *k,
+			       uint64_t hash, uint32_t now);
+
+/*
+ * Add a flow with key k, not yet present. Its fields other than key, next,
+ * created and last_seen are zero. O(1). NULL when the slab is exhausted.
+ */
+struct flow *flow_table_insert(struct flow_table *t, const struct flow_key *k,
+			       uint64_t hash, uint32_t now);
+
+/* Unlink and free f. O(chain length). */
+void flow_table_remove(struct flow_table *t, struct flow *f);
+
+/*
+ * Housekeeping, bounded: visit at most max_buckets buckets from where the
+ * last call stopped, reclaiming expired flows; while a rehash is under way,
+ * move max_buckets old buckets instead. Returns the flows reclaimed.
+ */
+uint32_t flow_table_sweep(struct flow_table *t, uint32_t now,
+			  uint32_t max_buckets);
+
+/*
+ * Start moving the flows to nbuckets buckets (a power of two). The move is
+ * done by later flow_table_sweep() calls; lookups work throughout. A move
+ * already under way is finished first, at once. Returns 0, or -1 with errno
+ * set (then the table is unchanged).
+ */
+int flow_table_resize(struct flow_table *t, uint32_t nbuckets, uint32_t now);
+
+static inline bool flow_table_rehashing(const struct flow_table *t)
+{
+	return t->bucket[1] != NULL;
+}
+
+/* Raise the slab's capacity. Invalidates flow pointers. */
+int flow_table_grow(struct flow_table *t, uint32_t capacity);
+
+/* Bytes held: slab plus bucket arrays. */
+uint64_t flow_table_bytes(const struct flow_table *t);
+
+/* The bucket count that lookups will use once any rehash is done. */
+static inline uint32_t flow_table_buckets(const struct flow_table *t)
+{
+	return t->bucket[1] ? t->nbuckets[1] : t->nbuckets[0];
+}
+
+/*
+ * Visit every flow (live or not yet reclaimed): calls fn until it returns
+ * non-zero, which is then returned. The callback must not change the table.
+ * O(buckets + flows).
+ */
+int flow_table_walk(const struct flow_table *t,
+		    int (*fn)(const struct flow *f, void *arg), void *arg);
+
+#endif

@@ -1,0 +1,431 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * conf.c - configuration keys and their parser; see conf.h.
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "conf.h"
+
+#ifndef RUNSTATEDIR
+#define RUNSTATEDIR "/run"
+#endif
+
+enum key_type {
+	K_UINT, /* plain number */
+	K_SIZE, /* bytes, with optional K, M or G (powers of 1024) */
+	K_SECONDS, /* seconds, with optional s, m, h or d */
+	K_BOOL, /* yes/no */
+	K_VERDICT, /* accept/drop */
+	K_FACILITY,
+	K_PATH, /* absolute path that fits a socket address */
+	K_POW2, /* 0 or a power of two */
+};
+
+struct key {
+	const char *name;
+	enum key_type type;
+	size_t offset;
+	uint64_t min, max;
+	const char *def;
+};
+
+#define OFF(field) offsetof(struct conf, field)
+#define TMO(cls) (OFF(timeout) + (cls) * sizeof(uint32_t))
+#define DAY 86400u
+
+/*
+ * Every key. The defaults are the kernel's where a kernel sysctl exists
+ * (nf_conntrack_max, nf_conntrack_*_timeout*); the man page and
+ * conf/nfqtrack.conf explain each one, and a test keeps them in step.
+ */
+static const struct key keys[] = {
+	{ "queue", K_UINT, OFF(queue), 0, 65535, "0" },
+	{ "max_flows", K_UINT, OFF(max_flows), 1, 1u << 30, "262144" },
+	{ "buckets", K_POW2, OFF(buckets), 0, 1u << 30, "0" },
+	{ "fail_open", K_BOOL, OFF(fail_open), 0, 1, "yes" },
+	{ "queue_maxlen", K_UINT, OFF(queue_maxlen), 1, 1u << 20, "4096" },
+	{ "copy_range", K_SIZE, OFF(copy_range), 64, 65531, "256" },
+	{ "rcvbuf", K_SIZE, OFF(rcvbuf), 65536, 1u << 30, "8M" },
+	{ "invalid_verdict", K_VERDICT, OFF(invalid_verdict), 0, 1, "accept" },
+	{ "timeout_tcp_syn_sent", K_SECONDS, TMO(TCP_S_SYN_SENT), 1, 365 * DAY,
+	  "120" },
+	{ "timeout_tcp_syn_recv", K_SECONDS, TMO(TCP_S_SYN_RECV), 1, 365 * DAY,
+	  "60" },
+	{ "timeout_tcp_established", K_SECONDS, TMO(TCP_S_ESTABLISHED), 1,
+	  365 * DAY, "432000" },
+	{ "timeout_tcp_fin_wait", K_SECONDS, TMO(TCP_S_FIN_WAIT), 1, 365 * DAY,
+	  "120" },
+	{ "timeout_tcp_close_wait", K_SECONDS, TMO(TCP_S_CLOSE_WAIT), 1,
+	  365 * DAY, "60" },
+	{ "timeout_tcp_last_ack", K_SECONDS, TMO(TCP_S_LAST_ACK), 1, 365 * DAY,
+	  "30" },
+	{ "timeout_tcp_time_wait", K_SECONDS, TMO(TCP_S_TIME_WAIT), 1,
+	  365 * DAY, "120" },
+	{ "timeout_tcp_close", K_SECONDS, TMO(TCP_S_CLOSE), 1, 365 * DAY,
+	  "10" },
+	{ "timeout_tcp_syn_sent2", K_SECONDS, TMO(TCP_S_SYN_SENT2), 1,
+	  365 * DAY, "120" },
+	{ "timeout_udp", K_SECONDS, TMO(TMO_UDP), 1, 365 * DAY, "30" },
+	{ "timeout_udp_stream", K_SECONDS, TMO(TMO_UDP_STREAM), 1, 365 * DAY,
+	  "120" },
+	{ "timeout_icmp", K_SECONDS, TMO(TMO_ICMP), 1, 365 * DAY, "30" },
+	{ "timeout_icmpv6", K_SECONDS, TMO(TMO_ICMPV6), 1, 365 * DAY, "30" },
+	{ "timeout_generic", K_SECONDS, TMO(TMO_GENERIC), 1, 365 * DAY, "600" },
+	{ "log_rate", K_UINT, OFF(log_rate), 0, 1000000, "2" },
+	{ "log_burst", K_UINT, OFF(log_burst), 1, 1000000, "10" },
+	{ "syslog_facility", K_FACILITY, OFF(syslog_facility), 0, 0, "daemon" },
+	{ "syslog_socket", K_PATH, OFF(syslog_socket), 0, 0, "/dev/log" },
+	{ "ctl_socket", K_PATH, OFF(ctl_socket), 0, 0,
+	  RUNSTATEDIR "/nfqtrack/ctl" },
+};
+
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+static const struct {
+	const char *name;
+	uint32_t value;
+} facilities[] = {
+	{ "daemon", LOG_DAEMON }, { "user", LOG_USER },
+	{ "auth", LOG_AUTH },	  { "authpriv", LOG_AUTHPRIV },
+	{ "local0", LOG_LOCAL0 }, { "local1", LOG_LOCAL1 },
+	{ "local2", LOG_LOCAL2 }, { "local3", LOG_LOCAL3 },
+	{ "local4", LOG_LOCAL4 }, { "local5", LOG_LOCAL5 },
+	{ "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 },
+};
+
+const char *conf_facility_name(uint32_t facility)
+{
+	for (size_t i = 0; i < sizeof(facilities) / sizeof(facilities[0]); i++)
+		if (facilities[i].value == facility)
+			return facilities[i].name;
+	return NULL;
+}
+
+static uint32_t *u32_at(struct conf *c, const struct key *k)
+{
+	return (uint32_t *)((char *)c + k->offset);
+}
+
+static const uint32_t *u32_of(const struct conf *c, const struct key *k)
+{
+	return (const uint32_t *)((const char *)c + k->offset);
+}
+
+/* Parse a decimal number with an optional unit suffix from units[] (each
+ * a letter and a multiplier). Returns 0 or an error text. */
+struct unit {
+	char letter;
+	uint64_t mult;
+};
+
+static const char *parse_number(const char *s, const struct unit *units,
+				uint64_t *out)
+{
+	uint64_t v = 0, mult = 1;
+	const char *p = s;
+
+	if (!isdigit((unsigned char)*p))
+		return "is not a number";
+	for (; isdigit((unsigned char)*p); p++) {
+		if (v > (UINT64_MAX - 9) / 10)
+			return "is too large";
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	if (*p) {
+		const struct unit *u = units;
+
+		for (; u && u->letter; u++)
+			if (tolower((unsigned char)*p) == u->letter)
+				break;
+		if (!u || !u->letter || p[1])
+			return units ? "has an unknown unit" :
+				       "is not a number";
+		mult = u->mult;
+	}
+	if (v > UINT64_MAX / mult)
+		return "is too large";
+	*out = v * mult;
+	return NULL;
+}
+
+static const struct unit size_units[] = { { 'k', 1024 },
+					  { 'm', 1024 * 1024 },
+					  { 'g', 1024 * 1024 * 1024 },
+					  { 0, 0 } };
+static const struct unit time_units[] = { { 's', 1 },
+					  { 'm', 60 },
+					  { 'h', 3600 },
+					  { 'd', 86400 },
+					  { 0, 0 } };
+
+/* Set key k of c from text v. Returns NULL, or the problem (in buf). */
+static const char *set_value(struct conf *c, const struct key *k, const char *v,
+			     char *buf, size_t buflen)
+{
+	const char *why = NULL;
+	uint64_t n = 0;
+
+	switch (k->type) {
+	case K_UINT:
+	case K_POW2:
+		why = parse_number(v, NULL, &n);
+		break;
+	case K_SIZE:
+		why = parse_number(v, size_units, &n);
+		break;
+	case K_SECONDS:
+		why = parse_number(v, time_units, &n);
+		break;
+	case K_BOOL:
+		if (!strcmp(v, "yes") || !strcmp(v, "true") ||
+		    !strcmp(v, "on") || !strcmp(v, "1"))
+			n = 1;
+		else if (!strcmp(v, "no") || !strcmp(v, "false") ||
+			 !strcmp(v, "off") || !strcmp(v, "0"))
+			n = 0;
+		else
+			why = "is not yes or no";
+		break;
+	case K_VERDICT:
+		if (!strcmp(v, "accept"))
+			n = CONF_ACCEPT;
+		else if (!strcmp(v, "drop"))
+			n = CONF_DROP;
+		else
+			why = "is not accept or drop";
+		break;
+	case K_FACILITY:
+		why = "is not a syslog facility (daemon, user, auth, "
+		      "authpriv, local0 ... local7)";
+		for (size_t i = 0;
+		     i < sizeof(facilities) / sizeof(facilities[0]); i++) {
+			if (!strcmp(v, facilities[i].name)) {
+				n = facilities[i].value;
+				why = NULL;
+			}
+		}
+		break;
+	case K_PATH:
+		if (v[0] != '/')
+			return "is not an absolute path";
+		if (strlen(v) >= CONF_PATH_MAX)
+			return "is too long for a socket path (107 bytes at most)";
+		strcpy((char *)c + k->offset, v);
+		return NULL;
+	}
+	if (why) {
+		snprintf(buf, buflen, "'%s' %s", v, why);
+		return buf;
+	}
+	if (k->type != K_BOOL && k->type != K_VERDICT &&
+	    k->type != K_FACILITY && (n < k->min || n > k->max)) {
+		snprintf(buf, buflen,
+			 "%s is out of range (%" PRIu64 " to %" PRIu64 ")", v,
+			 k->min, k->max);
+		return buf;
+	}
+	if (k->type == K_POW2 && n && (n & (n - 1))) {
+		snprintf(buf, buflen,
+			 "%s is not a power of two (or 0 to derive "
+			 "it from max_flows)",
+			 v);
+		return buf;
+	}
+	if (k->type == K_BOOL)
+		*(bool *)((char *)c + k->offset) = n;
+	else
+		*u32_at(c, k) = (uint32_t)n;
+	return NULL;
+}
+
+void conf_defaults(struct conf *c)
+{
+	char buf[128];
+
+	memset(c, 0, sizeof(*c));
+	for (size_t i = 0; i < NKEYS; i++)
+		set_value(c, &keys[i], keys[i].def, buf, sizeof(buf));
+	/* Classes without a key of their own. */
+	c->timeout[TCP_S_NONE] = c->timeout[TMO_GENERIC];
+}
+
+static void report(conf_error_fn err, void *arg, const char *name,
+		   unsigned line, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+static void report(conf_error_fn err, void *arg, const char *name,
+		   unsigned line, const char *fmt, ...)
+{
+	char msg[512];
+	int n = line ? snprintf(msg, sizeof(msg), "%s:%u: ", name, line) :
+		       snprintf(msg, sizeof(msg), "%s: ", name);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+	va_end(ap);
+	if (err)
+		err(arg, msg);
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+int conf_parse(struct conf *c, FILE *f, const char *name, conf_error_fn err,
+	       void *arg)
+{
+	unsigned seen_on[NKEYS] = { 0 };
+	char *line = NULL, buf[256];
+	size_t cap = 0;
+	unsigned lineno = 0;
+	ssize_t len;
+	int errors = 0;
+
+	conf_defaults(c);
+	while ((len = getline(&line, &cap, f)) != -1) {
+		char *k, *v, *eq, *hash;
+		const char *why;
+		size_t i;
+
+		lineno++;
+		if ((size_t)len != strlen(line)) {
+			report(err, arg, name, lineno, "line has a NUL byte");
+			errors++;
+			continue;
+		}
+		if (len > 1024) {
+			report(err, arg, name, lineno,
+			       "line is too long (1024 bytes at most)");
+			errors++;
+			continue;
+		}
+		hash = strchr(line, '#');
+		if (hash)
+			*hash = '\0';
+		k = trim(line);
+		if (!*k)
+			continue;
+		eq = strchr(k, '=');
+		if (!eq) {
+			report(err, arg, name, lineno,
+			       "expected 'key = value', got '%s'", k);
+			errors++;
+			continue;
+		}
+		*eq = '\0';
+		v = trim(eq + 1);
+		k = trim(k);
+		for (i = 0; i < NKEYS; i++)
+			if (!strcmp(keys[i].name, k))
+				break;
+		if (i == NKEYS) {
+			report(err, arg, name, lineno, "unknown key '%s'", k);
+			errors++;
+			continue;
+		}
+		if (!*v) {
+			report(err, arg, name, lineno, "%s: missing value", k);
+			errors++;
+			continue;
+		}
+		if (seen_on[i]) {
+			report(err, arg, name, lineno,
+			       "%s: set again (first set on line %u)", k,
+			       seen_on[i]);
+			errors++;
+			continue;
+		}
+		seen_on[i] = lineno;
+		why = set_value(c, &keys[i], v, buf, sizeof(buf));
+		if (why) {
+			report(err, arg, name, lineno, "%s: %s", k, why);
+			errors++;
+		}
+	}
+	free(line);
+	if (ferror(f)) {
+		report(err, arg, name, 0, "read error: %s", strerror(errno));
+		errors++;
+	}
+	c->timeout[TCP_S_NONE] = c->timeout[TMO_GENERIC];
+	return errors;
+}
+
+int conf_load(struct conf *c, const char *path, conf_error_fn err, void *arg)
+{
+	FILE *f = fopen(path, "r");
+	int n, saved;
+
+	if (!f) {
+		saved = errno;
+		conf_defaults(c);
+		report(err, arg, path, 0, "cannot read: %s", strerror(saved));
+		errno = saved;
+		return 1;
+	}
+	n = conf_parse(c, f, path, err, arg);
+	fclose(f);
+	return n;
+}
+
+uint32_t conf_buckets(const struct conf *c)
+{
+	uint32_t b = 64;
+
+	if (c->buckets)
+		return c->buckets;
+	while (b < c->max_flows)
+		b <<= 1;
+	return b;
+}
+
+void conf_print(const struct conf *c, FILE *out)
+{
+	for (size_t i = 0; i < NKEYS; i++) {
+		const struct key *k = &keys[i];
+		uint32_t v = k->type == K_PATH || k->type == K_BOOL ?
+				     0 :
+				     *u32_of(c, k);
+
+		fprintf(out, "%s = ", k->name);
+		switch (k->type) {
+		case K_BOOL:
+			fputs(*(const bool *)((const char *)c + k->offset) ?
+				      "yes" :
+				      "no",
+			      out);
+			break;
+		case K_VERDICT:
+			fputs(v == CONF_DROP ? "drop" : "accept", out);
+			break;
+		case K_FACILITY:
+			fputs(conf_facility_name(v), out);
+			break;
+		case K_PATH:
+			fputs((const char *)c + k->offset, out);
+			break;
+		default:
+			fprintf(out, "%" PRIu32, v);
+		}
+		if (k->type == K_POW2 && v == 0)
+			fprintf(out, "  # derived: %" PRIu32, conf_buckets(c));
+		fputc('\n', out);
+	}
+}

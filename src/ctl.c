@@ -1,0 +1,542 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * ctl.c - control socket protocol, server and client; see ctl.h.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctl.h"
+
+#define MAX_CLIENTS 16
+#define CLIENT_DEADLINE_MS 5000
+#define REPLY_MAX (64u << 20)
+
+int ctl_parse_request(struct ctl_request *req, const char *line, size_t len,
+		      const char **why)
+{
+	char *p, *save = NULL, *word;
+
+	req->argc = 0;
+	if (len >= sizeof(req->buf)) {
+		*why = "request too long";
+		return -1;
+	}
+	memcpy(req->buf, line, len);
+	req->buf[len] = '\0';
+	if (len && req->buf[len - 1] == '\r')
+		req->buf[len - 1] = '\0';
+	for (p = req->buf; *p; p++) {
+		if ((unsigned char)*p < 0x20 && *p != '\t') {
+			*why = "request has control characters";
+			return -1;
+		}
+	}
+	word = strtok_r(req->buf, " \t", &save);
+	if (!word || strncmp(word, "NFQT/", 5)) {
+		*why = "not a control request (expected \"" CTL_VERSION
+		       " <command>\")";
+		return -1;
+	}
+	if (strcmp(word, CTL_VERSION)) {
+		*why = "unsupported protocol version (this daemon speaks " CTL_VERSION
+		       ")";
+		return -1;
+	}
+	while ((word = strtok_r(NULL, " \t", &save))) {
+		if (req->argc == CTL_ARGS_MAX) {
+			*why = "too many arguments";
+			return -1;
+		}
+		req->argv[req->argc++] = word;
+	}
+	if (!req->argc) {
+		*why = "missing command";
+		return -1;
+	}
+	return 0;
+}
+
+static void reply_vappend(struct ctl_reply *r, const char *fmt, va_list ap)
+{
+	va_list ap2;
+	int n;
+
+	if (r->error && r->len)
+		return; /* an error message stays as it is */
+	va_copy(ap2, ap);
+	n = vsnprintf(NULL, 0, fmt, ap2);
+	va_end(ap2);
+	if (n < 0)
+		return;
+	if (r->len + (size_t)n + 1 > r->cap) {
+		size_t cap = r->cap ? r->cap : 4096;
+		char *d;
+
+		while (cap < r->len + (size_t)n + 1)
+			cap *= 2;
+		if (cap > REPLY_MAX || !(d = realloc(r->data, cap))) {
+			free(r->data);
+			r->data = strdup("reply too large");
+			r->len = r->data ? strlen(r->data) : 0;
+			r->cap = r->len + 1;
+			r->error = true;
+			return;
+		}
+		r->data = d;
+		r->cap = cap;
+	}
+	vsnprintf(r->data + r->len, r->cap - r->len, fmt, ap);
+	r->len += (size_t)n;
+}
+
+void ctl_reply_printf(struct ctl_reply *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	reply_vappend(r, fmt, ap);
+	va_end(ap);
+}
+
+void ctl_reply_error(struct ctl_reply *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	r->len = 0;
+	r->error = true;
+	va_start(ap, fmt);
+	reply_vappend(r, fmt, ap);
+	va_end(ap);
+}
+
+void ctl_reply_free(struct ctl_reply *r)
+{
+	free(r->data);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Server. */
+
+struct client {
+	int fd; /* -1: free slot */
+	char in[CTL_REQUEST_MAX];
+	size_t inlen;
+	char *out; /* the whole reply, framed */
+	size_t outlen, outoff;
+	uint64_t deadline_ms;
+};
+
+struct ctl_server {
+	int listen_fd;
+	int epfd;
+	char path[108];
+	struct client clients[MAX_CLIENTS];
+};
+
+static void client_close(struct ctl_server *s, struct client *c)
+{
+	if (c->fd < 0)
+		return;
+	epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	free(c->out);
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+}
+
+static int parent_dir(const char *path, char *err, size_t errlen)
+{
+	char copy[108], *dir;
+	struct stat st;
+
+	snprintf(copy, sizeof(copy), "%s", path);
+	dir = dirname(copy);
+	if (stat(dir, &st) == 0)
+		return 0;
+	if (errno != ENOENT || mkdir(dir, 0755) < 0) {
+		snprintf(err, errlen, "cannot create directory %s: %s", dir,
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Remove a socket left by a daemon that died; refuse to touch anything
+ * else, and refuse to take over from a daemon that is alive. */
+static int clear_stale(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+	int fd, r;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(err, errlen, "%s exists and is not a socket", path);
+		return -1;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	close(fd);
+	if (r == 0) {
+		snprintf(err, errlen,
+			 "%s is in use: is another nfqtrackd "
+			 "running?",
+			 path);
+		return -1;
+	}
+	if (unlink(path) < 0) {
+		snprintf(err, errlen, "cannot remove stale %s: %s", path,
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+struct ctl_server *ctl_server_open(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct ctl_server *s = calloc(1, sizeof(*s));
+	mode_t old;
+	int r;
+
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->listen_fd = s->epfd = -1;
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		s->clients[i].fd = -1;
+	snprintf(s->path, sizeof(s->path), "%s", path);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	err[0] = '\0';
+	if (parent_dir(path, err, errlen) < 0 ||
+	    clear_stale(path, err, errlen) < 0)
+		goto fail;
+	s->listen_fd =
+		socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->listen_fd < 0)
+		goto fail;
+	old = umask(0117); /* srw-rw----, from the first instant */
+	r = bind(s->listen_fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (r < 0 || listen(s->listen_fd, MAX_CLIENTS) < 0)
+		goto fail;
+	s->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (s->epfd < 0)
+		goto fail;
+	ev.data.ptr = NULL; /* NULL: the listening socket */
+	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->listen_fd, &ev) < 0)
+		goto fail;
+	return s;
+fail:
+	if (!err[0])
+		snprintf(err, errlen, "cannot listen on %s: %s", path,
+			 strerror(errno));
+	if (s->listen_fd >= 0) {
+		close(s->listen_fd);
+		if (!err[0] || strstr(err, "cannot listen"))
+			unlink(path);
+	}
+	if (s->epfd >= 0)
+		close(s->epfd);
+	free(s);
+	return NULL;
+}
+
+int ctl_server_fd(const struct ctl_server *s)
+{
+	return s->epfd;
+}
+
+/* Frame the reply and start sending it. */
+static void client_answer(struct ctl_server *s, struct client *c,
+			  struct ctl_reply *rep)
+{
+	struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = c };
+	size_t n;
+	char *out;
+
+	n = strlen(CTL_VERSION) + 8 + rep->len + 4;
+	out = malloc(n);
+	if (!out) {
+		client_close(s, c);
+		return;
+	}
+	if (rep->error)
+		c->outlen = (size_t)snprintf(out, n, "%s ERR %.*s\n.\n",
+					     CTL_VERSION, (int)rep->len,
+					     rep->data ? rep->data : "");
+	else
+		c->outlen = (size_t)snprintf(out, n, "%s OK\n%.*s.\n",
+					     CTL_VERSION, (int)rep->len,
+					     rep->data ? rep->data : "");
+	c->out = out;
+	c->outoff = 0;
+	epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+static void client_read(struct ctl_server *s, struct client *c, ctl_handler h,
+			void *arg)
+{
+	struct ctl_reply rep = { 0 };
+	struct ctl_request req;
+	const char *why;
+	char *nl;
+	ssize_t r;
+
+	r = read(c->fd, c->in + c->inlen, sizeof(c->in) - c->inlen);
+	if (r <= 0) {
+		if (r < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		client_close(s, c); /* gone before asking anything */
+		return;
+	}
+	c->inlen += (size_t)r;
+	nl = memchr(c->in, '\n', c->inlen);
+	if (!nl) {
+		if (c->inlen < sizeof(c->in))
+			return; /* wait for the rest */
+		ctl_reply_error(&rep, "request too long (%d bytes at most)",
+				CTL_REQUEST_MAX - 1);
+	} else if (ctl_parse_request(&req, c->in, (size_t)(nl - c->in), &why) <
+		   0) {
+		ctl_reply_error(&rep, "%s", why);
+	} else {
+		h(arg, &req, &rep);
+	}
+	client_answer(s, c, &rep);
+	ctl_reply_free(&rep);
+}
+
+static void client_write(struct ctl_server *s, struct client *c)
+{
+	ssize_t r = send(c->fd, c->out + c->outoff, c->outlen - c->outoff,
+			 MSG_DONTWAIT | MSG_NOSIGNAL);
+
+	if (r < 0) {
+		if (errno != EAGAIN && errno != EINTR)
+			client_close(s, c);
+		return;
+	}
+	c->outoff += (size_t)r;
+	if (c->outoff == c->outlen)
+		client_close(s, c);
+}
+
+static void accept_clients(struct ctl_server *s, uint64_t now_ms)
+{
+	for (;;) {
+		struct epoll_event ev = { .events = EPOLLIN };
+		struct client *c = NULL;
+		int fd = accept4(s->listen_fd, NULL, NULL,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0)
+			return;
+		for (int i = 0; i < MAX_CLIENTS && !c; i++)
+			if (s->clients[i].fd < 0)
+				c = &s->clients[i];
+		if (!c) {
+			static const char busy[] = CTL_VERSION
+				" ERR busy: too many control clients\n.\n";
+
+			send(fd, busy, sizeof(busy) - 1,
+			     MSG_DONTWAIT | MSG_NOSIGNAL);
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		c->inlen = 0;
+		c->deadline_ms = now_ms + CLIENT_DEADLINE_MS;
+		ev.data.ptr = c;
+		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+			client_close(s, c);
+	}
+}
+
+void ctl_server_run(struct ctl_server *s, uint64_t now_ms, ctl_handler h,
+		    void *arg)
+{
+	struct epoll_event evs[MAX_CLIENTS + 1];
+	int n = epoll_wait(s->epfd, evs, MAX_CLIENTS + 1, 0);
+
+	for (int i = 0; i < n; i++) {
+		struct client *c = evs[i].data.ptr;
+
+		if (!c)
+			accept_clients(s, now_ms);
+		else if (c->fd < 0)
+			continue; /* closed earlier in this round */
+		else if (c->out)
+			client_write(s, c);
+		else if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+			client_read(s, c, h, arg);
+	}
+}
+
+void ctl_server_expire(struct ctl_server *s, uint64_t now_ms)
+{
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		if (s->clients[i].fd >= 0 &&
+		    now_ms >= s->clients[i].deadline_ms)
+			client_close(s, &s->clients[i]);
+}
+
+void ctl_server_close(struct ctl_server *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		client_close(s, &s->clients[i]);
+	close(s->listen_fd);
+	close(s->epfd);
+	unlink(s->path);
+	free(s);
+}
+
+/* Client. */
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int wait_fd(int fd, short events, uint64_t deadline)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+	uint64_t now = mono_ms();
+	int r;
+
+	if (now >= deadline) {
+		errno = ETIMEDOUT;
+		return -1;
+	}
+	r = poll(&p, 1, (int)(deadline - now));
+	if (r == 0) {
+		errno = ETIMEDOUT;
+		return -1;
+	}
+	return r < 0 ? -1 : 0;
+}
+
+enum ctl_status ctl_call(const char *path, const char *request, int timeout_ms,
+			 struct ctl_reply *out, char *err, size_t errlen)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	uint64_t deadline = mono_ms() + (uint64_t)timeout_ms;
+	char *msg = NULL, *head_end, *body;
+	size_t len = 0, cap = 0, sent = 0, mlen;
+	int fd;
+
+	memset(out, 0, sizeof(*out));
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		snprintf(err, errlen, "socket path too long: %s", path);
+		return CTL_ERR_CONNECT;
+	}
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		snprintf(err, errlen, "cannot reach nfqtrackd at %s: %s%s",
+			 path, strerror(errno),
+			 errno == ENOENT || errno == ECONNREFUSED ?
+				 " (is it running?)" :
+				 "");
+		if (fd >= 0)
+			close(fd);
+		return CTL_ERR_CONNECT;
+	}
+	mlen = (size_t)asprintf(&msg, "%s %s\n", CTL_VERSION, request);
+	if (!msg)
+		goto io_error;
+	while (sent < mlen) {
+		ssize_t r;
+
+		if (wait_fd(fd, POLLOUT, deadline) < 0)
+			goto io_error;
+		r = send(fd, msg + sent, mlen - sent, MSG_NOSIGNAL);
+		if (r < 0 && errno != EINTR)
+			goto io_error;
+		if (r > 0)
+			sent += (size_t)r;
+	}
+	free(msg);
+	msg = NULL;
+	for (;;) {
+		ssize_t r;
+
+		if (len + 65536 > cap) {
+			char *m = realloc(msg, cap = cap ? cap * 2 : 131072);
+
+			if (!m)
+				goto io_error;
+			msg = m;
+		}
+		if (wait_fd(fd, POLLIN, deadline) < 0)
+			goto io_error;
+		r = read(fd, msg + len, cap - len - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			goto io_error;
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	close(fd);
+	msg[len] = '\0';
+	head_end = strchr(msg, '\n');
+	if (!head_end || len < 3 || strcmp(msg + len - 3, "\n.\n") ||
+	    strncmp(msg, CTL_VERSION " ", strlen(CTL_VERSION) + 1)) {
+		snprintf(err, errlen, "incomplete or garbled reply from %s",
+			 path);
+		free(msg);
+		return CTL_ERR_REPLY;
+	}
+	*head_end = '\0';
+	body = head_end + 1;
+	msg[len - 2] = '\0'; /* cut the final ".\n" */
+	if (!strcmp(msg, CTL_VERSION " OK")) {
+		out->len = strlen(body);
+		out->data = strdup(body);
+		out->cap = out->len + 1;
+		free(msg);
+		return CTL_OK;
+	}
+	if (!strncmp(msg, CTL_VERSION " ERR ", strlen(CTL_VERSION) + 5)) {
+		out->data = strdup(msg + strlen(CTL_VERSION) + 5);
+		out->len = out->data ? strlen(out->data) : 0;
+		out->error = true;
+		free(msg);
+		return CTL_ERR_DAEMON;
+	}
+	snprintf(err, errlen, "unexpected reply from %s: %.80s", path, msg);
+	free(msg);
+	return CTL_ERR_REPLY;
+io_error:
+	snprintf(err, errlen, "talking to nfqtrackd at %s: %s", path,
+		 strerror(errno));
+	free(msg);
+	close(fd);
+	return CTL_ERR_CONNECT;
+}

@@ -1,0 +1,314 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * flow.c - the flow table; see flow.h.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "flow.h"
+
+bool flow_key_make(struct flow_key *k, uint8_t family, uint8_t proto,
+		   const void *src, const void *dst, uint16_t sport,
+		   uint16_t dport)
+{
+	size_t alen = family == 4 ? 4 : 16;
+	int c = memcmp(src, dst, alen);
+	bool swap = c > 0 || (c == 0 && sport > dport);
+
+	memset(k, 0, sizeof(*k));
+	memcpy(k->addr[swap], src, alen);
+	memcpy(k->addr[!swap], dst, alen);
+	k->port[swap] = sport;
+	k->port[!swap] = dport;
+	k->family = family;
+	k->proto = proto;
+	return swap;
+}
+
+static inline bool key_equal(const struct flow_key *a, const struct flow_key *b)
+{
+	const uint32_t *x = (const uint32_t *)a, *y = (const uint32_t *)b;
+	uint32_t diff = 0;
+
+	/* Branch-free over the ten words: cheaper than memcmp's call. */
+	for (size_t i = 0; i < sizeof(*a) / 4; i++)
+		diff |= x[i] ^ y[i];
+	return diff == 0;
+}
+
+uint64_t flow_hash(const struct flow_table *t, const struct flow_key *k)
+{
+	uint64_t w[5];
+
+	w[0] = (uint64_t)k->port[0] | (uint64_t)k->port[1] << 16 |
+	       (uint64_t)k->proto << 32 | (uint64_t)k->family << 40;
+	if (k->family == 4) {
+		w[1] = (uint64_t)k->addr[0][0] | (uint64_t)k->addr[1][0] << 32;
+		return hash_words13(&t->key, w, 2);
+	}
+	memcpy(&w[1], k->addr, sizeof(k->addr));
+	return hash_words13(&t->key, w, 5);
+}
+
+static inline struct flow *flow_at(const struct flow_table *t, uint32_t idx)
+{
+	return slab_ptr(&t->slab, idx);
+}
+
+/* The bucket head that holds (or will hold) a flow with this hash. */
+static uint32_t *head_for(struct flow_table *t, uint64_t hash)
+{
+	uint32_t b = (uint32_t)hash & (t->nbuckets[0] - 1);
+
+	if (t->bucket[1] && b < t->migrate_pos)
+		return &t->bucket[1][(uint32_t)hash & (t->nbuckets[1] - 1)];
+	return &t->bucket[0][b];
+}
+
+static void release(struct flow_table *t, uint32_t idx)
+{
+	slab_free(&t->slab, idx);
+	t->count--;
+}
+
+static uint32_t *bucket_alloc(uint32_t n)
+{
+	uint32_t *b = malloc((size_t)n * sizeof(*b));
+
+	if (b)
+		memset(b, 0xff, (size_t)n * sizeof(*b)); /* all FLOW_NIL */
+	return b;
+}
+
+static bool power_of_two(uint32_t n)
+{
+	return n && !(n & (n - 1));
+}
+
+int flow_table_init(struct flow_table *t, uint32_t capacity, uint32_t nbuckets,
+		    const struct hash_key *hkey, const uint32_t *timeouts)
+{
+	memset(t, 0, sizeof(*t));
+	if (!power_of_two(nbuckets)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (slab_init(&t->slab, sizeof(struct flow), capacity) < 0)
+		return -1;
+	t->bucket[0] = bucket_alloc(nbuckets);
+	if (!t->bucket[0]) {
+		slab_destroy(&t->slab);
+		errno = ENOMEM;
+		return -1;
+	}
+	t->nbuckets[0] = nbuckets;
+	t->key = *hkey;
+	t->timeouts = timeouts;
+	return 0;
+}
+
+void flow_table_destroy(struct flow_table *t)
+{
+	free(t->bucket[0]);
+	free(t->bucket[1]);
+	slab_destroy(&t->slab);
+	memset(t, 0, sizeof(*t));
+}
+
+struct flow *flow_table_lookup(struct flow_table *t, const struct flow_key *k,
+			       uint64_t hash, uint32_t now)
+{
+	uint32_t *link = head_for(t, hash);
+
+	while (*link != FLOW_NIL) {
+		uint32_t idx = *link;
+		struct flow *f = flow_at(t, idx);
+
+		if (flow_expired(t, f, now)) {
+			*link = f->next;
+			release(t, idx);
+			t->expired++;
+			continue;
+		}
+		if (key_equal(&f->key, k))
+			return f;
+		link = &f->next;
+	}
+	return NULL;
+}
+
+struct flow *flow_table_insert(struct flow_table *t, const struct flow_key *k,
+			       uint64_t hash, uint32_t now)
+{
+	uint32_t *head = head_for(t, hash);
+	uint32_t idx = slab_alloc(&t->slab);
+	struct flow *f;
+
+	if (idx == SLAB_NIL)
+		return NULL;
+	f = flow_at(t, idx);
+	memset(f, 0, sizeof(*f));
+	f->key = *k;
+	f->created = now;
+	f->last_seen = now;
+	f->next = *head;
+	*head = idx;
+	t->count++;
+	return f;
+}
+
+void flow_table_remove(struct flow_table *t, struct flow *f)
+{
+	uint32_t idx = slab_index(&t->slab, f);
+	uint32_t *link = head_for(t, flow_hash(t, &f->key));
+
+	while (*link != FLOW_NIL && *link != idx)
+		link = &flow_at(t, *link)->next;
+	if (*link == idx) {
+		*link = f->next;
+		release(t, idx);
+	}
+}
+
+/* Reclaim the expired flows of one chain. */
+static uint32_t sweep_chain(struct flow_table *t, uint32_t *link, uint32_t now)
+{
+	uint32_t n = 0;
+
+	while (*link != FLOW_NIL) {
+		uint32_t idx = *link;
+		struct flow *f = flow_at(t, idx);
+
+		if (flow_expired(t, f, now)) {
+			*link = f->next;
+			release(t, idx);
+			n++;
+		} else {
+			link = &f->next;
+		}
+	}
+	return n;
+}
+
+/* Move old bucket b into the new array, dropping expired flows on the way. */
+static uint32_t migrate_bucket(struct flow_table *t, uint32_t b, uint32_t now)
+{
+	uint32_t idx = t->bucket[0][b], n = 0;
+
+	while (idx != FLOW_NIL) {
+		struct flow *f = flow_at(t, idx);
+		uint32_t next = f->next;
+
+		if (flow_expired(t, f, now)) {
+			release(t, idx);
+			n++;
+		} else {
+			uint32_t nb = (uint32_t)flow_hash(t, &f->key) &
+				      (t->nbuckets[1] - 1);
+
+			f->next = t->bucket[1][nb];
+			t->bucket[1][nb] = idx;
+		}
+		idx = next;
+	}
+	t->bucket[0][b] = FLOW_NIL;
+	return n;
+}
+
+static void finish_migration(struct flow_table *t)
+{
+	free(t->bucket[0]);
+	t->bucket[0] = t->bucket[1];
+	t->nbuckets[0] = t->nbuckets[1];
+	t->bucket[1] = NULL;
+	t->nbuckets[1] = 0;
+	t->migrate_pos = 0;
+	t->sweep_pos = 0;
+}
+
+uint32_t flow_table_sweep(struct flow_table *t, uint32_t now,
+			  uint32_t max_buckets)
+{
+	uint32_t n = 0;
+
+	if (t->bucket[1]) {
+		while (max_buckets-- && t->migrate_pos < t->nbuckets[0])
+			n += migrate_bucket(t, t->migrate_pos++, now);
+		if (t->migrate_pos == t->nbuckets[0])
+			finish_migration(t);
+	} else {
+		uint32_t mask = t->nbuckets[0] - 1;
+
+		if (max_buckets > t->nbuckets[0])
+			max_buckets = t->nbuckets[0];
+		while (max_buckets--) {
+			n += sweep_chain(t, &t->bucket[0][t->sweep_pos], now);
+			t->sweep_pos = (t->sweep_pos + 1) & mask;
+		}
+	}
+	t->expired += n;
+	return n;
+}
+
+int flow_table_resize(struct flow_table *t, uint32_t nbuckets, uint32_t now)
+{
+	uint32_t *b;
+
+	if (!power_of_two(nbuckets)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (t->bucket[1]) /* a second resize before the first is done */
+		flow_table_sweep(t, now, UINT32_MAX);
+	if (nbuckets == t->nbuckets[0])
+		return 0;
+	b = bucket_alloc(nbuckets);
+	if (!b) {
+		errno = ENOMEM;
+		return -1;
+	}
+	t->bucket[1] = b;
+	t->nbuckets[1] = nbuckets;
+	t->migrate_pos = 0;
+	return 0;
+}
+
+int flow_table_grow(struct flow_table *t, uint32_t capacity)
+{
+	return slab_grow(&t->slab, capacity);
+}
+
+uint64_t flow_table_bytes(const struct flow_table *t)
+{
+	return slab_bytes(&t->slab) +
+	       ((uint64_t)t->nbuckets[0] + t->nbuckets[1]) * sizeof(uint32_t);
+}
+
+static int walk_chain(const struct flow_table *t, uint32_t idx,
+		      int (*fn)(const struct flow *f, void *arg), void *arg)
+{
+	for (; idx != FLOW_NIL; idx = flow_at(t, idx)->next) {
+		int r = fn(flow_at(t, idx), arg);
+
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+int flow_table_walk(const struct flow_table *t,
+		    int (*fn)(const struct flow *f, void *arg), void *arg)
+{
+	for (int a = 0; a < 2; a++) {
+		if (!t->bucket[a])
+			continue;
+		for (uint32_t b = 0; b < t->nbuckets[a]; b++) {
+			int r = walk_chain(t, t->bucket[a][b], fn, arg);
+
+			if (r)
+				return r;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,436 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * pkt.c - header parser; see pkt.h.
+ *
+ * Every read goes through need(), which checks it against both the bytes
+ * we hold and the packet's own length. Offsets are size_t and lengths come
+ * from at most 16-bit fields, so no sum below can overflow.
+ */
+#include <netinet/in.h>
+#include <string.h>
+
+#include "pkt.h"
+
+#ifndef IPPROTO_MH
+#define IPPROTO_MH 135
+#endif
+
+/* More extension headers than this is an attack, not a packet: the kernel's
+ * own walk has no such limit, but it holds the whole packet. */
+#define MAX_EXTHDRS 16
+
+struct cur {
+	const uint8_t *b;
+	size_t cap; /* bytes we hold, never more than lim */
+	size_t lim; /* where the packet (or quoted packet) ends */
+};
+
+static const char *const err_names[PKT_ERR_COUNT] = {
+	[PKT_ERR_NONE] = "none",
+	[PKT_ERR_SHORT] = "short",
+	[PKT_ERR_VERSION] = "version",
+	[PKT_ERR_IHL] = "ihl",
+	[PKT_ERR_LENGTH] = "length",
+	[PKT_ERR_FRAGMENT] = "fragment",
+	[PKT_ERR_EXTHDR] = "exthdr",
+	[PKT_ERR_L4_SHORT] = "l4_short",
+	[PKT_ERR_TCP_DOFF] = "tcp_doff",
+	[PKT_ERR_UDP_LEN] = "udp_len",
+	[PKT_ERR_ICMP_INNER] = "icmp_inner",
+	[PKT_ERR_COPY_RANGE] = "copy_range",
+};
+
+const char *pkt_err_name(enum pkt_err err)
+{
+	return (unsigned)err < PKT_ERR_COUNT ? err_names[err] : "?";
+}
+
+const char *pkt_proto_name(uint8_t proto)
+{
+	switch (proto) {
+	case IPPROTO_TCP:
+		return "TCP";
+	case IPPROTO_UDP:
+		return "UDP";
+	case IPPROTO_UDPLITE:
+		return "UDPLITE";
+	case IPPROTO_SCTP:
+		return "SCTP";
+	case IPPROTO_DCCP:
+		return "DCCP";
+	case IPPROTO_ICMP:
+		return "ICMP";
+	case IPPROTO_ICMPV6:
+		return "ICMPv6";
+	case IPPROTO_GRE:
+		return "GRE";
+	case IPPROTO_ESP:
+		return "ESP";
+	case IPPROTO_AH:
+		return "AH";
+	default:
+		return NULL;
+	}
+}
+
+int pkt_icmp_is_error(uint8_t family, uint8_t type)
+{
+	if (family == 6)
+		return type >= 1 && type <= 4;
+	/* unreachable, source quench, redirect, time exceeded, param problem */
+	return type == 3 || type == 4 || type == 5 || type == 11 || type == 12;
+}
+
+static inline uint16_t rd16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline uint32_t rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+static enum pkt_kind fail(struct pkt *p, enum pkt_err err)
+{
+	p->kind = PKT_MALFORMED;
+	p->err = err;
+	return PKT_MALFORMED;
+}
+
+/* Can [off, off + n) be read? If not, classify why into *err. */
+static inline int need(const struct cur *c, size_t off, size_t n,
+		       enum pkt_err why, enum pkt_err *err)
+{
+	if (off <= c->cap && n <= c->cap - off)
+		return 1;
+	*err = (off <= c->lim && n <= c->lim - off) ? PKT_ERR_COPY_RANGE : why;
+	return 0;
+}
+
+/* ICMP query types that pair a request with a reply by identifier:
+ * 1 for a request, 2 for a reply, 0 otherwise. */
+static uint8_t icmp_query(uint8_t family, uint8_t type)
+{
+	if (family == 4) {
+		switch (type) {
+		case 8: /* echo */
+		case 13: /* timestamp */
+		case 15: /* information */
+		case 17: /* address mask */
+			return 1;
+		case 0:
+		case 14:
+		case 16:
+		case 18:
+			return 2;
+		}
+		return 0;
+	}
+	switch (type) {
+	case 128: /* echo */
+	case 139: /* node information */
+		return 1;
+	case 129:
+	case 140:
+		return 2;
+	}
+	return 0;
+}
+
+static int is_icmp_proto(uint8_t family, uint8_t proto)
+{
+	return (family == 4 && proto == IPPROTO_ICMP) ||
+	       (family == 6 && proto == IPPROTO_ICMPV6);
+}
+
+static int has_ports(uint8_t proto)
+{
+	return proto == IPPROTO_TCP || proto == IPPROTO_UDP ||
+	       proto == IPPROTO_UDPLITE || proto == IPPROTO_SCTP ||
+	       proto == IPPROTO_DCCP;
+}
+
+/*
+ * Walk IPv6 extension headers from *off with next header *nh. Stops at the
+ * first upper-layer header, at ESP (whose payload is opaque) or at a
+ * non-first fragment (*frag = PKT_FRAG_LATER). Returns 0 or -1 with *err.
+ */
+static int walk_ext(const struct cur *c, size_t *off, uint8_t *nh,
+		    uint8_t *frag, enum pkt_err *err)
+{
+	for (int n = 0;; n++) {
+		size_t len;
+
+		switch (*nh) {
+		case IPPROTO_HOPOPTS:
+		case IPPROTO_ROUTING:
+		case IPPROTO_DSTOPTS:
+			if (!need(c, *off, 2, PKT_ERR_EXTHDR, err))
+				return -1;
+			len = ((size_t)c->b[*off + 1] + 1) * 8;
+			break;
+		case IPPROTO_AH:
+			if (!need(c, *off, 2, PKT_ERR_EXTHDR, err))
+				return -1;
+			len = ((size_t)c->b[*off + 1] + 2) * 4;
+			break;
+		case IPPROTO_FRAGMENT:
+			if (!need(c, *off, 8, PKT_ERR_EXTHDR, err))
+				return -1;
+			len = 8;
+			if (rd16(c->b + *off + 2) & 0xfff8) {
+				*frag = PKT_FRAG_LATER;
+			} else if (rd16(c->b + *off + 2) & 1) {
+				*frag = PKT_FRAG_FIRST;
+			}
+			break;
+		default:
+			return 0; /* upper layer, ESP, or no next header */
+		}
+		if (n >= MAX_EXTHDRS) {
+			*err = PKT_ERR_EXTHDR;
+			return -1;
+		}
+		if (!need(c, *off, len, PKT_ERR_EXTHDR, err))
+			return -1;
+		*nh = c->b[*off];
+		*off += len;
+		if (*frag == PKT_FRAG_LATER)
+			return 0;
+	}
+}
+
+/* Parse the header quoted by an ICMP error at off. */
+static int parse_inner(const struct cur *outer, size_t off, uint8_t family,
+		       struct pkt_inner *in, enum pkt_err *err)
+{
+	/* The quote is cut short by design: its own length fields are not
+	 * checked against what is there, only our buffer is. */
+	struct cur c = *outer;
+	uint8_t frag = PKT_FRAG_NONE, nh;
+	size_t l4;
+
+	in->family = family;
+	if (family == 4) {
+		size_t ihl;
+
+		if (!need(&c, off, 20, PKT_ERR_ICMP_INNER, err))
+			return -1;
+		ihl = (size_t)(c.b[off] & 15) * 4;
+		if (c.b[off] >> 4 != 4 || ihl < 20 ||
+		    !need(&c, off, ihl, PKT_ERR_ICMP_INNER, err)) {
+			*err = *err == PKT_ERR_COPY_RANGE ? *err :
+							    PKT_ERR_ICMP_INNER;
+			return -1;
+		}
+		in->proto = c.b[off + 9];
+		memcpy(in->src, c.b + off + 12, 4);
+		memcpy(in->dst, c.b + off + 16, 4);
+		if (rd16(c.b + off + 6) & 0x1fff)
+			frag = PKT_FRAG_LATER;
+		l4 = off + ihl;
+	} else {
+		if (!need(&c, off, 40, PKT_ERR_ICMP_INNER, err))
+			return -1;
+		if (c.b[off] >> 4 != 6) {
+			*err = PKT_ERR_ICMP_INNER;
+			return -1;
+		}
+		memcpy(in->src, c.b + off + 8, 16);
+		memcpy(in->dst, c.b + off + 24, 16);
+		nh = c.b[off + 6];
+		l4 = off + 40;
+		if (walk_ext(&c, &l4, &nh, &frag, err) < 0) {
+			if (*err != PKT_ERR_COPY_RANGE)
+				*err = PKT_ERR_ICMP_INNER;
+			return -1;
+		}
+		in->proto = nh;
+	}
+	if (frag == PKT_FRAG_LATER)
+		return 0; /* no transport header quoted */
+	if (has_ports(in->proto)) {
+		if (!need(&c, l4, 4, PKT_ERR_ICMP_INNER, err))
+			return -1;
+		in->sport = rd16(c.b + l4);
+		in->dport = rd16(c.b + l4 + 2);
+		in->has_ports = 1;
+	} else if (is_icmp_proto(family, in->proto)) {
+		if (!need(&c, l4, 8, PKT_ERR_ICMP_INNER, err))
+			return -1;
+		in->icmp_type = c.b[l4];
+		if (pkt_icmp_is_error(family, in->icmp_type)) {
+			*err = PKT_ERR_ICMP_INNER; /* errors about errors */
+			return -1;
+		}
+		in->sport = in->dport = rd16(c.b + l4 + 4);
+		in->has_ports = 1;
+	}
+	return 0;
+}
+
+static enum pkt_kind parse_l4(struct pkt *p, const struct cur *c, size_t off,
+			      unsigned int flags)
+{
+	enum pkt_err err = PKT_ERR_NONE;
+	size_t len = c->lim - off;
+
+	p->l4_off = (uint32_t)off;
+	p->l4_len = (uint32_t)len;
+	if (p->frag == PKT_FRAG_LATER)
+		return p->kind = PKT_FRAGMENT;
+
+	switch (p->proto) {
+	case IPPROTO_TCP:
+		if (!need(c, off, 20, PKT_ERR_L4_SHORT, &err))
+			break;
+		p->tcp_doff = (uint8_t)((c->b[off + 12] >> 4) * 4);
+		if (p->tcp_doff < 20 || p->tcp_doff > len)
+			return fail(p, PKT_ERR_TCP_DOFF);
+		if (!need(c, off, p->tcp_doff, PKT_ERR_TCP_DOFF, &err))
+			break;
+		p->sport = rd16(c->b + off);
+		p->dport = rd16(c->b + off + 2);
+		p->tcp_seq = rd32(c->b + off + 4);
+		p->tcp_ack = rd32(c->b + off + 8);
+		p->tcp_flags = c->b[off + 13];
+		p->tcp_win = rd16(c->b + off + 14);
+		return p->kind = PKT_FLOW;
+	case IPPROTO_UDP:
+	case IPPROTO_UDPLITE:
+		if (!need(c, off, 8, PKT_ERR_L4_SHORT, &err))
+			break;
+		if (!(flags & PKT_F_GSO)) {
+			/* UDP: the datagram's length. UDP-Lite: the checksum
+			 * coverage, 0 meaning all of it. */
+			size_t ulen = rd16(c->b + off + 4);
+
+			if (p->proto == IPPROTO_UDPLITE && ulen == 0)
+				ulen = len;
+			if (ulen < 8 || ulen > len)
+				return fail(p, PKT_ERR_UDP_LEN);
+		}
+		p->sport = rd16(c->b + off);
+		p->dport = rd16(c->b + off + 2);
+		return p->kind = PKT_FLOW;
+	case IPPROTO_SCTP:
+	case IPPROTO_DCCP:
+		/* Common headers are 12 bytes; the ports lead both. */
+		if (!need(c, off, 12, PKT_ERR_L4_SHORT, &err))
+			break;
+		p->sport = rd16(c->b + off);
+		p->dport = rd16(c->b + off + 2);
+		return p->kind = PKT_FLOW;
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
+		if (!is_icmp_proto(p->family, p->proto))
+			return p->kind = PKT_FLOW; /* ICMP in v6 or v.v. */
+		if (!need(c, off, 8, PKT_ERR_L4_SHORT, &err))
+			break;
+		p->icmp_type = c->b[off];
+		p->icmp_code = c->b[off + 1];
+		if (pkt_icmp_is_error(p->family, p->icmp_type)) {
+			if (parse_inner(c, off + 8, p->family, &p->inner,
+					&err) < 0)
+				break;
+			return p->kind = PKT_ICMP_ERROR;
+		}
+		p->icmp_query = icmp_query(p->family, p->icmp_type);
+		if (p->icmp_query)
+			p->sport = p->dport = rd16(c->b + off + 4);
+		return p->kind = PKT_FLOW;
+	default:
+		return p->kind = PKT_FLOW; /* tracked by addresses alone */
+	}
+	/* A first fragment must carry the whole transport header. */
+	if (p->frag == PKT_FRAG_FIRST && err != PKT_ERR_COPY_RANGE)
+		err = PKT_ERR_FRAGMENT;
+	return fail(p, err);
+}
+
+static enum pkt_kind parse_v4(struct pkt *p, struct cur *c, size_t wirelen,
+			      unsigned int flags)
+{
+	enum pkt_err err = PKT_ERR_NONE;
+	size_t ihl, tot, fragoff;
+	uint16_t fo;
+
+	if (!need(c, 0, 20, PKT_ERR_SHORT, &err))
+		return fail(p, err);
+	ihl = (size_t)(c->b[0] & 15) * 4;
+	if (ihl < 20)
+		return fail(p, PKT_ERR_IHL);
+	tot = rd16(c->b + 2);
+	if (tot == 0 && (flags & PKT_F_GSO))
+		tot = wirelen; /* TSO packets may carry no length */
+	if (tot < ihl || tot > wirelen)
+		return fail(p, PKT_ERR_LENGTH);
+	c->lim = tot;
+	if (c->cap > tot)
+		c->cap = tot; /* ignore link-layer padding */
+	if (!need(c, 0, ihl, PKT_ERR_IHL, &err))
+		return fail(p, err);
+	p->ip_len = (uint32_t)tot;
+	p->proto = c->b[9];
+	memcpy(p->src, c->b + 12, 4);
+	memcpy(p->dst, c->b + 16, 4);
+	fo = rd16(c->b + 6);
+	fragoff = (size_t)(fo & 0x1fff) * 8;
+	if (fo & 0x3fff) {
+		if (fragoff + (tot - ihl) > 65535)
+			return fail(p, PKT_ERR_FRAGMENT);
+		p->frag = fragoff ? PKT_FRAG_LATER : PKT_FRAG_FIRST;
+	}
+	return parse_l4(p, c, ihl, flags);
+}
+
+static enum pkt_kind parse_v6(struct pkt *p, struct cur *c, size_t wirelen,
+			      unsigned int flags)
+{
+	enum pkt_err err = PKT_ERR_NONE;
+	size_t tot, off = 40;
+	uint8_t nh;
+
+	if (!need(c, 0, 40, PKT_ERR_SHORT, &err))
+		return fail(p, err);
+	tot = 40 + (size_t)rd16(c->b + 4);
+	if (tot == 40 && (flags & PKT_F_GSO))
+		tot = wirelen; /* BIG TCP and friends */
+	if (tot > wirelen)
+		return fail(p, PKT_ERR_LENGTH);
+	c->lim = tot;
+	if (c->cap > tot)
+		c->cap = tot;
+	p->ip_len = (uint32_t)tot;
+	memcpy(p->src, c->b + 8, 16);
+	memcpy(p->dst, c->b + 24, 16);
+	nh = c->b[6];
+	if (walk_ext(c, &off, &nh, &p->frag, &err) < 0)
+		return fail(p, err);
+	p->proto = nh;
+	return parse_l4(p, c, off, flags);
+}
+
+enum pkt_kind pkt_parse(struct pkt *p, const uint8_t *buf, size_t caplen,
+			size_t wirelen, unsigned int flags)
+{
+	struct cur c = { .b = buf, .cap = caplen, .lim = wirelen };
+
+	memset(p, 0, sizeof(*p));
+	if (wirelen < caplen)
+		c.lim = wirelen = caplen;
+	if (caplen < 1)
+		return fail(p, PKT_ERR_SHORT);
+	switch (buf[0] >> 4) {
+	case 4:
+		p->family = 4;
+		return parse_v4(p, &c, wirelen, flags);
+	case 6:
+		p->family = 6;
+		return parse_v6(p, &c, wirelen, flags);
+	default:
+		return fail(p, PKT_ERR_VERSION);
+	}
+}

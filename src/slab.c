@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * slab.c - preallocated object pool; see slab.h.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "slab.h"
+
+/* Touch every page so the kernel commits it now, not on the packet path. */
+static void prefault(uint8_t *p, size_t len)
+{
+#ifdef MADV_POPULATE_WRITE
+	if (madvise(p, len, MADV_POPULATE_WRITE) == 0)
+		return;
+#endif
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+	for (size_t off = 0; off < len; off += page)
+		((volatile uint8_t *)p)[off] = 0;
+}
+
+int slab_init(struct slab *s, size_t obj_size, uint32_t capacity)
+{
+	size_t len;
+
+	memset(s, 0, sizeof(*s));
+	s->free_head = SLAB_NIL;
+	if (obj_size < sizeof(uint32_t) || obj_size % sizeof(uint32_t) ||
+	    capacity == 0 || capacity == SLAB_NIL) {
+		errno = EINVAL;
+		return -1;
+	}
+	len = (size_t)capacity * obj_size;
+	s->base = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (s->base == MAP_FAILED) {
+		s->base = NULL;
+		return -1;
+	}
+	prefault(s->base, len);
+	s->obj_size = obj_size;
+	s->capacity = capacity;
+	return 0;
+}
+
+void slab_destroy(struct slab *s)
+{
+	if (s->base)
+		munmap(s->base, slab_bytes(s));
+	memset(s, 0, sizeof(*s));
+	s->free_head = SLAB_NIL;
+}
+
+int slab_grow(struct slab *s, uint32_t new_capacity)
+{
+	size_t old_len = slab_bytes(s), new_len;
+	uint8_t *p;
+
+	if (new_capacity <= s->capacity)
+		return 0;
+	if (new_capacity == SLAB_NIL) {
+		errno = EINVAL;
+		return -1;
+	}
+	new_len = (size_t)new_capacity * s->obj_size;
+	p = mremap(s->base, old_len, new_len, MREMAP_MAYMOVE);
+	if (p == MAP_FAILED)
+		return -1;
+	prefault(p + old_len, new_len - old_len);
+	s->base = p;
+	s->capacity = new_capacity;
+	return 0;
+}
+
+uint32_t slab_alloc(struct slab *s)
+{
+	uint32_t idx = s->free_head;
+
+	if (idx != SLAB_NIL) {
+		memcpy(&s->free_head, slab_ptr(s, idx), sizeof(uint32_t));
+	} else if (s->hwm < s->capacity) {
+		idx = s->hwm++;
+	} else {
+		return SLAB_NIL;
+	}
+	s->in_use++;
+	return idx;
+}
+
+void slab_free(struct slab *s, uint32_t idx)
+{
+	memcpy(slab_ptr(s, idx), &s->free_head, sizeof(uint32_t));
+	s->free_head = idx;
+	s->in_use--;
+}
