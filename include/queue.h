@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * queue.h - one NFQUEUE queue over libmnl: bind, receive in batches,
+ * verdict in batches.
+ *
+ * Packets are received many per system call (recvmmsg). Each gets exactly
+ * one verdict: a run of accepts is answered by one NFQNL_MSG_VERDICT_BATCH
+ * (which covers every queued id up to the last accepted one), a drop by a
+ * verdict of its own after the accepts before it, and all verdicts of one
+ * receive go out in one sendto(). No packet waits for more than the batch
+ * it arrived in. Not thread-safe: one struct queue per thread.
+ */
+#ifndef NFQT_QUEUE_H
+#define NFQT_QUEUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct queue_params {
+	uint16_t queue;
+	uint32_t copy_range; /* bytes of each packet copied to us */
+	uint32_t queue_maxlen; /* packets the kernel holds for us */
+	uint32_t rcvbuf; /* SO_RCVBUFFORCE bytes */
+	bool fail_open; /* accept, not drop, when the queue is full */
+};
+
+struct queue_stats {
+	uint64_t packets; /* packet messages received */
+	uint64_t recv_calls; /* recvmmsg() calls that returned data */
+	uint64_t send_calls; /* verdict sendto() calls */
+	uint64_t verdict_msgs; /* verdict messages sent */
+	uint64_t enobufs; /* receive overruns reported by the kernel */
+	uint64_t eintr; /* interrupted system calls, retried */
+	uint64_t send_errors; /* verdicts the kernel did not take */
+	uint64_t nl_errors; /* error messages from the kernel */
+	uint64_t bad_messages; /* messages we could not decode */
+};
+
+/* Called for each packet: the IP packet (caplen bytes, wirelen long) and
+ * whether it is an unsegmented GSO packet. Returns true to drop it. */
+typedef bool (*queue_packet_fn)(void *arg, const uint8_t *pkt, size_t caplen,
+				size_t wirelen, bool gso);
+
+struct queue;
+
+/*
+ * Open a netlink socket and bind queue p->queue with all parameters set
+ * in one message. Packets that arrive while waiting for the kernel's
+ * answer go to fn. Returns NULL with errno set and a message in err
+ * (EBUSY: another process holds the queue; EPERM: no CAP_NET_ADMIN).
+ */
+struct queue *queue_open(const struct queue_params *p, queue_packet_fn fn,
+			 void *arg, char *err, size_t errlen);
+
+/* Change copy range, queue length, receive buffer and fail-open on the
+ * live queue (not the queue number). Returns 0 or -1 with errno set. */
+int queue_configure(struct queue *q, const struct queue_params *p,
+		    queue_packet_fn fn, void *arg);
+
+int queue_fd(const struct queue *q);
+
+/*
+ * Receive and give verdicts to what the socket holds, up to max_packets.
+ * Returns the number of packets handled (0: nothing was waiting), or -1
+ * with errno set on an error that will not go away by retrying.
+ */
+int queue_process(struct queue *q, unsigned int max_packets, queue_packet_fn fn,
+		  void *arg);
+
+/*
+ * Leave without losing packets: with fail-open, first let new packets
+ * pass (queue length 0), then verdict what is queued, then unbind. Frees
+ * q. Returns 0, or -1 with errno set (q is freed all the same).
+ */
+int queue_close(struct queue *q, queue_packet_fn fn, void *arg);
+
+const struct queue_stats *queue_stats(const struct queue *q);
+
+/* The kernel's line for this queue in /proc/net/netfilter/nfnetlink_queue:
+ * packets waiting, dropped for a full queue, dropped for a full socket.
+ * Returns 0 or -1 (queue not found). */
+struct queue_kernel_stats {
+	uint32_t queue_total, queue_dropped, user_dropped, id_sequence;
+};
+int queue_kernel_stats(uint16_t queue, struct queue_kernel_stats *ks);
+
+#endif

@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * nfqtrackctl.c - ask a running nfqtrackd something: one request, print
+ * the reply, exit with a status that says how it went.
+ *
+ * Exit status: 0 ok, 1 the daemon refused, 2 usage, 3 daemon not
+ * reachable (or its reply unreadable).
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "ctl.h"
+
+#ifndef VERSION
+#define VERSION "unknown"
+#endif
+
+#define TIMEOUT_MS 10000
+
+enum { EXIT_DAEMON = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: nfqtrackctl [-s SOCKET] [-c FILE] [-o text|json] "
+		"COMMAND\n"
+		"commands:\n"
+		"  stats     the daemon's counters: flows, packets, drops by "
+		"reason, ...\n"
+		"  version   the daemon's version\n"
+		"options:\n"
+		"  -s, --socket PATH   control socket (default: ctl_socket "
+		"from the config)\n"
+		"  -c, --config FILE   config file to read ctl_socket from "
+		"(default %s)\n"
+		"  -o, --output FMT    text (default) or json\n"
+		"  -V, --version       this program's version\n"
+		"  -h, --help          this help\n"
+		"exit status: 0 ok, 1 error from the daemon, 2 usage, 3 daemon "
+		"not reachable\n",
+		CONF_DEFAULT_PATH);
+}
+
+static void quiet(void *arg, const char *msg)
+{
+	(void)arg;
+	(void)msg;
+}
+
+static bool is_number(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!isdigit((unsigned char)*s))
+			return false;
+	return true;
+}
+
+static void json_string(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\')
+			printf("\\%c", ch);
+		else if (ch < 0x20)
+			printf("\\u%04x", ch);
+		else
+			putchar(ch);
+	}
+	putchar('"');
+}
+
+/* Print "key value" lines aligned, or as one JSON object. */
+static void print_pairs(char *body, bool json)
+{
+	size_t width = 0;
+	bool first = true;
+	char *line, *save = NULL, *copy = strdup(body);
+
+	if (!copy)
+		return;
+	for (line = strtok_r(copy, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		size_t k = strcspn(line, " ");
+
+		if (k > width)
+			width = k;
+	}
+	free(copy);
+	if (json)
+		putchar('{');
+	for (line = strtok_r(body, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char *sp = strchr(line, ' ');
+		const char *val = sp ? sp + 1 : "";
+
+		if (sp)
+			*sp = '\0';
+		if (!json) {
+			printf("%-*s %s\n", (int)width, line, val);
+			continue;
+		}
+		printf("%s\n  ", first ? "" : ",");
+		first = false;
+		json_string(line);
+		fputs(": ", stdout);
+		if (is_number(val))
+			fputs(val, stdout);
+		else
+			json_string(val);
+	}
+	if (json)
+		puts(first ? "}" : "\n}");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *socket_path = NULL, *conf_path = CONF_DEFAULT_PATH;
+	struct ctl_reply rep;
+	enum ctl_status st;
+	struct conf conf;
+	bool json = false;
+	char err[512];
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "s:c:o:Vh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 's':
+			socket_path = optarg;
+			break;
+		case 'c':
+			conf_path = optarg;
+			break;
+		case 'o':
+			if (!strcmp(optarg, "json")) {
+				json = true;
+			} else if (strcmp(optarg, "text")) {
+				fprintf(stderr,
+					"nfqtrackctl: -o: '%s' is not "
+					"text or json\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'V':
+			printf("nfqtrackctl %s\n", VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[optind], "stats") && strcmp(argv[optind], "version")) {
+		fprintf(stderr, "nfqtrackctl: unknown command '%s'\n",
+			argv[optind]);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!socket_path) {
+		/* The daemon's socket is wherever its config puts it. */
+		if (conf_load(&conf, conf_path, quiet, NULL))
+			conf_defaults(&conf);
+		socket_path = conf.ctl_socket;
+	}
+
+	st = ctl_call(socket_path, argv[optind], TIMEOUT_MS, &rep, err,
+		      sizeof(err));
+	switch (st) {
+	case CTL_OK:
+		print_pairs(rep.data ? rep.data : (char[]){ "" }, json);
+		ctl_reply_free(&rep);
+		return 0;
+	case CTL_ERR_DAEMON:
+		fprintf(stderr, "nfqtrackctl: %s\n", rep.data ? rep.data : "");
+		ctl_reply_free(&rep);
+		return EXIT_DAEMON;
+	default:
+		fprintf(stderr, "nfqtrackctl: %s\n", err);
+		return EXIT_UNREACHABLE;
+	}
+}

@@ -1,0 +1,677 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * nfqtrackd.c - the daemon: options, configuration, wiring, event loop.
+ *
+ * One thread, one epoll set: the queue socket, the control server, a
+ * signalfd for SIGHUP/SIGTERM/SIGINT and a 100 ms timerfd for
+ * housekeeping. Packets are handled in bounded batches so that signals,
+ * control requests and housekeeping are never starved by a flood.
+ * This is the only file that exits.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "ctl.h"
+#include "engine.h"
+#include "hash.h"
+#include "log.h"
+#include "queue.h"
+
+#ifndef VERSION
+#define VERSION "unknown"
+#endif
+
+#define TICK_MS 100
+#define BATCH_PACKETS 1024 /* packets per turn of the loop */
+#define SWEEP_PERIOD_TICKS 100 /* visit every bucket about every 10 s */
+
+struct daemon {
+	struct conf conf;
+	const char *conf_path;
+	bool conf_given; /* -c: the file must exist */
+	struct engine engine;
+	struct queue *queue;
+	struct ctl_server *ctl;
+	struct ratelimit droplog;
+	uint64_t log_suppressed; /* drop lines not written, in total */
+	int epfd, sigfd, timerfd;
+	int stop_signal;
+	uint64_t start_ms;
+	uint64_t reloads, reload_errors;
+};
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The engine clock: whole seconds since the daemon started. */
+static uint32_t engine_now(const struct daemon *d)
+{
+	return (uint32_t)((mono_ms() - d->start_ms) / 1000);
+}
+
+static void print_error(void *arg, const char *msg)
+{
+	(void)arg;
+	fprintf(stderr, "nfqtrackd: %s\n", msg);
+}
+
+static void log_error(void *arg, const char *msg)
+{
+	(void)arg;
+	log_msg(LOG_ERR, "%s", msg);
+}
+
+/*
+ * Load the configuration into c. A missing file is fine when it is the
+ * default path (built-in defaults apply); problems go to err. Returns the
+ * number of problems.
+ */
+static int load_conf(struct daemon *d, struct conf *c, conf_error_fn err)
+{
+	FILE *f = fopen(d->conf_path, "re");
+	int n;
+
+	if (!f) {
+		if (errno == ENOENT && !d->conf_given) {
+			conf_defaults(c);
+			return 0;
+		}
+		return conf_load(c, d->conf_path, err, NULL);
+	}
+	n = conf_parse(c, f, d->conf_path, err, NULL);
+	fclose(f);
+	return n;
+}
+
+/* MemAvailable from /proc/meminfo, in bytes; 0 if unknown. */
+static uint64_t mem_available(void)
+{
+	FILE *f = fopen("/proc/meminfo", "re");
+	char line[256];
+	uint64_t kb = 0;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemAvailable: %" SCNu64 " kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb * 1024;
+}
+
+static int check_memory(const struct conf *c, uint64_t already)
+{
+	uint64_t need = engine_bytes(c), avail = mem_available();
+
+	if (need <= already || !avail || need - already < avail)
+		return 0;
+	log_msg(LOG_ERR,
+		"max_flows = %" PRIu32 " needs %" PRIu64 " MiB of memory "
+		"for the flow table, but only %" PRIu64 " MiB are available",
+		c->max_flows, need >> 20, avail >> 20);
+	return -1;
+}
+
+static void fmt_endpoint(char *buf, size_t len, uint8_t family,
+			 const uint8_t *addr, uint16_t port, bool with_port)
+{
+	char a[INET6_ADDRSTRLEN] = "?";
+
+	inet_ntop(family == 6 ? AF_INET6 : AF_INET, addr, a, sizeof(a));
+	if (!with_port)
+		snprintf(buf, len, "%s", a);
+	else if (family == 6)
+		snprintf(buf, len, "[%s]:%u", a, port);
+	else
+		snprintf(buf, len, "%s:%u", a, port);
+}
+
+/* "TCP 192.0.2.7:51324 -> 198.51.100.1:443", or what is known of it. */
+static void fmt_packet(char *buf, size_t len, const struct pkt *p)
+{
+	bool icmp = p->proto == IPPROTO_ICMP || p->proto == IPPROTO_ICMPV6;
+	bool ports = !icmp && (p->sport || p->dport);
+	const char *name = pkt_proto_name(p->proto);
+	char src[64], dst[64], pname[16];
+
+	if (!p->family) {
+		snprintf(buf, len, "(not IP)");
+		return;
+	}
+	if (!name) {
+		snprintf(pname, sizeof(pname), "proto %u", p->proto);
+		name = pname;
+	}
+	fmt_endpoint(src, sizeof(src), p->family, p->src, p->sport, ports);
+	fmt_endpoint(dst, sizeof(dst), p->family, p->dst, p->dport, ports);
+	if (icmp && p->icmp_query)
+		snprintf(buf, len, "%s %s -> %s type %u code %u id %u", name,
+			 src, dst, p->icmp_type, p->icmp_code, p->sport);
+	else if (icmp)
+		snprintf(buf, len, "%s %s -> %s type %u code %u", name, src,
+			 dst, p->icmp_type, p->icmp_code);
+	else
+		snprintf(buf, len, "%s %s -> %s", name, src, dst);
+}
+
+static void log_drop(struct daemon *d, const struct engine_result *r)
+{
+	const struct engine *e = &d->engine;
+	char what[256];
+
+	if (!ratelimit_allow(&d->droplog, mono_ms())) {
+		d->log_suppressed++;
+		return;
+	}
+	fmt_packet(what, sizeof(what), &r->pkt);
+	switch (r->reason) {
+	case DROP_TABLE_FULL:
+		log_msg(LOG_WARNING,
+			"table full (%" PRIu32 "/%" PRIu32 " flows), dropping "
+			"packet: %s",
+			e->table.count, e->max_flows, what);
+		break;
+	case DROP_MALFORMED:
+		log_msg(LOG_WARNING, "malformed packet (%s), dropping: %s",
+			pkt_err_name(r->pkt.err), what);
+		break;
+	default:
+		log_msg(LOG_WARNING, "invalid packet (%s), dropping: %s",
+			engine_invalid_name(r->invalid), what);
+	}
+}
+
+static bool on_packet(void *arg, const uint8_t *pkt, size_t caplen,
+		      size_t wirelen, bool gso)
+{
+	struct daemon *d = arg;
+	struct engine_result r;
+
+	engine_packet(&d->engine, pkt, caplen, wirelen, gso ? PKT_F_GSO : 0,
+		      &r);
+	if (r.verdict == VERDICT_DROP) {
+		log_drop(d, &r);
+		return true;
+	}
+	return false;
+}
+
+static struct queue_params queue_params(const struct conf *c)
+{
+	return (struct queue_params){
+		.queue = (uint16_t)c->queue,
+		.copy_range = c->copy_range,
+		.queue_maxlen = c->queue_maxlen,
+		.rcvbuf = c->rcvbuf,
+		.fail_open = c->fail_open,
+	};
+}
+
+static void log_settings(const struct daemon *d, const char *what)
+{
+	const struct conf *c = &d->conf;
+
+	log_msg(LOG_NOTICE,
+		"%s: queue %" PRIu32 ", max_flows %" PRIu32 ", buckets %" PRIu32
+		", fail_open %s, invalid_verdict %s, queue_maxlen %" PRIu32
+		", copy_range %" PRIu32 ", log_rate %" PRIu32
+		"/s burst %" PRIu32,
+		what, c->queue, c->max_flows, conf_buckets(c),
+		c->fail_open ? "yes" : "no",
+		c->invalid_verdict == CONF_DROP ? "drop" : "accept",
+		c->queue_maxlen, c->copy_range, c->log_rate, c->log_burst);
+}
+
+static void reload(struct daemon *d)
+{
+	struct conf nc;
+	int n;
+
+	d->reloads++;
+	n = load_conf(d, &nc, log_error);
+	if (n) {
+		d->reload_errors++;
+		log_msg(LOG_ERR,
+			"reload failed: %d problem%s in %s; the running "
+			"configuration stays in force",
+			n, n == 1 ? "" : "s", d->conf_path);
+		return;
+	}
+	if (nc.queue != d->conf.queue) {
+		log_msg(LOG_WARNING,
+			"queue: a new queue number takes a "
+			"restart; staying on queue %" PRIu32,
+			d->conf.queue);
+		nc.queue = d->conf.queue;
+	}
+	if (strcmp(nc.ctl_socket, d->conf.ctl_socket)) {
+		log_msg(LOG_WARNING,
+			"ctl_socket: a new path takes a restart; "
+			"staying on %s",
+			d->conf.ctl_socket);
+		strcpy(nc.ctl_socket, d->conf.ctl_socket);
+	}
+	if (check_memory(&nc, engine_bytes(&d->conf)) < 0) {
+		d->reload_errors++;
+		log_msg(LOG_ERR, "reload failed: the running configuration "
+				 "stays in force");
+		return;
+	}
+	if (engine_reconfigure(&d->engine, &nc) < 0) {
+		d->reload_errors++;
+		log_msg(LOG_ERR,
+			"reload failed: cannot resize the flow table "
+			"(%s); the running configuration stays in force",
+			strerror(errno));
+		return;
+	}
+	{
+		struct queue_params qp = queue_params(&nc);
+
+		if (queue_configure(d->queue, &qp, on_packet, d) < 0)
+			log_msg(LOG_ERR,
+				"reload: cannot change the queue's "
+				"parameters: %s",
+				strerror(errno));
+	}
+	log_configure(nc.syslog_facility, nc.syslog_socket);
+	ratelimit_set(&d->droplog, nc.log_rate, nc.log_burst);
+	d->conf = nc;
+	log_settings(d, "reloaded");
+	if (d->engine.table.count > nc.max_flows)
+		log_msg(LOG_NOTICE,
+			"%" PRIu32 " flows are above the new "
+			"max_flows %" PRIu32 ": they are kept, and no new "
+			"flow is made until they expire below it",
+			d->engine.table.count, nc.max_flows);
+}
+
+static void stats_reply(struct daemon *d, struct ctl_reply *rep)
+{
+	const struct engine *e = &d->engine;
+	const struct engine_stats *s = &e->st;
+	const struct queue_stats *q = queue_stats(d->queue);
+	struct queue_kernel_stats ks;
+	uint64_t mem = flow_table_bytes(&e->table);
+
+	ctl_reply_printf(rep, "version %s\n", VERSION);
+	ctl_reply_printf(rep, "uptime_seconds %" PRIu64 "\n",
+			 (mono_ms() - d->start_ms) / 1000);
+	ctl_reply_printf(rep, "flows %" PRIu32 "\n", e->table.count);
+	ctl_reply_printf(rep, "flows_max %" PRIu32 "\n", e->max_flows);
+	ctl_reply_printf(rep, "buckets %" PRIu32 "\n",
+			 flow_table_buckets(&e->table));
+	ctl_reply_printf(rep, "rehashing %d\n",
+			 flow_table_rehashing(&e->table));
+	ctl_reply_printf(rep, "memory_bytes %" PRIu64 "\n", mem);
+	ctl_reply_printf(rep, "bytes_per_flow %" PRIu64 "\n",
+			 e->table.slab.capacity ? mem / e->table.slab.capacity :
+						  0);
+	ctl_reply_printf(rep, "packets %" PRIu64 "\n", s->packets);
+	ctl_reply_printf(rep, "accepted %" PRIu64 "\n", s->accepted);
+	ctl_reply_printf(rep, "dropped %" PRIu64 "\n", s->dropped);
+	for (int i = 1; i < DROP_REASON_COUNT; i++)
+		ctl_reply_printf(rep, "dropped_%s %" PRIu64 "\n",
+				 engine_drop_name(i), s->drop[i]);
+	for (int i = 1; i < PKT_ERR_COUNT; i++)
+		ctl_reply_printf(rep, "malformed_%s %" PRIu64 "\n",
+				 pkt_err_name(i), s->malformed[i]);
+	for (int i = 1; i < INV_REASON_COUNT; i++)
+		ctl_reply_printf(rep, "invalid_%s %" PRIu64 "\n",
+				 engine_invalid_name(i), s->invalid[i]);
+	ctl_reply_printf(rep, "fragments %" PRIu64 "\n", s->fragments);
+	ctl_reply_printf(rep, "icmp_related %" PRIu64 "\n", s->icmp_related);
+	ctl_reply_printf(rep, "untracked %" PRIu64 "\n", s->untracked);
+	ctl_reply_printf(rep, "flows_created %" PRIu64 "\n", s->flows_created);
+	ctl_reply_printf(rep, "flows_expired %" PRIu64 "\n", e->table.expired);
+	ctl_reply_printf(rep, "queue %" PRIu32 "\n", d->conf.queue);
+	ctl_reply_printf(rep, "queue_packets %" PRIu64 "\n", q->packets);
+	ctl_reply_printf(rep, "queue_recv_calls %" PRIu64 "\n", q->recv_calls);
+	ctl_reply_printf(rep, "queue_send_calls %" PRIu64 "\n", q->send_calls);
+	ctl_reply_printf(rep, "queue_verdict_msgs %" PRIu64 "\n",
+			 q->verdict_msgs);
+	ctl_reply_printf(rep, "queue_enobufs %" PRIu64 "\n", q->enobufs);
+	ctl_reply_printf(rep, "queue_eintr %" PRIu64 "\n", q->eintr);
+	ctl_reply_printf(rep, "queue_send_errors %" PRIu64 "\n",
+			 q->send_errors);
+	ctl_reply_printf(rep, "queue_nl_errors %" PRIu64 "\n", q->nl_errors);
+	ctl_reply_printf(rep, "queue_bad_messages %" PRIu64 "\n",
+			 q->bad_messages);
+	if (queue_kernel_stats((uint16_t)d->conf.queue, &ks) == 0) {
+		ctl_reply_printf(rep, "kernel_queue_total %" PRIu32 "\n",
+				 ks.queue_total);
+		ctl_reply_printf(rep, "kernel_queue_dropped %" PRIu32 "\n",
+				 ks.queue_dropped);
+		ctl_reply_printf(rep, "kernel_user_dropped %" PRIu32 "\n",
+				 ks.user_dropped);
+		ctl_reply_printf(rep, "kernel_id_sequence %" PRIu32 "\n",
+				 ks.id_sequence);
+	}
+	ctl_reply_printf(rep, "log_suppressed %" PRIu64 "\n",
+			 d->log_suppressed);
+	ctl_reply_printf(rep, "log_lost %" PRIu64 "\n", log_lost());
+	ctl_reply_printf(rep, "reloads %" PRIu64 "\n", d->reloads);
+	ctl_reply_printf(rep, "reload_errors %" PRIu64 "\n", d->reload_errors);
+}
+
+static void on_request(void *arg, const struct ctl_request *req,
+		       struct ctl_reply *rep)
+{
+	struct daemon *d = arg;
+	const char *cmd = req->argv[0];
+
+	if (!strcmp(cmd, "stats") && req->argc == 1)
+		stats_reply(d, rep);
+	else if (!strcmp(cmd, "version") && req->argc == 1)
+		ctl_reply_printf(rep, "version %s\n", VERSION);
+	else if (!strcmp(cmd, "stats") || !strcmp(cmd, "version"))
+		ctl_reply_error(rep, "%s takes no arguments", cmd);
+	else
+		ctl_reply_error(rep, "unknown command '%.64s'", cmd);
+}
+
+static void tick(struct daemon *d)
+{
+	uint64_t now = mono_ms(), suppressed;
+	uint32_t per_tick =
+		flow_table_buckets(&d->engine.table) / SWEEP_PERIOD_TICKS;
+	uint64_t expirations;
+
+	if (read(d->timerfd, &expirations, sizeof(expirations)) < 0)
+		return;
+	engine_set_time(&d->engine, engine_now(d));
+	if (per_tick < 64)
+		per_tick = 64;
+	if (per_tick > 16384)
+		per_tick = 16384;
+	engine_sweep(&d->engine, per_tick);
+	ctl_server_expire(d->ctl, now);
+	suppressed = ratelimit_report(&d->droplog, now);
+	if (suppressed)
+		log_msg(LOG_WARNING, "%" PRIu64 " drop messages suppressed",
+			suppressed);
+}
+
+static void on_signal(struct daemon *d)
+{
+	struct signalfd_siginfo si;
+
+	while (read(d->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP)
+			reload(d);
+		else
+			d->stop_signal = (int)si.ssi_signo;
+	}
+}
+
+enum { EV_QUEUE = 1, EV_CTL, EV_SIGNAL, EV_TIMER };
+
+static int add_fd(int epfd, int fd, uint32_t tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = tag };
+
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static int setup_loop(struct daemon *d)
+{
+	struct itimerspec its = {
+		.it_interval = { 0, TICK_MS * 1000000L },
+		.it_value = { 0, TICK_MS * 1000000L },
+	};
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -1;
+	signal(SIGPIPE, SIG_IGN);
+	d->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	d->timerfd =
+		timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	d->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (d->sigfd < 0 || d->timerfd < 0 || d->epfd < 0 ||
+	    timerfd_settime(d->timerfd, 0, &its, NULL) < 0 ||
+	    add_fd(d->epfd, d->sigfd, EV_SIGNAL) < 0 ||
+	    add_fd(d->epfd, d->timerfd, EV_TIMER) < 0 ||
+	    add_fd(d->epfd, ctl_server_fd(d->ctl), EV_CTL) < 0)
+		return -1;
+	return 0;
+}
+
+static int run(struct daemon *d)
+{
+	struct epoll_event evs[8];
+
+	while (!d->stop_signal) {
+		int n = epoll_wait(d->epfd, evs, 8, -1);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			log_msg(LOG_ERR, "epoll_wait: %s", strerror(errno));
+			return -1;
+		}
+		for (int i = 0; i < n; i++) {
+			switch (evs[i].data.u32) {
+			case EV_QUEUE:
+				engine_set_time(&d->engine, engine_now(d));
+				if (queue_process(d->queue, BATCH_PACKETS,
+						  on_packet, d) < 0) {
+					log_msg(LOG_ERR,
+						"receiving from the "
+						"queue: %s",
+						strerror(errno));
+					return -1;
+				}
+				break;
+			case EV_CTL:
+				ctl_server_run(d->ctl, mono_ms(), on_request,
+					       d);
+				break;
+			case EV_SIGNAL:
+				on_signal(d);
+				break;
+			case EV_TIMER:
+				tick(d);
+				break;
+			}
+		}
+	}
+	return 0;
+}
+
+static void log_final(const struct daemon *d, const char *why)
+{
+	const struct engine_stats *s = &d->engine.st;
+
+	log_msg(LOG_NOTICE,
+		"stopping (%s): %" PRIu64 " packets, %" PRIu64
+		" accepted, %" PRIu64 " dropped (table_full %" PRIu64
+		", invalid %" PRIu64 ", malformed %" PRIu64 "); %" PRIu32
+		" flows, %" PRIu64 " created, %" PRIu64 " expired",
+		why, s->packets, s->accepted, s->dropped,
+		s->drop[DROP_TABLE_FULL], s->drop[DROP_INVALID],
+		s->drop[DROP_MALFORMED], d->engine.table.count,
+		s->flows_created, d->engine.table.expired);
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: nfqtrackd [-c FILE] [-s SOCKET] [-e] [-t]\n"
+		"  -c, --config FILE   configuration file (default %s)\n"
+		"  -s, --socket PATH   control socket (overrides ctl_socket)\n"
+		"  -e, --stderr        also log to standard error\n"
+		"  -t, --test          check the configuration, print the "
+		"effective settings, exit\n"
+		"  -V, --version       print the version and exit\n"
+		"  -h, --help          this help\n",
+		CONF_DEFAULT_PATH);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "stderr", no_argument, NULL, 'e' },
+		{ "test", no_argument, NULL, 't' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static struct daemon d;
+	const char *socket_path = NULL;
+	bool to_stderr = false, test = false;
+	struct queue_params qp;
+	struct hash_key hkey;
+	char err[256];
+	int opt, n, ret = 1;
+
+	d.conf_path = CONF_DEFAULT_PATH;
+	while ((opt = getopt_long(argc, argv, "c:s:etVh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			d.conf_path = optarg;
+			d.conf_given = true;
+			break;
+		case 's':
+			socket_path = optarg;
+			break;
+		case 'e':
+			to_stderr = true;
+			break;
+		case 't':
+			test = true;
+			break;
+		case 'V':
+			printf("nfqtrackd %s\n", VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "nfqtrackd: unexpected argument '%s'\n",
+			argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+
+	n = load_conf(&d, &d.conf, print_error);
+	if (!n && socket_path) {
+		if (socket_path[0] != '/' ||
+		    strlen(socket_path) >= sizeof(d.conf.ctl_socket)) {
+			fprintf(stderr,
+				"nfqtrackd: -s: '%s' is not an absolute "
+				"path of at most 107 bytes\n",
+				socket_path);
+			return 1;
+		}
+		strcpy(d.conf.ctl_socket, socket_path);
+	}
+	if (n) {
+		fprintf(stderr, "nfqtrackd: %d problem%s in %s\n", n,
+			n == 1 ? "" : "s", d.conf_path);
+		return 1;
+	}
+	if (test) {
+		printf("# %s: configuration OK\n", d.conf_path);
+		conf_print(&d.conf, stdout);
+		return 0;
+	}
+
+	log_init("nfqtrackd", to_stderr);
+	log_configure(d.conf.syslog_facility, d.conf.syslog_socket);
+	d.start_ms = mono_ms();
+	d.sigfd = d.timerfd = d.epfd = -1;
+	log_settings(&d, "nfqtrackd " VERSION " starting");
+
+	if (check_memory(&d.conf, 0) < 0)
+		goto out;
+	if (hash_key_random(&hkey) < 0) {
+		log_msg(LOG_ERR, "getrandom: %s", strerror(errno));
+		goto out;
+	}
+	if (engine_init(&d.engine, &d.conf, &hkey, 0) < 0) {
+		log_msg(LOG_ERR,
+			"cannot allocate the flow table (%" PRIu64 " MiB): %s",
+			engine_bytes(&d.conf) >> 20, strerror(errno));
+		goto out;
+	}
+	ratelimit_init(&d.droplog, d.conf.log_rate, d.conf.log_burst,
+		       mono_ms());
+	d.ctl = ctl_server_open(d.conf.ctl_socket, err, sizeof(err));
+	if (!d.ctl) {
+		log_msg(LOG_ERR, "control socket: %s", err);
+		goto out_engine;
+	}
+	if (setup_loop(&d) < 0) {
+		log_msg(LOG_ERR, "event loop: %s", strerror(errno));
+		goto out_ctl;
+	}
+	qp = queue_params(&d.conf);
+	d.queue = queue_open(&qp, on_packet, &d, err, sizeof(err));
+	if (!d.queue) {
+		log_msg(LOG_ERR, "%s", err);
+		goto out_ctl;
+	}
+	if (add_fd(d.epfd, queue_fd(d.queue), EV_QUEUE) < 0) {
+		log_msg(LOG_ERR, "event loop: %s", strerror(errno));
+		goto out_nfq;
+	}
+	log_msg(LOG_NOTICE,
+		"queue %" PRIu32 " bound; control socket %s; "
+		"flow table %" PRIu64 " MiB",
+		d.conf.queue, d.conf.ctl_socket,
+		flow_table_bytes(&d.engine.table) >> 20);
+
+	ret = run(&d) < 0 ? 1 : 0;
+out_nfq:
+	if (queue_close(d.queue, on_packet, &d) < 0)
+		log_msg(LOG_WARNING, "unbinding queue %" PRIu32 ": %s",
+			d.conf.queue, strerror(errno));
+	if (d.stop_signal)
+		snprintf(err, sizeof(err), "SIG%s",
+			 sigabbrev_np(d.stop_signal));
+	else
+		snprintf(err, sizeof(err), "error");
+	log_final(&d, err);
+out_ctl:
+	ctl_server_close(d.ctl);
+out_engine:
+	engine_destroy(&d.engine);
+out:
+	if (d.epfd >= 0)
+		close(d.epfd);
+	if (d.sigfd >= 0)
+		close(d.sigfd);
+	if (d.timerfd >= 0)
+		close(d.timerfd);
+	log_close();
+	return ret;
+}

@@ -1,0 +1,499 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * queue.c - NFQUEUE over libmnl and libnetfilter_queue's nlmsg API; see queue.h.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <libmnl/libmnl.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_queue.h>
+#include <libnetfilter_queue/libnetfilter_queue.h>
+
+#include "queue.h"
+
+#define RECV_BATCH 64 /* messages per recvmmsg() */
+#define MSG_OVERHEAD 4096 /* netlink headers and attributes around a copy */
+#define VERDICT_MSG 64 /* room for one verdict message, aligned */
+#define OUT_SIZE ((2 * RECV_BATCH + 4) * VERDICT_MSG)
+#define SYNC_TIMEOUT_MS 5000
+
+struct queue {
+	struct mnl_socket *nl;
+	int fd;
+	uint32_t portid;
+	uint16_t queue;
+	bool fail_open;
+	uint32_t seq;
+
+	uint8_t *bufs; /* RECV_BATCH buffers of bufsize bytes */
+	size_t bufsize;
+	struct mmsghdr msgs[RECV_BATCH];
+	struct iovec iov[RECV_BATCH];
+
+	char out[OUT_SIZE]; /* verdicts to send */
+	size_t outlen;
+	uint32_t accept_upto; /* highest id to accept in a batch */
+	bool accept_pending;
+
+	uint32_t wait_seq; /* config message awaiting its answer */
+	bool wait_done;
+	int wait_errno;
+
+	struct queue_stats st;
+};
+
+static int set_buffers(struct queue *q, uint32_t copy_range)
+{
+	size_t size = copy_range + MSG_OVERHEAD;
+	uint8_t *b;
+
+	if (q->bufs && size == q->bufsize)
+		return 0;
+	b = malloc(RECV_BATCH * size);
+	if (!b)
+		return -1;
+	free(q->bufs);
+	q->bufs = b;
+	q->bufsize = size;
+	for (int i = 0; i < RECV_BATCH; i++) {
+		q->iov[i].iov_base = b + (size_t)i * size;
+		q->iov[i].iov_len = size;
+		memset(&q->msgs[i], 0, sizeof(q->msgs[i]));
+		q->msgs[i].msg_hdr.msg_iov = &q->iov[i];
+		q->msgs[i].msg_hdr.msg_iovlen = 1;
+	}
+	return 0;
+}
+
+static void send_out(struct queue *q)
+{
+	int tries = 0;
+
+	while (q->outlen) {
+		if (mnl_socket_sendto(q->nl, q->out, q->outlen) >= 0) {
+			q->st.send_calls++;
+			break;
+		}
+		if (errno == EINTR) {
+			q->st.eintr++;
+			continue;
+		}
+		/* ENOBUFS or ENOMEM: the kernel is short of memory for a
+		 * moment. Retry a little; then the packets stay queued until
+		 * a later batch verdict covers them. */
+		if ((errno == ENOBUFS || errno == ENOMEM) && ++tries < 3)
+			continue;
+		q->st.send_errors++;
+		break;
+	}
+	q->outlen = 0;
+}
+
+static void put_verdict(struct queue *q, int type, uint32_t id, int verdict)
+{
+	struct nlmsghdr *nlh;
+
+	if (q->outlen + VERDICT_MSG > sizeof(q->out))
+		send_out(q);
+	nlh = nfq_nlmsg_put(q->out + q->outlen, type, q->queue);
+	nfq_nlmsg_verdict_put(nlh, (int)id, verdict);
+	q->outlen += NLMSG_ALIGN(nlh->nlmsg_len);
+	q->st.verdict_msgs++;
+}
+
+static void put_accepts(struct queue *q)
+{
+	if (q->accept_pending) {
+		put_verdict(q, NFQNL_MSG_VERDICT_BATCH, q->accept_upto,
+			    NF_ACCEPT);
+		q->accept_pending = false;
+	}
+}
+
+static void flush(struct queue *q)
+{
+	put_accepts(q);
+	send_out(q);
+}
+
+static void handle_packet(struct queue *q, const struct nlmsghdr *nlh,
+			  queue_packet_fn fn, void *arg)
+{
+	const uint8_t *payload = NULL;
+	uint32_t id = 0, wirelen = 0, skbinfo = 0, plen = 0;
+	bool have_id = false;
+	const struct nlattr *a;
+
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
+	{
+		uint16_t len = mnl_attr_get_payload_len(a);
+
+		switch (mnl_attr_get_type(a)) {
+		case NFQA_PACKET_HDR:
+			if (len >= sizeof(struct nfqnl_msg_packet_hdr)) {
+				const struct nfqnl_msg_packet_hdr *ph =
+					mnl_attr_get_payload(a);
+
+				id = ntohl(ph->packet_id);
+				have_id = true;
+			}
+			break;
+		case NFQA_PAYLOAD:
+			payload = mnl_attr_get_payload(a);
+			plen = len;
+			break;
+		case NFQA_CAP_LEN:
+			if (len >= 4)
+				wirelen = ntohl(mnl_attr_get_u32(a));
+			break;
+		case NFQA_SKB_INFO:
+			if (len >= 4)
+				skbinfo = ntohl(mnl_attr_get_u32(a));
+			break;
+		}
+	}
+	if (!have_id) {
+		/* No id, no verdict: a later batch verdict will cover it. */
+		q->st.bad_messages++;
+		return;
+	}
+	q->st.packets++;
+	if (wirelen < plen)
+		wirelen = plen; /* NFQA_CAP_LEN only comes when truncated */
+	if (fn(arg, payload, payload ? plen : 0, wirelen,
+	       skbinfo & NFQA_SKB_GSO)) {
+		put_accepts(q); /* ids before this one */
+		put_verdict(q, NFQNL_MSG_VERDICT, id, NF_DROP);
+	} else {
+		q->accept_upto = id;
+		q->accept_pending = true;
+	}
+}
+
+static void handle_msg(struct queue *q, const struct nlmsghdr *nlh,
+		       queue_packet_fn fn, void *arg)
+{
+	if (nlh->nlmsg_type == NLMSG_ERROR) {
+		const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+
+		if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*e))) {
+			q->st.bad_messages++;
+		} else if (q->wait_seq && nlh->nlmsg_seq == q->wait_seq) {
+			q->wait_done = true;
+			q->wait_errno = -e->error;
+		} else if (e->error) {
+			q->st.nl_errors++;
+		}
+		return;
+	}
+	if (NFNL_SUBSYS_ID(nlh->nlmsg_type) == NFNL_SUBSYS_QUEUE &&
+	    NFNL_MSG_TYPE(nlh->nlmsg_type) == NFQNL_MSG_PACKET &&
+	    nlh->nlmsg_len >= mnl_nlmsg_size(sizeof(struct nfgenmsg)))
+		handle_packet(q, nlh, fn, arg);
+	else if (nlh->nlmsg_type != NLMSG_NOOP && nlh->nlmsg_type != NLMSG_DONE)
+		q->st.bad_messages++;
+}
+
+static void handle_buf(struct queue *q, const uint8_t *buf, size_t len,
+		       queue_packet_fn fn, void *arg)
+{
+	const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
+	int left = (int)len;
+
+	while (mnl_nlmsg_ok(nlh, left)) {
+		handle_msg(q, nlh, fn, arg);
+		nlh = mnl_nlmsg_next(nlh, &left);
+	}
+	if (left > 0)
+		q->st.bad_messages++;
+}
+
+int queue_process(struct queue *q, unsigned int max_packets, queue_packet_fn fn,
+		  void *arg)
+{
+	uint64_t start = q->st.packets;
+
+	while (q->st.packets - start < max_packets) {
+		int r = recvmmsg(q->fd, q->msgs, RECV_BATCH, MSG_DONTWAIT,
+				 NULL);
+
+		if (r < 0) {
+			if (errno == EINTR) {
+				q->st.eintr++;
+				continue;
+			}
+			if (errno == ENOBUFS) {
+				/* The kernel dropped messages for a full
+				 * socket buffer; what follows is intact. */
+				q->st.enobufs++;
+				continue;
+			}
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			flush(q);
+			return -1;
+		}
+		q->st.recv_calls++;
+		for (int i = 0; i < r; i++) {
+			if (q->msgs[i].msg_hdr.msg_flags & MSG_TRUNC)
+				q->st.bad_messages++;
+			handle_buf(q, q->iov[i].iov_base, q->msgs[i].msg_len,
+				   fn, arg);
+		}
+		flush(q);
+	}
+	return (int)(q->st.packets - start);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Send a config message and wait for the kernel's answer, giving verdicts
+ * to the packets that arrive meanwhile. Returns 0 or -1 with errno. */
+static int config_sync(struct queue *q, struct nlmsghdr *nlh,
+		       queue_packet_fn fn, void *arg)
+{
+	uint64_t deadline = now_ms() + SYNC_TIMEOUT_MS;
+
+	nlh->nlmsg_flags |= NLM_F_ACK;
+	nlh->nlmsg_seq = ++q->seq;
+	q->wait_seq = nlh->nlmsg_seq;
+	q->wait_done = false;
+	if (mnl_socket_sendto(q->nl, nlh, nlh->nlmsg_len) < 0) {
+		q->wait_seq = 0;
+		return -1;
+	}
+	while (!q->wait_done) {
+		struct pollfd pfd = { .fd = q->fd, .events = POLLIN };
+		uint64_t t = now_ms();
+
+		if (t >= deadline) {
+			q->wait_seq = 0;
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		if (poll(&pfd, 1, (int)(deadline - t)) < 0 && errno != EINTR) {
+			q->wait_seq = 0;
+			return -1;
+		}
+		/* Bounded, so that a flood cannot hide the answer from us. */
+		if (queue_process(q, RECV_BATCH, fn, arg) < 0) {
+			q->wait_seq = 0;
+			return -1;
+		}
+	}
+	q->wait_seq = 0;
+	if (q->wait_errno) {
+		errno = q->wait_errno;
+		return -1;
+	}
+	return 0;
+}
+
+static void put_params(struct nlmsghdr *nlh, const struct queue_params *p)
+{
+	uint32_t flags = NFQA_CFG_F_GSO |
+			 (p->fail_open ? NFQA_CFG_F_FAIL_OPEN : 0);
+
+	nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET, (int)p->copy_range);
+	nfq_nlmsg_cfg_put_qmaxlen(nlh, p->queue_maxlen);
+	mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS, htonl(flags));
+	mnl_attr_put_u32(nlh, NFQA_CFG_MASK,
+			 htonl(NFQA_CFG_F_GSO | NFQA_CFG_F_FAIL_OPEN));
+}
+
+static int set_rcvbuf(struct queue *q, uint32_t bytes)
+{
+	int v = (int)bytes;
+
+	return setsockopt(q->fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof(v));
+}
+
+static void queue_free(struct queue *q)
+{
+	if (q->nl)
+		mnl_socket_close(q->nl);
+	free(q->bufs);
+	free(q);
+}
+
+struct queue *queue_open(const struct queue_params *p, queue_packet_fn fn,
+			 void *arg, char *err, size_t errlen)
+{
+	char buf[8192];
+	struct nlmsghdr *nlh;
+	struct queue *q = calloc(1, sizeof(*q));
+	int one = 1, e;
+
+	if (!q) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	q->queue = p->queue;
+	q->fail_open = p->fail_open;
+	q->seq = (uint32_t)time(NULL);
+	if (set_buffers(q, p->copy_range) < 0) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	q->nl = mnl_socket_open2(NETLINK_NETFILTER,
+				 SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (!q->nl) {
+		snprintf(err, errlen,
+			 "cannot open a netfilter netlink socket: %s",
+			 strerror(errno));
+		goto fail;
+	}
+	if (mnl_socket_bind(q->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		snprintf(err, errlen, "cannot bind the netlink socket: %s",
+			 strerror(errno));
+		goto fail;
+	}
+	q->fd = mnl_socket_get_fd(q->nl);
+	q->portid = mnl_socket_get_portid(q->nl);
+	if (set_rcvbuf(q, p->rcvbuf) < 0) {
+		snprintf(err, errlen,
+			 "cannot set the receive buffer to %u bytes "
+			 "(SO_RCVBUFFORCE needs CAP_NET_ADMIN): %s",
+			 p->rcvbuf, strerror(errno));
+		goto fail;
+	}
+	/* Overruns are counted by the kernel (nfnetlink_queue's
+	 * user_dropped) and, with fail-open, not even that; an ENOBUFS error
+	 * on every overrun would only cost receive calls. */
+	if (mnl_socket_setsockopt(q->nl, NETLINK_NO_ENOBUFS, &one,
+				  sizeof(one)) < 0) {
+		snprintf(err, errlen, "cannot set NETLINK_NO_ENOBUFS: %s",
+			 strerror(errno));
+		goto fail;
+	}
+
+	/* Bind and set parameters in one message, so that no packet meets
+	 * the queue while it would still refuse to copy it. */
+	nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, p->queue);
+	nfq_nlmsg_cfg_put_cmd(nlh, AF_INET, NFQNL_CFG_CMD_BIND);
+	put_params(nlh, p);
+	if (config_sync(q, nlh, fn, arg) < 0) {
+		struct queue_kernel_stats ks;
+
+		e = errno;
+		/* The kernel answers EPERM both to a process without
+		 * CAP_NET_ADMIN and when another socket holds the queue. */
+		if (e == EBUSY ||
+		    (e == EPERM && queue_kernel_stats(p->queue, &ks) == 0))
+			snprintf(err, errlen,
+				 "queue %u is already bound by "
+				 "another process",
+				 p->queue);
+		else if (e == EPERM)
+			snprintf(err, errlen,
+				 "not allowed to bind queue %u "
+				 "(needs CAP_NET_ADMIN)",
+				 p->queue);
+		else
+			snprintf(err, errlen, "cannot bind queue %u: %s",
+				 p->queue, strerror(e));
+		errno = e;
+		goto fail;
+	}
+	return q;
+fail:
+	e = errno;
+	queue_free(q);
+	errno = e;
+	return NULL;
+}
+
+int queue_configure(struct queue *q, const struct queue_params *p,
+		    queue_packet_fn fn, void *arg)
+{
+	char buf[8192];
+	struct nlmsghdr *nlh;
+
+	if (set_buffers(q, p->copy_range) < 0 || set_rcvbuf(q, p->rcvbuf) < 0)
+		return -1;
+	nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, q->queue);
+	put_params(nlh, p);
+	if (config_sync(q, nlh, fn, arg) < 0)
+		return -1;
+	q->fail_open = p->fail_open;
+	return 0;
+}
+
+int queue_fd(const struct queue *q)
+{
+	return q->fd;
+}
+
+const struct queue_stats *queue_stats(const struct queue *q)
+{
+	return &q->st;
+}
+
+int queue_close(struct queue *q, queue_packet_fn fn, void *arg)
+{
+	char buf[8192];
+	struct nlmsghdr *nlh;
+	int ret = 0, e = 0;
+
+	if (q->fail_open) {
+		/* A queue of length 0 with fail-open passes every new packet
+		 * at once, so that none is queued only to be dropped when we
+		 * unbind. */
+		nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, q->queue);
+		nfq_nlmsg_cfg_put_qmaxlen(nlh, 0);
+		if (config_sync(q, nlh, fn, arg) < 0) {
+			ret = -1;
+			e = errno;
+		}
+	}
+	/* Without fail-open new packets keep coming: drain a bounded amount. */
+	for (int i = 0; i < 100 && queue_process(q, 1024, fn, arg) > 0; i++)
+		;
+	nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, q->queue);
+	nfq_nlmsg_cfg_put_cmd(nlh, AF_INET, NFQNL_CFG_CMD_UNBIND);
+	if (config_sync(q, nlh, fn, arg) < 0 && !ret) {
+		ret = -1;
+		e = errno;
+	}
+	queue_free(q);
+	errno = e;
+	return ret;
+}
+
+int queue_kernel_stats(uint16_t queue, struct queue_kernel_stats *ks)
+{
+	FILE *f = fopen("/proc/net/netfilter/nfnetlink_queue", "re");
+	unsigned int num, peer, total, mode, range, drop, udrop, seq, one;
+	int ret = -1;
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%u %u %u %u %u %u %u %u %u", &num, &peer, &total,
+		      &mode, &range, &drop, &udrop, &seq, &one) == 9) {
+		if (num == queue) {
+			ks->queue_total = total;
+			ks->queue_dropped = drop;
+			ks->user_dropped = udrop;
+			ks->id_sequence = seq;
+			ret = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return ret;
+}
