@@ -1,0 +1,243 @@
+# shellcheck shell=bash
+# Shared by the integration tests: each test sources this file, which makes
+# a client and a server network namespace joined by a veth pair, queues the
+# server's traffic to NFQUEUE 0 as a real deployment would, and removes it
+# all on exit, on failure and on ^C alike. Only processes started here are
+# ever signalled, by PID.
+
+set -u
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+NFQTRACKD=$TOP/src/nfqtrackd
+NFQTRACKCTL=$TOP/src/nfqtrackctl
+FLOWGEN=$TOP/tests/bin/flowgen
+CTLSEND=$TOP/tests/bin/ctlsend
+TEST=$(basename "$0" .sh)
+T=$(mktemp -d "/tmp/nfqt-$TEST.XXXXXX")
+chmod 755 "$T"
+NS_C=nfqt-$$-c
+NS_S=nfqt-$$-s
+V4_C=10.231.0.1
+V4_S=10.231.0.2
+V6_C=fd00:231::1
+V6_S=fd00:231::2
+PORT=5000
+CTL=$T/ctl
+SYSLOG=$T/syslog.txt
+DAEMON_PID=
+PIDS=()
+PASSED=0
+FAILED=0
+export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	for p in "${PIDS[@]}"; do
+		for _ in 1 2 3 4 5 6 7 8 9 10; do
+			kill -0 "$p" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	ip netns del "$NS_C" 2>/dev/null
+	ip netns del "$NS_S" 2>/dev/null
+	if [ "$FAILED" -eq 0 ]; then
+		rm -rf "$T"
+	else
+		echo "# logs kept in $T"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+ok() {
+	PASSED=$((PASSED + 1))
+	echo "ok - $TEST: $*"
+}
+
+fail() {
+	FAILED=$((FAILED + 1))
+	echo "FAIL - $TEST: $*"
+}
+
+# check DESCRIPTION COMMAND...: passes when the command succeeds.
+check() {
+	local desc=$1
+	shift
+	if "$@"; then ok "$desc"; else fail "$desc"; fi
+}
+
+# expect DESCRIPTION ACTUAL EXPECTED
+expect() {
+	if [ "$2" = "$3" ]; then
+		ok "$1 ($2)"
+	else
+		fail "$1: got '$2', expected '$3'"
+	fi
+}
+
+# expect_ge DESCRIPTION ACTUAL MINIMUM
+expect_ge() {
+	if [ -n "$2" ] && [ "$2" -ge "$3" ]; then
+		ok "$1 ($2 >= $3)"
+	else
+		fail "$1: got '$2', expected at least $3"
+	fi
+}
+
+done_testing() {
+	if [ -n "$DAEMON_PID" ] && [ -s "$T/daemon.err" ] &&
+		grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T/daemon.err"; then
+		fail "sanitizer report from nfqtrackd"
+		sed -n '1,40p' "$T/daemon.err"
+	fi
+	echo "# $TEST: $PASSED passed, $FAILED failed"
+	[ "$FAILED" -eq 0 ]
+	exit $?
+}
+
+# The network: client --veth-- server, IPv4 and IPv6, static neighbours
+# (so that no neighbour discovery rides along with the counted traffic).
+# The server's traffic on the veth goes untracked by the kernel and through
+# queue 0, with --queue-bypass, exactly as the README deploys it.
+setup_net() {
+	ip netns add "$NS_C" && ip netns add "$NS_S" || return 1
+	ip link add veth-c netns "$NS_C" type veth peer name veth-s netns "$NS_S" || return 1
+	ip -n "$NS_C" link set lo up
+	ip -n "$NS_S" link set lo up
+	ip -n "$NS_C" addr add "$V4_C/24" dev veth-c
+	ip -n "$NS_S" addr add "$V4_S/24" dev veth-s
+	ip -n "$NS_C" addr add "$V6_C/64" dev veth-c nodad
+	ip -n "$NS_S" addr add "$V6_S/64" dev veth-s nodad
+	ip -n "$NS_C" link set veth-c up
+	ip -n "$NS_S" link set veth-s up
+	local mac_c mac_s
+	mac_c=$(ip -n "$NS_C" -br link show veth-c | awk '{print $3}')
+	mac_s=$(ip -n "$NS_S" -br link show veth-s | awk '{print $3}')
+	ip -n "$NS_C" neigh replace "$V6_S" lladdr "$mac_s" dev veth-c nud permanent
+	ip -n "$NS_S" neigh replace "$V6_C" lladdr "$mac_c" dev veth-s nud permanent
+	local ipt
+	for ipt in iptables ip6tables; do
+		ip netns exec "$NS_S" $ipt -t raw -A PREROUTING -i veth-s -j CT --notrack || return 1
+		ip netns exec "$NS_S" $ipt -t raw -A OUTPUT -o veth-s -j CT --notrack || return 1
+		ip netns exec "$NS_S" $ipt -A INPUT -i veth-s -j NFQUEUE --queue-num 0 --queue-bypass || return 1
+		ip netns exec "$NS_S" $ipt -A OUTPUT -o veth-s -j NFQUEUE --queue-num 0 --queue-bypass || return 1
+	done
+}
+
+# A real syslog daemon, listening on $T/log.sock, writing what it receives
+# as "facility.severity program[pid]: message" lines to $SYSLOG.
+start_syslog() {
+	cat >"$T/rsyslog.conf" <<-EOF
+		global(workDirectory="$T")
+		module(load="imuxsock" SysSock.Use="off")
+		input(type="imuxsock" Socket="$T/log.sock" RateLimit.Interval="0")
+		template(name="t" type="string" string="%syslogfacility-text%.%syslogseverity-text% %programname%[%procid%]:%msg%\n")
+		*.* action(type="omfile" file="$SYSLOG" template="t")
+	EOF
+	rsyslogd -n -f "$T/rsyslog.conf" -i "$T/rsyslog.pid" 2>"$T/rsyslog.err" &
+	PIDS+=($!)
+	for _ in $(seq 50); do
+		[ -S "$T/log.sock" ] && return 0
+		sleep 0.1
+	done
+	echo "# rsyslogd did not start:" && cat "$T/rsyslog.err"
+	return 1
+}
+
+# write_conf FILE [key = value lines on stdin]: the test's config, pointed
+# at this test's syslog and control sockets.
+write_conf() {
+	{
+		echo "ctl_socket = $CTL"
+		echo "syslog_socket = $T/log.sock"
+		cat
+	} >"$1"
+}
+
+# start_daemon CONF: run nfqtrackd in the server namespace and wait until
+# it answers on its control socket.
+start_daemon() {
+	ip netns exec "$NS_S" "$NFQTRACKD" -e -c "$1" 2>>"$T/daemon.err" &
+	DAEMON_PID=$!
+	PIDS+=("$DAEMON_PID")
+	for _ in $(seq 100); do
+		"$NFQTRACKCTL" -s "$CTL" version >/dev/null 2>&1 && return 0
+		kill -0 "$DAEMON_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "# nfqtrackd did not come up:"
+	cat "$T/daemon.err"
+	return 1
+}
+
+# stop_daemon [SIGNAL]: stop it; its exit status goes to DAEMON_RC.
+stop_daemon() {
+	kill -"${1:-TERM}" "$DAEMON_PID"
+	wait "$DAEMON_PID"
+	DAEMON_RC=$?
+}
+
+# counter KEY: one counter from `nfqtrackctl stats`.
+counter() {
+	"$NFQTRACKCTL" -s "$CTL" stats | awk -v k="$1" '$1 == k { print $2 }'
+}
+
+# wait_syslog PATTERN [SECONDS]: wait until a line matching PATTERN
+# (extended regex) has arrived in syslog.
+wait_syslog() {
+	local i
+	for i in $(seq $((${2:-5} * 10))); do
+		grep -qE -- "$1" "$SYSLOG" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# A client namespace process that keeps TCP connections open and takes
+# commands ("open N MS", "echo MS", "close"): tcp_client starts it,
+# tcp_cmd sends one command and prints its one-line answer.
+tcp_client() {
+	tcp_done
+	coproc TCPC { ip netns exec "$NS_C" "$FLOWGEN" client -d "$1" -p "$PORT" -t 120; }
+	PIDS+=("$TCPC_PID")
+}
+
+# tcp_done: end the client (it closes its connections).
+tcp_done() {
+	if [ -n "${TCPC_PID:-}" ]; then
+		echo quit >&"${TCPC[1]}" 2>/dev/null
+		wait "$TCPC_PID" 2>/dev/null
+		TCPC_PID=
+	fi
+}
+
+tcp_cmd() {
+	local reply
+	echo "$*" >&"${TCPC[1]}"
+	read -r -t 30 reply <&"${TCPC[0]}" || reply="(no answer)"
+	echo "$reply"
+}
+
+# field NAME "a=1 b=2": the value of NAME.
+field() {
+	echo "$2" | tr ' ' '\n' | awk -F= -v k="$1" '$1 == k { print $2 }'
+}
+
+start_server() {
+	ip netns exec "$NS_S" "$FLOWGEN" serve -p "$PORT" -t 120 >/dev/null &
+	PIDS+=($!)
+	sleep 0.2
+}
+
+if [ "$(id -u)" != 0 ]; then
+	echo "# $TEST: skipped: needs root (network namespaces, iptables)"
+	trap - EXIT
+	rm -rf "$T"
+	exit 77
+fi

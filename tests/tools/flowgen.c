@@ -1,0 +1,365 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * flowgen - traffic for the integration tests: real TCP connections and
+ * UDP flows between network namespaces, every loop bounded in count and
+ * time.
+ *
+ *   flowgen serve -p PORT [-t SECS]
+ *	TCP and UDP echo server on PORT (IPv4 and IPv6).
+ *   flowgen client -d ADDR -p PORT [-t SECS]
+ *	Reads commands on stdin, answers one line each:
+ *	  open N MS   open N more TCP connections at once, wait up to MS
+ *	              -> "open ok=X fail=Y"
+ *	  echo MS     one round trip on every open connection
+ *	              -> "echo ok=X fail=Y"
+ *	  close       close them all -> "close n=X"
+ *	  quit
+ *   flowgen udp -d ADDR -p PORT -n COUNT [-f FLOWS] [-w MS]
+ *	Send COUNT datagrams spread over FLOWS source ports; with -w, wait
+ *	up to MS for each echo. -> "udp sent=X recv=Y"
+ *
+ * Every mode exits by itself after -t SECS (default 60) at the latest.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_CONNS 4096
+
+static struct sockaddr_storage peer;
+static socklen_t peer_len;
+
+static void die(const char *what)
+{
+	fprintf(stderr, "flowgen: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static void set_peer(const char *addr, const char *port)
+{
+	struct addrinfo hints = { .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV };
+	struct addrinfo *ai;
+	int r = getaddrinfo(addr, port, &hints, &ai);
+
+	if (r) {
+		fprintf(stderr, "flowgen: %s: %s\n", addr, gai_strerror(r));
+		exit(2);
+	}
+	memcpy(&peer, ai->ai_addr, ai->ai_addrlen);
+	peer_len = ai->ai_addrlen;
+	freeaddrinfo(ai);
+}
+
+/* serve */
+
+static int serve(int port, int secs)
+{
+	struct sockaddr_in6 sa = { .sin6_family = AF_INET6,
+				   .sin6_port = htons((uint16_t)port) };
+	int one = 1, zero = 0, lfd, ufd, ep;
+	long deadline = now_ms() + secs * 1000L;
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	lfd = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	ufd = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	if (lfd < 0 || ufd < 0)
+		die("socket");
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(lfd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	setsockopt(ufd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    bind(ufd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(lfd, 4096) < 0)
+		die("bind/listen");
+	ep = epoll_create1(0);
+	ev.data.fd = lfd;
+	epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
+	ev.data.fd = ufd;
+	epoll_ctl(ep, EPOLL_CTL_ADD, ufd, &ev);
+	printf("serving on port %d\n", port);
+	fflush(stdout);
+	while (now_ms() < deadline) {
+		struct epoll_event evs[64];
+		int n = epoll_wait(ep, evs, 64, 200);
+
+		for (int i = 0; i < n; i++) {
+			int fd = evs[i].data.fd;
+			char buf[2048];
+			ssize_t r;
+
+			if (fd == lfd) {
+				int c;
+
+				while ((c = accept4(lfd, NULL, NULL,
+						    SOCK_NONBLOCK)) >= 0) {
+					ev.data.fd = c;
+					epoll_ctl(ep, EPOLL_CTL_ADD, c, &ev);
+				}
+			} else if (fd == ufd) {
+				struct sockaddr_storage from;
+				socklen_t fl = sizeof(from);
+
+				while ((r = recvfrom(ufd, buf, sizeof(buf), 0,
+						     (struct sockaddr *)&from,
+						     &fl)) > 0) {
+					sendto(ufd, buf, (size_t)r, 0,
+					       (struct sockaddr *)&from, fl);
+					fl = sizeof(from);
+				}
+			} else {
+				r = read(fd, buf, sizeof(buf));
+				if (r > 0)
+					(void)!write(fd, buf, (size_t)r);
+				else if (r == 0 || errno != EAGAIN)
+					close(fd);
+			}
+		}
+	}
+	return 0;
+}
+
+/* client */
+
+static int conns[MAX_CONNS];
+static int nconns;
+
+static void cmd_open(int n, int ms)
+{
+	struct pollfd *p = calloc((size_t)n, sizeof(*p));
+	int ok = 0, fail = 0, pending = 0;
+	long deadline = now_ms() + ms;
+
+	if (!p || n <= 0 || nconns + n > MAX_CONNS) {
+		printf("open error\n");
+		free(p);
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		p[i].fd =
+			socket(peer.ss_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		p[i].events = POLLOUT;
+		if (p[i].fd < 0 ||
+		    (connect(p[i].fd, (struct sockaddr *)&peer, peer_len) < 0 &&
+		     errno != EINPROGRESS)) {
+			if (p[i].fd >= 0)
+				close(p[i].fd);
+			p[i].fd = -1;
+			fail++;
+		} else {
+			pending++;
+		}
+	}
+	while (pending && now_ms() < deadline) {
+		int r = poll(p, (nfds_t)n, (int)(deadline - now_ms()));
+
+		if (r <= 0)
+			continue;
+		for (int i = 0; i < n; i++) {
+			int err = 0;
+			socklen_t el = sizeof(err);
+
+			if (p[i].fd < 0 || !p[i].revents)
+				continue;
+			getsockopt(p[i].fd, SOL_SOCKET, SO_ERROR, &err, &el);
+			if (err) {
+				close(p[i].fd);
+				fail++;
+			} else {
+				conns[nconns++] = p[i].fd;
+				ok++;
+			}
+			p[i].fd = -1;
+			pending--;
+		}
+	}
+	for (int i = 0; i < n; i++) {
+		if (p[i].fd >= 0) {
+			close(p[i].fd); /* still connecting: a failure */
+			fail++;
+		}
+	}
+	free(p);
+	printf("open ok=%d fail=%d\n", ok, fail);
+}
+
+static void cmd_echo(int ms)
+{
+	static const char msg[] = "flowgen\n";
+	int ok = 0, fail = 0;
+	long deadline = now_ms() + ms;
+	struct pollfd *p = calloc((size_t)nconns + 1, sizeof(*p));
+	size_t *got = calloc((size_t)nconns + 1, sizeof(*got));
+	int pending = 0;
+
+	for (int i = 0; i < nconns; i++) {
+		p[i].fd = conns[i];
+		p[i].events = POLLIN;
+		if (send(conns[i], msg, sizeof(msg) - 1, MSG_NOSIGNAL) !=
+		    (ssize_t)sizeof(msg) - 1) {
+			p[i].fd = -1;
+			fail++;
+		} else {
+			pending++;
+		}
+	}
+	while (pending && now_ms() < deadline) {
+		if (poll(p, (nfds_t)nconns, (int)(deadline - now_ms())) <= 0)
+			continue;
+		for (int i = 0; i < nconns; i++) {
+			char buf[64];
+			ssize_t r;
+
+			if (p[i].fd < 0 || !p[i].revents)
+				continue;
+			r = read(p[i].fd, buf, sizeof(buf));
+			if (r <= 0) {
+				fail++;
+				p[i].fd = -1;
+				pending--;
+				continue;
+			}
+			got[i] += (size_t)r;
+			if (got[i] >= sizeof(msg) - 1) {
+				ok++;
+				p[i].fd = -1;
+				pending--;
+			}
+		}
+	}
+	fail += pending;
+	free(p);
+	free(got);
+	printf("echo ok=%d fail=%d\n", ok, fail);
+}
+
+static int client(int secs)
+{
+	char line[256];
+	long deadline = now_ms() + secs * 1000L;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	alarm((unsigned)secs + 1);
+	while (now_ms() < deadline && fgets(line, sizeof(line), stdin)) {
+		int a = 0, b = 0;
+
+		if (sscanf(line, "open %d %d", &a, &b) == 2) {
+			cmd_open(a, b);
+		} else if (sscanf(line, "echo %d", &a) == 1) {
+			cmd_echo(a);
+		} else if (!strncmp(line, "close", 5)) {
+			for (int i = 0; i < nconns; i++)
+				close(conns[i]);
+			printf("close n=%d\n", nconns);
+			nconns = 0;
+		} else if (!strncmp(line, "quit", 4)) {
+			break;
+		} else {
+			printf("error unknown command\n");
+		}
+	}
+	return 0;
+}
+
+/* udp */
+
+static int udp(int count, int flows, int wait_ms)
+{
+	int *fds = calloc((size_t)flows, sizeof(*fds));
+	int sent = 0, recvd = 0;
+
+	if (!fds || flows <= 0 || count < 0)
+		return 2;
+	for (int f = 0; f < flows; f++) {
+		fds[f] = socket(peer.ss_family, SOCK_DGRAM, 0);
+		if (fds[f] < 0 ||
+		    connect(fds[f], (struct sockaddr *)&peer, peer_len) < 0)
+			die("udp socket");
+	}
+	for (int i = 0; i < count; i++) {
+		int fd = fds[i % flows];
+		char buf[64];
+		int n = snprintf(buf, sizeof(buf), "flowgen %d", i);
+
+		if (send(fd, buf, (size_t)n, 0) == n)
+			sent++;
+		if (wait_ms) {
+			struct pollfd p = { .fd = fd, .events = POLLIN };
+
+			if (poll(&p, 1, wait_ms) == 1 &&
+			    recv(fd, buf, sizeof(buf), 0) > 0)
+				recvd++;
+		}
+	}
+	printf("udp sent=%d recv=%d\n", sent, recvd);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *addr = NULL, *port = NULL;
+	int secs = 60, count = 0, flows = 1, wait_ms = 0, opt;
+
+	if (argc < 2) {
+		fprintf(stderr,
+			"usage: see the comment at the top of flowgen.c\n");
+		return 2;
+	}
+	optind = 2;
+	while ((opt = getopt(argc, argv, "d:p:t:n:f:w:")) != -1) {
+		switch (opt) {
+		case 'd':
+			addr = optarg;
+			break;
+		case 'p':
+			port = optarg;
+			break;
+		case 't':
+			secs = atoi(optarg);
+			break;
+		case 'n':
+			count = atoi(optarg);
+			break;
+		case 'f':
+			flows = atoi(optarg);
+			break;
+		case 'w':
+			wait_ms = atoi(optarg);
+			break;
+		default:
+			return 2;
+		}
+	}
+	if (secs <= 0 || secs > 600 || !port)
+		return 2;
+	signal(SIGPIPE, SIG_IGN);
+	alarm((unsigned)secs + 5); /* a hard stop, whatever happens */
+	if (!strcmp(argv[1], "serve"))
+		return serve(atoi(port), secs);
+	if (!addr)
+		return 2;
+	set_peer(addr, port);
+	if (!strcmp(argv[1], "client"))
+		return client(secs);
+	if (!strcmp(argv[1], "udp"))
+		return udp(count, flows, wait_ms);
+	return 2;
+}
