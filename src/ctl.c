@@ -37,8 +37,8 @@ int ctl_parse_request(struct ctl_request *req, const char *line, size_t len,
 	memcpy(req->buf, line, len);
 	req->buf[len] = '\0';
 	if (len && req->buf[len - 1] == '\r')
-		req->buf[len - 1] = '\0';
-	for (p = req->buf; *p; p++) {
+		req->buf[--len] = '\0';
+	for (p = req->buf; p < req->buf + len; p++) {
 		if ((unsigned char)*p < 0x20 && *p != '\t') {
 			*why = "request has control characters";
 			return -1;

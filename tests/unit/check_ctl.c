@@ -1,0 +1,277 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * check_ctl.c - the control protocol: request parsing, reply framing, and
+ * a server and client talking over a real Unix socket, including clients
+ * that misbehave and a stale socket left by a dead daemon.
+ */
+#define _GNU_SOURCE
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctl.h"
+
+static int parse(struct ctl_request *r, const char *line, const char **why)
+{
+	return ctl_parse_request(r, line, strlen(line), why);
+}
+
+START_TEST(good_requests)
+{
+	struct ctl_request r;
+	const char *why = NULL;
+
+	ck_assert_int_eq(parse(&r, "NFQT/1 stats", &why), 0);
+	ck_assert_int_eq(r.argc, 1);
+	ck_assert_str_eq(r.argv[0], "stats");
+	ck_assert_int_eq(parse(&r, "NFQT/1  list\tproto tcp\r", &why), 0);
+	ck_assert_int_eq(r.argc, 3);
+	ck_assert_str_eq(r.argv[2], "tcp");
+}
+END_TEST
+
+START_TEST(bad_requests)
+{
+	struct ctl_request r;
+	const char *why = NULL;
+	char big[CTL_REQUEST_MAX + 10];
+	char many[512] = "NFQT/1 x";
+
+	ck_assert_int_eq(parse(&r, "", &why), -1);
+	ck_assert_int_eq(parse(&r, "stats", &why), -1);
+	ck_assert_ptr_nonnull(strstr(why, "not a control request"));
+	ck_assert_int_eq(parse(&r, "NFQT/2 stats", &why), -1);
+	ck_assert_ptr_nonnull(strstr(why, "unsupported protocol version"));
+	ck_assert_int_eq(parse(&r, "NFQT/1", &why), -1);
+	ck_assert_str_eq(why, "missing command");
+	ck_assert_int_eq(parse(&r, "NFQT/1 st\x01ts", &why), -1);
+	ck_assert_str_eq(why, "request has control characters");
+	ck_assert_int_eq(ctl_parse_request(&r, "NFQT/1 a\0b", 10, &why), -1);
+	memset(big, 'a', sizeof(big));
+	ck_assert_int_eq(ctl_parse_request(&r, big, sizeof(big), &why), -1);
+	ck_assert_str_eq(why, "request too long");
+	for (int i = 0; i < CTL_ARGS_MAX; i++)
+		strcat(many, " y");
+	ck_assert_int_eq(parse(&r, many, &why), -1);
+	ck_assert_str_eq(why, "too many arguments");
+}
+END_TEST
+
+START_TEST(reply_buffer)
+{
+	struct ctl_reply r = { 0 };
+
+	for (int i = 0; i < 10000; i++)
+		ctl_reply_printf(&r, "key%d %d\n", i, i);
+	ck_assert(!r.error);
+	ck_assert_ptr_nonnull(strstr(r.data, "key9999 9999\n"));
+	ctl_reply_error(&r, "bad %s", "thing");
+	ck_assert(r.error);
+	ck_assert_str_eq(r.data, "bad thing");
+	ctl_reply_printf(&r, "ignored after an error");
+	ck_assert_str_eq(r.data, "bad thing");
+	ctl_reply_free(&r);
+	ck_assert_ptr_null(r.data);
+}
+END_TEST
+
+static void handler(void *arg, const struct ctl_request *req,
+		    struct ctl_reply *rep)
+{
+	(*(int *)arg)++;
+	if (!strcmp(req->argv[0], "hello"))
+		ctl_reply_printf(rep, "greeting %s\n",
+				 req->argc > 1 ? req->argv[1] : "world");
+	else
+		ctl_reply_error(rep, "unknown command '%s'", req->argv[0]);
+}
+
+static uint64_t ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Serve until child exits; return its exit status. */
+static int serve_until(struct ctl_server *s, pid_t child, int *calls)
+{
+	int status;
+
+	for (;;) {
+		struct pollfd p = { .fd = ctl_server_fd(s), .events = POLLIN };
+
+		poll(&p, 1, 50);
+		ctl_server_run(s, ms(), handler, calls);
+		ctl_server_expire(s, ms());
+		if (waitpid(child, &status, WNOHANG) == child)
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 99;
+	}
+}
+
+static char dir[64], sock[128];
+
+static void setup(void)
+{
+	strcpy(dir, "/tmp/check_ctl.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(sock, sizeof(sock), "%s/sub/ctl", dir);
+}
+
+static void teardown(void)
+{
+	char cmd[160];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+START_TEST(round_trip)
+{
+	char err[256];
+	struct ctl_server *s = ctl_server_open(sock, err, sizeof(err));
+	struct stat st;
+	int calls = 0;
+	pid_t child;
+
+	ck_assert_msg(s != NULL, "%s", err);
+	ck_assert_int_eq(stat(sock, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 0777, 0660);
+	child = fork();
+	if (child == 0) {
+		struct ctl_reply rep;
+		enum ctl_status r = ctl_call(sock, "hello there", 5000, &rep,
+					     err, sizeof(err));
+
+		if (r != CTL_OK || strcmp(rep.data, "greeting there\n"))
+			_exit(1);
+		ctl_reply_free(&rep);
+		r = ctl_call(sock, "nope", 5000, &rep, err, sizeof(err));
+		if (r != CTL_ERR_DAEMON || strcmp(rep.data, "unknown command "
+							    "'nope'"))
+			_exit(2);
+		ctl_reply_free(&rep);
+		_exit(0);
+	}
+	ck_assert_int_eq(serve_until(s, child, &calls), 0);
+	ck_assert_int_eq(calls, 2);
+	ctl_server_close(s);
+	ck_assert_int_eq(access(sock, F_OK), -1);
+}
+END_TEST
+
+START_TEST(unreachable)
+{
+	struct ctl_reply rep;
+	char err[256];
+
+	ck_assert_int_eq(ctl_call(sock, "hello", 1000, &rep, err, sizeof(err)),
+			 CTL_ERR_CONNECT);
+	ck_assert_ptr_nonnull(strstr(err, "(is it running?)"));
+}
+END_TEST
+
+START_TEST(stale_socket_replaced_live_one_refused)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct ctl_server *s, *s2;
+	char err[256];
+	int fd;
+
+	/* A socket file nobody listens on: what a killed daemon leaves. */
+	ck_assert_int_eq(mkdir(strcat(strcpy(err, dir), "/sub"), 0755), 0);
+	strcpy(sa.sun_path, sock);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	close(fd);
+	s = ctl_server_open(sock, err, sizeof(err));
+	ck_assert_msg(s != NULL, "%s", err);
+	s2 = ctl_server_open(sock, err, sizeof(err));
+	ck_assert_ptr_null(s2);
+	ck_assert_ptr_nonnull(strstr(err, "is in use"));
+	ctl_server_close(s);
+	/* Never delete something that is not a socket. */
+	fd = creat(sock, 0600);
+	close(fd);
+	ck_assert_ptr_null(ctl_server_open(sock, err, sizeof(err)));
+	ck_assert_ptr_nonnull(strstr(err, "exists and is not a socket"));
+	ck_assert_int_eq(access(sock, F_OK), 0);
+}
+END_TEST
+
+START_TEST(misbehaving_clients)
+{
+	char err[256];
+	struct ctl_server *s = ctl_server_open(sock, err, sizeof(err));
+	int calls = 0;
+	pid_t child;
+
+	ck_assert_ptr_nonnull(s);
+	child = fork();
+	if (child == 0) {
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		int fds[40], ok = 0;
+		struct ctl_reply rep;
+
+		strcpy(sa.sun_path, sock);
+		/* 40 silent clients: more than the server serves. */
+		for (int i = 0; i < 40; i++) {
+			fds[i] = socket(AF_UNIX, SOCK_STREAM, 0);
+			connect(fds[i], (struct sockaddr *)&sa, sizeof(sa));
+		}
+		/* Once their deadline passes, service resumes. */
+		for (int i = 0; i < 100 && !ok; i++) {
+			usleep(100000);
+			ok = ctl_call(sock, "hello", 2000, &rep, err,
+				      sizeof(err)) == CTL_OK;
+		}
+		_exit(ok ? 0 : 1);
+	}
+	ck_assert_int_eq(serve_until(s, child, &calls), 0);
+	ctl_server_close(s);
+}
+END_TEST
+
+static Suite *ctl_suite(void)
+{
+	Suite *s = suite_create("ctl");
+	TCase *tc = tcase_create("protocol");
+	TCase *io = tcase_create("socket");
+
+	tcase_add_test(tc, good_requests);
+	tcase_add_test(tc, bad_requests);
+	tcase_add_test(tc, reply_buffer);
+	suite_add_tcase(s, tc);
+	tcase_add_checked_fixture(io, setup, teardown);
+	tcase_set_timeout(io, 30);
+	tcase_add_test(io, round_trip);
+	tcase_add_test(io, unreachable);
+	tcase_add_test(io, stale_socket_replaced_live_one_refused);
+	tcase_add_test(io, misbehaving_clients);
+	suite_add_tcase(s, io);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(ctl_suite());
+	int failed;
+
+	signal(SIGPIPE, SIG_IGN);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
