@@ -214,10 +214,13 @@ static const char *set_value(struct conf *c, const struct key *k, const char *v,
 		}
 		break;
 	case K_PATH:
-		if (v[0] != '/')
-			return "is not an absolute path";
 		if (strlen(v) >= CONF_PATH_MAX)
-			return "is too long for a socket path (107 bytes at most)";
+			return "path is too long for a socket (107 bytes at most)";
+		if (v[0] != '/') {
+			snprintf(buf, buflen, "'%s' is not an absolute path",
+				 v);
+			return buf;
+		}
 		strcpy((char *)c + k->offset, v);
 		return NULL;
 	}

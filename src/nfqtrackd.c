@@ -42,6 +42,7 @@ struct daemon {
 	struct conf conf;
 	const char *conf_path;
 	bool conf_given; /* -c: the file must exist */
+	bool conf_missing; /* no file: built-in defaults */
 	struct engine engine;
 	struct queue *queue;
 	struct ctl_server *ctl;
@@ -89,8 +90,10 @@ static int load_conf(struct daemon *d, struct conf *c, conf_error_fn err)
 	FILE *f = fopen(d->conf_path, "re");
 	int n;
 
+	d->conf_missing = false;
 	if (!f) {
 		if (errno == ENOENT && !d->conf_given) {
+			d->conf_missing = true;
 			conf_defaults(c);
 			return 0;
 		}
@@ -600,7 +603,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (test) {
-		printf("# %s: configuration OK\n", d.conf_path);
+		if (d.conf_missing)
+			printf("# no %s: built-in defaults\n", d.conf_path);
+		else
+			printf("# %s: configuration OK\n", d.conf_path);
 		conf_print(&d.conf, stdout);
 		return 0;
 	}
@@ -610,6 +616,9 @@ int main(int argc, char **argv)
 	d.start_ms = mono_ms();
 	d.sigfd = d.timerfd = d.epfd = -1;
 	log_settings(&d, "nfqtrackd " VERSION " starting");
+	if (d.conf_missing)
+		log_msg(LOG_NOTICE, "no %s: running on built-in defaults",
+			d.conf_path);
 
 	if (check_memory(&d.conf, 0) < 0)
 		goto out;
@@ -646,9 +655,9 @@ int main(int argc, char **argv)
 	}
 	log_msg(LOG_NOTICE,
 		"queue %" PRIu32 " bound; control socket %s; "
-		"flow table %" PRIu64 " MiB",
+		"flow table %.1f MiB",
 		d.conf.queue, d.conf.ctl_socket,
-		flow_table_bytes(&d.engine.table) >> 20);
+		(double)flow_table_bytes(&d.engine.table) / (1 << 20));
 
 	ret = run(&d) < 0 ? 1 : 0;
 out_nfq:
