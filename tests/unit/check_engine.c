@@ -1,0 +1,517 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * check_engine.c - the engine from packet to verdict: flows made and
+ * found both ways, the table limit, TCP states and the assured flag,
+ * ICMP pairing and errors, invalid and malformed packets under both
+ * invalid_verdict settings, expiry, live reconfiguration.
+ */
+#include <check.h>
+#include <stdio.h>
+
+#include "engine.h"
+#include "tcp.h"
+#include "testutil.h"
+
+#define C4 "192.0.2.7"
+#define S4 "198.51.100.1"
+#define C6 "2001:db8::7"
+#define S6 "2001:db8::1"
+
+static struct engine e;
+static struct conf conf;
+static struct engine_result res;
+static const struct hash_key key = { 0x0123456789abcdefULL, 42 };
+
+static void setup_max(uint32_t max_flows)
+{
+	conf_defaults(&conf);
+	conf.max_flows = max_flows;
+	ck_assert_int_eq(engine_init(&e, &conf, &key, 1000), 0);
+}
+
+static void setup(void)
+{
+	setup_max(64);
+}
+
+static void teardown(void)
+{
+	engine_destroy(&e);
+}
+
+static enum verdict feed(const uint8_t *b, size_t len)
+{
+	uint8_t *p = tu_exact(b, len);
+
+	engine_packet(&e, p, len, len, 0, &res);
+	free(p);
+	return res.verdict;
+}
+
+static enum verdict tcp4(const char *src, const char *dst, uint16_t sport,
+			 uint16_t dport, uint8_t flags)
+{
+	uint8_t l4[20], b[64];
+
+	tu_tcp(l4, sport, dport, flags, 1000, 2000);
+	return feed(b, tu_ip4(b, IPPROTO_TCP, src, dst, l4, sizeof(l4)));
+}
+
+static enum verdict udp4(const char *src, const char *dst, uint16_t sport,
+			 uint16_t dport)
+{
+	uint8_t l4[16], b[64];
+
+	return feed(b, tu_ip4(b, IPPROTO_UDP, src, dst, l4,
+			      tu_udp(l4, sport, dport, 8)));
+}
+
+static enum verdict icmp4(const char *src, const char *dst, uint8_t type,
+			  uint16_t id)
+{
+	uint8_t l4[8], b[64];
+
+	return feed(b, tu_ip4(b, IPPROTO_ICMP, src, dst, l4,
+			      tu_icmp(l4, type, 0, id)));
+}
+
+/* The one flow in a table of one chain walk: find it by key. */
+static struct flow *find(const char *src, const char *dst, uint8_t proto,
+			 uint16_t sport, uint16_t dport)
+{
+	uint8_t s[4], d[4];
+	struct flow_key k;
+
+	inet_pton(AF_INET, src, s);
+	inet_pton(AF_INET, dst, d);
+	flow_key_make(&k, 4, proto, s, d, sport, dport);
+	return flow_table_lookup(&e.table, &k, flow_hash(&e.table, &k), e.now);
+}
+
+START_TEST(udp_flow_both_ways)
+{
+	ck_assert_int_eq(udp4(C4, S4, 40000, 53), VERDICT_ACCEPT);
+	ck_assert_uint_eq(e.st.flows_created, 1);
+	ck_assert_int_eq(udp4(S4, C4, 53, 40000), VERDICT_ACCEPT);
+	ck_assert_uint_eq(e.st.flows_created, 1);
+	ck_assert_uint_eq(e.table.count, 1);
+	struct flow *f = find(C4, S4, IPPROTO_UDP, 40000, 53);
+	ck_assert_ptr_nonnull(f);
+	ck_assert(f->flags & FLOW_F_SEEN_REPLY);
+	ck_assert_uint_eq(f->tclass, TMO_UDP_STREAM);
+	ck_assert(!(f->flags & FLOW_F_ASSURED));
+	/* Two-way traffic that lasts two seconds is assured. */
+	engine_set_time(&e, 1002);
+	udp4(C4, S4, 40000, 53);
+	ck_assert(find(C4, S4, IPPROTO_UDP, 40000, 53)->flags & FLOW_F_ASSURED);
+	ck_assert_uint_eq(e.st.packets, 3);
+	ck_assert_uint_eq(e.st.accepted, 3);
+}
+END_TEST
+
+START_TEST(unreplied_udp_keeps_short_timeout)
+{
+	udp4(C4, S4, 40000, 53);
+	udp4(C4, S4, 40000, 53);
+	struct flow *f = find(C4, S4, IPPROTO_UDP, 40000, 53);
+	ck_assert_uint_eq(f->tclass, TMO_UDP);
+	ck_assert(!(f->flags & FLOW_F_SEEN_REPLY));
+}
+END_TEST
+
+START_TEST(table_full_drops_new_keeps_known)
+{
+	engine_destroy(&e);
+	setup_max(3);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(udp4(C4, S4, (uint16_t)(1000 + i), 53),
+				 VERDICT_ACCEPT);
+	ck_assert_int_eq(udp4(C4, S4, 2000, 53), VERDICT_DROP);
+	ck_assert_int_eq(res.reason, DROP_TABLE_FULL);
+	ck_assert_int_eq(tcp4(C4, S4, 2001, 80, TCPF_SYN), VERDICT_DROP);
+	ck_assert_int_eq(icmp4(C4, S4, 8, 7), VERDICT_DROP);
+	/* Known flows pass, both ways. */
+	ck_assert_int_eq(udp4(S4, C4, 53, 1001), VERDICT_ACCEPT);
+	ck_assert_int_eq(udp4(C4, S4, 1002, 53), VERDICT_ACCEPT);
+	ck_assert_uint_eq(e.st.drop[DROP_TABLE_FULL], 3);
+	ck_assert_uint_eq(e.st.dropped, 3);
+	ck_assert_uint_eq(e.st.accepted, 5);
+	ck_assert_uint_eq(e.table.count, 3);
+}
+END_TEST
+
+START_TEST(expired_flow_makes_room)
+{
+	engine_destroy(&e);
+	setup_max(1);
+	udp4(C4, S4, 1000, 53);
+	ck_assert_int_eq(udp4(C4, S4, 1001, 53), VERDICT_DROP);
+	engine_set_time(&e, 1000 + conf.timeout[TMO_UDP] - 1);
+	ck_assert_int_eq(udp4(C4, S4, 1001, 53), VERDICT_DROP);
+	engine_set_time(&e, 1000 + conf.timeout[TMO_UDP]);
+	engine_sweep(&e, 64);
+	ck_assert_uint_eq(e.table.count, 0);
+	ck_assert_uint_eq(e.table.expired, 1);
+	ck_assert_int_eq(udp4(C4, S4, 1001, 53), VERDICT_ACCEPT);
+}
+END_TEST
+
+START_TEST(clock_never_goes_back)
+{
+	engine_set_time(&e, 2000);
+	engine_set_time(&e, 1500);
+	ck_assert_uint_eq(e.now, 2000);
+}
+END_TEST
+
+START_TEST(tcp_handshake_to_close)
+{
+	tcp4(C4, S4, 5555, 80, TCPF_SYN);
+	struct flow *f = find(C4, S4, IPPROTO_TCP, 5555, 80);
+	ck_assert_uint_eq(f->state, TCP_S_SYN_SENT);
+	tcp4(S4, C4, 80, 5555, TCPF_SYN | TCPF_ACK);
+	ck_assert_uint_eq(f->state, TCP_S_SYN_RECV);
+	ck_assert(!(f->flags & FLOW_F_ASSURED));
+	tcp4(C4, S4, 5555, 80, TCPF_ACK);
+	ck_assert_uint_eq(f->state, TCP_S_ESTABLISHED);
+	ck_assert(f->flags & FLOW_F_ASSURED);
+	ck_assert_uint_eq(f->tclass, TCP_S_ESTABLISHED);
+	tcp4(C4, S4, 5555, 80, TCPF_FIN | TCPF_ACK);
+	ck_assert_uint_eq(f->state, TCP_S_FIN_WAIT);
+	tcp4(S4, C4, 80, 5555, TCPF_ACK);
+	ck_assert_uint_eq(f->state, TCP_S_CLOSE_WAIT);
+	tcp4(S4, C4, 80, 5555, TCPF_FIN | TCPF_ACK);
+	ck_assert_uint_eq(f->state, TCP_S_LAST_ACK);
+	tcp4(C4, S4, 5555, 80, TCPF_ACK);
+	ck_assert_uint_eq(f->state, TCP_S_TIME_WAIT);
+	ck_assert_uint_eq(f->tclass, TCP_S_TIME_WAIT);
+	/* A new SYN on the same ports starts the flow over. */
+	tcp4(C4, S4, 5555, 80, TCPF_SYN);
+	ck_assert_uint_eq(f->state, TCP_S_SYN_SENT);
+	ck_assert(!(f->flags & (FLOW_F_ASSURED | FLOW_F_SEEN_REPLY)));
+	ck_assert_uint_eq(e.st.flows_created, 1);
+	ck_assert_uint_eq(e.st.dropped, 0);
+}
+END_TEST
+
+START_TEST(tcp_midstream_pickup)
+{
+	ck_assert_int_eq(tcp4(C4, S4, 5555, 80, TCPF_ACK), VERDICT_ACCEPT);
+	struct flow *f = find(C4, S4, IPPROTO_TCP, 5555, 80);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(f->state, TCP_S_ESTABLISHED);
+	tcp4(S4, C4, 80, 5555, TCPF_ACK);
+	tcp4(C4, S4, 5555, 80, TCPF_ACK);
+	ck_assert(f->flags & FLOW_F_ASSURED);
+}
+END_TEST
+
+START_TEST(tcp_cannot_open_with_rst_fin_synack)
+{
+	ck_assert_int_eq(tcp4(C4, S4, 1, 80, TCPF_RST), VERDICT_ACCEPT);
+	ck_assert_int_eq(res.reason, DROP_INVALID);
+	ck_assert_int_eq(res.invalid, INV_TCP_NEW);
+	tcp4(C4, S4, 2, 80, TCPF_FIN | TCPF_ACK);
+	tcp4(C4, S4, 3, 80, TCPF_SYN | TCPF_ACK);
+	ck_assert_uint_eq(e.st.invalid[INV_TCP_NEW], 3);
+	ck_assert_uint_eq(e.table.count, 0);
+	ck_assert_uint_eq(e.st.accepted, 3); /* invalid_verdict = accept */
+}
+END_TEST
+
+START_TEST(tcp_bad_flags_invalid)
+{
+	tcp4(C4, S4, 1, 80, TCPF_SYN | TCPF_FIN);
+	ck_assert_int_eq(res.invalid, INV_TCP_FLAGS);
+	tcp4(C4, S4, 1, 80, 0);
+	ck_assert_int_eq(res.invalid, INV_TCP_FLAGS);
+	tcp4(C4, S4, 1, 80, TCPF_SYN);
+	tcp4(C4, S4, 1, 80, TCPF_SYN | TCPF_RST);
+	ck_assert_int_eq(res.invalid, INV_TCP_FLAGS);
+	ck_assert_uint_eq(e.st.invalid[INV_TCP_FLAGS], 3);
+}
+END_TEST
+
+START_TEST(tcp_invalid_transition)
+{
+	tcp4(C4, S4, 1, 80, TCPF_SYN);
+	/* The client cannot ACK before it saw a SYN-ACK. */
+	tcp4(C4, S4, 1, 80, TCPF_ACK);
+	ck_assert_int_eq(res.invalid, INV_TCP_STATE);
+	ck_assert_uint_eq(find(C4, S4, IPPROTO_TCP, 1, 80)->state,
+			  TCP_S_SYN_SENT);
+}
+END_TEST
+
+START_TEST(tcp_rst_before_reply_removes_flow)
+{
+	tcp4(C4, S4, 1, 80, TCPF_SYN);
+	ck_assert_uint_eq(e.table.count, 1);
+	tcp4(S4, C4, 80, 1, TCPF_RST | TCPF_ACK);
+	ck_assert_uint_eq(e.table.count, 0);
+	ck_assert_int_eq(res.verdict, VERDICT_ACCEPT);
+}
+END_TEST
+
+START_TEST(tcp_rst_after_reply_closes)
+{
+	tcp4(C4, S4, 1, 80, TCPF_SYN);
+	tcp4(S4, C4, 80, 1, TCPF_SYN | TCPF_ACK);
+	tcp4(C4, S4, 1, 80, TCPF_RST);
+	struct flow *f = find(C4, S4, IPPROTO_TCP, 1, 80);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(f->state, TCP_S_CLOSE);
+	ck_assert_uint_eq(f->tclass, TCP_S_CLOSE);
+}
+END_TEST
+
+START_TEST(tcp_ignored_packet_does_not_refresh)
+{
+	tcp4(C4, S4, 1, 80, TCPF_SYN);
+	tcp4(S4, C4, 80, 1, TCPF_SYN | TCPF_ACK);
+	tcp4(C4, S4, 1, 80, TCPF_ACK);
+	struct flow *f = find(C4, S4, IPPROTO_TCP, 1, 80);
+	engine_set_time(&e, 1100);
+	tcp4(S4, C4, 80, 1, TCPF_SYN | TCPF_ACK); /* late SYN-ACK: ignored */
+	ck_assert_int_eq(res.verdict, VERDICT_ACCEPT);
+	ck_assert_uint_eq(f->last_seen, 1000);
+	ck_assert_uint_eq(f->state, TCP_S_ESTABLISHED);
+	tcp4(S4, C4, 80, 1, TCPF_ACK);
+	ck_assert_uint_eq(f->last_seen, 1100);
+}
+END_TEST
+
+START_TEST(invalid_verdict_drop)
+{
+	engine_destroy(&e);
+	conf_defaults(&conf);
+	conf.invalid_verdict = CONF_DROP;
+	ck_assert_int_eq(engine_init(&e, &conf, &key, 1000), 0);
+	ck_assert_int_eq(tcp4(C4, S4, 1, 80, TCPF_RST), VERDICT_DROP);
+	ck_assert_int_eq(res.reason, DROP_INVALID);
+	uint8_t junk[3] = { 0x45, 0, 0 };
+	ck_assert_int_eq(feed(junk, sizeof(junk)), VERDICT_DROP);
+	ck_assert_int_eq(res.reason, DROP_MALFORMED);
+	ck_assert_uint_eq(e.st.drop[DROP_INVALID], 1);
+	ck_assert_uint_eq(e.st.drop[DROP_MALFORMED], 1);
+	ck_assert_uint_eq(e.st.malformed[PKT_ERR_SHORT], 1);
+	ck_assert_uint_eq(e.st.dropped, 2);
+}
+END_TEST
+
+START_TEST(malformed_accepted_by_default)
+{
+	uint8_t junk[20] = { 0x35 };
+	ck_assert_int_eq(feed(junk, sizeof(junk)), VERDICT_ACCEPT);
+	ck_assert_int_eq(res.reason, DROP_MALFORMED);
+	ck_assert_uint_eq(e.st.malformed[PKT_ERR_VERSION], 1);
+	ck_assert_uint_eq(e.st.accepted, 1);
+	ck_assert_uint_eq(e.table.count, 0);
+}
+END_TEST
+
+START_TEST(icmp_echo_pairs_by_id)
+{
+	icmp4(C4, S4, 8, 77);
+	ck_assert_uint_eq(e.table.count, 1);
+	icmp4(S4, C4, 0, 77);
+	ck_assert_uint_eq(e.table.count, 1);
+	struct flow *f = find(C4, S4, IPPROTO_ICMP, 77, 77);
+	ck_assert(f->flags & FLOW_F_SEEN_REPLY);
+	ck_assert_uint_eq(f->tclass, TMO_ICMP);
+	icmp4(C4, S4, 8, 78);
+	ck_assert_uint_eq(e.table.count, 2);
+	/* A reply nobody asked for opens nothing. */
+	icmp4(S4, C4, 0, 99);
+	ck_assert_int_eq(res.invalid, INV_ICMP_NEW);
+	/* Nor does a router advertisement. */
+	icmp4(S4, C4, 9, 0);
+	ck_assert_int_eq(res.invalid, INV_ICMP_NEW);
+	ck_assert_uint_eq(e.table.count, 2);
+}
+END_TEST
+
+START_TEST(icmp_echo_to_self)
+{
+	icmp4(C4, C4, 8, 5);
+	struct flow *f = find(C4, C4, IPPROTO_ICMP, 5, 5);
+	ck_assert(!(f->flags & FLOW_F_SEEN_REPLY));
+	icmp4(C4, C4, 0, 5);
+	ck_assert(f->flags & FLOW_F_SEEN_REPLY);
+}
+END_TEST
+
+/* An ICMP error from the server quoting the client's UDP datagram. */
+static enum verdict port_unreachable(uint16_t sport)
+{
+	uint8_t quote[64], l4[128], b[160], udp[8];
+	size_t qlen = tu_ip4(quote, IPPROTO_UDP, C4, S4, udp,
+			     tu_udp(udp, sport, 53, 0));
+	size_t n = tu_icmp(l4, 3, 3, 0);
+
+	memcpy(l4 + n, quote, qlen);
+	return feed(b, tu_ip4(b, IPPROTO_ICMP, S4, C4, l4, n + qlen));
+}
+
+START_TEST(icmp_error_related)
+{
+	udp4(C4, S4, 4444, 53);
+	ck_assert_int_eq(port_unreachable(4444), VERDICT_ACCEPT);
+	ck_assert_int_eq(res.reason, DROP_NONE);
+	ck_assert_uint_eq(e.st.icmp_related, 1);
+	ck_assert_uint_eq(e.table.count, 1); /* errors open no flow */
+	port_unreachable(4445);
+	ck_assert_int_eq(res.invalid, INV_ICMP_ERROR_FLOW);
+	ck_assert_uint_eq(e.st.invalid[INV_ICMP_ERROR_FLOW], 1);
+}
+END_TEST
+
+START_TEST(icmp6_neighbour_discovery_untracked)
+{
+	uint8_t l4[8], b[64];
+
+	feed(b, tu_ip6(b, IPPROTO_ICMPV6, C6, S6, l4, tu_icmp(l4, 135, 0, 0)));
+	ck_assert_int_eq(res.verdict, VERDICT_ACCEPT);
+	ck_assert_int_eq(res.reason, DROP_NONE);
+	feed(b, tu_ip6(b, IPPROTO_ICMPV6, C6, S6, l4, tu_icmp(l4, 143, 0, 0)));
+	ck_assert_uint_eq(e.st.untracked, 2);
+	ck_assert_uint_eq(e.table.count, 0);
+	feed(b, tu_ip6(b, IPPROTO_ICMPV6, C6, S6, l4, tu_icmp(l4, 128, 0, 9)));
+	ck_assert_uint_eq(e.table.count, 1);
+}
+END_TEST
+
+START_TEST(ipv6_tcp_flow)
+{
+	uint8_t l4[20], b[80];
+
+	feed(b, tu_ip6(b, IPPROTO_TCP, C6, S6, l4,
+		       tu_tcp(l4, 3333, 443, TCPF_SYN, 1, 0)));
+	feed(b, tu_ip6(b, IPPROTO_TCP, S6, C6, l4,
+		       tu_tcp(l4, 443, 3333, TCPF_SYN | TCPF_ACK, 1, 2)));
+	feed(b, tu_ip6(b, IPPROTO_TCP, C6, S6, l4,
+		       tu_tcp(l4, 3333, 443, TCPF_ACK, 2, 2)));
+	ck_assert_uint_eq(e.table.count, 1);
+	ck_assert_uint_eq(e.st.flows_created, 1);
+	ck_assert_uint_eq(e.st.invalid[INV_TCP_STATE], 0);
+}
+END_TEST
+
+START_TEST(later_fragment_passes_untracked)
+{
+	uint8_t l4[8] = { 0 }, b[64];
+	size_t n = tu_ip4(b, IPPROTO_UDP, C4, S4, l4, sizeof(l4));
+
+	b[6] = 0x00;
+	b[7] = 0x10; /* offset 128 bytes */
+	ck_assert_int_eq(feed(b, n), VERDICT_ACCEPT);
+	ck_assert_uint_eq(e.st.fragments, 1);
+	ck_assert_uint_eq(e.table.count, 0);
+}
+END_TEST
+
+START_TEST(generic_protocol_by_addresses)
+{
+	uint8_t l4[4] = { 0 }, b[64];
+
+	feed(b, tu_ip4(b, IPPROTO_GRE, C4, S4, l4, sizeof(l4)));
+	feed(b, tu_ip4(b, IPPROTO_GRE, S4, C4, l4, sizeof(l4)));
+	ck_assert_uint_eq(e.table.count, 1);
+	struct flow *f = find(C4, S4, IPPROTO_GRE, 0, 0);
+	ck_assert_uint_eq(f->tclass, TMO_GENERIC);
+	ck_assert(f->flags & FLOW_F_SEEN_REPLY);
+}
+END_TEST
+
+START_TEST(reconfigure_keeps_flows)
+{
+	for (int i = 0; i < 40; i++)
+		udp4(C4, S4, (uint16_t)(1000 + i), 53);
+	conf.max_flows = 1000;
+	conf.buckets = 1024;
+	conf.timeout[TMO_UDP] = 5;
+	ck_assert_int_eq(engine_reconfigure(&e, &conf), 0);
+	ck_assert_uint_eq(e.max_flows, 1000);
+	ck_assert_uint_eq(flow_table_buckets(&e.table), 1024);
+	ck_assert_uint_eq(e.table.slab.capacity, 1000);
+	for (int i = 0; i < 40; i++)
+		ck_assert_ptr_nonnull(
+			find(C4, S4, IPPROTO_UDP, (uint16_t)(1000 + i), 53));
+	while (flow_table_rehashing(&e.table))
+		engine_sweep(&e, 7);
+	ck_assert_uint_eq(e.table.count, 40);
+	/* The new UDP timeout applies to the old flows at once. */
+	engine_set_time(&e, 1005);
+	engine_sweep(&e, 1024);
+	ck_assert_uint_eq(e.table.count, 0);
+}
+END_TEST
+
+START_TEST(reconfigure_lower_limit_keeps_flows)
+{
+	for (int i = 0; i < 10; i++)
+		udp4(C4, S4, (uint16_t)(1000 + i), 53);
+	conf.max_flows = 5;
+	ck_assert_int_eq(engine_reconfigure(&e, &conf), 0);
+	ck_assert_uint_eq(e.table.count, 10);
+	ck_assert_int_eq(udp4(C4, S4, 1003, 53), VERDICT_ACCEPT);
+	ck_assert_int_eq(udp4(C4, S4, 2000, 53), VERDICT_DROP);
+	ck_assert_int_eq(res.reason, DROP_TABLE_FULL);
+}
+END_TEST
+
+START_TEST(names)
+{
+	ck_assert_str_eq(engine_drop_name(DROP_TABLE_FULL), "table_full");
+	ck_assert_str_eq(engine_drop_name(DROP_REASON_COUNT), "?");
+	for (int i = 0; i < INV_REASON_COUNT; i++)
+		ck_assert_str_ne(engine_invalid_name(i), "?");
+	ck_assert_uint_eq(engine_bytes(&conf), 64 * 64 + 64 * 4);
+}
+END_TEST
+
+static Suite *engine_suite(void)
+{
+	Suite *s = suite_create("engine");
+	TCase *tc = tcase_create("engine");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, udp_flow_both_ways);
+	tcase_add_test(tc, unreplied_udp_keeps_short_timeout);
+	tcase_add_test(tc, table_full_drops_new_keeps_known);
+	tcase_add_test(tc, expired_flow_makes_room);
+	tcase_add_test(tc, clock_never_goes_back);
+	tcase_add_test(tc, tcp_handshake_to_close);
+	tcase_add_test(tc, tcp_midstream_pickup);
+	tcase_add_test(tc, tcp_cannot_open_with_rst_fin_synack);
+	tcase_add_test(tc, tcp_bad_flags_invalid);
+	tcase_add_test(tc, tcp_invalid_transition);
+	tcase_add_test(tc, tcp_rst_before_reply_removes_flow);
+	tcase_add_test(tc, tcp_rst_after_reply_closes);
+	tcase_add_test(tc, tcp_ignored_packet_does_not_refresh);
+	tcase_add_test(tc, invalid_verdict_drop);
+	tcase_add_test(tc, malformed_accepted_by_default);
+	tcase_add_test(tc, icmp_echo_pairs_by_id);
+	tcase_add_test(tc, icmp_echo_to_self);
+	tcase_add_test(tc, icmp_error_related);
+	tcase_add_test(tc, icmp6_neighbour_discovery_untracked);
+	tcase_add_test(tc, ipv6_tcp_flow);
+	tcase_add_test(tc, later_fragment_passes_untracked);
+	tcase_add_test(tc, generic_protocol_by_addresses);
+	tcase_add_test(tc, reconfigure_keeps_flows);
+	tcase_add_test(tc, reconfigure_lower_limit_keeps_flows);
+	tcase_add_test(tc, names);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(engine_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
