@@ -30,7 +30,7 @@ expect "nfqtrackctl without a daemon: says so" "$out" \
 write_conf "$T/nfqtrack.conf" </dev/null
 start_daemon "$T/nfqtrack.conf" || { fail "daemon start"; done_testing; }
 check "traffic flows with the daemon" \
-	ip netns exec "$NS_C" ping -q -c 2 -i 0.2 -W 1 "$V4_S" >/dev/null
+	quiet ip netns exec "$NS_C" ping -q -c 2 -i 0.2 -W 1 "$V4_S"
 expect "socket mode 0660, not world-writable" "$(stat -c %a "$CTL")" 660
 
 # A second daemon: the control socket is taken.
@@ -43,7 +43,7 @@ out=$(ip netns exec "$NS_S" "$NFQTRACKD" -c "$T/nfqtrack.conf" -s "$T/ctl2" 2>&1
 expect "second daemon, same queue: exit status 1" "$?" 1
 check "second daemon, same queue: says why" \
 	grep -q "queue 0 is already bound by another process" <<<"$out"
-check "the first daemon is unharmed" "$NFQTRACKCTL" -s "$CTL" -o json version >/dev/null
+check "the first daemon is unharmed" quiet "$NFQTRACKCTL" -s "$CTL" version
 
 # Requests nfqtrackctl would never send.
 r=$(printf 'NFQT/1 frobnicate\n' | "$CTLSEND" "$CTL")
@@ -74,5 +74,5 @@ check "the control socket is removed" test ! -e "$CTL"
 check "the queue is unbound" \
 	bash -c "! ip netns exec $NS_S grep -qE '^ +0 ' /proc/net/netfilter/nfnetlink_queue"
 check "--queue-bypass: traffic flows on without the daemon" \
-	ip netns exec "$NS_C" ping -q -c 2 -i 0.2 -W 1 "$V4_S" >/dev/null
+	quiet ip netns exec "$NS_C" ping -q -c 2 -i 0.2 -W 1 "$V4_S"
 done_testing

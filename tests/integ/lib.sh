@@ -188,6 +188,22 @@ counter() {
 	"$NFQTRACKCTL" -s "$CTL" stats | awk -v k="$1" '$1 == k { print $2 }'
 }
 
+# snapshot: all counters at one instant, into the array S (S[packets]...),
+# so that counters compared with each other come from the same moment.
+declare -A S
+snapshot() {
+	local k v
+	S=()
+	while read -r k v; do
+		S[$k]=$v
+	done < <("$NFQTRACKCTL" -s "$CTL" stats)
+}
+
+# quiet COMMAND...: run it with its output thrown away.
+quiet() {
+	"$@" >/dev/null 2>&1
+}
+
 # wait_syslog PATTERN [SECONDS]: wait until a line matching PATTERN
 # (extended regex) has arrived in syslog.
 wait_syslog() {

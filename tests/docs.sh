@@ -1,0 +1,88 @@
+#!/bin/bash
+# Documentation stays in step with the code: every configuration key is in
+# the shipped config (commented out, with its default), in nfqtrack.conf(5)
+# and in the README; the shipped config parses to the built-in defaults;
+# every nfqtrackd option is in nfqtrackd(8); the man pages render without
+# warnings; the unit file passes systemd-analyze verify once installed.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+daemon=$top/${1:-src/nfqtrackd}
+pass=0 failed=0
+ok() { pass=$((pass + 1)); }
+bad() { failed=$((failed + 1)); echo "FAIL - $*"; }
+
+defaults=$("$daemon" -t -c /dev/null | sed 1d | sed 's/  #.*//')
+while IFS= read -r line; do
+	key=${line%% =*}
+	if grep -q "^#$key = " "$top/conf/nfqtrack.conf"; then ok; else
+		bad "conf/nfqtrack.conf does not list $key"; fi
+	if grep -q "^\.BR $key \" (default " "$top/man/nfqtrack.conf.5"; then ok; else
+		bad "nfqtrack.conf(5) does not describe $key with its default"; fi
+	if grep -qw -- "$key" "$top/README.md"; then ok; else
+		bad "README.md does not mention $key"; fi
+done <<<"$defaults"
+
+# The shipped file parses to the defaults, and so does it with every
+# commented-out key switched on: the defaults it states are the real ones.
+t=$(mktemp)
+for f in "$top/conf/nfqtrack.conf" "$t"; do
+	sed 's/^#\([a-z_0-9]* = \)/\1/' "$top/conf/nfqtrack.conf" >"$t"
+	if [ "$("$daemon" -t -c "$f" | sed 1d)" = "$("$daemon" -t -c /dev/null | sed 1d)" ]
+	then ok; else bad "$f does not parse to the built-in defaults"; fi
+done
+# The man page states the same defaults.
+grep -oE '^\.BR [a-z_0-9]+ " \(default [^;)]+' "$top/man/nfqtrack.conf.5" |
+	sed -E 's/^\.BR ([a-z_0-9]+) " \(default (.*)/\1 = \2/' >"$t"
+if [ "$("$daemon" -t -c "$t" | sed 1d)" = "$("$daemon" -t -c /dev/null | sed 1d)" ]
+then ok; else bad "nfqtrack.conf(5) states defaults that are not the built-in ones"; fi
+rm -f "$t"
+
+for opt in $("$daemon" -h | grep -oE '^  -[a-zA-Z], --[a-z]+' | tr -d ','); do
+	if grep -q -- "$(echo "$opt" | sed 's/-/\\\\-/g')" "$top/man/nfqtrackd.8"; then ok
+	else bad "nfqtrackd(8) does not document $opt"; fi
+done
+
+for page in "$top"/man/*.[0-9]; do
+	out=$(LC_ALL=C.UTF-8 groff -man -ww -z "$page" 2>&1)
+	if [ -z "$out" ]; then ok; else bad "$(basename "$page"): groff: $out"; fi
+	out=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$page" 2>&1 >/dev/null)
+	if [ -z "$out" ]; then ok; else bad "$(basename "$page"): man: $out"; fi
+done
+
+# make install puts exactly these files under DESTDIR, and nothing else;
+# make uninstall takes them all away again.
+d=$(mktemp -d)
+make -s -C "$top" install DESTDIR="$d" >/dev/null
+want="/etc/nfqtrack/nfqtrack.conf
+/usr/local/lib/systemd/system/nfqtrack.service
+/usr/local/sbin/nfqtrackctl
+/usr/local/sbin/nfqtrackd
+/usr/local/share/man/man5/nfqtrack.conf.5
+/usr/local/share/man/man8/nfqtrackctl.8
+/usr/local/share/man/man8/nfqtrackd.8"
+if [ "$(cd "$d" && find . -type f | sed 's/^[.]//' | sort)" = "$want" ]; then ok
+else bad "make install DESTDIR=: unexpected files: $(cd "$d" && find . -type f)"; fi
+echo "# changed" >>"$d/etc/nfqtrack/nfqtrack.conf"
+make -s -C "$top" install DESTDIR="$d" >/dev/null
+if grep -q '^# changed' "$d/etc/nfqtrack/nfqtrack.conf"; then ok
+else bad "make install overwrote an existing config"; fi
+make -s -C "$top" uninstall DESTDIR="$d" >/dev/null
+if [ "$(cd "$d" && find . -type f)" = "./etc/nfqtrack/nfqtrack.conf" ]; then ok
+else bad "make uninstall left: $(cd "$d" && find . -type f)"; fi
+rm -rf "$d"
+
+# The unit file, with ExecStart pointed at the built daemon.
+if command -v systemd-analyze >/dev/null; then
+	d=$(mktemp -d)
+	mkdir -p "$d/man/man5" "$d/man/man8"
+	cp "$top"/man/*.5 "$d/man/man5/"
+	cp "$top"/man/*.8 "$d/man/man8/"
+	sed "s|/usr/local/sbin|$top/src|g" "$top/systemd/nfqtrack.service" \
+		>"$d/nfqtrack.service"
+	out=$(MANPATH=$d/man systemd-analyze verify "$d/nfqtrack.service" 2>&1)
+	if [ $? -eq 0 ] && [ -z "$out" ]; then ok; else
+		bad "systemd-analyze verify: $out"; fi
+	rm -rf "$d"
+fi
+echo "documentation: $pass passed, $failed failed"
+[ "$failed" -eq 0 ]
