@@ -61,7 +61,7 @@ ALL_OBJS   := $(CORE_OBJS) $(DAEMON_OBJS) $(CTL_OBJS)
 # Debian packages: to build, and to run the tests and the demo.
 DEB_BUILD  := gcc libc6-dev make pkg-config libmnl-dev libnetfilter-queue-dev \
               libnfnetlink-dev check libpcap-dev
-DEB_TEST   := iptables iproute2 iputils-ping rsyslog procps clang-format \
+DEB_TEST   := iptables iproute2 iputils-ping rsyslog procps clang-format python3 \
               man-db groff-base
 CORPUS     ?= $(abspath ../shared/corpus)
 

@@ -310,6 +310,9 @@ static int udp(int count, int flows, int wait_ms)
 		}
 	}
 	printf("udp sent=%d recv=%d\n", sent, recvd);
+	for (int f = 0; f < flows; f++)
+		close(fds[f]);
+	free(fds);
 	return 0;
 }
 
