@@ -109,14 +109,16 @@ const char *conf_facility_name(uint32_t facility)
 	return NULL;
 }
 
+/* The table's offsets come from offsetof() on uint32_t fields, so these
+ * pointers are aligned. */
 static uint32_t *u32_at(struct conf *c, const struct key *k)
 {
-	return (uint32_t *)((char *)c + k->offset);
+	return (uint32_t *)(void *)((char *)c + k->offset);
 }
 
 static const uint32_t *u32_of(const struct conf *c, const struct key *k)
 {
-	return (const uint32_t *)((const char *)c + k->offset);
+	return (const uint32_t *)(const void *)((const char *)c + k->offset);
 }
 
 /* Parse a decimal number with an optional unit suffix from units[] (each

@@ -70,6 +70,9 @@ int ctl_parse_request(struct ctl_request *req, const char *line, size_t len,
 }
 
 static void reply_vappend(struct ctl_reply *r, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+
+static void reply_vappend(struct ctl_reply *r, const char *fmt, va_list ap)
 {
 	va_list ap2;
 	int n;
