@@ -158,7 +158,7 @@ static int has_ports(uint8_t proto)
  * non-first fragment (*frag = PKT_FRAG_LATER). Returns 0 or -1 with *err.
  */
 static int walk_ext(const struct cur *c, size_t *off, uint8_t *nh,
-		    uint8_t *frag, enum pkt_err *err)
+		    uint8_t *frag, size_t *fragsize, enum pkt_err *err)
 {
 	for (int n = 0;; n++) {
 		size_t len;
@@ -185,6 +185,15 @@ static int walk_ext(const struct cur *c, size_t *off, uint8_t *nh,
 			} else if (rd16(c->b + *off + 2) & 1) {
 				*frag = PKT_FRAG_FIRST;
 			}
+			/* The payload it rebuilds: what precedes this
+			 * header after the fixed one, the offset, and the
+			 * fragment's own data. */
+			if (fragsize)
+				*fragsize = (*off - 40) +
+					    (rd16(c->b + *off + 2) & 0xfff8) +
+					    (c->lim > *off + 8 ?
+						     c->lim - *off - 8 :
+						     0);
 			break;
 		default:
 			return 0; /* upper layer, ESP, or no next header */
@@ -242,7 +251,7 @@ static int parse_inner(const struct cur *outer, size_t off, uint8_t family,
 		memcpy(in->dst, c.b + off + 24, 16);
 		nh = c.b[off + 6];
 		l4 = off + 40;
-		if (walk_ext(&c, &l4, &nh, &frag, err) < 0) {
+		if (walk_ext(&c, &l4, &nh, &frag, NULL, err) < 0) {
 			if (*err != PKT_ERR_COPY_RANGE)
 				*err = PKT_ERR_ICMP_INNER;
 			return -1;
@@ -287,8 +296,12 @@ static enum pkt_kind parse_l4(struct pkt *p, const struct cur *c, size_t off,
 		if (!need(c, off, 20, PKT_ERR_L4_SHORT, &err))
 			break;
 		p->tcp_doff = (uint8_t)((c->b[off + 12] >> 4) * 4);
-		if (p->tcp_doff < 20 || p->tcp_doff > len)
+		if (p->tcp_doff < 20)
 			return fail(p, PKT_ERR_TCP_DOFF);
+		if (p->tcp_doff > len)
+			return fail(p, p->frag == PKT_FRAG_FIRST ?
+					       PKT_ERR_FRAGMENT :
+					       PKT_ERR_TCP_DOFF);
 		if (!need(c, off, p->tcp_doff, PKT_ERR_TCP_DOFF, &err))
 			break;
 		p->sport = rd16(c->b + off);
@@ -309,7 +322,10 @@ static enum pkt_kind parse_l4(struct pkt *p, const struct cur *c, size_t off,
 
 			if (p->proto == IPPROTO_UDPLITE && ulen == 0)
 				ulen = len;
-			if (ulen < 8 || ulen > len)
+			/* A first fragment holds only part of the
+			 * datagram that the length field counts. */
+			if (ulen < 8 ||
+			    (ulen > len && p->frag != PKT_FRAG_FIRST))
 				return fail(p, PKT_ERR_UDP_LEN);
 		}
 		p->sport = rd16(c->b + off);
@@ -379,7 +395,9 @@ static enum pkt_kind parse_v4(struct pkt *p, struct cur *c, size_t wirelen,
 	fo = rd16(c->b + 6);
 	fragoff = (size_t)(fo & 0x1fff) * 8;
 	if (fo & 0x3fff) {
-		if (fragoff + (tot - ihl) > 65535)
+		/* Reassembled, header included, it must fit 64 KiB: the
+		 * kernel drops such a datagram ("ping of death"). */
+		if (fragoff + tot > 65535)
 			return fail(p, PKT_ERR_FRAGMENT);
 		p->frag = fragoff ? PKT_FRAG_LATER : PKT_FRAG_FIRST;
 	}
@@ -390,7 +408,7 @@ static enum pkt_kind parse_v6(struct pkt *p, struct cur *c, size_t wirelen,
 			      unsigned int flags)
 {
 	enum pkt_err err = PKT_ERR_NONE;
-	size_t tot, off = 40;
+	size_t tot, off = 40, fragsize = 0;
 	uint8_t nh;
 
 	if (!need(c, 0, 40, PKT_ERR_SHORT, &err))
@@ -407,8 +425,10 @@ static enum pkt_kind parse_v6(struct pkt *p, struct cur *c, size_t wirelen,
 	memcpy(p->src, c->b + 8, 16);
 	memcpy(p->dst, c->b + 24, 16);
 	nh = c->b[6];
-	if (walk_ext(c, &off, &nh, &p->frag, &err) < 0)
+	if (walk_ext(c, &off, &nh, &p->frag, &fragsize, &err) < 0)
 		return fail(p, err);
+	if (fragsize > 65535)
+		return fail(p, PKT_ERR_FRAGMENT); /* RFC 8200 4.5 */
 	p->proto = nh;
 	return parse_l4(p, c, off, flags);
 }
@@ -422,7 +442,7 @@ enum pkt_kind pkt_parse(struct pkt *p, const uint8_t *buf, size_t caplen,
 	if (wirelen < caplen)
 		c.lim = wirelen = caplen;
 	if (caplen < 1)
-		return fail(p, PKT_ERR_SHORT);
+		return fail(p, wirelen ? PKT_ERR_COPY_RANGE : PKT_ERR_SHORT);
 	switch (buf[0] >> 4) {
 	case 4:
 		p->family = 4;
