@@ -511,11 +511,12 @@ static void log_final(const struct daemon *d, const char *why)
 		"stopping (%s): %" PRIu64 " packets, %" PRIu64
 		" accepted, %" PRIu64 " dropped (table_full %" PRIu64
 		", invalid %" PRIu64 ", malformed %" PRIu64 "); %" PRIu32
-		" flows, %" PRIu64 " created, %" PRIu64 " expired",
+		"/%" PRIu32 " flows, %" PRIu64 " created, %" PRIu64 " expired",
 		why, s->packets, s->accepted, s->dropped,
 		s->drop[DROP_TABLE_FULL], s->drop[DROP_INVALID],
 		s->drop[DROP_MALFORMED], d->engine.table.count,
-		s->flows_created, d->engine.table.expired);
+		d->engine.max_flows, s->flows_created,
+		d->engine.table.expired);
 }
 
 static void usage(FILE *out)

@@ -32,7 +32,11 @@ for k in "${!S[@]}"; do
 done
 expect "no malformed packet" "$malformed" 0
 expect "queue saw the same packets" "${S[queue_packets]}" "${S[packets]}"
+# Every packet the kernel queued reached us, and none waits for a verdict.
+expect "kernel queued what we received" "${S[kernel_id_sequence]}" "${S[queue_packets]}"
+expect "no packet left waiting in the kernel" "${S[kernel_queue_total]}" 0
 expect "kernel queue dropped nothing" "${S[kernel_queue_dropped]}" 0
+expect "socket dropped nothing" "${S[kernel_user_dropped]}" 0
 
 tcp_client "$V4_S"
 r=$(tcp_cmd open 10 3000)

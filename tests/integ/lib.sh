@@ -251,6 +251,15 @@ start_server() {
 	sleep 0.2
 }
 
+for bin in "$NFQTRACKD" "$NFQTRACKCTL" "$FLOWGEN" "$CTLSEND"; do
+	if [ ! -x "$bin" ]; then
+		echo "# $TEST: $bin is missing: run 'make check' (or 'make all tests/bin/flowgen tests/bin/ctlsend')"
+		trap - EXIT
+		rm -rf "$T"
+		exit 1
+	fi
+done
+
 if [ "$(id -u)" != 0 ]; then
 	echo "# $TEST: skipped: needs root (network namespaces, iptables)"
 	trap - EXIT

@@ -14,6 +14,7 @@
 #include <syslog.h>
 
 #include "conf.h"
+#include "testutil.h"
 
 static char errors[4096];
 static int nerr;
@@ -303,11 +304,5 @@ static Suite *conf_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(conf_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return tu_run(conf_suite());
 }

@@ -1086,7 +1086,6 @@ static void find_groups(void)
 int main(void)
 {
 	struct stat st;
-	SRunner *sr;
 	int failed;
 
 	corpus = getenv("NFQT_CORPUS");
@@ -1099,11 +1098,8 @@ int main(void)
 		return EXIT_SUCCESS;
 	}
 	find_groups();
-	sr = srunner_create(corpus_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	failed = tu_run(corpus_suite());
 	for (int i = 0; i < ngroups; i++)
 		free(groups[i]);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return failed;
 }

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "flow.h"
+#include "testutil.h"
 
 /*
  * For hot loops: ck_assert*() records a mark point (a write to the parent)
@@ -49,15 +50,15 @@ static void reset_timeouts(void)
  * 192.168.0.1:80 (or, for odd i, from 192.168.0.1 to 10.x.y.z, so that
  * both key orders are exercised). Unique for i < 2^24.
  */
-struct pkt {
+struct tpkt {
 	uint8_t src[16], dst[16];
 	uint16_t sport, dport;
 	uint8_t family, proto;
 };
 
-static struct pkt pkt_n(uint32_t i)
+static struct tpkt pkt_n(uint32_t i)
 {
-	struct pkt p;
+	struct tpkt p;
 	uint32_t a = htonl(0x0a000000u | (i & 0xffffffu));
 	uint32_t b = htonl(0xc0a80001u);
 
@@ -79,7 +80,7 @@ static struct pkt pkt_n(uint32_t i)
 }
 
 /* The key of a packet of p going the original (reply = 0) or reply way. */
-static bool pkt_key(struct flow_key *k, const struct pkt *p, int reply)
+static bool pkt_key(struct flow_key *k, const struct tpkt *p, int reply)
 {
 	if (reply)
 		return flow_key_make(k, p->family, p->proto, p->dst, p->src,
@@ -89,7 +90,7 @@ static bool pkt_key(struct flow_key *k, const struct pkt *p, int reply)
 }
 
 /* Insert p as the engine would; tag the flow with id in proto_data[0]. */
-static struct flow *add_pkt(struct flow_table *t, const struct pkt *p,
+static struct flow *add_pkt(struct flow_table *t, const struct tpkt *p,
 			    uint32_t id, uint8_t tclass, uint32_t now)
 {
 	struct flow_key k;
@@ -108,12 +109,12 @@ static struct flow *add_pkt(struct flow_table *t, const struct pkt *p,
 static struct flow *add_n(struct flow_table *t, uint32_t i, uint8_t tclass,
 			  uint32_t now)
 {
-	struct pkt p = pkt_n(i);
+	struct tpkt p = pkt_n(i);
 
 	return add_pkt(t, &p, i, tclass, now);
 }
 
-static struct flow *find_pkt(struct flow_table *t, const struct pkt *p,
+static struct flow *find_pkt(struct flow_table *t, const struct tpkt *p,
 			     int reply, uint32_t now)
 {
 	struct flow_key k;
@@ -125,7 +126,7 @@ static struct flow *find_pkt(struct flow_table *t, const struct pkt *p,
 static struct flow *find_n(struct flow_table *t, uint32_t i, int reply,
 			   uint32_t now)
 {
-	struct pkt p = pkt_n(i);
+	struct tpkt p = pkt_n(i);
 
 	return find_pkt(t, &p, reply, now);
 }
@@ -134,7 +135,7 @@ static struct flow *find_n(struct flow_table *t, uint32_t i, int reply,
 static void expect_found(struct flow_table *t, uint32_t i, uint32_t now)
 {
 	for (int reply = 0; reply < 2; reply++) {
-		struct pkt p = pkt_n(i);
+		struct tpkt p = pkt_n(i);
 		struct flow_key k;
 		bool sw = pkt_key(&k, &p, reply);
 		struct flow *f =
@@ -337,7 +338,7 @@ END_TEST
 START_TEST(test_key_both_directions)
 {
 	for (uint32_t i = 0; i < 1000; i++) {
-		struct pkt p = pkt_n(i * 7919u);
+		struct tpkt p = pkt_n(i * 7919u);
 		struct flow_key k1, k2;
 		bool s1, s2;
 
@@ -546,7 +547,7 @@ START_TEST(test_insert_lookup)
 	struct flow_table t;
 	struct flow *f;
 	struct flow_key k;
-	struct pkt p = pkt_n(42);
+	struct tpkt p = pkt_n(42);
 	bool sw;
 
 	table_init(&t, 16, 8);
@@ -599,7 +600,7 @@ END_TEST
 START_TEST(test_insert_lookup_v6)
 {
 	struct flow_table t;
-	struct pkt p;
+	struct tpkt p;
 	struct flow *f;
 
 	table_init(&t, 64, 16);
@@ -647,7 +648,7 @@ END_TEST
 START_TEST(test_family_proto_distinct)
 {
 	struct flow_table t;
-	struct pkt p4, p6, pu;
+	struct tpkt p4, p6, pu;
 	struct flow *f4, *f6, *fu;
 	uint32_t a = htonl(0x0a000001u), b = htonl(0x0a000002u);
 
@@ -978,7 +979,7 @@ static void ids_by_bucket(const struct flow_table *t, uint32_t first,
 
 	ck_assert_uint_le(per, 4);
 	for (uint32_t i = first; done < SWEEP_BUCKETS * per; i++) {
-		struct pkt p = pkt_n(i);
+		struct tpkt p = pkt_n(i);
 		struct flow_key k;
 		uint32_t b;
 
@@ -1377,7 +1378,7 @@ START_TEST(test_rehash_drops_expired)
 	table_init(&t, 4096, 256);
 	/* Odd ids expire (30 s), even ones do not; all at time 1000. */
 	for (uint32_t i = 0; i < 2000; i++) {
-		struct pkt p = pkt_n(i);
+		struct tpkt p = pkt_n(i);
 		struct flow_key k;
 
 		add_n(&t, i, i & 1 ? TC_SHORT : TC_LONG, 1000);
@@ -1791,11 +1792,5 @@ static Suite *flow_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(flow_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run(flow_suite());
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "hash.h"
+#include "testutil.h"
 
 /* The reference key: bytes 00 01 .. 0f, read as two little-endian words. */
 static const struct hash_key ref_key = {
@@ -338,11 +339,5 @@ static Suite *hash_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(hash_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run(hash_suite());
 }

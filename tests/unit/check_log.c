@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "testutil.h"
 
 START_TEST(burst_then_rate)
 {
@@ -156,11 +157,5 @@ static Suite *log_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(log_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return tu_run(log_suite());
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "slab.h"
+#include "testutil.h"
 
 /*
  * For hot loops: ck_assert*() records a mark point (a write to the parent)
@@ -496,11 +497,5 @@ static Suite *slab_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(slab_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run(slab_suite());
 }

@@ -7,6 +7,7 @@
 
 #include "pkt.h"
 #include "tcp.h"
+#include "testutil.h"
 
 enum { ORIG = 0, REPLY = 1 };
 #define SYN TCPF_SYN
@@ -159,11 +160,5 @@ static Suite *tcp_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(tcp_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return tu_run(tcp_suite());
 }

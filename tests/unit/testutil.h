@@ -8,6 +8,7 @@
 #define NFQT_TESTUTIL_H
 
 #include <arpa/inet.h>
+#include <check.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -291,6 +292,18 @@ static inline const char *tu_pkt_invariant(const struct pkt *p, enum pkt_kind k,
 			return "TCP header past the copied bytes";
 	}
 	return NULL;
+}
+
+/* Run a suite with Check's summary line; the exit status for main(). */
+static inline int tu_run(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
 #endif
