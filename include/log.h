@@ -6,8 +6,8 @@
  * RFC 3164 datagrams. This is our own small client rather than syslog(3)
  * because glibc's blocks when the log socket's queue is full: a stuck
  * syslog daemon must cost us log lines, counted, never the packet path.
- * A line that cannot be delivered goes to stderr instead (where systemd
- * also collects it).
+ * A line that cannot be delivered goes to stderr instead, unless stderr
+ * is the journal (which then is the very thing that is stuck).
  */
 #ifndef NFQT_LOG_H
 #define NFQT_LOG_H

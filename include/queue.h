@@ -31,6 +31,7 @@ struct queue_stats {
 	uint64_t send_calls; /* verdict sendto() calls */
 	uint64_t verdict_msgs; /* verdict messages sent */
 	uint64_t enobufs; /* receive overruns reported by the kernel */
+	uint64_t recv_errors; /* receives that failed for want of memory */
 	uint64_t eintr; /* interrupted system calls, retried */
 	uint64_t send_errors; /* verdicts the kernel did not take */
 	uint64_t nl_errors; /* error messages from the kernel */

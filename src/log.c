@@ -21,6 +21,7 @@ static struct {
 	char ident[32];
 	bool to_stderr; /* every line to stderr too (-e) */
 	bool errors_to_stderr; /* error lines to stderr too */
+	bool stderr_journal; /* stderr is systemd's journal stream */
 	uint32_t facility;
 	char path[108];
 	int fd;
@@ -48,9 +49,10 @@ void log_init(const char *ident, bool to_stderr)
 {
 	snprintf(lg.ident, sizeof(lg.ident), "%s", ident);
 	lg.to_stderr = to_stderr;
+	lg.stderr_journal = stderr_is_journal();
 	/* Someone who starts the daemon by hand must see why it failed;
 	 * under systemd the syslog line already lands in the journal. */
-	lg.errors_to_stderr = !to_stderr && !stderr_is_journal();
+	lg.errors_to_stderr = !to_stderr && !lg.stderr_journal;
 }
 
 static void disconnect(void)
@@ -149,6 +151,7 @@ void log_msg(int prio, const char *fmt, ...)
 	struct tm tm;
 	time_t now = time(NULL);
 	va_list ap;
+	bool sent;
 	int n;
 
 	va_start(ap, fmt);
@@ -164,11 +167,13 @@ void log_msg(int prio, const char *fmt, ...)
 		return;
 	if ((size_t)n >= sizeof(line))
 		n = sizeof(line) - 1;
-	bool sent = send_syslog(line, (size_t)n);
-
+	sent = send_syslog(line, (size_t)n);
 	if (!sent)
 		lg.lost++;
-	if (lg.to_stderr || !sent ||
+	/* A line syslog did not take goes to stderr, except into the
+	 * journal's stream: when journald is too busy to take a datagram,
+	 * a blocking write to it would stall the packet path. */
+	if (lg.to_stderr || (!sent && !lg.stderr_journal) ||
 	    (lg.errors_to_stderr && (prio & LOG_PRIMASK) <= LOG_ERR))
 		fprintf(stderr, "%s: %s%s\n", lg.ident, prio_word(prio), msg);
 }

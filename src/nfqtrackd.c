@@ -271,7 +271,7 @@ static void reload(struct daemon *d)
 			d->conf.ctl_socket);
 		strcpy(nc.ctl_socket, d->conf.ctl_socket);
 	}
-	if (check_memory(&nc, engine_bytes(&d->conf)) < 0) {
+	if (check_memory(&nc, flow_table_bytes(&d->engine.table)) < 0) {
 		d->reload_errors++;
 		log_msg(LOG_ERR, "reload failed: the running configuration "
 				 "stays in force");
@@ -352,6 +352,8 @@ static void stats_reply(struct daemon *d, struct ctl_reply *rep)
 			 q->verdict_msgs);
 	ctl_reply_printf(rep, "queue_enobufs %" PRIu64 "\n", q->enobufs);
 	ctl_reply_printf(rep, "queue_eintr %" PRIu64 "\n", q->eintr);
+	ctl_reply_printf(rep, "queue_recv_errors %" PRIu64 "\n",
+			 q->recv_errors);
 	ctl_reply_printf(rep, "queue_send_errors %" PRIu64 "\n",
 			 q->send_errors);
 	ctl_reply_printf(rep, "queue_nl_errors %" PRIu64 "\n", q->nl_errors);
@@ -515,8 +517,7 @@ static void log_final(const struct daemon *d, const char *why)
 		why, s->packets, s->accepted, s->dropped,
 		s->drop[DROP_TABLE_FULL], s->drop[DROP_INVALID],
 		s->drop[DROP_MALFORMED], d->engine.table.count,
-		d->engine.max_flows, s->flows_created,
-		d->engine.table.expired);
+		d->engine.max_flows, s->flows_created, d->engine.table.expired);
 }
 
 static void usage(FILE *out)

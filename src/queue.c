@@ -206,7 +206,9 @@ static void handle_msg(struct queue *q, const struct nlmsghdr *nlh,
 static void handle_buf(struct queue *q, const uint8_t *buf, size_t len,
 		       queue_packet_fn fn, void *arg)
 {
-	const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
+	/* Receive buffers come from malloc() and messages are padded to
+	 * NLMSG_ALIGNTO: the headers are aligned. */
+	const struct nlmsghdr *nlh = (const struct nlmsghdr *)(const void *)buf;
 	int left = (int)len;
 
 	while (mnl_nlmsg_ok(nlh, left)) {
@@ -239,6 +241,12 @@ int queue_process(struct queue *q, unsigned int max_packets, queue_packet_fn fn,
 			}
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				break;
+			if (errno == ENOMEM) {
+				/* Short of memory for a moment: try again on
+				 * the next turn of the loop. */
+				q->st.recv_errors++;
+				break;
+			}
 			flush(q);
 			return -1;
 		}
