@@ -21,12 +21,18 @@
 #define CONF_DEFAULT_PATH SYSCONFDIR "/nfqtrack/nfqtrack.conf"
 #define CONF_PATH_MAX 108 /* sun_path */
 
-/* Timeout classes: TCP flows use their state as class. */
+/* Timeout classes: TCP flows use their state as class, or one of the two
+ * shorter ones the kernel applies to retransmitting or unacknowledged
+ * connections. */
 enum tmo_class {
 	TMO_TCP_FIRST = TCP_S_SYN_SENT,
 	TMO_TCP_LAST = TCP_S_SYN_SENT2,
-	TMO_UDP = TCP_S_COUNT,
+	TMO_TCP_RETRANS = TCP_S_COUNT,
+	TMO_TCP_UNACK,
+	TMO_UDP,
 	TMO_UDP_STREAM,
+	TMO_GRE,
+	TMO_GRE_STREAM,
 	TMO_ICMP,
 	TMO_ICMPV6,
 	TMO_GENERIC,
@@ -43,7 +49,12 @@ struct conf {
 	uint32_t copy_range;
 	uint32_t rcvbuf;
 	bool fail_open;
-	uint32_t invalid_verdict; /* enum conf_verdict */
+	uint32_t invalid_verdict;  /* enum conf_verdict */
+	uint32_t fragment_verdict; /* enum conf_verdict */
+	bool tcp_loose;		   /* pick up connections mid-stream */
+	bool tcp_liberal;	   /* no sequence-window checks */
+	bool tcp_ignore_invalid_rst;
+	uint32_t tcp_max_retrans;
 	uint32_t timeout[TMO_COUNT];
 	uint32_t log_rate;
 	uint32_t log_burst;

@@ -17,6 +17,7 @@
 #include "conf.h"
 #include "flow.h"
 #include "pkt.h"
+#include "tcp.h"
 
 enum verdict { VERDICT_ACCEPT, VERDICT_DROP };
 
@@ -27,6 +28,7 @@ enum drop_reason {
 	DROP_TABLE_FULL, /* would create a flow, table at max_flows */
 	DROP_MALFORMED, /* pkt_parse() said malformed */
 	DROP_INVALID, /* well formed, but not valid for its flow */
+	DROP_FRAGMENT, /* a non-first fragment, fragment_verdict = drop */
 	DROP_REASON_COUNT
 };
 
@@ -37,8 +39,12 @@ enum invalid_reason {
 	INV_TCP_FLAGS, /* impossible flag combination */
 	INV_TCP_NEW, /* cannot open a flow (RST, FIN, SYN-ACK, ...) */
 	INV_TCP_STATE, /* not valid in the flow's state */
+	INV_TCP_WINDOW, /* outside the sequence or ACK window */
+	INV_TCP_RST, /* a RST with an unbelievable sequence number */
+	INV_UDPLITE_CSUM, /* UDP-Lite without the checksum it mandates */
 	INV_ICMP_NEW, /* ICMP reply or other type without a request */
 	INV_ICMP_ERROR_FLOW, /* ICMP error about no flow we know */
+	INV_ICMP_ERROR_ADDR, /* ICMP error not addressed to the flow's end */
 	INV_REASON_COUNT
 };
 
@@ -50,18 +56,25 @@ struct engine_stats {
 	uint64_t drop[DROP_REASON_COUNT];
 	uint64_t malformed[PKT_ERR_COUNT];
 	uint64_t invalid[INV_REASON_COUNT];
-	uint64_t fragments; /* non-first fragments, passed untracked */
+	uint64_t fragments; /* non-first fragments: no transport header */
 	uint64_t icmp_related; /* ICMP errors that matched a flow */
 	uint64_t untracked; /* neighbour discovery and the like */
+	uint64_t tcp_ignored; /* TCP packets passed without belief (the
+				* kernel's "ignored": out of step, maybe ok) */
 	uint64_t flows_created;
+	uint64_t flows_reopened; /* TCP connections reusing closed ports */
+	uint64_t flows_closed; /* removed at once: RST before any reply */
 };
 
 struct engine {
 	struct flow_table table;
 	uint32_t max_flows;
 	uint32_t invalid_verdict; /* enum conf_verdict */
+	uint32_t fragment_verdict; /* enum conf_verdict */
 	uint32_t timeouts[TMO_COUNT];
+	struct tcp_params tcp;
 	uint32_t now; /* seconds */
+	uint64_t now_ms; /* the same clock, in milliseconds */
 	struct engine_stats st;
 };
 
@@ -81,7 +94,7 @@ uint64_t engine_bytes(const struct conf *c);
  * of the table's memory now. Returns 0, or -1 with errno set.
  */
 int engine_init(struct engine *e, const struct conf *c,
-		const struct hash_key *hkey, uint32_t now);
+		const struct hash_key *hkey, uint64_t now_ms);
 void engine_destroy(struct engine *e);
 
 /*
@@ -91,11 +104,14 @@ void engine_destroy(struct engine *e);
  */
 int engine_reconfigure(struct engine *e, const struct conf *c);
 
-/* The engine clock, in seconds; it never goes back. */
-static inline void engine_set_time(struct engine *e, uint32_t now)
+/* The engine clock, in milliseconds from any fixed start; it never goes
+ * back (a capture whose timestamps jump back just stalls it). */
+static inline void engine_set_time(struct engine *e, uint64_t now_ms)
 {
-	if ((int32_t)(now - e->now) > 0)
-		e->now = now;
+	if (now_ms > e->now_ms) {
+		e->now_ms = now_ms;
+		e->now = (uint32_t)(now_ms / 1000);
+	}
 }
 
 /*

@@ -25,6 +25,7 @@
 #define NFQT_FLOW_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "hash.h"
@@ -33,8 +34,9 @@
 #define FLOW_NIL SLAB_NIL
 
 /* Canonical flow key. Addresses in network byte order (IPv4 in addr[i][0],
- * the other words zero), ports in host order. For ICMP queries both ports
- * hold the identifier. Padding must be zero: keys compare as words. */
+ * the other words zero), ports in host order. For ICMP queries port[0] is
+ * the identifier and port[1] the request's type << 8 | code, whatever the
+ * direction. Padding must be zero: keys compare as words. */
 struct flow_key {
 	uint32_t addr[2][4];
 	uint16_t port[2];
@@ -51,20 +53,51 @@ enum flow_flags {
 
 enum flow_dir { FLOW_DIR_ORIGINAL = 0, FLOW_DIR_REPLY = 1 };
 
-/* One cache line per flow. */
+/* One side of a TCP connection, as nf_conntrack's ip_ct_tcp_state. */
+struct tcp_side {
+	uint32_t end;	 /* highest sequence number sent, plus one */
+	uint32_t maxend; /* highest sequence number it may send */
+	uint32_t maxwin; /* largest window it advertised */
+	uint32_t maxack; /* highest ack it sent */
+	uint8_t scale;	 /* window scale it announced */
+	uint8_t flags;	 /* TCP_SIDE_* in tcp.h */
+};
+
+/* TCP tracking state beyond flow->state: window bounds per side, and the
+ * last packet's numbers for retransmission and resynchronisation. */
+struct flow_tcp {
+	struct tcp_side side[2];
+	uint32_t last_seq, last_ack, last_end;
+	uint16_t last_win;
+	uint8_t last_index; /* flag class of the last packet */
+	uint8_t last_dir;
+	uint8_t last_wscale;
+	uint8_t last_flags;
+	uint8_t retrans;
+};
+
+/*
+ * A flow is two cache lines: what a lookup reads (link, key, state and
+ * timeout class) in the first, protocol state in the second.
+ */
 struct flow {
-	uint32_t next; /* chain link: index of the next flow, or FLOW_NIL */
+	uint32_t next;	    /* chain link: index of the next flow, or FLOW_NIL */
 	uint32_t last_seen; /* engine clock, seconds */
 	struct flow_key key;
 	uint32_t created; /* engine clock, seconds */
-	uint8_t state; /* protocol state, e.g. enum tcp_state */
-	uint8_t flags; /* enum flow_flags */
-	uint8_t tclass; /* index into the timeout table */
-	uint8_t retrans; /* protocol scratch */
-	uint32_t proto_data[2]; /* protocol scratch */
+	uint8_t state;	  /* protocol state, e.g. enum tcp_state */
+	uint8_t flags;	  /* enum flow_flags */
+	uint8_t tclass;	  /* index into the timeout table */
+	uint8_t pad;
+	union {
+		struct flow_tcp tcp;
+		uint64_t stream_ms; /* UDP: a stream once replies go on past
+				     * this time (engine clock, ms) */
+	} u;
 } __attribute__((aligned(64)));
 
-_Static_assert(sizeof(struct flow) == 64, "a flow is one cache line");
+_Static_assert(sizeof(struct flow) == 128, "a flow is two cache lines");
+_Static_assert(offsetof(struct flow, u) <= 64, "lookup fields in one line");
 
 struct flow_table {
 	struct slab slab;

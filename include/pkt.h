@@ -68,6 +68,12 @@ struct pkt_inner {
 	uint16_t sport, dport;
 };
 
+/*
+ * An ICMP query and its reply carry the same identifier; like the kernel,
+ * a flow also tells the query's kind apart (echo, timestamp, ...). Both
+ * packets of a pair get sport = identifier and dport = the request's type
+ * << 8 | code, so that they build the same flow key.
+ */
 struct pkt {
 	uint8_t kind; /* enum pkt_kind */
 	uint8_t err; /* enum pkt_err, when kind == PKT_MALFORMED */
@@ -77,14 +83,17 @@ struct pkt {
 	uint8_t tcp_flags;
 	uint8_t icmp_type, icmp_code;
 	uint8_t icmp_query; /* 1 request, 2 reply, 0 neither (ICMP only) */
+	uint8_t tcp_optlen; /* bytes of TCP options at tcp_opt */
 	uint8_t src[16], dst[16]; /* network order; IPv4 uses 4 bytes */
-	uint16_t sport, dport; /* host order; ICMP queries: the id */
+	uint16_t sport, dport; /* host order; ICMP queries: see above */
 	uint32_t ip_len; /* IP packet length */
 	uint32_t l4_off; /* offset of the transport header */
 	uint32_t l4_len; /* transport header + payload length */
 	uint32_t tcp_seq, tcp_ack;
 	uint16_t tcp_win;
 	uint8_t tcp_doff; /* TCP header length in bytes */
+	uint16_t udp_csum; /* UDP and UDP-Lite checksum field */
+	const uint8_t *tcp_opt; /* into the parsed buffer */
 	struct pkt_inner inner;
 };
 
@@ -104,5 +113,14 @@ const char *pkt_proto_name(uint8_t proto);
 
 /* Is this ICMP (family 4) or ICMPv6 (family 6) type an error message? */
 int pkt_icmp_is_error(uint8_t family, uint8_t type);
+
+/* The reply type of an ICMP(v6) query type, or -1 for other types. */
+int pkt_icmp_reply_type(uint8_t family, uint8_t type);
+
+/* Payload bytes of a parsed TCP segment. */
+static inline uint32_t pkt_tcp_payload(const struct pkt *p)
+{
+	return p->ip_len - p->l4_off - p->tcp_doff;
+}
 
 #endif

@@ -1,17 +1,23 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * tcp.h - TCP connection states and transitions, as nf_conntrack has them.
+ * tcp.h - TCP connection tracking as nf_conntrack does it: states and
+ * transitions, sequence-window checks (Guido van Rooij's bounds, as the
+ * kernel adapts them), retransmission and unacknowledged-data timeouts,
+ * resynchronisation after packets the tracker had to ignore.
  *
- * The states and their meaning follow the kernel's (net/netfilter/
- * nf_conntrack_proto_tcp.c), so that `nfqtrackctl` and `conntrack -L`
- * print the same word for the same connection, and each state's timeout
- * has the kernel's default and the kernel's sysctl name.
+ * The states, their meaning and every transition are the kernel's
+ * (net/netfilter/nf_conntrack_proto_tcp.c), so that nfqtrackctl list and
+ * conntrack -L print the same word for the same connection, and each
+ * state's timeout has the kernel's default and sysctl name. The module is
+ * pure: it works on a flow's struct flow_tcp and one segment's numbers.
  */
 #ifndef NFQT_TCP_H
 #define NFQT_TCP_H
 
 #include <stdbool.h>
 #include <stdint.h>
+
+struct flow_tcp;
 
 enum tcp_state {
 	TCP_S_NONE,
@@ -30,6 +36,73 @@ enum tcp_state {
 	TCP_S_INVALID, /* not a valid packet in this state */
 };
 
+/* What a segment's flags make it, for the transition table. */
+enum tcp_class {
+	TCP_C_SYN,
+	TCP_C_SYNACK,
+	TCP_C_FIN,
+	TCP_C_ACK,
+	TCP_C_RST,
+	TCP_C_NONE,
+	TCP_C_COUNT
+};
+
+/* struct tcp_side flags, with the kernel's values. */
+enum {
+	TCP_SIDE_WINDOW_SCALE = 0x01, /* announced window scaling */
+	TCP_SIDE_SACK_PERM = 0x02, /* announced SACK */
+	TCP_SIDE_CLOSE_INIT = 0x04, /* sent the first FIN */
+	TCP_SIDE_BE_LIBERAL = 0x08, /* no window checks (picked up) */
+	TCP_SIDE_DATA_UNACK = 0x10, /* sent data not yet acknowledged */
+	TCP_SIDE_MAXACK_SET = 0x20, /* maxack holds a value */
+	/* in flow_tcp.last_flags only: */
+	TCP_LAST_CHALLENGE_ACK = 0x40, /* an RFC 5961 challenge ACK may come */
+	TCP_LAST_SIMULTANEOUS = 0x80, /* simultaneous open */
+};
+
+/* What tracking needs from one TCP segment. */
+struct tcp_seg {
+	uint32_t seq, ack;
+	uint16_t win;
+	uint8_t flags; /* TCPF_* (pkt.h) */
+	uint8_t optlen; /* bytes of options at opt */
+	uint32_t payload; /* data bytes */
+	const uint8_t *opt; /* the options, or NULL */
+};
+
+struct tcp_params {
+	const uint32_t *timeouts; /* seconds, by timeout class (conf.h) */
+	uint32_t max_retrans; /* retransmissions before TMO_TCP_RETRANS */
+	bool loose; /* pick up connections mid-stream */
+	bool liberal; /* accept out-of-window packets */
+	bool ignore_invalid_rst;
+};
+
+enum tcp_verdict {
+	TCP_V_ACCEPT, /* valid: the flow is updated, refresh its timer */
+	TCP_V_NOREFRESH, /* pass, but keep the timer as it is */
+	TCP_V_INVALID, /* not valid for this connection */
+	TCP_V_CLOSE, /* pass, and forget the flow (RST, no reply seen) */
+	TCP_V_REOPEN, /* a new connection on a closed one's ports:
+			  * forget the flow and start over with this packet */
+};
+
+/* What tcp_packet() decided beyond the verdict. */
+enum tcp_invalid {
+	TCP_INV_STATE, /* no transition for it from this state */
+	TCP_INV_WINDOW, /* outside the sequence or acknowledgement window */
+	TCP_INV_RST, /* a RST whose sequence number is not believable */
+};
+
+struct tcp_out {
+	uint8_t tclass; /* TCP_V_ACCEPT: the timeout class from now on */
+	bool assured; /* TCP_V_ACCEPT: the flow just became assured */
+	bool ignored; /* TCP_V_NOREFRESH: a packet we cannot place */
+	uint8_t invalid; /* TCP_V_INVALID: enum tcp_invalid */
+	bool shorten; /* TCP_V_INVALID: an assured flow whose ends
+			  * disagree; cut its timer to TMO_TCP_UNACK */
+};
+
 /* "ESTABLISHED", ... for states; "?" otherwise. */
 const char *tcp_state_name(uint8_t state);
 
@@ -37,11 +110,32 @@ const char *tcp_state_name(uint8_t state);
  * ECE and CWR are ignored.) */
 bool tcp_flags_valid(uint8_t flags);
 
+enum tcp_class tcp_class_of(uint8_t flags);
+
 /*
- * The state after a packet with these flags travels in direction dir (0
- * original, 1 reply) from state. TCP_S_NONE is a flow not yet created.
- * Returns a state, TCP_S_IGNORE or TCP_S_INVALID. O(1).
+ * The transition table: the state after a packet with these flags in
+ * direction dir (0 original, 1 reply) from state. TCP_S_NONE is a flow not
+ * yet created. Returns a state, TCP_S_IGNORE or TCP_S_INVALID. O(1).
  */
 uint8_t tcp_next_state(uint8_t state, int dir, uint8_t flags);
+
+/*
+ * Start tracking with a connection's first packet (original direction):
+ * fills t and returns TCP_S_NONE, from which tcp_packet() takes the
+ * packet on; returns TCP_S_INVALID if this packet cannot open a flow (a
+ * RST, a SYN-ACK, ..., or a mid-stream packet when p->loose is off).
+ */
+uint8_t tcp_new(struct flow_tcp *t, const struct tcp_seg *s,
+		const struct tcp_params *p);
+
+/*
+ * Track one segment of a known connection travelling in direction dir.
+ * state is the flow's TCP state and flow_flags its FLOW_F_* flags (only
+ * read: SEEN_REPLY is what the flow had before this packet). O(options).
+ */
+enum tcp_verdict tcp_packet(struct flow_tcp *t, uint8_t *state,
+			    uint8_t flow_flags, int dir,
+			    const struct tcp_seg *s, const struct tcp_params *p,
+			    struct tcp_out *out);
 
 #endif

@@ -3,10 +3,11 @@
  * engine.c - packet to verdict; see engine.h.
  *
  * Protocol behaviour follows nf_conntrack's, so that replacing the kernel's
- * tracker changes what is limited, not what is valid: a TCP flow opens on
- * a SYN or, picked up mid-stream, on a plain ACK; an ICMP query flow opens
- * on a request; ICMP errors never open flows, they belong to the flow they
- * quote; neighbour discovery is not tracked at all.
+ * tracker changes what is limited, not what is valid: TCP as tcp.c says;
+ * UDP a stream (longer timeout, assured) once replies go on for two
+ * seconds; GRE a stream once replied; ICMP query flows open on a request
+ * only; ICMP errors open nothing and belong to the flow they quote, if they
+ * are addressed to its end; neighbour discovery is not tracked at all.
  */
 #include <netinet/in.h>
 #include <string.h>
@@ -14,17 +15,26 @@
 #include "engine.h"
 #include "tcp.h"
 
+/* UDP: replies must go on this long before the flow is a stream. */
+#define UDP_STREAM_MS 2000
+
 static const char *const drop_names[DROP_REASON_COUNT] = {
-	[DROP_NONE] = "none",
-	[DROP_TABLE_FULL] = "table_full",
-	[DROP_MALFORMED] = "malformed",
-	[DROP_INVALID] = "invalid",
+	[DROP_NONE] = "none",		[DROP_TABLE_FULL] = "table_full",
+	[DROP_MALFORMED] = "malformed", [DROP_INVALID] = "invalid",
+	[DROP_FRAGMENT] = "fragment",
 };
 
 static const char *const invalid_names[INV_REASON_COUNT] = {
-	[INV_NONE] = "none",	     [INV_TCP_FLAGS] = "tcp_flags",
-	[INV_TCP_NEW] = "tcp_new",   [INV_TCP_STATE] = "tcp_state",
-	[INV_ICMP_NEW] = "icmp_new", [INV_ICMP_ERROR_FLOW] = "icmp_error_flow",
+	[INV_NONE] = "none",
+	[INV_TCP_FLAGS] = "tcp_flags",
+	[INV_TCP_NEW] = "tcp_new",
+	[INV_TCP_STATE] = "tcp_state",
+	[INV_TCP_WINDOW] = "tcp_window",
+	[INV_TCP_RST] = "tcp_rst",
+	[INV_UDPLITE_CSUM] = "udplite_csum",
+	[INV_ICMP_NEW] = "icmp_new",
+	[INV_ICMP_ERROR_FLOW] = "icmp_error_flow",
+	[INV_ICMP_ERROR_ADDR] = "icmp_error_addr",
 };
 
 const char *engine_drop_name(enum drop_reason r)
@@ -47,15 +57,22 @@ static void set_limits(struct engine *e, const struct conf *c)
 {
 	e->max_flows = c->max_flows;
 	e->invalid_verdict = c->invalid_verdict;
+	e->fragment_verdict = c->fragment_verdict;
 	memcpy(e->timeouts, c->timeout, sizeof(e->timeouts));
+	e->tcp.timeouts = e->timeouts;
+	e->tcp.max_retrans = c->tcp_max_retrans;
+	e->tcp.loose = c->tcp_loose;
+	e->tcp.liberal = c->tcp_liberal;
+	e->tcp.ignore_invalid_rst = c->tcp_ignore_invalid_rst;
 }
 
 int engine_init(struct engine *e, const struct conf *c,
-		const struct hash_key *hkey, uint32_t now)
+		const struct hash_key *hkey, uint64_t now_ms)
 {
 	memset(e, 0, sizeof(*e));
 	set_limits(e, c);
-	e->now = now;
+	e->now_ms = now_ms;
+	e->now = (uint32_t)(now_ms / 1000);
 	return flow_table_init(&e->table, c->max_flows, conf_buckets(c), hkey,
 			       e->timeouts);
 }
@@ -104,6 +121,8 @@ static uint8_t timeout_class(uint8_t family, uint8_t proto)
 	case IPPROTO_UDP:
 	case IPPROTO_UDPLITE:
 		return TMO_UDP;
+	case IPPROTO_GRE:
+		return TMO_GRE;
 	case IPPROTO_ICMP:
 		return family == 4 ? TMO_ICMP : TMO_GENERIC;
 	case IPPROTO_ICMPV6:
@@ -120,104 +139,143 @@ static bool icmp6_untracked(uint8_t type)
 	return (type >= 130 && type <= 136) || type == 143;
 }
 
-/* TCP on a flow that exists. Returns false if the flow was removed. */
-static bool tcp_track(struct engine *e, struct flow *f, const struct pkt *p,
-		      enum flow_dir dir, struct engine_result *r)
+static void tcp_seg_of(struct tcp_seg *s, const struct pkt *p)
 {
-	uint8_t old = f->state, ns;
+	s->seq = p->tcp_seq;
+	s->ack = p->tcp_ack;
+	s->win = p->tcp_win;
+	s->flags = p->tcp_flags;
+	s->opt = p->tcp_opt;
+	s->optlen = p->tcp_optlen;
+	s->payload = pkt_tcp_payload(p);
+}
 
-	if (!tcp_flags_valid(p->tcp_flags)) {
-		invalid(e, r, INV_TCP_FLAGS);
-		return true;
-	}
-	ns = tcp_next_state(old, dir, p->tcp_flags);
-	if (ns == TCP_S_IGNORE)
-		return true; /* may be valid: pass, but do not refresh */
-	if (ns == TCP_S_INVALID) {
-		invalid(e, r, INV_TCP_STATE);
-		return true;
-	}
-	if ((old == TCP_S_TIME_WAIT || old == TCP_S_CLOSE) &&
-	    ns == TCP_S_SYN_SENT) {
-		/* A new connection on the same ports (RFC 1122 4.2.2.13):
-		 * start over as a fresh flow. */
-		f->flags &= FLOW_F_ORIG_HI;
-		f->created = e->now;
-	} else if (!(f->flags & FLOW_F_SEEN_REPLY)) {
-		/* Nothing came back yet and a RST closes it: the flow is
-		 * gone at once, as in the kernel. */
-		if (p->tcp_flags & TCPF_RST) {
-			flow_table_remove(&e->table, f);
-			return false;
+static const enum invalid_reason tcp_invalid_reason[] = {
+	[TCP_INV_STATE] = INV_TCP_STATE,
+	[TCP_INV_WINDOW] = INV_TCP_WINDOW,
+	[TCP_INV_RST] = INV_TCP_RST,
+};
+
+/*
+ * TCP on a flow that exists. Returns false if the flow is gone: closed,
+ * or (REOPEN) to be made again from this very packet.
+ */
+static bool tcp_track(struct engine *e, struct flow *f, const struct pkt *p,
+		      enum flow_dir dir, struct engine_result *r, bool *reopen)
+{
+	struct tcp_seg seg;
+	struct tcp_out out;
+
+	tcp_seg_of(&seg, p);
+	switch (tcp_packet(&f->u.tcp, &f->state, f->flags, dir, &seg, &e->tcp,
+			   &out)) {
+	case TCP_V_ACCEPT:
+		f->tclass = out.tclass;
+		f->last_seen = e->now;
+		if (out.assured)
+			f->flags |= FLOW_F_ASSURED;
+		break;
+	case TCP_V_NOREFRESH:
+		if (out.ignored)
+			e->st.tcp_ignored++;
+		break;
+	case TCP_V_INVALID:
+		invalid(e, r, tcp_invalid_reason[out.invalid]);
+		if (out.shorten) {
+			uint32_t left = e->timeouts[f->tclass] -
+					(e->now - f->last_seen);
+
+			if (left >= 120 && left > e->timeouts[TMO_TCP_UNACK]) {
+				f->tclass = TMO_TCP_UNACK;
+				f->last_seen = e->now;
+			}
 		}
-	} else if (!(f->flags & FLOW_F_ASSURED) &&
-		   (old == TCP_S_SYN_RECV || old == TCP_S_ESTABLISHED) &&
-		   ns == TCP_S_ESTABLISHED) {
-		f->flags |= FLOW_F_ASSURED;
+		break;
+	case TCP_V_CLOSE:
+		flow_table_remove(&e->table, f);
+		e->st.flows_closed++;
+		return false;
+	case TCP_V_REOPEN:
+		flow_table_remove(&e->table, f);
+		e->st.flows_reopened++;
+		*reopen = true;
+		return false;
 	}
-	f->state = ns;
-	f->tclass = ns;
-	f->last_seen = e->now;
 	return true;
 }
 
-/* UDP: a reply makes it a stream; two-way traffic that lasts is assured. */
-static void udp_track(struct engine *e, struct flow *f, enum flow_dir dir)
+static void udp_track(struct engine *e, struct flow *f, const struct pkt *p)
 {
-	if (dir == FLOW_DIR_REPLY)
-		f->tclass = TMO_UDP_STREAM;
-	if ((f->flags & FLOW_F_SEEN_REPLY) && e->now - f->created >= 2)
-		f->flags |= FLOW_F_ASSURED;
+	f->tclass = TMO_UDP;
+	if (f->flags & FLOW_F_SEEN_REPLY) {
+		/* UDP-Lite is a stream at the first reply; UDP once replies
+		 * go on past two seconds. */
+		if (p->proto == IPPROTO_UDPLITE || e->now_ms > f->u.stream_ms) {
+			f->tclass = TMO_UDP_STREAM;
+			f->flags |= FLOW_F_ASSURED;
+		}
+	}
 	f->last_seen = e->now;
 }
 
-static void new_flow(struct engine *e, const struct flow_key *k, uint64_t hash,
-		     bool swapped, const struct pkt *p, struct engine_result *r)
+/* Make the flow for a packet that opens one; NULL if it may not. */
+static struct flow *new_flow(struct engine *e, const struct flow_key *k,
+			     uint64_t hash, bool swapped, const struct pkt *p,
+			     struct engine_result *r)
 {
-	uint8_t state = 0;
+	struct flow_tcp tcp;
+	struct tcp_seg seg;
 	struct flow *f;
 
 	if (p->proto == IPPROTO_TCP) {
-		if (!tcp_flags_valid(p->tcp_flags)) {
-			invalid(e, r, INV_TCP_FLAGS);
-			return;
-		}
-		state = tcp_next_state(TCP_S_NONE, FLOW_DIR_ORIGINAL,
-				       p->tcp_flags);
-		if (state >= TCP_S_COUNT) {
+		tcp_seg_of(&seg, p);
+		if (tcp_new(&tcp, &seg, &e->tcp) == TCP_S_INVALID) {
 			invalid(e, r, INV_TCP_NEW);
-			return;
+			return NULL;
 		}
 	} else if (p->icmp_query == 2) {
 		invalid(e, r, INV_ICMP_NEW);
-		return;
+		return NULL;
 	}
 	if (e->table.count >= e->max_flows ||
 	    !(f = flow_table_insert(&e->table, k, hash, e->now))) {
 		r->verdict = VERDICT_DROP;
 		r->reason = DROP_TABLE_FULL;
-		return;
+		return NULL;
 	}
-	e->st.flows_created++;
 	f->flags = swapped ? FLOW_F_ORIG_HI : 0;
-	f->state = state;
-	f->tclass = p->proto == IPPROTO_TCP ?
-			    state :
-			    timeout_class(p->family, p->proto);
+	f->tclass = timeout_class(p->family, p->proto);
+	if (p->proto == IPPROTO_TCP)
+		f->u.tcp = tcp;
+	else if (p->proto == IPPROTO_UDP || p->proto == IPPROTO_UDPLITE)
+		f->u.stream_ms = e->now_ms + UDP_STREAM_MS;
+	return f;
+}
+
+static bool is_icmp(const struct pkt *p)
+{
+	return (p->family == 4 && p->proto == IPPROTO_ICMP) ||
+	       (p->family == 6 && p->proto == IPPROTO_ICMPV6);
 }
 
 static void track(struct engine *e, const struct pkt *p,
 		  struct engine_result *r)
 {
-	bool is_icmp = (p->family == 4 && p->proto == IPPROTO_ICMP) ||
-		       (p->family == 6 && p->proto == IPPROTO_ICMPV6);
-	enum flow_dir dir;
+	enum flow_dir dir = FLOW_DIR_ORIGINAL;
+	bool swapped, reopen = false, created = false;
 	struct flow_key k;
 	struct flow *f;
 	uint64_t hash;
-	bool swapped;
 
-	if (is_icmp && !p->icmp_query) {
+	if (p->proto == IPPROTO_TCP && !tcp_flags_valid(p->tcp_flags)) {
+		invalid(e, r, INV_TCP_FLAGS);
+		return;
+	}
+	if (p->proto == IPPROTO_UDPLITE && !p->udp_csum) {
+		invalid(e, r, INV_UDPLITE_CSUM);
+		return;
+	}
+	if (is_icmp(p) && !p->icmp_query) {
 		if (p->family == 6 && icmp6_untracked(p->icmp_type))
 			e->st.untracked++;
 		else
@@ -228,35 +286,70 @@ static void track(struct engine *e, const struct pkt *p,
 				p->sport, p->dport);
 	hash = flow_hash(&e->table, &k);
 	f = flow_table_lookup(&e->table, &k, hash, e->now);
-	if (!f) {
-		new_flow(e, &k, hash, swapped, p, r);
-		return;
+	if (f) {
+		dir = flow_dir_of(f, swapped);
+		/* A ping to oneself: the type tells the direction. */
+		if (is_icmp(p) &&
+		    !memcmp(k.addr[0], k.addr[1], sizeof(k.addr[0])))
+			dir = p->icmp_query == 2 ? FLOW_DIR_REPLY :
+						   FLOW_DIR_ORIGINAL;
+	} else {
+		f = new_flow(e, &k, hash, swapped, p, r);
+		if (!f)
+			return;
+		created = true;
 	}
-	dir = flow_dir_of(f, swapped);
-	if (is_icmp && !memcmp(k.addr[0], k.addr[1], sizeof(k.addr[0])))
-		dir = p->icmp_query == 2 ? FLOW_DIR_REPLY : FLOW_DIR_ORIGINAL;
 
 	switch (p->proto) {
 	case IPPROTO_TCP:
-		if (!tcp_track(e, f, p, dir, r))
+		if (!tcp_track(e, f, p, dir, r, &reopen)) {
+			if (!reopen)
+				return;
+			/* The old connection is gone; this SYN opens the
+			 * new one. */
+			f = new_flow(e, &k, hash, swapped, p, r);
+			if (!f)
+				return;
+			created = true;
+			if (!tcp_track(e, f, p, FLOW_DIR_ORIGINAL, r, &reopen))
+				return;
+		}
+		if (created && r->invalid) {
+			/* The kernel keeps no flow whose first packet is
+			 * invalid, and neither do we. */
+			flow_table_remove(&e->table, f);
 			return;
+		}
 		break;
 	case IPPROTO_UDP:
 	case IPPROTO_UDPLITE:
-		udp_track(e, f, dir);
+		udp_track(e, f, p);
+		break;
+	case IPPROTO_GRE:
+		if (f->flags & FLOW_F_SEEN_REPLY) {
+			f->tclass = TMO_GRE_STREAM;
+			f->flags |= FLOW_F_ASSURED;
+		}
+		f->last_seen = e->now;
 		break;
 	default:
 		f->last_seen = e->now;
 	}
 	if (dir == FLOW_DIR_REPLY)
 		f->flags |= FLOW_F_SEEN_REPLY;
+	if (created)
+		e->st.flows_created++;
 }
 
-/* An ICMP error is accepted as part of the flow it quotes, or invalid. */
+/*
+ * An ICMP error is accepted as part of the flow it quotes, if it is sent
+ * to the end that sent the quoted packet; otherwise it is invalid.
+ */
 static void icmp_error(struct engine *e, const struct pkt *p,
 		       struct engine_result *r)
 {
 	const struct pkt_inner *in = &p->inner;
+	size_t alen = p->family == 4 ? 4 : 16;
 	struct flow_key k;
 
 	if (!in->has_ports &&
@@ -268,10 +361,18 @@ static void icmp_error(struct engine *e, const struct pkt *p,
 	}
 	flow_key_make(&k, in->family, in->proto, in->src, in->dst, in->sport,
 		      in->dport);
-	if (flow_table_lookup(&e->table, &k, flow_hash(&e->table, &k), e->now))
-		e->st.icmp_related++;
-	else
+	if (!flow_table_lookup(&e->table, &k, flow_hash(&e->table, &k),
+			       e->now)) {
 		invalid(e, r, INV_ICMP_ERROR_FLOW);
+		return;
+	}
+	/* Only the host that sent the quoted packet may be told about it:
+	 * else any host could pass packets to a third as "related". */
+	if (memcmp(p->dst, in->src, alen)) {
+		invalid(e, r, INV_ICMP_ERROR_ADDR);
+		return;
+	}
+	e->st.icmp_related++;
 }
 
 void engine_packet(struct engine *e, const uint8_t *buf, size_t caplen,
@@ -291,6 +392,10 @@ void engine_packet(struct engine *e, const uint8_t *buf, size_t caplen,
 		break;
 	case PKT_FRAGMENT:
 		e->st.fragments++;
+		if (e->fragment_verdict == CONF_DROP) {
+			r->verdict = VERDICT_DROP;
+			r->reason = DROP_FRAGMENT;
+		}
 		break;
 	case PKT_ICMP_ERROR:
 		icmp_error(e, p, r);

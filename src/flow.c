@@ -3,6 +3,7 @@
  * flow.c - the flow table; see flow.h.
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,13 +15,17 @@ bool flow_key_make(struct flow_key *k, uint8_t family, uint8_t proto,
 {
 	size_t alen = family == 4 ? 4 : 16;
 	int c = memcmp(src, dst, alen);
-	bool swap = c > 0 || (c == 0 && sport > dport);
+	/* An ICMP query's two numbers (identifier, kind) belong to the
+	 * exchange, not to an endpoint: they never swap. */
+	bool icmp = (family == 4 && proto == IPPROTO_ICMP) ||
+		    (family == 6 && proto == IPPROTO_ICMPV6);
+	bool swap = c > 0 || (c == 0 && !icmp && sport > dport);
 
 	memset(k, 0, sizeof(*k));
 	memcpy(k->addr[swap], src, alen);
 	memcpy(k->addr[!swap], dst, alen);
-	k->port[swap] = sport;
-	k->port[!swap] = dport;
+	k->port[icmp ? 0 : swap] = sport;
+	k->port[icmp ? 1 : !swap] = dport;
 	k->family = family;
 	k->proto = proto;
 	return swap;

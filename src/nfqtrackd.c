@@ -62,10 +62,10 @@ static uint64_t mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* The engine clock: whole seconds since the daemon started. */
-static uint32_t engine_now(const struct daemon *d)
+/* The engine clock: milliseconds since the daemon started. */
+static uint64_t engine_now(const struct daemon *d)
 {
-	return (uint32_t)((mono_ms() - d->start_ms) / 1000);
+	return mono_ms() - d->start_ms;
 }
 
 static void print_error(void *arg, const char *msg)
@@ -342,7 +342,11 @@ static void stats_reply(struct daemon *d, struct ctl_reply *rep)
 	ctl_reply_printf(rep, "fragments %" PRIu64 "\n", s->fragments);
 	ctl_reply_printf(rep, "icmp_related %" PRIu64 "\n", s->icmp_related);
 	ctl_reply_printf(rep, "untracked %" PRIu64 "\n", s->untracked);
+	ctl_reply_printf(rep, "tcp_ignored %" PRIu64 "\n", s->tcp_ignored);
 	ctl_reply_printf(rep, "flows_created %" PRIu64 "\n", s->flows_created);
+	ctl_reply_printf(rep, "flows_reopened %" PRIu64 "\n",
+			 s->flows_reopened);
+	ctl_reply_printf(rep, "flows_closed %" PRIu64 "\n", s->flows_closed);
 	ctl_reply_printf(rep, "flows_expired %" PRIu64 "\n", e->table.expired);
 	ctl_reply_printf(rep, "queue %" PRIu32 "\n", d->conf.queue);
 	ctl_reply_printf(rep, "queue_packets %" PRIu64 "\n", q->packets);

@@ -139,6 +139,49 @@ static uint8_t icmp_query(uint8_t family, uint8_t type)
 	return 0;
 }
 
+int pkt_icmp_reply_type(uint8_t family, uint8_t type)
+{
+	if (family == 4) {
+		switch (type) {
+		case 8: /* echo */
+			return 0;
+		case 0:
+			return 8;
+		case 13: /* timestamp */
+		case 15: /* information */
+		case 17: /* address mask */
+			return type + 1;
+		case 14:
+		case 16:
+		case 18:
+			return type - 1;
+		}
+		return -1;
+	}
+	switch (type) {
+	case 128: /* echo */
+	case 139: /* node information */
+		return type + 1;
+	case 129:
+	case 140:
+		return type - 1;
+	}
+	return -1;
+}
+
+/* The ports of an ICMP query's flow key: identifier, and request type and
+ * code (see pkt.h). */
+static void icmp_ports(uint8_t family, uint8_t type, uint8_t code,
+		       uint16_t id, uint16_t *sport, uint16_t *dport)
+{
+	uint8_t req = icmp_query(family, type) == 2
+			      ? (uint8_t)pkt_icmp_reply_type(family, type)
+			      : type;
+
+	*sport = id;
+	*dport = (uint16_t)(req << 8 | code);
+}
+
 static int is_icmp_proto(uint8_t family, uint8_t proto)
 {
 	return (family == 4 && proto == IPPROTO_ICMP) ||
@@ -274,7 +317,8 @@ static int parse_inner(const struct cur *outer, size_t off, uint8_t family,
 			*err = PKT_ERR_ICMP_INNER; /* errors about errors */
 			return -1;
 		}
-		in->sport = in->dport = rd16(c.b + l4 + 4);
+		icmp_ports(family, in->icmp_type, c.b[l4 + 1],
+			   rd16(c.b + l4 + 4), &in->sport, &in->dport);
 		in->has_ports = 1;
 	}
 	return 0;
@@ -310,6 +354,8 @@ static enum pkt_kind parse_l4(struct pkt *p, const struct cur *c, size_t off,
 		p->tcp_ack = rd32(c->b + off + 8);
 		p->tcp_flags = c->b[off + 13];
 		p->tcp_win = rd16(c->b + off + 14);
+		p->tcp_opt = c->b + off + 20;
+		p->tcp_optlen = (uint8_t)(p->tcp_doff - 20);
 		return p->kind = PKT_FLOW;
 	case IPPROTO_UDP:
 	case IPPROTO_UDPLITE:
@@ -330,6 +376,7 @@ static enum pkt_kind parse_l4(struct pkt *p, const struct cur *c, size_t off,
 		}
 		p->sport = rd16(c->b + off);
 		p->dport = rd16(c->b + off + 2);
+		p->udp_csum = rd16(c->b + off + 6);
 		return p->kind = PKT_FLOW;
 	case IPPROTO_SCTP:
 	case IPPROTO_DCCP:
@@ -355,7 +402,8 @@ static enum pkt_kind parse_l4(struct pkt *p, const struct cur *c, size_t off,
 		}
 		p->icmp_query = icmp_query(p->family, p->icmp_type);
 		if (p->icmp_query)
-			p->sport = p->dport = rd16(c->b + off + 4);
+			icmp_ports(p->family, p->icmp_type, p->icmp_code,
+				   rd16(c->b + off + 4), &p->sport, &p->dport);
 		return p->kind = PKT_FLOW;
 	default:
 		return p->kind = PKT_FLOW; /* tracked by addresses alone */

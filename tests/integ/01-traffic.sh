@@ -55,6 +55,16 @@ expect "TCP/IPv6 connections open" "$r" "open ok=4 fail=0"
 r=$(tcp_cmd echo 3000)
 expect "TCP/IPv6 data" "$r" "echo ok=4 fail=0"
 
+# Real connections from a real stack: every packet within its window,
+# nothing invalid.
+snapshot
+invalid=0
+for k in "${!S[@]}"; do
+	case $k in invalid_*) invalid=$((invalid + S[$k])) ;; esac
+done
+expect "no invalid packet in real TCP traffic" "$invalid" 0
+expect "no TCP packet ignored" "${S[tcp_ignored]}" 0
+
 # Every counter nfqtrackctl prints is documented in its man page.
 missing=$("$NFQTRACKCTL" -s "$CTL" stats | awk '{ print $1 }' | while read -r k; do
 	grep -qw -- "$k" "$TOP/man/nfqtrackctl.8" || echo "$k"

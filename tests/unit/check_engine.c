@@ -17,6 +17,9 @@
 #define C6 "2001:db8::7"
 #define S6 "2001:db8::1"
 
+/* Times in these tests are seconds; the engine counts milliseconds. */
+#define T0 1000
+
 static struct engine e;
 static struct conf conf;
 static struct engine_result res;
@@ -26,7 +29,7 @@ static void setup_max(uint32_t max_flows)
 {
 	conf_defaults(&conf);
 	conf.max_flows = max_flows;
-	ck_assert_int_eq(engine_init(&e, &conf, &key, 1000), 0);
+	ck_assert_int_eq(engine_init(&e, &conf, &key, T0 * 1000ULL), 0);
 }
 
 static void setup(void)
@@ -55,6 +58,60 @@ static enum verdict tcp4(const char *src, const char *dst, uint16_t sport,
 
 	tu_tcp(l4, sport, dport, flags, 1000, 2000);
 	return feed(b, tu_ip4(b, IPPROTO_TCP, src, dst, l4, sizeof(l4)));
+}
+
+static struct flow *find(const char *src, const char *dst, uint8_t proto,
+			 uint16_t sport, uint16_t dport);
+
+/* Both ends of a TCP connection, keeping their sequence numbers right. */
+struct conv {
+	const char *c, *s; /* client and server addresses */
+	uint16_t cp, sp;
+	uint32_t cseq, sseq; /* next sequence number each will send */
+};
+
+static enum verdict seg(const char *src, const char *dst, uint16_t sport,
+			uint16_t dport, uint8_t flags, uint32_t seq,
+			uint32_t ack, uint32_t len)
+{
+	uint8_t l4[20 + 1400] = { 0 }, b[sizeof(l4) + 20];
+
+	tu_tcp(l4, sport, dport, flags, seq, ack);
+	return feed(b, tu_ip4(b, IPPROTO_TCP, src, dst, l4, 20 + len));
+}
+
+static uint32_t advance(uint8_t flags, uint32_t len)
+{
+	return len + !!(flags & TCPF_SYN) + !!(flags & TCPF_FIN);
+}
+
+/* A segment from the client (c2s) or server (s2c) with len data bytes. */
+static enum verdict c2s(struct conv *cv, uint8_t flags, uint32_t len)
+{
+	enum verdict v = seg(cv->c, cv->s, cv->cp, cv->sp, flags, cv->cseq,
+			     flags & TCPF_ACK ? cv->sseq : 0, len);
+
+	cv->cseq += advance(flags, len);
+	return v;
+}
+
+static enum verdict s2c(struct conv *cv, uint8_t flags, uint32_t len)
+{
+	enum verdict v = seg(cv->s, cv->c, cv->sp, cv->cp, flags, cv->sseq,
+			     flags & TCPF_ACK ? cv->cseq : 0, len);
+
+	cv->sseq += advance(flags, len);
+	return v;
+}
+
+static struct conv conv4(uint16_t cp)
+{
+	return (struct conv){ C4, S4, cp, 80, 100000, 900000 };
+}
+
+static struct flow *conv_flow(const struct conv *cv)
+{
+	return find(cv->c, cv->s, IPPROTO_TCP, cv->cp, cv->sp);
 }
 
 static enum verdict udp4(const char *src, const char *dst, uint16_t sport,
@@ -90,22 +147,55 @@ static struct flow *find(const char *src, const char *dst, uint8_t proto,
 
 START_TEST(udp_flow_both_ways)
 {
+	struct flow *f;
+
 	ck_assert_int_eq(udp4(C4, S4, 40000, 53), VERDICT_ACCEPT);
 	ck_assert_uint_eq(e.st.flows_created, 1);
 	ck_assert_int_eq(udp4(S4, C4, 53, 40000), VERDICT_ACCEPT);
 	ck_assert_uint_eq(e.st.flows_created, 1);
 	ck_assert_uint_eq(e.table.count, 1);
-	struct flow *f = find(C4, S4, IPPROTO_UDP, 40000, 53);
+	f = find(C4, S4, IPPROTO_UDP, 40000, 53);
 	ck_assert_ptr_nonnull(f);
 	ck_assert(f->flags & FLOW_F_SEEN_REPLY);
-	ck_assert_uint_eq(f->tclass, TMO_UDP_STREAM);
-	ck_assert(!(f->flags & FLOW_F_ASSURED));
-	/* Two-way traffic that lasts two seconds is assured. */
-	engine_set_time(&e, 1002);
+	ck_assert_uint_eq(f->tclass, TMO_UDP);
+	/* Replies within two seconds: still a short-lived exchange. */
+	engine_set_time(&e, T0 * 1000ULL + 2000);
 	udp4(C4, S4, 40000, 53);
-	ck_assert(find(C4, S4, IPPROTO_UDP, 40000, 53)->flags & FLOW_F_ASSURED);
-	ck_assert_uint_eq(e.st.packets, 3);
-	ck_assert_uint_eq(e.st.accepted, 3);
+	ck_assert_uint_eq(f->tclass, TMO_UDP);
+	ck_assert(!(f->flags & FLOW_F_ASSURED));
+	/* Going on past two seconds: a stream, assured. */
+	engine_set_time(&e, T0 * 1000ULL + 2001);
+	udp4(S4, C4, 53, 40000);
+	ck_assert_uint_eq(f->tclass, TMO_UDP_STREAM);
+	ck_assert(f->flags & FLOW_F_ASSURED);
+	ck_assert_uint_eq(e.st.packets, 4);
+	ck_assert_uint_eq(e.st.accepted, 4);
+}
+END_TEST
+
+START_TEST(udplite_stream_at_first_reply)
+{
+	uint8_t l4[16], b[64];
+	struct flow *f;
+
+	tu_udp(l4, 1000, 2000, 8);
+	l4[4] = l4[5] = 0; /* checksum coverage: all */
+	l4[7] = 1; /* UDP-Lite must carry a checksum */
+	feed(b, tu_ip4(b, IPPROTO_UDPLITE, C4, S4, l4, 16));
+	tu_udp(l4, 2000, 1000, 8);
+	l4[4] = l4[5] = 0;
+	l4[7] = 1;
+	feed(b, tu_ip4(b, IPPROTO_UDPLITE, S4, C4, l4, 16));
+	tu_udp(l4, 1000, 2000, 8);
+	l4[4] = l4[5] = 0;
+	l4[7] = 1;
+	feed(b, tu_ip4(b, IPPROTO_UDPLITE, C4, S4, l4, 16));
+	f = find(C4, S4, IPPROTO_UDPLITE, 1000, 2000);
+	ck_assert_uint_eq(f->tclass, TMO_UDP_STREAM);
+	ck_assert(f->flags & FLOW_F_ASSURED);
+	l4[7] = 0; /* no checksum */
+	feed(b, tu_ip4(b, IPPROTO_UDPLITE, C4, S4, l4, 16));
+	ck_assert_int_eq(res.invalid, INV_UDPLITE_CSUM);
 }
 END_TEST
 
@@ -146,9 +236,10 @@ START_TEST(expired_flow_makes_room)
 	setup_max(1);
 	udp4(C4, S4, 1000, 53);
 	ck_assert_int_eq(udp4(C4, S4, 1001, 53), VERDICT_DROP);
-	engine_set_time(&e, 1000 + conf.timeout[TMO_UDP] - 1);
+	engine_set_time(&e,
+			(uint64_t)(1000 + conf.timeout[TMO_UDP] - 1) * 1000);
 	ck_assert_int_eq(udp4(C4, S4, 1001, 53), VERDICT_DROP);
-	engine_set_time(&e, 1000 + conf.timeout[TMO_UDP]);
+	engine_set_time(&e, (uint64_t)(1000 + conf.timeout[TMO_UDP]) * 1000);
 	engine_sweep(&e, 64);
 	ck_assert_uint_eq(e.table.count, 0);
 	ck_assert_uint_eq(e.table.expired, 1);
@@ -158,51 +249,73 @@ END_TEST
 
 START_TEST(clock_never_goes_back)
 {
-	engine_set_time(&e, 2000);
-	engine_set_time(&e, 1500);
+	engine_set_time(&e, (uint64_t)(2000) * 1000);
+	engine_set_time(&e, (uint64_t)(1500) * 1000);
 	ck_assert_uint_eq(e.now, 2000);
 }
 END_TEST
 
 START_TEST(tcp_handshake_to_close)
 {
-	tcp4(C4, S4, 5555, 80, TCPF_SYN);
-	struct flow *f = find(C4, S4, IPPROTO_TCP, 5555, 80);
+	struct conv cv = conv4(5555);
+	struct flow *f;
+
+	c2s(&cv, TCPF_SYN, 0);
+	f = conv_flow(&cv);
 	ck_assert_uint_eq(f->state, TCP_S_SYN_SENT);
-	tcp4(S4, C4, 80, 5555, TCPF_SYN | TCPF_ACK);
+	ck_assert_uint_eq(f->tclass, TCP_S_SYN_SENT);
+	s2c(&cv, TCPF_SYN | TCPF_ACK, 0);
 	ck_assert_uint_eq(f->state, TCP_S_SYN_RECV);
 	ck_assert(!(f->flags & FLOW_F_ASSURED));
-	tcp4(C4, S4, 5555, 80, TCPF_ACK);
+	c2s(&cv, TCPF_ACK, 0);
 	ck_assert_uint_eq(f->state, TCP_S_ESTABLISHED);
 	ck_assert(f->flags & FLOW_F_ASSURED);
 	ck_assert_uint_eq(f->tclass, TCP_S_ESTABLISHED);
-	tcp4(C4, S4, 5555, 80, TCPF_FIN | TCPF_ACK);
+	/* Data in flight: the shorter "unacknowledged" timeout, until the
+	 * other side acknowledges it. */
+	c2s(&cv, TCPF_ACK | TCPF_PSH, 100);
+	ck_assert_uint_eq(f->tclass, TMO_TCP_UNACK);
+	s2c(&cv, TCPF_ACK | TCPF_PSH, 300);
+	c2s(&cv, TCPF_ACK, 0);
+	ck_assert_uint_eq(f->tclass, TCP_S_ESTABLISHED);
+	c2s(&cv, TCPF_FIN | TCPF_ACK, 0);
 	ck_assert_uint_eq(f->state, TCP_S_FIN_WAIT);
-	tcp4(S4, C4, 80, 5555, TCPF_ACK);
+	s2c(&cv, TCPF_ACK, 0);
 	ck_assert_uint_eq(f->state, TCP_S_CLOSE_WAIT);
-	tcp4(S4, C4, 80, 5555, TCPF_FIN | TCPF_ACK);
+	s2c(&cv, TCPF_FIN | TCPF_ACK, 0);
 	ck_assert_uint_eq(f->state, TCP_S_LAST_ACK);
-	tcp4(C4, S4, 5555, 80, TCPF_ACK);
+	c2s(&cv, TCPF_ACK, 0);
 	ck_assert_uint_eq(f->state, TCP_S_TIME_WAIT);
 	ck_assert_uint_eq(f->tclass, TCP_S_TIME_WAIT);
-	/* A new SYN on the same ports starts the flow over. */
-	tcp4(C4, S4, 5555, 80, TCPF_SYN);
+	ck_assert_uint_eq(e.st.dropped + e.st.invalid[INV_TCP_WINDOW], 0);
+
+	/* A new SYN on the same ports: a new connection. */
+	cv.cseq += 1000000;
+	c2s(&cv, TCPF_SYN, 0);
+	f = conv_flow(&cv);
 	ck_assert_uint_eq(f->state, TCP_S_SYN_SENT);
 	ck_assert(!(f->flags & (FLOW_F_ASSURED | FLOW_F_SEEN_REPLY)));
-	ck_assert_uint_eq(e.st.flows_created, 1);
-	ck_assert_uint_eq(e.st.dropped, 0);
+	ck_assert_uint_eq(e.st.flows_reopened, 1);
+	ck_assert_uint_eq(e.st.flows_created, 2);
+	ck_assert_uint_eq(e.table.count, 1);
 }
 END_TEST
 
 START_TEST(tcp_midstream_pickup)
 {
+	struct flow *f;
+
 	ck_assert_int_eq(tcp4(C4, S4, 5555, 80, TCPF_ACK), VERDICT_ACCEPT);
-	struct flow *f = find(C4, S4, IPPROTO_TCP, 5555, 80);
+	f = find(C4, S4, IPPROTO_TCP, 5555, 80);
 	ck_assert_ptr_nonnull(f);
 	ck_assert_uint_eq(f->state, TCP_S_ESTABLISHED);
+	/* No answer yet: five minutes, not five days (the kernel's
+	 * retransmission class here, as the window is not known yet). */
+	ck_assert_uint_eq(e.timeouts[f->tclass], 300);
 	tcp4(S4, C4, 80, 5555, TCPF_ACK);
 	tcp4(C4, S4, 5555, 80, TCPF_ACK);
 	ck_assert(f->flags & FLOW_F_ASSURED);
+	ck_assert_uint_eq(e.st.invalid[INV_TCP_WINDOW], 0);
 }
 END_TEST
 
@@ -234,31 +347,151 @@ END_TEST
 
 START_TEST(tcp_invalid_transition)
 {
-	tcp4(C4, S4, 1, 80, TCPF_SYN);
+	struct conv cv = conv4(1);
+
+	c2s(&cv, TCPF_SYN, 0);
 	/* The client cannot ACK before it saw a SYN-ACK. */
-	tcp4(C4, S4, 1, 80, TCPF_ACK);
+	c2s(&cv, TCPF_ACK, 0);
 	ck_assert_int_eq(res.invalid, INV_TCP_STATE);
-	ck_assert_uint_eq(find(C4, S4, IPPROTO_TCP, 1, 80)->state,
-			  TCP_S_SYN_SENT);
+	ck_assert_uint_eq(conv_flow(&cv)->state, TCP_S_SYN_SENT);
+}
+END_TEST
+
+START_TEST(tcp_out_of_window)
+{
+	struct conv cv = conv4(1);
+	struct flow *f;
+
+	c2s(&cv, TCPF_SYN, 0);
+	s2c(&cv, TCPF_SYN | TCPF_ACK, 0);
+	c2s(&cv, TCPF_ACK, 0);
+	f = conv_flow(&cv);
+	/* Data far beyond the window the server offered. */
+	seg(C4, S4, 1, 80, TCPF_ACK, cv.cseq + 10000000, cv.sseq, 10);
+	ck_assert_int_eq(res.invalid, INV_TCP_WINDOW);
+	ck_assert_int_eq(res.verdict, VERDICT_ACCEPT); /* invalid_verdict */
+	/* An ACK for data the server never sent. */
+	seg(C4, S4, 1, 80, TCPF_ACK, cv.cseq, cv.sseq + 5000000, 0);
+	ck_assert_int_eq(res.invalid, INV_TCP_WINDOW);
+	ck_assert_uint_eq(e.st.invalid[INV_TCP_WINDOW], 2);
+	ck_assert_uint_eq(f->state, TCP_S_ESTABLISHED);
+	/* The connection itself goes on. */
+	c2s(&cv, TCPF_ACK | TCPF_PSH, 10);
+	ck_assert_int_eq(res.invalid, INV_NONE);
+}
+END_TEST
+
+START_TEST(tcp_liberal_skips_window)
+{
+	struct conv cv = conv4(1);
+
+	engine_destroy(&e);
+	conf_defaults(&conf);
+	conf.tcp_liberal = true;
+	ck_assert_int_eq(engine_init(&e, &conf, &key, T0 * 1000ULL), 0);
+	c2s(&cv, TCPF_SYN, 0);
+	s2c(&cv, TCPF_SYN | TCPF_ACK, 0);
+	c2s(&cv, TCPF_ACK, 0);
+	seg(C4, S4, 1, 80, TCPF_ACK, cv.cseq + 10000000, cv.sseq, 10);
+	ck_assert_int_eq(res.invalid, INV_NONE);
+}
+END_TEST
+
+START_TEST(tcp_retransmissions_shorten_timeout)
+{
+	struct conv cv = conv4(1);
+	struct flow *f;
+
+	c2s(&cv, TCPF_SYN, 0);
+	s2c(&cv, TCPF_SYN | TCPF_ACK, 0);
+	c2s(&cv, TCPF_ACK, 0);
+	f = conv_flow(&cv);
+	ck_assert_uint_eq(f->tclass, TCP_S_ESTABLISHED);
+	/* The same ACK over and over: the peer is gone. */
+	for (int i = 0; i <= 3; i++) {
+		seg(C4, S4, 1, 80, TCPF_ACK, cv.cseq, cv.sseq, 0);
+		ck_assert_int_eq(res.invalid, INV_NONE);
+	}
+	ck_assert_uint_eq(f->tclass, TMO_TCP_RETRANS);
+	s2c(&cv, TCPF_ACK | TCPF_PSH, 5);
+	ck_assert_uint_eq(f->tclass, TMO_TCP_UNACK);
+}
+END_TEST
+
+START_TEST(tcp_syn_retransmit_keeps_timer)
+{
+	struct conv cv = conv4(1);
+	struct flow *f;
+
+	c2s(&cv, TCPF_SYN, 0);
+	f = conv_flow(&cv);
+	engine_set_time(&e, (uint64_t)(T0 + 3) * 1000);
+	cv.cseq--;
+	c2s(&cv, TCPF_SYN, 0);
+	ck_assert_uint_eq(f->last_seen, T0);
+	ck_assert_uint_eq(e.table.count, 1);
+}
+END_TEST
+
+START_TEST(tcp_loose_off_refuses_midstream)
+{
+	engine_destroy(&e);
+	conf_defaults(&conf);
+	conf.tcp_loose = false;
+	ck_assert_int_eq(engine_init(&e, &conf, &key, T0 * 1000ULL), 0);
+	ck_assert_int_eq(tcp4(C4, S4, 5555, 80, TCPF_ACK), VERDICT_ACCEPT);
+	ck_assert_int_eq(res.invalid, INV_TCP_NEW);
+	ck_assert_uint_eq(e.table.count, 0);
+	ck_assert_int_eq(tcp4(C4, S4, 5555, 80, TCPF_SYN), VERDICT_ACCEPT);
+	ck_assert_uint_eq(e.table.count, 1);
+}
+END_TEST
+
+START_TEST(tcp_simultaneous_open)
+{
+	struct conv cv = conv4(7);
+	struct flow *f;
+
+	c2s(&cv, TCPF_SYN, 0);
+	s2c(&cv, TCPF_SYN, 0); /* the server opens too */
+	f = conv_flow(&cv);
+	ck_assert_uint_eq(f->state, TCP_S_SYN_SENT2);
+	c2s(&cv, TCPF_SYN | TCPF_ACK, 0);
+	ck_assert_uint_eq(f->state, TCP_S_SYN_RECV);
+	s2c(&cv, TCPF_SYN | TCPF_ACK, 0);
+	s2c(&cv, TCPF_ACK, 0);
+	ck_assert_uint_eq(f->state, TCP_S_ESTABLISHED);
+	ck_assert_uint_eq(
+		e.st.invalid[INV_TCP_STATE] + e.st.invalid[INV_TCP_WINDOW], 0);
 }
 END_TEST
 
 START_TEST(tcp_rst_before_reply_removes_flow)
 {
-	tcp4(C4, S4, 1, 80, TCPF_SYN);
+	struct conv cv = conv4(1);
+
+	c2s(&cv, TCPF_SYN, 0);
 	ck_assert_uint_eq(e.table.count, 1);
-	tcp4(S4, C4, 80, 1, TCPF_RST | TCPF_ACK);
-	ck_assert_uint_eq(e.table.count, 0);
+	/* Connection refused: RST, ACK with sequence 0. */
+	cv.sseq = 0;
+	s2c(&cv, TCPF_RST | TCPF_ACK, 0);
 	ck_assert_int_eq(res.verdict, VERDICT_ACCEPT);
+	ck_assert_int_eq(res.reason, DROP_NONE);
+	ck_assert_uint_eq(e.table.count, 0);
+	ck_assert_uint_eq(e.st.flows_closed, 1);
 }
 END_TEST
 
 START_TEST(tcp_rst_after_reply_closes)
 {
-	tcp4(C4, S4, 1, 80, TCPF_SYN);
-	tcp4(S4, C4, 80, 1, TCPF_SYN | TCPF_ACK);
-	tcp4(C4, S4, 1, 80, TCPF_RST);
-	struct flow *f = find(C4, S4, IPPROTO_TCP, 1, 80);
+	struct conv cv = conv4(1);
+	struct flow *f;
+
+	c2s(&cv, TCPF_SYN, 0);
+	s2c(&cv, TCPF_SYN | TCPF_ACK, 0);
+	c2s(&cv, TCPF_ACK, 0);
+	c2s(&cv, TCPF_RST, 0);
+	f = conv_flow(&cv);
 	ck_assert_ptr_nonnull(f);
 	ck_assert_uint_eq(f->state, TCP_S_CLOSE);
 	ck_assert_uint_eq(f->tclass, TCP_S_CLOSE);
@@ -267,17 +500,23 @@ END_TEST
 
 START_TEST(tcp_ignored_packet_does_not_refresh)
 {
-	tcp4(C4, S4, 1, 80, TCPF_SYN);
-	tcp4(S4, C4, 80, 1, TCPF_SYN | TCPF_ACK);
-	tcp4(C4, S4, 1, 80, TCPF_ACK);
-	struct flow *f = find(C4, S4, IPPROTO_TCP, 1, 80);
-	engine_set_time(&e, 1100);
-	tcp4(S4, C4, 80, 1, TCPF_SYN | TCPF_ACK); /* late SYN-ACK: ignored */
+	struct conv cv = conv4(1);
+	uint32_t synack_seq = cv.sseq;
+	struct flow *f;
+
+	c2s(&cv, TCPF_SYN, 0);
+	s2c(&cv, TCPF_SYN | TCPF_ACK, 0);
+	c2s(&cv, TCPF_ACK, 0);
+	f = conv_flow(&cv);
+	engine_set_time(&e, (uint64_t)(T0 + 100) * 1000);
+	/* A late copy of the SYN-ACK: passed, ignored, no refresh. */
+	seg(S4, C4, 80, 1, TCPF_SYN | TCPF_ACK, synack_seq, cv.cseq - 1, 0);
 	ck_assert_int_eq(res.verdict, VERDICT_ACCEPT);
-	ck_assert_uint_eq(f->last_seen, 1000);
+	ck_assert_uint_eq(f->last_seen, T0);
 	ck_assert_uint_eq(f->state, TCP_S_ESTABLISHED);
-	tcp4(S4, C4, 80, 1, TCPF_ACK);
-	ck_assert_uint_eq(f->last_seen, 1100);
+	ck_assert_uint_eq(e.st.tcp_ignored, 1);
+	s2c(&cv, TCPF_ACK, 0);
+	ck_assert_uint_eq(f->last_seen, T0 + 100);
 }
 END_TEST
 
@@ -286,7 +525,7 @@ START_TEST(invalid_verdict_drop)
 	engine_destroy(&e);
 	conf_defaults(&conf);
 	conf.invalid_verdict = CONF_DROP;
-	ck_assert_int_eq(engine_init(&e, &conf, &key, 1000), 0);
+	ck_assert_int_eq(engine_init(&e, &conf, &key, T0 * 1000ULL), 0);
 	ck_assert_int_eq(tcp4(C4, S4, 1, 80, TCPF_RST), VERDICT_DROP);
 	ck_assert_int_eq(res.reason, DROP_INVALID);
 	uint8_t junk[3] = { 0x45, 0, 0 };
@@ -312,29 +551,39 @@ END_TEST
 
 START_TEST(icmp_echo_pairs_by_id)
 {
+	struct flow *f;
+
 	icmp4(C4, S4, 8, 77);
 	ck_assert_uint_eq(e.table.count, 1);
 	icmp4(S4, C4, 0, 77);
 	ck_assert_uint_eq(e.table.count, 1);
-	struct flow *f = find(C4, S4, IPPROTO_ICMP, 77, 77);
+	f = find(C4, S4, IPPROTO_ICMP, 77, 8 << 8);
+	ck_assert_ptr_nonnull(f);
 	ck_assert(f->flags & FLOW_F_SEEN_REPLY);
 	ck_assert_uint_eq(f->tclass, TMO_ICMP);
 	icmp4(C4, S4, 8, 78);
 	ck_assert_uint_eq(e.table.count, 2);
+	/* A timestamp query with the same id is another flow, as in the
+	 * kernel. */
+	icmp4(C4, S4, 13, 77);
+	ck_assert_uint_eq(e.table.count, 3);
 	/* A reply nobody asked for opens nothing. */
 	icmp4(S4, C4, 0, 99);
 	ck_assert_int_eq(res.invalid, INV_ICMP_NEW);
 	/* Nor does a router advertisement. */
 	icmp4(S4, C4, 9, 0);
 	ck_assert_int_eq(res.invalid, INV_ICMP_NEW);
-	ck_assert_uint_eq(e.table.count, 2);
+	ck_assert_uint_eq(e.table.count, 3);
 }
 END_TEST
 
 START_TEST(icmp_echo_to_self)
 {
+	struct flow *f;
+
 	icmp4(C4, C4, 8, 5);
-	struct flow *f = find(C4, C4, IPPROTO_ICMP, 5, 5);
+	f = find(C4, C4, IPPROTO_ICMP, 5, 8 << 8);
+	ck_assert_ptr_nonnull(f);
 	ck_assert(!(f->flags & FLOW_F_SEEN_REPLY));
 	icmp4(C4, C4, 0, 5);
 	ck_assert(f->flags & FLOW_F_SEEN_REPLY);
@@ -363,6 +612,75 @@ START_TEST(icmp_error_related)
 	port_unreachable(4445);
 	ck_assert_int_eq(res.invalid, INV_ICMP_ERROR_FLOW);
 	ck_assert_uint_eq(e.st.invalid[INV_ICMP_ERROR_FLOW], 1);
+}
+END_TEST
+
+/* An error about the client's datagram, sent by from to to. */
+static enum verdict unreachable_to(const char *from, const char *to)
+{
+	uint8_t quote[64], l4[128], b[160], udp[8];
+	size_t qlen = tu_ip4(quote, IPPROTO_UDP, C4, S4, udp,
+			     tu_udp(udp, 4444, 53, 0));
+	size_t n = tu_icmp(l4, 3, 3, 0);
+
+	memcpy(l4 + n, quote, qlen);
+	return feed(b, tu_ip4(b, IPPROTO_ICMP, from, to, l4, n + qlen));
+}
+
+START_TEST(icmp_error_must_reach_the_sender)
+{
+	udp4(C4, S4, 4444, 53);
+	/* A router on the way may send it: any source is fine. */
+	unreachable_to("203.0.113.1", C4);
+	ck_assert_int_eq(res.reason, DROP_NONE);
+	/* But only to the host that sent the quoted datagram. */
+	unreachable_to(S4, "203.0.113.9");
+	ck_assert_int_eq(res.invalid, INV_ICMP_ERROR_ADDR);
+	ck_assert_uint_eq(e.st.icmp_related, 1);
+}
+END_TEST
+
+START_TEST(icmp6_error_related)
+{
+	uint8_t l4[16], b[160], quote[80], udp[8];
+	size_t qlen, n;
+
+	feed(b, tu_ip6(b, IPPROTO_UDP, C6, S6, l4, tu_udp(l4, 5000, 53, 8)));
+	qlen = tu_ip6(quote, IPPROTO_UDP, C6, S6, udp,
+		      tu_udp(udp, 5000, 53, 0));
+	{
+		uint8_t msg[128];
+
+		n = tu_icmp(msg, 1, 4, 0); /* port unreachable */
+		memcpy(msg + n, quote, qlen);
+		feed(b, tu_ip6(b, IPPROTO_ICMPV6, S6, C6, msg, n + qlen));
+	}
+	ck_assert_int_eq(res.reason, DROP_NONE);
+	ck_assert_uint_eq(e.st.icmp_related, 1);
+	ck_assert_uint_eq(e.table.count, 1);
+}
+END_TEST
+
+START_TEST(fragment_verdict_drop)
+{
+	uint8_t l4[8] = { 0 }, b[64];
+	size_t n;
+
+	engine_destroy(&e);
+	conf_defaults(&conf);
+	conf.fragment_verdict = CONF_DROP;
+	ck_assert_int_eq(engine_init(&e, &conf, &key, T0 * 1000ULL), 0);
+	n = tu_ip4(b, IPPROTO_UDP, C4, S4, l4, tu_udp(l4, 1000, 53, 0));
+	b[7] = 0x10; /* offset 128 bytes: a later fragment */
+	ck_assert_int_eq(feed(b, n), VERDICT_DROP);
+	ck_assert_int_eq(res.reason, DROP_FRAGMENT);
+	ck_assert_uint_eq(e.st.fragments, 1);
+	ck_assert_uint_eq(e.st.drop[DROP_FRAGMENT], 1);
+	/* A first fragment is tracked by its header and passes. */
+	b[6] = 0x20; /* more fragments */
+	b[7] = 0;
+	ck_assert_int_eq(feed(b, n), VERDICT_ACCEPT);
+	ck_assert_uint_eq(e.table.count, 1);
 }
 END_TEST
 
@@ -412,14 +730,31 @@ END_TEST
 
 START_TEST(generic_protocol_by_addresses)
 {
-	uint8_t l4[4] = { 0 }, b[64];
+	uint8_t l4[8] = { 0 }, b[64];
+	struct flow *f;
 
-	feed(b, tu_ip4(b, IPPROTO_GRE, C4, S4, l4, sizeof(l4)));
-	feed(b, tu_ip4(b, IPPROTO_GRE, S4, C4, l4, sizeof(l4)));
+	feed(b, tu_ip4(b, IPPROTO_ESP, C4, S4, l4, sizeof(l4)));
+	feed(b, tu_ip4(b, IPPROTO_ESP, S4, C4, l4, sizeof(l4)));
 	ck_assert_uint_eq(e.table.count, 1);
-	struct flow *f = find(C4, S4, IPPROTO_GRE, 0, 0);
+	f = find(C4, S4, IPPROTO_ESP, 0, 0);
 	ck_assert_uint_eq(f->tclass, TMO_GENERIC);
 	ck_assert(f->flags & FLOW_F_SEEN_REPLY);
+	ck_assert(!(f->flags & FLOW_F_ASSURED));
+}
+END_TEST
+
+START_TEST(gre_stream_once_replied)
+{
+	uint8_t l4[4] = { 0 }, b[64];
+	struct flow *f;
+
+	feed(b, tu_ip4(b, IPPROTO_GRE, C4, S4, l4, sizeof(l4)));
+	f = find(C4, S4, IPPROTO_GRE, 0, 0);
+	ck_assert_uint_eq(f->tclass, TMO_GRE);
+	feed(b, tu_ip4(b, IPPROTO_GRE, S4, C4, l4, sizeof(l4)));
+	feed(b, tu_ip4(b, IPPROTO_GRE, C4, S4, l4, sizeof(l4)));
+	ck_assert_uint_eq(f->tclass, TMO_GRE_STREAM);
+	ck_assert(f->flags & FLOW_F_ASSURED);
 }
 END_TEST
 
@@ -441,7 +776,7 @@ START_TEST(reconfigure_keeps_flows)
 		engine_sweep(&e, 7);
 	ck_assert_uint_eq(e.table.count, 40);
 	/* The new UDP timeout applies to the old flows at once. */
-	engine_set_time(&e, 1005);
+	engine_set_time(&e, (uint64_t)(1005) * 1000);
 	engine_sweep(&e, 1024);
 	ck_assert_uint_eq(e.table.count, 0);
 }
@@ -466,7 +801,8 @@ START_TEST(names)
 	ck_assert_str_eq(engine_drop_name(DROP_REASON_COUNT), "?");
 	for (int i = 0; i < INV_REASON_COUNT; i++)
 		ck_assert_str_ne(engine_invalid_name(i), "?");
-	ck_assert_uint_eq(engine_bytes(&conf), 64 * 64 + 64 * 4);
+	ck_assert_uint_eq(engine_bytes(&conf),
+			  64 * sizeof(struct flow) + 64 * 4);
 }
 END_TEST
 
@@ -477,6 +813,7 @@ static Suite *engine_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, udp_flow_both_ways);
+	tcase_add_test(tc, udplite_stream_at_first_reply);
 	tcase_add_test(tc, unreplied_udp_keeps_short_timeout);
 	tcase_add_test(tc, table_full_drops_new_keeps_known);
 	tcase_add_test(tc, expired_flow_makes_room);
@@ -486,6 +823,12 @@ static Suite *engine_suite(void)
 	tcase_add_test(tc, tcp_cannot_open_with_rst_fin_synack);
 	tcase_add_test(tc, tcp_bad_flags_invalid);
 	tcase_add_test(tc, tcp_invalid_transition);
+	tcase_add_test(tc, tcp_out_of_window);
+	tcase_add_test(tc, tcp_liberal_skips_window);
+	tcase_add_test(tc, tcp_retransmissions_shorten_timeout);
+	tcase_add_test(tc, tcp_syn_retransmit_keeps_timer);
+	tcase_add_test(tc, tcp_loose_off_refuses_midstream);
+	tcase_add_test(tc, tcp_simultaneous_open);
 	tcase_add_test(tc, tcp_rst_before_reply_removes_flow);
 	tcase_add_test(tc, tcp_rst_after_reply_closes);
 	tcase_add_test(tc, tcp_ignored_packet_does_not_refresh);
@@ -494,10 +837,14 @@ static Suite *engine_suite(void)
 	tcase_add_test(tc, icmp_echo_pairs_by_id);
 	tcase_add_test(tc, icmp_echo_to_self);
 	tcase_add_test(tc, icmp_error_related);
+	tcase_add_test(tc, icmp_error_must_reach_the_sender);
+	tcase_add_test(tc, icmp6_error_related);
+	tcase_add_test(tc, fragment_verdict_drop);
 	tcase_add_test(tc, icmp6_neighbour_discovery_untracked);
 	tcase_add_test(tc, ipv6_tcp_flow);
 	tcase_add_test(tc, later_fragment_passes_untracked);
 	tcase_add_test(tc, generic_protocol_by_addresses);
+	tcase_add_test(tc, gre_stream_once_replied);
 	tcase_add_test(tc, reconfigure_keeps_flows);
 	tcase_add_test(tc, reconfigure_lower_limit_keeps_flows);
 	tcase_add_test(tc, names);

@@ -89,7 +89,7 @@ static bool pkt_key(struct flow_key *k, const struct tpkt *p, int reply)
 			     p->dport);
 }
 
-/* Insert p as the engine would; tag the flow with id in proto_data[0]. */
+/* Insert p as the engine would; tag the flow with id in u.tcp.last_seq. */
 static struct flow *add_pkt(struct flow_table *t, const struct tpkt *p,
 			    uint32_t id, uint8_t tclass, uint32_t now)
 {
@@ -101,7 +101,7 @@ static struct flow *add_pkt(struct flow_table *t, const struct tpkt *p,
 		if (sw)
 			f->flags |= FLOW_F_ORIG_HI;
 		f->tclass = tclass;
-		f->proto_data[0] = id;
+		f->u.tcp.last_seq = id;
 	}
 	return f;
 }
@@ -143,8 +143,8 @@ static void expect_found(struct flow_table *t, uint32_t i, uint32_t now)
 
 		CHECK(f != NULL, "flow %u not found (%s)", i,
 		      reply ? "reply" : "original");
-		CHECK(f->proto_data[0] == i, "flow %u found as %u", i,
-		      f->proto_data[0]);
+		CHECK(f->u.tcp.last_seq == i, "flow %u found as %u", i,
+		      f->u.tcp.last_seq);
 		CHECK(flow_dir_of(f, sw) ==
 			      (reply ? FLOW_DIR_REPLY : FLOW_DIR_ORIGINAL),
 		      "flow %u: wrong direction", i);
@@ -163,7 +163,7 @@ static struct flow *must_find_n(struct flow_table *t, uint32_t i, uint32_t now)
 static uint32_t tag_of(const struct flow *f)
 {
 	ck_assert_ptr_nonnull(f);
-	return f->proto_data[0];
+	return f->u.tcp.last_seq;
 }
 
 static void expect_absent(struct flow_table *t, uint32_t i, uint32_t now)
@@ -193,8 +193,8 @@ static int visit(const struct flow *f, void *arg)
 {
 	struct visits *v = arg;
 
-	if (f->proto_data[0] < v->ntags)
-		v->seen[f->proto_data[0]]++;
+	if (f->u.tcp.last_seq < v->ntags)
+		v->seen[f->u.tcp.last_seq]++;
 	v->total++;
 	if (v->stop_after && v->total == v->stop_after)
 		return v->stop_value;
@@ -560,9 +560,11 @@ START_TEST(test_insert_lookup)
 	ck_assert_uint_eq(f->state, 0);
 	ck_assert_uint_eq(f->flags, 0);
 	ck_assert_uint_eq(f->tclass, 0);
-	ck_assert_uint_eq(f->retrans, 0);
-	ck_assert_uint_eq(f->proto_data[0], 0);
-	ck_assert_uint_eq(f->proto_data[1], 0);
+	{
+		static const uint8_t zero[sizeof(f->u)];
+
+		ck_assert_mem_eq(&f->u, zero, sizeof(zero));
+	}
 	ck_assert_uint_eq(t.count, 1);
 	if (sw)
 		f->flags |= FLOW_F_ORIG_HI;
@@ -737,7 +739,7 @@ static uint32_t chain_tags(const struct flow_table *t, uint32_t *out,
 	     idx = ((const struct flow *)slab_ptr(&t->slab, idx))->next) {
 		ck_assert_uint_lt(n, max);
 		out[n++] = ((const struct flow *)slab_ptr(&t->slab, idx))
-				   ->proto_data[0];
+				   ->u.tcp.last_seq;
 	}
 	return n;
 }
@@ -807,14 +809,14 @@ START_TEST(test_remove_reuse_clean)
 	idx = slab_index(&t.slab, f);
 	f->state = 9;
 	f->flags = 0xff;
-	f->retrans = 3;
-	f->proto_data[1] = 0xdeadbeef;
+	f->u.tcp.retrans = 3;
+	f->u.tcp.last_ack = 0xdeadbeef;
 	flow_table_remove(&t, f);
 	f = add_n(&t, 2, TC_LONG, 20);
 	ck_assert_uint_eq(slab_index(&t.slab, f), idx);
 	ck_assert_uint_eq(f->state, 0);
-	ck_assert_uint_eq(f->retrans, 0);
-	ck_assert_uint_eq(f->proto_data[1], 0);
+	ck_assert_uint_eq(f->u.tcp.retrans, 0);
+	ck_assert_uint_eq(f->u.tcp.last_ack, 0);
 	ck_assert_uint_eq(f->created, 20);
 	ck_assert_uint_eq(f->flags & ~FLOW_F_ORIG_HI, 0);
 	expect_absent(&t, 1, 21);
@@ -1185,16 +1187,21 @@ START_TEST(test_bytes)
 	struct flow_table t;
 
 	table_init(&t, 1000, 256);
-	ck_assert_uint_eq(flow_table_bytes(&t), 1000 * 64 + 256 * 4);
+	ck_assert_uint_eq(flow_table_bytes(&t),
+			  1000 * sizeof(struct flow) + 256 * 4);
 	ck_assert_int_eq(flow_table_resize(&t, 1024, 0), 0);
-	ck_assert_uint_eq(flow_table_bytes(&t), 1000 * 64 + (256 + 1024) * 4);
+	ck_assert_uint_eq(flow_table_bytes(&t),
+			  1000 * sizeof(struct flow) + (256 + 1024) * 4);
 	while (flow_table_rehashing(&t))
 		flow_table_sweep(&t, 0, 100);
-	ck_assert_uint_eq(flow_table_bytes(&t), 1000 * 64 + 1024 * 4);
+	ck_assert_uint_eq(flow_table_bytes(&t),
+			  1000 * sizeof(struct flow) + 1024 * 4);
 	ck_assert_int_eq(flow_table_grow(&t, 5000), 0);
-	ck_assert_uint_eq(flow_table_bytes(&t), 5000 * 64 + 1024 * 4);
+	ck_assert_uint_eq(flow_table_bytes(&t),
+			  5000 * sizeof(struct flow) + 1024 * 4);
 	ck_assert_int_eq(flow_table_resize(&t, 2, 0), 0);
-	ck_assert_uint_eq(flow_table_bytes(&t), 5000 * 64 + (1024 + 2) * 4);
+	ck_assert_uint_eq(flow_table_bytes(&t),
+			  5000 * sizeof(struct flow) + (1024 + 2) * 4);
 	flow_table_destroy(&t);
 }
 END_TEST

@@ -941,7 +941,8 @@ START_TEST(v4_icmp_echo)
 	ck_assert_int_eq(parse(&p, b, n), PKT_FLOW);
 	e.icmp_type = 8;
 	e.icmp_query = 1;
-	e.sport = e.dport = 0x4242;
+	e.sport = 0x4242; /* identifier */
+	e.dport = 8 << 8; /* request type, code */
 	e.ip_len = 44;
 	e.l4_off = 20;
 	e.l4_len = 24;
@@ -958,7 +959,8 @@ START_TEST(v4_icmp_echo_reply)
 	ck_assert_int_eq(parse(&p, b, n), PKT_FLOW);
 	e.icmp_type = 0;
 	e.icmp_query = 2;
-	e.sport = e.dport = 0x4242;
+	e.sport = 0x4242;
+	e.dport = 8 << 8; /* the request's type, as for the request */
 	e.ip_len = 44;
 	e.l4_off = 20;
 	e.l4_len = 24;
@@ -972,6 +974,7 @@ START_TEST(v4_icmp_other_queries)
 {
 	static const uint8_t types[] = { 13, 14, 15, 16, 17, 18, 9, 10 };
 	static const uint8_t query[] = { 1, 2, 1, 2, 1, 2, 0, 0 };
+	static const uint8_t request[] = { 13, 13, 15, 15, 17, 17, 0, 0 };
 
 	for (size_t i = 0; i < sizeof(types); i++) {
 		uint8_t b[BUFSZ];
@@ -981,7 +984,8 @@ START_TEST(v4_icmp_other_queries)
 		ck_assert_int_eq(parse(&p, b, n), PKT_FLOW);
 		e.icmp_type = types[i];
 		e.icmp_query = query[i];
-		e.sport = e.dport = query[i] ? 0x0102 : 0;
+		e.sport = query[i] ? 0x0102 : 0;
+		e.dport = (uint16_t)(request[i] << 8);
 		e.ip_len = 44;
 		e.l4_off = 20;
 		e.l4_len = 24;
@@ -1249,7 +1253,8 @@ START_TEST(v6_icmp_echo)
 	ck_assert_int_eq(parse(&p, b, n), PKT_FLOW);
 	e.icmp_type = 128;
 	e.icmp_query = 1;
-	e.sport = e.dport = 0x1234;
+	e.sport = 0x1234;
+	e.dport = 128 << 8;
 	e.ip_len = 56;
 	e.l4_off = 40;
 	e.l4_len = 16;
@@ -1269,6 +1274,7 @@ START_TEST(v6_icmp_other)
 {
 	static const uint8_t types[] = { 139, 140, 133, 134, 135, 136, 130 };
 	static const uint8_t query[] = { 1, 2, 0, 0, 0, 0, 0 };
+	static const uint8_t request[] = { 139, 139, 0, 0, 0, 0, 0 };
 
 	for (size_t i = 0; i < sizeof(types); i++) {
 		uint8_t b[BUFSZ];
@@ -1278,7 +1284,8 @@ START_TEST(v6_icmp_other)
 		ck_assert_int_eq(parse(&p, b, n), PKT_FLOW);
 		e.icmp_type = types[i];
 		e.icmp_query = query[i];
-		e.sport = e.dport = query[i] ? 0x0a0b : 0;
+		e.sport = query[i] ? 0x0a0b : 0;
+		e.dport = (uint16_t)(request[i] << 8);
 		e.ip_len = 56;
 		e.l4_off = 40;
 		e.l4_len = 16;
@@ -1588,7 +1595,7 @@ START_TEST(icmp4_error_quoting_echo)
 	struct pkt p, e = want_err4(t, c, 28);
 
 	ck_assert_int_eq(parse(&p, b, n), PKT_ICMP_ERROR);
-	want_inner(&e, IPPROTO_ICMP, A4, B4, 0x7777, 0x7777);
+	want_inner(&e, IPPROTO_ICMP, A4, B4, 0x7777, 8 << 8);
 	e.inner.has_ports = 1;
 	e.inner.icmp_type = 8;
 	EXPECT(&p, &e);
@@ -1628,7 +1635,7 @@ START_TEST(icmp6_error_quoting_echo)
 	struct pkt p, e = want_err6(t, c, 80);
 
 	ck_assert_int_eq(parse(&p, b, n), PKT_ICMP_ERROR);
-	want_inner(&e, IPPROTO_ICMPV6, A6, B6, 0x7777, 0x7777);
+	want_inner(&e, IPPROTO_ICMPV6, A6, B6, 0x7777, 128 << 8);
 	e.inner.has_ports = 1;
 	e.inner.icmp_type = 128;
 	EXPECT(&p, &e);

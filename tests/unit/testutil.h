@@ -266,8 +266,9 @@ static inline const char *tu_pkt_invariant(const struct pkt *p, enum pkt_kind k,
 			return "ICMP header past the copied bytes";
 		if (pkt_icmp_is_error(p->family, p->icmp_type))
 			return "ICMP error classified as a flow";
-		if (p->icmp_query > 2 || p->sport != p->dport)
-			return "ICMP query id";
+		if (p->icmp_query > 2 ||
+		    (p->icmp_query && (p->dport & 0xff) != p->icmp_code))
+			return "ICMP query key";
 	}
 	if (p->kind == PKT_ICMP_ERROR &&
 	    p->l4_len < 8u + (p->family == 4 ? 20 : 40))
