@@ -47,7 +47,7 @@ say = @printf '  %-6s %s\n' $(1) $(2);
 endif
 
 # The pure core: links into the daemon, the tests and the fuzzers.
-CORE       := hash slab flow pkt tcp engine conf log ctl
+CORE       := hash slab flow pkt tcp engine conf log ctl list replay
 CORE_OBJS  := $(CORE:%=src/%.o)
 DAEMON_OBJS := src/nfqtrackd.o src/queue.o
 CTL_OBJS   := src/nfqtrackctl.o
@@ -78,11 +78,11 @@ src/.cflags: FORCE
 src/%.o: src/%.c src/.cflags
 	$(call say,CC,$@)$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -c -o $@ $<
 
-$(LIB): $(CORE_OBJS)
-	$(call say,AR,$@)rm -f $@ && $(AR) rcs $@ $^
+$(LIB): $(CORE_OBJS) Makefile
+	$(call say,AR,$@)rm -f $@ && $(AR) rcs $@ $(CORE_OBJS)
 
 src/nfqtrackd: $(DAEMON_OBJS) $(LIB)
-	$(call say,LD,$@)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_NFQ)
+	$(call say,LD,$@)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_NFQ) -lpcap
 
 src/nfqtrackctl: $(CTL_OBJS) $(LIB)
 	$(call say,LD,$@)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^

@@ -49,10 +49,10 @@ struct conf {
 	uint32_t copy_range;
 	uint32_t rcvbuf;
 	bool fail_open;
-	uint32_t invalid_verdict;  /* enum conf_verdict */
+	uint32_t invalid_verdict; /* enum conf_verdict */
 	uint32_t fragment_verdict; /* enum conf_verdict */
-	bool tcp_loose;		   /* pick up connections mid-stream */
-	bool tcp_liberal;	   /* no sequence-window checks */
+	bool tcp_loose; /* pick up connections mid-stream */
+	bool tcp_liberal; /* no sequence-window checks */
 	bool tcp_ignore_invalid_rst;
 	uint32_t tcp_max_retrans;
 	uint32_t timeout[TMO_COUNT];

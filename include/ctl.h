@@ -38,11 +38,26 @@ struct ctl_request {
 int ctl_parse_request(struct ctl_request *req, const char *line, size_t len,
 		      const char **why);
 
+struct ctl_reply;
+
+/*
+ * A reply too long to build at once: the handler sets more and more_state,
+ * and the server calls more(more_state, rep) each time the client has
+ * taken what was written, until it returns false. Each call should append
+ * a bounded amount, so that the packet path never waits on a listing.
+ * more_free(more_state) is called once, when the reply is done or the
+ * client has gone.
+ */
+typedef bool (*ctl_more_fn)(void *state, struct ctl_reply *rep);
+
 /* A growing reply body (bounded; past the bound it turns into an error). */
 struct ctl_reply {
 	char *data;
 	size_t len, cap;
 	bool error; /* data holds the error message */
+	ctl_more_fn more;
+	void *more_state;
+	void (*more_free)(void *state);
 };
 
 void ctl_reply_printf(struct ctl_reply *r, const char *fmt, ...)
@@ -89,5 +104,16 @@ enum ctl_status {
  * wait up to timeout_ms for the whole reply. */
 enum ctl_status ctl_call(const char *path, const char *request, int timeout_ms,
 			 struct ctl_reply *out, char *err, size_t errlen);
+
+/*
+ * The same, passing the body to body() as it arrives instead of holding it
+ * (for replies of any size); timeout_ms bounds each wait, not the whole.
+ * A daemon's error message goes to errmsg. When the reply is cut short
+ * (CTL_ERR_REPLY), part of the body may have been passed on already.
+ */
+enum ctl_status
+ctl_call_stream(const char *path, const char *request, int timeout_ms,
+		void (*body)(void *arg, const char *data, size_t len),
+		void *arg, struct ctl_reply *errmsg, char *err, size_t errlen);
 
 #endif

@@ -126,6 +126,24 @@ void engine_packet(struct engine *e, const uint8_t *buf, size_t caplen,
  * Returns the flows reclaimed. */
 uint32_t engine_sweep(struct engine *e, uint32_t max_buckets);
 
+/* How often engine_tick() is meant to run, and how it paces the sweep:
+ * every bucket about once per ENGINE_SWEEP_TICKS ticks. */
+#define ENGINE_TICK_MS 100
+#define ENGINE_SWEEP_TICKS 100
+
+/* The housekeeping of one tick: a bounded share of the sweep (or of a
+ * rehash under way). */
+uint32_t engine_tick(struct engine *e);
+
+/* Seconds flow f has left to live, 0 if expired. */
+uint32_t engine_flow_left(const struct engine *e, const struct flow *f);
+
+/* Every counter and gauge of the engine, by name, to emit(), in a fixed
+ * order: the common part of `nfqtrackctl stats` and of a replay's. */
+void engine_report(const struct engine *e,
+		   void (*emit)(void *arg, const char *key, uint64_t value),
+		   void *arg);
+
 const char *engine_drop_name(enum drop_reason r);
 const char *engine_invalid_name(enum invalid_reason r);
 

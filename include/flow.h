@@ -55,12 +55,12 @@ enum flow_dir { FLOW_DIR_ORIGINAL = 0, FLOW_DIR_REPLY = 1 };
 
 /* One side of a TCP connection, as nf_conntrack's ip_ct_tcp_state. */
 struct tcp_side {
-	uint32_t end;	 /* highest sequence number sent, plus one */
+	uint32_t end; /* highest sequence number sent, plus one */
 	uint32_t maxend; /* highest sequence number it may send */
 	uint32_t maxwin; /* largest window it advertised */
 	uint32_t maxack; /* highest ack it sent */
-	uint8_t scale;	 /* window scale it announced */
-	uint8_t flags;	 /* TCP_SIDE_* in tcp.h */
+	uint8_t scale; /* window scale it announced */
+	uint8_t flags; /* TCP_SIDE_* in tcp.h */
 };
 
 /* TCP tracking state beyond flow->state: window bounds per side, and the
@@ -81,13 +81,13 @@ struct flow_tcp {
  * timeout class) in the first, protocol state in the second.
  */
 struct flow {
-	uint32_t next;	    /* chain link: index of the next flow, or FLOW_NIL */
+	uint32_t next; /* chain link: index of the next flow, or FLOW_NIL */
 	uint32_t last_seen; /* engine clock, seconds */
 	struct flow_key key;
 	uint32_t created; /* engine clock, seconds */
-	uint8_t state;	  /* protocol state, e.g. enum tcp_state */
-	uint8_t flags;	  /* enum flow_flags */
-	uint8_t tclass;	  /* index into the timeout table */
+	uint8_t state; /* protocol state, e.g. enum tcp_state */
+	uint8_t flags; /* enum flow_flags */
+	uint8_t tclass; /* index into the timeout table */
 	uint8_t pad;
 	union {
 		struct flow_tcp tcp;
@@ -193,6 +193,23 @@ static inline uint32_t flow_table_buckets(const struct flow_table *t)
 {
 	return t->bucket[1] ? t->nbuckets[1] : t->nbuckets[0];
 }
+
+/* Where a walk in steps (flow_table_walk_step) has got to. */
+struct flow_cursor {
+	uint8_t array;	 /* 0 or 1: the bucket array */
+	uint32_t bucket; /* next bucket to visit */
+};
+
+/*
+ * Visit the flows of at most max_buckets more buckets from *cur, calling
+ * fn for each (live or not yet reclaimed). Returns true while buckets
+ * remain. The table may change between steps: then flows may be missed or
+ * seen twice, as in any listing of a live table, but no step misbehaves.
+ */
+bool flow_table_walk_step(const struct flow_table *t, struct flow_cursor *cur,
+			  uint32_t max_buckets,
+			  void (*fn)(const struct flow *f, void *arg),
+			  void *arg);
 
 /*
  * Visit every flow (live or not yet reclaimed): calls fn until it returns

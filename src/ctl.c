@@ -128,6 +128,8 @@ void ctl_reply_error(struct ctl_reply *r, const char *fmt, ...)
 void ctl_reply_free(struct ctl_reply *r)
 {
 	free(r->data);
+	if (r->more_free)
+		r->more_free(r->more_state);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -137,9 +139,12 @@ struct client {
 	int fd; /* -1: free slot */
 	char in[CTL_REQUEST_MAX];
 	size_t inlen;
-	char *out; /* the whole reply, framed */
+	char *out; /* what to send now: framed reply, or the next chunk */
 	size_t outlen, outoff;
 	uint64_t deadline_ms;
+	ctl_more_fn more; /* the rest of a long reply */
+	void *more_state;
+	void (*more_free)(void *state);
 };
 
 struct ctl_server {
@@ -156,6 +161,8 @@ static void client_close(struct ctl_server *s, struct client *c)
 	epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	free(c->out);
+	if (c->more_free)
+		c->more_free(c->more_state);
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
 }
@@ -288,9 +295,16 @@ static void client_answer(struct ctl_server *s, struct client *c,
 					     CTL_VERSION, (int)rep->len,
 					     rep->data ? rep->data : "");
 	else
-		c->outlen = (size_t)snprintf(out, n, "%s OK\n%.*s.\n",
+		c->outlen = (size_t)snprintf(out, n, "%s OK\n%.*s%s",
 					     CTL_VERSION, (int)rep->len,
-					     rep->data ? rep->data : "");
+					     rep->data ? rep->data : "",
+					     rep->more ? "" : ".\n");
+	if (!rep->error && rep->more) {
+		c->more = rep->more;
+		c->more_state = rep->more_state;
+	}
+	c->more_free = rep->more_free; /* the client owns it now */
+	rep->more_free = NULL;
 	c->out = out;
 	c->outoff = 0;
 	epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev);
@@ -329,7 +343,31 @@ static void client_read(struct ctl_server *s, struct client *c, ctl_handler h,
 	ctl_reply_free(&rep);
 }
 
-static void client_write(struct ctl_server *s, struct client *c)
+/* The next chunk of a long reply, and the end mark after the last. */
+static void client_refill(struct ctl_server *s, struct client *c)
+{
+	struct ctl_reply chunk = { 0 };
+	bool more = c->more(c->more_state, &chunk);
+
+	if (!more) {
+		c->more = NULL;
+		ctl_reply_printf(&chunk, ".\n");
+	}
+	if (chunk.error) {
+		/* Too late to say ERR: cut the reply short, without the end
+		 * mark, so that the client knows it is incomplete. */
+		ctl_reply_free(&chunk);
+		client_close(s, c);
+		return;
+	}
+	free(c->out);
+	c->out = chunk.data;
+	c->outlen = chunk.len;
+	c->outoff = 0;
+}
+
+static void client_write(struct ctl_server *s, struct client *c,
+			 uint64_t now_ms)
 {
 	ssize_t r = send(c->fd, c->out + c->outoff, c->outlen - c->outoff,
 			 MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -340,8 +378,16 @@ static void client_write(struct ctl_server *s, struct client *c)
 		return;
 	}
 	c->outoff += (size_t)r;
-	if (c->outoff == c->outlen)
-		client_close(s, c);
+	c->deadline_ms = now_ms + CLIENT_DEADLINE_MS; /* it is reading */
+	while (c->outoff == c->outlen) {
+		if (!c->more) {
+			client_close(s, c);
+			return;
+		}
+		client_refill(s, c);
+		if (c->fd < 0)
+			return;
+	}
 }
 
 static void accept_clients(struct ctl_server *s, uint64_t now_ms)
@@ -389,7 +435,7 @@ void ctl_server_run(struct ctl_server *s, uint64_t now_ms, ctl_handler h,
 		else if (c->fd < 0)
 			continue; /* closed earlier in this round */
 		else if (c->out)
-			client_write(s, c);
+			client_write(s, c, now_ms);
 		else if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
 			client_read(s, c, h, arg);
 	}
@@ -443,19 +489,18 @@ static int wait_fd(int fd, short events, uint64_t deadline)
 	return r < 0 ? -1 : 0;
 }
 
-enum ctl_status ctl_call(const char *path, const char *request, int timeout_ms,
-			 struct ctl_reply *out, char *err, size_t errlen)
+/* Connect and send the request. Returns the socket, or -1 with err set. */
+static int call_open(const char *path, const char *request, uint64_t deadline,
+		     char *err, size_t errlen)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	uint64_t deadline = mono_ms() + (uint64_t)timeout_ms;
-	char *msg = NULL, *head_end, *body;
-	size_t len = 0, cap = 0, sent = 0, mlen;
+	char *msg = NULL;
+	size_t sent = 0, mlen;
 	int fd;
 
-	memset(out, 0, sizeof(*out));
 	if (strlen(path) >= sizeof(sa.sun_path)) {
 		snprintf(err, errlen, "socket path too long: %s", path);
-		return CTL_ERR_CONNECT;
+		return -1;
 	}
 	strcpy(sa.sun_path, path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -467,79 +512,143 @@ enum ctl_status ctl_call(const char *path, const char *request, int timeout_ms,
 				 "");
 		if (fd >= 0)
 			close(fd);
-		return CTL_ERR_CONNECT;
+		return -1;
 	}
-	mlen = (size_t)asprintf(&msg, "%s %s\n", CTL_VERSION, request);
-	if (!msg)
-		goto io_error;
+	if (asprintf(&msg, "%s %s\n", CTL_VERSION, request) < 0)
+		goto fail;
+	mlen = strlen(msg);
 	while (sent < mlen) {
 		ssize_t r;
 
 		if (wait_fd(fd, POLLOUT, deadline) < 0)
-			goto io_error;
+			goto fail;
 		r = send(fd, msg + sent, mlen - sent, MSG_NOSIGNAL);
 		if (r < 0 && errno != EINTR)
-			goto io_error;
+			goto fail;
 		if (r > 0)
 			sent += (size_t)r;
 	}
 	free(msg);
-	msg = NULL;
+	return fd;
+fail:
+	snprintf(err, errlen, "talking to nfqtrackd at %s: %s", path,
+		 strerror(errno));
+	free(msg);
+	close(fd);
+	return -1;
+}
+
+enum ctl_status
+ctl_call_stream(const char *path, const char *request, int timeout_ms,
+		void (*body)(void *arg, const char *data, size_t len),
+		void *arg, struct ctl_reply *errmsg, char *err, size_t errlen)
+{
+	uint64_t deadline = mono_ms() + (uint64_t)timeout_ms;
+	char buf[65536], head[CTL_REQUEST_MAX];
+	size_t headlen = 0, keep = 0;
+	bool in_body = false, ok = false;
+	char last = '\n'; /* the last byte passed on */
+	int fd;
+
+	memset(errmsg, 0, sizeof(*errmsg));
+	fd = call_open(path, request, deadline, err, errlen);
+	if (fd < 0)
+		return CTL_ERR_CONNECT;
+	/* The body goes on as it comes, but the last three bytes are held
+	 * back until the end: they must hold the ".\n" end mark. */
 	for (;;) {
+		size_t n, off = 0;
 		ssize_t r;
 
-		if (len + 65536 > cap) {
-			char *m = realloc(msg, cap = cap ? cap * 2 : 131072);
-
-			if (!m)
-				goto io_error;
-			msg = m;
-		}
 		if (wait_fd(fd, POLLIN, deadline) < 0)
 			goto io_error;
-		r = read(fd, msg + len, cap - len - 1);
+		r = read(fd, buf + keep, sizeof(buf) - keep);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
 			goto io_error;
 		if (r == 0)
 			break;
-		len += (size_t)r;
+		deadline = mono_ms() + (uint64_t)timeout_ms;
+		n = keep + (size_t)r;
+		if (!in_body) {
+			char *nl = memchr(buf, '\n', n);
+			size_t part = nl ? (size_t)(nl - buf) : n;
+
+			if (headlen + part >= sizeof(head))
+				goto garbled;
+			memcpy(head + headlen, buf, part);
+			headlen += part;
+			head[headlen] = '\0';
+			keep = 0;
+			if (!nl)
+				continue;
+			in_body = true;
+			ok = !strcmp(head, CTL_VERSION " OK");
+			off = part + 1;
+		}
+		if (n - off > 3) {
+			size_t give = n - off - 3;
+
+			if (ok)
+				body(arg, buf + off, give);
+			last = buf[off + give - 1];
+			off += give;
+		}
+		keep = n - off;
+		memmove(buf, buf + off, keep);
 	}
 	close(fd);
-	msg[len] = '\0';
-	head_end = strchr(msg, '\n');
-	if (!head_end || len < 3 || strcmp(msg + len - 3, "\n.\n") ||
-	    strncmp(msg, CTL_VERSION " ", strlen(CTL_VERSION) + 1)) {
-		snprintf(err, errlen, "incomplete or garbled reply from %s",
-			 path);
-		free(msg);
-		return CTL_ERR_REPLY;
-	}
-	*head_end = '\0';
-	body = head_end + 1;
-	msg[len - 2] = '\0'; /* cut the final ".\n" */
-	if (!strcmp(msg, CTL_VERSION " OK")) {
-		out->len = strlen(body);
-		out->data = strdup(body);
-		out->cap = out->len + 1;
-		free(msg);
+	/* The end mark: ".\n" at the start of a line. */
+	if (!in_body || keep < 2 || memcmp(buf + keep - 2, ".\n", 2) ||
+	    (keep == 3 ? buf[0] != '\n' : last != '\n'))
+		goto incomplete;
+	if (keep == 3 && ok)
+		body(arg, buf, 1);
+	if (ok)
 		return CTL_OK;
-	}
-	if (!strncmp(msg, CTL_VERSION " ERR ", strlen(CTL_VERSION) + 5)) {
-		out->data = strdup(msg + strlen(CTL_VERSION) + 5);
-		out->len = out->data ? strlen(out->data) : 0;
-		out->error = true;
-		free(msg);
+	if (!strncmp(head, CTL_VERSION " ERR ", strlen(CTL_VERSION) + 5)) {
+		ctl_reply_printf(errmsg, "%s", head + strlen(CTL_VERSION) + 5);
+		errmsg->error = true;
 		return CTL_ERR_DAEMON;
 	}
-	snprintf(err, errlen, "unexpected reply from %s: %.80s", path, msg);
-	free(msg);
+	snprintf(err, errlen, "unexpected reply from %s: %.80s", path, head);
+	return CTL_ERR_REPLY;
+garbled:
+	close(fd);
+incomplete:
+	snprintf(err, errlen, "incomplete or garbled reply from %s", path);
 	return CTL_ERR_REPLY;
 io_error:
 	snprintf(err, errlen, "talking to nfqtrackd at %s: %s", path,
 		 strerror(errno));
-	free(msg);
 	close(fd);
 	return CTL_ERR_CONNECT;
+}
+
+static void collect(void *arg, const char *data, size_t len)
+{
+	ctl_reply_printf(arg, "%.*s", (int)len, data);
+}
+
+enum ctl_status ctl_call(const char *path, const char *request, int timeout_ms,
+			 struct ctl_reply *out, char *err, size_t errlen)
+{
+	struct ctl_reply errmsg;
+	enum ctl_status st;
+
+	memset(out, 0, sizeof(*out));
+	st = ctl_call_stream(path, request, timeout_ms, collect, out, &errmsg,
+			     err, errlen);
+	if (st == CTL_ERR_DAEMON) {
+		ctl_reply_free(out);
+		*out = errmsg;
+		return st;
+	}
+	ctl_reply_free(&errmsg);
+	if (st != CTL_OK)
+		ctl_reply_free(out);
+	else if (!out->data)
+		ctl_reply_printf(out, "%s", "");
+	return st;
 }

@@ -10,6 +10,7 @@
  * are addressed to its end; neighbour discovery is not tracked at all.
  */
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "engine.h"
@@ -96,6 +97,66 @@ int engine_reconfigure(struct engine *e, const struct conf *c)
 uint32_t engine_sweep(struct engine *e, uint32_t max_buckets)
 {
 	return flow_table_sweep(&e->table, e->now, max_buckets);
+}
+
+uint32_t engine_tick(struct engine *e)
+{
+	uint32_t n = flow_table_buckets(&e->table) / ENGINE_SWEEP_TICKS;
+
+	/* Bounded: at most 16384 buckets, some 100 us, per tick. */
+	if (n < 64)
+		n = 64;
+	if (n > 16384)
+		n = 16384;
+	return engine_sweep(e, n);
+}
+
+uint32_t engine_flow_left(const struct engine *e, const struct flow *f)
+{
+	uint32_t idle = e->now - f->last_seen, to = e->timeouts[f->tclass];
+
+	return idle < to ? to - idle : 0;
+}
+
+void engine_report(const struct engine *e,
+		   void (*emit)(void *arg, const char *key, uint64_t value),
+		   void *arg)
+{
+	const struct engine_stats *s = &e->st;
+	uint64_t mem = flow_table_bytes(&e->table);
+	char key[64];
+
+	emit(arg, "flows", e->table.count);
+	emit(arg, "flows_max", e->max_flows);
+	emit(arg, "buckets", flow_table_buckets(&e->table));
+	emit(arg, "rehashing", flow_table_rehashing(&e->table));
+	emit(arg, "memory_bytes", mem);
+	emit(arg, "bytes_per_flow",
+	     e->table.slab.capacity ? mem / e->table.slab.capacity : 0);
+	emit(arg, "packets", s->packets);
+	emit(arg, "accepted", s->accepted);
+	emit(arg, "dropped", s->dropped);
+	for (int i = 1; i < DROP_REASON_COUNT; i++) {
+		snprintf(key, sizeof(key), "dropped_%s", engine_drop_name(i));
+		emit(arg, key, s->drop[i]);
+	}
+	for (int i = 1; i < PKT_ERR_COUNT; i++) {
+		snprintf(key, sizeof(key), "malformed_%s", pkt_err_name(i));
+		emit(arg, key, s->malformed[i]);
+	}
+	for (int i = 1; i < INV_REASON_COUNT; i++) {
+		snprintf(key, sizeof(key), "invalid_%s",
+			 engine_invalid_name(i));
+		emit(arg, key, s->invalid[i]);
+	}
+	emit(arg, "fragments", s->fragments);
+	emit(arg, "icmp_related", s->icmp_related);
+	emit(arg, "untracked", s->untracked);
+	emit(arg, "tcp_ignored", s->tcp_ignored);
+	emit(arg, "flows_created", s->flows_created);
+	emit(arg, "flows_reopened", s->flows_reopened);
+	emit(arg, "flows_closed", s->flows_closed);
+	emit(arg, "flows_expired", e->table.expired);
 }
 
 /* The verdict for a malformed or invalid packet. */

@@ -317,3 +317,24 @@ int flow_table_walk(const struct flow_table *t,
 	}
 	return 0;
 }
+
+bool flow_table_walk_step(const struct flow_table *t, struct flow_cursor *cur,
+			  uint32_t max_buckets,
+			  void (*fn)(const struct flow *f, void *arg),
+			  void *arg)
+{
+	while (cur->array < 2) {
+		if (!t->bucket[cur->array] ||
+		    cur->bucket >= t->nbuckets[cur->array]) {
+			cur->array++;
+			cur->bucket = 0;
+			continue;
+		}
+		if (!max_buckets--)
+			return true;
+		for (uint32_t idx = t->bucket[cur->array][cur->bucket++];
+		     idx != FLOW_NIL; idx = flow_at(t, idx)->next)
+			fn(flow_at(t, idx), arg);
+	}
+	return false;
+}

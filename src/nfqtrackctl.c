@@ -10,6 +10,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,15 @@ static void usage(FILE *out)
 		"commands:\n"
 		"  stats     the daemon's counters: flows, packets, drops by "
 		"reason, ...\n"
+		"  list      the flows, as conntrack -L prints them; filters:\n"
+		"              -p, --proto PROTO    tcp, udp, icmp, ... or a "
+		"number\n"
+		"              -f, --family FAMILY  ipv4 or ipv6\n"
+		"              --src ADDR[/BITS]    original source\n"
+		"              --dst ADDR[/BITS]    original destination\n"
+		"              --addr ADDR[/BITS]   either end\n"
+		"              --state STATE        TCP state (ESTABLISHED, "
+		"TIME_WAIT, ...)\n"
 		"  version   the daemon's version\n"
 		"options:\n"
 		"  -s, --socket PATH   control socket (default: ctl_socket "
@@ -46,6 +56,67 @@ static void usage(FILE *out)
 		"exit status: 0 ok, 1 error from the daemon, 2 usage, 3 daemon "
 		"not reachable\n",
 		CONF_DEFAULT_PATH);
+}
+
+struct list_out {
+	bool json;
+	uint64_t lines;
+};
+
+static void list_body(void *arg, const char *data, size_t len)
+{
+	struct list_out *lo = arg;
+
+	fwrite(data, 1, len, stdout);
+	for (size_t i = 0; i < len; i++)
+		lo->lines += data[i] == '\n';
+}
+
+/* Stream the flow listing to stdout. */
+static int list(const char *socket_path, const char *request, bool json)
+{
+	struct list_out lo = { .json = json };
+	struct ctl_reply errmsg;
+	enum ctl_status st;
+	char err[512];
+
+	st = ctl_call_stream(socket_path, request, TIMEOUT_MS, list_body, &lo,
+			     &errmsg, err, sizeof(err));
+	fflush(stdout);
+	switch (st) {
+	case CTL_OK:
+		if (!json)
+			fprintf(stderr,
+				"nfqtrackctl: %" PRIu64 " flow entries have "
+				"been shown.\n",
+				lo.lines);
+		return 0;
+	case CTL_ERR_DAEMON:
+		fprintf(stderr, "nfqtrackctl: %s\n", errmsg.data);
+		ctl_reply_free(&errmsg);
+		return EXIT_DAEMON;
+	default:
+		fprintf(stderr, "nfqtrackctl: %s\n", err);
+		return EXIT_UNREACHABLE;
+	}
+}
+
+/* Append " key=value" to the request, refusing what would break it. */
+static int add_term(char *req, size_t len, const char *key, const char *v)
+{
+	size_t used = strlen(req);
+
+	if (!*v || strpbrk(v, " \t\r\n")) {
+		fprintf(stderr, "nfqtrackctl: --%s: '%s' is not a value\n", key,
+			v);
+		return -1;
+	}
+	if ((size_t)snprintf(req + used, len - used, " %s=%s", key, v) >=
+	    len - used) {
+		fprintf(stderr, "nfqtrackctl: too many filters\n");
+		return -1;
+	}
+	return 0;
 }
 
 static void quiet(void *arg, const char *msg)
@@ -125,14 +196,23 @@ static void print_pairs(char *body, bool json)
 
 int main(int argc, char **argv)
 {
+	enum { OPT_SRC = 256, OPT_DST, OPT_ADDR, OPT_STATE };
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "proto", required_argument, NULL, 'p' },
+		{ "family", required_argument, NULL, 'f' },
+		{ "src", required_argument, NULL, OPT_SRC },
+		{ "dst", required_argument, NULL, OPT_DST },
+		{ "addr", required_argument, NULL, OPT_ADDR },
+		{ "state", required_argument, NULL, OPT_STATE },
 		{ NULL, 0, NULL, 0 },
 	};
+	char filters[1024] = "";
+	bool filtered = false;
 	const char *socket_path = NULL, *conf_path = CONF_DEFAULT_PATH;
 	struct ctl_reply rep;
 	enum ctl_status st;
@@ -141,8 +221,26 @@ int main(int argc, char **argv)
 	char err[512];
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "s:c:o:Vh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "s:c:o:Vhp:f:", opts, NULL)) !=
+	       -1) {
 		switch (opt) {
+		case 'p':
+		case 'f':
+		case OPT_SRC:
+		case OPT_DST:
+		case OPT_ADDR:
+		case OPT_STATE:
+			filtered = true;
+			if (add_term(filters, sizeof(filters),
+				     opt == 'p'	     ? "proto" :
+				     opt == 'f'	     ? "family" :
+				     opt == OPT_SRC  ? "src" :
+				     opt == OPT_DST  ? "dst" :
+				     opt == OPT_ADDR ? "addr" :
+						       "state",
+				     optarg) < 0)
+				return EXIT_USAGE;
+			break;
 		case 's':
 			socket_path = optarg;
 			break;
@@ -175,10 +273,15 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (strcmp(argv[optind], "stats") && strcmp(argv[optind], "version")) {
+	if (strcmp(argv[optind], "stats") && strcmp(argv[optind], "version") &&
+	    strcmp(argv[optind], "list")) {
 		fprintf(stderr, "nfqtrackctl: unknown command '%s'\n",
 			argv[optind]);
 		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (filtered && strcmp(argv[optind], "list")) {
+		fprintf(stderr, "nfqtrackctl: filters go with list\n");
 		return EXIT_USAGE;
 	}
 	if (!socket_path) {
@@ -188,6 +291,13 @@ int main(int argc, char **argv)
 		socket_path = conf.ctl_socket;
 	}
 
+	if (!strcmp(argv[optind], "list")) {
+		char req[1100];
+
+		snprintf(req, sizeof(req), "list%s%s", json ? " json" : "",
+			 filters);
+		return list(socket_path, req, json);
+	}
 	st = ctl_call(socket_path, argv[optind], TIMEOUT_MS, &rep, err,
 		      sizeof(err));
 	switch (st) {

@@ -28,15 +28,15 @@
 #include "engine.h"
 #include "hash.h"
 #include "log.h"
+#include "list.h"
 #include "queue.h"
+#include "replay.h"
 
 #ifndef VERSION
 #define VERSION "unknown"
 #endif
 
-#define TICK_MS 100
 #define BATCH_PACKETS 1024 /* packets per turn of the loop */
-#define SWEEP_PERIOD_TICKS 100 /* visit every bucket about every 10 s */
 
 struct daemon {
 	struct conf conf;
@@ -306,78 +306,114 @@ static void reload(struct daemon *d)
 			d->engine.table.count, nc.max_flows);
 }
 
+static void emit_reply(void *arg, const char *key, uint64_t value)
+{
+	ctl_reply_printf(arg, "%s %" PRIu64 "\n", key, value);
+}
+
 static void stats_reply(struct daemon *d, struct ctl_reply *rep)
 {
-	const struct engine *e = &d->engine;
-	const struct engine_stats *s = &e->st;
 	const struct queue_stats *q = queue_stats(d->queue);
 	struct queue_kernel_stats ks;
-	uint64_t mem = flow_table_bytes(&e->table);
 
 	ctl_reply_printf(rep, "version %s\n", VERSION);
 	ctl_reply_printf(rep, "uptime_seconds %" PRIu64 "\n",
 			 (mono_ms() - d->start_ms) / 1000);
-	ctl_reply_printf(rep, "flows %" PRIu32 "\n", e->table.count);
-	ctl_reply_printf(rep, "flows_max %" PRIu32 "\n", e->max_flows);
-	ctl_reply_printf(rep, "buckets %" PRIu32 "\n",
-			 flow_table_buckets(&e->table));
-	ctl_reply_printf(rep, "rehashing %d\n",
-			 flow_table_rehashing(&e->table));
-	ctl_reply_printf(rep, "memory_bytes %" PRIu64 "\n", mem);
-	ctl_reply_printf(rep, "bytes_per_flow %" PRIu64 "\n",
-			 e->table.slab.capacity ? mem / e->table.slab.capacity :
-						  0);
-	ctl_reply_printf(rep, "packets %" PRIu64 "\n", s->packets);
-	ctl_reply_printf(rep, "accepted %" PRIu64 "\n", s->accepted);
-	ctl_reply_printf(rep, "dropped %" PRIu64 "\n", s->dropped);
-	for (int i = 1; i < DROP_REASON_COUNT; i++)
-		ctl_reply_printf(rep, "dropped_%s %" PRIu64 "\n",
-				 engine_drop_name(i), s->drop[i]);
-	for (int i = 1; i < PKT_ERR_COUNT; i++)
-		ctl_reply_printf(rep, "malformed_%s %" PRIu64 "\n",
-				 pkt_err_name(i), s->malformed[i]);
-	for (int i = 1; i < INV_REASON_COUNT; i++)
-		ctl_reply_printf(rep, "invalid_%s %" PRIu64 "\n",
-				 engine_invalid_name(i), s->invalid[i]);
-	ctl_reply_printf(rep, "fragments %" PRIu64 "\n", s->fragments);
-	ctl_reply_printf(rep, "icmp_related %" PRIu64 "\n", s->icmp_related);
-	ctl_reply_printf(rep, "untracked %" PRIu64 "\n", s->untracked);
-	ctl_reply_printf(rep, "tcp_ignored %" PRIu64 "\n", s->tcp_ignored);
-	ctl_reply_printf(rep, "flows_created %" PRIu64 "\n", s->flows_created);
-	ctl_reply_printf(rep, "flows_reopened %" PRIu64 "\n",
-			 s->flows_reopened);
-	ctl_reply_printf(rep, "flows_closed %" PRIu64 "\n", s->flows_closed);
-	ctl_reply_printf(rep, "flows_expired %" PRIu64 "\n", e->table.expired);
-	ctl_reply_printf(rep, "queue %" PRIu32 "\n", d->conf.queue);
-	ctl_reply_printf(rep, "queue_packets %" PRIu64 "\n", q->packets);
-	ctl_reply_printf(rep, "queue_recv_calls %" PRIu64 "\n", q->recv_calls);
-	ctl_reply_printf(rep, "queue_send_calls %" PRIu64 "\n", q->send_calls);
-	ctl_reply_printf(rep, "queue_verdict_msgs %" PRIu64 "\n",
-			 q->verdict_msgs);
-	ctl_reply_printf(rep, "queue_enobufs %" PRIu64 "\n", q->enobufs);
-	ctl_reply_printf(rep, "queue_eintr %" PRIu64 "\n", q->eintr);
-	ctl_reply_printf(rep, "queue_recv_errors %" PRIu64 "\n",
-			 q->recv_errors);
-	ctl_reply_printf(rep, "queue_send_errors %" PRIu64 "\n",
-			 q->send_errors);
-	ctl_reply_printf(rep, "queue_nl_errors %" PRIu64 "\n", q->nl_errors);
-	ctl_reply_printf(rep, "queue_bad_messages %" PRIu64 "\n",
-			 q->bad_messages);
+	engine_report(&d->engine, emit_reply, rep);
+	emit_reply(rep, "queue", d->conf.queue);
+	emit_reply(rep, "queue_packets", q->packets);
+	emit_reply(rep, "queue_recv_calls", q->recv_calls);
+	emit_reply(rep, "queue_send_calls", q->send_calls);
+	emit_reply(rep, "queue_verdict_msgs", q->verdict_msgs);
+	emit_reply(rep, "queue_enobufs", q->enobufs);
+	emit_reply(rep, "queue_eintr", q->eintr);
+	emit_reply(rep, "queue_recv_errors", q->recv_errors);
+	emit_reply(rep, "queue_send_errors", q->send_errors);
+	emit_reply(rep, "queue_nl_errors", q->nl_errors);
+	emit_reply(rep, "queue_bad_messages", q->bad_messages);
 	if (queue_kernel_stats((uint16_t)d->conf.queue, &ks) == 0) {
-		ctl_reply_printf(rep, "kernel_queue_total %" PRIu32 "\n",
-				 ks.queue_total);
-		ctl_reply_printf(rep, "kernel_queue_dropped %" PRIu32 "\n",
-				 ks.queue_dropped);
-		ctl_reply_printf(rep, "kernel_user_dropped %" PRIu32 "\n",
-				 ks.user_dropped);
-		ctl_reply_printf(rep, "kernel_id_sequence %" PRIu32 "\n",
-				 ks.id_sequence);
+		emit_reply(rep, "kernel_queue_total", ks.queue_total);
+		emit_reply(rep, "kernel_queue_dropped", ks.queue_dropped);
+		emit_reply(rep, "kernel_user_dropped", ks.user_dropped);
+		emit_reply(rep, "kernel_id_sequence", ks.id_sequence);
 	}
-	ctl_reply_printf(rep, "log_suppressed %" PRIu64 "\n",
-			 d->log_suppressed);
-	ctl_reply_printf(rep, "log_lost %" PRIu64 "\n", log_lost());
-	ctl_reply_printf(rep, "reloads %" PRIu64 "\n", d->reloads);
-	ctl_reply_printf(rep, "reload_errors %" PRIu64 "\n", d->reload_errors);
+	emit_reply(rep, "log_suppressed", d->log_suppressed);
+	emit_reply(rep, "log_lost", log_lost());
+	emit_reply(rep, "reloads", d->reloads);
+	emit_reply(rep, "reload_errors", d->reload_errors);
+}
+
+/* A listing in progress: what to show and how far it got. */
+struct listing {
+	struct daemon *d;
+	struct list_filter filter;
+	struct flow_cursor cur;
+	bool json;
+	uint64_t shown;
+	struct ctl_reply *rep; /* the chunk being filled */
+};
+
+#define LIST_BUCKETS_PER_CHUNK 4096
+#define LIST_BYTES_PER_CHUNK (64 << 10)
+
+static void list_one(const struct flow *f, void *arg)
+{
+	struct listing *l = arg;
+	uint32_t left = engine_flow_left(&l->d->engine, f);
+	char line[LIST_LINE_MAX];
+
+	if (!left || !list_match(&l->filter, f))
+		return;
+	list_format(line, sizeof(line), f, left, l->json);
+	if (l->json)
+		ctl_reply_printf(l->rep, "%s%s", l->shown ? ",\n" : "[\n",
+				 line);
+	else
+		ctl_reply_printf(l->rep, "%s", line);
+	l->shown++;
+}
+
+/* The next chunk: a bounded number of buckets and bytes, so that packets
+ * never wait long on a listing. */
+static bool list_more(void *state, struct ctl_reply *rep)
+{
+	struct listing *l = state;
+	bool more = true;
+
+	l->rep = rep;
+	while (more && rep->len < LIST_BYTES_PER_CHUNK)
+		more = flow_table_walk_step(&l->d->engine.table, &l->cur,
+					    LIST_BUCKETS_PER_CHUNK, list_one, l);
+	if (!more && l->json)
+		ctl_reply_printf(rep, "%s", l->shown ? "\n]\n" : "[]\n");
+	return more;
+}
+
+static void list_reply(struct daemon *d, const struct ctl_request *req,
+		       struct ctl_reply *rep)
+{
+	struct listing *l = calloc(1, sizeof(*l));
+	const char *why;
+
+	if (!l) {
+		ctl_reply_error(rep, "out of memory");
+		return;
+	}
+	l->d = d;
+	list_filter_init(&l->filter);
+	for (int i = 1; i < req->argc; i++) {
+		if (!strcmp(req->argv[i], "json")) {
+			l->json = true;
+		} else if (list_filter_add(&l->filter, req->argv[i], &why) <
+			   0) {
+			ctl_reply_error(rep, "%s: %s", req->argv[i], why);
+			free(l);
+			return;
+		}
+	}
+	rep->more = list_more;
+	rep->more_state = l;
+	rep->more_free = free;
 }
 
 static void on_request(void *arg, const struct ctl_request *req,
@@ -388,6 +424,8 @@ static void on_request(void *arg, const struct ctl_request *req,
 
 	if (!strcmp(cmd, "stats") && req->argc == 1)
 		stats_reply(d, rep);
+	else if (!strcmp(cmd, "list"))
+		list_reply(d, req, rep);
 	else if (!strcmp(cmd, "version") && req->argc == 1)
 		ctl_reply_printf(rep, "version %s\n", VERSION);
 	else if (!strcmp(cmd, "stats") || !strcmp(cmd, "version"))
@@ -398,19 +436,12 @@ static void on_request(void *arg, const struct ctl_request *req,
 
 static void tick(struct daemon *d)
 {
-	uint64_t now = mono_ms(), suppressed;
-	uint32_t per_tick =
-		flow_table_buckets(&d->engine.table) / SWEEP_PERIOD_TICKS;
-	uint64_t expirations;
+	uint64_t now = mono_ms(), suppressed, expirations;
 
 	if (read(d->timerfd, &expirations, sizeof(expirations)) < 0)
 		return;
 	engine_set_time(&d->engine, engine_now(d));
-	if (per_tick < 64)
-		per_tick = 64;
-	if (per_tick > 16384)
-		per_tick = 16384;
-	engine_sweep(&d->engine, per_tick);
+	engine_tick(&d->engine);
 	ctl_server_expire(d->ctl, now);
 	suppressed = ratelimit_report(&d->droplog, now);
 	if (suppressed)
@@ -442,8 +473,8 @@ static int add_fd(int epfd, int fd, uint32_t tag)
 static int setup_loop(struct daemon *d)
 {
 	struct itimerspec its = {
-		.it_interval = { 0, TICK_MS * 1000000L },
-		.it_value = { 0, TICK_MS * 1000000L },
+		.it_interval = { 0, ENGINE_TICK_MS * 1000000L },
+		.it_value = { 0, ENGINE_TICK_MS * 1000000L },
 	};
 	sigset_t set;
 
@@ -524,15 +555,93 @@ static void log_final(const struct daemon *d, const char *why)
 		d->engine.max_flows, s->flows_created, d->engine.table.expired);
 }
 
+static void emit_line(void *arg, const char *key, uint64_t value)
+{
+	fprintf(arg, "%s %" PRIu64 "\n", key, value);
+}
+
+struct dump {
+	const struct engine *e;
+	bool json;
+	uint64_t shown;
+};
+
+static int dump_flow(const struct flow *f, void *arg)
+{
+	struct dump *dp = arg;
+	uint32_t left = engine_flow_left(dp->e, f);
+	char line[LIST_LINE_MAX];
+
+	if (!left)
+		return 0; /* expired, not yet reclaimed: gone */
+	list_format(line, sizeof(line), f, left, dp->json);
+	if (dp->json)
+		fputs(dp->shown ? ",\n" : "[\n", stdout);
+	fputs(line, stdout);
+	dp->shown++;
+	return 0;
+}
+
+/*
+ * --replay: the engine over a capture, with the capture's clock; the
+ * counters go to stdout, or with --dump the flow table goes to stdout and
+ * the counters to stderr.
+ */
+static int replay(struct daemon *d, const char *path, int dump)
+{
+	struct dump dp = { .e = &d->engine, .json = dump == 2 };
+	FILE *out = dump ? stderr : stdout;
+	struct hash_key hkey;
+	struct replay_stats rs;
+	char err[512];
+	int ret = 0;
+
+	if (hash_key_random(&hkey) < 0 ||
+	    engine_init(&d->engine, &d->conf, &hkey, 0) < 0) {
+		fprintf(stderr, "nfqtrackd: cannot make the flow table: %s\n",
+			strerror(errno));
+		return 1;
+	}
+	if (replay_file(&d->engine, path, &rs, err, sizeof(err)) < 0) {
+		fprintf(stderr, "nfqtrackd: %s\n", err);
+		ret = 1;
+	}
+	fprintf(out, "replay_file %s\n", path);
+	fprintf(out, "replay_linktype %s\n", rs.linktype);
+	emit_line(out, "replay_frames", rs.frames);
+	emit_line(out, "replay_not_ip", rs.not_ip);
+	fprintf(out, "replay_trace_seconds %.3f\n", rs.trace_seconds);
+	fprintf(out, "replay_wall_seconds %.3f\n", rs.wall_seconds);
+	emit_line(out, "replay_packets_per_second",
+		  rs.wall_seconds > 0 ?
+			  (uint64_t)((double)rs.packets / rs.wall_seconds) :
+			  0);
+	engine_report(&d->engine, emit_line, out);
+	if (dump) {
+		flow_table_walk(&d->engine.table, dump_flow, &dp);
+		if (dp.json)
+			printf(dp.shown ? "\n]\n" : "[]\n");
+	}
+	engine_destroy(&d->engine);
+	return ret;
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: nfqtrackd [-c FILE] [-s SOCKET] [-e] [-t]\n"
+		"       nfqtrackd [-c FILE] --replay FILE [--dump[=json]]\n"
 		"  -c, --config FILE   configuration file (default %s)\n"
 		"  -s, --socket PATH   control socket (overrides ctl_socket)\n"
 		"  -e, --stderr        also log to standard error\n"
 		"  -t, --test          check the configuration, print the "
 		"effective settings, exit\n"
+		"      --replay FILE   run a pcap or pcapng capture through "
+		"the tracker, print\n"
+		"                      the counters, exit\n"
+		"      --dump[=json]   with --replay: print the flow table "
+		"left at the end\n"
+		"                      (conntrack -L format, or JSON)\n"
 		"  -V, --version       print the version and exit\n"
 		"  -h, --help          this help\n",
 		CONF_DEFAULT_PATH);
@@ -547,9 +656,13 @@ int main(int argc, char **argv)
 		{ "test", no_argument, NULL, 't' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "replay", required_argument, NULL, 'R' },
+		{ "dump", optional_argument, NULL, 'D' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct daemon d;
+	const char *replay_path = NULL;
+	int dump = 0;
 	const char *socket_path = NULL;
 	bool to_stderr = false, test = false;
 	struct queue_params qp;
@@ -572,6 +685,22 @@ int main(int argc, char **argv)
 			break;
 		case 't':
 			test = true;
+			break;
+		case 'R':
+			replay_path = optarg;
+			break;
+		case 'D':
+			if (!optarg || !strcmp(optarg, "text")) {
+				dump = 1;
+			} else if (!strcmp(optarg, "json")) {
+				dump = 2;
+			} else {
+				fprintf(stderr,
+					"nfqtrackd: --dump=%s: text or "
+					"json\n",
+					optarg);
+				return 2;
+			}
 			break;
 		case 'V':
 			printf("nfqtrackd %s\n", VERSION);
@@ -608,6 +737,12 @@ int main(int argc, char **argv)
 			n == 1 ? "" : "s", d.conf_path);
 		return 1;
 	}
+	if (dump && !replay_path) {
+		fprintf(stderr, "nfqtrackd: --dump goes with --replay\n");
+		return 2;
+	}
+	if (replay_path)
+		return replay(&d, replay_path, dump);
 	if (test) {
 		if (d.conf_missing)
 			printf("# no %s: built-in defaults\n", d.conf_path);

@@ -171,12 +171,12 @@ int pkt_icmp_reply_type(uint8_t family, uint8_t type)
 
 /* The ports of an ICMP query's flow key: identifier, and request type and
  * code (see pkt.h). */
-static void icmp_ports(uint8_t family, uint8_t type, uint8_t code,
-		       uint16_t id, uint16_t *sport, uint16_t *dport)
+static void icmp_ports(uint8_t family, uint8_t type, uint8_t code, uint16_t id,
+		       uint16_t *sport, uint16_t *dport)
 {
-	uint8_t req = icmp_query(family, type) == 2
-			      ? (uint8_t)pkt_icmp_reply_type(family, type)
-			      : type;
+	uint8_t req = icmp_query(family, type) == 2 ?
+			      (uint8_t)pkt_icmp_reply_type(family, type) :
+			      type;
 
 	*sport = id;
 	*dport = (uint16_t)(req << 8 | code);

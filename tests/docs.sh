@@ -37,7 +37,7 @@ if [ "$("$daemon" -t -c "$t" | sed 1d)" = "$("$daemon" -t -c /dev/null | sed 1d)
 then ok; else bad "nfqtrack.conf(5) states defaults that are not the built-in ones"; fi
 rm -f "$t"
 
-for opt in $("$daemon" -h | grep -oE '^  -[a-zA-Z], --[a-z]+' | tr -d ','); do
+for opt in $("$daemon" -h | grep -oE '^  (-[a-zA-Z], |    )--[a-z]+' | tr -d ','); do
 	if grep -q -- "$(echo "$opt" | sed 's/-/\\\\-/g')" "$top/man/nfqtrackd.8"; then ok
 	else bad "nfqtrackd(8) does not document $opt"; fi
 done

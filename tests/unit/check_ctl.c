@@ -87,15 +87,49 @@ START_TEST(reply_buffer)
 }
 END_TEST
 
+/* A long reply in chunks: "lines N" sends N numbered lines, 1000 a chunk;
+ * "broken" fails after its first chunk. */
+struct chunks {
+	int next, total;
+	bool broken;
+};
+
+static bool more_lines(void *state, struct ctl_reply *rep)
+{
+	struct chunks *c = state;
+
+	if (c->broken && c->next > 0) {
+		ctl_reply_error(rep, "gone wrong");
+		return true;
+	}
+	for (int i = 0; i < 1000 && c->next < c->total; i++)
+		ctl_reply_printf(rep, "line %d\n", c->next++);
+	return c->next < c->total;
+}
+
 static void handler(void *arg, const struct ctl_request *req,
 		    struct ctl_reply *rep)
 {
 	(*(int *)arg)++;
-	if (!strcmp(req->argv[0], "hello"))
+	if (!strcmp(req->argv[0], "hello")) {
 		ctl_reply_printf(rep, "greeting %s\n",
 				 req->argc > 1 ? req->argv[1] : "world");
-	else
+	} else if (!strcmp(req->argv[0], "raw") && req->argc == 2) {
+		/* body exactly as given, "_" for newlines */
+		for (const char *p = req->argv[1]; *p; p++)
+			ctl_reply_printf(rep, "%c", *p == '_' ? '\n' : *p);
+	} else if (!strcmp(req->argv[0], "lines") ||
+		   !strcmp(req->argv[0], "broken")) {
+		struct chunks *c = calloc(1, sizeof(*c));
+
+		c->total = req->argc > 1 ? atoi(req->argv[1]) : 0;
+		c->broken = !strcmp(req->argv[0], "broken");
+		rep->more = more_lines;
+		rep->more_state = c;
+		rep->more_free = free;
+	} else {
 		ctl_reply_error(rep, "unknown command '%s'", req->argv[0]);
+	}
 }
 
 static uint64_t ms(void)
@@ -170,6 +204,82 @@ START_TEST(round_trip)
 	ck_assert_int_eq(calls, 2);
 	ctl_server_close(s);
 	ck_assert_int_eq(access(sock, F_OK), -1);
+}
+END_TEST
+
+struct tally {
+	size_t bytes, lines;
+	int last;
+};
+
+static void tally(void *arg, const char *data, size_t len)
+{
+	struct tally *t = arg;
+
+	for (size_t i = 0; i < len; i++) {
+		if (data[i] == '\n')
+			t->lines++;
+	}
+	t->bytes += len;
+}
+
+START_TEST(long_replies_stream)
+{
+	char err[256];
+	struct ctl_server *s = ctl_server_open(sock, err, sizeof(err));
+	int calls = 0;
+	pid_t child;
+
+	ck_assert_ptr_nonnull(s);
+	child = fork();
+	if (child == 0) {
+		struct ctl_reply rep, em;
+		struct tally t = { 0 };
+		int bad = 0;
+
+		/* 100000 lines, streamed to the caller as they come. */
+		if (ctl_call_stream(sock, "lines 100000", 5000, tally, &t, &em,
+				    err, sizeof(err)) != CTL_OK ||
+		    t.lines != 100000)
+			bad |= 1;
+		/* The same, whole, through ctl_call. */
+		if (ctl_call(sock, "lines 2500", 5000, &rep, err,
+			     sizeof(err)) != CTL_OK ||
+		    strncmp(rep.data, "line 0\nline 1\n", 14) ||
+		    strcmp(rep.data + rep.len - 10, "line 2499\n"))
+			bad |= 2;
+		ctl_reply_free(&rep);
+		/* Empty, and bodies whose end is near the end mark. */
+		if (ctl_call(sock, "lines 0", 5000, &rep, err, sizeof(err)) !=
+			    CTL_OK ||
+		    rep.len)
+			bad |= 4;
+		ctl_reply_free(&rep);
+		for (int i = 0; i < 4; i++) {
+			static const char *const raw[] = { "_", "a_", "ab_",
+							   "._" };
+			static const char *const want[] = { "\n", "a\n", "ab\n",
+							    ".\n" };
+			char req[32];
+
+			snprintf(req, sizeof(req), "raw %s", raw[i]);
+			if (ctl_call(sock, req, 5000, &rep, err, sizeof(err)) !=
+				    CTL_OK ||
+			    strcmp(rep.data, want[i]))
+				bad |= 8 << i;
+			ctl_reply_free(&rep);
+		}
+		/* Cut short after the first chunk: the client must notice. */
+		t = (struct tally){ 0 };
+		if (ctl_call_stream(sock, "broken 5000", 5000, tally, &t, &em,
+				    err, sizeof(err)) != CTL_ERR_REPLY ||
+		    !strstr(err, "incomplete"))
+			bad |= 128;
+		_exit(bad);
+	}
+	ck_assert_int_eq(serve_until(s, child, &calls), 0);
+	ck_assert_int_eq(calls, 8);
+	ctl_server_close(s);
 }
 END_TEST
 
@@ -258,6 +368,7 @@ static Suite *ctl_suite(void)
 	tcase_add_checked_fixture(io, setup, teardown);
 	tcase_set_timeout(io, 30);
 	tcase_add_test(io, round_trip);
+	tcase_add_test(io, long_replies_stream);
 	tcase_add_test(io, unreachable);
 	tcase_add_test(io, stale_socket_replaced_live_one_refused);
 	tcase_add_test(io, misbehaving_clients);

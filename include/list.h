@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * list.h - flows as people and scripts read them: one line per flow in
+ * the format of `conntrack -L`, or one JSON object per flow; and filters
+ * by protocol, address and state.
+ *
+ * The line format is conntrack's own, field for field, so that what
+ * admins and their scripts already read from the kernel's table reads the
+ * same from nfqtrackd's:
+ *
+ *   tcp      6 431999 ESTABLISHED src=192.0.2.7 dst=198.51.100.1
+ *     sport=51324 dport=443 src=198.51.100.1 dst=192.0.2.7 sport=443
+ *     dport=51324 [ASSURED] mark=0 use=1
+ *
+ * (one line). Pure: formats into caller buffers.
+ */
+#ifndef NFQT_LIST_H
+#define NFQT_LIST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "flow.h"
+
+struct list_filter {
+	int proto; /* protocol number, or -1 for any */
+	uint8_t family; /* 4, 6, or 0 for any */
+	int state; /* TCP state, or -1 for any */
+	struct list_addr {
+		bool set;
+		uint8_t family;
+		uint8_t bits;
+		uint8_t addr[16];
+	} src, dst, any; /* original source, destination, either end */
+};
+
+/* Match everything. */
+void list_filter_init(struct list_filter *f);
+
+/*
+ * Add one "key=value" term to f: proto=tcp|udp|...|NUMBER,
+ * family=ipv4|ipv6, state=ESTABLISHED|..., src=ADDR[/BITS],
+ * dst=ADDR[/BITS], addr=ADDR[/BITS]. Returns 0, or -1 with *why set.
+ */
+int list_filter_add(struct list_filter *f, const char *term, const char **why);
+
+bool list_match(const struct list_filter *f, const struct flow *fl);
+
+/*
+ * Write flow fl, which has left seconds to live, as a conntrack -L line
+ * (with '\n'), or as a JSON object (no newline) when json. Returns the
+ * length written (at most len - 1, always NUL-terminated); 300 bytes are
+ * always enough.
+ */
+#define LIST_LINE_MAX 400
+size_t list_format(char *buf, size_t len, const struct flow *fl, uint32_t left,
+		   bool json);
+
+/* conntrack's name for a protocol ("tcp", "icmpv6", ...; "unknown"). */
+const char *list_proto_name(uint8_t family, uint8_t proto);
+
+#endif

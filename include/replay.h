@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * replay.h - run the flow engine over a packet capture, offline.
+ *
+ * The capture's own timestamps drive the engine's clock, so timeouts
+ * behave as they would have on the wire, only as fast as the machine
+ * goes. pcap and pcapng through libpcap; link types Ethernet (with VLAN
+ * tags), Linux cooked (SLL and SLL2), raw IP and loopback/NULL.
+ */
+#ifndef NFQT_REPLAY_H
+#define NFQT_REPLAY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine.h"
+
+struct replay_stats {
+	uint64_t frames; /* records in the capture */
+	uint64_t packets; /* IP packets given to the engine */
+	uint64_t not_ip; /* frames carrying no IPv4 or IPv6 */
+	double wall_seconds; /* how long the replay took */
+	double trace_seconds; /* first to last timestamp */
+	char linktype[32];
+};
+
+/*
+ * Feed every IP packet of the capture at path to e, in order, with the
+ * engine clock at each packet's timestamp (relative to the first) and
+ * housekeeping every ENGINE_TICK_MS of capture time. Returns 0, or -1
+ * with a message in err (unreadable file, unsupported link type).
+ */
+int replay_file(struct engine *e, const char *path, struct replay_stats *rs,
+		char *err, size_t errlen);
+
+#endif

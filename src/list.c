@@ -1,0 +1,309 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * list.c - flows in conntrack -L format and JSON, and their filters; see
+ * list.h.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdarg.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "list.h"
+#include "pkt.h"
+#include "tcp.h"
+
+static const struct {
+	const char *name;
+	uint8_t proto;
+} protos[] = {
+	{ "tcp", IPPROTO_TCP },		{ "udp", IPPROTO_UDP },
+	{ "udplite", IPPROTO_UDPLITE }, { "icmp", IPPROTO_ICMP },
+	{ "icmpv6", IPPROTO_ICMPV6 },	{ "sctp", IPPROTO_SCTP },
+	{ "dccp", IPPROTO_DCCP },	{ "gre", IPPROTO_GRE },
+};
+
+#define NPROTOS (sizeof(protos) / sizeof(protos[0]))
+
+const char *list_proto_name(uint8_t family, uint8_t proto)
+{
+	if ((proto == IPPROTO_ICMP && family != 4) ||
+	    (proto == IPPROTO_ICMPV6 && family != 6))
+		return "unknown";
+	for (size_t i = 0; i < NPROTOS; i++)
+		if (protos[i].proto == proto)
+			return protos[i].name;
+	return "unknown";
+}
+
+static bool has_ports(uint8_t proto)
+{
+	return proto == IPPROTO_TCP || proto == IPPROTO_UDP ||
+	       proto == IPPROTO_UDPLITE || proto == IPPROTO_SCTP ||
+	       proto == IPPROTO_DCCP;
+}
+
+void list_filter_init(struct list_filter *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->proto = -1;
+	f->state = -1;
+}
+
+static int parse_addr(struct list_addr *a, const char *v, const char **why)
+{
+	char buf[INET6_ADDRSTRLEN + 8], *slash;
+	unsigned long bits;
+	char *end;
+
+	if (strlen(v) >= sizeof(buf)) {
+		*why = "address too long";
+		return -1;
+	}
+	strcpy(buf, v);
+	slash = strchr(buf, '/');
+	if (slash)
+		*slash++ = '\0';
+	memset(a, 0, sizeof(*a));
+	if (inet_pton(AF_INET, buf, a->addr) == 1) {
+		a->family = 4;
+		a->bits = 32;
+	} else if (inet_pton(AF_INET6, buf, a->addr) == 1) {
+		a->family = 6;
+		a->bits = 128;
+	} else {
+		*why = "not an IPv4 or IPv6 address";
+		return -1;
+	}
+	if (slash) {
+		bits = strtoul(slash, &end, 10);
+		if (!*slash || *end || bits > a->bits) {
+			*why = "bad prefix length";
+			return -1;
+		}
+		a->bits = (uint8_t)bits;
+	}
+	a->set = true;
+	return 0;
+}
+
+int list_filter_add(struct list_filter *f, const char *term, const char **why)
+{
+	const char *eq = strchr(term, '=');
+	const char *v = eq ? eq + 1 : "";
+	size_t klen = eq ? (size_t)(eq - term) : strlen(term);
+
+	if (!eq || !*v) {
+		*why = "filters are key=value";
+		return -1;
+	}
+	if (klen == 5 && !strncmp(term, "proto", 5)) {
+		char *end;
+		unsigned long n;
+
+		for (size_t i = 0; i < NPROTOS; i++) {
+			if (!strcasecmp(v, protos[i].name)) {
+				f->proto = protos[i].proto;
+				return 0;
+			}
+		}
+		n = strtoul(v, &end, 10);
+		if (!isdigit((unsigned char)*v) || *end || n > 255) {
+			*why = "unknown protocol";
+			return -1;
+		}
+		f->proto = (int)n;
+		return 0;
+	}
+	if (klen == 6 && !strncmp(term, "family", 6)) {
+		if (!strcmp(v, "ipv4") || !strcmp(v, "4"))
+			f->family = 4;
+		else if (!strcmp(v, "ipv6") || !strcmp(v, "6"))
+			f->family = 6;
+		else {
+			*why = "family is ipv4 or ipv6";
+			return -1;
+		}
+		return 0;
+	}
+	if (klen == 5 && !strncmp(term, "state", 5)) {
+		for (uint8_t s = TCP_S_SYN_SENT; s < TCP_S_COUNT; s++) {
+			if (!strcasecmp(v, tcp_state_name(s))) {
+				f->state = s;
+				return 0;
+			}
+		}
+		*why = "unknown TCP state";
+		return -1;
+	}
+	if (klen == 3 && !strncmp(term, "src", 3))
+		return parse_addr(&f->src, v, why);
+	if (klen == 3 && !strncmp(term, "dst", 3))
+		return parse_addr(&f->dst, v, why);
+	if (klen == 4 && !strncmp(term, "addr", 4))
+		return parse_addr(&f->any, v, why);
+	*why = "unknown filter (proto, family, state, src, dst, addr)";
+	return -1;
+}
+
+/* Does address a (of family fam) fall in prefix p? */
+static bool in_prefix(const struct list_addr *p, uint8_t fam, const void *a)
+{
+	const uint8_t *x = a;
+	unsigned full = p->bits / 8, rest = p->bits % 8;
+
+	if (p->family != fam || memcmp(x, p->addr, full))
+		return false;
+	return !rest ||
+	       !((x[full] ^ p->addr[full]) & (uint8_t)(0xff00 >> rest));
+}
+
+/* The flow's original source and destination endpoints (0 or 1). */
+static inline int orig_src(const struct flow *fl)
+{
+	return (fl->flags & FLOW_F_ORIG_HI) ? 1 : 0;
+}
+
+bool list_match(const struct list_filter *f, const struct flow *fl)
+{
+	const struct flow_key *k = &fl->key;
+	int s = orig_src(fl);
+
+	if (f->family && k->family != f->family)
+		return false;
+	if (f->proto >= 0 && k->proto != f->proto)
+		return false;
+	if (f->state >= 0 &&
+	    (k->proto != IPPROTO_TCP || fl->state != (uint8_t)f->state))
+		return false;
+	if (f->src.set && !in_prefix(&f->src, k->family, k->addr[s]))
+		return false;
+	if (f->dst.set && !in_prefix(&f->dst, k->family, k->addr[!s]))
+		return false;
+	if (f->any.set && !in_prefix(&f->any, k->family, k->addr[0]) &&
+	    !in_prefix(&f->any, k->family, k->addr[1]))
+		return false;
+	return true;
+}
+
+/* Appends to a buffer, never past its end. */
+struct out {
+	char *buf;
+	size_t len, pos;
+};
+
+static void put(struct out *o, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void put(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (o->pos >= o->len)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(o->buf + o->pos, o->len - o->pos, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		o->pos += (size_t)n;
+	if (o->pos >= o->len)
+		o->pos = o->len - 1;
+}
+
+/* The numbers of one direction of a flow. */
+struct tuple {
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+	uint16_t sport, dport;
+	int type, code, id; /* ICMP queries */
+};
+
+static void tuple_of(const struct flow *fl, int dir, struct tuple *t)
+{
+	const struct flow_key *k = &fl->key;
+	int s = orig_src(fl) ^ dir, af = k->family == 4 ? AF_INET : AF_INET6;
+
+	inet_ntop(af, k->addr[s], t->src, sizeof(t->src));
+	inet_ntop(af, k->addr[!s], t->dst, sizeof(t->dst));
+	t->sport = k->port[s];
+	t->dport = k->port[!s];
+	t->type = t->code = t->id = -1;
+	if ((k->family == 4 && k->proto == IPPROTO_ICMP) ||
+	    (k->family == 6 && k->proto == IPPROTO_ICMPV6)) {
+		int req = k->port[1] >> 8;
+
+		t->id = k->port[0];
+		t->code = k->port[1] & 0xff;
+		t->type = dir ? pkt_icmp_reply_type(k->family, (uint8_t)req) :
+				req;
+	}
+}
+
+static void put_tuple_text(struct out *o, const struct flow *fl,
+			   const struct tuple *t)
+{
+	put(o, "src=%s dst=%s ", t->src, t->dst);
+	if (t->id >= 0)
+		put(o, "type=%d code=%d id=%d ", t->type, t->code, t->id);
+	else if (has_ports(fl->key.proto))
+		put(o, "sport=%u dport=%u ", t->sport, t->dport);
+	else if (fl->key.proto == IPPROTO_GRE)
+		put(o, "srckey=0x0 dstkey=0x0 ");
+}
+
+static void put_tuple_json(struct out *o, const struct flow *fl,
+			   const struct tuple *t, const char *pre)
+{
+	put(o, ",\"%ssrc\":\"%s\",\"%sdst\":\"%s\"", pre, t->src, pre, t->dst);
+	if (t->id >= 0)
+		put(o, ",\"%stype\":%d,\"%scode\":%d,\"%sid\":%d", pre, t->type,
+		    pre, t->code, pre, t->id);
+	else if (has_ports(fl->key.proto))
+		put(o, ",\"%ssport\":%u,\"%sdport\":%u", pre, t->sport, pre,
+		    t->dport);
+}
+
+size_t list_format(char *buf, size_t len, const struct flow *fl, uint32_t left,
+		   bool json)
+{
+	struct out o = { buf, len, 0 };
+	const struct flow_key *k = &fl->key;
+	bool tcp = k->proto == IPPROTO_TCP;
+	struct tuple orig, reply;
+
+	if (!len)
+		return 0;
+	buf[0] = '\0';
+	tuple_of(fl, 0, &orig);
+	tuple_of(fl, 1, &reply);
+	if (json) {
+		put(&o,
+		    "{\"family\":\"ipv%u\",\"proto\":\"%s\",\"protonum\":%u,"
+		    "\"timeout\":%u",
+		    k->family, list_proto_name(k->family, k->proto), k->proto,
+		    left);
+		if (tcp)
+			put(&o, ",\"state\":\"%s\"", tcp_state_name(fl->state));
+		put_tuple_json(&o, fl, &orig, "");
+		put_tuple_json(&o, fl, &reply, "reply_");
+		put(&o, ",\"unreplied\":%s,\"assured\":%s}",
+		    fl->flags & FLOW_F_SEEN_REPLY ? "false" : "true",
+		    fl->flags & FLOW_F_ASSURED ? "true" : "false");
+		return o.pos;
+	}
+	put(&o, "%-8s %u %u ", list_proto_name(k->family, k->proto), k->proto,
+	    left);
+	if (tcp)
+		put(&o, "%s ", tcp_state_name(fl->state));
+	put_tuple_text(&o, fl, &orig);
+	if (!(fl->flags & FLOW_F_SEEN_REPLY))
+		put(&o, "[UNREPLIED] ");
+	put_tuple_text(&o, fl, &reply);
+	if (fl->flags & FLOW_F_ASSURED)
+		put(&o, "[ASSURED] ");
+	put(&o, "mark=0 use=1\n");
+	return o.pos;
+}
