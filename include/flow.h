@@ -196,7 +196,7 @@ static inline uint32_t flow_table_buckets(const struct flow_table *t)
 
 /* Where a walk in steps (flow_table_walk_step) has got to. */
 struct flow_cursor {
-	uint8_t array;	 /* 0 or 1: the bucket array */
+	uint8_t array; /* 0 or 1: the bucket array */
 	uint32_t bucket; /* next bucket to visit */
 };
 

@@ -383,7 +383,8 @@ static bool list_more(void *state, struct ctl_reply *rep)
 	l->rep = rep;
 	while (more && rep->len < LIST_BYTES_PER_CHUNK)
 		more = flow_table_walk_step(&l->d->engine.table, &l->cur,
-					    LIST_BUCKETS_PER_CHUNK, list_one, l);
+					    LIST_BUCKETS_PER_CHUNK, list_one,
+					    l);
 	if (!more && l->json)
 		ctl_reply_printf(rep, "%s", l->shown ? "\n]\n" : "[]\n");
 	return more;
