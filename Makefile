@@ -54,7 +54,7 @@ CTL_OBJS   := src/nfqtrackctl.o
 LIB        := src/libnfqtrack.a
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,tests/bin/%,$(wildcard tests/unit/check_*.c))
-TOOLS      := tests/bin/flowgen tests/bin/ctlsend
+TOOLS      := tests/bin/flowgen tests/bin/ctlsend tests/bin/pcap2wire
 
 ALL_OBJS   := $(CORE_OBJS) $(DAEMON_OBJS) $(CTL_OBJS)
 
@@ -62,11 +62,12 @@ ALL_OBJS   := $(CORE_OBJS) $(DAEMON_OBJS) $(CTL_OBJS)
 DEB_BUILD  := gcc libc6-dev make pkg-config libmnl-dev libnetfilter-queue-dev \
               libnfnetlink-dev check libpcap-dev
 DEB_TEST   := iptables iproute2 iputils-ping rsyslog procps clang-format python3 \
-              man-db groff-base
+              man-db groff-base tcpreplay conntrack
 CORPUS     ?= $(abspath ../shared/corpus)
 
 .PHONY: all deps check check-unit check-conf check-docs check-format \
-        check-integration demo install uninstall clean FORCE
+        check-integration check-replay check-agree demo install uninstall \
+        clean FORCE
 
 all: src/nfqtrackd src/nfqtrackctl
 
@@ -92,6 +93,11 @@ tests/bin/check_%: tests/unit/check_%.c tests/unit/testutil.h $(LIB) src/.cflags
 	$(call say,CC,$@)$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -Itests/unit $(LDFLAGS) \
 		-DCORPUS_DIR='"$(CORPUS)"' -o $@ $< $(LIB) $(LIBS_CHECK) -lpcap
 
+tests/bin/pcap2wire: tests/tools/pcap2wire.c $(LIB) src/.cflags
+	@mkdir -p tests/bin
+	$(call say,CC,$@)$(CC) $(ALL_CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $< \
+		$(LIB) -lpcap
+
 tests/bin/%: tests/tools/%.c src/.cflags
 	@mkdir -p tests/bin
 	$(call say,CC,$@)$(CC) $(ALL_CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $<
@@ -115,7 +121,7 @@ deps:
 check: deps
 	$(MAKE) --no-print-directory all $(UNIT_TESTS) $(TOOLS)
 	$(MAKE) --no-print-directory check-format check-unit check-conf \
-		check-docs check-integration
+		check-docs check-integration check-replay check-agree
 
 check-format:
 	@echo "== clang-format"
@@ -142,6 +148,14 @@ check-docs: src/nfqtrackd
 check-integration: all $(TOOLS)
 	@echo "== integration tests (real NFQUEUE in network namespaces)"
 	@tests/integ/run.sh
+
+check-replay: all
+	@echo "== replay of every capture in the corpus"
+	@CORPUS=$(CORPUS) tests/replay-corpus.sh
+
+check-agree: all $(TOOLS)
+	@echo "== agreement with the kernel's conntrack on the same packets"
+	@CORPUS=$(CORPUS) tests/agree/run.sh
 
 demo: deps
 	$(MAKE) --no-print-directory all $(TOOLS)

@@ -45,6 +45,7 @@ enum invalid_reason {
 	INV_ICMP_NEW, /* ICMP reply or other type without a request */
 	INV_ICMP_ERROR_FLOW, /* ICMP error about no flow we know */
 	INV_ICMP_ERROR_ADDR, /* ICMP error not addressed to the flow's end */
+	INV_IPV6_NO_NEXT, /* IPv6 with no next header: nothing to track */
 	INV_REASON_COUNT
 };
 

@@ -10,6 +10,7 @@
 #ifndef NFQT_REPLAY_H
 #define NFQT_REPLAY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,5 +33,12 @@ struct replay_stats {
  */
 int replay_file(struct engine *e, const char *path, struct replay_stats *rs,
 		char *err, size_t errlen);
+
+/* Does replay take captures of this libpcap link type (DLT_*)? */
+bool replay_supported(int dlt);
+
+/* Where the IP packet starts in a frame of link type dlt (len bytes at
+ * d), or -1 if the frame carries none. */
+long replay_ip_offset(int dlt, const uint8_t *d, size_t len);
 
 #endif

@@ -36,6 +36,7 @@ static const char *const invalid_names[INV_REASON_COUNT] = {
 	[INV_ICMP_NEW] = "icmp_new",
 	[INV_ICMP_ERROR_FLOW] = "icmp_error_flow",
 	[INV_ICMP_ERROR_ADDR] = "icmp_error_addr",
+	[INV_IPV6_NO_NEXT] = "ipv6_no_next",
 };
 
 const char *engine_drop_name(enum drop_reason r)
@@ -334,6 +335,11 @@ static void track(struct engine *e, const struct pkt *p,
 	}
 	if (p->proto == IPPROTO_UDPLITE && !p->udp_csum) {
 		invalid(e, r, INV_UDPLITE_CSUM);
+		return;
+	}
+	if (p->family == 6 && p->proto == IPPROTO_NONE) {
+		/* The kernel finds no protocol to track it by. */
+		invalid(e, r, INV_IPV6_NO_NEXT);
 		return;
 	}
 	if (is_icmp(p) && !p->icmp_query) {

@@ -251,7 +251,7 @@ static void put_tuple_text(struct out *o, const struct flow *fl,
 	else if (has_ports(fl->key.proto))
 		put(o, "sport=%u dport=%u ", t->sport, t->dport);
 	else if (fl->key.proto == IPPROTO_GRE)
-		put(o, "srckey=0x0 dstkey=0x0 ");
+		put(o, "srckey=0x%x dstkey=0x%x ", t->sport, t->dport);
 }
 
 static void put_tuple_json(struct out *o, const struct flow *fl,

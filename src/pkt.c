@@ -378,6 +378,14 @@ static enum pkt_kind parse_l4(struct pkt *p, const struct cur *c, size_t off,
 		p->dport = rd16(c->b + off + 2);
 		p->udp_csum = rd16(c->b + off + 6);
 		return p->kind = PKT_FLOW;
+	case IPPROTO_GRE:
+		/* Enhanced GRE (version 1, PPTP) carries a call id, which the
+		 * kernel tracks it by; other GRE, even cut short, goes by
+		 * addresses alone. */
+		if (c->cap >= off + 8 && (c->b[off + 1] & 7) == 1 &&
+		    rd16(c->b + off + 2) == 0x880b)
+			p->dport = rd16(c->b + off + 6);
+		return p->kind = PKT_FLOW;
 	case IPPROTO_SCTP:
 	case IPPROTO_DCCP:
 		/* Common headers are 12 bytes; the ports lead both. */

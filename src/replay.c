@@ -26,9 +26,7 @@ static inline uint16_t rd16(const uint8_t *p)
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
-/* Where the IP packet starts in a frame of this link type, or -1 if the
- * frame carries none. */
-static long ip_offset(int dlt, const uint8_t *d, size_t len)
+long replay_ip_offset(int dlt, const uint8_t *d, size_t len)
 {
 	size_t off;
 	uint16_t type;
@@ -75,7 +73,7 @@ static long ip_offset(int dlt, const uint8_t *d, size_t len)
 	return (long)off;
 }
 
-static bool supported(int dlt)
+bool replay_supported(int dlt)
 {
 	switch (dlt) {
 	case DLT_EN10MB:
@@ -123,7 +121,7 @@ int replay_file(struct engine *e, const char *path, struct replay_stats *rs,
 		 pcap_datalink_val_to_name(dlt) ?
 			 pcap_datalink_val_to_name(dlt) :
 			 "?");
-	if (!supported(dlt)) {
+	if (!replay_supported(dlt)) {
 		snprintf(err, errlen,
 			 "%s: link type %s (%d) is not supported: replay "
 			 "takes Ethernet, Linux cooked (SLL, SLL2), raw IP "
@@ -136,7 +134,7 @@ int replay_file(struct engine *e, const char *path, struct replay_stats *rs,
 	while ((r = pcap_next_ex(pc, &h, &d)) == 1) {
 		uint64_t ts = (uint64_t)h->ts.tv_sec * 1000 +
 			      (uint64_t)h->ts.tv_usec / 1000;
-		long off = ip_offset(dlt, d, h->caplen);
+		long off = replay_ip_offset(dlt, d, h->caplen);
 
 		if (!rs->frames++)
 			first = ts;
