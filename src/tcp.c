@@ -135,76 +135,83 @@ static uint32_t seg_end(const struct tcp_seg *s)
 #define OPT_WINDOW 3
 #define OPT_SACK_PERM 4
 #define OPT_SACK 5
-#define OPT_TIMESTAMP 8
+
+/* A walk over a segment's options. */
+struct opt_walk {
+	const uint8_t *p;
+	int len;
+};
+
+/* The next option's kind, data and total size; false at the end of the
+ * list or at an option whose length does not fit, as the kernel stops. */
+static bool next_option(struct opt_walk *w, uint8_t *kind, const uint8_t **data,
+			int *size)
+{
+	while (w->len > 0) {
+		uint8_t op = w->p[0];
+
+		if (op == OPT_EOL)
+			return false;
+		if (op == OPT_NOP) {
+			w->p++;
+			w->len--;
+			continue;
+		}
+		if (w->len < 2 || w->p[1] < 2 || w->p[1] > w->len)
+			return false;
+		*kind = op;
+		*data = w->p + 2;
+		*size = w->p[1];
+		w->p += *size;
+		w->len -= *size;
+		return true;
+	}
+	return false;
+}
 
 /* Window scale and SACK permission from a SYN's options. */
 static void read_options(const struct tcp_seg *s, struct tcp_side *side)
 {
-	const uint8_t *p = s->opt;
-	int len = s->optlen;
+	struct opt_walk w = { s->opt, s->optlen };
+	const uint8_t *data;
+	uint8_t kind;
+	int size;
 
-	if (!len || !p)
+	if (!w.len || !w.p)
 		return;
 	side->scale = 0;
 	side->flags &= TCP_SIDE_BE_LIBERAL;
-	while (len > 0) {
-		uint8_t op = *p++, size;
-
-		if (op == OPT_EOL)
-			return;
-		if (op == OPT_NOP) {
-			len--;
-			continue;
-		}
-		if (len < 2)
-			return;
-		size = *p++;
-		if (size < 2 || size > len)
-			return;
-		if (op == OPT_SACK_PERM && size == 2) {
+	while (next_option(&w, &kind, &data, &size)) {
+		if (kind == OPT_SACK_PERM && size == 2) {
 			side->flags |= TCP_SIDE_SACK_PERM;
-		} else if (op == OPT_WINDOW && size == 3) {
-			side->scale = *p < MAX_WSCALE ? *p : MAX_WSCALE;
+		} else if (kind == OPT_WINDOW && size == 3) {
+			side->scale = *data < MAX_WSCALE ? *data : MAX_WSCALE;
 			side->flags |= TCP_SIDE_WINDOW_SCALE;
 		}
-		p += size - 2;
-		len -= size;
 	}
 }
 
-/* The highest right edge of the SACK blocks, if it is above *sack. */
+/* The highest right edge of the first SACK option's blocks, if it is
+ * above *sack. */
 static void read_sack(const struct tcp_seg *s, uint32_t *sack)
 {
-	const uint8_t *p = s->opt;
-	int len = s->optlen;
+	struct opt_walk w = { s->opt, s->optlen };
+	const uint8_t *data;
+	uint8_t kind;
+	int size;
 
-	if (!len || !p)
+	if (!w.len || !w.p)
 		return;
-	while (len > 0) {
-		uint8_t op = *p++, size;
-
-		if (op == OPT_EOL)
-			return;
-		if (op == OPT_NOP) {
-			len--;
-			continue;
-		}
-		if (len < 2)
-			return;
-		size = *p++;
-		if (size < 2 || size > len)
-			return;
-		if (op == OPT_SACK && size >= 10 && (size - 2) % 8 == 0) {
+	while (next_option(&w, &kind, &data, &size)) {
+		if (kind == OPT_SACK && size >= 10 && (size - 2) % 8 == 0) {
 			for (int i = 0; i < size - 2; i += 8) {
-				uint32_t right = rd32(p + i + 4);
+				uint32_t right = rd32(data + i + 4);
 
 				if (after(right, *sack))
 					*sack = right;
 			}
 			return;
 		}
-		p += size - 2;
-		len -= size;
 	}
 }
 

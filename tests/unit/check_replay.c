@@ -89,7 +89,8 @@ static void write_pcap(int dlt, const uint8_t *hdr, size_t hlen,
 		struct pcap_pkthdr h = { 0 };
 		size_t len = hlen;
 
-		memcpy(buf, hdr, hlen);
+		if (hlen)
+			memcpy(buf, hdr, hlen);
 		if (i < n) {
 			fix(buf, f[i].ip[0] >> 4 == 6);
 			memcpy(buf + hlen, f[i].ip, f[i].len);
