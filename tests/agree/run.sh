@@ -69,7 +69,7 @@ mkdir -p "$out"
 # agree_one N CAPTURE: writes $out/N.result ("name flows agree ...").
 agree_one() {
 	local n=$1 cap=$2 name a b c mac cmac secs link res
-	name=$(basename "$cap")
+	name=${cap#"$corpus"/}
 	a=nfqt-ag$$-$n-a b=nfqt-ag$$-$n-b c=nfqt-ag$$-$n-c
 	local dir=$out/$n
 	mkdir -p "$dir"
@@ -138,8 +138,14 @@ done
 wait
 
 total=0 agreed=0 timing=0 mcast=0 mart=0 failed=0
-printf '%-58s %6s %6s %6s\n' capture flows agree %
-for r in "$out"/*/result; do
+printf '%-66s %6s %6s %6s\n' capture flows agree %
+for i in $(seq 1 "$n"); do
+	r=$out/$i/result
+	if [ ! -f "$r" ]; then
+		echo "$(cat "$out/$i/capture"): no result (namespace setup failed?)"
+		failed=$((failed + 1))
+		continue
+	fi
 	line=$(cat "$r")
 	case $line in
 	*skipped*)
@@ -162,7 +168,7 @@ for r in "$out"/*/result; do
 		failed=$((failed + 1))
 		sed -n '2,$p' "$(dirname "$r")/compare.txt" | head -20
 	fi
-	printf '%-58s %6d %6d %6s\n' "$name" "$flows" "$agree" \
+	printf '%-66s %6d %6d %6s\n' "$name" "$flows" "$agree" \
 		"$(awk -v a="$agree" -v f="$flows" 'BEGIN { printf "%.1f", f ? 100 * a / f : 100 }')"
 done
 printf 'kernel agreement: %d of %d flows (%s%%); apart: %d UDP flows at the 2 s mark, %d multicast flows the test kernel cannot confirm, %d flows of martian addresses its IP layer refuses; details in %s\n' \
