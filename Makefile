@@ -47,14 +47,15 @@ say = @printf '  %-6s %s\n' $(1) $(2);
 endif
 
 # The pure core: links into the daemon, the tests and the fuzzers.
-CORE       := hash slab flow pkt tcp engine conf log ctl list replay
+CORE       := hash slab prefix flow source pkt tcp engine conf log report droplog ctl list replay
 CORE_OBJS  := $(CORE:%=src/%.o)
 DAEMON_OBJS := src/nfqtrackd.o src/queue.o
 CTL_OBJS   := src/nfqtrackctl.o
 LIB        := src/libnfqtrack.a
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,tests/bin/%,$(wildcard tests/unit/check_*.c))
-TOOLS      := tests/bin/flowgen tests/bin/ctlsend tests/bin/pcap2wire
+TOOLS      := tests/bin/flowgen tests/bin/ctlsend tests/bin/pcap2wire \
+              tests/bin/flood
 
 ALL_OBJS   := $(CORE_OBJS) $(DAEMON_OBJS) $(CTL_OBJS)
 
@@ -88,7 +89,7 @@ src/nfqtrackd: $(DAEMON_OBJS) $(LIB)
 src/nfqtrackctl: $(CTL_OBJS) $(LIB)
 	$(call say,LD,$@)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^
 
-tests/bin/check_%: tests/unit/check_%.c tests/unit/testutil.h $(LIB) src/.cflags
+tests/bin/check_%: tests/unit/check_%.c tests/unit/testutil.h tests/unit/enginetest.h $(LIB) src/.cflags
 	@mkdir -p tests/bin
 	$(call say,CC,$@)$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -Itests/unit $(LDFLAGS) \
 		-DCORPUS_DIR='"$(CORPUS)"' -o $@ $< $(LIB) $(LIBS_CHECK) -lpcap

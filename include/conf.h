@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "prefix.h"
 #include "tcp.h"
 
 #define CONF_DEFAULT_PATH SYSCONFDIR "/nfqtrack/nfqtrack.conf"
@@ -41,6 +42,18 @@ enum tmo_class {
 
 enum conf_verdict { CONF_ACCEPT, CONF_DROP };
 
+/* What a new flow does when a limit it is under is full. */
+enum conf_on_full {
+	CONF_FULL_DROP, /* refused, as the kernel's table does */
+	CONF_FULL_EARLY_DROP, /* evicts the oldest unassured or closing flow */
+	CONF_FULL_EVICT_IDLE, /* the same, then the oldest assured one */
+};
+
+/* Per-protocol caps, by the class a flow's protocol counts in. */
+enum conf_proto_class { PC_TCP, PC_UDP, PC_ICMP, PC_OTHER, PC_COUNT };
+
+#define CONF_EXEMPT_MAX 64
+
 struct conf {
 	uint32_t queue;
 	uint32_t max_flows;
@@ -56,6 +69,21 @@ struct conf {
 	bool tcp_ignore_invalid_rst;
 	uint32_t tcp_max_retrans;
 	uint32_t timeout[TMO_COUNT];
+	uint32_t on_full; /* enum conf_on_full */
+	uint32_t reserve; /* of max_flows, for exempt and mid-stream flows */
+	uint32_t max_proto[PC_COUNT]; /* 0: no cap */
+	uint32_t max_flows_per_source; /* 0: no limit */
+	uint32_t max_new_per_source; /* per second; 0: no limit */
+	uint32_t max_new_per_source_burst; /* 0: max_new_per_source */
+	uint32_t source_prefix4, source_prefix6;
+	uint32_t max_sources; /* 0: derived from max_flows */
+	uint32_t nexempt;
+	struct prefix exempt[CONF_EXEMPT_MAX];
+	uint32_t adaptive_start, adaptive_end; /* % of max_flows; 0, 0: off */
+	uint32_t adaptive_unassured_factor;
+	uint32_t warn_at; /* % of max_flows; 0: off */
+	bool enforce; /* no: shadow mode */
+	uint32_t report_interval; /* seconds; 0: off */
 	uint32_t log_rate;
 	uint32_t log_burst;
 	uint32_t syslog_facility; /* LOG_DAEMON, ... */
@@ -85,6 +113,15 @@ void conf_print(const struct conf *c, FILE *out);
 
 /* The bucket count in effect: buckets, or derived from max_flows. */
 uint32_t conf_buckets(const struct conf *c);
+
+/* The source table's size in effect: max_sources, or derived. */
+uint32_t conf_max_sources(const struct conf *c);
+
+/* Is addr (of family) in the exempt list? */
+bool conf_exempt(const struct conf *c, uint8_t family, const void *addr);
+
+/* Name of an on_full value ("early_drop"). */
+const char *conf_on_full_name(uint32_t v);
 
 /* Name of a syslog facility value ("daemon"), or NULL. */
 const char *conf_facility_name(uint32_t facility);

@@ -1,7 +1,19 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * engine.h - from a packet to a verdict: parse, find or create the flow,
- * track its state, apply the table limit, count every outcome.
+ * track its state, apply the limits, count every outcome.
+ *
+ * A packet that would open a flow passes the limits in this order: the
+ * source's new-flow rate and flow count (unless its source is exempt),
+ * its protocol's cap, then the table (max_flows, less the reserve for
+ * flows other than exempt ones and TCP connections picked up
+ * mid-stream). A full cap or table first reclaims an expired flow if
+ * there is one, then does what on_full says: refuse, or evict the flow
+ * idle longest among those not assured or TCP already closing
+ * (early_drop), then among all (evict_idle). An exempt source's flow
+ * evicts whatever is idle longest rather than be refused. Flows of exempt
+ * sources are never evicted for others and count under no limit but the
+ * table's size.
  *
  * The engine is pure: no sockets, no clock, no logging. The caller sets
  * the time (engine_set_time), feeds packets, and logs what the returned
@@ -17,6 +29,7 @@
 #include "conf.h"
 #include "flow.h"
 #include "pkt.h"
+#include "source.h"
 #include "tcp.h"
 
 enum verdict { VERDICT_ACCEPT, VERDICT_DROP };
@@ -29,7 +42,26 @@ enum drop_reason {
 	DROP_MALFORMED, /* pkt_parse() said malformed */
 	DROP_INVALID, /* well formed, but not valid for its flow */
 	DROP_FRAGMENT, /* a non-first fragment, fragment_verdict = drop */
+	DROP_SOURCE_LIMIT, /* its source holds max_flows_per_source */
+	DROP_SOURCE_RATE, /* its source is over max_new_per_source */
+	DROP_PROTO_CAP, /* its protocol holds max_flows_<proto> */
 	DROP_REASON_COUNT
+};
+
+/* Why a flow was evicted to make room. Keep engine_evict_name() in step. */
+enum evict_reason {
+	EVICT_NONE,
+	EVICT_EARLY_DROP, /* not assured, or TCP closing */
+	EVICT_IDLE, /* assured, idle longest (on_full = evict_idle) */
+	EVICT_FOR_EXEMPT, /* any, for an exempt source's new flow */
+	EVICT_REASON_COUNT
+};
+
+/* Things the caller may want to log, set by the engine, cleared by the
+ * caller. */
+enum engine_event {
+	ENGINE_EV_WARN_ON = 1 << 0, /* the table went past warn_at */
+	ENGINE_EV_WARN_OFF = 1 << 1, /* and fell back under it */
 };
 
 /* What made a well-formed packet invalid. Keep engine_invalid_name()
@@ -65,14 +97,55 @@ struct engine_stats {
 	uint64_t flows_created;
 	uint64_t flows_reopened; /* TCP connections reusing closed ports */
 	uint64_t flows_closed; /* removed at once: RST before any reply */
+	uint64_t flows_evicted;
+	uint64_t evicted[EVICT_REASON_COUNT];
+	uint64_t would_drop; /* enforce = no: dropped, had it been yes */
+	uint64_t would[DROP_REASON_COUNT];
+	uint64_t flows_unsourced; /* made with no room to count the source */
+	uint64_t warnings; /* times the table went past warn_at */
+};
+
+/* Age lists: one per timeout class, exempt or not, evictable or not. */
+#define ENGINE_LIST(tclass, exempt, evictable) \
+	((uint8_t)((tclass)*4 + ((exempt) ? 2 : 0) + ((evictable) ? 1 : 0)))
+#define ENGINE_LISTS (TMO_COUNT * 4)
+_Static_assert(ENGINE_LISTS <= FLOW_LISTS_MAX, "age lists fit the table");
+
+/* A set of age lists to evict from. */
+struct list_set {
+	uint8_t n;
+	uint8_t id[ENGINE_LISTS];
 };
 
 struct engine {
 	struct flow_table table;
+	struct source_table sources;
 	uint32_t max_flows;
 	uint32_t invalid_verdict; /* enum conf_verdict */
 	uint32_t fragment_verdict; /* enum conf_verdict */
-	uint32_t timeouts[TMO_COUNT];
+	uint32_t on_full; /* enum conf_on_full */
+	uint32_t reserve;
+	uint32_t max_proto[PC_COUNT];
+	uint32_t max_per_source;
+	uint8_t prefix4, prefix6; /* a source is an address cut to these */
+	bool enforce;
+	uint32_t warn_at; /* percent */
+	uint32_t adaptive_start, adaptive_end; /* flows */
+	uint32_t adaptive_factor;
+	uint32_t nexempt;
+	struct prefix exempt[CONF_EXEMPT_MAX];
+	uint32_t timeouts[TMO_COUNT]; /* configured, by timeout class */
+	uint32_t list_timeout[ENGINE_LISTS]; /* in effect, by age list */
+	uint32_t adaptive_permille; /* timeouts' scale; 1000: full */
+	uint32_t adaptive_count; /* the flow count it was computed at */
+	/* Eviction candidates by protocol class (PC_COUNT: any): [0] not
+	 * assured or closing, [1] the others. */
+	struct list_set cand[PC_COUNT + 1][2];
+	struct list_set any_open; /* every list of a non-exempt flow */
+	uint32_t proto_count[PC_COUNT]; /* flows not exempt, by class */
+	uint32_t exempt_count;
+	bool warn; /* past warn_at */
+	uint32_t events; /* enum engine_event */
 	struct tcp_params tcp;
 	uint32_t now; /* seconds */
 	uint64_t now_ms; /* the same clock, in milliseconds */
@@ -84,11 +157,27 @@ struct engine_result {
 	enum verdict verdict;
 	enum drop_reason reason; /* also set for accepted invalid packets */
 	uint8_t invalid; /* enum invalid_reason */
+	bool shadow; /* dropped, had enforce been yes; accepted */
+	uint8_t evicted; /* enum evict_reason: a flow was evicted for it */
+	uint32_t limit, count; /* a refusal's limit and what reached it */
+	struct evicted_flow {
+		struct flow_key key;
+		bool orig_hi; /* as FLOW_F_ORIG_HI */
+		uint8_t state; /* TCP state */
+		uint8_t cause; /* DROP_TABLE_FULL or DROP_PROTO_CAP */
+		uint32_t idle; /* seconds */
+	} ev; /* valid when evicted */
 	struct pkt pkt;
 };
 
 /* Bytes of memory an engine with this configuration holds. */
 uint64_t engine_bytes(const struct conf *c);
+
+/* Bytes of memory engine e holds now. */
+uint64_t engine_memory(const struct engine *e);
+
+/* The protocol class a flow of this protocol counts in. */
+enum conf_proto_class engine_proto_class(uint8_t family, uint8_t proto);
 
 /*
  * Make an engine for conf c, seeded with hkey. Allocates and touches all
@@ -101,7 +190,10 @@ void engine_destroy(struct engine *e);
 /*
  * Apply a new configuration to a running engine without losing flows:
  * limits and timeouts at once; a new bucket count by incremental rehash.
- * Returns 0, or -1 with errno set and nothing changed.
+ * A new exempt list or source prefix recounts every flow's source: O(flows
+ * log flows), once. Lowered limits keep the flows above them: new flows
+ * are then handled as at a full limit. Returns 0, or -1 with errno set
+ * and nothing changed.
  */
 int engine_reconfigure(struct engine *e, const struct conf *c);
 
@@ -123,18 +215,21 @@ static inline void engine_set_time(struct engine *e, uint64_t now_ms)
 void engine_packet(struct engine *e, const uint8_t *buf, size_t caplen,
 		   size_t wirelen, unsigned int flags, struct engine_result *r);
 
-/* Housekeeping: visit at most max_buckets buckets (see flow_table_sweep).
- * Returns the flows reclaimed. */
-uint32_t engine_sweep(struct engine *e, uint32_t max_buckets);
-
-/* How often engine_tick() is meant to run, and how it paces the sweep:
- * every bucket about once per ENGINE_SWEEP_TICKS ticks. */
+/* How often engine_tick() is meant to run. */
 #define ENGINE_TICK_MS 100
-#define ENGINE_SWEEP_TICKS 100
 
-/* The housekeeping of one tick: a bounded share of the sweep (or of a
- * rehash under way). */
+/* The housekeeping of one tick, bounded: reclaim expired flows (at most
+ * ENGINE_EXPIRE_PER_TICK; more wait for the next tick or a lookup), move
+ * a share of a rehash under way, free idle sources, recompute adaptive
+ * timeouts and the warning mark. Returns the flows reclaimed. */
+#define ENGINE_EXPIRE_PER_TICK 50000
 uint32_t engine_tick(struct engine *e);
+
+/* The prefix length sources of this family are counted by. */
+static inline uint8_t engine_source_bits(const struct engine *e, uint8_t family)
+{
+	return family == 6 ? e->prefix6 : e->prefix4;
+}
 
 /* Seconds flow f has left to live, 0 if expired. */
 uint32_t engine_flow_left(const struct engine *e, const struct flow *f);
@@ -147,5 +242,10 @@ void engine_report(const struct engine *e,
 
 const char *engine_drop_name(enum drop_reason r);
 const char *engine_invalid_name(enum invalid_reason r);
+const char *engine_evict_name(enum evict_reason r);
+
+/* The names above as arrays, indexed by reason (for report.h). */
+const char *const *engine_drop_names(void);
+const char *const *engine_evict_names(void);
 
 #endif

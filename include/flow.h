@@ -11,15 +11,25 @@
  *
  * Buckets hold the index of the first flow of a chain; flows link to the
  * next by index. The bucket index is a SipHash of the key under a random
- * per-run key (hash.h). A flow is expired when it has been idle for
- * timeouts[flow->tclass] seconds; the timeout is looked up when checked,
- * never stored, so a reload that changes a timeout applies to every flow at
- * once. Expired flows are reclaimed when a lookup walks past them and by
- * flow_table_sweep(), which visits a bounded number of buckets per call.
+ * per-run key (hash.h).
+ *
+ * Every flow is also on one of up to FLOW_LISTS_MAX age lists, chosen by
+ * the caller (the engine keeps one per timeout class and kind of flow),
+ * oldest first by the time the flow was last refreshed. All flows of a
+ * list share one timeout, timeouts[list], looked up when checked and never
+ * stored, so a reload or an adaptive change applies to every flow at once,
+ * and a list's oldest flow is always the first of it to expire: expiry
+ * pops expired flows off the lists' old ends (exact, O(1) per flow, no
+ * scan), and the oldest flow of any set of lists is found by looking at
+ * their old ends only, which is what eviction under pressure needs.
+ * A lookup that meets an expired flow reclaims it too.
+ *
+ * Times ("now") are the engine's clock in seconds and must never go back:
+ * list order and expiry rely on it.
  *
  * Ownership: the table owns its slab, and with it every flow. Pointers to
  * flows are valid until the next call that may free or move flows
- * (lookup, insert, sweep, remove, grow). Not thread-safe.
+ * (lookup, insert, expire, migrate, remove, relist, grow). Not thread-safe.
  */
 #ifndef NFQT_FLOW_H
 #define NFQT_FLOW_H
@@ -49,6 +59,7 @@ enum flow_flags {
 	FLOW_F_ORIG_HI = 1 << 0, /* the originator is endpoint 1 of the key */
 	FLOW_F_SEEN_REPLY = 1 << 1, /* a packet went the reply way */
 	FLOW_F_ASSURED = 1 << 2, /* a real two-way exchange (conntrack's) */
+	FLOW_F_EXEMPT = 1 << 3, /* opened by an exempt source */
 };
 
 enum flow_dir { FLOW_DIR_ORIGINAL = 0, FLOW_DIR_REPLY = 1 };
@@ -78,7 +89,8 @@ struct flow_tcp {
 
 /*
  * A flow is two cache lines: what a lookup reads (link, key, state and
- * timeout class) in the first, protocol state in the second.
+ * timeout class) and the age-list links in the first, protocol state and
+ * the owner's index in the second.
  */
 struct flow {
 	uint32_t next; /* chain link: index of the next flow, or FLOW_NIL */
@@ -87,28 +99,42 @@ struct flow {
 	uint32_t created; /* engine clock, seconds */
 	uint8_t state; /* protocol state, e.g. enum tcp_state */
 	uint8_t flags; /* enum flow_flags */
-	uint8_t tclass; /* index into the timeout table */
-	uint8_t pad;
+	uint8_t tclass; /* the engine's timeout class */
+	uint8_t list; /* the age list it is on */
+	uint32_t older, newer; /* neighbours on that list, or FLOW_NIL */
 	union {
 		struct flow_tcp tcp;
-		uint64_t stream_ms; /* UDP: a stream once replies go on past
-				     * this time (engine clock, ms) */
+		uint16_t created_ms; /* UDP: milliseconds past `created` */
 	} u;
+	uint32_t source; /* the engine's: the source it is counted for */
 } __attribute__((aligned(64)));
 
 _Static_assert(sizeof(struct flow) == 128, "a flow is two cache lines");
-_Static_assert(offsetof(struct flow, u) <= 64, "lookup fields in one line");
+_Static_assert(offsetof(struct flow, u) == 64, "lookup fields in one line");
+
+#define FLOW_LISTS_MAX 96
+
+/* An age list: flows by the time they were last refreshed. */
+struct flow_list {
+	uint32_t oldest, newest; /* FLOW_NIL when empty */
+	uint32_t count;
+};
 
 struct flow_table {
 	struct slab slab;
 	uint32_t *bucket[2]; /* [1] is non-NULL only while rehashing */
 	uint32_t nbuckets[2];
 	uint32_t migrate_pos; /* old buckets [0, migrate_pos) have moved */
-	uint32_t sweep_pos;
 	uint32_t count;
 	uint64_t expired; /* flows reclaimed because they timed out */
 	struct hash_key key;
-	const uint32_t *timeouts; /* seconds, indexed by flow->tclass */
+	const uint32_t *timeouts; /* seconds, indexed by list */
+	uint32_t nlists;
+	uint32_t expire_next; /* the list flow_table_expire() starts at */
+	struct flow_list list[FLOW_LISTS_MAX];
+	/* Called for every flow about to be freed, whatever the cause. */
+	void (*on_release)(void *arg, const struct flow *f);
+	void *release_arg;
 };
 
 /*
@@ -129,11 +155,13 @@ static inline enum flow_dir flow_dir_of(const struct flow *f, bool sw)
 
 /*
  * Make an empty table for up to capacity flows with nbuckets buckets (a
- * power of two). hkey seeds the hash; timeouts must outlive the table and
+ * power of two) and nlists age lists (at most FLOW_LISTS_MAX). hkey seeds
+ * the hash; timeouts (seconds, one per list) must outlive the table and
  * may be changed in place. Returns 0, or -1 with errno set.
  */
 int flow_table_init(struct flow_table *t, uint32_t capacity, uint32_t nbuckets,
-		    const struct hash_key *hkey, const uint32_t *timeouts);
+		    uint32_t nlists, const struct hash_key *hkey,
+		    const uint32_t *timeouts);
 void flow_table_destroy(struct flow_table *t);
 
 uint64_t flow_hash(const struct flow_table *t, const struct flow_key *k);
@@ -141,7 +169,7 @@ uint64_t flow_hash(const struct flow_table *t, const struct flow_key *k);
 static inline bool flow_expired(const struct flow_table *t,
 				const struct flow *f, uint32_t now)
 {
-	return now - f->last_seen >= t->timeouts[f->tclass];
+	return now - f->last_seen >= t->timeouts[f->list];
 }
 
 /*
@@ -152,28 +180,61 @@ struct flow *flow_table_lookup(struct flow_table *t, const struct flow_key *k,
 			       uint64_t hash, uint32_t now);
 
 /*
- * Add a flow with key k, not yet present. Its fields other than key, next,
- * created and last_seen are zero. O(1). NULL when the slab is exhausted.
+ * Add a flow with key k, not yet present, as the newest of list. Its
+ * fields other than key, next, created, last_seen and the list's are zero.
+ * O(1). NULL when the slab is exhausted.
  */
 struct flow *flow_table_insert(struct flow_table *t, const struct flow_key *k,
-			       uint64_t hash, uint32_t now);
+			       uint64_t hash, uint32_t now, uint8_t list);
+
+/*
+ * f was active at now: it becomes the newest flow of list (which may be
+ * another than its current one). O(1); nothing to do, and nothing touched
+ * but f, when it was already refreshed this second on this list.
+ */
+void flow_table_touch(struct flow_table *t, struct flow *f, uint8_t list,
+		      uint32_t now);
 
 /* Unlink and free f. O(chain length). */
 void flow_table_remove(struct flow_table *t, struct flow *f);
 
 /*
- * Housekeeping, bounded: visit at most max_buckets buckets from where the
- * last call stopped, reclaiming expired flows; while a rehash is under way,
- * move max_buckets old buckets instead. Returns the flows reclaimed.
+ * Reclaim at most max expired flows, oldest first on every list. Returns
+ * how many. O(flows reclaimed + lists).
  */
-uint32_t flow_table_sweep(struct flow_table *t, uint32_t now,
-			  uint32_t max_buckets);
+uint32_t flow_table_expire(struct flow_table *t, uint32_t now, uint32_t max);
+
+/*
+ * The least recently refreshed flow on any of the n lists in lists[], or
+ * NULL when they are all empty. O(n).
+ */
+struct flow *flow_table_oldest(const struct flow_table *t, const uint8_t *lists,
+			       unsigned n);
+
+/*
+ * Move every flow to the list list_of() names for it, keeping the order
+ * of last refresh across all lists; list_of() may change the flow's own
+ * fields, not the table. begin(), if given, runs once before the first
+ * list_of(). O(flows log flows), and it allocates: for a reload, never
+ * for a packet. Returns 0, or -1 with errno set (then nothing was called
+ * and nothing moved).
+ */
+int flow_table_relist(struct flow_table *t, void (*begin)(void *arg),
+		      uint8_t (*list_of)(struct flow *f, void *arg), void *arg);
+
+/*
+ * A bounded share of a rehash under way: move at most max_buckets old
+ * buckets to the new array (expired flows met are reclaimed). Returns the
+ * flows reclaimed.
+ */
+uint32_t flow_table_migrate(struct flow_table *t, uint32_t now,
+			    uint32_t max_buckets);
 
 /*
  * Start moving the flows to nbuckets buckets (a power of two). The move is
- * done by later flow_table_sweep() calls; lookups work throughout. A move
- * already under way is finished first, at once. Returns 0, or -1 with errno
- * set (then the table is unchanged).
+ * done by later flow_table_migrate() calls; lookups work throughout. A
+ * move already under way is finished first, at once. Returns 0, or -1 with
+ * errno set (then the table is unchanged).
  */
 int flow_table_resize(struct flow_table *t, uint32_t nbuckets, uint32_t now);
 

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "flow.h"
+#include "prefix.h"
 
 struct list_filter {
 	int proto; /* protocol number, or -1 for any */
@@ -29,9 +30,7 @@ struct list_filter {
 	int state; /* TCP state, or -1 for any */
 	struct list_addr {
 		bool set;
-		uint8_t family;
-		uint8_t bits;
-		uint8_t addr[16];
+		struct prefix p;
 	} src, dst, any; /* original source, destination, either end */
 };
 

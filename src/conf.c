@@ -27,6 +27,8 @@ enum key_type {
 	K_FACILITY,
 	K_PATH, /* absolute path that fits a socket address */
 	K_POW2, /* 0 or a power of two */
+	K_ON_FULL, /* drop/early_drop/evict_idle */
+	K_PREFIXES, /* comma-separated prefixes; lines add up */
 };
 
 struct key {
@@ -93,6 +95,30 @@ static const struct key keys[] = {
 	{ "timeout_icmp", K_SECONDS, TMO(TMO_ICMP), 1, 365 * DAY, "30" },
 	{ "timeout_icmpv6", K_SECONDS, TMO(TMO_ICMPV6), 1, 365 * DAY, "30" },
 	{ "timeout_generic", K_SECONDS, TMO(TMO_GENERIC), 1, 365 * DAY, "600" },
+	{ "on_full", K_ON_FULL, OFF(on_full), 0, 2, "early_drop" },
+	{ "reserve", K_UINT, OFF(reserve), 0, 1u << 30, "0" },
+	{ "exempt", K_PREFIXES, OFF(exempt), 0, 0, "none" },
+	{ "max_flows_tcp", K_UINT, OFF(max_proto[PC_TCP]), 0, 1u << 30, "0" },
+	{ "max_flows_udp", K_UINT, OFF(max_proto[PC_UDP]), 0, 1u << 30, "0" },
+	{ "max_flows_icmp", K_UINT, OFF(max_proto[PC_ICMP]), 0, 1u << 30, "0" },
+	{ "max_flows_other", K_UINT, OFF(max_proto[PC_OTHER]), 0, 1u << 30,
+	  "0" },
+	{ "max_flows_per_source", K_UINT, OFF(max_flows_per_source), 0,
+	  1u << 30, "0" },
+	{ "max_new_per_source", K_UINT, OFF(max_new_per_source), 0, 1000000,
+	  "0" },
+	{ "max_new_per_source_burst", K_UINT, OFF(max_new_per_source_burst), 0,
+	  1000000, "0" },
+	{ "source_prefix4", K_UINT, OFF(source_prefix4), 1, 32, "32" },
+	{ "source_prefix6", K_UINT, OFF(source_prefix6), 1, 128, "64" },
+	{ "max_sources", K_UINT, OFF(max_sources), 0, 1u << 30, "0" },
+	{ "adaptive_start", K_UINT, OFF(adaptive_start), 0, 1000, "0" },
+	{ "adaptive_end", K_UINT, OFF(adaptive_end), 0, 1000, "0" },
+	{ "adaptive_unassured_factor", K_UINT, OFF(adaptive_unassured_factor),
+	  1, 100, "2" },
+	{ "warn_at", K_UINT, OFF(warn_at), 0, 100, "80" },
+	{ "enforce", K_BOOL, OFF(enforce), 0, 1, "yes" },
+	{ "report_interval", K_SECONDS, OFF(report_interval), 0, DAY, "10" },
 	{ "log_rate", K_UINT, OFF(log_rate), 0, 1000000, "2" },
 	{ "log_burst", K_UINT, OFF(log_burst), 1, 1000000, "10" },
 	{ "syslog_facility", K_FACILITY, OFF(syslog_facility), 0, 0, "daemon" },
@@ -114,6 +140,19 @@ static const struct {
 	{ "local4", LOG_LOCAL4 }, { "local5", LOG_LOCAL5 },
 	{ "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 },
 };
+
+static const char *const on_full_names[] = {
+	[CONF_FULL_DROP] = "drop",
+	[CONF_FULL_EARLY_DROP] = "early_drop",
+	[CONF_FULL_EVICT_IDLE] = "evict_idle",
+};
+
+const char *conf_on_full_name(uint32_t v)
+{
+	return v < sizeof(on_full_names) / sizeof(on_full_names[0]) ?
+		       on_full_names[v] :
+		       "?";
+}
 
 const char *conf_facility_name(uint32_t facility)
 {
@@ -182,6 +221,53 @@ static const struct unit time_units[] = { { 's', 1 },
 					  { 'd', 86400 },
 					  { 0, 0 } };
 
+/* Add the comma-separated prefixes of v to the exempt list ("none" adds
+ * nothing). Returns NULL, or the problem (in buf). */
+static const char *set_prefixes(struct conf *c, const char *v, char *buf,
+				size_t buflen)
+{
+	char item[128];
+
+	if (!strcmp(v, "none"))
+		return NULL;
+	while (*v) {
+		size_t len = strcspn(v, ",");
+		const char *why;
+		struct prefix p;
+
+		while (len && isspace((unsigned char)v[len - 1]))
+			len--;
+		if (!len || len >= sizeof(item)) {
+			snprintf(buf, buflen, "empty or overlong item in '%s'",
+				 v);
+			return buf;
+		}
+		memcpy(item, v, len);
+		item[len] = '\0';
+		if (prefix_parse(&p, item, false, &why) < 0) {
+			snprintf(buf, buflen, "'%s': %s", item, why);
+			return buf;
+		}
+		if (c->nexempt == CONF_EXEMPT_MAX) {
+			snprintf(buf, buflen, "more than %d prefixes",
+				 CONF_EXEMPT_MAX);
+			return buf;
+		}
+		c->exempt[c->nexempt++] = p;
+		v += strcspn(v, ",");
+		if (*v == ',') {
+			v++;
+			while (isspace((unsigned char)*v))
+				v++;
+			if (!*v) {
+				snprintf(buf, buflen, "trailing comma");
+				return buf;
+			}
+		}
+	}
+	return NULL;
+}
+
 /* Set key k of c from text v. Returns NULL, or the problem (in buf). */
 static const char *set_value(struct conf *c, const struct key *k, const char *v,
 			     char *buf, size_t buflen)
@@ -229,6 +315,17 @@ static const char *set_value(struct conf *c, const struct key *k, const char *v,
 			}
 		}
 		break;
+	case K_ON_FULL:
+		why = "is not drop, early_drop or evict_idle";
+		for (uint32_t i = 0; i <= CONF_FULL_EVICT_IDLE; i++) {
+			if (!strcmp(v, on_full_names[i])) {
+				n = i;
+				why = NULL;
+			}
+		}
+		break;
+	case K_PREFIXES:
+		return set_prefixes(c, v, buf, buflen);
 	case K_PATH:
 		if (strlen(v) >= CONF_PATH_MAX)
 			return "path is too long for a socket (107 bytes at most)";
@@ -245,7 +342,8 @@ static const char *set_value(struct conf *c, const struct key *k, const char *v,
 		return buf;
 	}
 	if (k->type != K_BOOL && k->type != K_VERDICT &&
-	    k->type != K_FACILITY && (n < k->min || n > k->max)) {
+	    k->type != K_FACILITY && k->type != K_ON_FULL &&
+	    (n < k->min || n > k->max)) {
 		snprintf(buf, buflen,
 			 "%s is out of range (%" PRIu64 " to %" PRIu64 ")", v,
 			 k->min, k->max);
@@ -307,6 +405,46 @@ static char *trim(char *s)
 	return s;
 }
 
+static unsigned line_of(const unsigned *seen_on, const char *key)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (!strcmp(keys[i].name, key))
+			return seen_on[i];
+	return 0;
+}
+
+/* Keys that must agree with each other; each problem is reported on the
+ * line of the key named first. Returns the number of problems. */
+static int check_together(const struct conf *c, const unsigned *seen_on,
+			  const char *name, conf_error_fn err, void *arg)
+{
+	int errors = 0;
+
+	if (c->reserve && c->reserve >= c->max_flows) {
+		report(err, arg, name, line_of(seen_on, "reserve"),
+		       "reserve: %" PRIu32 " leaves nothing of max_flows "
+		       "(%" PRIu32 ") for other flows",
+		       c->reserve, c->max_flows);
+		errors++;
+	}
+	if ((c->adaptive_start || c->adaptive_end) &&
+	    c->adaptive_start >= c->adaptive_end) {
+		report(err, arg, name, line_of(seen_on, "adaptive_end"),
+		       "adaptive_end: %" PRIu32 " must be above "
+		       "adaptive_start (%" PRIu32 ")",
+		       c->adaptive_end, c->adaptive_start);
+		errors++;
+	}
+	if (c->max_new_per_source_burst && !c->max_new_per_source) {
+		report(err, arg, name,
+		       line_of(seen_on, "max_new_per_source_burst"),
+		       "max_new_per_source_burst: has no effect without "
+		       "max_new_per_source");
+		errors++;
+	}
+	return errors;
+}
+
 int conf_parse(struct conf *c, FILE *f, const char *name, conf_error_fn err,
 	       void *arg)
 {
@@ -364,14 +502,15 @@ int conf_parse(struct conf *c, FILE *f, const char *name, conf_error_fn err,
 			errors++;
 			continue;
 		}
-		if (seen_on[i]) {
+		if (seen_on[i] && keys[i].type != K_PREFIXES) {
 			report(err, arg, name, lineno,
 			       "%s: set again (first set on line %u)", k,
 			       seen_on[i]);
 			errors++;
 			continue;
 		}
-		seen_on[i] = lineno;
+		if (!seen_on[i])
+			seen_on[i] = lineno;
 		why = set_value(c, &keys[i], v, buf, sizeof(buf));
 		if (why) {
 			report(err, arg, name, lineno, "%s: %s", k, why);
@@ -384,7 +523,7 @@ int conf_parse(struct conf *c, FILE *f, const char *name, conf_error_fn err,
 		errors++;
 	}
 	c->timeout[TCP_S_NONE] = c->timeout[TMO_GENERIC];
-	return errors;
+	return errors + check_together(c, seen_on, name, err, arg);
 }
 
 int conf_load(struct conf *c, const char *path, conf_error_fn err, void *arg)
@@ -415,11 +554,29 @@ uint32_t conf_buckets(const struct conf *c)
 	return b;
 }
 
+uint32_t conf_max_sources(const struct conf *c)
+{
+	if (c->max_sources)
+		return c->max_sources;
+	/* Clients usually hold several flows each; a flood of spoofed
+	 * sources that fills this table only loses per-source counting. */
+	return c->max_flows / 4 > 1024 ? c->max_flows / 4 : 1024;
+}
+
+bool conf_exempt(const struct conf *c, uint8_t family, const void *addr)
+{
+	for (uint32_t i = 0; i < c->nexempt; i++)
+		if (prefix_match(&c->exempt[i], family, addr))
+			return true;
+	return false;
+}
+
 void conf_print(const struct conf *c, FILE *out)
 {
 	for (size_t i = 0; i < NKEYS; i++) {
 		const struct key *k = &keys[i];
-		uint32_t v = k->type == K_PATH || k->type == K_BOOL ?
+		uint32_t v = k->type == K_PATH || k->type == K_BOOL ||
+					     k->type == K_PREFIXES ?
 				     0 :
 				     *u32_of(c, k);
 
@@ -440,11 +597,29 @@ void conf_print(const struct conf *c, FILE *out)
 		case K_PATH:
 			fputs((const char *)c + k->offset, out);
 			break;
+		case K_ON_FULL:
+			fputs(conf_on_full_name(v), out);
+			break;
+		case K_PREFIXES:
+			if (!c->nexempt)
+				fputs("none", out);
+			for (uint32_t j = 0; j < c->nexempt; j++) {
+				char p[PREFIX_STR_MAX];
+
+				prefix_format(p, sizeof(p), c->exempt[j].family,
+					      c->exempt[j].addr,
+					      c->exempt[j].bits);
+				fprintf(out, "%s%s", j ? ", " : "", p);
+			}
+			break;
 		default:
 			fprintf(out, "%" PRIu32, v);
 		}
 		if (k->type == K_POW2 && v == 0)
 			fprintf(out, "  # derived: %" PRIu32, conf_buckets(c));
+		if (!strcmp(k->name, "max_sources") && v == 0)
+			fprintf(out, "  # derived: %" PRIu32,
+				conf_max_sources(c));
 		fputc('\n', out);
 	}
 }

@@ -8,6 +8,11 @@
  * seconds; GRE a stream once replied; ICMP query flows open on a request
  * only; ICMP errors open nothing and belong to the flow they quote, if they
  * are addressed to its end; neighbour discovery is not tracked at all.
+ *
+ * Limits are engine.h's. Every flow sits on the age list of its timeout
+ * class, exempt or not, evictable (not assured, or TCP closing) or not,
+ * so that expiry, adaptive timeouts and eviction all work on list ends
+ * and never scan the table.
  */
 #include <netinet/in.h>
 #include <stdio.h>
@@ -19,10 +24,26 @@
 /* UDP: replies must go on this long before the flow is a stream. */
 #define UDP_STREAM_MS 2000
 
+/* Adaptive timeouts shrink to no less than this, so that a handshake
+ * under way can still complete. */
+#define ADAPTIVE_FLOOR_S 2
+
 static const char *const drop_names[DROP_REASON_COUNT] = {
-	[DROP_NONE] = "none",		[DROP_TABLE_FULL] = "table_full",
-	[DROP_MALFORMED] = "malformed", [DROP_INVALID] = "invalid",
+	[DROP_NONE] = "none",
+	[DROP_TABLE_FULL] = "table_full",
+	[DROP_MALFORMED] = "malformed",
+	[DROP_INVALID] = "invalid",
 	[DROP_FRAGMENT] = "fragment",
+	[DROP_SOURCE_LIMIT] = "source_limit",
+	[DROP_SOURCE_RATE] = "source_rate",
+	[DROP_PROTO_CAP] = "proto_cap",
+};
+
+static const char *const evict_names[EVICT_REASON_COUNT] = {
+	[EVICT_NONE] = "none",
+	[EVICT_EARLY_DROP] = "early_drop",
+	[EVICT_IDLE] = "idle",
+	[EVICT_FOR_EXEMPT] = "exempt",
 };
 
 static const char *const invalid_names[INV_REASON_COUNT] = {
@@ -49,10 +70,147 @@ const char *engine_invalid_name(enum invalid_reason r)
 	return (unsigned)r < INV_REASON_COUNT ? invalid_names[r] : "?";
 }
 
+const char *engine_evict_name(enum evict_reason r)
+{
+	return (unsigned)r < EVICT_REASON_COUNT ? evict_names[r] : "?";
+}
+
+const char *const *engine_drop_names(void)
+{
+	return drop_names;
+}
+
+const char *const *engine_evict_names(void)
+{
+	return evict_names;
+}
+
 uint64_t engine_bytes(const struct conf *c)
 {
 	return (uint64_t)c->max_flows * sizeof(struct flow) +
-	       (uint64_t)conf_buckets(c) * sizeof(uint32_t);
+	       (uint64_t)conf_buckets(c) * sizeof(uint32_t) +
+	       source_table_bytes_for(conf_max_sources(c));
+}
+
+uint64_t engine_memory(const struct engine *e)
+{
+	return flow_table_bytes(&e->table) +
+	       source_table_bytes_for(e->sources.slab.capacity);
+}
+
+enum conf_proto_class engine_proto_class(uint8_t family, uint8_t proto)
+{
+	switch (proto) {
+	case IPPROTO_TCP:
+		return PC_TCP;
+	case IPPROTO_UDP:
+	case IPPROTO_UDPLITE:
+		return PC_UDP;
+	case IPPROTO_ICMP:
+		return family == 4 ? PC_ICMP : PC_OTHER;
+	case IPPROTO_ICMPV6:
+		return family == 6 ? PC_ICMP : PC_OTHER;
+	default:
+		return PC_OTHER;
+	}
+}
+
+/* The protocol class of the flows of a timeout class (the same as
+ * engine_proto_class() of their protocol). */
+static enum conf_proto_class class_of_tclass(unsigned tclass)
+{
+	if (tclass <= TMO_TCP_UNACK)
+		return PC_TCP;
+	if (tclass == TMO_UDP || tclass == TMO_UDP_STREAM)
+		return PC_UDP;
+	if (tclass == TMO_ICMP || tclass == TMO_ICMPV6)
+		return PC_ICMP;
+	return PC_OTHER;
+}
+
+static bool tcp_closing(uint8_t state)
+{
+	return state >= TCP_S_FIN_WAIT && state <= TCP_S_CLOSE;
+}
+
+/* May early_drop take f? The kernel's rule: not assured, or a TCP
+ * connection that is already closing. */
+static bool evictable(const struct flow *f)
+{
+	return !(f->flags & FLOW_F_ASSURED) ||
+	       (f->key.proto == IPPROTO_TCP && tcp_closing(f->state));
+}
+
+static uint8_t list_of(const struct flow *f)
+{
+	return ENGINE_LIST(f->tclass, f->flags & FLOW_F_EXEMPT, evictable(f));
+}
+
+/* The timeouts in effect on every age list, at the adaptive scale. */
+static void set_list_timeouts(struct engine *e)
+{
+	uint32_t pa = e->adaptive_permille, pu, cut;
+
+	/* Flows early_drop may take shrink adaptive_factor times as fast. */
+	cut = (1000 - pa) * e->adaptive_factor;
+	pu = cut >= 1000 ? 0 : 1000 - cut;
+	for (unsigned l = 0; l < ENGINE_LISTS; l++) {
+		uint32_t base = e->timeouts[l / 4], t, floor;
+
+		if (l & 2) { /* exempt: never limited */
+			e->list_timeout[l] = base;
+			continue;
+		}
+		t = (uint32_t)((uint64_t)base * ((l & 1) ? pu : pa) / 1000);
+		floor = base < ADAPTIVE_FLOOR_S ? base : ADAPTIVE_FLOOR_S;
+		e->list_timeout[l] = t > floor ? t : floor;
+	}
+}
+
+/* pf's adaptive timeouts: between adaptive_start and adaptive_end flows,
+ * timeouts scale by (end - flows) / (end - start). */
+static void adapt(struct engine *e)
+{
+	uint32_t n = e->table.count, p = 1000;
+
+	if (e->adaptive_end) {
+		if (n >= e->adaptive_end)
+			p = 0;
+		else if (n > e->adaptive_start)
+			p = (uint32_t)((uint64_t)1000 * (e->adaptive_end - n) /
+				       (e->adaptive_end - e->adaptive_start));
+	}
+	e->adaptive_count = n;
+	if (p != e->adaptive_permille) {
+		e->adaptive_permille = p;
+		set_list_timeouts(e);
+	}
+}
+
+static void set_add(struct list_set *s, uint8_t id)
+{
+	s->id[s->n++] = id;
+}
+
+/* The eviction candidates: non-exempt lists, by protocol class. */
+static void build_sets(struct engine *e)
+{
+	memset(e->cand, 0, sizeof(e->cand));
+	for (unsigned l = 0; l < ENGINE_LISTS; l++) {
+		unsigned pc = class_of_tclass(l / 4), kind = !(l & 1);
+
+		if (l & 2)
+			continue;
+		set_add(&e->cand[pc][kind], (uint8_t)l);
+		set_add(&e->cand[PC_COUNT][kind], (uint8_t)l);
+	}
+}
+
+static uint32_t percent_of(uint32_t pct, uint32_t n)
+{
+	uint64_t v = (uint64_t)pct * n / 100;
+
+	return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
 }
 
 static void set_limits(struct engine *e, const struct conf *c)
@@ -60,61 +218,197 @@ static void set_limits(struct engine *e, const struct conf *c)
 	e->max_flows = c->max_flows;
 	e->invalid_verdict = c->invalid_verdict;
 	e->fragment_verdict = c->fragment_verdict;
+	e->on_full = c->on_full;
+	e->reserve = c->reserve;
+	memcpy(e->max_proto, c->max_proto, sizeof(e->max_proto));
+	e->max_per_source = c->max_flows_per_source;
+	e->prefix4 = (uint8_t)c->source_prefix4;
+	e->prefix6 = (uint8_t)c->source_prefix6;
+	e->enforce = c->enforce;
+	e->warn_at = c->warn_at;
+	e->adaptive_start = percent_of(c->adaptive_start, c->max_flows);
+	e->adaptive_end = percent_of(c->adaptive_end, c->max_flows);
+	e->adaptive_factor = c->adaptive_unassured_factor;
+	e->nexempt = c->nexempt;
+	memcpy(e->exempt, c->exempt, sizeof(e->exempt));
+	source_table_set_rate(&e->sources, c->max_new_per_source,
+			      c->max_new_per_source_burst);
 	memcpy(e->timeouts, c->timeout, sizeof(e->timeouts));
 	e->tcp.timeouts = e->timeouts;
 	e->tcp.max_retrans = c->tcp_max_retrans;
 	e->tcp.loose = c->tcp_loose;
 	e->tcp.liberal = c->tcp_liberal;
 	e->tcp.ignore_invalid_rst = c->tcp_ignore_invalid_rst;
+	e->adaptive_permille = 1000;
+	set_list_timeouts(e);
+	adapt(e);
+}
+
+/* The flow table's word on every flow it frees, however it goes. */
+static void on_release(void *arg, const struct flow *f)
+{
+	struct engine *e = arg;
+
+	if (f->flags & FLOW_F_EXEMPT)
+		e->exempt_count--;
+	else
+		e->proto_count[engine_proto_class(f->key.family,
+						  f->key.proto)]--;
+	if (f->source != SOURCE_NIL)
+		source_closed(&e->sources, f->source, e->now_ms);
 }
 
 int engine_init(struct engine *e, const struct conf *c,
 		const struct hash_key *hkey, uint64_t now_ms)
 {
 	memset(e, 0, sizeof(*e));
-	set_limits(e, c);
 	e->now_ms = now_ms;
 	e->now = (uint32_t)(now_ms / 1000);
-	return flow_table_init(&e->table, c->max_flows, conf_buckets(c), hkey,
-			       e->timeouts);
+	build_sets(e);
+	if (source_table_init(&e->sources, conf_max_sources(c), hkey) < 0)
+		return -1;
+	set_limits(e, c);
+	if (flow_table_init(&e->table, c->max_flows, conf_buckets(c),
+			    ENGINE_LISTS, hkey, e->list_timeout) < 0) {
+		source_table_destroy(&e->sources);
+		return -1;
+	}
+	e->table.on_release = on_release;
+	e->table.release_arg = e;
+	return 0;
 }
 
 void engine_destroy(struct engine *e)
 {
 	flow_table_destroy(&e->table);
+	source_table_destroy(&e->sources);
+}
+
+static bool is_exempt(const struct engine *e, uint8_t family, const void *a)
+{
+	for (uint32_t i = 0; i < e->nexempt; i++)
+		if (prefix_match(&e->exempt[i], family, a))
+			return true;
+	return false;
+}
+
+/* A TCP connection that is over (TIME_WAIT, CLOSE) no longer counts for
+ * its source, as with the kernel's connlimit: a client that closes and
+ * reconnects is not one that holds many. */
+static bool counts_for_source(const struct flow *f)
+{
+	return f->key.proto != IPPROTO_TCP ||
+	       (f->state != TCP_S_TIME_WAIT && f->state != TCP_S_CLOSE);
+}
+
+/* The address that opened flow f. */
+static const uint32_t *orig_src(const struct flow *f)
+{
+	return f->key.addr[(f->flags & FLOW_F_ORIG_HI) ? 1 : 0];
+}
+
+static void recount_begin(void *arg)
+{
+	struct engine *e = arg;
+
+	source_table_clear(&e->sources);
+	memset(e->proto_count, 0, sizeof(e->proto_count));
+	e->exempt_count = 0;
+}
+
+/* Count flow f again under the new exempt list and source prefixes. */
+static uint8_t recount_flow(struct flow *f, void *arg)
+{
+	struct engine *e = arg;
+	const uint32_t *src = orig_src(f);
+
+	f->source = SOURCE_NIL;
+	if (is_exempt(e, f->key.family, src)) {
+		f->flags |= FLOW_F_EXEMPT;
+		e->exempt_count++;
+	} else {
+		f->flags &= (uint8_t)~FLOW_F_EXEMPT;
+		e->proto_count[engine_proto_class(f->key.family,
+						  f->key.proto)]++;
+		if (!counts_for_source(f))
+			return list_of(f);
+		f->source = source_get(&e->sources, f->key.family, src,
+				       engine_source_bits(e, f->key.family),
+				       e->now_ms);
+		if (f->source != SOURCE_NIL)
+			source_adopt(&e->sources, f->source);
+	}
+	return list_of(f);
 }
 
 int engine_reconfigure(struct engine *e, const struct conf *c)
 {
-	if (flow_table_grow(&e->table, c->max_flows) < 0)
+	bool recount =
+		c->source_prefix4 != e->prefix4 ||
+		c->source_prefix6 != e->prefix6 || c->nexempt != e->nexempt ||
+		memcmp(c->exempt, e->exempt, c->nexempt * sizeof(c->exempt[0]));
+
+	if (flow_table_grow(&e->table, c->max_flows) < 0 ||
+	    source_table_grow(&e->sources, conf_max_sources(c)) < 0)
 		return -1;
 	if (conf_buckets(c) != flow_table_buckets(&e->table) &&
 	    flow_table_resize(&e->table, conf_buckets(c), e->now) < 0)
 		return -1;
+	/* Before a recount, so that sources made again get the new
+	 * buckets. */
+	source_table_set_rate(&e->sources, c->max_new_per_source,
+			      c->max_new_per_source_burst);
+	if (recount) {
+		uint32_t nexempt = e->nexempt;
+		struct prefix exempt[CONF_EXEMPT_MAX];
+		uint8_t p4 = e->prefix4, p6 = e->prefix6;
+
+		/* The recount reads the new list and prefixes. */
+		memcpy(exempt, e->exempt, sizeof(exempt));
+		e->nexempt = c->nexempt;
+		memcpy(e->exempt, c->exempt, sizeof(e->exempt));
+		e->prefix4 = (uint8_t)c->source_prefix4;
+		e->prefix6 = (uint8_t)c->source_prefix6;
+		if (flow_table_relist(&e->table, recount_begin, recount_flow,
+				      e) < 0) {
+			e->nexempt = nexempt;
+			memcpy(e->exempt, exempt, sizeof(e->exempt));
+			e->prefix4 = p4;
+			e->prefix6 = p6;
+			return -1;
+		}
+	}
 	set_limits(e, c);
 	return 0;
 }
 
-uint32_t engine_sweep(struct engine *e, uint32_t max_buckets)
-{
-	return flow_table_sweep(&e->table, e->now, max_buckets);
-}
-
 uint32_t engine_tick(struct engine *e)
 {
-	uint32_t n = flow_table_buckets(&e->table) / ENGINE_SWEEP_TICKS;
+	uint32_t n, buckets = flow_table_buckets(&e->table) / 100;
 
-	/* Bounded: at most 16384 buckets, some 100 us, per tick. */
-	if (n < 64)
-		n = 64;
-	if (n > 16384)
-		n = 16384;
-	return engine_sweep(e, n);
+	n = flow_table_expire(&e->table, e->now, ENGINE_EXPIRE_PER_TICK);
+	/* A rehash moves about 1% of the buckets per tick: at most 16384,
+	 * some 100 us. */
+	if (buckets < 64)
+		buckets = 64;
+	if (buckets > 16384)
+		buckets = 16384;
+	n += flow_table_migrate(&e->table, e->now, buckets);
+	source_table_expire(&e->sources, e->now_ms, 10000);
+	adapt(e);
+	/* Hysteresis: warn again only after falling under 90% of the
+	 * mark. */
+	if (e->warn && (uint64_t)e->table.count * 1000 <
+			       (uint64_t)e->warn_at * e->max_flows * 9) {
+		e->warn = false;
+		e->events |= ENGINE_EV_WARN_OFF;
+	}
+	return n;
 }
 
 uint32_t engine_flow_left(const struct engine *e, const struct flow *f)
 {
-	uint32_t idle = e->now - f->last_seen, to = e->timeouts[f->tclass];
+	uint32_t idle = e->now - f->last_seen, to = e->list_timeout[f->list];
 
 	return idle < to ? to - idle : 0;
 }
@@ -129,9 +423,19 @@ void engine_report(const struct engine *e,
 
 	emit(arg, "flows", e->table.count);
 	emit(arg, "flows_max", e->max_flows);
+	emit(arg, "flows_tcp", e->proto_count[PC_TCP]);
+	emit(arg, "flows_udp", e->proto_count[PC_UDP]);
+	emit(arg, "flows_icmp", e->proto_count[PC_ICMP]);
+	emit(arg, "flows_other", e->proto_count[PC_OTHER]);
+	emit(arg, "flows_exempt", e->exempt_count);
+	emit(arg, "table_warning", e->warn);
+	emit(arg, "adaptive_scale_permille", e->adaptive_permille);
+	emit(arg, "enforce", e->enforce);
+	emit(arg, "sources", e->sources.count);
+	emit(arg, "sources_max", e->sources.slab.capacity);
 	emit(arg, "buckets", flow_table_buckets(&e->table));
 	emit(arg, "rehashing", flow_table_rehashing(&e->table));
-	emit(arg, "memory_bytes", mem);
+	emit(arg, "memory_bytes", engine_memory(e));
 	emit(arg, "bytes_per_flow",
 	     e->table.slab.capacity ? mem / e->table.slab.capacity : 0);
 	emit(arg, "packets", s->packets);
@@ -158,6 +462,21 @@ void engine_report(const struct engine *e,
 	emit(arg, "flows_reopened", s->flows_reopened);
 	emit(arg, "flows_closed", s->flows_closed);
 	emit(arg, "flows_expired", e->table.expired);
+	emit(arg, "flows_evicted", s->flows_evicted);
+	for (int i = 1; i < EVICT_REASON_COUNT; i++) {
+		snprintf(key, sizeof(key), "evicted_%s", engine_evict_name(i));
+		emit(arg, key, s->evicted[i]);
+	}
+	emit(arg, "would_drop", s->would_drop);
+	for (int i = 1; i < DROP_REASON_COUNT; i++) {
+		snprintf(key, sizeof(key), "would_drop_%s",
+			 engine_drop_name(i));
+		emit(arg, key, s->would[i]);
+	}
+	emit(arg, "flows_unsourced", s->flows_unsourced);
+	emit(arg, "sources_full", e->sources.full);
+	emit(arg, "sources_reclaimed", e->sources.reclaimed);
+	emit(arg, "table_warnings", s->warnings);
 }
 
 /* The verdict for a malformed or invalid packet. */
@@ -220,10 +539,12 @@ static const enum invalid_reason tcp_invalid_reason[] = {
 
 /*
  * TCP on a flow that exists. Returns false if the flow is gone: closed,
- * or (REOPEN) to be made again from this very packet.
+ * or (REOPEN) to be made again from this very packet. *refresh says
+ * whether the packet renews the flow's timeout.
  */
 static bool tcp_track(struct engine *e, struct flow *f, const struct pkt *p,
-		      enum flow_dir dir, struct engine_result *r, bool *reopen)
+		      enum flow_dir dir, struct engine_result *r, bool *reopen,
+		      bool *refresh)
 {
 	struct tcp_seg seg;
 	struct tcp_out out;
@@ -233,9 +554,13 @@ static bool tcp_track(struct engine *e, struct flow *f, const struct pkt *p,
 			   &out)) {
 	case TCP_V_ACCEPT:
 		f->tclass = out.tclass;
-		f->last_seen = e->now;
 		if (out.assured)
 			f->flags |= FLOW_F_ASSURED;
+		*refresh = true;
+		if (f->source != SOURCE_NIL && !counts_for_source(f)) {
+			source_closed(&e->sources, f->source, e->now_ms);
+			f->source = SOURCE_NIL;
+		}
 		break;
 	case TCP_V_NOREFRESH:
 		if (out.ignored)
@@ -244,12 +569,11 @@ static bool tcp_track(struct engine *e, struct flow *f, const struct pkt *p,
 	case TCP_V_INVALID:
 		invalid(e, r, tcp_invalid_reason[out.invalid]);
 		if (out.shorten) {
-			uint32_t left = e->timeouts[f->tclass] -
-					(e->now - f->last_seen);
+			uint32_t left = engine_flow_left(e, f);
 
 			if (left >= 120 && left > e->timeouts[TMO_TCP_UNACK]) {
 				f->tclass = TMO_TCP_UNACK;
-				f->last_seen = e->now;
+				*refresh = true;
 			}
 		}
 		break;
@@ -272,12 +596,170 @@ static void udp_track(struct engine *e, struct flow *f, const struct pkt *p)
 	if (f->flags & FLOW_F_SEEN_REPLY) {
 		/* UDP-Lite is a stream at the first reply; UDP once replies
 		 * go on past two seconds. */
-		if (p->proto == IPPROTO_UDPLITE || e->now_ms > f->u.stream_ms) {
+		uint64_t stream_ms = (uint64_t)f->created * 1000 +
+				     f->u.created_ms + UDP_STREAM_MS;
+
+		if (p->proto == IPPROTO_UDPLITE || e->now_ms > stream_ms) {
 			f->tclass = TMO_UDP_STREAM;
 			f->flags |= FLOW_F_ASSURED;
 		}
 	}
-	f->last_seen = e->now;
+}
+
+/* Refuse a new flow: limit reached at count. */
+static bool refuse(struct engine_result *r, enum drop_reason why,
+		   uint32_t limit, uint32_t count)
+{
+	r->verdict = VERDICT_DROP;
+	r->reason = why;
+	r->limit = limit;
+	r->count = count;
+	return false;
+}
+
+static void evict(struct engine *e, struct flow *f, enum evict_reason why,
+		  enum drop_reason cause, struct engine_result *r)
+{
+	r->evicted = (uint8_t)why;
+	r->ev.key = f->key;
+	r->ev.orig_hi = f->flags & FLOW_F_ORIG_HI;
+	r->ev.state = f->key.proto == IPPROTO_TCP ? f->state : 0;
+	r->ev.cause = (uint8_t)cause;
+	r->ev.idle = e->now - f->last_seen;
+	e->st.flows_evicted++;
+	e->st.evicted[why]++;
+	flow_table_remove(&e->table, f);
+}
+
+/*
+ * Room for one more flow among the lists of cand: an expired flow is
+ * reclaimed if there is one; else, as on_full says (or, for an exempt
+ * source, always), the flow idle longest among the evictable ones, then
+ * among the others. O(lists).
+ */
+static bool make_room(struct engine *e, const struct list_set cand[2],
+		      bool for_exempt, enum drop_reason cause,
+		      struct engine_result *r)
+{
+	struct flow_table *t = &e->table;
+	struct flow *f;
+
+	for (int kind = 0; kind < 2; kind++) {
+		for (unsigned i = 0; i < cand[kind].n; i++) {
+			uint32_t idx = t->list[cand[kind].id[i]].oldest;
+
+			if (idx == FLOW_NIL)
+				continue;
+			f = slab_ptr(&t->slab, idx);
+			if (flow_expired(t, f, e->now)) {
+				flow_table_remove(t, f);
+				t->expired++;
+				return true;
+			}
+		}
+	}
+	if (!for_exempt && e->on_full == CONF_FULL_DROP)
+		return false;
+	f = flow_table_oldest(t, cand[0].id, cand[0].n);
+	if (f) {
+		evict(e, f, for_exempt ? EVICT_FOR_EXEMPT : EVICT_EARLY_DROP,
+		      cause, r);
+		return true;
+	}
+	if (!for_exempt && e->on_full != CONF_FULL_EVICT_IDLE)
+		return false;
+	f = flow_table_oldest(t, cand[1].id, cand[1].n);
+	if (!f)
+		return false;
+	evict(e, f, for_exempt ? EVICT_FOR_EXEMPT : EVICT_IDLE, cause, r);
+	return true;
+}
+
+/*
+ * May a flow of packet p open, under every limit? May evict to make room.
+ * Sets *src to the source to count it for (SOURCE_NIL: none), or refuses
+ * with the reason in r.
+ */
+static bool admit(struct engine *e, const struct pkt *p, bool exempt,
+		  bool midstream, uint32_t *src, struct engine_result *r)
+{
+	enum conf_proto_class pc = engine_proto_class(p->family, p->proto);
+	uint8_t bits = engine_source_bits(e, p->family);
+	uint32_t idx, limit;
+
+	*src = SOURCE_NIL;
+	if (exempt) {
+		if (e->table.count < e->max_flows ||
+		    make_room(e, e->cand[PC_COUNT], true, DROP_TABLE_FULL, r))
+			return true;
+		return refuse(r, DROP_TABLE_FULL, e->max_flows, e->table.count);
+	}
+	idx = source_find(&e->sources, p->family, p->src, bits);
+	if (idx != SOURCE_NIL) {
+		struct source *s = source_at(&e->sources, idx);
+
+		if (!source_may_open(&e->sources, s, e->now_ms)) {
+			refuse(r, DROP_SOURCE_RATE, e->sources.rate,
+			       source_rate(s, e->now_ms));
+			goto refused;
+		}
+		if (e->max_per_source && s->flows >= e->max_per_source) {
+			refuse(r, DROP_SOURCE_LIMIT, e->max_per_source,
+			       s->flows);
+			goto refused;
+		}
+	}
+	if (e->max_proto[pc] && e->proto_count[pc] >= e->max_proto[pc] &&
+	    !make_room(e, e->cand[pc], false, DROP_PROTO_CAP, r)) {
+		refuse(r, DROP_PROTO_CAP, e->max_proto[pc], e->proto_count[pc]);
+		goto refused;
+	}
+	/* The reserve is for exempt sources and for connections that were
+	 * open before we saw them (a restart, an eviction). */
+	limit = e->max_flows - (midstream ? 0 : e->reserve);
+	if (e->table.count >= limit &&
+	    !make_room(e, e->cand[PC_COUNT], false, DROP_TABLE_FULL, r)) {
+		refuse(r, DROP_TABLE_FULL, limit, e->table.count);
+		goto refused;
+	}
+	/* Got only now: making room may have freed the source's entry. */
+	*src = source_get(&e->sources, p->family, p->src, bits, e->now_ms);
+	return true;
+refused:
+	/* Found again: making room may have freed it. */
+	idx = source_find(&e->sources, p->family, p->src, bits);
+	if (idx != SOURCE_NIL) {
+		struct source *s = source_at(&e->sources, idx);
+
+		s->refused += s->refused < UINT32_MAX;
+	}
+	return false;
+}
+
+/* Count a flow just made; note the warning mark and the adaptive scale. */
+static void opened(struct engine *e, struct flow *f, uint32_t src)
+{
+	f->source = src;
+	if (f->flags & FLOW_F_EXEMPT)
+		e->exempt_count++;
+	else
+		e->proto_count[engine_proto_class(f->key.family,
+						  f->key.proto)]++;
+	if (src != SOURCE_NIL)
+		source_opened(&e->sources, src, e->now_ms);
+	else if (!(f->flags & FLOW_F_EXEMPT))
+		e->st.flows_unsourced++;
+	if (e->warn_at && !e->warn &&
+	    (uint64_t)e->table.count * 100 >=
+		    (uint64_t)e->warn_at * e->max_flows) {
+		e->warn = true;
+		e->events |= ENGINE_EV_WARN_ON;
+		e->st.warnings++;
+	}
+	if (e->adaptive_end &&
+	    e->table.count - e->adaptive_count >=
+		    (e->adaptive_end - e->adaptive_start) / 1000 + 1)
+		adapt(e);
 }
 
 /* Make the flow for a packet that opens one; NULL if it may not. */
@@ -285,9 +767,12 @@ static struct flow *new_flow(struct engine *e, const struct flow_key *k,
 			     uint64_t hash, bool swapped, const struct pkt *p,
 			     struct engine_result *r)
 {
+	bool exempt, midstream = false;
 	struct flow_tcp tcp;
 	struct tcp_seg seg;
 	struct flow *f;
+	uint8_t tclass;
+	uint32_t src;
 
 	if (p->proto == IPPROTO_TCP) {
 		tcp_seg_of(&seg, p);
@@ -295,22 +780,32 @@ static struct flow *new_flow(struct engine *e, const struct flow_key *k,
 			invalid(e, r, INV_TCP_NEW);
 			return NULL;
 		}
+		midstream = tcp_next_state(TCP_S_NONE, 0, p->tcp_flags) !=
+			    TCP_S_SYN_SENT;
 	} else if (p->icmp_query == 2) {
 		invalid(e, r, INV_ICMP_NEW);
 		return NULL;
 	}
-	if (e->table.count >= e->max_flows ||
-	    !(f = flow_table_insert(&e->table, k, hash, e->now))) {
-		r->verdict = VERDICT_DROP;
-		r->reason = DROP_TABLE_FULL;
+	exempt = e->nexempt && is_exempt(e, p->family, p->src);
+	if (!admit(e, p, exempt, midstream, &src, r))
+		return NULL;
+	tclass = timeout_class(p->family, p->proto);
+	f = flow_table_insert(&e->table, k, hash, e->now,
+			      ENGINE_LIST(tclass, exempt, true));
+	if (!f) {
+		if (src != SOURCE_NIL)
+			source_settle(&e->sources, src, e->now_ms);
+		refuse(r, DROP_TABLE_FULL, e->max_flows, e->table.count);
 		return NULL;
 	}
-	f->flags = swapped ? FLOW_F_ORIG_HI : 0;
-	f->tclass = timeout_class(p->family, p->proto);
+	f->flags = (uint8_t)((swapped ? FLOW_F_ORIG_HI : 0) |
+			     (exempt ? FLOW_F_EXEMPT : 0));
+	f->tclass = tclass;
 	if (p->proto == IPPROTO_TCP)
 		f->u.tcp = tcp;
 	else if (p->proto == IPPROTO_UDP || p->proto == IPPROTO_UDPLITE)
-		f->u.stream_ms = e->now_ms + UDP_STREAM_MS;
+		f->u.created_ms = (uint16_t)(e->now_ms % 1000);
+	opened(e, f, src);
 	return f;
 }
 
@@ -324,7 +819,7 @@ static void track(struct engine *e, const struct pkt *p,
 		  struct engine_result *r)
 {
 	enum flow_dir dir = FLOW_DIR_ORIGINAL;
-	bool swapped, reopen = false, created = false;
+	bool swapped, reopen = false, created = false, refresh = true;
 	struct flow_key k;
 	struct flow *f;
 	uint64_t hash;
@@ -369,7 +864,8 @@ static void track(struct engine *e, const struct pkt *p,
 
 	switch (p->proto) {
 	case IPPROTO_TCP:
-		if (!tcp_track(e, f, p, dir, r, &reopen)) {
+		refresh = false;
+		if (!tcp_track(e, f, p, dir, r, &reopen, &refresh)) {
 			if (!reopen)
 				return;
 			/* The old connection is gone; this SYN opens the
@@ -378,7 +874,9 @@ static void track(struct engine *e, const struct pkt *p,
 			if (!f)
 				return;
 			created = true;
-			if (!tcp_track(e, f, p, FLOW_DIR_ORIGINAL, r, &reopen))
+			refresh = false;
+			if (!tcp_track(e, f, p, FLOW_DIR_ORIGINAL, r, &reopen,
+				       &refresh))
 				return;
 		}
 		if (created && r->invalid) {
@@ -397,13 +895,16 @@ static void track(struct engine *e, const struct pkt *p,
 			f->tclass = TMO_GRE_STREAM;
 			f->flags |= FLOW_F_ASSURED;
 		}
-		f->last_seen = e->now;
 		break;
 	default:
-		f->last_seen = e->now;
+		break;
 	}
 	if (dir == FLOW_DIR_REPLY)
 		f->flags |= FLOW_F_SEEN_REPLY;
+	/* Only a refresh moves a flow between lists: its state, class and
+	 * assurance change on no other packet. */
+	if (refresh)
+		flow_table_touch(&e->table, f, list_of(f), e->now);
 	if (created)
 		e->st.flows_created++;
 }
@@ -450,6 +951,8 @@ void engine_packet(struct engine *e, const uint8_t *buf, size_t caplen,
 	r->verdict = VERDICT_ACCEPT;
 	r->reason = DROP_NONE;
 	r->invalid = INV_NONE;
+	r->shadow = false;
+	r->evicted = EVICT_NONE;
 	e->st.packets++;
 
 	switch (pkt_parse(p, buf, caplen, wirelen, flags)) {
@@ -470,6 +973,14 @@ void engine_packet(struct engine *e, const uint8_t *buf, size_t caplen,
 	case PKT_FLOW:
 		track(e, p, r);
 		break;
+	}
+	if (r->verdict == VERDICT_DROP && !e->enforce) {
+		/* Shadow mode: every decision as with enforce = yes, so
+		 * that the counts say what it would drop; and accept. */
+		r->verdict = VERDICT_ACCEPT;
+		r->shadow = true;
+		e->st.would_drop++;
+		e->st.would[r->reason]++;
 	}
 	if (r->verdict == VERDICT_DROP) {
 		e->st.dropped++;

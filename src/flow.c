@@ -71,8 +71,45 @@ static uint32_t *head_for(struct flow_table *t, uint64_t hash)
 	return &t->bucket[0][b];
 }
 
+static void list_unlink(struct flow_table *t, struct flow *f)
+{
+	struct flow_list *l = &t->list[f->list];
+
+	if (f->older != FLOW_NIL)
+		flow_at(t, f->older)->newer = f->newer;
+	else
+		l->oldest = f->newer;
+	if (f->newer != FLOW_NIL)
+		flow_at(t, f->newer)->older = f->older;
+	else
+		l->newest = f->older;
+	l->count--;
+}
+
+static void list_append(struct flow_table *t, struct flow *f, uint32_t idx,
+			uint8_t list)
+{
+	struct flow_list *l = &t->list[list];
+
+	f->list = list;
+	f->newer = FLOW_NIL;
+	f->older = l->newest;
+	if (l->newest != FLOW_NIL)
+		flow_at(t, l->newest)->newer = idx;
+	else
+		l->oldest = idx;
+	l->newest = idx;
+	l->count++;
+}
+
+/* Free a flow already off its chain. */
 static void release(struct flow_table *t, uint32_t idx)
 {
+	struct flow *f = flow_at(t, idx);
+
+	if (t->on_release)
+		t->on_release(t->release_arg, f);
+	list_unlink(t, f);
 	slab_free(&t->slab, idx);
 	t->count--;
 }
@@ -92,10 +129,11 @@ static bool power_of_two(uint32_t n)
 }
 
 int flow_table_init(struct flow_table *t, uint32_t capacity, uint32_t nbuckets,
-		    const struct hash_key *hkey, const uint32_t *timeouts)
+		    uint32_t nlists, const struct hash_key *hkey,
+		    const uint32_t *timeouts)
 {
 	memset(t, 0, sizeof(*t));
-	if (!power_of_two(nbuckets)) {
+	if (!power_of_two(nbuckets) || !nlists || nlists > FLOW_LISTS_MAX) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -110,6 +148,9 @@ int flow_table_init(struct flow_table *t, uint32_t capacity, uint32_t nbuckets,
 	t->nbuckets[0] = nbuckets;
 	t->key = *hkey;
 	t->timeouts = timeouts;
+	t->nlists = nlists;
+	for (uint32_t i = 0; i < nlists; i++)
+		t->list[i].oldest = t->list[i].newest = FLOW_NIL;
 	return 0;
 }
 
@@ -144,7 +185,7 @@ struct flow *flow_table_lookup(struct flow_table *t, const struct flow_key *k,
 }
 
 struct flow *flow_table_insert(struct flow_table *t, const struct flow_key *k,
-			       uint64_t hash, uint32_t now)
+			       uint64_t hash, uint32_t now, uint8_t list)
 {
 	uint32_t *head = head_for(t, hash);
 	uint32_t idx = slab_alloc(&t->slab);
@@ -159,8 +200,26 @@ struct flow *flow_table_insert(struct flow_table *t, const struct flow_key *k,
 	f->last_seen = now;
 	f->next = *head;
 	*head = idx;
+	list_append(t, f, idx, list < t->nlists ? list : 0);
 	t->count++;
 	return f;
+}
+
+void flow_table_touch(struct flow_table *t, struct flow *f, uint8_t list,
+		      uint32_t now)
+{
+	uint32_t idx;
+
+	if (list >= t->nlists)
+		list = 0;
+	if (f->list == list && f->last_seen == now)
+		return;
+	idx = slab_index(&t->slab, f);
+	f->last_seen = now;
+	if (f->list == list && f->newer == FLOW_NIL)
+		return; /* already the newest */
+	list_unlink(t, f);
+	list_append(t, f, idx, list);
 }
 
 void flow_table_remove(struct flow_table *t, struct flow *f)
@@ -174,26 +233,6 @@ void flow_table_remove(struct flow_table *t, struct flow *f)
 		*link = f->next;
 		release(t, idx);
 	}
-}
-
-/* Reclaim the expired flows of one chain. */
-static uint32_t sweep_chain(struct flow_table *t, uint32_t *link, uint32_t now)
-{
-	uint32_t n = 0;
-
-	while (*link != FLOW_NIL) {
-		uint32_t idx = *link;
-		struct flow *f = flow_at(t, idx);
-
-		if (flow_expired(t, f, now)) {
-			*link = f->next;
-			release(t, idx);
-			n++;
-		} else {
-			link = &f->next;
-		}
-	}
-	return n;
 }
 
 /* Move old bucket b into the new array, dropping expired flows on the way. */
@@ -229,31 +268,113 @@ static void finish_migration(struct flow_table *t)
 	t->bucket[1] = NULL;
 	t->nbuckets[1] = 0;
 	t->migrate_pos = 0;
-	t->sweep_pos = 0;
 }
 
-uint32_t flow_table_sweep(struct flow_table *t, uint32_t now,
-			  uint32_t max_buckets)
+uint32_t flow_table_migrate(struct flow_table *t, uint32_t now,
+			    uint32_t max_buckets)
 {
 	uint32_t n = 0;
 
-	if (t->bucket[1]) {
-		while (max_buckets-- && t->migrate_pos < t->nbuckets[0])
-			n += migrate_bucket(t, t->migrate_pos++, now);
-		if (t->migrate_pos == t->nbuckets[0])
-			finish_migration(t);
-	} else {
-		uint32_t mask = t->nbuckets[0] - 1;
+	if (!t->bucket[1])
+		return 0;
+	while (max_buckets-- && t->migrate_pos < t->nbuckets[0])
+		n += migrate_bucket(t, t->migrate_pos++, now);
+	if (t->migrate_pos == t->nbuckets[0])
+		finish_migration(t);
+	t->expired += n;
+	return n;
+}
 
-		if (max_buckets > t->nbuckets[0])
-			max_buckets = t->nbuckets[0];
-		while (max_buckets--) {
-			n += sweep_chain(t, &t->bucket[0][t->sweep_pos], now);
-			t->sweep_pos = (t->sweep_pos + 1) & mask;
+uint32_t flow_table_expire(struct flow_table *t, uint32_t now, uint32_t max)
+{
+	uint32_t n = 0, first = t->expire_next;
+
+	/* From where the last call stopped, so that a list always holding
+	 * max expired flows cannot keep the others waiting. */
+	for (uint32_t k = 0; k < t->nlists && n < max; k++) {
+		uint32_t i = (first + k) % t->nlists;
+		struct flow_list *l = &t->list[i];
+
+		t->expire_next = (i + 1) % t->nlists;
+		while (n < max && l->oldest != FLOW_NIL) {
+			struct flow *f = flow_at(t, l->oldest);
+
+			if (!flow_expired(t, f, now))
+				break;
+			flow_table_remove(t, f);
+			n++;
 		}
 	}
 	t->expired += n;
 	return n;
+}
+
+struct flow *flow_table_oldest(const struct flow_table *t, const uint8_t *lists,
+			       unsigned n)
+{
+	struct flow *best = NULL;
+
+	for (unsigned i = 0; i < n; i++) {
+		uint32_t idx;
+		struct flow *f;
+
+		if (lists[i] >= t->nlists)
+			continue;
+		idx = t->list[lists[i]].oldest;
+		if (idx == FLOW_NIL)
+			continue;
+		f = flow_at(t, idx);
+		if (!best || f->last_seen < best->last_seen)
+			best = f;
+	}
+	return best;
+}
+
+struct relist_entry {
+	uint32_t last_seen;
+	uint32_t idx;
+};
+
+static int by_last_seen(const void *a, const void *b)
+{
+	const struct relist_entry *x = a, *y = b;
+
+	if (x->last_seen != y->last_seen)
+		return x->last_seen < y->last_seen ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+int flow_table_relist(struct flow_table *t, void (*begin)(void *arg),
+		      uint8_t (*list_of)(struct flow *f, void *arg), void *arg)
+{
+	struct relist_entry *all;
+	uint32_t n = 0;
+
+	all = malloc(((size_t)t->count + 1) * sizeof(*all));
+	if (!all) {
+		errno = ENOMEM;
+		return -1;
+	}
+	if (begin)
+		begin(arg);
+	for (uint32_t i = 0; i < t->nlists; i++) {
+		for (uint32_t idx = t->list[i].oldest; idx != FLOW_NIL;
+		     idx = flow_at(t, idx)->newer) {
+			all[n].last_seen = flow_at(t, idx)->last_seen;
+			all[n++].idx = idx;
+		}
+		t->list[i].oldest = t->list[i].newest = FLOW_NIL;
+		t->list[i].count = 0;
+	}
+	qsort(all, n, sizeof(*all), by_last_seen);
+	for (uint32_t i = 0; i < n; i++) {
+		struct flow *f = flow_at(t, all[i].idx);
+		uint8_t list = list_of(f, arg);
+
+		list_append(t, f, all[i].idx, list < t->nlists ? list : 0);
+	}
+	free(all);
+	return 0;
 }
 
 int flow_table_resize(struct flow_table *t, uint32_t nbuckets, uint32_t now)
@@ -265,7 +386,7 @@ int flow_table_resize(struct flow_table *t, uint32_t nbuckets, uint32_t now)
 		return -1;
 	}
 	if (t->bucket[1]) /* a second resize before the first is done */
-		flow_table_sweep(t, now, UINT32_MAX);
+		flow_table_migrate(t, now, UINT32_MAX);
 	if (nbuckets == t->nbuckets[0])
 		return 0;
 	b = bucket_alloc(nbuckets);

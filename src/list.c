@@ -55,37 +55,8 @@ void list_filter_init(struct list_filter *f)
 
 static int parse_addr(struct list_addr *a, const char *v, const char **why)
 {
-	char buf[INET6_ADDRSTRLEN + 8], *slash;
-	unsigned long bits;
-	char *end;
-
-	if (strlen(v) >= sizeof(buf)) {
-		*why = "address too long";
+	if (prefix_parse(&a->p, v, true, why) < 0)
 		return -1;
-	}
-	strcpy(buf, v);
-	slash = strchr(buf, '/');
-	if (slash)
-		*slash++ = '\0';
-	memset(a, 0, sizeof(*a));
-	if (inet_pton(AF_INET, buf, a->addr) == 1) {
-		a->family = 4;
-		a->bits = 32;
-	} else if (inet_pton(AF_INET6, buf, a->addr) == 1) {
-		a->family = 6;
-		a->bits = 128;
-	} else {
-		*why = "not an IPv4 or IPv6 address";
-		return -1;
-	}
-	if (slash) {
-		bits = strtoul(slash, &end, 10);
-		if (!*slash || *end || bits > a->bits) {
-			*why = "bad prefix length";
-			return -1;
-		}
-		a->bits = (uint8_t)bits;
-	}
 	a->set = true;
 	return 0;
 }
@@ -149,18 +120,6 @@ int list_filter_add(struct list_filter *f, const char *term, const char **why)
 	return -1;
 }
 
-/* Does address a (of family fam) fall in prefix p? */
-static bool in_prefix(const struct list_addr *p, uint8_t fam, const void *a)
-{
-	const uint8_t *x = a;
-	unsigned full = p->bits / 8, rest = p->bits % 8;
-
-	if (p->family != fam || memcmp(x, p->addr, full))
-		return false;
-	return !rest ||
-	       !((x[full] ^ p->addr[full]) & (uint8_t)(0xff00 >> rest));
-}
-
 /* The flow's original source and destination endpoints (0 or 1). */
 static inline int orig_src(const struct flow *fl)
 {
@@ -179,12 +138,12 @@ bool list_match(const struct list_filter *f, const struct flow *fl)
 	if (f->state >= 0 &&
 	    (k->proto != IPPROTO_TCP || fl->state != (uint8_t)f->state))
 		return false;
-	if (f->src.set && !in_prefix(&f->src, k->family, k->addr[s]))
+	if (f->src.set && !prefix_match(&f->src.p, k->family, k->addr[s]))
 		return false;
-	if (f->dst.set && !in_prefix(&f->dst, k->family, k->addr[!s]))
+	if (f->dst.set && !prefix_match(&f->dst.p, k->family, k->addr[!s]))
 		return false;
-	if (f->any.set && !in_prefix(&f->any, k->family, k->addr[0]) &&
-	    !in_prefix(&f->any, k->family, k->addr[1]))
+	if (f->any.set && !prefix_match(&f->any.p, k->family, k->addr[0]) &&
+	    !prefix_match(&f->any.p, k->family, k->addr[1]))
 		return false;
 	return true;
 }

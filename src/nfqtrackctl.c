@@ -44,6 +44,11 @@ static void usage(FILE *out)
 		"              --addr ADDR[/BITS]   either end\n"
 		"              --state STATE        TCP state (ESTABLISHED, "
 		"TIME_WAIT, ...)\n"
+		"  top       the sources holding the most flows, with their "
+		"new flows per\n"
+		"            second and how many were refused\n"
+		"              -n, --count N        how many (default 10, at "
+		"most 1000)\n"
 		"  version   the daemon's version\n"
 		"options:\n"
 		"  -s, --socket PATH   control socket (default: ctl_socket "
@@ -98,6 +103,30 @@ static int list(const char *socket_path, const char *request, bool json)
 	default:
 		fprintf(stderr, "nfqtrackctl: %s\n", err);
 		return EXIT_UNREACHABLE;
+	}
+}
+
+/* Print top's "SOURCE FLOWS NEW REFUSED" lines under a header, aligned;
+ * JSON as it came. */
+static void print_top(const char *body, bool json)
+{
+	char src[64];
+	unsigned long flows, rate, refused;
+	int used;
+
+	if (json) {
+		fputs(body, stdout);
+		return;
+	}
+	printf("%-40s %10s %8s %10s\n", "SOURCE", "FLOWS", "NEW/S", "REFUSED");
+	while (*body) {
+		if (sscanf(body, "%63s %lu %lu %lu%n", src, &flows, &rate,
+			   &refused, &used) == 4)
+			printf("%-40s %10lu %8lu %10lu\n", src, flows, rate,
+			       refused);
+		body += strcspn(body, "\n");
+		if (*body)
+			body++;
 	}
 }
 
@@ -209,8 +238,10 @@ int main(int argc, char **argv)
 		{ "dst", required_argument, NULL, OPT_DST },
 		{ "addr", required_argument, NULL, OPT_ADDR },
 		{ "state", required_argument, NULL, OPT_STATE },
+		{ "count", required_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 },
 	};
+	const char *count = NULL;
 	char filters[1024] = "";
 	bool filtered = false;
 	const char *socket_path = NULL, *conf_path = CONF_DEFAULT_PATH;
@@ -221,7 +252,7 @@ int main(int argc, char **argv)
 	char err[512];
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "s:c:o:Vhp:f:", opts, NULL)) !=
+	while ((opt = getopt_long(argc, argv, "s:c:o:Vhp:f:n:", opts, NULL)) !=
 	       -1) {
 		switch (opt) {
 		case 'p':
@@ -240,6 +271,16 @@ int main(int argc, char **argv)
 						       "state",
 				     optarg) < 0)
 				return EXIT_USAGE;
+			break;
+		case 'n':
+			if (!is_number(optarg)) {
+				fprintf(stderr,
+					"nfqtrackctl: -n: '%s' is not a "
+					"count\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			count = optarg;
 			break;
 		case 's':
 			socket_path = optarg;
@@ -274,7 +315,7 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (strcmp(argv[optind], "stats") && strcmp(argv[optind], "version") &&
-	    strcmp(argv[optind], "list")) {
+	    strcmp(argv[optind], "list") && strcmp(argv[optind], "top")) {
 		fprintf(stderr, "nfqtrackctl: unknown command '%s'\n",
 			argv[optind]);
 		usage(stderr);
@@ -282,6 +323,10 @@ int main(int argc, char **argv)
 	}
 	if (filtered && strcmp(argv[optind], "list")) {
 		fprintf(stderr, "nfqtrackctl: filters go with list\n");
+		return EXIT_USAGE;
+	}
+	if (count && strcmp(argv[optind], "top")) {
+		fprintf(stderr, "nfqtrackctl: -n goes with top\n");
 		return EXIT_USAGE;
 	}
 	if (!socket_path) {
@@ -298,11 +343,23 @@ int main(int argc, char **argv)
 			 filters);
 		return list(socket_path, req, json);
 	}
-	st = ctl_call(socket_path, argv[optind], TIMEOUT_MS, &rep, err,
-		      sizeof(err));
+	if (!strcmp(argv[optind], "top")) {
+		char req[64];
+
+		snprintf(req, sizeof(req), "top %s%s", count ? count : "10",
+			 json ? " json" : "");
+		st = ctl_call(socket_path, req, TIMEOUT_MS, &rep, err,
+			      sizeof(err));
+	} else {
+		st = ctl_call(socket_path, argv[optind], TIMEOUT_MS, &rep, err,
+			      sizeof(err));
+	}
 	switch (st) {
 	case CTL_OK:
-		print_pairs(rep.data ? rep.data : (char[]){ "" }, json);
+		if (!strcmp(argv[optind], "top"))
+			print_top(rep.data ? rep.data : "", json);
+		else
+			print_pairs(rep.data ? rep.data : (char[]){ "" }, json);
 		ctl_reply_free(&rep);
 		return 0;
 	case CTL_ERR_DAEMON:

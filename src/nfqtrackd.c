@@ -25,6 +25,7 @@
 
 #include "conf.h"
 #include "ctl.h"
+#include "droplog.h"
 #include "engine.h"
 #include "hash.h"
 #include "log.h"
@@ -46,8 +47,7 @@ struct daemon {
 	struct engine engine;
 	struct queue *queue;
 	struct ctl_server *ctl;
-	struct ratelimit droplog;
-	uint64_t log_suppressed; /* drop lines not written, in total */
+	struct droplog droplog;
 	int epfd, sigfd, timerfd;
 	int stop_signal;
 	uint64_t start_ms;
@@ -127,78 +127,10 @@ static int check_memory(const struct conf *c, uint64_t already)
 		return 0;
 	log_msg(LOG_ERR,
 		"max_flows = %" PRIu32 " needs %" PRIu64 " MiB of memory "
-		"for the flow table, but only %" PRIu64 " MiB are available",
+		"for the flow and source tables, but only %" PRIu64
+		" MiB are available",
 		c->max_flows, need >> 20, avail >> 20);
 	return -1;
-}
-
-static void fmt_endpoint(char *buf, size_t len, uint8_t family,
-			 const uint8_t *addr, uint16_t port, bool with_port)
-{
-	char a[INET6_ADDRSTRLEN] = "?";
-
-	inet_ntop(family == 6 ? AF_INET6 : AF_INET, addr, a, sizeof(a));
-	if (!with_port)
-		snprintf(buf, len, "%s", a);
-	else if (family == 6)
-		snprintf(buf, len, "[%s]:%u", a, port);
-	else
-		snprintf(buf, len, "%s:%u", a, port);
-}
-
-/* "TCP 192.0.2.7:51324 -> 198.51.100.1:443", or what is known of it. */
-static void fmt_packet(char *buf, size_t len, const struct pkt *p)
-{
-	bool icmp = p->proto == IPPROTO_ICMP || p->proto == IPPROTO_ICMPV6;
-	bool ports = !icmp && (p->sport || p->dport);
-	const char *name = pkt_proto_name(p->proto);
-	char src[64], dst[64], pname[16];
-
-	if (!p->family) {
-		snprintf(buf, len, "(not IP)");
-		return;
-	}
-	if (!name) {
-		snprintf(pname, sizeof(pname), "proto %u", p->proto);
-		name = pname;
-	}
-	fmt_endpoint(src, sizeof(src), p->family, p->src, p->sport, ports);
-	fmt_endpoint(dst, sizeof(dst), p->family, p->dst, p->dport, ports);
-	if (icmp && p->icmp_query)
-		snprintf(buf, len, "%s %s -> %s type %u code %u id %u", name,
-			 src, dst, p->icmp_type, p->icmp_code, p->sport);
-	else if (icmp)
-		snprintf(buf, len, "%s %s -> %s type %u code %u", name, src,
-			 dst, p->icmp_type, p->icmp_code);
-	else
-		snprintf(buf, len, "%s %s -> %s", name, src, dst);
-}
-
-static void log_drop(struct daemon *d, const struct engine_result *r)
-{
-	const struct engine *e = &d->engine;
-	char what[256];
-
-	if (!ratelimit_allow(&d->droplog, mono_ms())) {
-		d->log_suppressed++;
-		return;
-	}
-	fmt_packet(what, sizeof(what), &r->pkt);
-	switch (r->reason) {
-	case DROP_TABLE_FULL:
-		log_msg(LOG_WARNING,
-			"table full (%" PRIu32 "/%" PRIu32 " flows), dropping "
-			"packet: %s",
-			e->table.count, e->max_flows, what);
-		break;
-	case DROP_MALFORMED:
-		log_msg(LOG_WARNING, "malformed packet (%s), dropping: %s",
-			pkt_err_name(r->pkt.err), what);
-		break;
-	default:
-		log_msg(LOG_WARNING, "invalid packet (%s), dropping: %s",
-			engine_invalid_name(r->invalid), what);
-	}
 }
 
 static bool on_packet(void *arg, const uint8_t *pkt, size_t caplen,
@@ -209,11 +141,9 @@ static bool on_packet(void *arg, const uint8_t *pkt, size_t caplen,
 
 	engine_packet(&d->engine, pkt, caplen, wirelen, gso ? PKT_F_GSO : 0,
 		      &r);
-	if (r.verdict == VERDICT_DROP) {
-		log_drop(d, &r);
-		return true;
-	}
-	return false;
+	if (r.verdict == VERDICT_DROP || r.shadow || r.evicted)
+		droplog_packet(&d->droplog, &d->engine, &r, mono_ms());
+	return r.verdict == VERDICT_DROP;
 }
 
 static struct queue_params queue_params(const struct conf *c)
@@ -240,6 +170,22 @@ static void log_settings(const struct daemon *d, const char *what)
 		c->fail_open ? "yes" : "no",
 		c->invalid_verdict == CONF_DROP ? "drop" : "accept",
 		c->queue_maxlen, c->copy_range, c->log_rate, c->log_burst);
+	log_msg(LOG_NOTICE,
+		"limits: on_full %s, enforce %s, reserve %" PRIu32
+		", per source (/%" PRIu32 ", /%" PRIu32 ") %" PRIu32
+		" flows and %" PRIu32 " new/s burst %" PRIu32
+		", caps tcp %" PRIu32 " udp %" PRIu32 " icmp %" PRIu32
+		" other %" PRIu32 " (0: none), %" PRIu32
+		" exempt prefixes, adaptive %" PRIu32 "%%-%" PRIu32
+		"%% (0-0: off), warn_at %" PRIu32 "%%",
+		conf_on_full_name(c->on_full), c->enforce ? "yes" : "no",
+		c->reserve, c->source_prefix4, c->source_prefix6,
+		c->max_flows_per_source, c->max_new_per_source,
+		c->max_new_per_source_burst ? c->max_new_per_source_burst :
+					      c->max_new_per_source,
+		c->max_proto[PC_TCP], c->max_proto[PC_UDP],
+		c->max_proto[PC_ICMP], c->max_proto[PC_OTHER], c->nexempt,
+		c->adaptive_start, c->adaptive_end, c->warn_at);
 }
 
 static void reload(struct daemon *d)
@@ -271,7 +217,7 @@ static void reload(struct daemon *d)
 			d->conf.ctl_socket);
 		strcpy(nc.ctl_socket, d->conf.ctl_socket);
 	}
-	if (check_memory(&nc, flow_table_bytes(&d->engine.table)) < 0) {
+	if (check_memory(&nc, engine_memory(&d->engine)) < 0) {
 		d->reload_errors++;
 		log_msg(LOG_ERR, "reload failed: the running configuration "
 				 "stays in force");
@@ -295,14 +241,15 @@ static void reload(struct daemon *d)
 				strerror(errno));
 	}
 	log_configure(nc.syslog_facility, nc.syslog_socket);
-	ratelimit_set(&d->droplog, nc.log_rate, nc.log_burst);
+	droplog_configure(&d->droplog, &nc);
 	d->conf = nc;
 	log_settings(d, "reloaded");
 	if (d->engine.table.count > nc.max_flows)
 		log_msg(LOG_NOTICE,
 			"%" PRIu32 " flows are above the new "
-			"max_flows %" PRIu32 ": they are kept, and no new "
-			"flow is made until they expire below it",
+			"max_flows %" PRIu32 ": they are kept, and new "
+			"flows are handled as at a full table (on_full) "
+			"until they expire below it",
 			d->engine.table.count, nc.max_flows);
 }
 
@@ -337,7 +284,7 @@ static void stats_reply(struct daemon *d, struct ctl_reply *rep)
 		emit_reply(rep, "kernel_user_dropped", ks.user_dropped);
 		emit_reply(rep, "kernel_id_sequence", ks.id_sequence);
 	}
-	emit_reply(rep, "log_suppressed", d->log_suppressed);
+	emit_reply(rep, "log_suppressed", d->droplog.suppressed);
 	emit_reply(rep, "log_lost", log_lost());
 	emit_reply(rep, "reloads", d->reloads);
 	emit_reply(rep, "reload_errors", d->reload_errors);
@@ -417,6 +364,63 @@ static void list_reply(struct daemon *d, const struct ctl_request *req,
 	rep->more_free = free;
 }
 
+#define TOP_MAX 1000
+
+/* "top [N] [json]": the N sources holding the most flows, one per line:
+ * "SOURCE FLOWS NEW_PER_SECOND REFUSED", or a JSON array. */
+static void top_reply(struct daemon *d, const struct ctl_request *req,
+		      struct ctl_reply *rep)
+{
+	uint32_t idx[TOP_MAX];
+	const struct source_table *st = &d->engine.sources;
+	uint64_t now = d->engine.now_ms;
+	unsigned long n = 10;
+	bool json = false;
+	uint32_t got;
+
+	for (int i = 1; i < req->argc; i++) {
+		char *end;
+
+		if (!strcmp(req->argv[i], "json")) {
+			json = true;
+			continue;
+		}
+		n = strtoul(req->argv[i], &end, 10);
+		if (*end || !*req->argv[i] || n < 1 || n > TOP_MAX) {
+			ctl_reply_error(rep,
+					"top: '%.32s' is not a count "
+					"from 1 to 1000",
+					req->argv[i]);
+			return;
+		}
+	}
+	got = source_table_top(st, now, idx, (uint32_t)n);
+	if (json)
+		ctl_reply_printf(rep, "[");
+	for (uint32_t i = 0; i < got; i++) {
+		const struct source *s = source_at(st, idx[i]);
+		char name[PREFIX_STR_MAX];
+
+		prefix_format(name, sizeof(name), s->family, s->addr, s->bits);
+		if (json)
+			ctl_reply_printf(rep,
+					 "%s\n{\"source\": \"%s\", \"flows\": "
+					 "%" PRIu32 ", \"new_per_second\": "
+					 "%" PRIu32 ", \"refused\": %" PRIu32
+					 "}",
+					 i ? "," : "", name, s->flows,
+					 source_rate(s, now), s->refused);
+		else
+			ctl_reply_printf(rep,
+					 "%s %" PRIu32 " %" PRIu32 " %" PRIu32
+					 "\n",
+					 name, s->flows, source_rate(s, now),
+					 s->refused);
+	}
+	if (json)
+		ctl_reply_printf(rep, "%s]\n", got ? "\n" : "");
+}
+
 static void on_request(void *arg, const struct ctl_request *req,
 		       struct ctl_reply *rep)
 {
@@ -427,6 +431,8 @@ static void on_request(void *arg, const struct ctl_request *req,
 		stats_reply(d, rep);
 	else if (!strcmp(cmd, "list"))
 		list_reply(d, req, rep);
+	else if (!strcmp(cmd, "top"))
+		top_reply(d, req, rep);
 	else if (!strcmp(cmd, "version") && req->argc == 1)
 		ctl_reply_printf(rep, "version %s\n", VERSION);
 	else if (!strcmp(cmd, "stats") || !strcmp(cmd, "version"))
@@ -437,17 +443,14 @@ static void on_request(void *arg, const struct ctl_request *req,
 
 static void tick(struct daemon *d)
 {
-	uint64_t now = mono_ms(), suppressed, expirations;
+	uint64_t now = mono_ms(), expirations;
 
 	if (read(d->timerfd, &expirations, sizeof(expirations)) < 0)
 		return;
 	engine_set_time(&d->engine, engine_now(d));
 	engine_tick(&d->engine);
 	ctl_server_expire(d->ctl, now);
-	suppressed = ratelimit_report(&d->droplog, now);
-	if (suppressed)
-		log_msg(LOG_WARNING, "%" PRIu64 " drop messages suppressed",
-			suppressed);
+	droplog_tick(&d->droplog, &d->engine, now);
 }
 
 static void on_signal(struct daemon *d)
@@ -524,6 +527,11 @@ static int run(struct daemon *d)
 						strerror(errno));
 					return -1;
 				}
+				/* The warning mark, as soon as it is
+				 * crossed. */
+				if (d->engine.events)
+					droplog_tick(&d->droplog, &d->engine,
+						     mono_ms());
 				break;
 			case EV_CTL:
 				ctl_server_run(d->ctl, mono_ms(), on_request,
@@ -544,16 +552,22 @@ static int run(struct daemon *d)
 static void log_final(const struct daemon *d, const char *why)
 {
 	const struct engine_stats *s = &d->engine.st;
+	char by_reason[256] = "";
+	size_t used = 0;
 
+	for (int i = 1; i < DROP_REASON_COUNT && used < sizeof(by_reason); i++)
+		used += (size_t)snprintf(by_reason + used,
+					 sizeof(by_reason) - used,
+					 "%s%s %" PRIu64, i > 1 ? ", " : "",
+					 engine_drop_name(i), s->drop[i]);
 	log_msg(LOG_NOTICE,
 		"stopping (%s): %" PRIu64 " packets, %" PRIu64
-		" accepted, %" PRIu64 " dropped (table_full %" PRIu64
-		", invalid %" PRIu64 ", malformed %" PRIu64 "); %" PRIu32
-		"/%" PRIu32 " flows, %" PRIu64 " created, %" PRIu64 " expired",
-		why, s->packets, s->accepted, s->dropped,
-		s->drop[DROP_TABLE_FULL], s->drop[DROP_INVALID],
-		s->drop[DROP_MALFORMED], d->engine.table.count,
-		d->engine.max_flows, s->flows_created, d->engine.table.expired);
+		" accepted, %" PRIu64 " dropped (%s), %" PRIu64
+		" would drop; %" PRIu32 "/%" PRIu32 " flows, %" PRIu64
+		" created, %" PRIu64 " expired, %" PRIu64 " evicted",
+		why, s->packets, s->accepted, s->dropped, by_reason,
+		s->would_drop, d->engine.table.count, d->engine.max_flows,
+		s->flows_created, d->engine.table.expired, s->flows_evicted);
 }
 
 static void emit_line(void *arg, const char *key, uint64_t value)
@@ -774,8 +788,7 @@ int main(int argc, char **argv)
 			engine_bytes(&d.conf) >> 20, strerror(errno));
 		goto out;
 	}
-	ratelimit_init(&d.droplog, d.conf.log_rate, d.conf.log_burst,
-		       mono_ms());
+	droplog_init(&d.droplog, &d.conf, mono_ms());
 	d.ctl = ctl_server_open(d.conf.ctl_socket, err, sizeof(err));
 	if (!d.ctl) {
 		log_msg(LOG_ERR, "control socket: %s", err);
@@ -797,9 +810,11 @@ int main(int argc, char **argv)
 	}
 	log_msg(LOG_NOTICE,
 		"queue %" PRIu32 " bound; control socket %s; "
-		"flow table %.1f MiB",
+		"flow table %.1f MiB, source table %.1f MiB",
 		d.conf.queue, d.conf.ctl_socket,
-		(double)flow_table_bytes(&d.engine.table) / (1 << 20));
+		(double)flow_table_bytes(&d.engine.table) / (1 << 20),
+		(double)source_table_bytes_for(d.engine.sources.slab.capacity) /
+			(1 << 20));
 
 	ret = run(&d) < 0 ? 1 : 0;
 out_nfq:

@@ -136,12 +136,15 @@ struct link_count {
 	uint64_t files;
 };
 
+/* on_full for the engine that run_file() makes. */
+static uint32_t on_full = CONF_FULL_EARLY_DROP;
+
 struct tally {
 	uint64_t files, unopenable, read_errors, link_skipped;
 	uint64_t frames, non_ip, packets;
 	uint64_t kinds[4], errs[PKT_ERR_COUNT];
 	uint64_t flows_created, fragments, icmp_related, untracked;
-	uint64_t invalid, table_full;
+	uint64_t invalid, table_full, evicted;
 	struct link_count links[MAX_LINKS];
 	int nlinks;
 };
@@ -199,6 +202,7 @@ static void run_file(const char *path, uint32_t max_flows, struct tally *t)
 	}
 	conf_defaults(&c);
 	c.max_flows = max_flows;
+	c.on_full = on_full;
 	ck_assert_msg(engine_init(&e, &c, &hkey, 0) == 0, "engine_init");
 
 	while ((r = pcap_next_ex(pc, &h, &d)) == 1) {
@@ -240,7 +244,7 @@ static void run_file(const char *path, uint32_t max_flows, struct tally *t)
 			      "%s: the engine parsed frame %llu otherwise",
 			      path, (unsigned long long)frame);
 		if (n % SWEEP_EVERY == 0)
-			engine_sweep(&e, 64);
+			engine_tick(&e);
 		free(copy);
 	}
 	if (r == -1)
@@ -287,6 +291,7 @@ static void run_file(const char *path, uint32_t max_flows, struct tally *t)
 	t->icmp_related += e.st.icmp_related;
 	t->untracked += e.st.untracked;
 	t->table_full += e.st.drop[DROP_TABLE_FULL];
+	t->evicted += e.st.flows_evicted;
 	for (int i = 0; i < INV_REASON_COUNT; i++)
 		t->invalid += e.st.invalid[i];
 	if (getenv("NFQT_CORPUS_VERBOSE"))
@@ -975,17 +980,41 @@ END_TEST
 START_TEST(kat_engine_table_full)
 {
 	struct tally t;
+	bool ok;
 
-	if (!run_one("ndpi/synscan.pcap", 1000, &t))
+	on_full = CONF_FULL_DROP;
+	ok = run_one("ndpi/synscan.pcap", 1000, &t);
+	on_full = CONF_FULL_EARLY_DROP;
+	if (!ok)
 		return;
 	ck_assert_uint_eq(t.packets, 2011);
 	ck_assert_uint_eq(t.flows_created + t.table_full, 1994);
 	ck_assert_uint_gt(t.flows_created, 1000);
 	ck_assert_uint_le(t.flows_created, 1005);
+	ck_assert_uint_eq(t.evicted, 0);
 	printf("check_corpus: synscan in 1,000 flows: %llu created, %llu "
 	       "dropped for a full table\n",
 	       (unsigned long long)t.flows_created,
 	       (unsigned long long)t.table_full);
+}
+END_TEST
+
+/* The same with on_full = early_drop: every SYN opens its flow, the
+ * oldest half-open one making room, and none is refused. */
+START_TEST(kat_engine_early_drop)
+{
+	struct tally t;
+
+	if (!run_one("ndpi/synscan.pcap", 1000, &t))
+		return;
+	ck_assert_uint_eq(t.flows_created, 1994);
+	ck_assert_uint_eq(t.table_full, 0);
+	ck_assert_uint_ge(t.evicted, 994 - 5);
+	ck_assert_uint_le(t.evicted, 994);
+	printf("check_corpus: synscan in 1,000 flows, early_drop: %llu "
+	       "created, %llu evicted, %llu dropped\n",
+	       (unsigned long long)t.flows_created,
+	       (unsigned long long)t.evicted, (unsigned long long)t.table_full);
 }
 END_TEST
 
@@ -1064,6 +1093,7 @@ static Suite *corpus_suite(void)
 	tcase_add_test(tc, kat_truncated_first_fragments);
 	tcase_add_test(tc, kat_engine_flow_counts);
 	tcase_add_test(tc, kat_engine_table_full);
+	tcase_add_test(tc, kat_engine_early_drop);
 	tcase_add_test(tc, kat_engine_icmp_related);
 	suite_add_tcase(s, tc);
 	return s;

@@ -8,141 +8,11 @@
 #include <check.h>
 #include <stdio.h>
 
-#include "engine.h"
-#include "tcp.h"
-#include "testutil.h"
-
-#define C4 "192.0.2.7"
-#define S4 "198.51.100.1"
-#define C6 "2001:db8::7"
-#define S6 "2001:db8::1"
-
-/* Times in these tests are seconds; the engine counts milliseconds. */
-#define T0 1000
-
-static struct engine e;
-static struct conf conf;
-static struct engine_result res;
-static const struct hash_key key = { 0x0123456789abcdefULL, 42 };
-
-static void setup_max(uint32_t max_flows)
-{
-	conf_defaults(&conf);
-	conf.max_flows = max_flows;
-	ck_assert_int_eq(engine_init(&e, &conf, &key, T0 * 1000ULL), 0);
-}
+#include "enginetest.h"
 
 static void setup(void)
 {
 	setup_max(64);
-}
-
-static void teardown(void)
-{
-	engine_destroy(&e);
-}
-
-static enum verdict feed(const uint8_t *b, size_t len)
-{
-	uint8_t *p = tu_exact(b, len);
-
-	engine_packet(&e, p, len, len, 0, &res);
-	free(p);
-	return res.verdict;
-}
-
-static enum verdict tcp4(const char *src, const char *dst, uint16_t sport,
-			 uint16_t dport, uint8_t flags)
-{
-	uint8_t l4[20], b[64];
-
-	tu_tcp(l4, sport, dport, flags, 1000, 2000);
-	return feed(b, tu_ip4(b, IPPROTO_TCP, src, dst, l4, sizeof(l4)));
-}
-
-static struct flow *find(const char *src, const char *dst, uint8_t proto,
-			 uint16_t sport, uint16_t dport);
-
-/* Both ends of a TCP connection, keeping their sequence numbers right. */
-struct conv {
-	const char *c, *s; /* client and server addresses */
-	uint16_t cp, sp;
-	uint32_t cseq, sseq; /* next sequence number each will send */
-};
-
-static enum verdict seg(const char *src, const char *dst, uint16_t sport,
-			uint16_t dport, uint8_t flags, uint32_t seq,
-			uint32_t ack, uint32_t len)
-{
-	uint8_t l4[20 + 1400] = { 0 }, b[sizeof(l4) + 20];
-
-	tu_tcp(l4, sport, dport, flags, seq, ack);
-	return feed(b, tu_ip4(b, IPPROTO_TCP, src, dst, l4, 20 + len));
-}
-
-static uint32_t advance(uint8_t flags, uint32_t len)
-{
-	return len + !!(flags & TCPF_SYN) + !!(flags & TCPF_FIN);
-}
-
-/* A segment from the client (c2s) or server (s2c) with len data bytes. */
-static enum verdict c2s(struct conv *cv, uint8_t flags, uint32_t len)
-{
-	enum verdict v = seg(cv->c, cv->s, cv->cp, cv->sp, flags, cv->cseq,
-			     flags & TCPF_ACK ? cv->sseq : 0, len);
-
-	cv->cseq += advance(flags, len);
-	return v;
-}
-
-static enum verdict s2c(struct conv *cv, uint8_t flags, uint32_t len)
-{
-	enum verdict v = seg(cv->s, cv->c, cv->sp, cv->cp, flags, cv->sseq,
-			     flags & TCPF_ACK ? cv->cseq : 0, len);
-
-	cv->sseq += advance(flags, len);
-	return v;
-}
-
-static struct conv conv4(uint16_t cp)
-{
-	return (struct conv){ C4, S4, cp, 80, 100000, 900000 };
-}
-
-static struct flow *conv_flow(const struct conv *cv)
-{
-	return find(cv->c, cv->s, IPPROTO_TCP, cv->cp, cv->sp);
-}
-
-static enum verdict udp4(const char *src, const char *dst, uint16_t sport,
-			 uint16_t dport)
-{
-	uint8_t l4[16], b[64];
-
-	return feed(b, tu_ip4(b, IPPROTO_UDP, src, dst, l4,
-			      tu_udp(l4, sport, dport, 8)));
-}
-
-static enum verdict icmp4(const char *src, const char *dst, uint8_t type,
-			  uint16_t id)
-{
-	uint8_t l4[8], b[64];
-
-	return feed(b, tu_ip4(b, IPPROTO_ICMP, src, dst, l4,
-			      tu_icmp(l4, type, 0, id)));
-}
-
-/* The one flow in a table of one chain walk: find it by key. */
-static struct flow *find(const char *src, const char *dst, uint8_t proto,
-			 uint16_t sport, uint16_t dport)
-{
-	uint8_t s[4], d[4];
-	struct flow_key k;
-
-	inet_pton(AF_INET, src, s);
-	inet_pton(AF_INET, dst, d);
-	flow_key_make(&k, 4, proto, s, d, sport, dport);
-	return flow_table_lookup(&e.table, &k, flow_hash(&e.table, &k), e.now);
 }
 
 START_TEST(udp_flow_both_ways)
@@ -212,7 +82,7 @@ END_TEST
 START_TEST(table_full_drops_new_keeps_known)
 {
 	engine_destroy(&e);
-	setup_max(3);
+	setup_drop(3);
 	for (int i = 0; i < 3; i++)
 		ck_assert_int_eq(udp4(C4, S4, (uint16_t)(1000 + i), 53),
 				 VERDICT_ACCEPT);
@@ -233,14 +103,14 @@ END_TEST
 START_TEST(expired_flow_makes_room)
 {
 	engine_destroy(&e);
-	setup_max(1);
+	setup_drop(1);
 	udp4(C4, S4, 1000, 53);
 	ck_assert_int_eq(udp4(C4, S4, 1001, 53), VERDICT_DROP);
 	engine_set_time(&e,
 			(uint64_t)(1000 + conf.timeout[TMO_UDP] - 1) * 1000);
 	ck_assert_int_eq(udp4(C4, S4, 1001, 53), VERDICT_DROP);
 	engine_set_time(&e, (uint64_t)(1000 + conf.timeout[TMO_UDP]) * 1000);
-	engine_sweep(&e, 64);
+	engine_tick(&e);
 	ck_assert_uint_eq(e.table.count, 0);
 	ck_assert_uint_eq(e.table.expired, 1);
 	ck_assert_int_eq(udp4(C4, S4, 1001, 53), VERDICT_ACCEPT);
@@ -773,11 +643,11 @@ START_TEST(reconfigure_keeps_flows)
 		ck_assert_ptr_nonnull(
 			find(C4, S4, IPPROTO_UDP, (uint16_t)(1000 + i), 53));
 	while (flow_table_rehashing(&e.table))
-		engine_sweep(&e, 7);
+		engine_tick(&e);
 	ck_assert_uint_eq(e.table.count, 40);
 	/* The new UDP timeout applies to the old flows at once. */
 	engine_set_time(&e, (uint64_t)(1005) * 1000);
-	engine_sweep(&e, 1024);
+	engine_tick(&e);
 	ck_assert_uint_eq(e.table.count, 0);
 }
 END_TEST
@@ -787,6 +657,7 @@ START_TEST(reconfigure_lower_limit_keeps_flows)
 	for (int i = 0; i < 10; i++)
 		udp4(C4, S4, (uint16_t)(1000 + i), 53);
 	conf.max_flows = 5;
+	conf.on_full = CONF_FULL_DROP;
 	ck_assert_int_eq(engine_reconfigure(&e, &conf), 0);
 	ck_assert_uint_eq(e.table.count, 10);
 	ck_assert_int_eq(udp4(C4, S4, 1003, 53), VERDICT_ACCEPT);
@@ -802,7 +673,8 @@ START_TEST(names)
 	for (int i = 0; i < INV_REASON_COUNT; i++)
 		ck_assert_str_ne(engine_invalid_name(i), "?");
 	ck_assert_uint_eq(engine_bytes(&conf),
-			  64 * sizeof(struct flow) + 64 * 4);
+			  64 * sizeof(struct flow) + 64 * 4 +
+				  source_table_bytes_for(1024));
 }
 END_TEST
 
