@@ -37,6 +37,19 @@ if [ "$("$daemon" -t -c "$t" | sed 1d)" = "$("$daemon" -t -c /dev/null | sed 1d)
 then ok; else bad "nfqtrack.conf(5) states defaults that are not the built-in ones"; fi
 rm -f "$t"
 
+# Every counter of the engine is described in nfqtrackctl(8): those that a
+# replay of an empty capture prints.
+t=$(mktemp)
+printf '\xd4\xc3\xb2\xa1\x02\x00\x04\x00\0\0\0\0\0\0\0\0\xff\xff\0\0\x01\0\0\0' >"$t"
+counters=$("$daemon" --replay "$t" 2>/dev/null | awk '$1 !~ /^replay_/ { print $1 }')
+rm -f "$t"
+if [ "$(echo "$counters" | wc -w)" -gt 50 ]; then ok; else
+	bad "nfqtrackd --replay printed no counters to check"; fi
+for c in $counters; do
+	if grep -qw -- "$c" "$top/man/nfqtrackctl.8"; then ok; else
+		bad "nfqtrackctl(8) does not describe the counter $c"; fi
+done
+
 for opt in $("$daemon" -h | grep -oE '^  (-[a-zA-Z], |    )--[a-z]+' | tr -d ','); do
 	if grep -q -- "$(echo "$opt" | sed 's/-/\\\\-/g')" "$top/man/nfqtrackd.8"; then ok
 	else bad "nfqtrackd(8) does not document $opt"; fi
