@@ -96,13 +96,31 @@ echo "  $r"
 [ "$r" = "echo ok=8 fail=0" ] || die "expected 8 working connections, got: $r"
 
 say "What nfqtrackd logged (it goes to syslog; here, stderr)"
-grep 'table full' "$tmp/log" | head -6 | sed 's/^/  log: /'
-echo "  ... $(grep -c 'table full' "$tmp/log") drop lines in all"
+grep 'dropping packet' "$tmp/log" | head -4 | sed 's/^/  log: /'
+echo "  ... $(grep -c 'dropping packet' "$tmp/log") drop lines in all"
+
+say "The client closes them and opens 4 new ones"
+echo "  The kernel would keep their TIME_WAIT entries for 2 minutes and refuse"
+echo "  new connections; with on_full = early_drop (the default), closed and"
+echo "  half-open flows make room."
+r=$(ask close)
+echo "  $r"
+sleep 0.3
+r=$(ask open 4 3000)
+echo "  $r"
+[ "$r" = "open ok=4 fail=0" ] || die "expected 4 new connections, got: $r"
+grep 'evicted' "$tmp/log" | head -2 | sed 's/^/  log: /'
+r=$(ask echo 3000)
+echo "  $r"
+[ "$r" = "echo ok=4 fail=0" ] || die "expected 4 working connections, got: $r"
 
 say "nfqtrackctl stats"
 "$nfqtrackctl" -s "$tmp/ctl" stats |
-	grep -E '^(flows|flows_max|buckets|memory_bytes|packets|accepted|dropped|dropped_table_full|flows_created|kernel_queue_dropped) ' |
+	grep -E '^(flows|flows_max|packets|accepted|dropped|dropped_table_full|flows_created|flows_evicted|evicted_early_drop|kernel_queue_dropped) ' |
 	sed 's/^/  /'
+
+say "nfqtrackctl top: who holds the table"
+"$nfqtrackctl" -s "$tmp/ctl" top | sed 's/^/  /'
 
 ask quit >/dev/null
 say "Stopping nfqtrackd (SIGTERM)"

@@ -17,6 +17,7 @@ T=$(mktemp -d "/tmp/nfqt-$TEST.XXXXXX")
 chmod 755 "$T"
 NS_C=nfqt-$$-c
 NS_S=nfqt-$$-s
+NS_A=nfqt-$$-a
 V4_C=10.231.0.1
 V4_S=10.231.0.2
 V6_C=fd00:231::1
@@ -46,6 +47,7 @@ cleanup() {
 	done
 	ip netns del "$NS_C" 2>/dev/null
 	ip netns del "$NS_S" 2>/dev/null
+	ip netns del "$NS_A" 2>/dev/null
 	if [ "$FAILED" -eq 0 ]; then
 		rm -rf "$T"
 	else
@@ -101,33 +103,41 @@ done_testing() {
 	exit $?
 }
 
-# The network: client --veth-- server, IPv4 and IPv6, static neighbours
-# (so that no neighbour discovery rides along with the counted traffic).
-# The server's traffic on the veth goes untracked by the kernel and through
-# queue 0, with --queue-bypass, exactly as the README deploys it.
+# queue_link NS DEV SDEV ADDR4 SADDR4 ADDR6 SADDR6: a veth pair from
+# namespace NS (DEV) to the server's (SDEV), IPv4 /24 and IPv6 /64, static
+# neighbours (so that no neighbour discovery rides along with the counted
+# traffic); the server's traffic on SDEV goes untracked by the kernel and
+# through queue 0, with --queue-bypass, exactly as the README deploys it.
+queue_link() {
+	local ns=$1 dev=$2 sdev=$3 a4=$4 s4=$5 a6=$6 s6=$7 mac smac ipt
+	ip link add "$dev" netns "$ns" type veth peer name "$sdev" netns "$NS_S" || return 1
+	ip -n "$ns" addr add "$a4/24" dev "$dev"
+	ip -n "$NS_S" addr add "$s4/24" dev "$sdev"
+	ip -n "$ns" addr add "$a6/64" dev "$dev" nodad
+	ip -n "$NS_S" addr add "$s6/64" dev "$sdev" nodad
+	ip -n "$ns" link set "$dev" up
+	ip -n "$NS_S" link set "$sdev" up
+	mac=$(ip -n "$ns" -br link show "$dev" | awk '{print $3}')
+	smac=$(ip -n "$NS_S" -br link show "$sdev" | awk '{print $3}')
+	ip -n "$ns" neigh replace "$s4" lladdr "$smac" dev "$dev" nud permanent
+	ip -n "$ns" neigh replace "$s6" lladdr "$smac" dev "$dev" nud permanent
+	ip -n "$NS_S" neigh replace "$a4" lladdr "$mac" dev "$sdev" nud permanent
+	ip -n "$NS_S" neigh replace "$a6" lladdr "$mac" dev "$sdev" nud permanent
+	for ipt in iptables ip6tables; do
+		ip netns exec "$NS_S" $ipt -t raw -A PREROUTING -i "$sdev" -j CT --notrack || return 1
+		ip netns exec "$NS_S" $ipt -t raw -A OUTPUT -o "$sdev" -j CT --notrack || return 1
+		ip netns exec "$NS_S" $ipt -A INPUT -i "$sdev" -j NFQUEUE --queue-num 0 --queue-bypass || return 1
+		ip netns exec "$NS_S" $ipt -A OUTPUT -o "$sdev" -j NFQUEUE --queue-num 0 --queue-bypass || return 1
+	done
+}
+
+# The network: client --veth-- server, IPv4 and IPv6, the server's side
+# queued (queue_link).
 setup_net() {
 	ip netns add "$NS_C" && ip netns add "$NS_S" || return 1
-	ip link add veth-c netns "$NS_C" type veth peer name veth-s netns "$NS_S" || return 1
 	ip -n "$NS_C" link set lo up
 	ip -n "$NS_S" link set lo up
-	ip -n "$NS_C" addr add "$V4_C/24" dev veth-c
-	ip -n "$NS_S" addr add "$V4_S/24" dev veth-s
-	ip -n "$NS_C" addr add "$V6_C/64" dev veth-c nodad
-	ip -n "$NS_S" addr add "$V6_S/64" dev veth-s nodad
-	ip -n "$NS_C" link set veth-c up
-	ip -n "$NS_S" link set veth-s up
-	local mac_c mac_s
-	mac_c=$(ip -n "$NS_C" -br link show veth-c | awk '{print $3}')
-	mac_s=$(ip -n "$NS_S" -br link show veth-s | awk '{print $3}')
-	ip -n "$NS_C" neigh replace "$V6_S" lladdr "$mac_s" dev veth-c nud permanent
-	ip -n "$NS_S" neigh replace "$V6_C" lladdr "$mac_c" dev veth-s nud permanent
-	local ipt
-	for ipt in iptables ip6tables; do
-		ip netns exec "$NS_S" $ipt -t raw -A PREROUTING -i veth-s -j CT --notrack || return 1
-		ip netns exec "$NS_S" $ipt -t raw -A OUTPUT -o veth-s -j CT --notrack || return 1
-		ip netns exec "$NS_S" $ipt -A INPUT -i veth-s -j NFQUEUE --queue-num 0 --queue-bypass || return 1
-		ip netns exec "$NS_S" $ipt -A OUTPUT -o veth-s -j NFQUEUE --queue-num 0 --queue-bypass || return 1
-	done
+	queue_link "$NS_C" veth-c veth-s "$V4_C" "$V4_S" "$V6_C" "$V6_S"
 }
 
 # A real syslog daemon, listening on $T/log.sock, writing what it receives
@@ -181,6 +191,24 @@ stop_daemon() {
 	kill -"${1:-TERM}" "$DAEMON_PID"
 	wait "$DAEMON_PID"
 	DAEMON_RC=$?
+	forget_pid "$DAEMON_PID"
+}
+
+# forget_pid PID: take a process that has been waited for off the cleanup
+# list, so that cleanup never signals its PID once the system reuses it.
+forget_pid() {
+	local p keep=()
+	for p in "${PIDS[@]}"; do
+		[ "$p" = "$1" ] || keep+=("$p")
+	done
+	PIDS=("${keep[@]}")
+}
+
+# stop_pid PID: end one process this test started, and forget it.
+stop_pid() {
+	kill -TERM "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	forget_pid "$1"
 }
 
 # counter KEY: one counter from `nfqtrackctl stats`.
@@ -226,9 +254,11 @@ tcp_client() {
 
 # tcp_done: end the client (it closes its connections).
 tcp_done() {
-	if [ -n "${TCPC_PID:-}" ]; then
+	local pid=${TCPC_PID:-}
+	if [ -n "$pid" ]; then
 		echo quit >&"${TCPC[1]}" 2>/dev/null
-		wait "$TCPC_PID" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		forget_pid "$pid"
 		TCPC_PID=
 	fi
 }
@@ -236,7 +266,7 @@ tcp_done() {
 tcp_cmd() {
 	local reply
 	echo "$*" >&"${TCPC[1]}"
-	read -r -t 30 reply <&"${TCPC[0]}" || reply="(no answer)"
+	read -r -t "${TCP_CMD_WAIT:-30}" reply <&"${TCPC[0]}" || reply="(no answer)"
 	echo "$reply"
 }
 
@@ -247,7 +277,8 @@ field() {
 
 start_server() {
 	ip netns exec "$NS_S" "$FLOWGEN" serve -p "$PORT" -t 120 >/dev/null &
-	PIDS+=($!)
+	SERVER_PID=$!
+	PIDS+=("$SERVER_PID")
 	sleep 0.2
 }
 

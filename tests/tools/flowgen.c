@@ -13,10 +13,18 @@
  *	  echo MS     one round trip on every open connection
  *	              -> "echo ok=X fail=Y"
  *	  close       close them all -> "close n=X"
+ *	  churn N RATE MS
+ *	              open N new TCP connections, one every 1000/RATE ms
+ *	              (at most 64 under way at once), each: connect, send a
+ *	              line, wait for its echo, close. One not done within MS
+ *	              of its start failed. The connections held by open are
+ *	              left alone. -> "churn ok=X fail=Y max_ms=Z", Z the
+ *	              slowest success
  *	  quit
- *   flowgen udp -d ADDR -p PORT -n COUNT [-f FLOWS] [-w MS]
+ *   flowgen udp -d ADDR -p PORT -n COUNT [-f FLOWS] [-w MS] [-i MS]
  *	Send COUNT datagrams spread over FLOWS source ports; with -w, wait
- *	up to MS for each echo. -> "udp sent=X recv=Y"
+ *	up to MS for each echo; with -i, start one every MS milliseconds.
+ *	-> "udp sent=X recv=Y"
  *
  * Every mode exits by itself after -t SECS (default 60) at the latest.
  */
@@ -36,6 +44,7 @@
 #include <unistd.h>
 
 #define MAX_CONNS 4096
+#define CHURN_INFLIGHT 64
 
 static struct sockaddr_storage peer;
 static socklen_t peer_len;
@@ -251,6 +260,126 @@ static void cmd_echo(int ms)
 	printf("echo ok=%d fail=%d\n", ok, fail);
 }
 
+/*
+ * churn: new connections at a steady rate, as a client population would
+ * open them, each one measured from its own start. When 64 are under way
+ * the next waits, so that a dead server costs bounded resources; a late
+ * start is still timed from when it really started.
+ */
+struct churn_conn {
+	int fd; /* -1: a free slot */
+	long start;
+	size_t got;
+	int connected;
+};
+
+static void churn_end(struct churn_conn *c, int *count, int *inflight)
+{
+	close(c->fd);
+	c->fd = -1;
+	(*count)++;
+	(*inflight)--;
+}
+
+static void cmd_churn(int n, int rate, int ms)
+{
+	static const char msg[] = "flowgen\n";
+	struct churn_conn c[CHURN_INFLIGHT];
+	struct pollfd p[CHURN_INFLIGHT];
+	int ok = 0, fail = 0, started = 0, inflight = 0;
+	long t0 = now_ms(), deadline, max_ms = 0;
+
+	if (n <= 0 || n > 1000000 || rate <= 0 || rate > 100000 || ms <= 0) {
+		printf("churn error\n");
+		return;
+	}
+	deadline = t0 + (long)n * 1000 / rate + ms + 2000;
+	for (int k = 0; k < CHURN_INFLIGHT; k++)
+		c[k].fd = -1;
+	while ((started < n || inflight) && now_ms() < deadline) {
+		long now = now_ms(), wake = deadline;
+
+		while (started < n && inflight < CHURN_INFLIGHT &&
+		       now >= t0 + (long)started * 1000 / rate) {
+			int k = 0, fd;
+
+			while (c[k].fd >= 0)
+				k++;
+			started++;
+			fd = socket(peer.ss_family, SOCK_STREAM | SOCK_NONBLOCK,
+				    0);
+			if (fd < 0 || (connect(fd, (struct sockaddr *)&peer,
+					       peer_len) < 0 &&
+				       errno != EINPROGRESS)) {
+				if (fd >= 0)
+					close(fd);
+				fail++;
+				continue;
+			}
+			c[k] = (struct churn_conn){ .fd = fd, .start = now };
+			inflight++;
+		}
+		if (started < n && inflight < CHURN_INFLIGHT)
+			wake = t0 + (long)started * 1000 / rate;
+		for (int k = 0; k < CHURN_INFLIGHT; k++) {
+			p[k].fd = c[k].fd;
+			p[k].events = c[k].connected ? POLLIN : POLLOUT;
+			p[k].revents = 0;
+			if (c[k].fd < 0)
+				continue;
+			if (now - c[k].start >= ms) {
+				churn_end(&c[k], &fail, &inflight);
+				p[k].fd = -1;
+			} else if (c[k].start + ms < wake) {
+				wake = c[k].start + ms;
+			}
+		}
+		if (poll(p, CHURN_INFLIGHT,
+			 wake > now ? (int)(wake - now) : 0) <= 0)
+			continue;
+		for (int k = 0; k < CHURN_INFLIGHT; k++) {
+			char buf[64];
+			int err = 0;
+			socklen_t el = sizeof(err);
+			ssize_t r;
+
+			if (p[k].fd < 0 || !p[k].revents)
+				continue;
+			if (!c[k].connected) {
+				getsockopt(c[k].fd, SOL_SOCKET, SO_ERROR, &err,
+					   &el);
+				if (err || send(c[k].fd, msg, sizeof(msg) - 1,
+						MSG_NOSIGNAL) !=
+						   (ssize_t)sizeof(msg) - 1)
+					churn_end(&c[k], &fail, &inflight);
+				else
+					c[k].connected = 1;
+				continue;
+			}
+			r = read(c[k].fd, buf, sizeof(buf));
+			if (r < 0 && errno == EAGAIN)
+				continue;
+			if (r <= 0) {
+				churn_end(&c[k], &fail, &inflight);
+				continue;
+			}
+			c[k].got += (size_t)r;
+			if (c[k].got >= sizeof(msg) - 1) {
+				long took = now_ms() - c[k].start;
+
+				if (took > max_ms)
+					max_ms = took;
+				churn_end(&c[k], &ok, &inflight);
+			}
+		}
+	}
+	for (int k = 0; k < CHURN_INFLIGHT; k++)
+		if (c[k].fd >= 0)
+			churn_end(&c[k], &fail, &inflight);
+	fail += n - started; /* never started: out of time */
+	printf("churn ok=%d fail=%d max_ms=%ld\n", ok, fail, max_ms);
+}
+
 static int client(int secs)
 {
 	char line[256];
@@ -261,8 +390,12 @@ static int client(int secs)
 	while (now_ms() < deadline && fgets(line, sizeof(line), stdin)) {
 		int a = 0, b = 0;
 
+		int c = 0;
+
 		if (sscanf(line, "open %d %d", &a, &b) == 2) {
 			cmd_open(a, b);
+		} else if (sscanf(line, "churn %d %d %d", &a, &b, &c) == 3) {
+			cmd_churn(a, b, c);
 		} else if (sscanf(line, "echo %d", &a) == 1) {
 			cmd_echo(a);
 		} else if (!strncmp(line, "close", 5)) {
@@ -281,10 +414,11 @@ static int client(int secs)
 
 /* udp */
 
-static int udp(int count, int flows, int wait_ms)
+static int udp(int count, int flows, int wait_ms, int interval_ms)
 {
 	int *fds = calloc((size_t)flows, sizeof(*fds));
 	int sent = 0, recvd = 0;
+	long t0 = now_ms();
 
 	if (!fds || flows <= 0 || count < 0)
 		return 2;
@@ -298,7 +432,10 @@ static int udp(int count, int flows, int wait_ms)
 		int fd = fds[i % flows];
 		char buf[64];
 		int n = snprintf(buf, sizeof(buf), "flowgen %d", i);
+		long due = t0 + (long)i * interval_ms;
 
+		if (due > now_ms())
+			poll(NULL, 0, (int)(due - now_ms()));
 		if (send(fd, buf, (size_t)n, 0) == n)
 			sent++;
 		if (wait_ms) {
@@ -319,7 +456,7 @@ static int udp(int count, int flows, int wait_ms)
 int main(int argc, char **argv)
 {
 	const char *addr = NULL, *port = NULL;
-	int secs = 60, count = 0, flows = 1, wait_ms = 0, opt;
+	int secs = 60, count = 0, flows = 1, wait_ms = 0, interval_ms = 0, opt;
 
 	if (argc < 2) {
 		fprintf(stderr,
@@ -327,7 +464,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	optind = 2;
-	while ((opt = getopt(argc, argv, "d:p:t:n:f:w:")) != -1) {
+	while ((opt = getopt(argc, argv, "d:p:t:n:f:w:i:")) != -1) {
 		switch (opt) {
 		case 'd':
 			addr = optarg;
@@ -347,6 +484,9 @@ int main(int argc, char **argv)
 		case 'w':
 			wait_ms = atoi(optarg);
 			break;
+		case 'i':
+			interval_ms = atoi(optarg);
+			break;
 		default:
 			return 2;
 		}
@@ -363,6 +503,6 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "client"))
 		return client(secs);
 	if (!strcmp(argv[1], "udp"))
-		return udp(count, flows, wait_ms);
+		return udp(count, flows, wait_ms, interval_ms);
 	return 2;
 }
