@@ -27,6 +27,8 @@ struct droplog {
 	struct report evictions; /* by evict reason, per newcomer's source */
 	uint64_t interval_start_ms;
 	uint32_t interval_s; /* 0: no reports */
+	uint64_t unsourced_said; /* flows_unsourced when last logged */
+	uint64_t unsourced_ms; /* and when */
 };
 
 void droplog_init(struct droplog *dl, const struct conf *c, uint64_t now_ms);

@@ -239,6 +239,18 @@ void droplog_tick(struct droplog *dl, struct engine *e, uint64_t now_ms)
 			" of %" PRIu32 " flows",
 			e->warn_at * 9 / 10, e->table.count, e->max_flows);
 	e->events = 0;
+	/* The source table full: at most one line every 10 s. */
+	if (e->st.flows_unsourced > dl->unsourced_said &&
+	    now_ms - dl->unsourced_ms >= 10000) {
+		log_msg(LOG_WARNING,
+			"source table full (%" PRIu32 " sources): %" PRIu64
+			" new flows were not limited per source; raise "
+			"max_sources",
+			e->sources.count,
+			e->st.flows_unsourced - dl->unsourced_said);
+		dl->unsourced_said = e->st.flows_unsourced;
+		dl->unsourced_ms = now_ms;
+	}
 	if (!dl->interval_s ||
 	    now_ms - dl->interval_start_ms < (uint64_t)dl->interval_s * 1000)
 		return;
