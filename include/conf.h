@@ -21,6 +21,8 @@
 
 #define CONF_DEFAULT_PATH SYSCONFDIR "/nfqtrack/nfqtrack.conf"
 #define CONF_PATH_MAX 108 /* sun_path */
+#define CONF_NAME_MAX 33 /* a user or group name, 32 characters */
+#define CONF_LISTEN_MAX 64 /* "[IPv6]:port" */
 
 /* Timeout classes: TCP flows use their state as class, or one of the two
  * shorter ones the kernel applies to retransmitting or unacknowledged
@@ -89,6 +91,9 @@ struct conf {
 	uint32_t syslog_facility; /* LOG_DAEMON, ... */
 	char syslog_socket[CONF_PATH_MAX];
 	char ctl_socket[CONF_PATH_MAX];
+	char user[CONF_NAME_MAX]; /* run as, once the queue is bound */
+	char group[CONF_NAME_MAX]; /* of the control socket */
+	char metrics_listen[CONF_LISTEN_MAX]; /* "off", "ADDR:PORT" */
 };
 
 /* Receives each problem, already formatted as "FILE:LINE: problem". */
@@ -119,6 +124,15 @@ uint32_t conf_max_sources(const struct conf *c);
 
 /* Is addr (of family) in the exempt list? */
 bool conf_exempt(const struct conf *c, uint8_t family, const void *addr);
+
+/*
+ * The address of a listen value ("127.0.0.1:9469", "[::1]:9469") into
+ * addr (a struct sockaddr_in or _in6, *len bytes). Returns 0, -1 for a bad
+ * value, or 1 for "off".
+ */
+struct sockaddr_storage;
+int conf_listen_addr(const char *text, struct sockaddr_storage *addr,
+		     unsigned int *len);
 
 /* Name of an on_full value ("early_drop"). */
 const char *conf_on_full_name(uint32_t v);

@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "conf.h"
 
@@ -29,6 +32,8 @@ enum key_type {
 	K_POW2, /* 0 or a power of two */
 	K_ON_FULL, /* drop/early_drop/evict_idle */
 	K_PREFIXES, /* comma-separated prefixes; lines add up */
+	K_NAME, /* a user or group name */
+	K_LISTEN, /* "off" or ADDR:PORT */
 };
 
 struct key {
@@ -125,6 +130,9 @@ static const struct key keys[] = {
 	{ "syslog_socket", K_PATH, OFF(syslog_socket), 0, 0, "/dev/log" },
 	{ "ctl_socket", K_PATH, OFF(ctl_socket), 0, 0,
 	  RUNSTATEDIR "/nfqtrack/ctl" },
+	{ "user", K_NAME, OFF(user), 0, 0, "nfqtrack" },
+	{ "group", K_NAME, OFF(group), 0, 0, "nfqtrack" },
+	{ "metrics_listen", K_LISTEN, OFF(metrics_listen), 0, 0, "off" },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -326,6 +334,30 @@ static const char *set_value(struct conf *c, const struct key *k, const char *v,
 		break;
 	case K_PREFIXES:
 		return set_prefixes(c, v, buf, buflen);
+	case K_NAME:
+		if (strlen(v) >= CONF_NAME_MAX || v[0] == '-' ||
+		    strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUV"
+			      "WXYZ0123456789._-") != strlen(v)) {
+			snprintf(buf, buflen,
+				 "'%s' is not a user or group name", v);
+			return buf;
+		}
+		strcpy((char *)c + k->offset, v);
+		return NULL;
+	case K_LISTEN: {
+		struct sockaddr_storage ss;
+		unsigned int len;
+
+		if (strlen(v) >= CONF_LISTEN_MAX ||
+		    conf_listen_addr(v, &ss, &len) < 0) {
+			snprintf(buf, buflen,
+				 "'%s' is not off, ADDR:PORT or [ADDR6]:PORT",
+				 v);
+			return buf;
+		}
+		strcpy((char *)c + k->offset, v);
+		return NULL;
+	}
 	case K_PATH:
 		if (strlen(v) >= CONF_PATH_MAX)
 			return "path is too long for a socket (107 bytes at most)";
@@ -554,6 +586,56 @@ uint32_t conf_buckets(const struct conf *c)
 	return b;
 }
 
+int conf_listen_addr(const char *text, struct sockaddr_storage *addr,
+		     unsigned int *len)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *colon, *h = text;
+	unsigned long port;
+	size_t hlen;
+	char *end;
+
+	if (!strcmp(text, "off"))
+		return 1;
+	colon = strrchr(text, ':');
+	if (!colon || colon == text)
+		return -1;
+	port = strtoul(colon + 1, &end, 10);
+	if (!isdigit((unsigned char)colon[1]) || *end || !port ||
+	    port > 65535)
+		return -1;
+	hlen = (size_t)(colon - text);
+	if (text[0] == '[') {
+		if (hlen < 3 || text[hlen - 1] != ']')
+			return -1;
+		h = text + 1;
+		hlen -= 2;
+	}
+	if (hlen >= sizeof(host))
+		return -1;
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	memset(addr, 0, sizeof(*addr));
+	if (text[0] != '[') {
+		struct sockaddr_in *in = (struct sockaddr_in *)addr;
+
+		if (inet_pton(AF_INET, host, &in->sin_addr) != 1)
+			return -1;
+		in->sin_family = AF_INET;
+		in->sin_port = htons((uint16_t)port);
+		*len = sizeof(*in);
+	} else {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)addr;
+
+		if (inet_pton(AF_INET6, host, &in6->sin6_addr) != 1)
+			return -1;
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)port);
+		*len = sizeof(*in6);
+	}
+	return 0;
+}
+
 uint32_t conf_max_sources(const struct conf *c)
 {
 	if (c->max_sources)
@@ -575,7 +657,9 @@ void conf_print(const struct conf *c, FILE *out)
 {
 	for (size_t i = 0; i < NKEYS; i++) {
 		const struct key *k = &keys[i];
-		uint32_t v = k->type == K_PATH || k->type == K_BOOL ||
+		bool text = k->type == K_PATH || k->type == K_NAME ||
+			    k->type == K_LISTEN;
+		uint32_t v = text || k->type == K_BOOL ||
 					     k->type == K_PREFIXES ?
 				     0 :
 				     *u32_of(c, k);
@@ -595,6 +679,8 @@ void conf_print(const struct conf *c, FILE *out)
 			fputs(conf_facility_name(v), out);
 			break;
 		case K_PATH:
+		case K_NAME:
+		case K_LISTEN:
 			fputs((const char *)c + k->offset, out);
 			break;
 		case K_ON_FULL:
