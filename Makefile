@@ -61,9 +61,11 @@ ALL_OBJS   := $(CORE_OBJS) $(DAEMON_OBJS) $(CTL_OBJS)
 
 # Debian packages: to build, and to run the tests and the demo.
 DEB_BUILD  := gcc libc6-dev make pkg-config libmnl-dev libnetfilter-queue-dev \
-              libnfnetlink-dev check libpcap-dev
+              libnfnetlink-dev check libpcap-dev libmicrohttpd-dev libsystemd-dev \
+              libcap-ng-dev
 DEB_TEST   := iptables iproute2 iputils-ping rsyslog procps clang-format python3 \
-              man-db groff-base tcpreplay conntrack
+              man-db groff-base tcpreplay conntrack curl python3-prometheus-client \
+              systemd
 CORPUS     ?= $(abspath ../shared/corpus)
 
 .PHONY: all deps check check-unit check-conf check-docs check-format \
