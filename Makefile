@@ -49,7 +49,7 @@ endif
 # The pure core: links into the daemon, the tests and the fuzzers.
 CORE       := hash slab prefix flow source pkt tcp engine conf log report droplog ctl list replay
 CORE_OBJS  := $(CORE:%=src/%.o)
-DAEMON_OBJS := src/nfqtrackd.o src/queue.o
+DAEMON_OBJS := src/nfqtrackd.o src/queue.o src/privs.o src/notify.o
 CTL_OBJS   := src/nfqtrackctl.o
 LIB        := src/libnfqtrack.a
 
@@ -68,7 +68,7 @@ DEB_TEST   := iptables iproute2 iputils-ping rsyslog procps clang-format python3
               systemd
 CORPUS     ?= $(abspath ../shared/corpus)
 
-.PHONY: all deps check check-unit check-conf check-docs check-format \
+.PHONY: all deps user check check-unit check-conf check-docs check-format \
         check-integration check-replay check-agree demo install uninstall \
         clean FORCE
 
@@ -86,7 +86,8 @@ $(LIB): $(CORE_OBJS) Makefile
 	$(call say,AR,$@)rm -f $@ && $(AR) rcs $@ $(CORE_OBJS)
 
 src/nfqtrackd: $(DAEMON_OBJS) $(LIB)
-	$(call say,LD,$@)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_NFQ) -lpcap
+	$(call say,LD,$@)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_NFQ) -lpcap \
+		-lcap-ng -lsystemd
 
 src/nfqtrackctl: $(CTL_OBJS) $(LIB)
 	$(call say,LD,$@)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^
@@ -121,7 +122,14 @@ deps:
 			>/dev/null || exit 1; \
 	fi
 
-check: deps
+# The daemon's own user (user = nfqtrack in its configuration), which the
+# tests and the demo run it as, as make install does.
+user:
+	@getent passwd nfqtrack >/dev/null || { echo "user: creating system user nfqtrack"; \
+		useradd --system --user-group --no-create-home \
+			--home-dir /nonexistent --shell /usr/sbin/nologin nfqtrack; }
+
+check: deps user
 	$(MAKE) --no-print-directory all $(UNIT_TESTS) $(TOOLS)
 	$(MAKE) --no-print-directory check-format check-unit check-conf \
 		check-docs check-integration check-replay check-agree
@@ -160,7 +168,7 @@ check-agree: all $(TOOLS)
 	@echo "== agreement with the kernel's conntrack on the same packets"
 	@CORPUS=$(CORPUS) tests/agree/run.sh
 
-demo: deps
+demo: deps user
 	$(MAKE) --no-print-directory all $(TOOLS)
 	@tests/demo.sh
 

@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define CTL_VERSION "NFQT/1"
 #define CTL_REQUEST_MAX 4096
@@ -73,11 +74,14 @@ typedef void (*ctl_handler)(void *arg, const struct ctl_request *req,
 struct ctl_server;
 
 /*
- * Listen on path (mode 0660), creating its directory if missing. A stale
- * socket left by a dead daemon is replaced; a live one is an error.
- * Returns NULL with a message in err.
+ * Listen on path (mode 0660, group group), creating its directory if
+ * missing (mode 0750, owned by dir_owner and group). A stale socket left
+ * by a dead daemon is replaced; a live one is an error. (uid_t)-1 and
+ * (gid_t)-1 leave owner and group as they come. Returns NULL with a
+ * message in err.
  */
-struct ctl_server *ctl_server_open(const char *path, char *err, size_t errlen);
+struct ctl_server *ctl_server_open(const char *path, uid_t dir_owner,
+				   gid_t group, char *err, size_t errlen);
 
 /* A descriptor that becomes readable when the server has work. */
 int ctl_server_fd(const struct ctl_server *s);

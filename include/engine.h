@@ -102,6 +102,7 @@ struct engine_stats {
 	uint64_t would_drop; /* enforce = no: dropped, had it been yes */
 	uint64_t would[DROP_REASON_COUNT];
 	uint64_t flows_unsourced; /* made with no room to count the source */
+	uint64_t flows_flushed; /* removed by request (nfqtrackctl flush) */
 	uint64_t warnings; /* times the table went past warn_at */
 };
 
@@ -230,6 +231,16 @@ static inline uint8_t engine_source_bits(const struct engine *e, uint8_t family)
 {
 	return family == 6 ? e->prefix6 : e->prefix4;
 }
+
+/*
+ * A share of a flush: remove the flows pred() accepts from at most
+ * max_buckets buckets from *cur (see flow_table_remove_step), counting
+ * them in *removed and flows_flushed. Returns true while buckets remain.
+ */
+bool engine_flush_step(struct engine *e, struct flow_cursor *cur,
+		       uint32_t max_buckets,
+		       bool (*pred)(const struct flow *f, void *arg), void *arg,
+		       uint32_t *removed);
 
 /* Seconds flow f has left to live, 0 if expired. */
 uint32_t engine_flow_left(const struct engine *e, const struct flow *f);

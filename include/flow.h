@@ -273,6 +273,17 @@ bool flow_table_walk_step(const struct flow_table *t, struct flow_cursor *cur,
 			  void *arg);
 
 /*
+ * Remove the flows that pred() accepts from at most max_buckets more
+ * buckets from *cur, adding their number to *removed. Returns true while
+ * buckets remain; as with flow_table_walk_step(), flows made or moved
+ * between steps may be missed.
+ */
+bool flow_table_remove_step(struct flow_table *t, struct flow_cursor *cur,
+			    uint32_t max_buckets,
+			    bool (*pred)(const struct flow *f, void *arg),
+			    void *arg, uint32_t *removed);
+
+/*
  * Visit every flow (live or not yet reclaimed): calls fn until it returns
  * non-zero, which is then returned. The callback must not change the table.
  * O(buckets + flows).

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * log.h - logging to syslog and stderr, and rate limiting.
+ * log.h - logging to syslog or the journal and stderr, and rate limiting.
  *
- * Lines go to the syslog socket (/dev/log: journald or a syslog daemon) as
- * RFC 3164 datagrams. This is our own small client rather than syslog(3)
+ * Under systemd (stderr is the journal, as JOURNAL_STREAM says), lines go
+ * to the journal in its native protocol, with structured fields; else to
+ * the syslog socket (/dev/log: journald or a syslog daemon) as RFC 3164
+ * datagrams. This is our own small client rather than syslog(3)
  * because glibc's blocks when the log socket's queue is full: a stuck
  * syslog daemon must cost us log lines, counted, never the packet path.
  * A line that cannot be delivered goes to stderr instead, unless stderr
@@ -25,6 +27,16 @@ void log_configure(uint32_t facility, const char *socket_path);
 
 void log_msg(int prio, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* A journal field: KEY (upper case, digits, _) and its value. */
+struct log_field {
+	const char *key;
+	const char *value;
+};
+
+/* log_msg() with fields for the journal (ignored by syslog). */
+void log_fields(int prio, const struct log_field *fields, unsigned nfields,
+		const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* Lines that syslog did not take (sent to stderr instead). */
 uint64_t log_lost(void);

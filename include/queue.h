@@ -80,10 +80,12 @@ const struct queue_stats *queue_stats(const struct queue *q);
 
 /* The kernel's line for this queue in /proc/net/netfilter/nfnetlink_queue:
  * packets waiting, dropped for a full queue, dropped for a full socket.
- * Returns 0 or -1 (queue not found). */
+ * The file is opened by queue_open() and kept, so that it can still be
+ * read once root is dropped. Returns 0, or -1 (not readable, or queue
+ * not found). */
 struct queue_kernel_stats {
 	uint32_t queue_total, queue_dropped, user_dropped, id_sequence;
 };
-int queue_kernel_stats(uint16_t queue, struct queue_kernel_stats *ks);
+int queue_kernel_stats(struct queue *q, struct queue_kernel_stats *ks);
 
 #endif

@@ -601,8 +601,7 @@ int conf_listen_addr(const char *text, struct sockaddr_storage *addr,
 	if (!colon || colon == text)
 		return -1;
 	port = strtoul(colon + 1, &end, 10);
-	if (!isdigit((unsigned char)colon[1]) || *end || !port ||
-	    port > 65535)
+	if (!isdigit((unsigned char)colon[1]) || *end || !port || port > 65535)
 		return -1;
 	hlen = (size_t)(colon - text);
 	if (text[0] == '[') {

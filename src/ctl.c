@@ -167,7 +167,11 @@ static void client_close(struct ctl_server *s, struct client *c)
 	c->fd = -1;
 }
 
-static int parent_dir(const char *path, char *err, size_t errlen)
+/* The socket's directory, made if missing: owned by dir_owner, so that
+ * the daemon can remove its socket once it no longer runs as root, and by
+ * group, whose members must reach the socket. */
+static int parent_dir(const char *path, uid_t dir_owner, gid_t group, char *err,
+		      size_t errlen)
 {
 	char copy[108], *dir;
 	struct stat st;
@@ -176,7 +180,8 @@ static int parent_dir(const char *path, char *err, size_t errlen)
 	dir = dirname(copy);
 	if (stat(dir, &st) == 0)
 		return 0;
-	if (errno != ENOENT || mkdir(dir, 0755) < 0) {
+	if (errno != ENOENT || mkdir(dir, 0750) < 0 ||
+	    chown(dir, dir_owner, group) < 0) {
 		snprintf(err, errlen, "cannot create directory %s: %s", dir,
 			 strerror(errno));
 		return -1;
@@ -219,7 +224,8 @@ static int clear_stale(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
-struct ctl_server *ctl_server_open(const char *path, char *err, size_t errlen)
+struct ctl_server *ctl_server_open(const char *path, uid_t dir_owner,
+				   gid_t group, char *err, size_t errlen)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct epoll_event ev = { .events = EPOLLIN };
@@ -237,7 +243,7 @@ struct ctl_server *ctl_server_open(const char *path, char *err, size_t errlen)
 	snprintf(s->path, sizeof(s->path), "%s", path);
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	err[0] = '\0';
-	if (parent_dir(path, err, errlen) < 0 ||
+	if (parent_dir(path, dir_owner, group, err, errlen) < 0 ||
 	    clear_stale(path, err, errlen) < 0)
 		goto fail;
 	s->listen_fd =
@@ -247,7 +253,8 @@ struct ctl_server *ctl_server_open(const char *path, char *err, size_t errlen)
 	old = umask(0117); /* srw-rw----, from the first instant */
 	r = bind(s->listen_fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old);
-	if (r < 0 || listen(s->listen_fd, MAX_CLIENTS) < 0)
+	if (r < 0 || chown(path, (uid_t)-1, group) < 0 ||
+	    listen(s->listen_fd, MAX_CLIENTS) < 0)
 		goto fail;
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (s->epfd < 0)

@@ -191,11 +191,50 @@ static void count(struct report *rep, unsigned reason, const struct engine *e,
 	report_add(rep, reason, p->family, masked, bits);
 }
 
+/* The journal's fields for a packet's line: what happened, why, and the
+ * packet's protocol and endpoints, for journalctl NFQTRACK_REASON=... */
+struct fields {
+	struct log_field f[7];
+	unsigned n;
+	char proto[16], src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+	char sport[8], dport[8];
+};
+
+static void packet_fields(struct fields *fs, const char *event,
+			  const char *reason, const struct pkt *p)
+{
+	const char *name;
+
+	fs->n = 0;
+	fs->f[fs->n++] = (struct log_field){ "NFQTRACK_EVENT", event };
+	fs->f[fs->n++] = (struct log_field){ "NFQTRACK_REASON", reason };
+	if (!p->family)
+		return;
+	name = proto_label(p->proto, fs->proto, sizeof(fs->proto));
+	if (name != fs->proto)
+		snprintf(fs->proto, sizeof(fs->proto), "%s", name);
+	inet_ntop(p->family == 6 ? AF_INET6 : AF_INET, p->src, fs->src,
+		  sizeof(fs->src));
+	inet_ntop(p->family == 6 ? AF_INET6 : AF_INET, p->dst, fs->dst,
+		  sizeof(fs->dst));
+	fs->f[fs->n++] = (struct log_field){ "NFQTRACK_PROTO", fs->proto };
+	fs->f[fs->n++] = (struct log_field){ "NFQTRACK_SRC", fs->src };
+	fs->f[fs->n++] = (struct log_field){ "NFQTRACK_DST", fs->dst };
+	if (p->proto == IPPROTO_ICMP || p->proto == IPPROTO_ICMPV6 ||
+	    !(p->sport || p->dport))
+		return;
+	snprintf(fs->sport, sizeof(fs->sport), "%u", p->sport);
+	snprintf(fs->dport, sizeof(fs->dport), "%u", p->dport);
+	fs->f[fs->n++] = (struct log_field){ "NFQTRACK_SPORT", fs->sport };
+	fs->f[fs->n++] = (struct log_field){ "NFQTRACK_DPORT", fs->dport };
+}
+
 void droplog_packet(struct droplog *dl, const struct engine *e,
 		    const struct engine_result *r, uint64_t now_ms)
 {
 	char line[640];
 	bool dropped = r->verdict == VERDICT_DROP || r->shadow;
+	struct fields fs;
 
 	if (dropped)
 		count(&dl->drops, r->reason, e, &r->pkt);
@@ -204,7 +243,9 @@ void droplog_packet(struct droplog *dl, const struct engine *e,
 	if (r->evicted) {
 		if (ratelimit_allow(&dl->rl, now_ms)) {
 			droplog_fmt_evict(line, sizeof(line), e, r);
-			log_msg(LOG_WARNING, "%s", line);
+			packet_fields(&fs, "evict",
+				      engine_evict_name(r->evicted), &r->pkt);
+			log_fields(LOG_WARNING, fs.f, fs.n, "%s", line);
 		} else {
 			dl->suppressed++;
 		}
@@ -212,7 +253,9 @@ void droplog_packet(struct droplog *dl, const struct engine *e,
 	if (dropped) {
 		if (ratelimit_allow(&dl->rl, now_ms)) {
 			droplog_fmt_drop(line, sizeof(line), e, r);
-			log_msg(LOG_WARNING, "%s", line);
+			packet_fields(&fs, r->shadow ? "would_drop" : "drop",
+				      engine_drop_name(r->reason), &r->pkt);
+			log_fields(LOG_WARNING, fs.f, fs.n, "%s", line);
 		} else {
 			dl->suppressed++;
 		}

@@ -406,6 +406,20 @@ uint32_t engine_tick(struct engine *e)
 	return n;
 }
 
+bool engine_flush_step(struct engine *e, struct flow_cursor *cur,
+		       uint32_t max_buckets,
+		       bool (*pred)(const struct flow *f, void *arg), void *arg,
+		       uint32_t *removed)
+{
+	uint32_t n = 0;
+	bool more = flow_table_remove_step(&e->table, cur, max_buckets, pred,
+					   arg, &n);
+
+	*removed += n;
+	e->st.flows_flushed += n;
+	return more;
+}
+
 uint32_t engine_flow_left(const struct engine *e, const struct flow *f)
 {
 	uint32_t idle = e->now - f->last_seen, to = e->list_timeout[f->list];
@@ -474,6 +488,7 @@ void engine_report(const struct engine *e,
 		emit(arg, key, s->would[i]);
 	}
 	emit(arg, "flows_unsourced", s->flows_unsourced);
+	emit(arg, "flows_flushed", s->flows_flushed);
 	emit(arg, "sources_full", e->sources.full);
 	emit(arg, "sources_reclaimed", e->sources.reclaimed);
 	emit(arg, "table_warnings", s->warnings);

@@ -459,3 +459,36 @@ bool flow_table_walk_step(const struct flow_table *t, struct flow_cursor *cur,
 	}
 	return false;
 }
+
+bool flow_table_remove_step(struct flow_table *t, struct flow_cursor *cur,
+			    uint32_t max_buckets,
+			    bool (*pred)(const struct flow *f, void *arg),
+			    void *arg, uint32_t *removed)
+{
+	while (cur->array < 2) {
+		uint32_t *link;
+
+		if (!t->bucket[cur->array] ||
+		    cur->bucket >= t->nbuckets[cur->array]) {
+			cur->array++;
+			cur->bucket = 0;
+			continue;
+		}
+		if (!max_buckets--)
+			return true;
+		link = &t->bucket[cur->array][cur->bucket++];
+		while (*link != FLOW_NIL) {
+			uint32_t idx = *link;
+			struct flow *f = flow_at(t, idx);
+
+			if (pred(f, arg)) {
+				*link = f->next;
+				release(t, idx);
+				(*removed)++;
+			} else {
+				link = &f->next;
+			}
+		}
+	}
+	return false;
+}

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * log.c - syslog client and rate limiter; see log.h.
+ * log.c - syslog and journal client, and rate limiter; see log.h.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -28,10 +28,15 @@ static struct {
 	int type; /* SOCK_DGRAM, or SOCK_STREAM for stream-only daemons */
 	uint64_t lost;
 	time_t last_connect;
+	int jfd; /* the journal's native socket, under systemd */
+	time_t jlast_connect;
 } lg = { .ident = "nfqtrackd",
 	 .facility = LOG_DAEMON,
 	 .path = "/dev/log",
-	 .fd = -1 };
+	 .fd = -1,
+	 .jfd = -1 };
+
+#define JOURNAL_SOCKET "/run/systemd/journal/socket"
 
 /* Is stderr the journal? systemd says so in JOURNAL_STREAM ("dev:ino"). */
 static bool stderr_is_journal(void)
@@ -62,6 +67,13 @@ static void disconnect(void)
 	lg.fd = -1;
 }
 
+static void journal_disconnect(void)
+{
+	if (lg.jfd >= 0)
+		close(lg.jfd);
+	lg.jfd = -1;
+}
+
 void log_configure(uint32_t facility, const char *socket_path)
 {
 	lg.facility = facility;
@@ -72,14 +84,14 @@ void log_configure(uint32_t facility, const char *socket_path)
 	}
 }
 
-static int try_connect(int type)
+static int try_connect(int type, const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 
 	if (fd < 0)
 		return -1;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", lg.path);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		int e = errno;
 
@@ -102,12 +114,81 @@ static bool ensure_connected(void)
 		return false;
 	lg.last_connect = now;
 	lg.type = SOCK_DGRAM;
-	lg.fd = try_connect(SOCK_DGRAM);
+	lg.fd = try_connect(SOCK_DGRAM, lg.path);
 	if (lg.fd < 0 && errno == EPROTOTYPE) {
 		lg.type = SOCK_STREAM;
-		lg.fd = try_connect(SOCK_STREAM);
+		lg.fd = try_connect(SOCK_STREAM, lg.path);
 	}
 	return lg.fd >= 0;
+}
+
+/*
+ * The journal's native protocol (systemd.io/JOURNAL_NATIVE_PROTOCOL):
+ * one datagram of KEY=VALUE lines, so that fields such as NFQTRACK_REASON
+ * can be matched with journalctl. Our own client rather than
+ * sd_journal_send(3), whose socket blocks when journald falls behind: a
+ * busy journal must cost us lines, never the packet path.
+ */
+static bool send_journal(const char *dgram, size_t len)
+{
+	time_t now = time(NULL);
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (lg.jfd < 0) {
+			if (now == lg.jlast_connect)
+				return false;
+			lg.jlast_connect = now;
+			lg.jfd = try_connect(SOCK_DGRAM, JOURNAL_SOCKET);
+			if (lg.jfd < 0)
+				return false;
+		}
+		if (send(lg.jfd, dgram, len, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0)
+			return true;
+		if (errno == EAGAIN || errno == EINTR || errno == ENOBUFS)
+			return false;
+		journal_disconnect();
+		lg.jlast_connect = 0;
+	}
+	return false;
+}
+
+/* Append "KEY=value\n" to a datagram, a newline in value made a space
+ * (the simple form of the protocol has none). */
+static size_t put_field(char *buf, size_t len, size_t at, const char *key,
+			const char *value)
+{
+	int n = snprintf(buf + at, at < len ? len - at : 0, "%s=", key);
+
+	if (n < 0 || at + (size_t)n >= len)
+		return len;
+	at += (size_t)n;
+	for (; *value && at + 1 < len; value++)
+		buf[at++] = *value == '\n' ? ' ' : *value;
+	if (at + 1 >= len)
+		return len;
+	buf[at++] = '\n';
+	return at;
+}
+
+static bool send_native(int prio, const struct log_field *f, unsigned nf,
+			const char *msg)
+{
+	char dgram[2048], num[16];
+	size_t at = 0;
+
+	snprintf(num, sizeof(num), "%d", prio & LOG_PRIMASK);
+	at = put_field(dgram, sizeof(dgram), at, "PRIORITY", num);
+	snprintf(num, sizeof(num), "%u", (unsigned)(lg.facility >> 3));
+	at = put_field(dgram, sizeof(dgram), at, "SYSLOG_FACILITY", num);
+	at = put_field(dgram, sizeof(dgram), at, "SYSLOG_IDENTIFIER", lg.ident);
+	snprintf(num, sizeof(num), "%d", (int)getpid());
+	at = put_field(dgram, sizeof(dgram), at, "SYSLOG_PID", num);
+	for (unsigned i = 0; i < nf; i++)
+		at = put_field(dgram, sizeof(dgram), at, f[i].key, f[i].value);
+	at = put_field(dgram, sizeof(dgram), at, "MESSAGE", msg);
+	if (at >= sizeof(dgram))
+		return false;
+	return send_journal(dgram, at);
 }
 
 static bool send_syslog(const char *line, size_t len)
@@ -145,19 +226,25 @@ static const char *prio_word(int prio)
 	}
 }
 
-void log_msg(int prio, const char *fmt, ...)
+static void vlog(int prio, const struct log_field *fields, unsigned nfields,
+		 const char *fmt, va_list ap)
 {
 	char line[1024], msg[900], stamp[32];
 	struct tm tm;
 	time_t now = time(NULL);
-	va_list ap;
 	bool sent;
 	int n;
 
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-
+	if (lg.stderr_journal) {
+		/* Under systemd: natively, fields and all. */
+		if (!send_native(prio, fields, nfields, msg))
+			lg.lost++;
+		if (lg.to_stderr)
+			fprintf(stderr, "%s: %s%s\n", lg.ident, prio_word(prio),
+				msg);
+		return;
+	}
 	localtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
 	n = snprintf(line, sizeof(line), "<%d>%s %s[%d]: %s",
@@ -178,6 +265,25 @@ void log_msg(int prio, const char *fmt, ...)
 		fprintf(stderr, "%s: %s%s\n", lg.ident, prio_word(prio), msg);
 }
 
+void log_msg(int prio, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(prio, NULL, 0, fmt, ap);
+	va_end(ap);
+}
+
+void log_fields(int prio, const struct log_field *fields, unsigned nfields,
+		const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(prio, fields, nfields, fmt, ap);
+	va_end(ap);
+}
+
 uint64_t log_lost(void)
 {
 	return lg.lost;
@@ -186,6 +292,7 @@ uint64_t log_lost(void)
 void log_close(void)
 {
 	disconnect();
+	journal_disconnect();
 }
 
 void ratelimit_init(struct ratelimit *rl, uint32_t rate, uint32_t burst,

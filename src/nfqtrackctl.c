@@ -44,6 +44,16 @@ static void usage(FILE *out)
 		"              --addr ADDR[/BITS]   either end\n"
 		"              --state STATE        TCP state (ESTABLISHED, "
 		"TIME_WAIT, ...)\n"
+		"  count     the number of flows (as conntrack -C)\n"
+		"  get       one flow, by its tuple either way: -p, --src, "
+		"--dst and\n"
+		"            --sport/--dport, or --icmp-id [--icmp-type "
+		"--icmp-code]\n"
+		"  flush     remove flows: all, or those matching list's "
+		"filters\n"
+		"  reload    re-read the configuration now; errors as "
+		"FILE:LINE, exit 1\n"
+		"  config    the configuration in effect\n"
 		"  top       the sources holding the most flows, with their "
 		"new flows per\n"
 		"            second and how many were refused\n"
@@ -223,9 +233,118 @@ static void print_pairs(char *body, bool json)
 		puts(first ? "}" : "\n}");
 }
 
+/* Filter options, and which commands take them. */
+enum filter_opt {
+	F_PROTO,
+	F_FAMILY,
+	F_SRC,
+	F_DST,
+	F_ADDR,
+	F_STATE,
+	F_SPORT,
+	F_DPORT,
+	F_ID,
+	F_TYPE,
+	F_CODE,
+	F_COUNT
+};
+
+static const char *const filter_key[F_COUNT] = {
+	"proto", "family", "src", "dst",  "addr", "state",
+	"sport", "dport",  "id",  "type", "code",
+};
+
+#define SELECT                                                        \
+	(1u << F_PROTO | 1u << F_FAMILY | 1u << F_SRC | 1u << F_DST | \
+	 1u << F_ADDR | 1u << F_STATE)
+#define TUPLE                                                        \
+	(1u << F_PROTO | 1u << F_SRC | 1u << F_DST | 1u << F_SPORT | \
+	 1u << F_DPORT | 1u << F_ID | 1u << F_TYPE | 1u << F_CODE)
+
+enum reply_style {
+	R_PAIRS, /* "key value" lines, aligned, or one JSON object */
+	R_VERBATIM, /* printed as it comes */
+	R_STREAM, /* the flow listing */
+	R_TOP,
+	R_COUNT, /* "flows N": N */
+	R_FLUSH, /* "deleted N": said on stderr, as conntrack does */
+	R_RELOAD,
+};
+
+static const struct command {
+	const char *name;
+	unsigned filters; /* bit per enum filter_opt */
+	enum reply_style style;
+	bool json_arg; /* the daemon formats JSON itself */
+} commands[] = {
+	{ "stats", 0, R_PAIRS, false },	    { "count", 0, R_COUNT, false },
+	{ "list", SELECT, R_STREAM, true }, { "get", TUPLE, R_VERBATIM, true },
+	{ "top", 0, R_TOP, true },	    { "flush", SELECT, R_FLUSH, false },
+	{ "reload", 0, R_RELOAD, false },   { "config", 0, R_VERBATIM, false },
+	{ "version", 0, R_PAIRS, false },
+};
+
+static const struct command *find_command(const char *name)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+/* Print a successful reply in the command's style. */
+static void print_reply(const struct command *cmd, char *body, bool json)
+{
+	unsigned long n = 0;
+
+	switch (cmd->style) {
+	case R_PAIRS:
+		print_pairs(body, json);
+		break;
+	case R_TOP:
+		print_top(body, json);
+		break;
+	case R_COUNT:
+		sscanf(body, "flows %lu", &n);
+		if (json)
+			printf("{\"flows\": %lu}\n", n);
+		else
+			printf("%lu\n", n);
+		break;
+	case R_FLUSH:
+		sscanf(body, "deleted %lu", &n);
+		if (json)
+			printf("{\"deleted\": %lu}\n", n);
+		else
+			fprintf(stderr,
+				"nfqtrackctl: %lu flow entries have been "
+				"deleted.\n",
+				n);
+		break;
+	case R_RELOAD:
+		if (json)
+			printf("{\"reloaded\": true}\n");
+		else
+			fputs(body, stdout);
+		break;
+	default:
+		fputs(body, stdout);
+	}
+}
+
 int main(int argc, char **argv)
 {
-	enum { OPT_SRC = 256, OPT_DST, OPT_ADDR, OPT_STATE };
+	enum {
+		OPT_SRC = 256,
+		OPT_DST,
+		OPT_ADDR,
+		OPT_STATE,
+		OPT_SPORT,
+		OPT_DPORT,
+		OPT_ID,
+		OPT_TYPE,
+		OPT_CODE
+	};
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "config", required_argument, NULL, 'c' },
@@ -238,13 +357,19 @@ int main(int argc, char **argv)
 		{ "dst", required_argument, NULL, OPT_DST },
 		{ "addr", required_argument, NULL, OPT_ADDR },
 		{ "state", required_argument, NULL, OPT_STATE },
+		{ "sport", required_argument, NULL, OPT_SPORT },
+		{ "dport", required_argument, NULL, OPT_DPORT },
+		{ "icmp-id", required_argument, NULL, OPT_ID },
+		{ "icmp-type", required_argument, NULL, OPT_TYPE },
+		{ "icmp-code", required_argument, NULL, OPT_CODE },
 		{ "count", required_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *count = NULL;
-	char filters[1024] = "";
-	bool filtered = false;
+	char filters[1024] = "", req[1200];
+	unsigned used = 0; /* filter options given */
 	const char *socket_path = NULL, *conf_path = CONF_DEFAULT_PATH;
+	const struct command *cmd;
 	struct ctl_reply rep;
 	enum ctl_status st;
 	struct conf conf;
@@ -254,23 +379,41 @@ int main(int argc, char **argv)
 
 	while ((opt = getopt_long(argc, argv, "s:c:o:Vhp:f:n:", opts, NULL)) !=
 	       -1) {
+		enum filter_opt f = F_COUNT;
+
 		switch (opt) {
 		case 'p':
+			f = F_PROTO;
+			break;
 		case 'f':
+			f = F_FAMILY;
+			break;
 		case OPT_SRC:
+			f = F_SRC;
+			break;
 		case OPT_DST:
+			f = F_DST;
+			break;
 		case OPT_ADDR:
+			f = F_ADDR;
+			break;
 		case OPT_STATE:
-			filtered = true;
-			if (add_term(filters, sizeof(filters),
-				     opt == 'p'	     ? "proto" :
-				     opt == 'f'	     ? "family" :
-				     opt == OPT_SRC  ? "src" :
-				     opt == OPT_DST  ? "dst" :
-				     opt == OPT_ADDR ? "addr" :
-						       "state",
-				     optarg) < 0)
-				return EXIT_USAGE;
+			f = F_STATE;
+			break;
+		case OPT_SPORT:
+			f = F_SPORT;
+			break;
+		case OPT_DPORT:
+			f = F_DPORT;
+			break;
+		case OPT_ID:
+			f = F_ID;
+			break;
+		case OPT_TYPE:
+			f = F_TYPE;
+			break;
+		case OPT_CODE:
+			f = F_CODE;
 			break;
 		case 'n':
 			if (!is_number(optarg)) {
@@ -309,23 +452,34 @@ int main(int argc, char **argv)
 			usage(stderr);
 			return EXIT_USAGE;
 		}
+		if (f == F_COUNT)
+			continue;
+		used |= 1u << f;
+		if (add_term(filters, sizeof(filters), filter_key[f], optarg) <
+		    0)
+			return EXIT_USAGE;
 	}
 	if (optind != argc - 1) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (strcmp(argv[optind], "stats") && strcmp(argv[optind], "version") &&
-	    strcmp(argv[optind], "list") && strcmp(argv[optind], "top")) {
+	cmd = find_command(argv[optind]);
+	if (!cmd) {
 		fprintf(stderr, "nfqtrackctl: unknown command '%s'\n",
 			argv[optind]);
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (filtered && strcmp(argv[optind], "list")) {
-		fprintf(stderr, "nfqtrackctl: filters go with list\n");
+	if (used & ~cmd->filters) {
+		for (int f = 0; f < F_COUNT; f++)
+			if (used & ~cmd->filters & (1u << f))
+				fprintf(stderr,
+					"nfqtrackctl: --%s does not go with "
+					"%s\n",
+					filter_key[f], cmd->name);
 		return EXIT_USAGE;
 	}
-	if (count && strcmp(argv[optind], "top")) {
+	if (count && cmd->style != R_TOP) {
 		fprintf(stderr, "nfqtrackctl: -n goes with top\n");
 		return EXIT_USAGE;
 	}
@@ -335,31 +489,16 @@ int main(int argc, char **argv)
 			conf_defaults(&conf);
 		socket_path = conf.ctl_socket;
 	}
-
-	if (!strcmp(argv[optind], "list")) {
-		char req[1100];
-
-		snprintf(req, sizeof(req), "list%s%s", json ? " json" : "",
-			 filters);
+	snprintf(req, sizeof(req), "%s%s%s%s%s", cmd->name,
+		 cmd->style == R_TOP ? " " : "",
+		 cmd->style == R_TOP ? (count ? count : "10") : "",
+		 json && cmd->json_arg ? " json" : "", filters);
+	if (cmd->style == R_STREAM)
 		return list(socket_path, req, json);
-	}
-	if (!strcmp(argv[optind], "top")) {
-		char req[64];
-
-		snprintf(req, sizeof(req), "top %s%s", count ? count : "10",
-			 json ? " json" : "");
-		st = ctl_call(socket_path, req, TIMEOUT_MS, &rep, err,
-			      sizeof(err));
-	} else {
-		st = ctl_call(socket_path, argv[optind], TIMEOUT_MS, &rep, err,
-			      sizeof(err));
-	}
+	st = ctl_call(socket_path, req, TIMEOUT_MS, &rep, err, sizeof(err));
 	switch (st) {
 	case CTL_OK:
-		if (!strcmp(argv[optind], "top"))
-			print_top(rep.data ? rep.data : "", json);
-		else
-			print_pairs(rep.data ? rep.data : (char[]){ "" }, json);
+		print_reply(cmd, rep.data ? rep.data : (char[]){ "" }, json);
 		ctl_reply_free(&rep);
 		return 0;
 	case CTL_ERR_DAEMON:

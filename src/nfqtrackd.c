@@ -14,6 +14,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,8 @@
 #include "engine.h"
 #include "hash.h"
 #include "log.h"
+#include "notify.h"
+#include "privs.h"
 #include "list.h"
 #include "queue.h"
 #include "replay.h"
@@ -48,10 +51,12 @@ struct daemon {
 	struct queue *queue;
 	struct ctl_server *ctl;
 	struct droplog droplog;
+	struct notify notify;
 	int epfd, sigfd, timerfd;
 	int stop_signal;
 	uint64_t start_ms;
 	uint64_t reloads, reload_errors;
+	uint64_t status_ms, status_dropped; /* the last status line's */
 };
 
 static uint64_t mono_ms(void)
@@ -74,18 +79,13 @@ static void print_error(void *arg, const char *msg)
 	fprintf(stderr, "nfqtrackd: %s\n", msg);
 }
 
-static void log_error(void *arg, const char *msg)
-{
-	(void)arg;
-	log_msg(LOG_ERR, "%s", msg);
-}
-
 /*
  * Load the configuration into c. A missing file is fine when it is the
  * default path (built-in defaults apply); problems go to err. Returns the
  * number of problems.
  */
-static int load_conf(struct daemon *d, struct conf *c, conf_error_fn err)
+static int load_conf(struct daemon *d, struct conf *c, conf_error_fn err,
+		     void *arg)
 {
 	FILE *f = fopen(d->conf_path, "re");
 	int n;
@@ -97,9 +97,9 @@ static int load_conf(struct daemon *d, struct conf *c, conf_error_fn err)
 			conf_defaults(c);
 			return 0;
 		}
-		return conf_load(c, d->conf_path, err, NULL);
+		return conf_load(c, d->conf_path, err, arg);
 	}
-	n = conf_parse(c, f, d->conf_path, err, NULL);
+	n = conf_parse(c, f, d->conf_path, err, arg);
 	fclose(f);
 	return n;
 }
@@ -188,20 +188,61 @@ static void log_settings(const struct daemon *d, const char *what)
 		c->adaptive_start, c->adaptive_end, c->warn_at);
 }
 
-static void reload(struct daemon *d)
+/* Problems found by a reload, logged one by one and gathered for the
+ * control request that asked for it. */
+struct problems {
+	char text[1024];
+	size_t len;
+};
+
+static void gather_problem(void *arg, const char *msg)
+{
+	struct problems *p = arg;
+
+	log_msg(LOG_ERR, "%s", msg);
+	if (p->len < sizeof(p->text))
+		p->len += (size_t)snprintf(p->text + p->len,
+					   sizeof(p->text) - p->len, "%s%s",
+					   p->len ? "; " : "", msg);
+}
+
+/* Why a reload failed, into p as well as the log. */
+static void reload_failed(struct daemon *d, struct problems *p, const char *fmt,
+			  ...) __attribute__((format(printf, 3, 4)));
+
+static void reload_failed(struct daemon *d, struct problems *p, const char *fmt,
+			  ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	d->reload_errors++;
+	gather_problem(p, msg);
+}
+
+/*
+ * Read the configuration again and apply it without losing a flow; on any
+ * problem the running configuration stays. Returns 0, or -1 with the
+ * problems (each also logged) in p.
+ */
+static int apply_reload(struct daemon *d, struct problems *p)
 {
 	struct conf nc;
 	int n;
 
 	d->reloads++;
-	n = load_conf(d, &nc, log_error);
+	p->len = 0;
+	p->text[0] = '\0';
+	n = load_conf(d, &nc, gather_problem, p);
 	if (n) {
-		d->reload_errors++;
-		log_msg(LOG_ERR,
-			"reload failed: %d problem%s in %s; the running "
-			"configuration stays in force",
-			n, n == 1 ? "" : "s", d->conf_path);
-		return;
+		reload_failed(d, p,
+			      "reload failed: %d problem%s in %s; the running "
+			      "configuration stays in force",
+			      n, n == 1 ? "" : "s", d->conf_path);
+		return -1;
 	}
 	if (nc.queue != d->conf.queue) {
 		log_msg(LOG_WARNING,
@@ -217,19 +258,28 @@ static void reload(struct daemon *d)
 			d->conf.ctl_socket);
 		strcpy(nc.ctl_socket, d->conf.ctl_socket);
 	}
+	if (strcmp(nc.user, d->conf.user) || strcmp(nc.group, d->conf.group)) {
+		log_msg(LOG_WARNING,
+			"user, group: a change takes a restart; staying "
+			"%s:%s",
+			d->conf.user, d->conf.group);
+		strcpy(nc.user, d->conf.user);
+		strcpy(nc.group, d->conf.group);
+	}
 	if (check_memory(&nc, engine_memory(&d->engine)) < 0) {
-		d->reload_errors++;
-		log_msg(LOG_ERR, "reload failed: the running configuration "
-				 "stays in force");
-		return;
+		reload_failed(d, p,
+			      "reload failed: max_flows = %" PRIu32
+			      " needs more memory than is available; the "
+			      "running configuration stays in force",
+			      nc.max_flows);
+		return -1;
 	}
 	if (engine_reconfigure(&d->engine, &nc) < 0) {
-		d->reload_errors++;
-		log_msg(LOG_ERR,
-			"reload failed: cannot resize the flow table "
-			"(%s); the running configuration stays in force",
-			strerror(errno));
-		return;
+		reload_failed(d, p,
+			      "reload failed: cannot resize the flow table "
+			      "(%s); the running configuration stays in force",
+			      strerror(errno));
+		return -1;
 	}
 	{
 		struct queue_params qp = queue_params(&nc);
@@ -251,6 +301,18 @@ static void reload(struct daemon *d)
 			"flows are handled as at a full table (on_full) "
 			"until they expire below it",
 			d->engine.table.count, nc.max_flows);
+	return 0;
+}
+
+/* A reload, as systemd is told: reloading, then ready again. */
+static int reload(struct daemon *d, struct problems *p)
+{
+	int r;
+
+	notify_reloading(&d->notify);
+	r = apply_reload(d, p);
+	notify_ready(&d->notify);
+	return r;
 }
 
 static void emit_reply(void *arg, const char *key, uint64_t value)
@@ -278,7 +340,7 @@ static void stats_reply(struct daemon *d, struct ctl_reply *rep)
 	emit_reply(rep, "queue_send_errors", q->send_errors);
 	emit_reply(rep, "queue_nl_errors", q->nl_errors);
 	emit_reply(rep, "queue_bad_messages", q->bad_messages);
-	if (queue_kernel_stats((uint16_t)d->conf.queue, &ks) == 0) {
+	if (queue_kernel_stats(d->queue, &ks) == 0) {
 		emit_reply(rep, "kernel_queue_total", ks.queue_total);
 		emit_reply(rep, "kernel_queue_dropped", ks.queue_dropped);
 		emit_reply(rep, "kernel_user_dropped", ks.user_dropped);
@@ -421,6 +483,199 @@ static void top_reply(struct daemon *d, const struct ctl_request *req,
 		ctl_reply_printf(rep, "%s]\n", got ? "\n" : "");
 }
 
+/* A flush in progress: which flows, how far, how many so far. */
+struct flushing {
+	struct daemon *d;
+	struct list_filter filter;
+	struct flow_cursor cur;
+	uint32_t removed;
+	bool json;
+};
+
+static bool flush_match(const struct flow *f, void *arg)
+{
+	return list_match(arg, f);
+}
+
+/* The next share of a flush: a bounded number of buckets, so that packets
+ * never wait long on it. */
+static bool flush_more(void *state, struct ctl_reply *rep)
+{
+	struct flushing *fl = state;
+
+	if (engine_flush_step(&fl->d->engine, &fl->cur, LIST_BUCKETS_PER_CHUNK,
+			      flush_match, &fl->filter, &fl->removed))
+		return true;
+	ctl_reply_printf(rep, "deleted %" PRIu32 "\n", fl->removed);
+	log_msg(LOG_NOTICE, "flush: %" PRIu32 " flows removed by request",
+		fl->removed);
+	return false;
+}
+
+/* "flush [filter...]": remove the flows that match (all without one). */
+static void flush_reply(struct daemon *d, const struct ctl_request *req,
+			struct ctl_reply *rep)
+{
+	struct flushing *fl = calloc(1, sizeof(*fl));
+	const char *why;
+
+	if (!fl) {
+		ctl_reply_error(rep, "out of memory");
+		return;
+	}
+	fl->d = d;
+	list_filter_init(&fl->filter);
+	for (int i = 1; i < req->argc; i++) {
+		if (list_filter_add(&fl->filter, req->argv[i], &why) < 0) {
+			ctl_reply_error(rep, "%s: %s", req->argv[i], why);
+			free(fl);
+			return;
+		}
+	}
+	rep->more = flush_more;
+	rep->more_state = fl;
+	rep->more_free = free;
+}
+
+/* The value of "key=value" in argv[1...], or NULL. */
+static const char *arg_value(const struct ctl_request *req, const char *key)
+{
+	size_t klen = strlen(key);
+
+	for (int i = 1; i < req->argc; i++)
+		if (!strncmp(req->argv[i], key, klen) &&
+		    req->argv[i][klen] == '=')
+			return req->argv[i] + klen + 1;
+	return NULL;
+}
+
+/* A number from 0 to max in "key=value", or -1 (with an error reply)
+ * when it is there and bad; dflt when it is not there. */
+static long arg_number(const struct ctl_request *req, const char *key, long max,
+		       long dflt, struct ctl_reply *rep)
+{
+	const char *v = arg_value(req, key);
+	char *end;
+	long n;
+
+	if (!v)
+		return dflt;
+	n = strtol(v, &end, 10);
+	if (!*v || *end || n < 0 || n > max) {
+		ctl_reply_error(rep,
+				"%s: '%.40s' is not a number from 0 to %ld",
+				key, v, max);
+		return -1;
+	}
+	return n;
+}
+
+/*
+ * "get proto=P src=A dst=B sport=X dport=Y" (ICMP: id=, type=, code=; the
+ * original or the reply direction, either finds it): the one flow, in the
+ * listing's format.
+ */
+static void get_reply(struct daemon *d, const struct ctl_request *req,
+		      struct ctl_reply *rep)
+{
+	const char *proto = arg_value(req, "proto"),
+		   *src = arg_value(req, "src"), *dst = arg_value(req, "dst");
+	struct list_filter pf;
+	uint8_t a[16], b[16], family = 4;
+	long sport, dport, type, code;
+	char line[LIST_LINE_MAX];
+	struct flow_key k;
+	struct flow *f;
+	const char *why;
+	bool icmp, json = false;
+	uint8_t pnum;
+
+	for (int i = 1; i < req->argc; i++)
+		json |= !strcmp(req->argv[i], "json");
+	if (!proto || !src || !dst) {
+		ctl_reply_error(rep, "get needs proto=, src= and dst=");
+		return;
+	}
+	list_filter_init(&pf);
+	{
+		char term[48];
+
+		snprintf(term, sizeof(term), "proto=%.40s", proto);
+		if (list_filter_add(&pf, term, &why) < 0) {
+			ctl_reply_error(rep, "proto: %s", why);
+			return;
+		}
+	}
+	pnum = (uint8_t)pf.proto;
+	if (inet_pton(AF_INET, src, a) != 1 ||
+	    inet_pton(AF_INET, dst, b) != 1) {
+		family = 6;
+		if (inet_pton(AF_INET6, src, a) != 1 ||
+		    inet_pton(AF_INET6, dst, b) != 1) {
+			ctl_reply_error(rep, "src and dst must be two IPv4 or "
+					     "two IPv6 addresses");
+			return;
+		}
+	}
+	icmp = (family == 4 && pnum == IPPROTO_ICMP) ||
+	       (family == 6 && pnum == IPPROTO_ICMPV6);
+	if (icmp) {
+		sport = arg_number(req, "id", 65535, -2, rep);
+		type = arg_number(req, "type", 255, family == 4 ? 8 : 128, rep);
+		code = arg_number(req, "code", 255, 0, rep);
+		if (sport == -2) {
+			ctl_reply_error(rep, "get: an ICMP flow needs id=");
+			return;
+		}
+		if (sport < 0 || type < 0 || code < 0)
+			return;
+		dport = type << 8 | code;
+	} else {
+		sport = arg_number(req, "sport", 65535, 0, rep);
+		dport = arg_number(req, "dport", 65535, 0, rep);
+		if (sport < 0 || dport < 0)
+			return;
+	}
+	flow_key_make(&k, family, pnum, a, b, (uint16_t)sport, (uint16_t)dport);
+	f = flow_table_lookup(&d->engine.table, &k,
+			      flow_hash(&d->engine.table, &k), d->engine.now);
+	if (!f) {
+		ctl_reply_error(rep, "no such flow");
+		return;
+	}
+	list_format(line, sizeof(line), f, engine_flow_left(&d->engine, f),
+		    json);
+	ctl_reply_printf(rep, "%s%s", line, json ? "\n" : "");
+}
+
+/* "config": the configuration in effect, as nfqtrackd -t prints it. */
+static void config_reply(struct daemon *d, struct ctl_reply *rep)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (!f) {
+		ctl_reply_error(rep, "out of memory");
+		return;
+	}
+	conf_print(&d->conf, f);
+	fclose(f);
+	ctl_reply_printf(rep, "%s", text ? text : "");
+	free(text);
+}
+
+/* "reload": as SIGHUP, but answered: done, or why not. */
+static void reload_reply(struct daemon *d, struct ctl_reply *rep)
+{
+	struct problems p;
+
+	if (reload(d, &p) < 0)
+		ctl_reply_error(rep, "%s", p.text);
+	else
+		ctl_reply_printf(rep, "reloaded %s\n", d->conf_path);
+}
+
 static void on_request(void *arg, const struct ctl_request *req,
 		       struct ctl_reply *rep)
 {
@@ -433,9 +688,22 @@ static void on_request(void *arg, const struct ctl_request *req,
 		list_reply(d, req, rep);
 	else if (!strcmp(cmd, "top"))
 		top_reply(d, req, rep);
+	else if (!strcmp(cmd, "count") && req->argc == 1)
+		ctl_reply_printf(rep, "flows %" PRIu32 "\n",
+				 d->engine.table.count);
+	else if (!strcmp(cmd, "get"))
+		get_reply(d, req, rep);
+	else if (!strcmp(cmd, "flush"))
+		flush_reply(d, req, rep);
+	else if (!strcmp(cmd, "config") && req->argc == 1)
+		config_reply(d, rep);
+	else if (!strcmp(cmd, "reload") && req->argc == 1)
+		reload_reply(d, rep);
 	else if (!strcmp(cmd, "version") && req->argc == 1)
 		ctl_reply_printf(rep, "version %s\n", VERSION);
-	else if (!strcmp(cmd, "stats") || !strcmp(cmd, "version"))
+	else if (!strcmp(cmd, "stats") || !strcmp(cmd, "version") ||
+		 !strcmp(cmd, "count") || !strcmp(cmd, "config") ||
+		 !strcmp(cmd, "reload"))
 		ctl_reply_error(rep, "%s takes no arguments", cmd);
 	else
 		ctl_reply_error(rep, "unknown command '%.64s'", cmd);
@@ -451,6 +719,19 @@ static void tick(struct daemon *d)
 	engine_tick(&d->engine);
 	ctl_server_expire(d->ctl, now);
 	droplog_tick(&d->droplog, &d->engine, now);
+	notify_tick(&d->notify, now);
+	if (now - d->status_ms >= 1000) {
+		uint64_t dropped = d->engine.st.dropped;
+
+		notify_status(&d->notify,
+			      "%" PRIu32 "/%" PRIu32 " flows, %" PRIu64
+			      " drops/s",
+			      d->engine.table.count, d->engine.max_flows,
+			      (dropped - d->status_dropped) * 1000 /
+				      (now - d->status_ms));
+		d->status_ms = now;
+		d->status_dropped = dropped;
+	}
 }
 
 static void on_signal(struct daemon *d)
@@ -458,9 +739,11 @@ static void on_signal(struct daemon *d)
 	struct signalfd_siginfo si;
 
 	while (read(d->sigfd, &si, sizeof(si)) == sizeof(si)) {
-		if (si.ssi_signo == SIGHUP)
-			reload(d);
-		else
+		if (si.ssi_signo == SIGHUP) {
+			struct problems p;
+
+			reload(d, &p);
+		} else
 			d->stop_signal = (int)si.ssi_signo;
 	}
 }
@@ -676,6 +959,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct daemon d;
+	struct privs_ids ids = { (uid_t)-1, (gid_t)-1, (gid_t)-1, 1 };
 	const char *replay_path = NULL;
 	int dump = 0;
 	const char *socket_path = NULL;
@@ -735,7 +1019,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	n = load_conf(&d, &d.conf, print_error);
+	n = load_conf(&d, &d.conf, print_error, NULL);
 	if (!n && socket_path) {
 		if (socket_path[0] != '/' ||
 		    strlen(socket_path) >= sizeof(d.conf.ctl_socket)) {
@@ -768,6 +1052,7 @@ int main(int argc, char **argv)
 	}
 
 	log_init("nfqtrackd", to_stderr);
+	notify_init(&d.notify);
 	log_configure(d.conf.syslog_facility, d.conf.syslog_socket);
 	d.start_ms = mono_ms();
 	d.sigfd = d.timerfd = d.epfd = -1;
@@ -776,6 +1061,14 @@ int main(int argc, char **argv)
 		log_msg(LOG_NOTICE, "no %s: running on built-in defaults",
 			d.conf_path);
 
+	/* Root: find the user to become and the socket's group now, before
+	 * anything is bound. Started as that user already: nothing to do. */
+	if (geteuid() == 0 && strcmp(d.conf.user, "root") &&
+	    privs_lookup(&ids, d.conf.user, d.conf.group, err, sizeof(err)) <
+		    0) {
+		log_msg(LOG_ERR, "%s", err);
+		goto out;
+	}
 	if (check_memory(&d.conf, 0) < 0)
 		goto out;
 	if (hash_key_random(&hkey) < 0) {
@@ -789,7 +1082,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	droplog_init(&d.droplog, &d.conf, mono_ms());
-	d.ctl = ctl_server_open(d.conf.ctl_socket, err, sizeof(err));
+	d.ctl = ctl_server_open(d.conf.ctl_socket, ids.uid, ids.group, err,
+				sizeof(err));
 	if (!d.ctl) {
 		log_msg(LOG_ERR, "control socket: %s", err);
 		goto out_engine;
@@ -808,6 +1102,16 @@ int main(int argc, char **argv)
 		log_msg(LOG_ERR, "event loop: %s", strerror(errno));
 		goto out_nfq;
 	}
+	if (privs_drop(&ids, err, sizeof(err)) < 0) {
+		log_msg(LOG_ERR, "%s", err);
+		goto out_nfq;
+	}
+	privs_describe(err, sizeof(err));
+	log_msg(LOG_NOTICE, "running as %s", err);
+	d.status_ms = mono_ms();
+	notify_status(&d.notify, "%" PRIu32 "/%" PRIu32 " flows, 0 drops/s",
+		      d.engine.table.count, d.engine.max_flows);
+	notify_ready(&d.notify);
 	log_msg(LOG_NOTICE,
 		"queue %" PRIu32 " bound; control socket %s; "
 		"flow table %.1f MiB, source table %.1f MiB",
@@ -818,6 +1122,7 @@ int main(int argc, char **argv)
 
 	ret = run(&d) < 0 ? 1 : 0;
 out_nfq:
+	notify_stopping(&d.notify);
 	if (queue_close(d.queue, on_packet, &d) < 0)
 		log_msg(LOG_WARNING, "unbinding queue %" PRIu32 ": %s",
 			d.conf.queue, strerror(errno));

@@ -20,6 +20,7 @@
 
 #include "queue.h"
 
+#define KSTATS_PATH "/proc/net/netfilter/nfnetlink_queue"
 #define RECV_BATCH 64 /* messages per recvmmsg() */
 #define MSG_OVERHEAD 4096 /* netlink headers and attributes around a copy */
 #define VERDICT_MSG 64 /* room for one verdict message, aligned */
@@ -49,6 +50,9 @@ struct queue {
 	int wait_errno;
 
 	struct queue_stats st;
+	/* The kernel's per-queue statistics, opened while we may (the file
+	 * is root's, mode 0440) and read again from the start each time. */
+	FILE *kstats;
 };
 
 static int set_buffers(struct queue *q, uint32_t copy_range)
@@ -331,10 +335,32 @@ static int set_rcvbuf(struct queue *q, uint32_t bytes)
 	return setsockopt(q->fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof(v));
 }
 
+/* The line for queue in the kernel's statistics, read from the start. */
+static int read_kernel_stats(FILE *f, uint16_t queue,
+			     struct queue_kernel_stats *ks)
+{
+	unsigned int num, peer, total, mode, range, drop, udrop, seq, one;
+
+	rewind(f);
+	while (fscanf(f, "%u %u %u %u %u %u %u %u %u", &num, &peer, &total,
+		      &mode, &range, &drop, &udrop, &seq, &one) == 9) {
+		if (num == queue) {
+			ks->queue_total = total;
+			ks->queue_dropped = drop;
+			ks->user_dropped = udrop;
+			ks->id_sequence = seq;
+			return 0;
+		}
+	}
+	return -1;
+}
+
 static void queue_free(struct queue *q)
 {
 	if (q->nl)
 		mnl_socket_close(q->nl);
+	if (q->kstats)
+		fclose(q->kstats);
 	free(q->bufs);
 	free(q);
 }
@@ -372,6 +398,7 @@ struct queue *queue_open(const struct queue_params *p, queue_packet_fn fn,
 		goto fail;
 	}
 	q->fd = mnl_socket_get_fd(q->nl);
+	q->kstats = fopen(KSTATS_PATH, "re");
 	q->portid = mnl_socket_get_portid(q->nl);
 	if (set_rcvbuf(q, p->rcvbuf) < 0) {
 		snprintf(err, errlen,
@@ -402,7 +429,8 @@ struct queue *queue_open(const struct queue_params *p, queue_packet_fn fn,
 		/* The kernel answers EPERM both to a process without
 		 * CAP_NET_ADMIN and when another socket holds the queue. */
 		if (e == EBUSY ||
-		    (e == EPERM && queue_kernel_stats(p->queue, &ks) == 0))
+		    (e == EPERM && q->kstats &&
+		     read_kernel_stats(q->kstats, p->queue, &ks) == 0))
 			snprintf(err, errlen,
 				 "queue %u is already bound by "
 				 "another process",
@@ -483,25 +511,11 @@ int queue_close(struct queue *q, queue_packet_fn fn, void *arg)
 	return ret;
 }
 
-int queue_kernel_stats(uint16_t queue, struct queue_kernel_stats *ks)
+int queue_kernel_stats(struct queue *q, struct queue_kernel_stats *ks)
 {
-	FILE *f = fopen("/proc/net/netfilter/nfnetlink_queue", "re");
-	unsigned int num, peer, total, mode, range, drop, udrop, seq, one;
-	int ret = -1;
-
-	if (!f)
+	if (!q->kstats)
+		q->kstats = fopen(KSTATS_PATH, "re");
+	if (!q->kstats)
 		return -1;
-	while (fscanf(f, "%u %u %u %u %u %u %u %u %u", &num, &peer, &total,
-		      &mode, &range, &drop, &udrop, &seq, &one) == 9) {
-		if (num == queue) {
-			ks->queue_total = total;
-			ks->queue_dropped = drop;
-			ks->user_dropped = udrop;
-			ks->id_sequence = seq;
-			ret = 0;
-			break;
-		}
-	}
-	fclose(f);
-	return ret;
+	return read_kernel_stats(q->kstats, q->queue, ks);
 }

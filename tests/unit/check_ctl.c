@@ -176,7 +176,8 @@ static void teardown(void)
 START_TEST(round_trip)
 {
 	char err[256];
-	struct ctl_server *s = ctl_server_open(sock, err, sizeof(err));
+	struct ctl_server *s =
+		ctl_server_open(sock, (uid_t)-1, (gid_t)-1, err, sizeof(err));
 	struct stat st;
 	int calls = 0;
 	pid_t child;
@@ -226,7 +227,8 @@ static void tally(void *arg, const char *data, size_t len)
 START_TEST(long_replies_stream)
 {
 	char err[256];
-	struct ctl_server *s = ctl_server_open(sock, err, sizeof(err));
+	struct ctl_server *s =
+		ctl_server_open(sock, (uid_t)-1, (gid_t)-1, err, sizeof(err));
 	int calls = 0;
 	pid_t child;
 
@@ -283,6 +285,33 @@ START_TEST(long_replies_stream)
 }
 END_TEST
 
+/* The socket belongs to the group that may use nfqtrackctl, and the
+ * directory made for it to the daemon's user, who must remove it. */
+START_TEST(socket_owners)
+{
+	char err[256], sub[160];
+	struct ctl_server *s;
+	struct stat st;
+
+	if (geteuid() != 0) {
+		printf("check_ctl: socket_owners skipped: needs root\n");
+		return;
+	}
+	s = ctl_server_open(sock, 65534, 65534, err, sizeof(err));
+	ck_assert_msg(s != NULL, "%s", err);
+	ck_assert_int_eq(stat(sock, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 0777, 0660);
+	ck_assert_uint_eq(st.st_uid, 0);
+	ck_assert_uint_eq(st.st_gid, 65534);
+	snprintf(sub, sizeof(sub), "%s/sub", dir);
+	ck_assert_int_eq(stat(sub, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 0777, 0750);
+	ck_assert_uint_eq(st.st_uid, 65534);
+	ck_assert_uint_eq(st.st_gid, 65534);
+	ctl_server_close(s);
+}
+END_TEST
+
 START_TEST(unreachable)
 {
 	struct ctl_reply rep;
@@ -307,16 +336,17 @@ START_TEST(stale_socket_replaced_live_one_refused)
 	fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	close(fd);
-	s = ctl_server_open(sock, err, sizeof(err));
+	s = ctl_server_open(sock, (uid_t)-1, (gid_t)-1, err, sizeof(err));
 	ck_assert_msg(s != NULL, "%s", err);
-	s2 = ctl_server_open(sock, err, sizeof(err));
+	s2 = ctl_server_open(sock, (uid_t)-1, (gid_t)-1, err, sizeof(err));
 	ck_assert_ptr_null(s2);
 	ck_assert_ptr_nonnull(strstr(err, "is in use"));
 	ctl_server_close(s);
 	/* Never delete something that is not a socket. */
 	fd = creat(sock, 0600);
 	close(fd);
-	ck_assert_ptr_null(ctl_server_open(sock, err, sizeof(err)));
+	ck_assert_ptr_null(
+		ctl_server_open(sock, (uid_t)-1, (gid_t)-1, err, sizeof(err)));
 	ck_assert_ptr_nonnull(strstr(err, "exists and is not a socket"));
 	ck_assert_int_eq(access(sock, F_OK), 0);
 }
@@ -325,7 +355,8 @@ END_TEST
 START_TEST(misbehaving_clients)
 {
 	char err[256];
-	struct ctl_server *s = ctl_server_open(sock, err, sizeof(err));
+	struct ctl_server *s =
+		ctl_server_open(sock, (uid_t)-1, (gid_t)-1, err, sizeof(err));
 	int calls = 0;
 	pid_t child;
 
@@ -369,6 +400,7 @@ static Suite *ctl_suite(void)
 	tcase_set_timeout(io, 30);
 	tcase_add_test(io, round_trip);
 	tcase_add_test(io, long_replies_stream);
+	tcase_add_test(io, socket_owners);
 	tcase_add_test(io, unreachable);
 	tcase_add_test(io, stale_socket_replaced_live_one_refused);
 	tcase_add_test(io, misbehaving_clients);

@@ -1,0 +1,85 @@
+#!/bin/bash
+# Started as root, nfqtrackd binds the queue and its control socket, then
+# runs as its user with CAP_NET_ADMIN and nothing else (/proc/PID/status);
+# the socket is root's, of the configured group, mode 0660, so members of
+# the group may use nfqtrackctl and others may not; queue changes on reload
+# still work; user = root stays root; a missing user stops the start with
+# a message that says what to do.
+. "$(dirname "$0")/lib.sh"
+
+if ! getent passwd nfqtrack >/dev/null; then
+	echo "# $TEST: user nfqtrack is missing: run 'make user' (make check does)"
+	exit 1
+fi
+status() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$DAEMON_PID/status"; }
+
+setup_net || { fail "network setup"; done_testing; }
+start_syslog || { fail "syslog"; done_testing; }
+write_conf "$T/nfqtrack.conf" <<EOF
+user = nfqtrack
+group = nfqtrack
+EOF
+start_daemon "$T/nfqtrack.conf" || { fail "daemon start"; done_testing; }
+uid=$(id -u nfqtrack)
+gid=$(id -g nfqtrack)
+expect "runs as the user" "$(status Uid)" "$uid"
+expect "and its group" "$(status Gid)" "$gid"
+expect "no supplementary groups" "$(awk '$1 == "Groups:" { print NF - 1 }' "/proc/$DAEMON_PID/status")" 0
+expect "effective capabilities: CAP_NET_ADMIN only" "$(status CapEff)" 0000000000001000
+expect "permitted: the same" "$(status CapPrm)" 0000000000001000
+expect "bounding set empty: nothing can come back" "$(status CapBnd)" 0000000000000000
+expect "nothing inheritable" "$(status CapInh)" 0000000000000000
+expect "nothing ambient" "$(status CapAmb)" 0000000000000000
+expect "no new privileges" "$(status NoNewPrivs)" 1
+check "the start line says so" wait_syslog \
+	"running as uid $uid gid $gid, capabilities: net_admin\$"
+expect "control socket: root, group nfqtrack, 0660" "$(stat -c '%U %G %a' "$CTL")" "root nfqtrack 660"
+expect "its directory: nfqtrack's, 0750" "$(stat -c '%U %G %a' "$(dirname "$CTL")")" "nfqtrack nfqtrack 750"
+
+start_server
+tcp_client "$V4_S"
+r=$(tcp_cmd open 2 3000)
+expect "traffic flows" "$r" "open ok=2 fail=0"
+expect "and is tracked" "$(counter flows)" 2
+expect "kernel queue counters still read" "$(counter kernel_id_sequence)" "$(counter queue_packets)"
+
+# The socket: group members may use it, others may not.
+r=$(setpriv --reuid=nobody --regid=nogroup --clear-groups "$NFQTRACKCTL" -s "$CTL" count 2>&1)
+expect "not in the group: not reachable (exit 3)" "$?" 3
+r=$(setpriv --reuid=nobody --regid=nogroup --groups="$gid" "$NFQTRACKCTL" -s "$CTL" count 2>&1)
+expect "in the group: answered" "$?:$r" "0:2"
+
+# CAP_NET_ADMIN is enough for what a reload changes in the queue.
+cat >>"$T/nfqtrack.conf" <<EOF
+queue_maxlen = 2048
+rcvbuf = 16M
+EOF
+r=$("$NFQTRACKCTL" -s "$CTL" reload 2>&1)
+expect "reload with new queue parameters" "$?" 0
+sleep 0.3
+if grep -q "cannot change the queue's parameters" "$SYSLOG"; then
+	fail "queue parameters changed without root"
+else
+	ok "queue parameters changed without root"
+fi
+r=$(tcp_cmd echo 3000)
+expect "traffic still flows" "$r" "echo ok=2 fail=0"
+tcp_done
+stop_daemon TERM
+expect "SIGTERM: exit status 0" "$DAEMON_RC" 0
+check "the control socket is removed" test ! -e "$CTL"
+
+# user = root: stays root.
+write_conf "$T/nfqtrack.conf" <<<"user = root"
+start_daemon "$T/nfqtrack.conf" || { fail "daemon start as root"; done_testing; }
+expect "user = root: uid 0" "$(status Uid)" 0
+stop_daemon TERM
+
+# A user that does not exist: no start, and a message that says why.
+write_conf "$T/nfqtrack.conf" <<<"user = nfqtrack-nobody-$$"
+ip netns exec "$NS_S" "$NFQTRACKD" -e -c "$T/nfqtrack.conf" 2>"$T/nouser.err"
+expect "a missing user: exit status 1" "$?" 1
+check "it says which user and what to do" grep -q \
+	"user 'nfqtrack-nobody-$$' does not exist: create it (make install does: useradd --system nfqtrack-nobody-$$), or set user = root to run as root" \
+	"$T/nouser.err"
+done_testing
