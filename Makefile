@@ -4,7 +4,9 @@
 #   make check           install missing packages, build, run every test
 #   make demo            install missing packages, build, show it working
 #   make SAN=1 check     the same with AddressSanitizer and UBSan
-#   make install         PREFIX, DESTDIR, SYSCONFDIR, SBINDIR, MANDIR, UNITDIR
+#   make install         PREFIX, DESTDIR, SYSCONFDIR, SBINDIR, MANDIR, UNITDIR,
+#                        SYSUSERSDIR; without DESTDIR, also creates the user
+#   make user            create the system user and group nfqtrack if missing
 #   make V=1             show the commands
 
 VERSION    := 0.1.0
@@ -12,7 +14,10 @@ VERSION    := 0.1.0
 PREFIX     ?= /usr/local
 SBINDIR    ?= $(PREFIX)/sbin
 MANDIR     ?= $(PREFIX)/share/man
+# systemd reads units and sysusers.d files under /usr/local/lib as well as
+# /usr/lib (and /etc), so both follow PREFIX.
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 SYSCONFDIR ?= /etc
 RUNSTATEDIR ?= /run
 DESTDIR    ?=
@@ -122,12 +127,23 @@ deps:
 			>/dev/null || exit 1; \
 	fi
 
-# The daemon's own user (user = nfqtrack in its configuration), which the
-# tests and the demo run it as, as make install does.
+# The user and group nfqtrackd runs as (systemd/nfqtrack.sysusers), made if
+# missing: by systemd-sysusers from that file where there is one, else by
+# useradd with the same fields. Never removed: files may carry its IDs.
 user:
-	@getent passwd nfqtrack >/dev/null || { echo "user: creating system user nfqtrack"; \
-		useradd --system --user-group --no-create-home \
-			--home-dir /nonexistent --shell /usr/sbin/nologin nfqtrack; }
+	@if getent passwd nfqtrack >/dev/null && getent group nfqtrack >/dev/null; then \
+		:; \
+	elif command -v systemd-sysusers >/dev/null; then \
+		echo "user: creating system user and group nfqtrack (systemd-sysusers)"; \
+		systemd-sysusers $(abspath systemd/nfqtrack.sysusers); \
+	else \
+		echo "user: creating system user and group nfqtrack (useradd)"; \
+		if getent group nfqtrack >/dev/null; then g="-g nfqtrack"; \
+		else g=--user-group; fi; \
+		useradd --system $$g --no-create-home --home-dir /nonexistent \
+			--shell /usr/sbin/nologin \
+			--comment "nfqtrack connection tracking daemon" nfqtrack; \
+	fi
 
 check: deps user
 	$(MAKE) --no-print-directory all $(UNIT_TESTS) $(TOOLS)
@@ -172,32 +188,42 @@ demo: deps user
 	$(MAKE) --no-print-directory all $(TOOLS)
 	@tests/demo.sh
 
+# Files in SYSCONFDIR/nfqtrack that the admin edits: installed when missing,
+# never overwritten; uninstalled only when unchanged.
+ETC_FILES  := conf/nfqtrack.conf conf/nfqtrack.rules conf/nfqtrack6.rules
+
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(UNITDIR) \
-		$(DESTDIR)$(SYSCONFDIR)/nfqtrack
+		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(SYSCONFDIR)/nfqtrack
 	install -m 0755 src/nfqtrackd src/nfqtrackctl $(DESTDIR)$(SBINDIR)/
 	install -m 0644 man/nfqtrackd.8 man/nfqtrackctl.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 man/nfqtrack.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	sed 's|/usr/local/sbin|$(SBINDIR)|g' systemd/nfqtrack.service > \
 		$(DESTDIR)$(UNITDIR)/nfqtrack.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/nfqtrack.service
-	@if [ -e $(DESTDIR)$(SYSCONFDIR)/nfqtrack/nfqtrack.conf ]; then \
-		echo "keeping the existing $(DESTDIR)$(SYSCONFDIR)/nfqtrack/nfqtrack.conf"; \
-	else \
-		install -m 0644 conf/nfqtrack.conf $(DESTDIR)$(SYSCONFDIR)/nfqtrack/; \
-	fi
+	install -m 0644 systemd/nfqtrack.sysusers \
+		$(DESTDIR)$(SYSUSERSDIR)/nfqtrack.conf
+	@for f in $(ETC_FILES); do \
+		t=$(DESTDIR)$(SYSCONFDIR)/nfqtrack/$${f#conf/}; \
+		if [ -e $$t ]; then echo "keeping the existing $$t"; \
+		else echo "install -m 0644 $$f $$t"; install -m 0644 $$f $$t || exit 1; fi; \
+	done
+	@if [ -z "$(DESTDIR)" ]; then $(MAKE) --no-print-directory user; fi
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/nfqtrackd $(DESTDIR)$(SBINDIR)/nfqtrackctl \
 		$(DESTDIR)$(MANDIR)/man8/nfqtrackd.8 \
 		$(DESTDIR)$(MANDIR)/man8/nfqtrackctl.8 \
 		$(DESTDIR)$(MANDIR)/man5/nfqtrack.conf.5 \
-		$(DESTDIR)$(UNITDIR)/nfqtrack.service
-	@conf=$(DESTDIR)$(SYSCONFDIR)/nfqtrack/nfqtrack.conf; \
-	if [ -e $$conf ] && cmp -s $$conf conf/nfqtrack.conf; then \
-		rm -f $$conf; rmdir $(DESTDIR)$(SYSCONFDIR)/nfqtrack 2>/dev/null || true; \
-	elif [ -e $$conf ]; then echo "keeping $$conf: it was changed"; fi
+		$(DESTDIR)$(UNITDIR)/nfqtrack.service \
+		$(DESTDIR)$(SYSUSERSDIR)/nfqtrack.conf
+	@for f in $(ETC_FILES); do \
+		t=$(DESTDIR)$(SYSCONFDIR)/nfqtrack/$${f#conf/}; \
+		if [ -e $$t ] && cmp -s $$t $$f; then rm -f $$t; \
+		elif [ -e $$t ]; then echo "keeping $$t: it was changed"; fi; \
+	done; \
+	rmdir $(DESTDIR)$(SYSCONFDIR)/nfqtrack 2>/dev/null || true
 
 clean:
 	rm -rf src/*.o src/*.d src/.cflags $(LIB) src/nfqtrackd src/nfqtrackctl \

@@ -67,7 +67,10 @@ done
 d=$(mktemp -d)
 make -s -C "$top" install DESTDIR="$d" >/dev/null
 want="/etc/nfqtrack/nfqtrack.conf
+/etc/nfqtrack/nfqtrack.rules
+/etc/nfqtrack/nfqtrack6.rules
 /usr/local/lib/systemd/system/nfqtrack.service
+/usr/local/lib/sysusers.d/nfqtrack.conf
 /usr/local/sbin/nfqtrackctl
 /usr/local/sbin/nfqtrackd
 /usr/local/share/man/man5/nfqtrack.conf.5
@@ -95,6 +98,16 @@ if command -v systemd-analyze >/dev/null; then
 	out=$(MANPATH=$d/man systemd-analyze verify "$d/nfqtrack.service" 2>&1)
 	if [ $? -eq 0 ] && [ -z "$out" ]; then ok; else
 		bad "systemd-analyze verify: $out"; fi
+	# The hardening, as systemd rates it: 2.0 or lower is "OK".
+	out=$(systemd-analyze security --offline=yes --no-pager \
+		"$d/nfqtrack.service" 2>&1)
+	score=$(echo "$out" | sed -n 's/.*Overall exposure level for nfqtrack.service: \([0-9.]*\) .*/\1/p')
+	if [ -n "$score" ] && awk -v s="$score" 'BEGIN { exit !(s <= 2.0) }'; then
+		ok; echo "# systemd-analyze security: $score"
+	else bad "systemd-analyze security rates the unit ${score:-?} (want <= 2.0): $out"; fi
+	out=$(systemd-analyze security --offline=yes --threshold=20 \
+		"$d/nfqtrack.service" >/dev/null 2>&1)
+	if [ $? -eq 0 ]; then ok; else bad "systemd-analyze security --threshold=20 failed"; fi
 	rm -rf "$d"
 fi
 echo "documentation: $pass passed, $failed failed"

@@ -75,6 +75,43 @@ start_daemon "$T/nfqtrack.conf" || { fail "daemon start as root"; done_testing; 
 expect "user = root: uid 0" "$(status Uid)" 0
 stop_daemon TERM
 
+# As the unit starts it: systemd makes /run/nfqtrack (RuntimeDirectory=,
+# the user's, 0750), lets the group read the kernel's queue counters
+# (ExecStartPre=+), and starts the daemon as the user with CAP_NET_ADMIN
+# ambient (User=, AmbientCapabilities=, CapabilityBoundingSet=). setpriv
+# does the same here. There is nothing left to drop, and all of it works.
+chmod 0711 "$T"
+rm -rf "$T/run"
+install -d -o nfqtrack -g nfqtrack -m 0750 "$T/run"
+ip netns exec "$NS_S" chgrp nfqtrack /proc/net/netfilter/nfnetlink_queue
+write_conf "$T/nfqtrack.conf" </dev/null
+chmod 0644 "$T/nfqtrack.conf"
+ip netns exec "$NS_S" setpriv --reuid=nfqtrack --regid=nfqtrack --init-groups \
+	--inh-caps=-all,+net_admin --ambient-caps=-all,+net_admin \
+	--bounding-set=-all,+net_admin --no-new-privs \
+	"$NFQTRACKD" -e -c "$T/nfqtrack.conf" 2>>"$T/daemon.err" &
+wait_daemon $! || { fail "daemon start as the user"; done_testing; }
+expect "as systemd starts it: uid" "$(status Uid)" "$uid"
+expect "as systemd starts it: CAP_NET_ADMIN only" "$(status CapEff)" 0000000000001000
+line="running as uid $uid gid $gid, capabilities: net_admin\$"
+for _ in $(seq 50); do
+	[ "$(grep -c "$line" "$SYSLOG")" -ge 2 ] && break
+	sleep 0.1
+done
+expect "the start line says so (the second start's)" "$(grep -c "$line" "$SYSLOG")" 2
+expect "control socket: the user's, group nfqtrack, 0660" \
+	"$(stat -c '%U %G %a' "$CTL")" "nfqtrack nfqtrack 660"
+tcp_client "$V4_S"
+r=$(tcp_cmd open 2 3000)
+expect "traffic flows" "$r" "open ok=2 fail=0"
+expect "kernel queue counters read through the group" \
+	"$(counter kernel_id_sequence)" "$(counter queue_packets)"
+r=$(setpriv --reuid=nobody --regid=nogroup --groups="$gid" "$NFQTRACKCTL" -s "$CTL" reload 2>&1)
+expect "a group member reloads (ExecReload=)" "$?:$r" "0:reloaded $T/nfqtrack.conf"
+tcp_done
+stop_daemon TERM
+expect "SIGTERM: exit status 0" "$DAEMON_RC" 0
+
 # A user that does not exist: no start, and a message that says why.
 write_conf "$T/nfqtrack.conf" <<<"user = nfqtrack-nobody-$$"
 ip netns exec "$NS_S" "$NFQTRACKD" -e -c "$T/nfqtrack.conf" 2>"$T/nouser.err"

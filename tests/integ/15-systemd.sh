@@ -83,13 +83,10 @@ ip netns exec "$NS_S" unshare --mount --propagation private bash -c '
 	export JOURNAL_STREAM=$(stat -L -c %d:%i /dev/stderr)
 	exec "$3" -c "$2/nfqtrack.conf"
 ' sh "$SINK" "$T" "$NFQTRACKD" &
-DAEMON_PID=$!
-PIDS+=("$DAEMON_PID")
-for _ in $(seq 100); do
-	"$NFQTRACKCTL" -s "$CTL" version >/dev/null 2>&1 && break
-	sleep 0.05
-done
+wait_daemon $!
+rc=$?
 PIDS+=("$(cat "$T/sink.pid")")
+[ $rc -eq 0 ] || { fail "daemon start under the journal"; done_testing; }
 tcp_client "$V4_S"
 r=$(tcp_cmd open 5 2500)
 expect "journal run: 3 fit, 2 do not" "$r" "open ok=3 fail=2"

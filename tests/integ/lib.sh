@@ -107,7 +107,8 @@ done_testing() {
 # namespace NS (DEV) to the server's (SDEV), IPv4 /24 and IPv6 /64, static
 # neighbours (so that no neighbour discovery rides along with the counted
 # traffic); the server's traffic on SDEV goes untracked by the kernel and
-# through queue 0, with --queue-bypass, exactly as the README deploys it.
+# through queue 0, with --queue-bypass, exactly as the README deploys it;
+# with QUEUE_RULES=no, the link only (the test loads rules of its own).
 queue_link() {
 	local ns=$1 dev=$2 sdev=$3 a4=$4 s4=$5 a6=$6 s6=$7 mac smac ipt
 	ip link add "$dev" netns "$ns" type veth peer name "$sdev" netns "$NS_S" || return 1
@@ -123,6 +124,7 @@ queue_link() {
 	ip -n "$ns" neigh replace "$s6" lladdr "$smac" dev "$dev" nud permanent
 	ip -n "$NS_S" neigh replace "$a4" lladdr "$mac" dev "$sdev" nud permanent
 	ip -n "$NS_S" neigh replace "$a6" lladdr "$mac" dev "$sdev" nud permanent
+	[ "${QUEUE_RULES:-yes}" = yes ] || return 0
 	for ipt in iptables ip6tables; do
 		ip netns exec "$NS_S" $ipt -t raw -A PREROUTING -i "$sdev" -j CT --notrack || return 1
 		ip netns exec "$NS_S" $ipt -t raw -A OUTPUT -o "$sdev" -j CT --notrack || return 1
@@ -174,7 +176,13 @@ write_conf() {
 # it answers on its control socket.
 start_daemon() {
 	ip netns exec "$NS_S" "$NFQTRACKD" -e -c "$1" 2>>"$T/daemon.err" &
-	DAEMON_PID=$!
+	wait_daemon $!
+}
+
+# wait_daemon PID: a daemon this test started some other way; wait until
+# it answers on its control socket.
+wait_daemon() {
+	DAEMON_PID=$1
 	PIDS+=("$DAEMON_PID")
 	for _ in $(seq 100); do
 		"$NFQTRACKCTL" -s "$CTL" version >/dev/null 2>&1 && return 0
