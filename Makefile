@@ -47,7 +47,8 @@ say = @printf '  %-6s %s\n' $(1) $(2);
 endif
 
 # The pure core: links into the daemon, the tests and the fuzzers.
-CORE       := hash slab prefix flow source pkt tcp engine conf log report droplog ctl list replay
+CORE       := hash slab prefix flow source pkt tcp engine conf log report droplog ctl list replay \
+              metrics
 CORE_OBJS  := $(CORE:%=src/%.o)
 DAEMON_OBJS := src/nfqtrackd.o src/queue.o src/privs.o src/notify.o
 CTL_OBJS   := src/nfqtrackctl.o
