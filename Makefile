@@ -50,7 +50,7 @@ endif
 CORE       := hash slab prefix flow source pkt tcp engine conf log report droplog ctl list replay \
               metrics
 CORE_OBJS  := $(CORE:%=src/%.o)
-DAEMON_OBJS := src/nfqtrackd.o src/queue.o src/privs.o src/notify.o
+DAEMON_OBJS := src/nfqtrackd.o src/queue.o src/privs.o src/notify.o src/http.o
 CTL_OBJS   := src/nfqtrackctl.o
 LIB        := src/libnfqtrack.a
 
@@ -88,7 +88,7 @@ $(LIB): $(CORE_OBJS) Makefile
 
 src/nfqtrackd: $(DAEMON_OBJS) $(LIB)
 	$(call say,LD,$@)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_NFQ) -lpcap \
-		-lcap-ng -lsystemd
+		-lcap-ng -lsystemd -lmicrohttpd
 
 src/nfqtrackctl: $(CTL_OBJS) $(LIB)
 	$(call say,LD,$@)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^
