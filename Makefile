@@ -52,9 +52,10 @@ say = @printf '  %-6s %s\n' $(1) $(2);
 endif
 
 # The pure core: links into the daemon, the tests and the fuzzers.
-CORE       := hash slab prefix flow source pkt tcp engine conf log report droplog ctl list replay
+CORE       := hash slab prefix flow source pkt tcp engine conf log report droplog ctl list replay \
+              metrics
 CORE_OBJS  := $(CORE:%=src/%.o)
-DAEMON_OBJS := src/nfqtrackd.o src/queue.o src/privs.o src/notify.o
+DAEMON_OBJS := src/nfqtrackd.o src/queue.o src/privs.o src/notify.o src/http.o
 CTL_OBJS   := src/nfqtrackctl.o
 LIB        := src/libnfqtrack.a
 
@@ -92,7 +93,7 @@ $(LIB): $(CORE_OBJS) Makefile
 
 src/nfqtrackd: $(DAEMON_OBJS) $(LIB)
 	$(call say,LD,$@)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_NFQ) -lpcap \
-		-lcap-ng -lsystemd
+		-lcap-ng -lsystemd -lmicrohttpd
 
 src/nfqtrackctl: $(CTL_OBJS) $(LIB)
 	$(call say,LD,$@)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^

@@ -35,6 +35,8 @@ static void usage(FILE *out)
 		"commands:\n"
 		"  stats     the daemon's counters: flows, packets, drops by "
 		"reason, ...\n"
+		"  metrics   the same in Prometheus's text format, as GET "
+		"/metrics serves them\n"
 		"  list      the flows, as conntrack -L prints them; filters:\n"
 		"              -p, --proto PROTO    tcp, udp, icmp, ... or a "
 		"number\n"
@@ -281,7 +283,7 @@ static const struct command {
 	{ "list", SELECT, R_STREAM, true }, { "get", TUPLE, R_VERBATIM, true },
 	{ "top", 0, R_TOP, true },	    { "flush", SELECT, R_FLUSH, false },
 	{ "reload", 0, R_RELOAD, false },   { "config", 0, R_VERBATIM, false },
-	{ "version", 0, R_PAIRS, false },
+	{ "version", 0, R_PAIRS, false },   { "metrics", 0, R_VERBATIM, false },
 };
 
 static const struct command *find_command(const char *name)

@@ -2,9 +2,9 @@
 /*
  * nfqtrackd.c - the daemon: options, configuration, wiring, event loop.
  *
- * One thread, one epoll set: the queue socket, the control server, a
- * signalfd for SIGHUP/SIGTERM/SIGINT and a 100 ms timerfd for
- * housekeeping. Packets are handled in bounded batches so that signals,
+ * One thread, one epoll set: the queue socket, the control server, the
+ * metrics listener's own epoll set, a signalfd for SIGHUP/SIGTERM/SIGINT
+ * and a 100 ms timerfd for housekeeping. Packets are handled in bounded batches so that signals,
  * control requests and housekeeping are never starved by a flood.
  * This is the only file that exits.
  */
@@ -29,7 +29,9 @@
 #include "droplog.h"
 #include "engine.h"
 #include "hash.h"
+#include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "notify.h"
 #include "privs.h"
 #include "list.h"
@@ -50,11 +52,13 @@ struct daemon {
 	struct engine engine;
 	struct queue *queue;
 	struct ctl_server *ctl;
+	struct http_server *http; /* NULL: metrics_listen = off */
 	struct droplog droplog;
 	struct notify notify;
 	int epfd, sigfd, timerfd;
 	int stop_signal;
 	uint64_t start_ms;
+	uint64_t start_time; /* the same instant, seconds since the epoch */
 	uint64_t reloads, reload_errors;
 	uint64_t status_ms, status_dropped; /* the last status line's */
 };
@@ -189,10 +193,13 @@ static void log_settings(const struct daemon *d, const char *what)
 }
 
 /* Problems found by a reload, logged one by one and gathered for the
- * control request that asked for it. */
+ * control request that asked for it; and warnings, the same way, about
+ * what it could not apply but did not refuse it for. */
 struct problems {
 	char text[1024];
 	size_t len;
+	char warnings[1024];
+	size_t wlen;
 };
 
 static void gather_problem(void *arg, const char *msg)
@@ -204,6 +211,25 @@ static void gather_problem(void *arg, const char *msg)
 		p->len += (size_t)snprintf(p->text + p->len,
 					   sizeof(p->text) - p->len, "%s%s",
 					   p->len ? "; " : "", msg);
+}
+
+/* A setting a reload keeps until a restart, into p as well as the log. */
+static void reload_warning(struct problems *p, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void reload_warning(struct problems *p, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_msg(LOG_WARNING, "%s", msg);
+	if (p->wlen < sizeof(p->warnings))
+		p->wlen += (size_t)snprintf(p->warnings + p->wlen,
+					    sizeof(p->warnings) - p->wlen,
+					    "warning: %s\n", msg);
 }
 
 /* Why a reload failed, into p as well as the log. */
@@ -234,8 +260,8 @@ static int apply_reload(struct daemon *d, struct problems *p)
 	int n;
 
 	d->reloads++;
-	p->len = 0;
-	p->text[0] = '\0';
+	p->len = p->wlen = 0;
+	p->text[0] = p->warnings[0] = '\0';
 	n = load_conf(d, &nc, gather_problem, p);
 	if (n) {
 		reload_failed(d, p,
@@ -245,26 +271,35 @@ static int apply_reload(struct daemon *d, struct problems *p)
 		return -1;
 	}
 	if (nc.queue != d->conf.queue) {
-		log_msg(LOG_WARNING,
-			"queue: a new queue number takes a "
-			"restart; staying on queue %" PRIu32,
-			d->conf.queue);
+		reload_warning(p,
+			       "queue: a new queue number takes a "
+			       "restart; staying on queue %" PRIu32,
+			       d->conf.queue);
 		nc.queue = d->conf.queue;
 	}
 	if (strcmp(nc.ctl_socket, d->conf.ctl_socket)) {
-		log_msg(LOG_WARNING,
-			"ctl_socket: a new path takes a restart; "
-			"staying on %s",
-			d->conf.ctl_socket);
+		reload_warning(p,
+			       "ctl_socket: a new path takes a restart; "
+			       "staying on %s",
+			       d->conf.ctl_socket);
 		strcpy(nc.ctl_socket, d->conf.ctl_socket);
 	}
 	if (strcmp(nc.user, d->conf.user) || strcmp(nc.group, d->conf.group)) {
-		log_msg(LOG_WARNING,
-			"user, group: a change takes a restart; staying "
-			"%s:%s",
-			d->conf.user, d->conf.group);
+		reload_warning(p,
+			       "user, group: a change takes a restart; "
+			       "staying %s:%s",
+			       d->conf.user, d->conf.group);
 		strcpy(nc.user, d->conf.user);
 		strcpy(nc.group, d->conf.group);
+	}
+	/* The listener was bound as root, maybe to a port below 1024: it
+	 * cannot move once privileges are gone. */
+	if (strcmp(nc.metrics_listen, d->conf.metrics_listen)) {
+		reload_warning(p,
+			       "metrics_listen changed: takes effect at "
+			       "restart; staying on %s",
+			       d->conf.metrics_listen);
+		strcpy(nc.metrics_listen, d->conf.metrics_listen);
 	}
 	if (check_memory(&nc, engine_memory(&d->engine)) < 0) {
 		reload_failed(d, p,
@@ -350,6 +385,50 @@ static void stats_reply(struct daemon *d, struct ctl_reply *rep)
 	emit_reply(rep, "log_lost", log_lost());
 	emit_reply(rep, "reloads", d->reloads);
 	emit_reply(rep, "reload_errors", d->reload_errors);
+}
+
+/* The metrics, for the HTTP listener and the control socket: from the
+ * same counters as stats_reply(). */
+static size_t render_metrics(void *arg, char *buf, size_t len)
+{
+	struct daemon *d = arg;
+	struct queue_kernel_stats ks;
+	struct metrics_input in = {
+		.engine = &d->engine,
+		.queue = queue_stats(d->queue),
+		.kernel = queue_kernel_stats(d->queue, &ks) == 0 ? &ks : NULL,
+		.version = VERSION,
+		.start_time = d->start_time,
+		.reloads = d->reloads,
+		.reload_errors = d->reload_errors,
+		.log_suppressed = d->droplog.suppressed,
+		.log_lost = log_lost(),
+	};
+
+	return metrics_render(buf, len, &in);
+}
+
+/* "metrics": what GET /metrics serves, whatever metrics_listen says. */
+static void metrics_reply(struct daemon *d, struct ctl_reply *rep)
+{
+	size_t cap = 16 << 10;
+	char *text = NULL, *bigger;
+
+	/* Again with more room if the first try did not fit: the kernel's
+	 * figures may have grown a digit in between. */
+	while ((bigger = realloc(text, cap))) {
+		size_t n = render_metrics(d, bigger, cap);
+
+		text = bigger;
+		if (n < cap) {
+			ctl_reply_printf(rep, "%s", text);
+			free(text);
+			return;
+		}
+		cap = n + 64;
+	}
+	free(text);
+	ctl_reply_error(rep, "out of memory");
 }
 
 /* A listing in progress: what to show and how far it got. */
@@ -673,7 +752,8 @@ static void reload_reply(struct daemon *d, struct ctl_reply *rep)
 	if (reload(d, &p) < 0)
 		ctl_reply_error(rep, "%s", p.text);
 	else
-		ctl_reply_printf(rep, "reloaded %s\n", d->conf_path);
+		ctl_reply_printf(rep, "reloaded %s\n%s", d->conf_path,
+				 p.warnings);
 }
 
 static void on_request(void *arg, const struct ctl_request *req,
@@ -684,6 +764,8 @@ static void on_request(void *arg, const struct ctl_request *req,
 
 	if (!strcmp(cmd, "stats") && req->argc == 1)
 		stats_reply(d, rep);
+	else if (!strcmp(cmd, "metrics") && req->argc == 1)
+		metrics_reply(d, rep);
 	else if (!strcmp(cmd, "list"))
 		list_reply(d, req, rep);
 	else if (!strcmp(cmd, "top"))
@@ -701,9 +783,9 @@ static void on_request(void *arg, const struct ctl_request *req,
 		reload_reply(d, rep);
 	else if (!strcmp(cmd, "version") && req->argc == 1)
 		ctl_reply_printf(rep, "version %s\n", VERSION);
-	else if (!strcmp(cmd, "stats") || !strcmp(cmd, "version") ||
-		 !strcmp(cmd, "count") || !strcmp(cmd, "config") ||
-		 !strcmp(cmd, "reload"))
+	else if (!strcmp(cmd, "stats") || !strcmp(cmd, "metrics") ||
+		 !strcmp(cmd, "version") || !strcmp(cmd, "count") ||
+		 !strcmp(cmd, "config") || !strcmp(cmd, "reload"))
 		ctl_reply_error(rep, "%s takes no arguments", cmd);
 	else
 		ctl_reply_error(rep, "unknown command '%.64s'", cmd);
@@ -748,7 +830,7 @@ static void on_signal(struct daemon *d)
 	}
 }
 
-enum { EV_QUEUE = 1, EV_CTL, EV_SIGNAL, EV_TIMER };
+enum { EV_QUEUE = 1, EV_CTL, EV_SIGNAL, EV_TIMER, EV_HTTP };
 
 static int add_fd(int epfd, int fd, uint32_t tag)
 {
@@ -790,7 +872,8 @@ static int run(struct daemon *d)
 	struct epoll_event evs[8];
 
 	while (!d->stop_signal) {
-		int n = epoll_wait(d->epfd, evs, 8, -1);
+		int n = epoll_wait(d->epfd, evs, 8,
+				   d->http ? http_timeout(d->http) : -1);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -826,8 +909,15 @@ static int run(struct daemon *d)
 			case EV_TIMER:
 				tick(d);
 				break;
+			case EV_HTTP:
+				http_run(d->http);
+				break;
 			}
 		}
+		/* A client's timeout fell due, or libmicrohttpd left work
+		 * that its descriptor will not announce again. */
+		if (d->http && http_timeout(d->http) == 0)
+			http_run(d->http);
 	}
 	return 0;
 }
@@ -1055,6 +1145,7 @@ int main(int argc, char **argv)
 	notify_init(&d.notify);
 	log_configure(d.conf.syslog_facility, d.conf.syslog_socket);
 	d.start_ms = mono_ms();
+	d.start_time = (uint64_t)time(NULL);
 	d.sigfd = d.timerfd = d.epfd = -1;
 	log_settings(&d, "nfqtrackd " VERSION " starting");
 	if (d.conf_missing)
@@ -1092,6 +1183,19 @@ int main(int argc, char **argv)
 		log_msg(LOG_ERR, "event loop: %s", strerror(errno));
 		goto out_ctl;
 	}
+	/* Bound now, while still root: the port may be below 1024. */
+	if (strcmp(d.conf.metrics_listen, "off")) {
+		d.http = http_open(d.conf.metrics_listen, render_metrics, &d,
+				   err, sizeof(err));
+		if (!d.http) {
+			log_msg(LOG_ERR, "%s", err);
+			goto out_ctl;
+		}
+		if (add_fd(d.epfd, http_fd(d.http), EV_HTTP) < 0) {
+			log_msg(LOG_ERR, "event loop: %s", strerror(errno));
+			goto out_ctl;
+		}
+	}
 	qp = queue_params(&d.conf);
 	d.queue = queue_open(&qp, on_packet, &d, err, sizeof(err));
 	if (!d.queue) {
@@ -1113,9 +1217,10 @@ int main(int argc, char **argv)
 		      d.engine.table.count, d.engine.max_flows);
 	notify_ready(&d.notify);
 	log_msg(LOG_NOTICE,
-		"queue %" PRIu32 " bound; control socket %s; "
+		"queue %" PRIu32 " bound; control socket %s; metrics %s%s; "
 		"flow table %.1f MiB, source table %.1f MiB",
-		d.conf.queue, d.conf.ctl_socket,
+		d.conf.queue, d.conf.ctl_socket, d.http ? "on http://" : "off",
+		d.http ? d.conf.metrics_listen : "",
 		(double)flow_table_bytes(&d.engine.table) / (1 << 20),
 		(double)source_table_bytes_for(d.engine.sources.slab.capacity) /
 			(1 << 20));
@@ -1133,6 +1238,7 @@ out_nfq:
 		snprintf(err, sizeof(err), "error");
 	log_final(&d, err);
 out_ctl:
+	http_close(d.http);
 	ctl_server_close(d.ctl);
 out_engine:
 	engine_destroy(&d.engine);

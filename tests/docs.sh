@@ -2,8 +2,9 @@
 # Documentation stays in step with the code: every configuration key is in
 # the shipped config (commented out, with its default), in nfqtrack.conf(5)
 # and in the README; the shipped config parses to the built-in defaults;
-# every nfqtrackd option is in nfqtrackd(8); the man pages render without
-# warnings; the unit file passes systemd-analyze verify once installed.
+# every nfqtrackd option and every metric is in nfqtrackd(8); the man pages
+# render without warnings; the unit file passes systemd-analyze verify
+# once installed.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 daemon=$top/${1:-src/nfqtrackd}
@@ -48,6 +49,16 @@ if [ "$(echo "$counters" | wc -w)" -gt 50 ]; then ok; else
 for c in $counters; do
 	if grep -qw -- "$c" "$top/man/nfqtrackctl.8"; then ok; else
 		bad "nfqtrackctl(8) does not describe the counter $c"; fi
+done
+
+# Every metric is described in nfqtrackd(8), under METRICS.
+metrics=$(grep -o '"nfqtrack_[a-z_]*"' "$top/src/metrics.c" | tr -d '"' | sort -u)
+if [ "$(echo "$metrics" | wc -w)" -gt 30 ]; then ok; else
+	bad "src/metrics.c: no metric names found to check"; fi
+section=$(sed -n '/^\.SH METRICS/,/^\.SH /p' "$top/man/nfqtrackd.8")
+for m in $metrics; do
+	if grep -qw -- "$m" <<<"$section"; then ok; else
+		bad "nfqtrackd(8) does not describe the metric $m under METRICS"; fi
 done
 
 for opt in $("$daemon" -h | grep -oE '^  (-[a-zA-Z], |    )--[a-z]+' | tr -d ','); do

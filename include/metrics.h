@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * metrics.h - the daemon's counters in the Prometheus text exposition
+ * format (version 0.0.4), for the HTTP listener and `nfqtrackctl metrics`.
+ *
+ * One table in metrics.c maps every metric to where its value lives: the
+ * engine, its counters, the queue's, the kernel's line for the queue, or
+ * the daemon's own. The same sources feed `nfqtrackctl stats`, so the two
+ * never disagree. Rendering is pure: no socket, no clock, no allocation.
+ */
+#ifndef NFQT_METRICS_H
+#define NFQT_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine.h"
+#include "queue.h"
+
+/* The content type of what metrics_render() writes. */
+#define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
+/* Everything a rendering reads. Pointers the caller owns; a NULL queue or
+ * kernel leaves their metrics out (a replay has no queue; the kernel's
+ * file may be unreadable). */
+struct metrics_input {
+	const struct engine *engine;
+	const struct queue_stats *queue;
+	const struct queue_kernel_stats *kernel;
+	const char *version; /* build_info's label */
+	uint64_t start_time; /* seconds since the epoch */
+	uint64_t reloads, reload_errors;
+	uint64_t log_suppressed, log_lost;
+};
+
+/*
+ * Write every metric, with its # HELP and # TYPE lines, to buf (len
+ * bytes, always NUL-terminated when len > 0). Returns the length of the
+ * whole text, as snprintf() does: a value >= len means buf was too small
+ * and holds a cut text. O(metrics); about 10 KiB.
+ */
+size_t metrics_render(char *buf, size_t len, const struct metrics_input *in);
+
+#endif

@@ -1,0 +1,345 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * metrics.c - the counters in Prometheus's text format, from one table.
+ *
+ * Each row of the table is one metric family, or one more series of the
+ * family above it: its name, type and help, its label, and where its
+ * value lives (which struct, at what offset, how wide). A family with a
+ * label per reason (drops by reason, flows by protocol) is one row that
+ * runs over an array of counters and the matching names, so that a new
+ * drop reason in the engine shows up here without a change.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "metrics.h"
+
+/* Where a value lives. */
+enum src {
+	SRC_ONE, /* the constant 1 (build_info) */
+	SRC_ENGINE, /* struct engine */
+	SRC_STATS, /* struct engine_stats */
+	SRC_QUEUE, /* struct queue_stats */
+	SRC_KERNEL, /* struct queue_kernel_stats */
+	SRC_INPUT, /* struct metrics_input */
+};
+
+struct metric {
+	const char *name;
+	const char *type; /* NULL: another series of the family above */
+	const char *help;
+	const char *label; /* NULL: no label */
+	const char *lvalue; /* the label's value, if fixed */
+	/* else the i-th series' label value, for i in [first, end) */
+	const char *(*lname)(const struct metrics_input *in, int i);
+	uint8_t first, end;
+	uint8_t src;
+	uint8_t width; /* bytes: 1 (bool), 4 or 8 */
+	uint32_t off;
+};
+
+#define FIELD(s, type, f) \
+	.src = (s), .width = sizeof(((type *)0)->f), .off = offsetof(type, f)
+#define ENGINE(f) FIELD(SRC_ENGINE, struct engine, f)
+#define STATS(f) FIELD(SRC_STATS, struct engine_stats, f)
+#define QUEUE(f) FIELD(SRC_QUEUE, struct queue_stats, f)
+#define KERNEL(f) FIELD(SRC_KERNEL, struct queue_kernel_stats, f)
+#define INPUT(f) FIELD(SRC_INPUT, struct metrics_input, f)
+
+static const char *version_name(const struct metrics_input *in, int i)
+{
+	(void)i;
+	return in->version ? in->version : "unknown";
+}
+
+static const char *proto_name(const struct metrics_input *in, int i)
+{
+	static const char *const names[PC_COUNT] = {
+		[PC_TCP] = "tcp",
+		[PC_UDP] = "udp",
+		[PC_ICMP] = "icmp",
+		[PC_OTHER] = "other",
+	};
+
+	(void)in;
+	return names[i];
+}
+
+static const char *drop_name(const struct metrics_input *in, int i)
+{
+	(void)in;
+	return engine_drop_name((enum drop_reason)i);
+}
+
+static const char *evict_name(const struct metrics_input *in, int i)
+{
+	(void)in;
+	return engine_evict_name((enum evict_reason)i);
+}
+
+static const char *invalid_name(const struct metrics_input *in, int i)
+{
+	(void)in;
+	return engine_invalid_name((enum invalid_reason)i);
+}
+
+static const char *malformed_name(const struct metrics_input *in, int i)
+{
+	(void)in;
+	return pkt_err_name((enum pkt_err)i);
+}
+
+/* An array of reasons: series 1 to the end (0 is "none", never counted). */
+#define REASONS(s, type, f, fn)                                    \
+	.src = (s), .width = sizeof(((type *)0)->f[0]),            \
+	.off = offsetof(type, f), .first = 1,                      \
+	.end = sizeof(((type *)0)->f) / sizeof(((type *)0)->f[0]), \
+	.label = "reason", .lname = (fn)
+
+#define COUNTER "counter"
+#define GAUGE "gauge"
+
+static const struct metric metrics[] = {
+	{ "nfqtrack_build_info", GAUGE, "The daemon's version; always 1.",
+	  .label = "version", .lname = version_name, .src = SRC_ONE },
+	{ "nfqtrack_start_time_seconds", GAUGE,
+	  "When the daemon started, in seconds since the epoch.",
+	  INPUT(start_time) },
+	{ "nfqtrack_flows", GAUGE, "Flows in the table.", ENGINE(table.count) },
+	{ "nfqtrack_flows_max", GAUGE, "The table's size (max_flows).",
+	  ENGINE(max_flows) },
+	{ "nfqtrack_flows_by_protocol", GAUGE,
+	  "Flows by protocol class, exempt sources' flows not counted.",
+	  .label = "protocol", .lname = proto_name, .first = 0, .end = PC_COUNT,
+	  .src = SRC_ENGINE,
+	  .width = sizeof(((struct engine *)0)->proto_count[0]),
+	  .off = offsetof(struct engine, proto_count) },
+	{ "nfqtrack_flows_exempt", GAUGE, "Flows of exempt sources.",
+	  ENGINE(exempt_count) },
+	{ "nfqtrack_sources", GAUGE,
+	  "Sources (addresses or prefixes) counted in the source table.",
+	  ENGINE(sources.count) },
+	{ "nfqtrack_sources_max", GAUGE, "The source table's size.",
+	  ENGINE(sources.slab.capacity) },
+	{ "nfqtrack_table_warning", GAUGE,
+	  "1 while the table is past warn_at, else 0.", ENGINE(warn) },
+	{ "nfqtrack_enforce", GAUGE,
+	  "1 when limits drop packets, 0 in shadow mode (enforce = no).",
+	  ENGINE(enforce) },
+	{ "nfqtrack_packets_total", COUNTER,
+	  "Packets given a verdict, by verdict.", .label = "verdict",
+	  .lvalue = "accept", STATS(accepted) },
+	{ "nfqtrack_packets_total", .label = "verdict", .lvalue = "drop",
+	  STATS(dropped) },
+	{ "nfqtrack_drops_total", COUNTER, "Packets dropped, by reason.",
+	  REASONS(SRC_STATS, struct engine_stats, drop, drop_name) },
+	{ "nfqtrack_would_drops_total", COUNTER,
+	  "Packets that enforce = yes would have dropped, by reason.",
+	  REASONS(SRC_STATS, struct engine_stats, would, drop_name) },
+	{ "nfqtrack_malformed_packets_total", COUNTER,
+	  "Malformed packets, by what was wrong with them.",
+	  REASONS(SRC_STATS, struct engine_stats, malformed, malformed_name) },
+	{ "nfqtrack_invalid_packets_total", COUNTER,
+	  "Well-formed packets not valid for their flow, by reason.",
+	  REASONS(SRC_STATS, struct engine_stats, invalid, invalid_name) },
+	{ "nfqtrack_fragments_total", COUNTER,
+	  "Non-first fragments, passed by fragment_verdict untracked.",
+	  STATS(fragments) },
+	{ "nfqtrack_icmp_related_total", COUNTER,
+	  "ICMP errors about a flow in the table.", STATS(icmp_related) },
+	{ "nfqtrack_untracked_packets_total", COUNTER,
+	  "Packets passed untracked (neighbour discovery and the like).",
+	  STATS(untracked) },
+	{ "nfqtrack_tcp_ignored_packets_total", COUNTER,
+	  "TCP packets passed without changing their flow (out of step).",
+	  STATS(tcp_ignored) },
+	{ "nfqtrack_flows_created_total", COUNTER, "Flows created.",
+	  STATS(flows_created) },
+	{ "nfqtrack_flows_reopened_total", COUNTER,
+	  "TCP connections that reopened a closing flow's ports.",
+	  STATS(flows_reopened) },
+	{ "nfqtrack_flows_closed_total", COUNTER,
+	  "Flows removed at once (a RST before any reply).",
+	  STATS(flows_closed) },
+	{ "nfqtrack_flows_expired_total", COUNTER,
+	  "Flows removed because they timed out.", ENGINE(table.expired) },
+	{ "nfqtrack_flows_evicted_total", COUNTER,
+	  "Flows evicted to make room for new ones, by reason.",
+	  REASONS(SRC_STATS, struct engine_stats, evicted, evict_name) },
+	{ "nfqtrack_flows_flushed_total", COUNTER,
+	  "Flows removed by nfqtrackctl flush.", STATS(flows_flushed) },
+	{ "nfqtrack_flows_unsourced_total", COUNTER,
+	  "Flows made with no room in the source table to count them.",
+	  STATS(flows_unsourced) },
+	{ "nfqtrack_table_warnings_total", COUNTER,
+	  "Times the table went past warn_at.", STATS(warnings) },
+	{ "nfqtrack_sources_full_total", COUNTER,
+	  "New sources that found no room in the source table.",
+	  ENGINE(sources.full) },
+	{ "nfqtrack_sources_reclaimed_total", COUNTER,
+	  "Idle sources freed early to make room.", ENGINE(sources.reclaimed) },
+	{ "nfqtrack_queue_packets_total", COUNTER,
+	  "Packets received from the queue.", QUEUE(packets) },
+	{ "nfqtrack_queue_enobufs_total", COUNTER,
+	  "Receive overruns (ENOBUFS): packets lost to a full socket buffer.",
+	  QUEUE(enobufs) },
+	{ "nfqtrack_queue_recv_errors_total", COUNTER,
+	  "Receives that failed for want of memory.", QUEUE(recv_errors) },
+	{ "nfqtrack_queue_send_errors_total", COUNTER,
+	  "Verdicts the kernel did not take.", QUEUE(send_errors) },
+	{ "nfqtrack_queue_netlink_errors_total", COUNTER,
+	  "Error messages from the kernel on the queue's socket.",
+	  QUEUE(nl_errors) },
+	{ "nfqtrack_queue_bad_messages_total", COUNTER,
+	  "Messages from the queue that could not be decoded.",
+	  QUEUE(bad_messages) },
+	{ "nfqtrack_kernel_queue_length", GAUGE,
+	  "Packets waiting in the kernel for a verdict.", KERNEL(queue_total) },
+	{ "nfqtrack_kernel_queue_dropped_total", COUNTER,
+	  "Packets the kernel dropped for a full queue (fail_open = no).",
+	  KERNEL(queue_dropped) },
+	{ "nfqtrack_kernel_user_dropped_total", COUNTER,
+	  "Packets the kernel dropped for a full socket (fail_open = no).",
+	  KERNEL(user_dropped) },
+	{ "nfqtrack_log_suppressed_total", COUNTER,
+	  "Drop and eviction lines held back by log_rate.",
+	  INPUT(log_suppressed) },
+	{ "nfqtrack_log_lost_total", COUNTER,
+	  "Log lines that syslog did not take.", INPUT(log_lost) },
+	{ "nfqtrack_config_reloads_total", COUNTER,
+	  "Configuration reloads asked for (SIGHUP, nfqtrackctl reload).",
+	  INPUT(reloads) },
+	{ "nfqtrack_config_reload_errors_total", COUNTER,
+	  "Reloads refused: the running configuration stayed.",
+	  INPUT(reload_errors) },
+};
+
+/* Text appended to a caller's buffer, counting what did not fit. */
+struct out {
+	char *buf;
+	size_t len, used;
+};
+
+static void put(struct out *o, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void put(struct out *o, const char *fmt, ...)
+{
+	size_t room = o->used < o->len ? o->len - o->used : 0;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(room ? o->buf + o->used : NULL, room, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		o->used += (size_t)n;
+}
+
+/* s escaped as the format wants: backslash and newline always, and the
+ * double quote inside a label value. */
+static void put_escaped(struct out *o, const char *s, bool quote)
+{
+	for (; *s; s++) {
+		if (*s == '\\')
+			put(o, "\\\\");
+		else if (*s == '\n')
+			put(o, "\\n");
+		else if (*s == '"' && quote)
+			put(o, "\\\"");
+		else
+			put(o, "%c", *s);
+	}
+}
+
+static const void *source(const struct metrics_input *in, enum src s)
+{
+	switch (s) {
+	case SRC_ENGINE:
+		return in->engine;
+	case SRC_STATS:
+		return in->engine ? &in->engine->st : NULL;
+	case SRC_QUEUE:
+		return in->queue;
+	case SRC_KERNEL:
+		return in->kernel;
+	case SRC_INPUT:
+		return in;
+	default:
+		return NULL;
+	}
+}
+
+/* The i-th value of row m; false if its source is not there. */
+static bool value(const struct metrics_input *in, const struct metric *m, int i,
+		  uint64_t *v)
+{
+	const unsigned char *p;
+	uint32_t v32;
+
+	if (m->src == SRC_ONE) {
+		*v = 1;
+		return true;
+	}
+	p = source(in, m->src);
+	if (!p)
+		return false;
+	p += m->off + (size_t)i * m->width;
+	switch (m->width) {
+	case 1:
+		*v = *p;
+		break;
+	case 4:
+		memcpy(&v32, p, sizeof(v32));
+		*v = v32;
+		break;
+	default:
+		memcpy(v, p, sizeof(*v));
+	}
+	return true;
+}
+
+size_t metrics_render(char *buf, size_t len, const struct metrics_input *in)
+{
+	struct out o = { buf, len, 0 };
+	const struct metric *family = NULL;
+
+	if (len)
+		buf[0] = '\0';
+	for (size_t r = 0; r < sizeof(metrics) / sizeof(metrics[0]); r++) {
+		const struct metric *m = &metrics[r];
+		int first = m->first, end = m->end > m->first ? m->end : 1;
+		uint64_t v;
+
+		if (m->type)
+			family = m;
+		for (int i = first; i < end; i++) {
+			if (!value(in, m, i, &v))
+				break;
+			/* The header once, before the family's first series:
+			 * a family with no source at all is left out. */
+			if (family) {
+				put(&o, "# HELP %s ", family->name);
+				put_escaped(&o, family->help, false);
+				put(&o, "\n# TYPE %s %s\n", family->name,
+				    family->type);
+				family = NULL;
+			}
+			put(&o, "%s", m->name);
+			if (m->label) {
+				put(&o, "{%s=\"", m->label);
+				put_escaped(&o,
+					    m->lvalue ? m->lvalue :
+							m->lname(in, i),
+					    true);
+				put(&o, "\"}");
+			}
+			put(&o, " %" PRIu64 "\n", v);
+		}
+	}
+	return o.used;
+}
