@@ -3,6 +3,13 @@
 #   make                 build src/nfqtrackd and src/nfqtrackctl
 #   make check           install missing packages, build, run every test
 #   make demo            install missing packages, build, show it working
+#   make bench           install missing packages, build, measure: packets/s
+#                        and CPU per packet of no queue, an accept-all loop
+#                        and nfqtrackd side by side; drain rate; the engine
+#                        alone at 1k-10M flows against DRAM latency; bytes
+#                        per flow; callgrind instructions per packet; corpus
+#                        replay (tests/bench/run.sh; RUNS, SECS, FLOWS,
+#                        SIZES, CASES, DAEMON_CONF_EXTRA; not part of check)
 #   make SAN=1 check     the same with AddressSanitizer and UBSan
 #   make install         PREFIX, DESTDIR, SYSCONFDIR, SBINDIR, MANDIR, UNITDIR,
 #                        SYSUSERSDIR; without DESTDIR, also creates the user
@@ -62,21 +69,23 @@ LIB        := src/libnfqtrack.a
 UNIT_TESTS := $(patsubst tests/unit/%.c,tests/bin/%,$(wildcard tests/unit/check_*.c))
 TOOLS      := tests/bin/flowgen tests/bin/ctlsend tests/bin/pcap2wire \
               tests/bin/flood
+BENCH_BINS := tests/bin/bench_gen tests/bin/bench_bare tests/bin/engine_bench
 
 ALL_OBJS   := $(CORE_OBJS) $(DAEMON_OBJS) $(CTL_OBJS)
 
-# Debian packages: to build, and to run the tests and the demo.
+# Debian packages: to build, and to run the tests, the demo and the
+# benchmarks.
 DEB_BUILD  := gcc libc6-dev make pkg-config libmnl-dev libnetfilter-queue-dev \
               libnfnetlink-dev check libpcap-dev libmicrohttpd-dev libsystemd-dev \
               libcap-ng-dev
 DEB_TEST   := iptables iproute2 iputils-ping rsyslog procps clang-format python3 \
               man-db groff-base tcpreplay conntrack curl python3-prometheus-client \
-              systemd
+              systemd valgrind
 CORPUS     ?= $(abspath ../shared/corpus)
 
 .PHONY: all deps user check check-unit check-conf check-docs check-format \
-        check-integration check-replay check-agree demo install uninstall \
-        clean FORCE
+        check-integration check-replay check-agree demo bench install \
+        uninstall clean FORCE
 
 all: src/nfqtrackd src/nfqtrackctl
 
@@ -111,6 +120,20 @@ tests/bin/pcap2wire: tests/tools/pcap2wire.c $(LIB) src/.cflags
 tests/bin/%: tests/tools/%.c src/.cflags
 	@mkdir -p tests/bin
 	$(call say,CC,$@)$(CC) $(ALL_CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $<
+
+tests/bin/bench_gen: tests/bench/gen.c src/.cflags
+	@mkdir -p tests/bin
+	$(call say,CC,$@)$(CC) $(ALL_CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $<
+
+tests/bin/bench_bare: tests/bench/bare.c src/.cflags
+	@mkdir -p tests/bin
+	$(call say,CC,$@)$(CC) $(ALL_CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $< \
+		$(LIBS_NFQ)
+
+tests/bin/engine_bench: tests/bench/engine_bench.c $(LIB) src/.cflags
+	@mkdir -p tests/bin
+	$(call say,CC,$@)$(CC) $(ALL_CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $< \
+		$(LIB)
 
 deps:
 	@missing=; for p in $(DEB_BUILD) $(DEB_TEST); do \
@@ -154,7 +177,7 @@ check: deps user
 check-format:
 	@echo "== clang-format"
 	@out=$$(clang-format --dry-run $(wildcard src/*.c include/*.h tests/unit/*.c \
-		tests/unit/*.h tests/tools/*.c) 2>&1); \
+		tests/unit/*.h tests/tools/*.c tests/bench/*.c) 2>&1); \
 	if [ -n "$$out" ]; then echo "$$out" | head -40; \
 		echo "clang-format: run 'clang-format -i' on the files above" >&2; exit 1; fi; \
 	echo "formatting OK"
@@ -188,6 +211,12 @@ check-agree: all $(TOOLS)
 demo: deps user
 	$(MAKE) --no-print-directory all $(TOOLS)
 	@tests/demo.sh
+
+# Figures, not pass or fail: the network part needs root (namespaces);
+# results also go to tests/bench/results/.
+bench: deps
+	$(MAKE) --no-print-directory all $(BENCH_BINS)
+	@CORPUS=$(CORPUS) tests/bench/run.sh
 
 # Files in SYSCONFDIR/nfqtrack that the admin edits: installed when missing,
 # never overwritten; uninstalled only when unchanged.

@@ -1,0 +1,470 @@
+#!/bin/bash
+# make bench: every figure in one run, printed as one table.
+#
+# Network (needs root): a generator namespace sends UDP to a receiver
+# namespace over a veth pair; the receiver's INPUT queues it to NFQUEUE 0
+# (--queue-bypass, as deployed; no conntrack in these namespaces). For
+# each FLOWS x SIZES configuration, RUNS rounds of, interleaved so that
+# the machine's drifts spread over all three alike:
+#   a  no queue: what the kernel alone delivers
+#   b  tests/bin/bench_bare, an accept-all loop with batch verdicts
+#   c  src/nfqtrackd, full tracking (the bench config below)
+# with the same load (tests/bin/bench_gen for SECS seconds), generator on
+# GEN_CPU, consumer on CONS_CPU, receiver on RX_CPU. Figures are medians.
+# A consumer's packets are the queue's id_sequence (the namespace's
+# /proc/net/netfilter/nfnetlink_queue) less user_dropped; its CPU is
+# utime + stime from /proc/PID/stat over the load, startup excluded.
+# Drain: b and c stopped (SIGSTOP) while DRAIN_N packets queue up, then
+# resumed; verdicts/s is the receiver's rate while they drain.
+# Engine: tests/bin/engine_bench (no network), callgrind instructions
+# per packet when valgrind is installed, and nfqtrackd --replay over the
+# captures in CORPUS when there are any.
+#
+# Environment: RUNS SECS FLOWS SIZES CASES (of: a b c drain engine
+# callgrind replay) DAEMON_CONF_EXTRA (config lines for c, overriding the
+# bench config's) GEN_CPU CONS_CPU RX_CPU DRAIN_N DRAIN_FLOWS
+# ENGINE_FLOWS ENGINE_LOOKUPS DRAM_MIB CORPUS OUT (results directory).
+# Only processes started here are ever signalled, by PID; namespaces are
+# removed on exit, on failure and on ^C alike.
+set -u
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BIN=$TOP/tests/bin
+NFQTRACKD=$TOP/src/nfqtrackd
+RUNS=${RUNS:-3}
+SECS=${SECS:-3}
+FLOWS=${FLOWS:-1 1000 100000}
+SIZES=${SIZES:-64 1400}
+CASES=${CASES:-a b c drain engine callgrind replay}
+DAEMON_CONF_EXTRA=${DAEMON_CONF_EXTRA:-}
+GEN_CPU=${GEN_CPU:-0}
+CONS_CPU=${CONS_CPU:-1}
+RX_CPU=${RX_CPU:-1}
+DRAIN_N=${DRAIN_N:-60000}
+DRAIN_FLOWS=${DRAIN_FLOWS:-1000}
+ENGINE_FLOWS=${ENGINE_FLOWS:-1000,1000000,10000000}
+ENGINE_LOOKUPS=${ENGINE_LOOKUPS:-4000000}
+DRAM_MIB=${DRAM_MIB:-1024}
+CORPUS=${CORPUS:-$(cd "$TOP/.." && pwd)/shared/corpus}
+OUT=${OUT:-$TOP/tests/bench/results}
+COPY=128
+RCVBUF=8388608
+QMAXLEN=4096
+PORT=9000
+NS_G=nfqtb-$$-g
+NS_R=nfqtb-$$-r
+SRC=10.77.1.1
+DST=10.77.0.254
+HZ=$(getconf CLK_TCK)
+T=$(mktemp -d /tmp/nfqtb.XXXXXX)
+chmod 755 "$T"
+PIDS=()
+
+has() { case " $CASES " in *" $1 "*) return 0 ;; esac; return 1; }
+
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do
+		kill -CONT "$p" 2>/dev/null
+		kill -TERM "$p" 2>/dev/null
+	done
+	for p in "${PIDS[@]}"; do
+		for _ in $(seq 30); do
+			kill -0 "$p" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	ip netns del "$NS_G" 2>/dev/null
+	ip netns del "$NS_R" 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+forget_pid() {
+	local p keep=()
+	for p in "${PIDS[@]}"; do
+		[ "$p" = "$1" ] || keep+=("$p")
+	done
+	PIDS=("${keep[@]}")
+}
+
+# stop_pid PID: SIGTERM, then at most 5 s before SIGKILL; forget it.
+stop_pid() {
+	kill -CONT "$1" 2>/dev/null
+	kill -TERM "$1" 2>/dev/null
+	for _ in $(seq 50); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	forget_pid "$1"
+}
+
+# wait_for COMMAND...: until it succeeds, at most 10 s.
+wait_for() {
+	for _ in $(seq 100); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+net_up() {
+	local mac
+	ip netns add "$NS_G" && ip netns add "$NS_R" || return 1
+	ip link add vg netns "$NS_G" type veth peer name vr netns "$NS_R" || return 1
+	ip -n "$NS_G" addr add 10.77.0.1/16 dev vg
+	ip -n "$NS_R" addr add "$DST/16" dev vr
+	for ns in "$NS_G" "$NS_R"; do
+		ip -n "$ns" link set lo up
+	done
+	ip -n "$NS_G" link set vg up
+	ip -n "$NS_R" link set vr up
+	# A static neighbour: no ARP rides along with the load.
+	mac=$(ip -n "$NS_R" -br link show vr | awk '{ print $3 }')
+	ip -n "$NS_G" neigh replace "$DST" lladdr "$mac" dev vg nud permanent
+}
+
+# The queue's line in the receiver namespace: "total dropped udropped
+# id_sequence", or nothing when no queue 0 is bound.
+qstat() {
+	ip netns exec "$NS_R" cat /proc/net/netfilter/nfnetlink_queue |
+		awk '$1 == 0 { print $3, $6, $7, $8 }'
+}
+queue_bound() { [ -n "$(qstat)" ]; }
+udp_bound() {
+	ip netns exec "$NS_R" cat /proc/net/udp |
+		grep -qi ":$(printf %04X $PORT) "
+}
+
+# cpu_ticks PID: user + system clock ticks of the whole process.
+cpu_ticks() {
+	awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+
+kv() { grep -o "\\b$2=[^ ]*" "$1" 2>/dev/null | head -1 | cut -d= -f2; }
+
+# write_daemon_conf FILE MAXLEN RCVBUF: the bench config for nfqtrackd,
+# DAEMON_CONF_EXTRA's keys replacing ours (a key set twice is an error).
+write_daemon_conf() {
+	local extra_keys
+	extra_keys=$(printf '%s\n' "$DAEMON_CONF_EXTRA" |
+		awk -F= '/=/ { gsub(/[ \t]/, "", $1); print $1 }')
+	{
+		cat <<-EOF
+			# nfqtrackd as tests/bench/run.sh runs it
+			ctl_socket = $T/ctl
+			syslog_socket = $T/no-syslog
+			user = root
+			max_flows = 1048576
+			copy_range = $COPY
+			queue_maxlen = $2
+			rcvbuf = $3
+			fail_open = no
+		EOF
+	} | awk -v skip="$extra_keys" '
+		BEGIN { n = split(skip, k, "\n"); for (i = 1; i <= n; i++) s[k[i]] = 1 }
+		{ key = $1 } !(key in s)' >"$1"
+	[ -n "$DAEMON_CONF_EXTRA" ] && printf '%s\n' "$DAEMON_CONF_EXTRA" >>"$1"
+	return 0
+}
+
+# start_consumer CASE DRAIN: b or c bound to queue 0 in the receiver
+# namespace on CONS_CPU; CONS_PID.
+start_consumer() {
+	CONS_PID=
+	case $1 in
+	b)
+		local q=$QMAXLEN r=$RCVBUF
+		[ "$2" = 1 ] && q=65536 r=$((DRAIN_N * 4096))
+		ip netns exec "$NS_R" taskset -c "$CONS_CPU" "$BIN/bench_bare" \
+			-c $COPY -r "$r" -Q "$q" -N -t 600 >>"$T/bare.out" 2>&1 &
+		;;
+	c)
+		local conf=$T/bench.conf
+		[ "$2" = 1 ] && conf=$T/drain.conf
+		ip netns exec "$NS_R" taskset -c "$CONS_CPU" "$NFQTRACKD" -e \
+			-c "$conf" >>"$T/nfqtrackd.out" 2>&1 &
+		;;
+	*) return 0 ;;
+	esac
+	CONS_PID=$!
+	PIDS+=("$CONS_PID")
+	wait_for queue_bound || {
+		echo "# case $1: the queue was not bound:" >&2
+		tail -5 "$T/bare.out" "$T/nfqtrackd.out" 2>/dev/null >&2
+		return 1
+	}
+}
+
+start_rx() {
+	ip netns exec "$NS_R" taskset -c "$1" "$BIN/bench_gen" rx -p $PORT \
+		-t "$2" -i "$3" ${4:+-n "$4"} >"$T/rx.out" 2>&1 &
+	RX_PID=$!
+	PIDS+=("$RX_PID")
+	wait_for udp_bound
+}
+
+# measure CASE FLOWS SIZE RUN: one run; appends a row to $OUT/runs.tsv.
+measure() {
+	local c=$1 f=$2 s=$3 run=$4 q0 q1 c0=0 c1=0 rx pkts verd cpu drops bypass
+	ip netns exec "$NS_R" iptables -F INPUT
+	if [ "$c" != a ]; then
+		ip netns exec "$NS_R" iptables -A INPUT -p udp --dport $PORT \
+			-j NFQUEUE --queue-num 0 --queue-bypass || return 1
+	fi
+	start_consumer "$c" 0 || return 1
+	start_rx "$RX_CPU" $((SECS + 20)) 1000 || return 1
+	q0=$(qstat)
+	[ -n "$CONS_PID" ] && c0=$(cpu_ticks "$CONS_PID")
+	ip netns exec "$NS_G" taskset -c "$GEN_CPU" "$BIN/bench_gen" tx \
+		-s $SRC -d $DST -p $PORT -S "$s" -f "$f" -t "$SECS" >"$T/tx.out" 2>&1
+	wait "$RX_PID"
+	forget_pid "$RX_PID"
+	q1=$(qstat)
+	[ -n "$CONS_PID" ] && c1=$(cpu_ticks "$CONS_PID")
+	[ -n "$CONS_PID" ] && stop_pid "$CONS_PID"
+	rx=$(kv "$T/rx.out" pps)
+	pkts=$(kv "$T/rx.out" pkts)
+	# verdicted: ids handed out less those the socket dropped; drops: the
+	# queue's full-queue and full-socket counts; bypass: received but
+	# never verdicted (fail-open), when the consumer is bound throughout.
+	read -r verd cpu drops bypass < <(echo "${q0:-0 0 0 0} ${q1:-0 0 0 0}" |
+		awk -v t0="$c0" -v t1="$c1" -v hz="$HZ" -v rx="${pkts:-0}" -v c="$c" '{
+			v = ($8 - $4) - ($7 - $3); d = ($6 - $2) + ($7 - $3)
+			if (c == "a") { print "-", "-", "-", "-"; exit }
+			b = rx - v; if (b < 0) b = 0
+			u = "-"; if (v > 0) u = sprintf("%.3f", (t1 - t0) / hz * 1e6 / v)
+			printf "%d %s %d %d\n", v, u, d, b }')
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$f" "$s" "$c" "$run" \
+		"$(kv "$T/tx.out" pps)" "${rx:-0}" "${pkts:-0}" "$verd" "$cpu" \
+		"$drops" "$bypass" >>"$OUT/runs.tsv"
+	printf '  %-6s flows %-6s size %-4s run %s: tx %8s rx %8s pps, verdicted %8s, %6s us/pkt, drops %s bypass %s\n' \
+		"$c" "$f" "$s" "$run" "$(kv "$T/tx.out" pps)" "${rx:-0}" "$verd" "$cpu" "$drops" "$bypass"
+}
+
+# drain CASE RUN: queue DRAIN_N packets to a stopped consumer, resume it,
+# time the drain by the receiver's rate.
+drain() {
+	local c=$1 run=$2 q c0 c1 queued rx n
+	ip netns exec "$NS_R" iptables -F INPUT
+	ip netns exec "$NS_R" iptables -A INPUT -p udp --dport $PORT \
+		-j NFQUEUE --queue-num 0 --queue-bypass || return 1
+	start_consumer "$c" 1 || return 1
+	kill -STOP "$CONS_PID"
+	# The receiver on the generator's CPU: idle by the time it drains.
+	start_rx "$GEN_CPU" 60 2000 "$DRAIN_N" || return 1
+	ip netns exec "$NS_G" taskset -c "$GEN_CPU" "$BIN/bench_gen" tx \
+		-s $SRC -d $DST -p $PORT -S 64 -f "$DRAIN_FLOWS" -n "$DRAIN_N" \
+		-t 10 >"$T/tx.out" 2>&1
+	# Until every packet sent is queued (or the queue stops growing).
+	n=-1
+	for _ in $(seq 50); do
+		q=$(qstat)
+		[ "${q%% *}" = "$n" ] && break
+		n=${q%% *}
+		sleep 0.1
+	done
+	queued=${q%% *}
+	c0=$(cpu_ticks "$CONS_PID")
+	kill -CONT "$CONS_PID"
+	wait "$RX_PID"
+	forget_pid "$RX_PID"
+	c1=$(cpu_ticks "$CONS_PID")
+	q=$(qstat)
+	stop_pid "$CONS_PID"
+	rx=$(kv "$T/rx.out" pps)
+	n=$(kv "$T/rx.out" pkts)
+	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$run" "$queued" "${n:-0}" "${rx:-0}" \
+		"$(awk -v a="$c0" -v b="$c1" -v hz="$HZ" -v n="${n:-0}" \
+			'BEGIN { if (n > 0) printf "%.3f", (b - a) / hz * 1e6 / n; else print "-" }')" \
+		>>"$OUT/drain.tsv"
+	printf '  drain %s run %s: %s queued, %s drained at %s verdicts/s (queue drops %s)\n' \
+		"$c" "$run" "$queued" "${n:-0}" "${rx:-0}" "$(echo "$q" | awk '{ print $2 + $3 }')"
+}
+
+median() {
+	sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-";
+		else if (NR % 2) print v[(NR + 1) / 2];
+		else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# col F S C N: column N of runs.tsv for flows F, size S, case C, median.
+col() {
+	awk -F'\t' -v f="$1" -v s="$2" -v c="$3" -v n="$4" \
+		'$1 == f && $2 == s && $3 == c && $n != "-" { print $n }' "$OUT/runs.tsv" | median
+}
+
+ratio() { awk -v x="$1" -v y="$2" 'BEGIN { if (x != "-" && y != "-" && y > 0) printf "%.2f", x / y; else print "-" }'; }
+fmt() { awk -v x="$1" 'BEGIN { if (x == "-" || x == "") print "-"; else printf "%.0f", x }'; }
+
+mkdir -p "$OUT"
+STAMP=$(date +%Y%m%d-%H%M%S)
+REPORT=$OUT/bench-$STAMP.txt
+: >"$OUT/runs.tsv"
+: >"$OUT/drain.tsv"
+: >"$OUT/engine.txt"
+
+for bin in "$BIN/bench_gen" "$BIN/bench_bare" "$BIN/engine_bench" "$NFQTRACKD"; do
+	[ -x "$bin" ] || { echo "bench: $bin is missing: run 'make bench'" >&2; exit 1; }
+done
+
+NET=no
+if has a || has b || has c || has drain; then
+	if [ "$(id -u)" != 0 ]; then
+		echo "# bench: network cases skipped: they need root (namespaces, iptables)"
+	else
+		NET=yes
+	fi
+fi
+
+if [ $NET = yes ]; then
+	net_up || { echo "bench: network setup failed" >&2; exit 1; }
+	write_daemon_conf "$T/bench.conf" $QMAXLEN $RCVBUF
+	write_daemon_conf "$T/drain.conf" 65536 $((DRAIN_N * 4096))
+	"$NFQTRACKD" -t -c "$T/bench.conf" >/dev/null ||
+		{ echo "bench: the bench config is refused" >&2; exit 1; }
+	echo "== network: flows {$FLOWS} x size {$SIZES}, $RUNS runs of $SECS s, cases: $CASES"
+	for run in $(seq "$RUNS"); do
+		for f in $FLOWS; do
+			for s in $SIZES; do
+				for c in a b c; do
+					has $c || continue
+					measure "$c" "$f" "$s" "$run" ||
+						{ echo "bench: case $c failed" >&2; exit 1; }
+				done
+			done
+		done
+	done
+	if has drain; then
+		echo "== drain: $DRAIN_N packets queued to a stopped consumer"
+		for run in $(seq "$RUNS"); do
+			for c in b c; do
+				drain "$c" "$run" || { echo "bench: drain $c failed" >&2; exit 1; }
+			done
+		done
+	fi
+	ip netns del "$NS_G"
+	ip netns del "$NS_R"
+fi
+
+if has engine; then
+	echo "== engine: $ENGINE_FLOWS flows, $ENGINE_LOOKUPS established packets each, DRAM chase over $DRAM_MIB MiB"
+	taskset -c "$CONS_CPU" "$BIN/engine_bench" -f "$ENGINE_FLOWS" \
+		-l "$ENGINE_LOOKUPS" -d "$DRAM_MIB" | tee -a "$OUT/engine.txt"
+fi
+
+CG=
+if has callgrind; then
+	if command -v valgrind >/dev/null; then
+		echo "== callgrind: instructions per packet (1000 flows, toggle-collect on the timed functions)"
+		for fn in feed_create feed_lookup; do
+			valgrind --tool=callgrind --toggle-collect=$fn \
+				--callgrind-out-file="$T/cg.$fn" "$BIN/engine_bench" \
+				-f 1000 -l 200000 -d 0 >"$T/cg.$fn.txt" 2>"$T/cg.$fn.err" ||
+				{ echo "bench: valgrind failed:" >&2; tail -5 "$T/cg.$fn.err" >&2; }
+		done
+		cg_create=$(awk '/^totals:/ { t = $2 } END { print t + 0 }' "$T/cg.feed_create" 2>/dev/null)
+		cg_lookup=$(awk '/^totals:/ { t = $2 } END { print t + 0 }' "$T/cg.feed_lookup" 2>/dev/null)
+		n_create=$(kv "$T/cg.feed_create.txt" create_pkts)
+		n_lookup=$(kv "$T/cg.feed_lookup.txt" lookup_pkts)
+		CG=$(awk -v a="$cg_create" -v n="$n_create" -v b="$cg_lookup" -v m="$n_lookup" \
+			'BEGIN { printf "%.0f %.0f", (n > 0) ? a / n : 0, (m > 0) ? b / m : 0 }')
+		echo "callgrind Ir/pkt: opening ${CG% *}, established ${CG#* }" | tee -a "$OUT/engine.txt"
+	else
+		echo "# callgrind: skipped: valgrind is not installed (make deps installs it)"
+	fi
+fi
+
+REPLAY=
+if has replay; then
+	if [ -d "$CORPUS" ]; then
+		echo "== replay: nfqtrackd --replay over every capture in $CORPUS"
+		printf 'max_flows = 65536\n' >"$T/replay.conf"
+		REPLAY=$(find "$CORPUS" -type f \( -name '*.pcap' -o -name '*.pcapng' -o -name '*.cap' \) -print0 |
+			sort -z | xargs -0 -n 1 sh -c 'timeout 60 "$0" -c "$1" --replay "$2" 2>/dev/null' \
+				"$NFQTRACKD" "$T/replay.conf" |
+			awk '$1 == "replay_file" { n++ } $1 == "packets" { p += $2 }
+			     $1 == "replay_wall_seconds" { w += $2 }
+			     END { printf "%d %d %.3f %.0f", n, p, w, (w > 0) ? p / w : 0 }')
+		echo "replay files=${REPLAY%% *} packets/s=${REPLAY##* }" | tee -a "$OUT/engine.txt"
+	else
+		echo "# replay: skipped: no corpus at $CORPUS (it is not part of a clone)"
+	fi
+fi
+
+# The table.
+{
+	echo "nfqtrack benchmark, $(date -u +%FT%TZ), $(uname -r), $(nproc) CPUs:" \
+		"$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)"
+	echo "settings: RUNS=$RUNS SECS=$SECS GEN_CPU=$GEN_CPU CONS_CPU=$CONS_CPU RX_CPU=$RX_CPU copy=$COPY rcvbuf=$RCVBUF queue_maxlen=$QMAXLEN${DAEMON_CONF_EXTRA:+ extra: $(echo "$DAEMON_CONF_EXTRA" | tr '\n' ';')}"
+	if [ -s "$OUT/runs.tsv" ]; then
+		echo
+		echo "a: no queue, b: accept-all loop, c: nfqtrackd; pps received, medians of $RUNS"
+		printf '%-13s | %8s | %8s | %8s | %5s | %8s | %8s | %7s | %9s | %s\n' \
+			"flows size" "a pps" "b pps" "c pps" "c/b" "b us/pkt" "c us/pkt" "c/b cpu" "drops b/c" "bypass b/c"
+		for f in $FLOWS; do
+			for s in $SIZES; do
+				a=$(col "$f" "$s" a 6); b=$(col "$f" "$s" b 6); c=$(col "$f" "$s" c 6)
+				bu=$(col "$f" "$s" b 9); cu=$(col "$f" "$s" c 9)
+				printf '%-13s | %8s | %8s | %8s | %5s | %8s | %8s | %7s | %9s | %s\n' \
+					"$f $s" "$(fmt "$a")" "$(fmt "$b")" "$(fmt "$c")" "$(ratio "$c" "$b")" \
+					"$bu" "$cu" "$(ratio "$cu" "$bu")" \
+					"$(fmt "$(col "$f" "$s" b 10)")/$(fmt "$(col "$f" "$s" c 10)")" \
+					"$(fmt "$(col "$f" "$s" b 11)")/$(fmt "$(col "$f" "$s" c 11)")"
+			done
+		done
+	fi
+	if [ -s "$OUT/drain.tsv" ]; then
+		echo
+		echo "drain: $DRAIN_N packets queued to a stopped consumer, then resumed"
+		printf '%-5s | %8s | %8s | %11s | %8s\n' case queued drained verdicts/s "us/pkt"
+		for c in b c; do
+			printf '%-5s | %8s | %8s | %11s | %8s\n' "$c" \
+				"$(fmt "$(awk -F'\t' -v c=$c '$1 == c { print $3 }' "$OUT/drain.tsv" | median)")" \
+				"$(fmt "$(awk -F'\t' -v c=$c '$1 == c { print $4 }' "$OUT/drain.tsv" | median)")" \
+				"$(fmt "$(awk -F'\t' -v c=$c '$1 == c { print $5 }' "$OUT/drain.tsv" | median)")" \
+				"$(awk -F'\t' -v c=$c '$1 == c && $6 != "-" { print $6 }' "$OUT/drain.tsv" | median)"
+		done
+		db=$(awk -F'\t' '$1 == "b" { print $5 }' "$OUT/drain.tsv" | median)
+		dc=$(awk -F'\t' '$1 == "c" { print $5 }' "$OUT/drain.tsv" | median)
+		echo "c/b drain rate: $(ratio "$dc" "$db")"
+	fi
+	if grep -q '^engine\|^dram' "$OUT/engine.txt"; then
+		dram=$(kv "$OUT/engine.txt" ns)
+		echo
+		echo "engine alone (engine_packet, IPv4 TCP+UDP, flows made beforehand; DRAM: random pointer chase over $DRAM_MIB MiB = ${dram:--} ns)"
+		printf '%10s | %10s | %10s | %8s | %8s | %10s | %10s | %10s\n' \
+			flows "open pps" "estab pps" "ns/pkt" "x DRAM" "RSS B/flow" "eng B/flow" "tbl B/flow"
+		grep '^engine ' "$OUT/engine.txt" | while read -r line; do
+			echo "$line" >"$T/line"
+			if [ -n "$(kv "$T/line" skipped)" ]; then
+				printf '%10s | skipped: needs %s MiB\n' "$(kv "$T/line" flows)" "$(kv "$T/line" need_mib)"
+				continue
+			fi
+			ns=$(kv "$T/line" lookup_ns)
+			printf '%10s | %10s | %10s | %8s | %8s | %10s | %10s | %10s\n' \
+				"$(kv "$T/line" flows)" "$(fmt "$(kv "$T/line" create_pps)")" \
+				"$(fmt "$(kv "$T/line" lookup_pps)")" "$ns" "$(ratio "$ns" "${dram:--}")" \
+				"$(kv "$T/line" rss_per_flow)" "$(kv "$T/line" engine_per_flow)" \
+				"$(kv "$T/line" table_per_flow)"
+			inv=$(kv "$T/line" invalid)
+			[ "${inv:-0}" = 0 ] || echo "  warning: $inv packets were invalid or ignored: the trace is not what it should be"
+		done
+	fi
+	if [ -n "$CG" ]; then
+		echo "callgrind: ${CG% *} instructions per opening packet, ${CG#* } per established packet (1000 flows)"
+	fi
+	if [ -n "$REPLAY" ]; then
+		read -r rf rp rw rpps <<<"$REPLAY"
+		echo "corpus replay: $rf captures, $rp IP packets in $rw s of replay: $rpps packets/s"
+	fi
+} >"$REPORT"
+cp "$REPORT" "$OUT/last.txt"
+echo
+cat "$REPORT"
+echo "(written to $REPORT)"
