@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "flow.h"
 
@@ -114,13 +115,28 @@ static void release(struct flow_table *t, uint32_t idx)
 	t->count--;
 }
 
+/* Bucket arrays are mapped, not malloc()ed, to ask for huge pages for
+ * them as the slab does (slab.c): a lookup starts with a random access
+ * into them. */
 static uint32_t *bucket_alloc(uint32_t n)
 {
-	uint32_t *b = malloc((size_t)n * sizeof(*b));
+	size_t len = (size_t)n * sizeof(uint32_t);
+	void *b = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-	if (b)
-		memset(b, 0xff, (size_t)n * sizeof(*b)); /* all FLOW_NIL */
+	if (b == MAP_FAILED)
+		return NULL;
+#ifdef MADV_HUGEPAGE
+	madvise(b, len, MADV_HUGEPAGE);
+#endif
+	memset(b, 0xff, len); /* all FLOW_NIL */
 	return b;
+}
+
+static void bucket_free(uint32_t *b, uint32_t n)
+{
+	if (b)
+		munmap(b, (size_t)n * sizeof(uint32_t));
 }
 
 static bool power_of_two(uint32_t n)
@@ -156,8 +172,8 @@ int flow_table_init(struct flow_table *t, uint32_t capacity, uint32_t nbuckets,
 
 void flow_table_destroy(struct flow_table *t)
 {
-	free(t->bucket[0]);
-	free(t->bucket[1]);
+	bucket_free(t->bucket[0], t->nbuckets[0]);
+	bucket_free(t->bucket[1], t->nbuckets[1]);
 	slab_destroy(&t->slab);
 	memset(t, 0, sizeof(*t));
 }
@@ -262,7 +278,7 @@ static uint32_t migrate_bucket(struct flow_table *t, uint32_t b, uint32_t now)
 
 static void finish_migration(struct flow_table *t)
 {
-	free(t->bucket[0]);
+	bucket_free(t->bucket[0], t->nbuckets[0]);
 	t->bucket[0] = t->bucket[1];
 	t->nbuckets[0] = t->nbuckets[1];
 	t->bucket[1] = NULL;

@@ -10,9 +10,17 @@
 
 #include "slab.h"
 
-/* Touch every page so the kernel commits it now, not on the packet path. */
+/*
+ * Ask for transparent huge pages, then touch every page so the kernel
+ * commits it now, not on the packet path. With 4 KiB pages, a lookup in
+ * a table of millions of flows misses the TLB as well as the cache; 2 MiB
+ * pages take most of those misses away. Where THP is off, nothing changes.
+ */
 static void prefault(uint8_t *p, size_t len)
 {
+#ifdef MADV_HUGEPAGE
+	madvise(p, len, MADV_HUGEPAGE);
+#endif
 #ifdef MADV_POPULATE_WRITE
 	if (madvise(p, len, MADV_POPULATE_WRITE) == 0)
 		return;
