@@ -45,6 +45,7 @@ enum drop_reason {
 	DROP_SOURCE_LIMIT, /* its source holds max_flows_per_source */
 	DROP_SOURCE_RATE, /* its source is over max_new_per_source */
 	DROP_PROTO_CAP, /* its protocol holds max_flows_<proto> */
+	DROP_CHAIN, /* its hash chain holds FLOW_CHAIN_MAX flows */
 	DROP_REASON_COUNT
 };
 

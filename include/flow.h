@@ -114,6 +114,17 @@ _Static_assert(offsetof(struct flow, u) == 64, "lookup fields in one line");
 
 #define FLOW_LISTS_MAX 96
 
+/*
+ * The longest chain a new flow may join, as the kernel caps its own
+ * (nf_conntrack_core.c: 50 to 79): with a random hash key, chains this
+ * long do not happen by chance (at one flow per bucket, a chain of 16 has
+ * a probability of about 1e-14), so only a key that leaked or a flaw
+ * lets anyone build one; and even then a lookup costs at most this many
+ * steps. A reload that shrinks the bucket array may merge chains past it
+ * for the time the flows live.
+ */
+#define FLOW_CHAIN_MAX 64
+
 /* An age list: flows by the time they were last refreshed. */
 struct flow_list {
 	uint32_t oldest, newest; /* FLOW_NIL when empty */
@@ -178,6 +189,12 @@ static inline bool flow_expired(const struct flow_table *t,
  */
 struct flow *flow_table_lookup(struct flow_table *t, const struct flow_key *k,
 			       uint64_t hash, uint32_t now);
+
+/*
+ * Does the chain a flow with this hash would join hold FLOW_CHAIN_MAX
+ * flows already (counting any not yet reclaimed)? O(FLOW_CHAIN_MAX).
+ */
+bool flow_table_chain_full(const struct flow_table *t, uint64_t hash);
 
 /*
  * Add a flow with key k, not yet present, as the newest of list. Its

@@ -145,6 +145,12 @@ void droplog_fmt_drop(char *buf, size_t len, const struct engine *e,
 			 class_names[engine_proto_class(p->family, p->proto)],
 			 r->count, r->limit, verb, what);
 		break;
+	case DROP_CHAIN:
+		snprintf(buf, len,
+			 "hash chain full (%" PRIu32 " flows in one bucket), "
+			 "%s packet: %s",
+			 r->limit, verb, what);
+		break;
 	case DROP_MALFORMED:
 		snprintf(buf, len, "malformed packet (%s), %s: %s",
 			 pkt_err_name(p->err), verb, what);

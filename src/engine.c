@@ -37,6 +37,7 @@ static const char *const drop_names[DROP_REASON_COUNT] = {
 	[DROP_SOURCE_LIMIT] = "source_limit",
 	[DROP_SOURCE_RATE] = "source_rate",
 	[DROP_PROTO_CAP] = "proto_cap",
+	[DROP_CHAIN] = "chain_full",
 };
 
 static const char *const evict_names[EVICT_REASON_COUNT] = {
@@ -799,6 +800,10 @@ static struct flow *new_flow(struct engine *e, const struct flow_key *k,
 			    TCP_S_SYN_SENT;
 	} else if (p->icmp_query == 2) {
 		invalid(e, r, INV_ICMP_NEW);
+		return NULL;
+	}
+	if (flow_table_chain_full(&e->table, hash)) {
+		refuse(r, DROP_CHAIN, FLOW_CHAIN_MAX, FLOW_CHAIN_MAX);
 		return NULL;
 	}
 	exempt = e->nexempt && is_exempt(e, p->family, p->src);

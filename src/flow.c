@@ -200,6 +200,17 @@ struct flow *flow_table_lookup(struct flow_table *t, const struct flow_key *k,
 	return NULL;
 }
 
+bool flow_table_chain_full(const struct flow_table *t, uint64_t hash)
+{
+	uint32_t idx = *head_for((struct flow_table *)t, hash), n = 0;
+
+	while (idx != FLOW_NIL && n < FLOW_CHAIN_MAX) {
+		idx = flow_at(t, idx)->next;
+		n++;
+	}
+	return n >= FLOW_CHAIN_MAX;
+}
+
 struct flow *flow_table_insert(struct flow_table *t, const struct flow_key *k,
 			       uint64_t hash, uint32_t now, uint8_t list)
 {

@@ -38,7 +38,7 @@ expect "nothing dropped" "${S[dropped]}" 0
 expect "shadow mode shows in stats" "${S[enforce]}" 0
 expect_ge "what would be dropped is counted" "${S[would_drop_source_limit]}" 5
 expect "would_drop is the sum of its reasons" "${S[would_drop]}" \
-	"$((S[would_drop_source_limit] + S[would_drop_table_full] + S[would_drop_proto_cap] + S[would_drop_source_rate] + S[would_drop_invalid] + S[would_drop_malformed] + S[would_drop_fragment]))"
+	"$((S[would_drop_source_limit] + S[would_drop_table_full] + S[would_drop_proto_cap] + S[would_drop_source_rate] + S[would_drop_invalid] + S[would_drop_malformed] + S[would_drop_fragment] + S[would_drop_chain_full]))"
 check "a would-drop line names limit, source and packet" wait_syslog \
 	"source limit \(10/10 flows from $V4_C\), would drop packet: TCP $V4_C:[0-9]+ -> $V4_S:$PORT\$"
 check "the warning mark is logged" wait_syslog \

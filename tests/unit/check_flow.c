@@ -8,12 +8,15 @@
  * path that frees a flow, slab exhaustion and growth, the incremental
  * rehash (lookups, inserts, removes and expiry while flow_table_migrate()
  * moves flows between bucket arrays), walking, memory accounting, chain
- * lengths under a fixed hash key, and a randomized run against a model.
+ * lengths under a fixed hash key, a hash flood (a million flows crafted
+ * to collide) against the chain cap and a random key, and a randomized
+ * run against a model.
  */
 #include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -2994,6 +2997,96 @@ END_TEST
 
 /* ---- chain lengths --------------------------------------------------- */
 
+/*
+ * Hash flooding. An attacker who knew the hash key (here fkey, the
+ * SipHash reference key) could pick flows that all land in few buckets:
+ * a million TCP flows from 10.0.0.0/8 to 192.0.2.1:80 whose hashes share
+ * their low FLOOD_BITS bits, so that in a table of 2^20 buckets they fill
+ * only 2^(20 - FLOOD_BITS) of them, chains of about 2^FLOOD_BITS. Under
+ * that key the chain cap refuses what would make a chain longer than
+ * FLOW_CHAIN_MAX; under a key drawn at random, as the daemon's is, the
+ * same flows spread like any others.
+ */
+enum { FLOOD_FLOWS = 1 << 20, FLOOD_BITS = 7 };
+
+static void flood_keys(struct flow_key *keys)
+{
+	struct flow_table t;
+	uint32_t dst = htonl(0xc0000201u), n = 0;
+
+	table_init(&t, 64, 64); /* only for flow_hash() under fkey */
+	for (uint64_t c = 0; n < FLOOD_FLOWS; c++) {
+		uint32_t src = htonl(0x0a000000u | (uint32_t)(c >> 16));
+
+		flow_key_make(&keys[n], 4, 6, &src, &dst, (uint16_t)c, 80);
+		if (!(flow_hash(&t, &keys[n]) & ((1u << FLOOD_BITS) - 1)))
+			n++;
+	}
+	flow_table_destroy(&t);
+}
+
+/* Insert the keys as the engine does, chain cap included; the longest
+ * chain and how many the cap refused. */
+static void flood_insert(const struct hash_key *hk, const struct flow_key *keys,
+			 uint32_t *longest, uint32_t *refused)
+{
+	struct flow_table t;
+	uint32_t *len = calloc(FLOOD_FLOWS, sizeof(*len));
+
+	reset_timeouts();
+	ck_assert_ptr_nonnull(len);
+	ck_assert_int_eq(flow_table_init(&t, FLOOD_FLOWS, FLOOD_FLOWS, TC_N, hk,
+					 timeouts),
+			 0);
+	*longest = *refused = 0;
+	for (uint32_t i = 0; i < FLOOD_FLOWS; i++) {
+		uint64_t h = flow_hash(&t, &keys[i]);
+		uint32_t b = (uint32_t)h & (FLOOD_FLOWS - 1);
+
+		CHECK(!flow_table_lookup(&t, &keys[i], h, 0), "key %u twice",
+		      i);
+		if (flow_table_chain_full(&t, h)) {
+			(*refused)++;
+			continue;
+		}
+		CHECK(flow_table_insert(&t, &keys[i], h, 0, TC_LONG), "insert");
+		if (++len[b] > *longest)
+			*longest = len[b];
+	}
+	flow_table_destroy(&t);
+	free(len);
+}
+
+START_TEST(test_hash_flood)
+{
+	struct flow_key *keys = malloc(FLOOD_FLOWS * sizeof(*keys));
+	struct hash_key rkey;
+	uint32_t longest, refused;
+
+	ck_assert_ptr_nonnull(keys);
+	flood_keys(keys);
+
+	/* Under the key they were made for: chains capped, the rest refused
+	 * (about half: 2^13 buckets hold 64 flows each). */
+	flood_insert(&fkey, keys, &longest, &refused);
+	printf("hash flood, %u crafted flows: known key: longest chain %u, "
+	       "%u refused;",
+	       FLOOD_FLOWS, longest, refused);
+	ck_assert_uint_eq(longest, FLOW_CHAIN_MAX);
+	ck_assert_uint_ge(refused, FLOOD_FLOWS / 3);
+
+	/* Under a random key: every flow in, chains as short as chance
+	 * makes them (a million flows in a million buckets: about 9). */
+	ck_assert_int_eq(hash_key_random(&rkey), 0);
+	flood_insert(&rkey, keys, &longest, &refused);
+	printf(" random key: longest chain %u, %u refused\n", longest, refused);
+	fflush(stdout);
+	ck_assert_uint_eq(refused, 0);
+	ck_assert_uint_le(longest, 16);
+	free(keys);
+}
+END_TEST
+
 START_TEST(test_chain_length)
 {
 	enum { NFLOWS = 100000, NBUCKETS = 65536 };
@@ -3582,6 +3675,7 @@ static Suite *flow_suite(void)
 	tc = tcase_create("chains");
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_chain_length);
+	tcase_add_test(tc, test_hash_flood);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("model");

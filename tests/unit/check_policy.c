@@ -410,6 +410,51 @@ START_TEST(source_rate_limit)
 }
 END_TEST
 
+/*
+ * A hash chain at FLOW_CHAIN_MAX refuses the next flow that would join
+ * it, whatever room the table has, and nothing else: with the test's
+ * known key, find 65 client ports whose flows share a bucket.
+ */
+START_TEST(chain_full)
+{
+	uint32_t cli, srv, nb;
+	uint16_t ports[FLOW_CHAIN_MAX + 1];
+	unsigned n = 0;
+	uint64_t want = 0;
+
+	conf_defaults(&conf);
+	conf.max_flows = 256; /* 256 buckets: a 65th port within 20,000 */
+	restart();
+	nb = flow_table_buckets(&e.table);
+	inet_pton(AF_INET, C4, &cli);
+	inet_pton(AF_INET, S4, &srv);
+	for (uint32_t port = 1024; n <= FLOW_CHAIN_MAX && port < 65536;
+	     port++) {
+		struct flow_key k;
+		uint64_t h;
+
+		flow_key_make(&k, 4, IPPROTO_UDP, &cli, &srv, (uint16_t)port,
+			      53);
+		h = flow_hash(&e.table, &k) & (nb - 1);
+		if (n == 0)
+			want = h;
+		if (h == want)
+			ports[n++] = (uint16_t)port;
+	}
+	ck_assert_uint_eq(n, FLOW_CHAIN_MAX + 1);
+	for (unsigned i = 0; i < FLOW_CHAIN_MAX; i++)
+		ck_assert_int_eq(udp4(C4, S4, ports[i], 53), VERDICT_ACCEPT);
+	ck_assert_int_eq(udp4(C4, S4, ports[FLOW_CHAIN_MAX], 53), VERDICT_DROP);
+	ck_assert_int_eq(res.reason, DROP_CHAIN);
+	ck_assert_uint_eq(e.st.drop[DROP_CHAIN], 1);
+	ck_assert_uint_eq(e.table.count, FLOW_CHAIN_MAX);
+	/* The flows already there go on; another bucket takes new ones. */
+	ck_assert_int_eq(udp4(S4, C4, 53, ports[0]), VERDICT_ACCEPT);
+	ck_assert_int_eq(udp4(C4, S4, 1000, 80), VERDICT_ACCEPT);
+	check_accounting();
+}
+END_TEST
+
 START_TEST(proto_cap_drop)
 {
 	conf_defaults(&conf);
@@ -901,6 +946,7 @@ int main(void)
 	tcase_add_test(tc, reload_recounts_sources);
 	tcase_add_test(tc, source_table_full);
 	tcase_add_test(tc, accounting_under_churn);
+	tcase_add_test(tc, chain_full);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
