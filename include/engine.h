@@ -151,6 +151,9 @@ struct engine {
 	struct tcp_params tcp;
 	uint32_t now; /* seconds */
 	uint64_t now_ms; /* the same clock, in milliseconds */
+	/* engine_packets() stages a batch (prefetching) from this many
+	 * flows in the table on; below, the table is in the caches. */
+	uint32_t batch_min_flows;
 	struct engine_stats st;
 };
 
@@ -170,6 +173,18 @@ struct engine_result {
 		uint32_t idle; /* seconds */
 	} ev; /* valid when evicted */
 	struct pkt pkt;
+	/* For a packet of a flow (pkt.kind PKT_FLOW): its key, hash and
+	 * which end of the key sent it, found before it is tracked. */
+	struct flow_key key;
+	uint64_t hash;
+	bool swapped;
+};
+
+/* One packet of a batch, as engine_packet() takes it. */
+struct engine_input {
+	const uint8_t *buf;
+	size_t caplen, wirelen;
+	unsigned int flags; /* PKT_F_* */
 };
 
 /* Bytes of memory an engine with this configuration holds. */
@@ -226,6 +241,15 @@ void engine_packet(struct engine *e, const uint8_t *buf, size_t caplen,
  * timeouts and the warning mark. Returns the flows reclaimed. */
 #define ENGINE_EXPIRE_PER_TICK 50000
 uint32_t engine_tick(struct engine *e);
+
+/*
+ * engine_packet() for n packets in a row, with the same results: each
+ * packet is parsed and hashed first and its bucket, then its flow,
+ * prefetched, so that the memory latencies of a batch overlap instead of
+ * adding up (a lookup in a large table is mostly waiting for DRAM).
+ */
+void engine_packets(struct engine *e, const struct engine_input *in,
+		    unsigned int n, struct engine_result *r);
 
 /* The prefix length sources of this family are counted by. */
 static inline uint8_t engine_source_bits(const struct engine *e, uint8_t family)

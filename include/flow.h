@@ -184,6 +184,32 @@ static inline bool flow_expired(const struct flow_table *t,
 }
 
 /*
+ * Hints for a lookup to come, for callers that know their next packets:
+ * prefetch the bucket head of hash, then, once it has had time to arrive,
+ * the first flow of its chain. Loads only; during a rehash they may load
+ * the wrong bucket, and a lookup is right all the same.
+ */
+static inline void flow_table_prefetch_bucket(const struct flow_table *t,
+					      uint64_t hash)
+{
+	__builtin_prefetch(
+		&t->bucket[0][(uint32_t)hash & (t->nbuckets[0] - 1)]);
+}
+
+static inline void flow_table_prefetch_flow(const struct flow_table *t,
+					    uint64_t hash)
+{
+	uint32_t idx = t->bucket[0][(uint32_t)hash & (t->nbuckets[0] - 1)];
+
+	if (idx != FLOW_NIL) {
+		const char *f = slab_ptr(&t->slab, idx);
+
+		__builtin_prefetch(f);
+		__builtin_prefetch(f + 64);
+	}
+}
+
+/*
  * Find the live flow with key k (hash from flow_hash()). Expired flows met
  * on the way are reclaimed. O(chain length). NULL if none.
  */

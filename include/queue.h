@@ -38,10 +38,24 @@ struct queue_stats {
 	uint64_t bad_messages; /* messages we could not decode */
 };
 
-/* Called for each packet: the IP packet (caplen bytes, wirelen long) and
- * whether it is an unsegmented GSO packet. Returns true to drop it. */
-typedef bool (*queue_packet_fn)(void *arg, const uint8_t *pkt, size_t caplen,
-				size_t wirelen, bool gso);
+/* One packet of a batch: the IP packet (caplen bytes of it, wirelen
+ * long; data NULL when the kernel sent none) and whether it is an
+ * unsegmented GSO packet. */
+struct queue_pkt {
+	const uint8_t *data;
+	uint32_t caplen, wirelen;
+	uint32_t id;
+	bool gso;
+};
+
+/* The most packets one call of a queue_batch_fn gets. */
+#define QUEUE_BATCH_MAX 64
+
+/* Called with the packets of one receive, in the kernel's order, at most
+ * QUEUE_BATCH_MAX at a time: set drop[i] for each packet (true to drop
+ * it). The packets' data is valid until it returns. */
+typedef void (*queue_batch_fn)(void *arg, const struct queue_pkt *pkts,
+			       unsigned int n, bool *drop);
 
 struct queue;
 
@@ -51,13 +65,13 @@ struct queue;
  * answer go to fn. Returns NULL with errno set and a message in err
  * (EBUSY: another process holds the queue; EPERM: no CAP_NET_ADMIN).
  */
-struct queue *queue_open(const struct queue_params *p, queue_packet_fn fn,
+struct queue *queue_open(const struct queue_params *p, queue_batch_fn fn,
 			 void *arg, char *err, size_t errlen);
 
 /* Change copy range, queue length, receive buffer and fail-open on the
  * live queue (not the queue number). Returns 0 or -1 with errno set. */
 int queue_configure(struct queue *q, const struct queue_params *p,
-		    queue_packet_fn fn, void *arg);
+		    queue_batch_fn fn, void *arg);
 
 int queue_fd(const struct queue *q);
 
@@ -66,7 +80,7 @@ int queue_fd(const struct queue *q);
  * Returns the number of packets handled (0: nothing was waiting), or -1
  * with errno set on an error that will not go away by retrying.
  */
-int queue_process(struct queue *q, unsigned int max_packets, queue_packet_fn fn,
+int queue_process(struct queue *q, unsigned int max_packets, queue_batch_fn fn,
 		  void *arg);
 
 /*
@@ -74,7 +88,7 @@ int queue_process(struct queue *q, unsigned int max_packets, queue_packet_fn fn,
  * pass (queue length 0), then verdict what is queued, then unbind. Frees
  * q. Returns 0, or -1 with errno set (q is freed all the same).
  */
-int queue_close(struct queue *q, queue_packet_fn fn, void *arg);
+int queue_close(struct queue *q, queue_batch_fn fn, void *arg);
 
 const struct queue_stats *queue_stats(const struct queue *q);
 

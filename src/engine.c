@@ -264,6 +264,7 @@ int engine_init(struct engine *e, const struct conf *c,
 {
 	memset(e, 0, sizeof(*e));
 	e->now_ms = now_ms;
+	e->batch_min_flows = 65536;
 	e->now = (uint32_t)(now_ms / 1000);
 	build_sets(e);
 	if (source_table_init(&e->sources, conf_max_sources(c), hkey) < 0)
@@ -839,10 +840,11 @@ static void track(struct engine *e, const struct pkt *p,
 		  struct engine_result *r)
 {
 	enum flow_dir dir = FLOW_DIR_ORIGINAL;
-	bool swapped, reopen = false, created = false, refresh = true;
-	struct flow_key k;
+	bool swapped = r->swapped, reopen = false, created = false,
+	     refresh = true;
+	const struct flow_key *k = &r->key;
+	uint64_t hash = r->hash;
 	struct flow *f;
-	uint64_t hash;
 
 	if (p->proto == IPPROTO_TCP && !tcp_flags_valid(p->tcp_flags)) {
 		invalid(e, r, INV_TCP_FLAGS);
@@ -864,19 +866,16 @@ static void track(struct engine *e, const struct pkt *p,
 			invalid(e, r, INV_ICMP_NEW);
 		return;
 	}
-	swapped = flow_key_make(&k, p->family, p->proto, p->src, p->dst,
-				p->sport, p->dport);
-	hash = flow_hash(&e->table, &k);
-	f = flow_table_lookup(&e->table, &k, hash, e->now);
+	f = flow_table_lookup(&e->table, k, hash, e->now);
 	if (f) {
 		dir = flow_dir_of(f, swapped);
 		/* A ping to oneself: the type tells the direction. */
 		if (is_icmp(p) &&
-		    !memcmp(k.addr[0], k.addr[1], sizeof(k.addr[0])))
+		    !memcmp(k->addr[0], k->addr[1], sizeof(k->addr[0])))
 			dir = p->icmp_query == 2 ? FLOW_DIR_REPLY :
 						   FLOW_DIR_ORIGINAL;
 	} else {
-		f = new_flow(e, &k, hash, swapped, p, r);
+		f = new_flow(e, k, hash, swapped, p, r);
 		if (!f)
 			return;
 		created = true;
@@ -890,7 +889,7 @@ static void track(struct engine *e, const struct pkt *p,
 				return;
 			/* The old connection is gone; this SYN opens the
 			 * new one. */
-			f = new_flow(e, &k, hash, swapped, p, r);
+			f = new_flow(e, k, hash, swapped, p, r);
 			if (!f)
 				return;
 			created = true;
@@ -963,8 +962,10 @@ static void icmp_error(struct engine *e, const struct pkt *p,
 	e->st.icmp_related++;
 }
 
-void engine_packet(struct engine *e, const uint8_t *buf, size_t caplen,
-		   size_t wirelen, unsigned int flags, struct engine_result *r)
+/* The first half of engine_packet(): parse, and key and hash a packet of
+ * a flow. Reads the packet and the hash key only. */
+static void prepare(const struct engine *e, const uint8_t *buf, size_t caplen,
+		    size_t wirelen, unsigned int flags, struct engine_result *r)
 {
 	struct pkt *p = &r->pkt;
 
@@ -973,9 +974,20 @@ void engine_packet(struct engine *e, const uint8_t *buf, size_t caplen,
 	r->invalid = INV_NONE;
 	r->shadow = false;
 	r->evicted = EVICT_NONE;
-	e->st.packets++;
+	if (pkt_parse(p, buf, caplen, wirelen, flags) != PKT_FLOW)
+		return;
+	r->swapped = flow_key_make(&r->key, p->family, p->proto, p->src, p->dst,
+				   p->sport, p->dport);
+	r->hash = flow_hash(&e->table, &r->key);
+}
 
-	switch (pkt_parse(p, buf, caplen, wirelen, flags)) {
+/* The second half: track it and decide. */
+static void decide(struct engine *e, struct engine_result *r)
+{
+	struct pkt *p = &r->pkt;
+
+	e->st.packets++;
+	switch (p->kind) {
 	case PKT_MALFORMED:
 		e->st.malformed[p->err]++;
 		reject(e, r, DROP_MALFORMED);
@@ -1008,4 +1020,39 @@ void engine_packet(struct engine *e, const uint8_t *buf, size_t caplen,
 	} else {
 		e->st.accepted++;
 	}
+}
+
+void engine_packet(struct engine *e, const uint8_t *buf, size_t caplen,
+		   size_t wirelen, unsigned int flags, struct engine_result *r)
+{
+	prepare(e, buf, caplen, wirelen, flags, r);
+	decide(e, r);
+}
+
+void engine_packets(struct engine *e, const struct engine_input *in,
+		    unsigned int n, struct engine_result *r)
+{
+	/* A small table stays in the caches, where the staged passes only
+	 * add work (engine_bench: 72 against 66 ns a packet at 1000 flows;
+	 * 197 against 304 at 100,000). */
+	if (e->table.count < e->batch_min_flows) {
+		for (unsigned int i = 0; i < n; i++)
+			engine_packet(e, in[i].buf, in[i].caplen, in[i].wirelen,
+				      in[i].flags, &r[i]);
+		return;
+	}
+	for (unsigned int i = 0; i < n; i++) {
+		prepare(e, in[i].buf, in[i].caplen, in[i].wirelen, in[i].flags,
+			&r[i]);
+		if (r[i].pkt.kind == PKT_FLOW)
+			flow_table_prefetch_bucket(&e->table, r[i].hash);
+	}
+	/* By now the first buckets have arrived: on to their flows. A
+	 * packet may add a flow at the head of a chain that a later one
+	 * looks in; the prefetch is only a hint, the lookup is exact. */
+	for (unsigned int i = 0; i < n; i++)
+		if (r[i].pkt.kind == PKT_FLOW)
+			flow_table_prefetch_flow(&e->table, r[i].hash);
+	for (unsigned int i = 0; i < n; i++)
+		decide(e, &r[i]);
 }

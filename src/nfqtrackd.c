@@ -53,6 +53,9 @@ struct daemon {
 	struct queue *queue;
 	struct ctl_server *ctl;
 	struct http_server *http; /* NULL: metrics_listen = off */
+	/* on_packets()'s batch, through the engine */
+	struct engine_input inputs[QUEUE_BATCH_MAX];
+	struct engine_result results[QUEUE_BATCH_MAX];
 	struct droplog droplog;
 	struct notify notify;
 	int epfd, sigfd, timerfd;
@@ -137,17 +140,27 @@ static int check_memory(const struct conf *c, uint64_t already)
 	return -1;
 }
 
-static bool on_packet(void *arg, const uint8_t *pkt, size_t caplen,
-		      size_t wirelen, bool gso)
+static void on_packets(void *arg, const struct queue_pkt *pkts, unsigned int n,
+		       bool *drop)
 {
 	struct daemon *d = arg;
-	struct engine_result r;
+	struct engine_input *in = d->inputs;
+	struct engine_result *r = d->results;
 
-	engine_packet(&d->engine, pkt, caplen, wirelen, gso ? PKT_F_GSO : 0,
-		      &r);
-	if (r.verdict == VERDICT_DROP || r.shadow || r.evicted)
-		droplog_packet(&d->droplog, &d->engine, &r, mono_ms());
-	return r.verdict == VERDICT_DROP;
+	for (unsigned int i = 0; i < n; i++)
+		in[i] = (struct engine_input){
+			.buf = pkts[i].data,
+			.caplen = pkts[i].caplen,
+			.wirelen = pkts[i].wirelen,
+			.flags = pkts[i].gso ? PKT_F_GSO : 0,
+		};
+	engine_packets(&d->engine, in, n, r);
+	for (unsigned int i = 0; i < n; i++) {
+		if (r[i].verdict == VERDICT_DROP || r[i].shadow || r[i].evicted)
+			droplog_packet(&d->droplog, &d->engine, &r[i],
+				       mono_ms());
+		drop[i] = r[i].verdict == VERDICT_DROP;
+	}
 }
 
 static struct queue_params queue_params(const struct conf *c)
@@ -319,7 +332,7 @@ static int apply_reload(struct daemon *d, struct problems *p)
 	{
 		struct queue_params qp = queue_params(&nc);
 
-		if (queue_configure(d->queue, &qp, on_packet, d) < 0)
+		if (queue_configure(d->queue, &qp, on_packets, d) < 0)
 			log_msg(LOG_ERR,
 				"reload: cannot change the queue's "
 				"parameters: %s",
@@ -886,7 +899,7 @@ static int run(struct daemon *d)
 			case EV_QUEUE:
 				engine_set_time(&d->engine, engine_now(d));
 				if (queue_process(d->queue, BATCH_PACKETS,
-						  on_packet, d) < 0) {
+						  on_packets, d) < 0) {
 					log_msg(LOG_ERR,
 						"receiving from the "
 						"queue: %s",
@@ -1197,7 +1210,7 @@ int main(int argc, char **argv)
 		}
 	}
 	qp = queue_params(&d.conf);
-	d.queue = queue_open(&qp, on_packet, &d, err, sizeof(err));
+	d.queue = queue_open(&qp, on_packets, &d, err, sizeof(err));
 	if (!d.queue) {
 		log_msg(LOG_ERR, "%s", err);
 		goto out_ctl;
@@ -1228,7 +1241,7 @@ int main(int argc, char **argv)
 	ret = run(&d) < 0 ? 1 : 0;
 out_nfq:
 	notify_stopping(&d.notify);
-	if (queue_close(d.queue, on_packet, &d) < 0)
+	if (queue_close(d.queue, on_packets, &d) < 0)
 		log_msg(LOG_WARNING, "unbinding queue %" PRIu32 ": %s",
 			d.conf.queue, strerror(errno));
 	if (d.stop_signal)

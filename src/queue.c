@@ -45,6 +45,10 @@ struct queue {
 	uint32_t accept_upto; /* highest id to accept in a batch */
 	bool accept_pending;
 
+	struct queue_pkt batch[QUEUE_BATCH_MAX]; /* received, not decided */
+	bool drop[QUEUE_BATCH_MAX];
+	unsigned int nbatch;
+
 	uint32_t wait_seq; /* config message awaiting its answer */
 	bool wait_done;
 	int wait_errno;
@@ -129,8 +133,28 @@ static void flush(struct queue *q)
 	send_out(q);
 }
 
+/* Decide the packets collected so far, and queue their verdicts: a run of
+ * accepts becomes one batch verdict, sent before any drop after it. */
+static void run_batch(struct queue *q, queue_batch_fn fn, void *arg)
+{
+	if (!q->nbatch)
+		return;
+	fn(arg, q->batch, q->nbatch, q->drop);
+	for (unsigned int i = 0; i < q->nbatch; i++) {
+		if (q->drop[i]) {
+			put_accepts(q); /* ids before this one */
+			put_verdict(q, NFQNL_MSG_VERDICT, q->batch[i].id,
+				    NF_DROP);
+		} else {
+			q->accept_upto = q->batch[i].id;
+			q->accept_pending = true;
+		}
+	}
+	q->nbatch = 0;
+}
+
 static void handle_packet(struct queue *q, const struct nlmsghdr *nlh,
-			  queue_packet_fn fn, void *arg)
+			  queue_batch_fn fn, void *arg)
 {
 	const uint8_t *payload = NULL;
 	uint32_t id = 0, wirelen = 0, skbinfo = 0, plen = 0;
@@ -173,18 +197,19 @@ static void handle_packet(struct queue *q, const struct nlmsghdr *nlh,
 	q->st.packets++;
 	if (wirelen < plen)
 		wirelen = plen; /* NFQA_CAP_LEN only comes when truncated */
-	if (fn(arg, payload, payload ? plen : 0, wirelen,
-	       skbinfo & NFQA_SKB_GSO)) {
-		put_accepts(q); /* ids before this one */
-		put_verdict(q, NFQNL_MSG_VERDICT, id, NF_DROP);
-	} else {
-		q->accept_upto = id;
-		q->accept_pending = true;
-	}
+	if (q->nbatch == QUEUE_BATCH_MAX)
+		run_batch(q, fn, arg);
+	q->batch[q->nbatch++] = (struct queue_pkt){
+		.data = payload,
+		.caplen = payload ? plen : 0,
+		.wirelen = wirelen,
+		.id = id,
+		.gso = skbinfo & NFQA_SKB_GSO,
+	};
 }
 
 static void handle_msg(struct queue *q, const struct nlmsghdr *nlh,
-		       queue_packet_fn fn, void *arg)
+		       queue_batch_fn fn, void *arg)
 {
 	if (nlh->nlmsg_type == NLMSG_ERROR) {
 		const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
@@ -208,7 +233,7 @@ static void handle_msg(struct queue *q, const struct nlmsghdr *nlh,
 }
 
 static void handle_buf(struct queue *q, const uint8_t *buf, size_t len,
-		       queue_packet_fn fn, void *arg)
+		       queue_batch_fn fn, void *arg)
 {
 	/* Receive buffers come from malloc() and messages are padded to
 	 * NLMSG_ALIGNTO: the headers are aligned. */
@@ -223,7 +248,7 @@ static void handle_buf(struct queue *q, const uint8_t *buf, size_t len,
 		q->st.bad_messages++;
 }
 
-int queue_process(struct queue *q, unsigned int max_packets, queue_packet_fn fn,
+int queue_process(struct queue *q, unsigned int max_packets, queue_batch_fn fn,
 		  void *arg)
 {
 	uint64_t start = q->st.packets;
@@ -261,6 +286,7 @@ int queue_process(struct queue *q, unsigned int max_packets, queue_packet_fn fn,
 			handle_buf(q, q->iov[i].iov_base, q->msgs[i].msg_len,
 				   fn, arg);
 		}
+		run_batch(q, fn, arg); /* before the buffers are reused */
 		flush(q);
 	}
 	return (int)(q->st.packets - start);
@@ -276,8 +302,8 @@ static uint64_t now_ms(void)
 
 /* Send a config message and wait for the kernel's answer, giving verdicts
  * to the packets that arrive meanwhile. Returns 0 or -1 with errno. */
-static int config_sync(struct queue *q, struct nlmsghdr *nlh,
-		       queue_packet_fn fn, void *arg)
+static int config_sync(struct queue *q, struct nlmsghdr *nlh, queue_batch_fn fn,
+		       void *arg)
 {
 	uint64_t deadline = now_ms() + SYNC_TIMEOUT_MS;
 
@@ -365,7 +391,7 @@ static void queue_free(struct queue *q)
 	free(q);
 }
 
-struct queue *queue_open(const struct queue_params *p, queue_packet_fn fn,
+struct queue *queue_open(const struct queue_params *p, queue_batch_fn fn,
 			 void *arg, char *err, size_t errlen)
 {
 	char buf[8192];
@@ -455,7 +481,7 @@ fail:
 }
 
 int queue_configure(struct queue *q, const struct queue_params *p,
-		    queue_packet_fn fn, void *arg)
+		    queue_batch_fn fn, void *arg)
 {
 	char buf[8192];
 	struct nlmsghdr *nlh;
@@ -480,7 +506,7 @@ const struct queue_stats *queue_stats(const struct queue *q)
 	return &q->st;
 }
 
-int queue_close(struct queue *q, queue_packet_fn fn, void *arg)
+int queue_close(struct queue *q, queue_batch_fn fn, void *arg)
 {
 	char buf[8192];
 	struct nlmsghdr *nlh;

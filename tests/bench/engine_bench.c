@@ -212,6 +212,9 @@ __attribute__((noinline)) void feed_create(struct engine *e,
 __attribute__((noinline)) void feed_lookup(struct engine *e,
 					   const struct trace *t);
 
+__attribute__((noinline)) void feed_lookup_batch(struct engine *e,
+						 const struct trace *t);
+
 static uint64_t accepted;
 
 void feed_create(struct engine *e, const struct trace *t)
@@ -236,6 +239,27 @@ void feed_lookup(struct engine *e, const struct trace *t)
 	}
 }
 
+/* The same packets as the daemon feeds them: engine_packets() on batches
+ * of 64, the most one receive from the queue brings. */
+void feed_lookup_batch(struct engine *e, const struct trace *t)
+{
+	static struct engine_input in[64];
+	static struct engine_result r[64];
+
+	for (uint32_t p = 0; p < t->n; p += 64) {
+		unsigned n = t->n - p < 64 ? t->n - p : 64;
+
+		for (unsigned i = 0; i < n; i++)
+			in[i] = (struct engine_input){
+				t->buf + (size_t)(p + i) * SLOT,
+				t->caplen[p + i], t->wirelen[p + i], 0
+			};
+		engine_packets(e, in, n, r);
+		for (unsigned i = 0; i < n; i++)
+			accepted += r[i].verdict == VERDICT_ACCEPT;
+	}
+}
+
 static uint64_t invalid_count(const struct engine *e)
 {
 	uint64_t n = 0;
@@ -253,8 +277,8 @@ static void bench_engine(uint32_t nflows, uint64_t lookups, struct trace *t)
 					      0xfedcba9876543210ULL };
 	struct engine *e = calloc(1, sizeof(*e));
 	uint32_t *visits = calloc(nflows, sizeof(*visits));
-	uint64_t rss0, rss1, created = 0, looked = 0;
-	double tc = 0, tl = 0, t0;
+	uint64_t rss0, rss1, created = 0, looked = 0, looked_b = 0;
+	double tc = 0, tl = 0, tl_b = 0, t0;
 	struct conf c;
 
 	if (!e || !visits)
@@ -290,27 +314,38 @@ static void bench_engine(uint32_t nflows, uint64_t lookups, struct trace *t)
 			"expected %" PRIu32 "\n",
 			e->table.count, nflows);
 
-	while (looked < lookups) {
+	/* Chunks in turn one packet at a time and in batches, side by
+	 * side on the same table. */
+	for (unsigned chunk = 0; looked + looked_b < 2 * lookups; chunk++) {
+		bool batch = chunk & 1;
+		uint64_t *done = batch ? &looked_b : &looked;
+
 		t->n = 0;
-		while (t->n < t->cap && looked + t->n < lookups) {
+		while (t->n < t->cap && *done + t->n < lookups) {
 			uint32_t i = (uint32_t)(rnd() % nflows);
 
 			add_visit(t, i, visits[i]++);
 		}
 		t0 = now_s();
-		feed_lookup(e, t);
-		tl += now_s() - t0;
-		looked += t->n;
+		if (batch)
+			feed_lookup_batch(e, t);
+		else
+			feed_lookup(e, t);
+		*(batch ? &tl_b : &tl) += now_s() - t0;
+		*done += t->n;
 	}
 
 	printf("engine flows=%" PRIu32 " create_pkts=%" PRIu64
 	       " create_pps=%.0f lookup_pkts=%" PRIu64
-	       " lookup_pps=%.0f lookup_ns=%.1f rss_per_flow=%.1f"
+	       " lookup_pps=%.0f lookup_ns=%.1f batch_pps=%.0f batch_ns=%.1f"
+	       " rss_per_flow=%.1f"
 	       " engine_per_flow=%.1f table_per_flow=%.1f invalid=%" PRIu64
 	       " dropped=%" PRIu64 "\n",
 	       nflows, created, tc > 0 ? (double)created / tc : 0.0, looked,
 	       tl > 0 ? (double)looked / tl : 0.0,
 	       looked ? tl * 1e9 / (double)looked : 0.0,
+	       tl_b > 0 ? (double)looked_b / tl_b : 0.0,
+	       looked_b ? tl_b * 1e9 / (double)looked_b : 0.0,
 	       (double)(rss1 - rss0) / nflows,
 	       (double)engine_memory(e) / nflows,
 	       (double)flow_table_bytes(&e->table) / nflows, invalid_count(e),

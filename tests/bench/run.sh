@@ -437,9 +437,9 @@ fi
 	if grep -q '^engine\|^dram' "$OUT/engine.txt"; then
 		dram=$(kv "$OUT/engine.txt" ns)
 		echo
-		echo "engine alone (engine_packet, IPv4 TCP+UDP, flows made beforehand; DRAM: random pointer chase over $DRAM_MIB MiB = ${dram:--} ns)"
-		printf '%10s | %10s | %10s | %8s | %8s | %10s | %10s | %10s\n' \
-			flows "open pps" "estab pps" "ns/pkt" "x DRAM" "RSS B/flow" "eng B/flow" "tbl B/flow"
+		echo "engine alone (IPv4 TCP+UDP, flows made beforehand; established packets one at a time (engine_packet) and in batches of 64 as the daemon feeds them (engine_packets); DRAM: random pointer chase over $DRAM_MIB MiB = ${dram:--} ns)"
+		printf '%10s | %10s | %10s | %8s | %8s | %10s | %8s | %8s | %10s | %10s | %10s\n' \
+			flows "open pps" "estab pps" "ns/pkt" "x DRAM" "batch pps" "ns/pkt" "x DRAM" "RSS B/flow" "eng B/flow" "tbl B/flow"
 		grep '^engine ' "$OUT/engine.txt" | while read -r line; do
 			echo "$line" >"$T/line"
 			if [ -n "$(kv "$T/line" skipped)" ]; then
@@ -447,9 +447,11 @@ fi
 				continue
 			fi
 			ns=$(kv "$T/line" lookup_ns)
-			printf '%10s | %10s | %10s | %8s | %8s | %10s | %10s | %10s\n' \
+			bns=$(kv "$T/line" batch_ns)
+			printf '%10s | %10s | %10s | %8s | %8s | %10s | %8s | %8s | %10s | %10s | %10s\n' \
 				"$(kv "$T/line" flows)" "$(fmt "$(kv "$T/line" create_pps)")" \
 				"$(fmt "$(kv "$T/line" lookup_pps)")" "$ns" "$(ratio "$ns" "${dram:--}")" \
+				"$(fmt "$(kv "$T/line" batch_pps)")" "$bns" "$(ratio "$bns" "${dram:--}")" \
 				"$(kv "$T/line" rss_per_flow)" "$(kv "$T/line" engine_per_flow)" \
 				"$(kv "$T/line" table_per_flow)"
 			inv=$(kv "$T/line" invalid)

@@ -678,6 +678,94 @@ START_TEST(names)
 }
 END_TEST
 
+/*
+ * engine_packets() decides as engine_packet() does, packet for packet,
+ * whatever the batch boundaries: 20,000 random packets of a few hundred
+ * flows (TCP with every flag class, UDP, ICMP, bad flags, truncated) into
+ * a small table that evicts, fed one by one to one engine and in batches
+ * of 1 to 64 to another with the same key.
+ */
+START_TEST(batch_same_as_one_by_one)
+{
+	enum { N = 20000, FLOWS = 300 };
+	static const uint8_t flags[] = { TCPF_SYN, TCPF_SYN | TCPF_ACK,
+					 TCPF_ACK, TCPF_FIN | TCPF_ACK,
+					 TCPF_RST, TCPF_SYN | TCPF_FIN };
+	static uint8_t bufs[N][64];
+	static struct engine_input in[N];
+	static struct engine_result one[N], many[64];
+	struct engine b;
+	uint64_t rng = 0x9e3779b97f4a7c15ULL;
+
+	engine_destroy(&e);
+	conf_defaults(&conf);
+	conf.max_flows = 128;
+	ck_assert_int_eq(engine_init(&e, &conf, &key, T0 * 1000ULL), 0);
+	ck_assert_int_eq(engine_init(&b, &conf, &key, T0 * 1000ULL), 0);
+	b.batch_min_flows = 0; /* the staged passes, however small */
+	for (unsigned i = 0; i < N; i++) {
+		uint8_t l4[40];
+		char c[32];
+		unsigned f, kind;
+		size_t len;
+
+		rng ^= rng << 13;
+		rng ^= rng >> 7;
+		rng ^= rng << 17;
+		f = (unsigned)(rng % FLOWS);
+		kind = (unsigned)(rng >> 32) % 8;
+		snprintf(c, sizeof(c), "10.0.%u.%u", f / 200, f % 200 + 1);
+		if (kind < 6) {
+			uint32_t seq = (uint32_t)(rng >> 20) % 4 * 1000;
+
+			tu_tcp(l4, (uint16_t)(1000 + f), 80, flags[kind], seq,
+			       seq + 1);
+			len = (rng >> 40) & 1 ? tu_ip4(bufs[i], IPPROTO_TCP, c,
+						       S4, l4, 20) :
+						tu_ip4(bufs[i], IPPROTO_TCP, S4,
+						       c, l4, 20);
+			if (((rng >> 41) & 15) == 0)
+				len = 30; /* cut short: malformed */
+		} else if (kind == 6) {
+			tu_udp(l4, (uint16_t)(2000 + f), 53, 4);
+			len = tu_ip4(bufs[i], IPPROTO_UDP, c, S4, l4, 12);
+		} else {
+			tu_icmp(l4, 8, 0, (uint16_t)f);
+			len = tu_ip4(bufs[i], IPPROTO_ICMP, c, S4, l4, 8);
+		}
+		in[i] = (struct engine_input){ bufs[i], len, len, 0 };
+		engine_packet(&e, in[i].buf, len, len, 0, &one[i]);
+	}
+	for (unsigned i = 0; i < N;) {
+		unsigned n = 1 + (unsigned)(rng % 64);
+
+		rng ^= rng << 13;
+		rng ^= rng >> 7;
+		rng ^= rng << 17;
+		if (n > N - i)
+			n = N - i;
+		engine_packets(&b, in + i, n, many);
+		for (unsigned j = 0; j < n; j++) {
+			const struct engine_result *x = &one[i + j],
+						   *y = &many[j];
+
+			ck_assert_msg(x->verdict == y->verdict &&
+					      x->reason == y->reason &&
+					      x->invalid == y->invalid &&
+					      x->evicted == y->evicted &&
+					      x->shadow == y->shadow,
+				      "packet %u differs", i + j);
+		}
+		i += n;
+	}
+	ck_assert_int_eq(memcmp(&e.st, &b.st, sizeof(e.st)), 0);
+	ck_assert_uint_eq(e.table.count, b.table.count);
+	ck_assert_uint_gt(e.st.flows_evicted, 0);
+	ck_assert_uint_gt(e.st.dropped + e.st.accepted, 0);
+	engine_destroy(&b);
+}
+END_TEST
+
 static Suite *engine_suite(void)
 {
 	Suite *s = suite_create("engine");
@@ -720,6 +808,7 @@ static Suite *engine_suite(void)
 	tcase_add_test(tc, reconfigure_keeps_flows);
 	tcase_add_test(tc, reconfigure_lower_limit_keeps_flows);
 	tcase_add_test(tc, names);
+	tcase_add_test(tc, batch_same_as_one_by_one);
 	suite_add_tcase(s, tc);
 	return s;
 }
