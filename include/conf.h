@@ -68,6 +68,7 @@ struct conf {
 	uint32_t fragment_verdict; /* enum conf_verdict */
 	bool tcp_loose; /* pick up connections mid-stream */
 	bool tcp_liberal; /* no sequence-window checks */
+	bool accounting; /* packets and bytes per flow and direction */
 	bool tcp_ignore_invalid_rst;
 	uint32_t tcp_max_retrans;
 	uint32_t timeout[TMO_COUNT];

@@ -154,6 +154,10 @@ struct engine {
 	/* engine_packets() stages a batch (prefetching) from this many
 	 * flows in the table on; below, the table is in the caches. */
 	uint32_t batch_min_flows;
+	/* accounting = yes: counters by flow slab index, acct_capacity of
+	 * them (the slab's capacity); NULL when off. */
+	struct flow_acct *acct;
+	uint32_t acct_capacity;
 	struct engine_stats st;
 };
 
@@ -186,6 +190,13 @@ struct engine_input {
 	size_t caplen, wirelen;
 	unsigned int flags; /* PKT_F_* */
 };
+
+/* The counters of flow f, or NULL when accounting is off. */
+static inline const struct flow_acct *engine_flow_acct(const struct engine *e,
+						       const struct flow *f)
+{
+	return e->acct ? &e->acct[slab_index(&e->table.slab, f)] : NULL;
+}
 
 /* Bytes of memory an engine with this configuration holds. */
 uint64_t engine_bytes(const struct conf *c);

@@ -112,6 +112,13 @@ struct flow {
 _Static_assert(sizeof(struct flow) == 128, "a flow is two cache lines");
 _Static_assert(offsetof(struct flow, u) == 64, "lookup fields in one line");
 
+/* A flow's counters, kept beside the table when accounting is on (the
+ * engine's), by direction: FLOW_DIR_ORIGINAL, FLOW_DIR_REPLY. */
+struct flow_acct {
+	uint64_t packets[2];
+	uint64_t bytes[2]; /* IP length */
+};
+
 #define FLOW_LISTS_MAX 96
 
 /*

@@ -48,13 +48,14 @@ bool list_match(const struct list_filter *f, const struct flow *fl);
 
 /*
  * Write flow fl, which has left seconds to live, as a conntrack -L line
- * (with '\n'), or as a JSON object (no newline) when json. Returns the
- * length written (at most len - 1, always NUL-terminated); 300 bytes are
+ * (with '\n'), or as a JSON object (no newline) when json; with its
+ * counters after each direction's tuple when acct is not NULL. Returns the
+ * length written (at most len - 1, always NUL-terminated); 450 bytes are
  * always enough.
  */
-#define LIST_LINE_MAX 400
+#define LIST_LINE_MAX 512
 size_t list_format(char *buf, size_t len, const struct flow *fl, uint32_t left,
-		   bool json);
+		   const struct flow_acct *acct, bool json);
 
 /* conntrack's name for a protocol ("tcp", "icmpv6", ...; "unknown"). */
 const char *list_proto_name(uint8_t family, uint8_t proto);

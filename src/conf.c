@@ -66,6 +66,7 @@ static const struct key keys[] = {
 	  "accept" },
 	{ "tcp_loose", K_BOOL, OFF(tcp_loose), 0, 1, "yes" },
 	{ "tcp_liberal", K_BOOL, OFF(tcp_liberal), 0, 1, "no" },
+	{ "accounting", K_BOOL, OFF(accounting), 0, 1, "no" },
 	{ "tcp_max_retrans", K_UINT, OFF(tcp_max_retrans), 0, 255, "3" },
 	{ "tcp_ignore_invalid_rst", K_BOOL, OFF(tcp_ignore_invalid_rst), 0, 1,
 	  "no" },

@@ -16,6 +16,7 @@
  */
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine.h"
@@ -90,13 +91,46 @@ uint64_t engine_bytes(const struct conf *c)
 {
 	return (uint64_t)c->max_flows * sizeof(struct flow) +
 	       (uint64_t)conf_buckets(c) * sizeof(uint32_t) +
+	       (c->accounting ?
+			(uint64_t)c->max_flows * sizeof(struct flow_acct) :
+			0) +
 	       source_table_bytes_for(conf_max_sources(c));
 }
 
 uint64_t engine_memory(const struct engine *e)
 {
 	return flow_table_bytes(&e->table) +
+	       (uint64_t)e->acct_capacity * sizeof(struct flow_acct) +
 	       source_table_bytes_for(e->sources.slab.capacity);
+}
+
+/*
+ * Counters for every slot of the flow slab while accounting is on, none
+ * when off. Written now (new slots zeroed, pages committed), so that no
+ * packet waits for a page fault. Returns 0, or -1 with errno set (then
+ * nothing changed).
+ */
+static int acct_resize(struct engine *e, bool on)
+{
+	uint32_t cap = e->table.slab.capacity;
+	struct flow_acct *a;
+
+	if (!on) {
+		free(e->acct);
+		e->acct = NULL;
+		e->acct_capacity = 0;
+		return 0;
+	}
+	if (e->acct && cap <= e->acct_capacity)
+		return 0;
+	a = realloc(e->acct, (size_t)cap * sizeof(*a));
+	if (!a)
+		return -1;
+	memset(a + e->acct_capacity, 0,
+	       (size_t)(cap - e->acct_capacity) * sizeof(*a));
+	e->acct = a;
+	e->acct_capacity = cap;
+	return 0;
 }
 
 enum conf_proto_class engine_proto_class(uint8_t family, uint8_t proto)
@@ -275,6 +309,11 @@ int engine_init(struct engine *e, const struct conf *c,
 		source_table_destroy(&e->sources);
 		return -1;
 	}
+	if (acct_resize(e, c->accounting) < 0) {
+		flow_table_destroy(&e->table);
+		source_table_destroy(&e->sources);
+		return -1;
+	}
 	e->table.on_release = on_release;
 	e->table.release_arg = e;
 	return 0;
@@ -282,6 +321,7 @@ int engine_init(struct engine *e, const struct conf *c,
 
 void engine_destroy(struct engine *e)
 {
+	acct_resize(e, false);
 	flow_table_destroy(&e->table);
 	source_table_destroy(&e->sources);
 }
@@ -351,7 +391,8 @@ int engine_reconfigure(struct engine *e, const struct conf *c)
 		memcmp(c->exempt, e->exempt, c->nexempt * sizeof(c->exempt[0]));
 
 	if (flow_table_grow(&e->table, c->max_flows) < 0 ||
-	    source_table_grow(&e->sources, conf_max_sources(c)) < 0)
+	    source_table_grow(&e->sources, conf_max_sources(c)) < 0 ||
+	    acct_resize(e, c->accounting) < 0)
 		return -1;
 	if (conf_buckets(c) != flow_table_buckets(&e->table) &&
 	    flow_table_resize(&e->table, conf_buckets(c), e->now) < 0)
@@ -434,7 +475,8 @@ void engine_report(const struct engine *e,
 		   void *arg)
 {
 	const struct engine_stats *s = &e->st;
-	uint64_t mem = flow_table_bytes(&e->table);
+	uint64_t mem = flow_table_bytes(&e->table) +
+		       (uint64_t)e->acct_capacity * sizeof(struct flow_acct);
 	char key[64];
 
 	emit(arg, "flows", e->table.count);
@@ -822,6 +864,9 @@ static struct flow *new_flow(struct engine *e, const struct flow_key *k,
 	f->flags = (uint8_t)((swapped ? FLOW_F_ORIG_HI : 0) |
 			     (exempt ? FLOW_F_EXEMPT : 0));
 	f->tclass = tclass;
+	if (e->acct)
+		memset(&e->acct[slab_index(&e->table.slab, f)], 0,
+		       sizeof(*e->acct));
 	if (p->proto == IPPROTO_TCP)
 		f->u.tcp = tcp;
 	else if (p->proto == IPPROTO_UDP || p->proto == IPPROTO_UDPLITE)
@@ -920,6 +965,12 @@ static void track(struct engine *e, const struct pkt *p,
 	}
 	if (dir == FLOW_DIR_REPLY)
 		f->flags |= FLOW_F_SEEN_REPLY;
+	if (e->acct) {
+		struct flow_acct *a = &e->acct[slab_index(&e->table.slab, f)];
+
+		a->packets[dir]++;
+		a->bytes[dir] += p->ip_len;
+	}
 	/* Only a refresh moves a flow between lists: its state, class and
 	 * assurance change on no other packet. */
 	if (refresh)

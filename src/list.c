@@ -5,6 +5,7 @@
  */
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -225,8 +226,22 @@ static void put_tuple_json(struct out *o, const struct flow *fl,
 		    t->dport);
 }
 
+/* A direction's counters, as conntrack -L prints them with accounting. */
+static void put_acct(struct out *o, const struct flow_acct *a, int dir,
+		     bool json, const char *pre)
+{
+	if (!a)
+		return;
+	if (json)
+		put(o, ",\"%spackets\":%" PRIu64 ",\"%sbytes\":%" PRIu64, pre,
+		    a->packets[dir], pre, a->bytes[dir]);
+	else
+		put(o, "packets=%" PRIu64 " bytes=%" PRIu64 " ",
+		    a->packets[dir], a->bytes[dir]);
+}
+
 size_t list_format(char *buf, size_t len, const struct flow *fl, uint32_t left,
-		   bool json)
+		   const struct flow_acct *acct, bool json)
 {
 	struct out o = { buf, len, 0 };
 	const struct flow_key *k = &fl->key;
@@ -247,7 +262,9 @@ size_t list_format(char *buf, size_t len, const struct flow *fl, uint32_t left,
 		if (tcp)
 			put(&o, ",\"state\":\"%s\"", tcp_state_name(fl->state));
 		put_tuple_json(&o, fl, &orig, "");
+		put_acct(&o, acct, FLOW_DIR_ORIGINAL, true, "");
 		put_tuple_json(&o, fl, &reply, "reply_");
+		put_acct(&o, acct, FLOW_DIR_REPLY, true, "reply_");
 		put(&o, ",\"unreplied\":%s,\"assured\":%s}",
 		    fl->flags & FLOW_F_SEEN_REPLY ? "false" : "true",
 		    fl->flags & FLOW_F_ASSURED ? "true" : "false");
@@ -258,9 +275,11 @@ size_t list_format(char *buf, size_t len, const struct flow *fl, uint32_t left,
 	if (tcp)
 		put(&o, "%s ", tcp_state_name(fl->state));
 	put_tuple_text(&o, fl, &orig);
+	put_acct(&o, acct, FLOW_DIR_ORIGINAL, false, "");
 	if (!(fl->flags & FLOW_F_SEEN_REPLY))
 		put(&o, "[UNREPLIED] ");
 	put_tuple_text(&o, fl, &reply);
+	put_acct(&o, acct, FLOW_DIR_REPLY, false, "");
 	if (fl->flags & FLOW_F_ASSURED)
 		put(&o, "[ASSURED] ");
 	put(&o, "mark=0 use=1\n");

@@ -465,7 +465,8 @@ static void list_one(const struct flow *f, void *arg)
 
 	if (!left || !list_match(&l->filter, f))
 		return;
-	list_format(line, sizeof(line), f, left, l->json);
+	list_format(line, sizeof(line), f, left,
+		    engine_flow_acct(&l->d->engine, f), l->json);
 	if (l->json)
 		ctl_reply_printf(l->rep, "%s%s", l->shown ? ",\n" : "[\n",
 				 line);
@@ -736,7 +737,7 @@ static void get_reply(struct daemon *d, const struct ctl_request *req,
 		return;
 	}
 	list_format(line, sizeof(line), f, engine_flow_left(&d->engine, f),
-		    json);
+		    engine_flow_acct(&d->engine, f), json);
 	ctl_reply_printf(rep, "%s%s", line, json ? "\n" : "");
 }
 
@@ -975,7 +976,8 @@ static int dump_flow(const struct flow *f, void *arg)
 
 	if (!left)
 		return 0; /* expired, not yet reclaimed: gone */
-	list_format(line, sizeof(line), f, left, dp->json);
+	list_format(line, sizeof(line), f, left, engine_flow_acct(dp->e, f),
+		    dp->json);
 	if (dp->json)
 		fputs(dp->shown ? ",\n" : "[\n", stdout);
 	fputs(line, stdout);

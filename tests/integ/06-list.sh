@@ -2,8 +2,9 @@
 # nfqtrackctl list: the flow table in conntrack -L's format, with filters
 # and JSON. The client namespace has the kernel's own connection tracking
 # switched on, so the kernel tracks the very same packets from the other
-# end: both listings must agree flow for flow, state for state (the
-# seconds left aside).
+# end: both listings must agree flow for flow, state for state, and, with
+# accounting on both sides (nf_conntrack_acct = 1, accounting = yes),
+# packet and byte counts (the seconds left aside).
 . "$(dirname "$0")/lib.sh"
 
 setup_net || { fail "network setup"; done_testing; }
@@ -11,8 +12,9 @@ for ipt in iptables ip6tables; do
 	ip netns exec "$NS_C" $ipt -A OUTPUT -m conntrack --ctstate NEW,ESTABLISHED,RELATED -j ACCEPT
 	ip netns exec "$NS_C" $ipt -A INPUT -m conntrack --ctstate NEW,ESTABLISHED,RELATED -j ACCEPT
 done
+ip netns exec "$NS_C" sysctl -qw net.netfilter.nf_conntrack_acct=1
 start_syslog || { fail "syslog"; done_testing; }
-write_conf "$T/nfqtrack.conf" </dev/null
+write_conf "$T/nfqtrack.conf" <<<"accounting = yes"
 start_daemon "$T/nfqtrack.conf" || { fail "daemon start"; done_testing; }
 start_server
 
@@ -37,8 +39,9 @@ ip netns exec "$NS_C" conntrack -L 2>/dev/null >"$T/kernel"
 normal <"$T/ours" >"$T/ours.n"
 normal <"$T/kernel" >"$T/kernel.n"
 expect "the kernel tracked what we sent" "$(wc -l <"$T/kernel.n")" 10
+check "the counters are there" grep -q " packets=[1-9][0-9]* bytes=[1-9]" "$T/ours.n"
 if diff "$T/kernel.n" "$T/ours.n" >"$T/diff"; then
-	ok "same flows, states and flags as conntrack -L ($(wc -l <"$T/ours.n") flows)"
+	ok "same flows, states, flags and counters as conntrack -L ($(wc -l <"$T/ours.n") flows)"
 else
 	fail "listings differ from the kernel's:"
 	cat "$T/diff"

@@ -53,7 +53,8 @@ static const char *line(bool json)
 	static char buf[LIST_LINE_MAX];
 	const struct flow *f = only();
 
-	list_format(buf, sizeof(buf), f, engine_flow_left(&e, f), json);
+	list_format(buf, sizeof(buf), f, engine_flow_left(&e, f),
+		    engine_flow_acct(&e, f), json);
 	return buf;
 }
 
@@ -90,6 +91,65 @@ START_TEST(tcp_unreplied_then_assured)
 	/* Time passes: the seconds left go down. */
 	engine_set_time(&e, 5000000 + 1000 * 1000);
 	ck_assert_ptr_nonnull(strstr(line(false), " 431000 ESTABLISHED "));
+}
+END_TEST
+
+/*
+ * accounting = yes: packets and IP bytes by direction after each tuple,
+ * as conntrack -L prints them with nf_conntrack_acct = 1; an invalid
+ * packet is not counted; switched on by a reload, flows count from 0;
+ * off again, the lines are as before.
+ */
+START_TEST(accounting_counters)
+{
+	uint8_t l4[20], b[64];
+	struct conf c;
+
+	conf_defaults(&c);
+	c.max_flows = 64;
+	c.accounting = true;
+	engine_destroy(&e);
+	ck_assert_int_eq(engine_init(&e, &c, &key, 5000000), 0);
+	ck_assert_uint_eq(engine_memory(&e), engine_bytes(&c));
+	feed(b, tu_ip4(b, IPPROTO_TCP, "192.0.2.7", "198.51.100.1", l4,
+		       tu_tcp(l4, 51324, 443, TCPF_SYN, 100, 0)));
+	ck_assert_str_eq(
+		line(false),
+		"tcp      6 120 SYN_SENT src=192.0.2.7 dst=198.51.100.1 "
+		"sport=51324 dport=443 packets=1 bytes=40 [UNREPLIED] "
+		"src=198.51.100.1 dst=192.0.2.7 sport=443 dport=51324 "
+		"packets=0 bytes=0 mark=0 use=1\n");
+	feed(b, tu_ip4(b, IPPROTO_TCP, "198.51.100.1", "192.0.2.7", l4,
+		       tu_tcp(l4, 443, 51324, TCPF_SYN | TCPF_ACK, 900, 101)));
+	feed(b, tu_ip4(b, IPPROTO_TCP, "192.0.2.7", "198.51.100.1", l4,
+		       tu_tcp(l4, 51324, 443, TCPF_ACK, 101, 901)));
+	/* Impossible flags: invalid, not counted. */
+	feed(b, tu_ip4(b, IPPROTO_TCP, "192.0.2.7", "198.51.100.1", l4,
+		       tu_tcp(l4, 51324, 443, TCPF_SYN | TCPF_FIN, 101, 901)));
+	ck_assert_int_ne(res.invalid, INV_NONE);
+	ck_assert_ptr_nonnull(
+		strstr(line(false), "dport=443 packets=2 bytes=80 src="));
+	ck_assert_ptr_nonnull(strstr(
+		line(false), "dport=51324 packets=1 bytes=40 [ASSURED]"));
+	ck_assert_ptr_nonnull(strstr(
+		line(true), "\"dport\":443,\"packets\":2,\"bytes\":80,"));
+	ck_assert_ptr_nonnull(
+		strstr(line(true), "\"reply_packets\":1,\"reply_bytes\":40,"));
+
+	/* Off by a reload: no counters, no memory for them. */
+	c.accounting = false;
+	ck_assert_int_eq(engine_reconfigure(&e, &c), 0);
+	ck_assert_ptr_null(strstr(line(false), "packets="));
+	ck_assert_uint_eq(engine_memory(&e), engine_bytes(&c));
+	/* On again: the flow counts from 0. */
+	c.accounting = true;
+	ck_assert_int_eq(engine_reconfigure(&e, &c), 0);
+	feed(b, tu_ip4(b, IPPROTO_TCP, "198.51.100.1", "192.0.2.7", l4,
+		       tu_tcp(l4, 443, 51324, TCPF_ACK, 901, 101)));
+	ck_assert_ptr_nonnull(
+		strstr(line(false), "dport=443 packets=0 bytes=0 src="));
+	ck_assert_ptr_nonnull(strstr(
+		line(false), "dport=51324 packets=1 bytes=40 [ASSURED]"));
 }
 END_TEST
 
@@ -163,7 +223,8 @@ START_TEST(short_buffer)
 	feed(b, tu_ip6(b, IPPROTO_TCP, "2001:db8:ffff:ffff:ffff:ffff:ffff:1",
 		       "2001:db8:ffff:ffff:ffff:ffff:ffff:2", l4,
 		       tu_tcp(l4, 65535, 65535, TCPF_SYN, 1, 0)));
-	ck_assert_uint_eq(list_format(small, sizeof(small), only(), 1, false),
+	ck_assert_uint_eq(list_format(small, sizeof(small), only(), 1, NULL,
+				      false),
 			  sizeof(small) - 1);
 	ck_assert_uint_eq(strlen(small), sizeof(small) - 1);
 	ck_assert_uint_lt(strlen(line(false)), 300);
@@ -247,6 +308,7 @@ static Suite *list_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, tcp_unreplied_then_assured);
 	tcase_add_test(tc, originator_is_the_reply_side_of_the_key);
+	tcase_add_test(tc, accounting_counters);
 	tcase_add_test(tc, icmp_and_icmpv6);
 	tcase_add_test(tc, other_protocols);
 	tcase_add_test(tc, short_buffer);
