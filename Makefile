@@ -168,7 +168,7 @@ $(FUZZ_LIB): $(CORE:%=$(FUZZ_DIR)/%.o) Makefile
 
 $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB) $(FUZZ_DIR)/.cflags
 	$(call say,CC,$@)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -MMD -MP \
-		$(CPPFLAGS) -o $@ $< $(FUZZ_LIB) -lpcap
+		$(CPPFLAGS) -Itests/unit -o $@ $< $(FUZZ_LIB) -lpcap
 
 fuzz-bins: $(FUZZ_BINS)
 

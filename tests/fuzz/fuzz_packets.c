@@ -25,6 +25,7 @@
 #include "conf.h"
 #include "engine.h"
 #include "list.h"
+#include "testutil.h" /* tu_pkt_invariant(): pure, Check's header only */
 
 #define CONF_BYTES 5
 
@@ -264,6 +265,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			engine_packet(&e, pkt, len, wirelen(len, flags),
 				      flags & REC_GSO ? PKT_F_GSO : 0, &r);
 			free(pkt);
+			if (tu_pkt_invariant(&r.pkt, r.pkt.kind, len,
+					     wirelen(len, flags)))
+				abort();
 			check(&e, &r, count, max);
 		}
 		if (flags & REC_TICK) {
