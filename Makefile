@@ -11,6 +11,13 @@
 #                        replay (tests/bench/run.sh; RUNS, SECS, FLOWS,
 #                        SIZES, CASES, DAEMON_CONF_EXTRA; not part of check)
 #   make SAN=1 check     the same with AddressSanitizer and UBSan
+#   make fuzz            install missing packages, build the libFuzzer targets
+#                        in tests/fuzz with clang (ASan, UBSan; their own
+#                        objects in tests/fuzz/build, never mixed with gcc's)
+#                        and run each for FUZZ_SECONDS (60) from its seeds,
+#                        one after the other; a summary per target; crash
+#                        inputs are kept and named. make check runs them for
+#                        a few seconds each (check-fuzz)
 #   make install         PREFIX, DESTDIR, SYSCONFDIR, SBINDIR, MANDIR, UNITDIR,
 #                        SYSUSERSDIR; without DESTDIR, also creates the user
 #   make user            create the system user and group nfqtrack if missing
@@ -80,12 +87,24 @@ DEB_BUILD  := gcc libc6-dev make pkg-config libmnl-dev libnetfilter-queue-dev \
               libcap-ng-dev
 DEB_TEST   := iptables iproute2 iputils-ping rsyslog procps clang-format python3 \
               man-db groff-base tcpreplay conntrack curl python3-prometheus-client \
-              systemd valgrind
+              systemd valgrind clang libclang-rt-14-dev
 CORPUS     ?= $(abspath ../shared/corpus)
 
+# The fuzz targets: clang with libFuzzer, ASan and UBSan, over the core
+# compiled again into FUZZ_DIR (gcc's objects and flags stay out of it).
+FUZZ_CC    ?= clang
+FUZZ_CFLAGS := -std=gnu11 $(WARN) -g -O1 -fno-omit-frame-pointer \
+              -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_DIR   := tests/fuzz/build
+FUZZ_NAMES := packets conf ctl pcap
+FUZZ_BINS  := $(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz_%)
+FUZZ_LIB   := $(FUZZ_DIR)/libnfqtrack.a
+FUZZ_SECONDS ?= 60
+FUZZ_CHECK_SECONDS ?= 5
+
 .PHONY: all deps user check check-unit check-conf check-docs check-format \
-        check-integration check-replay check-agree demo bench install \
-        uninstall clean FORCE
+        check-integration check-replay check-agree check-fuzz fuzz fuzz-bins \
+        demo bench install uninstall clean FORCE
 
 all: src/nfqtrackd src/nfqtrackctl
 
@@ -135,6 +154,24 @@ tests/bin/engine_bench: tests/bench/engine_bench.c $(LIB) src/.cflags
 	$(call say,CC,$@)$(CC) $(ALL_CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $< \
 		$(LIB)
 
+$(FUZZ_DIR)/.cflags: FORCE
+	@mkdir -p $(FUZZ_DIR)
+	@echo '$(FUZZ_CC) $(FUZZ_CFLAGS) $(CPPFLAGS)' | cmp -s - $@ || \
+		echo '$(FUZZ_CC) $(FUZZ_CFLAGS) $(CPPFLAGS)' > $@
+
+$(FUZZ_DIR)/%.o: src/%.c $(FUZZ_DIR)/.cflags
+	$(call say,CC,$@)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link \
+		-MMD -MP $(CPPFLAGS) -c -o $@ $<
+
+$(FUZZ_LIB): $(CORE:%=$(FUZZ_DIR)/%.o) Makefile
+	$(call say,AR,$@)rm -f $@ && $(AR) rcs $@ $(CORE:%=$(FUZZ_DIR)/%.o)
+
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB) $(FUZZ_DIR)/.cflags
+	$(call say,CC,$@)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -MMD -MP \
+		$(CPPFLAGS) -Itests/unit -o $@ $< $(FUZZ_LIB) -lpcap
+
+fuzz-bins: $(FUZZ_BINS)
+
 deps:
 	@missing=; for p in $(DEB_BUILD) $(DEB_TEST); do \
 		dpkg-query -W -f='$${db:Status-Status}\n' $$p 2>/dev/null | \
@@ -172,12 +209,13 @@ user:
 check: deps user
 	$(MAKE) --no-print-directory all $(UNIT_TESTS) $(TOOLS)
 	$(MAKE) --no-print-directory check-format check-unit check-conf \
-		check-docs check-integration check-replay check-agree
+		check-docs check-integration check-replay check-agree \
+		check-fuzz
 
 check-format:
 	@echo "== clang-format"
 	@out=$$(clang-format --dry-run $(wildcard src/*.c include/*.h tests/unit/*.c \
-		tests/unit/*.h tests/tools/*.c tests/bench/*.c) 2>&1); \
+		tests/unit/*.h tests/tools/*.c tests/bench/*.c tests/fuzz/*.c) 2>&1); \
 	if [ -n "$$out" ]; then echo "$$out" | head -40; \
 		echo "clang-format: run 'clang-format -i' on the files above" >&2; exit 1; fi; \
 	echo "formatting OK"
@@ -207,6 +245,23 @@ check-replay: all
 check-agree: all $(TOOLS)
 	@echo "== agreement with the kernel's conntrack on the same packets"
 	@CORPUS=$(CORPUS) tests/agree/run.sh
+
+# Without libFuzzer (libclang-rt-14-dev) these say so and pass: the
+# fuzzers are a test of their own, not a build requirement.
+check-fuzz:
+	@echo "== fuzz targets (seeds, regressions, $(FUZZ_CHECK_SECONDS) s each)"
+	@if why=$$(tests/fuzz/run.sh probe $(FUZZ_CC)); then \
+		$(MAKE) --no-print-directory fuzz-bins && \
+		CORPUS=$(CORPUS) tests/fuzz/run.sh check $(FUZZ_DIR) \
+			$(FUZZ_CHECK_SECONDS) $(FUZZ_NAMES); \
+	else echo "check-fuzz skipped: $$why"; fi
+
+fuzz: deps
+	@if why=$$(tests/fuzz/run.sh probe $(FUZZ_CC)); then \
+		$(MAKE) --no-print-directory fuzz-bins && \
+		CORPUS=$(CORPUS) tests/fuzz/run.sh fuzz $(FUZZ_DIR) \
+			$(FUZZ_SECONDS) $(FUZZ_NAMES); \
+	else echo "fuzz skipped: $$why"; exit 1; fi
 
 demo: deps user
 	$(MAKE) --no-print-directory all $(TOOLS)
@@ -257,6 +312,6 @@ uninstall:
 
 clean:
 	rm -rf src/*.o src/*.d src/.cflags $(LIB) src/nfqtrackd src/nfqtrackctl \
-		tests/bin tests/out
+		tests/bin tests/out $(FUZZ_DIR)
 
--include $(ALL_OBJS:.o=.d) $(wildcard tests/bin/*.d)
+-include $(ALL_OBJS:.o=.d) $(wildcard tests/bin/*.d) $(wildcard $(FUZZ_DIR)/*.d)

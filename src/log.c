@@ -228,6 +228,10 @@ static const char *prio_word(int prio)
 
 static void vlog(int prio, const struct log_field *fields, unsigned nfields,
 		 const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
+
+static void vlog(int prio, const struct log_field *fields, unsigned nfields,
+		 const char *fmt, va_list ap)
 {
 	char line[1024], msg[900], stamp[32];
 	struct tm tm;
