@@ -93,6 +93,7 @@ static void conf_from(struct conf *c, const uint8_t *b)
 			c->timeout[i] = 1 + (uint32_t)i % 5;
 	}
 	c->tcp_max_retrans = b[4] & 128 ? 0 : 3;
+	c->accounting = b[4] & 64;
 }
 
 /* Milliseconds to move the clock for code a: small steps, seconds, or
@@ -176,11 +177,13 @@ static int format_flow(const struct flow *f, void *arg)
 	list_match(w->filter, f);
 	for (int json = 0; json < 2; json++) {
 		n = list_format(line, sizeof(line), f,
-				engine_flow_left(w->e, f), json);
+				engine_flow_left(w->e, f),
+				engine_flow_acct(w->e, f), json);
 		if (n >= sizeof(line) || n != strlen(line))
 			abort();
 		/* Short buffers cut the line, never overrun it. */
-		n = list_format(line, 17, f, engine_flow_left(w->e, f), json);
+		n = list_format(line, 17, f, engine_flow_left(w->e, f),
+				engine_flow_acct(w->e, f), json);
 		if (n >= 17 || n != strlen(line))
 			abort();
 	}
