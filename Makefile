@@ -11,6 +11,9 @@
 #                        replay (tests/bench/run.sh; RUNS, SECS, FLOWS,
 #                        SIZES, CASES, DAEMON_CONF_EXTRA; not part of check)
 #   make SAN=1 check     the same with AddressSanitizer and UBSan
+#   make check-san       unit and integration tests and the corpus replay
+#                        under AddressSanitizer and UBSan, any report
+#                        fatal (CI runs it after check: .ci/run)
 #   make install         PREFIX, DESTDIR, SYSCONFDIR, SBINDIR, MANDIR, UNITDIR,
 #                        SYSUSERSDIR; without DESTDIR, also creates the user
 #   make user            create the system user and group nfqtrack if missing
@@ -42,6 +45,10 @@ CFLAGS     := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
               -fno-sanitize-recover=all
 HARDEN     := -fPIE
 LDFLAGS    += -fsanitize=address,undefined
+# Any report ends the program with a failure: UBSan's are fatal by the flag
+# above and by halt_on_error; ASan's always are, and leaks count.
+export ASAN_OPTIONS ?= detect_leaks=1
+export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 endif
 CPPFLAGS   += -Iinclude -DVERSION='"$(VERSION)"' \
               -DSYSCONFDIR='"$(SYSCONFDIR)"' -DRUNSTATEDIR='"$(RUNSTATEDIR)"'
@@ -84,8 +91,8 @@ DEB_TEST   := iptables iproute2 iputils-ping rsyslog procps clang-format python3
 CORPUS     ?= $(abspath ../shared/corpus)
 
 .PHONY: all deps user check check-unit check-conf check-docs check-format \
-        check-integration check-replay check-agree demo bench install \
-        uninstall clean FORCE
+        check-integration check-replay check-agree check-san demo bench \
+        install uninstall clean FORCE
 
 all: src/nfqtrackd src/nfqtrackctl
 
@@ -173,6 +180,15 @@ check: deps user
 	$(MAKE) --no-print-directory all $(UNIT_TESTS) $(TOOLS)
 	$(MAKE) --no-print-directory check-format check-unit check-conf \
 		check-docs check-integration check-replay check-agree
+
+# The unit tests, the integration tests and the corpus replay again under
+# AddressSanitizer and UBSan (CI runs it after check). src/.cflags changes
+# with SAN, so every object and test binary is rebuilt on the way in, and
+# again by the next plain make.
+check-san: deps user
+	$(MAKE) --no-print-directory SAN=1 all $(UNIT_TESTS) $(TOOLS)
+	$(MAKE) --no-print-directory SAN=1 check-unit check-integration \
+		check-replay
 
 check-format:
 	@echo "== clang-format"
