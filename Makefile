@@ -2,6 +2,8 @@
 #
 #   make                 build src/nfqtrackd and src/nfqtrackctl
 #   make check           install missing packages, build, run every test
+#                        (among them check-valgrind: nfqtrackd --replay
+#                        under valgrind's memcheck, tests/valgrind.sh)
 #   make demo            install missing packages, build, show it working
 #   make bench           install missing packages, build, measure: packets/s
 #                        and CPU per packet of no queue, an accept-all loop
@@ -91,8 +93,8 @@ DEB_TEST   := iptables iproute2 iputils-ping rsyslog procps clang-format python3
 CORPUS     ?= $(abspath ../shared/corpus)
 
 .PHONY: all deps user check check-unit check-conf check-docs check-format \
-        check-integration check-replay check-agree check-san demo bench \
-        install uninstall clean FORCE
+        check-integration check-replay check-valgrind check-agree check-san \
+        demo bench install uninstall clean FORCE
 
 all: src/nfqtrackd src/nfqtrackctl
 
@@ -179,7 +181,7 @@ user:
 check: deps user
 	$(MAKE) --no-print-directory all $(UNIT_TESTS) $(TOOLS)
 	$(MAKE) --no-print-directory check-format check-unit check-conf \
-		check-docs check-integration check-replay check-agree
+		check-docs check-integration check-replay check-valgrind check-agree
 
 # The unit tests, the integration tests and the corpus replay again under
 # AddressSanitizer and UBSan (CI runs it after check). src/.cflags changes
@@ -219,6 +221,10 @@ check-integration: all $(TOOLS)
 check-replay: all
 	@echo "== replay of every capture in the corpus"
 	@CORPUS=$(CORPUS) tests/replay-corpus.sh
+
+check-valgrind: all
+	@echo "== valgrind memcheck on nfqtrackd --replay"
+	@CORPUS=$(CORPUS) tests/valgrind.sh
 
 check-agree: all $(TOOLS)
 	@echo "== agreement with the kernel's conntrack on the same packets"
