@@ -12,6 +12,10 @@
 #                        per flow; callgrind instructions per packet; corpus
 #                        replay (tests/bench/run.sh; RUNS, SECS, FLOWS,
 #                        SIZES, CASES, DAEMON_CONF_EXTRA; not part of check)
+#   make soak            install missing packages, build, run nfqtrackd for
+#                        SOAK_SECONDS (600) of mixed traffic against a full
+#                        table, sampling RSS, fds and counters every 10 s
+#                        (tests/soak/soak.sh; not part of check)
 #   make SAN=1 check     the same with AddressSanitizer and UBSan
 #   make check-san       unit and integration tests and the corpus replay
 #                        under AddressSanitizer and UBSan, any report
@@ -94,7 +98,7 @@ CORPUS     ?= $(abspath ../shared/corpus)
 
 .PHONY: all deps user check check-unit check-conf check-docs check-format \
         check-integration check-replay check-valgrind check-agree check-san \
-        demo bench install uninstall clean FORCE
+        soak demo bench install uninstall clean FORCE
 
 all: src/nfqtrackd src/nfqtrackctl
 
@@ -229,6 +233,14 @@ check-valgrind: all
 check-agree: all $(TOOLS)
 	@echo "== agreement with the kernel's conntrack on the same packets"
 	@CORPUS=$(CORPUS) tests/agree/run.sh
+
+# Not part of check: SOAK_SECONDS (600) of mixed traffic against a table
+# held full; the daemon's memory, descriptors and counters sampled.
+SOAK_SECONDS ?= 600
+soak: deps user
+	$(MAKE) --no-print-directory all $(TOOLS)
+	@echo "== soak: $(SOAK_SECONDS) s against a full table (tests/soak/soak.sh)"
+	@SOAK_SECONDS=$(SOAK_SECONDS) tests/soak/soak.sh
 
 demo: deps user
 	$(MAKE) --no-print-directory all $(TOOLS)
