@@ -2,6 +2,8 @@
 #
 #   make                 build src/nfqtrackd and src/nfqtrackctl
 #   make check           install missing packages, build, run every test
+#                        (among them check-valgrind: nfqtrackd --replay
+#                        under valgrind's memcheck, tests/valgrind.sh)
 #   make demo            install missing packages, build, show it working
 #   make bench           install missing packages, build, measure: packets/s
 #                        and CPU per packet of no queue, an accept-all loop
@@ -10,6 +12,10 @@
 #                        per flow; callgrind instructions per packet; corpus
 #                        replay (tests/bench/run.sh; RUNS, SECS, FLOWS,
 #                        SIZES, CASES, DAEMON_CONF_EXTRA; not part of check)
+#   make soak            install missing packages, build, run nfqtrackd for
+#                        SOAK_SECONDS (600) of mixed traffic against a full
+#                        table, sampling RSS, fds and counters every 10 s
+#                        (tests/soak/soak.sh; not part of check)
 #   make SAN=1 check     the same with AddressSanitizer and UBSan
 #   make fuzz            install missing packages, build the libFuzzer targets
 #                        in tests/fuzz with clang (ASan, UBSan; their own
@@ -18,6 +24,9 @@
 #                        one after the other; a summary per target; crash
 #                        inputs are kept and named. make check runs them for
 #                        a few seconds each (check-fuzz)
+#   make check-san       unit and integration tests and the corpus replay
+#                        under AddressSanitizer and UBSan, any report
+#                        fatal (CI runs it after check: .ci/run)
 #   make install         PREFIX, DESTDIR, SYSCONFDIR, SBINDIR, MANDIR, UNITDIR,
 #                        SYSUSERSDIR; without DESTDIR, also creates the user
 #   make user            create the system user and group nfqtrack if missing
@@ -49,6 +58,10 @@ CFLAGS     := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
               -fno-sanitize-recover=all
 HARDEN     := -fPIE
 LDFLAGS    += -fsanitize=address,undefined
+# Any report ends the program with a failure: UBSan's are fatal by the flag
+# above and by halt_on_error; ASan's always are, and leaks count.
+export ASAN_OPTIONS ?= detect_leaks=1
+export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 endif
 CPPFLAGS   += -Iinclude -DVERSION='"$(VERSION)"' \
               -DSYSCONFDIR='"$(SYSCONFDIR)"' -DRUNSTATEDIR='"$(RUNSTATEDIR)"'
@@ -103,8 +116,8 @@ FUZZ_SECONDS ?= 60
 FUZZ_CHECK_SECONDS ?= 5
 
 .PHONY: all deps user check check-unit check-conf check-docs check-format \
-        check-integration check-replay check-agree check-fuzz fuzz fuzz-bins \
-        demo bench install uninstall clean FORCE
+        check-integration check-replay check-valgrind check-agree check-fuzz \
+        check-san fuzz fuzz-bins soak demo bench install uninstall clean FORCE
 
 all: src/nfqtrackd src/nfqtrackctl
 
@@ -209,8 +222,17 @@ user:
 check: deps user
 	$(MAKE) --no-print-directory all $(UNIT_TESTS) $(TOOLS)
 	$(MAKE) --no-print-directory check-format check-unit check-conf \
-		check-docs check-integration check-replay check-agree \
+		check-docs check-integration check-replay check-valgrind check-agree \
 		check-fuzz
+
+# The unit tests, the integration tests and the corpus replay again under
+# AddressSanitizer and UBSan (CI runs it after check). src/.cflags changes
+# with SAN, so every object and test binary is rebuilt on the way in, and
+# again by the next plain make.
+check-san: deps user
+	$(MAKE) --no-print-directory SAN=1 all $(UNIT_TESTS) $(TOOLS)
+	$(MAKE) --no-print-directory SAN=1 check-unit check-integration \
+		check-replay
 
 check-format:
 	@echo "== clang-format"
@@ -242,6 +264,10 @@ check-replay: all
 	@echo "== replay of every capture in the corpus"
 	@CORPUS=$(CORPUS) tests/replay-corpus.sh
 
+check-valgrind: all
+	@echo "== valgrind memcheck on nfqtrackd --replay"
+	@CORPUS=$(CORPUS) tests/valgrind.sh
+
 check-agree: all $(TOOLS)
 	@echo "== agreement with the kernel's conntrack on the same packets"
 	@CORPUS=$(CORPUS) tests/agree/run.sh
@@ -262,6 +288,14 @@ fuzz: deps
 		CORPUS=$(CORPUS) tests/fuzz/run.sh fuzz $(FUZZ_DIR) \
 			$(FUZZ_SECONDS) $(FUZZ_NAMES); \
 	else echo "fuzz skipped: $$why"; exit 1; fi
+
+# Not part of check: SOAK_SECONDS (600) of mixed traffic against a table
+# held full; the daemon's memory, descriptors and counters sampled.
+SOAK_SECONDS ?= 600
+soak: deps user
+	$(MAKE) --no-print-directory all $(TOOLS)
+	@echo "== soak: $(SOAK_SECONDS) s against a full table (tests/soak/soak.sh)"
+	@SOAK_SECONDS=$(SOAK_SECONDS) tests/soak/soak.sh
 
 demo: deps user
 	$(MAKE) --no-print-directory all $(TOOLS)

@@ -26,7 +26,8 @@
  *	up to MS for each echo; with -i, start one every MS milliseconds.
  *	-> "udp sent=X recv=Y"
  *
- * Every mode exits by itself after -t SECS (default 60) at the latest.
+ * Every mode exits by itself after -t SECS (default 60, at most a day,
+ * for the soak) at the latest.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -491,7 +492,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (secs <= 0 || secs > 600 || !port)
+	if (secs <= 0 || secs > 86400 || !port)
 		return 2;
 	signal(SIGPIPE, SIG_IGN);
 	alarm((unsigned)secs + 5); /* a hard stop, whatever happens */
