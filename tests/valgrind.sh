@@ -5,7 +5,7 @@
 # tests/tools/mkpcap.py (TCP, UDP, ICMP, v4 and v6), so that the test
 # never does nothing in a clone, and the largest capture of the packet
 # corpus when there is one; each through a table that holds it and one of
-# 64 flows (early_drop, as in check-replay).
+# 64 flows (early_drop, as in check-replay) with accounting on.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 corpus=${CORPUS:-$(cd "$top/.." && pwd)/shared/corpus}
@@ -20,7 +20,7 @@ if ldd "$nfqtrackd" | grep -q libasan; then
 fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-printf 'max_flows = 64\n' >"$tmp/small.conf"
+printf 'max_flows = 64\naccounting = yes\n' >"$tmp/small.conf"
 printf 'max_flows = 16384\n' >"$tmp/big.conf"
 
 failed=0
