@@ -65,6 +65,7 @@ fi
 r=$(tcp_cmd echo 3000)
 expect "traffic still flows" "$r" "echo ok=2 fail=0"
 tcp_done
+check_accounting "dropped privileges"
 stop_daemon TERM
 expect "SIGTERM: exit status 0" "$DAEMON_RC" 0
 check "the control socket is removed" test ! -e "$CTL"
@@ -73,6 +74,7 @@ check "the control socket is removed" test ! -e "$CTL"
 write_conf "$T/nfqtrack.conf" <<<"user = root"
 start_daemon "$T/nfqtrack.conf" || { fail "daemon start as root"; done_testing; }
 expect "user = root: uid 0" "$(status Uid)" 0
+check_accounting "as root"
 stop_daemon TERM
 
 # As the unit starts it: systemd makes /run/nfqtrack (RuntimeDirectory=,
@@ -109,6 +111,7 @@ expect "kernel queue counters read through the group" \
 r=$(setpriv --reuid=nobody --regid=nogroup --groups="$gid" "$NFQTRACKCTL" -s "$CTL" reload 2>&1)
 expect "a group member reloads (ExecReload=)" "$?:$r" "0:reloaded $T/nfqtrack.conf"
 tcp_done
+check_accounting "as the user"
 stop_daemon TERM
 expect "SIGTERM: exit status 0" "$DAEMON_RC" 0
 
