@@ -530,6 +530,16 @@ static int call_open(const char *path, const char *request, uint64_t deadline,
 		if (wait_fd(fd, POLLOUT, deadline) < 0)
 			goto fail;
 		r = send(fd, msg + sent, mlen - sent, MSG_NOSIGNAL);
+		/* A daemon with every client slot taken answers "busy" and
+		 * hangs up before reading: read that answer, not EPIPE. */
+		if (r < 0 && (errno == EPIPE || errno == ECONNRESET)) {
+			int e = errno;
+			char c;
+
+			if (recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 1)
+				break;
+			errno = e;
+		}
 		if (r < 0 && errno != EINTR)
 			goto fail;
 		if (r > 0)

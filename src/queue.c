@@ -9,8 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <libmnl/libmnl.h>
 #include <linux/netfilter.h>
@@ -55,8 +57,9 @@ struct queue {
 
 	struct queue_stats st;
 	/* The kernel's per-queue statistics, opened while we may (the file
-	 * is root's, mode 0440) and read again from the start each time. */
-	FILE *kstats;
+	 * is root's, mode 0440) and read again from the start each time;
+	 * -1 if it could not be opened yet. */
+	int kstats;
 };
 
 static int set_buffers(struct queue *q, uint32_t copy_range)
@@ -361,32 +364,55 @@ static int set_rcvbuf(struct queue *q, uint32_t bytes)
 	return setsockopt(q->fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof(v));
 }
 
-/* The line for queue in the kernel's statistics, read from the start. */
-static int read_kernel_stats(FILE *f, uint16_t queue,
+/* The line for queue in the kernel's statistics, read from the start
+ * with read(2) each time: a stdio stream would serve the rewind from what
+ * it buffered the first time, and the figures would never change. */
+static int read_kernel_stats(int fd, uint16_t queue,
 			     struct queue_kernel_stats *ks)
 {
-	unsigned int num, peer, total, mode, range, drop, udrop, seq, one;
+	unsigned int num, peer, total, mode, range, drop, udrop, seq;
+	char buf[4096], *line, *nl;
+	size_t len = 0;
+	ssize_t r;
 
-	rewind(f);
-	while (fscanf(f, "%u %u %u %u %u %u %u %u %u", &num, &peer, &total,
-		      &mode, &range, &drop, &udrop, &seq, &one) == 9) {
-		if (num == queue) {
-			ks->queue_total = total;
-			ks->queue_dropped = drop;
-			ks->user_dropped = udrop;
-			ks->id_sequence = seq;
-			return 0;
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return -1;
+	for (;;) {
+		r = read(fd, buf + len, sizeof(buf) - 1 - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		len += (size_t)r;
+		buf[len] = '\0';
+		for (line = buf; (nl = strchr(line, '\n')); line = nl + 1) {
+			*nl = '\0';
+			if (sscanf(line, "%u %u %u %u %u %u %u %u", &num, &peer,
+				   &total, &mode, &range, &drop, &udrop,
+				   &seq) == 8 &&
+			    num == queue) {
+				ks->queue_total = total;
+				ks->queue_dropped = drop;
+				ks->user_dropped = udrop;
+				ks->id_sequence = seq;
+				return 0;
+			}
 		}
+		/* Keep the start of a line cut by the read; no line is as
+		 * long as the buffer. */
+		len -= (size_t)(line - buf);
+		memmove(buf, line, len);
+		if (len == sizeof(buf) - 1)
+			len = 0;
 	}
-	return -1;
 }
 
 static void queue_free(struct queue *q)
 {
 	if (q->nl)
 		mnl_socket_close(q->nl);
-	if (q->kstats)
-		fclose(q->kstats);
+	if (q->kstats >= 0)
+		close(q->kstats);
 	free(q->bufs);
 	free(q);
 }
@@ -405,6 +431,7 @@ struct queue *queue_open(const struct queue_params *p, queue_batch_fn fn,
 	}
 	q->queue = p->queue;
 	q->fail_open = p->fail_open;
+	q->kstats = -1;
 	q->seq = (uint32_t)time(NULL);
 	if (set_buffers(q, p->copy_range) < 0) {
 		snprintf(err, errlen, "out of memory");
@@ -424,7 +451,7 @@ struct queue *queue_open(const struct queue_params *p, queue_batch_fn fn,
 		goto fail;
 	}
 	q->fd = mnl_socket_get_fd(q->nl);
-	q->kstats = fopen(KSTATS_PATH, "re");
+	q->kstats = open(KSTATS_PATH, O_RDONLY | O_CLOEXEC);
 	q->portid = mnl_socket_get_portid(q->nl);
 	if (set_rcvbuf(q, p->rcvbuf) < 0) {
 		snprintf(err, errlen,
@@ -455,7 +482,7 @@ struct queue *queue_open(const struct queue_params *p, queue_batch_fn fn,
 		/* The kernel answers EPERM both to a process without
 		 * CAP_NET_ADMIN and when another socket holds the queue. */
 		if (e == EBUSY ||
-		    (e == EPERM && q->kstats &&
+		    (e == EPERM && q->kstats >= 0 &&
 		     read_kernel_stats(q->kstats, p->queue, &ks) == 0))
 			snprintf(err, errlen,
 				 "queue %u is already bound by "
@@ -539,9 +566,9 @@ int queue_close(struct queue *q, queue_batch_fn fn, void *arg)
 
 int queue_kernel_stats(struct queue *q, struct queue_kernel_stats *ks)
 {
-	if (!q->kstats)
-		q->kstats = fopen(KSTATS_PATH, "re");
-	if (!q->kstats)
+	if (q->kstats < 0)
+		q->kstats = open(KSTATS_PATH, O_RDONLY | O_CLOEXEC);
+	if (q->kstats < 0)
 		return -1;
 	return read_kernel_stats(q->kstats, q->queue, ks);
 }

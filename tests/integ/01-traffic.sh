@@ -75,6 +75,7 @@ json=$("$NFQTRACKCTL" -s "$CTL" -o json stats)
 check "stats -o json is JSON with the counters" \
 	python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["flows_created"] == 23, d' "$json"
 
+check_accounting "end"
 stop_daemon TERM
 expect "SIGTERM: exit status 0" "$DAEMON_RC" 0
 check "final counters logged" wait_syslog \

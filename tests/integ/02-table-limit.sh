@@ -51,6 +51,7 @@ expect "one line per dropped packet (under log_rate)" "$lines" "$(counter droppe
 r=$(tcp_cmd close)
 expect "the table is still full after close" "$(counter flows)" "$N"
 
+check_accounting "end"
 stop_daemon TERM
 expect "SIGTERM: exit status 0" "$DAEMON_RC" 0
 done_testing

@@ -47,6 +47,7 @@ kill -HUP "$DAEMON_PID"
 check "reload line states the new limits" wait_syslog \
 	'^local3\.notice nfqtrackd\[[0-9]+\]: reloaded: queue 0, max_flows 7, '
 
+check_accounting "end"
 stop_daemon INT
 expect "SIGINT: exit status 0" "$DAEMON_RC" 0
 check "stop line gives the final counters" wait_syslog \

@@ -69,6 +69,7 @@ expect "no new connection" "$(tcp_cmd open 1 2500)" "open ok=0 fail=1"
 expect "buckets derived from max_flows again" "$(counter buckets)" 64
 expect "reloads counted" "$(counter reloads)" 3
 
+check_accounting "end"
 stop_daemon TERM
 expect "SIGTERM: exit status 0" "$DAEMON_RC" 0
 done_testing

@@ -68,6 +68,7 @@ out=$("$NFQTRACKCTL" -s "$CTL" frobnicate 2>&1)
 expect "nfqtrackctl unknown command: exit status 2" "$?" 2
 expect "the daemon still answers" "$(counter flows)" 1
 
+check_accounting "end"
 stop_daemon TERM
 expect "SIGTERM: exit status 0" "$DAEMON_RC" 0
 check "the control socket is removed" test ! -e "$CTL"

@@ -81,6 +81,7 @@ expect "bad filter: says why" "$out" "nfqtrackctl: state=FROB: unknown TCP state
 out=$("$NFQTRACKCTL" -s "$CTL" stats -p tcp 2>&1)
 expect "filters on stats: usage error" "$?" 2
 
+check_accounting "end"
 stop_daemon TERM
 expect "SIGTERM: exit status 0" "$DAEMON_RC" 0
 done_testing

@@ -113,6 +113,7 @@ check "an eviction line says what made room for what" wait_syslog \
 check "the interval report counts evictions" wait_syslog \
 	"evicted [0-9]+ flows in 1 s: early_drop [0-9]+ \(top: $V4_C [0-9]+\)"
 
+check_accounting "end"
 stop_daemon TERM
 expect "SIGTERM: exit status 0" "$DAEMON_RC" 0
 

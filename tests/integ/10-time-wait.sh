@@ -38,6 +38,7 @@ for policy in drop early_drop; do
 		expect "early_drop: the table stays at its size" "${S[flows]}" "$MAX_FLOWS"
 	fi
 	tcp_done
+	check_accounting "$policy"
 	stop_daemon TERM
 	expect "$policy: exit status 0" "$DAEMON_RC" 0
 done

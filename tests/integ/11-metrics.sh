@@ -187,6 +187,7 @@ expect "metrics_listen = off: nfqtrackctl metrics works" "$?" 0
 check "and parses" quiet prom check "$T/m7"
 stop_pid "$SECOND"
 
+check_accounting "end"
 stop_daemon TERM
 expect "SIGTERM: exit status 0" "$DAEMON_RC" 0
 done_testing

@@ -59,6 +59,7 @@ check "established: replies were seen (OUTPUT is queued too)" \
 expect "tracked by the kernel: nothing (CT --notrack)" \
 	"$(nsx conntrack -L 2>/dev/null | wc -l)" 0
 
+check_accounting "end"
 stop_daemon TERM
 expect "daemon stopped: exit 0" "$DAEMON_RC" 0
 r=$(tcp_cmd echo 3000)

@@ -93,6 +93,7 @@ expect "unknown command: usage error" "$?" 2
 expect "no daemon: exit 3" "$?" 3
 
 tcp_done
+check_accounting "end"
 stop_daemon TERM
 expect "SIGTERM: exit status 0" "$DAEMON_RC" 0
 done_testing

@@ -41,11 +41,16 @@ tcp_client "$V4_S"
 r=$(tcp_cmd open 2 3000)
 expect "traffic flows" "$r" "open ok=2 fail=0"
 expect "and is tracked" "$(counter flows)" 2
-expect "kernel queue counters still read" "$(counter kernel_id_sequence)" "$(counter queue_packets)"
+# From one snapshot: two reads apart, a packet may come in between.
+snapshot
+expect_ge "kernel queue counters still read" "${S[kernel_id_sequence]}" 1
+expect "and match" "${S[kernel_id_sequence]}" "$((S[queue_packets] + S[kernel_queue_total]))"
 
 # The socket: group members may use it, others may not.
 r=$(setpriv --reuid=nobody --regid=nogroup --clear-groups "$NFQTRACKCTL" -s "$CTL" count 2>&1)
 expect "not in the group: not reachable (exit 3)" "$?" 3
+expect "not in the group: permission denied" "$r" \
+	"nfqtrackctl: cannot reach nfqtrackd at $CTL: Permission denied"
 r=$(setpriv --reuid=nobody --regid=nogroup --groups="$gid" "$NFQTRACKCTL" -s "$CTL" count 2>&1)
 expect "in the group: answered" "$?:$r" "0:2"
 
@@ -65,6 +70,7 @@ fi
 r=$(tcp_cmd echo 3000)
 expect "traffic still flows" "$r" "echo ok=2 fail=0"
 tcp_done
+check_accounting "dropped privileges"
 stop_daemon TERM
 expect "SIGTERM: exit status 0" "$DAEMON_RC" 0
 check "the control socket is removed" test ! -e "$CTL"
@@ -73,6 +79,7 @@ check "the control socket is removed" test ! -e "$CTL"
 write_conf "$T/nfqtrack.conf" <<<"user = root"
 start_daemon "$T/nfqtrack.conf" || { fail "daemon start as root"; done_testing; }
 expect "user = root: uid 0" "$(status Uid)" 0
+check_accounting "as root"
 stop_daemon TERM
 
 # As the unit starts it: systemd makes /run/nfqtrack (RuntimeDirectory=,
@@ -104,11 +111,23 @@ expect "control socket: the user's, group nfqtrack, 0660" \
 tcp_client "$V4_S"
 r=$(tcp_cmd open 2 3000)
 expect "traffic flows" "$r" "open ok=2 fail=0"
-expect "kernel queue counters read through the group" \
-	"$(counter kernel_id_sequence)" "$(counter queue_packets)"
+snapshot
+expect_ge "kernel queue counters read through the group" "${S[kernel_id_sequence]}" 1
+expect "and match" "${S[kernel_id_sequence]}" "$((S[queue_packets] + S[kernel_queue_total]))"
 r=$(setpriv --reuid=nobody --regid=nogroup --groups="$gid" "$NFQTRACKCTL" -s "$CTL" reload 2>&1)
 expect "a group member reloads (ExecReload=)" "$?:$r" "0:reloaded $T/nfqtrack.conf"
+r=$(setpriv --reuid=nobody --regid=nogroup --clear-groups "$NFQTRACKCTL" -s "$CTL" reload 2>&1)
+expect "another uid, not in the group: refused" "$?:$r" \
+	"3:nfqtrackctl: cannot reach nfqtrackd at $CTL: Permission denied"
+# With the directory open to all, the socket's own mode refuses it.
+chmod o+x "$T/run"
+r=$(setpriv --reuid=nobody --regid=nogroup --clear-groups "$NFQTRACKCTL" -s "$CTL" reload 2>&1)
+expect "the socket itself refuses it (0660)" "$?:$r" \
+	"3:nfqtrackctl: cannot reach nfqtrackd at $CTL: Permission denied"
+chmod o-x "$T/run"
+expect "reloaded once only" "$(counter reloads)" 1
 tcp_done
+check_accounting "as the user"
 stop_daemon TERM
 expect "SIGTERM: exit status 0" "$DAEMON_RC" 0
 

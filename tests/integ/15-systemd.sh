@@ -66,6 +66,7 @@ seq = [k for line in open(sys.argv[1]) for k in json.loads(line)["fields"]
 print(" ".join(seq))
 ' "$T/notify.txt")" "READY RELOADING MONOTONIC_USEC READY"
 tcp_done
+check_accounting "notify run"
 stop_daemon TERM
 expect "SIGTERM: exit status 0" "$DAEMON_RC" 0
 expect "STOPPING=1 at the end" "$(fields STOPPING "$T/notify.txt" | tail -1)" 1
@@ -91,6 +92,7 @@ tcp_client "$V4_S"
 r=$(tcp_cmd open 5 2500)
 expect "journal run: 3 fit, 2 do not" "$r" "open ok=3 fail=2"
 tcp_done
+check_accounting "journal run"
 stop_daemon TERM
 sleep 0.2
 check "the start line went to the journal" grep -q '"MESSAGE": "nfqtrackd [0-9.]* starting' "$T/journal.txt"

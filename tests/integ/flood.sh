@@ -211,6 +211,7 @@ flood_scenario() {
 		"icmp_unreachable_sent=$(($(server_stat Icmp:OutDestUnreachs) - unreach))"
 	[ -n "$SENT" ] || fail "$name: flood: $(cat "$T/$name.flood")"
 	"$checks" "$name"
+	check_accounting "$name" any
 
 	tcp_done
 	stop_pid "$SERVER_PID"
