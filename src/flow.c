@@ -10,12 +10,27 @@
 
 #include "flow.h"
 
+/* memcmp()'s order of two addresses, word by word, inline: a call into
+ * libc for 4 or 16 bytes was a fifth of the cost of building a key. */
+static int addr_cmp(const void *a, const void *b, size_t len)
+{
+	for (size_t i = 0; i < len; i += 4) {
+		uint32_t x, y;
+
+		memcpy(&x, (const uint8_t *)a + i, 4);
+		memcpy(&y, (const uint8_t *)b + i, 4);
+		if (x != y)
+			return ntohl(x) < ntohl(y) ? -1 : 1;
+	}
+	return 0;
+}
+
 bool flow_key_make(struct flow_key *k, uint8_t family, uint8_t proto,
 		   const void *src, const void *dst, uint16_t sport,
 		   uint16_t dport)
 {
 	size_t alen = family == 4 ? 4 : 16;
-	int c = memcmp(src, dst, alen);
+	int c = addr_cmp(src, dst, alen);
 	/* An ICMP query's two numbers (identifier, kind) belong to the
 	 * exchange, not to an endpoint: they never swap. */
 	bool icmp = (family == 4 && proto == IPPROTO_ICMP) ||
