@@ -413,9 +413,18 @@ static void accept_clients(struct ctl_server *s, uint64_t now_ms)
 		if (!c) {
 			static const char busy[] = CTL_VERSION
 				" ERR busy: too many control clients\n.\n";
+			char sink[512];
 
 			send(fd, busy, sizeof(busy) - 1,
 			     MSG_DONTWAIT | MSG_NOSIGNAL);
+			/* Take what the client has sent: closing a socket
+			 * with unread data resets the peer, which may then
+			 * never read the answer. Bounded: a request is
+			 * small, and a flood is not our problem to read. */
+			for (int i = 0; i < 16 && recv(fd, sink, sizeof(sink),
+						       MSG_DONTWAIT) > 0;
+			     i++)
+				;
 			close(fd);
 			continue;
 		}

@@ -65,19 +65,21 @@ abuse half "$SLOTS" 10 >"$T/half.out" &
 HALF_PID=$!
 PIDS+=("$HALF_PID")
 sleep 1
-# The daemon says busy and hangs up; a request in flight meanwhile may
-# see the hang-up as a reset instead.
-busy=0 other=0
+# The daemon says busy, takes what the client sent (a socket closed with
+# unread data would reset it before it reads the answer) and hangs up; a
+# request still in flight then may yet see a reset, rarely.
+busy=0 other=0 reset=0
 for _ in $(seq 10); do
 	r=$(ctl stats 2>&1)
 	case "$?:$r" in
 	"1:nfqtrackctl: busy: too many control clients") busy=$((busy + 1)) ;;
-	"3:nfqtrackctl: talking to nfqtrackd at $CTL: Connection reset by peer") ;;
+	"3:nfqtrackctl: talking to nfqtrackd at $CTL: Connection reset by peer") reset=$((reset + 1)) ;;
 	*) other=$((other + 1)); echo "# $r" ;;
 	esac
 done
 expect "every slot held: nfqtrackctl is turned away, never served" "$other" 0
-expect_ge "and told busy (exit 1)" "$busy" 1
+echo "# busy $busy, reset $reset of 10"
+expect_ge "and told busy (exit 1), nearly always" "$busy" 8
 wait "$HALF_PID"
 forget_pid "$HALF_PID"
 r=$(cat "$T/half.out")
