@@ -427,11 +427,17 @@ int engine_reconfigure(struct engine *e, const struct conf *c)
 
 uint32_t engine_tick(struct engine *e)
 {
-	uint32_t n, buckets = flow_table_buckets(&e->table) / 100;
+	const struct flow_table *t = &e->table;
+	uint32_t n, buckets = t->nbuckets[0];
 
+	if (t->nbuckets[1] > buckets)
+		buckets = t->nbuckets[1];
+	buckets /= 100;
 	n = flow_table_expire(&e->table, e->now, ENGINE_EXPIRE_PER_TICK);
-	/* A rehash moves about 1% of the buckets per tick: at most 16384,
-	 * some 100 us. */
+	/* A rehash moves about 1% of the larger bucket array per tick, so
+	 * that it takes about 100 ticks either way (it walks the old array:
+	 * 1% of a smaller new one made a shrink take 200): at most 16384
+	 * buckets, some 100 us. */
 	if (buckets < 64)
 		buckets = 64;
 	if (buckets > 16384)
