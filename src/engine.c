@@ -105,14 +105,13 @@ uint64_t engine_memory(const struct engine *e)
 }
 
 /*
- * Counters for every slot of the flow slab while accounting is on, none
- * when off. Written now (new slots zeroed, pages committed), so that no
+ * Counters for cap slots of the flow slab (at least its capacity) while
+ * accounting is on, none when off. Written now (new slots zeroed, pages committed), so that no
  * packet waits for a page fault. Returns 0, or -1 with errno set (then
  * nothing changed).
  */
-static int acct_resize(struct engine *e, bool on)
+static int acct_resize(struct engine *e, bool on, uint32_t cap)
 {
-	uint32_t cap = e->table.slab.capacity;
 	struct flow_acct *a;
 
 	if (!on) {
@@ -309,7 +308,7 @@ int engine_init(struct engine *e, const struct conf *c,
 		source_table_destroy(&e->sources);
 		return -1;
 	}
-	if (acct_resize(e, c->accounting) < 0) {
+	if (acct_resize(e, c->accounting, e->table.slab.capacity) < 0) {
 		flow_table_destroy(&e->table);
 		source_table_destroy(&e->sources);
 		return -1;
@@ -321,7 +320,7 @@ int engine_init(struct engine *e, const struct conf *c,
 
 void engine_destroy(struct engine *e)
 {
-	acct_resize(e, false);
+	acct_resize(e, false, 0);
 	flow_table_destroy(&e->table);
 	source_table_destroy(&e->sources);
 }
@@ -389,10 +388,16 @@ int engine_reconfigure(struct engine *e, const struct conf *c)
 		c->source_prefix4 != e->prefix4 ||
 		c->source_prefix6 != e->prefix6 || c->nexempt != e->nexempt ||
 		memcmp(c->exempt, e->exempt, c->nexempt * sizeof(c->exempt[0]));
+	uint32_t cap = c->max_flows > e->table.slab.capacity ?
+			       c->max_flows :
+			       e->table.slab.capacity;
 
-	if (flow_table_grow(&e->table, c->max_flows) < 0 ||
-	    source_table_grow(&e->sources, conf_max_sources(c)) < 0 ||
-	    acct_resize(e, c->accounting) < 0)
+	/* Counters before the slab grows: flows in slots past their end
+	 * would count out of bounds. Switched off only once all else has
+	 * worked, so that a failed reload keeps them. */
+	if ((c->accounting && acct_resize(e, true, cap) < 0) ||
+	    flow_table_grow(&e->table, c->max_flows) < 0 ||
+	    source_table_grow(&e->sources, conf_max_sources(c)) < 0)
 		return -1;
 	if (conf_buckets(c) != flow_table_buckets(&e->table) &&
 	    flow_table_resize(&e->table, conf_buckets(c), e->now) < 0)
@@ -421,6 +426,8 @@ int engine_reconfigure(struct engine *e, const struct conf *c)
 			return -1;
 		}
 	}
+	if (!c->accounting)
+		acct_resize(e, false, 0);
 	set_limits(e, c);
 	return 0;
 }

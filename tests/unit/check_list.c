@@ -150,6 +150,22 @@ START_TEST(accounting_counters)
 		strstr(line(false), "dport=443 packets=0 bytes=0 src="));
 	ck_assert_ptr_nonnull(strstr(
 		line(false), "dport=51324 packets=1 bytes=40 [ASSURED]"));
+
+	/* A reload that grows the table grows the counters first: flows in
+	 * the new slots count too. */
+	c.max_flows = 256;
+	ck_assert_int_eq(engine_reconfigure(&e, &c), 0);
+	ck_assert_uint_ge(e.acct_capacity, e.table.slab.capacity);
+	for (uint16_t port = 1; port <= 200; port++) {
+		uint8_t u[8];
+
+		feed(b, tu_ip4(b, IPPROTO_UDP, "192.0.2.9", "198.51.100.1", u,
+			       tu_udp(u, port, 53, 0)));
+	}
+	ck_assert_uint_eq(e.table.count, 201);
+	ck_assert_uint_gt(e.table.slab.hwm, 64);
+	for (uint32_t i = 64; i < e.table.slab.hwm; i++)
+		ck_assert_uint_eq(e.acct[i].packets[FLOW_DIR_ORIGINAL], 1);
 }
 END_TEST
 
