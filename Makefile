@@ -65,7 +65,7 @@ export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 endif
 CPPFLAGS   += -Iinclude -DVERSION='"$(VERSION)"' \
               -DSYSCONFDIR='"$(SYSCONFDIR)"' -DRUNSTATEDIR='"$(RUNSTATEDIR)"'
-ALL_CFLAGS := -std=gnu11 $(WARN) $(HARDEN) $(CFLAGS) -MMD -MP
+ALL_CFLAGS := -std=gnu11 -pthread $(WARN) $(HARDEN) $(CFLAGS) -MMD -MP
 LDFLAGS    += -pie -Wl,-z,relro,-z,now
 LIBS_NFQ   := -lnetfilter_queue -lmnl
 LIBS_CHECK  = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
@@ -80,7 +80,7 @@ endif
 
 # The pure core: links into the daemon, the tests and the fuzzers.
 CORE       := hash slab prefix flow source pkt tcp engine conf log report droplog ctl list replay \
-              metrics
+              metrics pause
 CORE_OBJS  := $(CORE:%=src/%.o)
 DAEMON_OBJS := src/nfqtrackd.o src/queue.o src/privs.o src/notify.o src/http.o
 CTL_OBJS   := src/nfqtrackctl.o

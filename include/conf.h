@@ -55,9 +55,12 @@ enum conf_on_full {
 enum conf_proto_class { PC_TCP, PC_UDP, PC_ICMP, PC_OTHER, PC_COUNT };
 
 #define CONF_EXEMPT_MAX 64
+#define CONF_QUEUES_MAX 16 /* queues (threads) at most */
 
 struct conf {
-	uint32_t queue;
+	uint32_t queue; /* the first of queues */
+	uint32_t queues[2]; /* first and last queue bound, one thread each */
+	bool pin_threads; /* each queue's thread on a CPU of its own */
 	uint32_t max_flows;
 	uint32_t buckets; /* 0: derived from max_flows */
 	uint32_t queue_maxlen;
@@ -116,6 +119,12 @@ int conf_load(struct conf *c, const char *path, conf_error_fn err, void *arg);
 
 /* Print every key as "key = value", in the file's syntax. */
 void conf_print(const struct conf *c, FILE *out);
+
+/* How many queues (and threads) the configuration binds. */
+static inline uint32_t conf_queue_count(const struct conf *c)
+{
+	return c->queues[1] - c->queues[0] + 1;
+}
 
 /* The bucket count in effect: buckets, or derived from max_flows. */
 uint32_t conf_buckets(const struct conf *c);

@@ -23,6 +23,7 @@
 #ifndef NFQT_ENGINE_H
 #define NFQT_ENGINE_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -119,9 +120,31 @@ struct list_set {
 	uint8_t id[ENGINE_LISTS];
 };
 
+/*
+ * What the limits count: the flows of every table, by class, and the
+ * sources. An engine has its own; the engines of a group (one per queue,
+ * each on a thread of its own) share one, so that max_flows, the per
+ * protocol caps and the per source limits hold for the group exactly. In
+ * a threaded group, lock guards all of it, and an engine takes it only to
+ * open or free a flow (and once a tick), never for a packet of a flow that
+ * exists: each engine's table is its own, since the kernel's queue
+ * balancing sends both directions of a flow to one queue.
+ */
+struct engine_shared {
+	pthread_mutex_t lock;
+	bool threaded; /* take the lock */
+	uint32_t flows; /* in every table of the group */
+	uint32_t proto_count[PC_COUNT]; /* flows not exempt, by class */
+	uint32_t exempt_count;
+	bool warn; /* past warn_at */
+	struct source_table sources;
+};
+
 struct engine {
 	struct flow_table table;
-	struct source_table sources;
+	struct engine_shared *sh; /* &own, or the group's */
+	struct engine_shared own;
+	bool locked; /* holds sh->lock */
 	uint32_t max_flows;
 	uint32_t invalid_verdict; /* enum conf_verdict */
 	uint32_t fragment_verdict; /* enum conf_verdict */
@@ -144,9 +167,6 @@ struct engine {
 	 * assured or closing, [1] the others. */
 	struct list_set cand[PC_COUNT + 1][2];
 	struct list_set any_open; /* every list of a non-exempt flow */
-	uint32_t proto_count[PC_COUNT]; /* flows not exempt, by class */
-	uint32_t exempt_count;
-	bool warn; /* past warn_at */
 	uint32_t events; /* enum engine_event */
 	struct tcp_params tcp;
 	uint32_t now; /* seconds */
@@ -198,11 +218,11 @@ static inline const struct flow_acct *engine_flow_acct(const struct engine *e,
 	return e->acct ? &e->acct[slab_index(&e->table.slab, f)] : NULL;
 }
 
-/* Bytes of memory an engine with this configuration holds. */
-uint64_t engine_bytes(const struct conf *c);
+/* Bytes of memory a group of n engines with this configuration holds. */
+uint64_t engine_bytes(const struct conf *c, unsigned n);
 
-/* Bytes of memory engine e holds now. */
-uint64_t engine_memory(const struct engine *e);
+/* Bytes of memory the n engines of a group hold now. */
+uint64_t engine_memory(struct engine *const *es, unsigned n);
 
 /* The protocol class a flow of this protocol counts in. */
 enum conf_proto_class engine_proto_class(uint8_t family, uint8_t proto);
@@ -216,6 +236,20 @@ int engine_init(struct engine *e, const struct conf *c,
 void engine_destroy(struct engine *e);
 
 /*
+ * The shared part of a group of engines, for conf c; threaded: the engines
+ * will run on threads of their own. Returns 0, or -1 with errno set.
+ */
+int engine_shared_init(struct engine_shared *sh, const struct conf *c,
+		       const struct hash_key *hkey, bool threaded);
+void engine_shared_destroy(struct engine_shared *sh);
+
+/* engine_init() for an engine of the group that shares sh. Destroy the
+ * engines before sh. */
+int engine_init_shared(struct engine *e, const struct conf *c,
+		       const struct hash_key *hkey, uint64_t now_ms,
+		       struct engine_shared *sh);
+
+/*
  * Apply a new configuration to a running engine without losing flows:
  * limits and timeouts at once; a new bucket count by incremental rehash.
  * A new exempt list or source prefix recounts every flow's source: O(flows
@@ -224,6 +258,11 @@ void engine_destroy(struct engine *e);
  * and nothing changed.
  */
 int engine_reconfigure(struct engine *e, const struct conf *c);
+
+/* engine_reconfigure() for the n engines of a group, none of them running
+ * meanwhile. */
+int engine_group_reconfigure(struct engine *const *es, unsigned n,
+			     const struct conf *c);
 
 /* The engine clock, in milliseconds from any fixed start; it never goes
  * back (a capture whose timestamps jump back just stalls it). */
@@ -281,11 +320,16 @@ bool engine_flush_step(struct engine *e, struct flow_cursor *cur,
 /* Seconds flow f has left to live, 0 if expired. */
 uint32_t engine_flow_left(const struct engine *e, const struct flow *f);
 
-/* Every counter and gauge of the engine, by name, to emit(), in a fixed
- * order: the common part of `nfqtrackctl stats` and of a replay's. */
-void engine_report(const struct engine *e,
+/* Every counter and gauge of the n engines of a group (counters summed),
+ * by name, to emit(), in a fixed order: the common part of `nfqtrackctl
+ * stats` and of a replay's. */
+void engine_report(struct engine *const *es, unsigned n,
 		   void (*emit)(void *arg, const char *key, uint64_t value),
 		   void *arg);
+
+/* The counters of the n engines of a group, summed into *sum. */
+void engine_sum_stats(struct engine_stats *sum, struct engine *const *es,
+		      unsigned n);
 
 const char *engine_drop_name(enum drop_reason r);
 const char *engine_invalid_name(enum invalid_reason r);

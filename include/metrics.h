@@ -24,11 +24,13 @@
  * kernel leaves their metrics out (a replay has no queue; the kernel's
  * file may be unreadable). */
 struct metrics_input {
-	const struct engine *engine;
-	const struct queue_stats *queue;
-	const struct queue_kernel_stats *kernel;
+	const struct engine *engine; /* the first of a group: settings */
+	const struct engine_stats *stats; /* the group's, summed */
+	const struct queue_stats *queue; /* every queue's, summed */
+	const struct queue_kernel_stats *kernel; /* likewise */
 	const char *version; /* build_info's label */
 	uint64_t start_time; /* seconds since the epoch */
+	uint64_t flows_expired; /* of every table */
 	uint64_t reloads, reload_errors;
 	uint64_t log_suppressed, log_lost;
 };

@@ -34,6 +34,7 @@ enum key_type {
 	K_PREFIXES, /* comma-separated prefixes; lines add up */
 	K_NAME, /* a user or group name */
 	K_LISTEN, /* "off" or ADDR:PORT */
+	K_RANGE, /* N or N-M: two uint32, first and last */
 };
 
 struct key {
@@ -55,6 +56,8 @@ struct key {
  */
 static const struct key keys[] = {
 	{ "queue", K_UINT, OFF(queue), 0, 65535, "0" },
+	{ "queues", K_RANGE, OFF(queues), 0, 65535, "0" },
+	{ "pin_threads", K_BOOL, OFF(pin_threads), 0, 1, "no" },
 	{ "max_flows", K_UINT, OFF(max_flows), 1, 1u << 30, "262144" },
 	{ "buckets", K_POW2, OFF(buckets), 0, 1u << 30, "0" },
 	{ "fail_open", K_BOOL, OFF(fail_open), 0, 1, "yes" },
@@ -277,6 +280,49 @@ static const char *set_prefixes(struct conf *c, const char *v, char *buf,
 	return NULL;
 }
 
+static char *trim(char *s);
+
+/* "N" or "N-M" into the two numbers at k's offset. Returns NULL, or the
+ * problem (in buf). */
+static const char *set_range(struct conf *c, const struct key *k, const char *v,
+			     char *buf, size_t buflen)
+{
+	uint32_t *r = (uint32_t *)((char *)c + k->offset);
+	const char *dash = strchr(v, '-'), *why;
+	char first[32];
+	uint64_t a, b;
+
+	if (dash && (size_t)(dash - v) < sizeof(first)) {
+		memcpy(first, v, (size_t)(dash - v));
+		first[dash - v] = '\0';
+		why = parse_number(trim(first), NULL, &a);
+		if (!why)
+			why = parse_number(dash + 1 + strspn(dash + 1, " \t"),
+					   NULL, &b);
+	} else {
+		why = dash ? "is not N or N-M" : parse_number(v, NULL, &a);
+		b = a;
+	}
+	if (why) {
+		snprintf(buf, buflen, "'%s' %s", v, why);
+		return buf;
+	}
+	if (a > k->max || b > k->max || b < a) {
+		snprintf(buf, buflen,
+			 "%s is not a range N-M with N <= M <= %" PRIu64, v,
+			 k->max);
+		return buf;
+	}
+	if (b - a >= CONF_QUEUES_MAX) {
+		snprintf(buf, buflen, "%s: %" PRIu64 " queues, %d at most", v,
+			 b - a + 1, CONF_QUEUES_MAX);
+		return buf;
+	}
+	r[0] = (uint32_t)a;
+	r[1] = (uint32_t)b;
+	return NULL;
+}
+
 /* Set key k of c from text v. Returns NULL, or the problem (in buf). */
 static const char *set_value(struct conf *c, const struct key *k, const char *v,
 			     char *buf, size_t buflen)
@@ -359,6 +405,8 @@ static const char *set_value(struct conf *c, const struct key *k, const char *v,
 		strcpy((char *)c + k->offset, v);
 		return NULL;
 	}
+	case K_RANGE:
+		return set_range(c, k, v, buf, buflen);
 	case K_PATH:
 		if (strlen(v) >= CONF_PATH_MAX)
 			return "path is too long for a socket (107 bytes at most)";
@@ -448,10 +496,24 @@ static unsigned line_of(const unsigned *seen_on, const char *key)
 
 /* Keys that must agree with each other; each problem is reported on the
  * line of the key named first. Returns the number of problems. */
-static int check_together(const struct conf *c, const unsigned *seen_on,
+static int check_together(struct conf *c, const unsigned *seen_on,
 			  const char *name, conf_error_fn err, void *arg)
 {
+	unsigned queue_line = line_of(seen_on, "queue");
 	int errors = 0;
+
+	/* queue names one queue, queues a range; with both, they agree. */
+	if (!line_of(seen_on, "queues")) {
+		c->queues[0] = c->queues[1] = c->queue;
+	} else if (queue_line && c->queue != c->queues[0]) {
+		report(err, arg, name, queue_line,
+		       "queue: %" PRIu32 " is not the first of queues (%" PRIu32
+		       "-%" PRIu32 "); set one of the two",
+		       c->queue, c->queues[0], c->queues[1]);
+		errors++;
+	} else {
+		c->queue = c->queues[0];
+	}
 
 	if (c->reserve && c->reserve >= c->max_flows) {
 		report(err, arg, name, line_of(seen_on, "reserve"),
@@ -658,7 +720,7 @@ void conf_print(const struct conf *c, FILE *out)
 	for (size_t i = 0; i < NKEYS; i++) {
 		const struct key *k = &keys[i];
 		bool text = k->type == K_PATH || k->type == K_NAME ||
-			    k->type == K_LISTEN;
+			    k->type == K_LISTEN || k->type == K_RANGE;
 		uint32_t v = text || k->type == K_BOOL ||
 					     k->type == K_PREFIXES ?
 				     0 :
@@ -686,6 +748,15 @@ void conf_print(const struct conf *c, FILE *out)
 		case K_ON_FULL:
 			fputs(conf_on_full_name(v), out);
 			break;
+		case K_RANGE: {
+			const uint32_t *r =
+				(const uint32_t *)((const char *)c + k->offset);
+
+			fprintf(out, "%" PRIu32, r[0]);
+			if (r[1] != r[0])
+				fprintf(out, "-%" PRIu32, r[1]);
+			break;
+		}
 		case K_PREFIXES:
 			if (!c->nexempt)
 				fputs("none", out);

@@ -268,36 +268,41 @@ void droplog_packet(struct droplog *dl, const struct engine *e,
 	}
 }
 
-void droplog_tick(struct droplog *dl, struct engine *e, uint64_t now_ms)
+void droplog_tick(struct droplog *dl, struct engine *const *es, unsigned ne,
+		  uint64_t now_ms)
 {
-	uint64_t n = ratelimit_report(&dl->rl, now_ms);
+	uint64_t n = ratelimit_report(&dl->rl, now_ms), unsourced = 0;
+	const struct engine *e = es[0];
+	uint32_t flows = e->sh->flows, events = 0;
 	char line[1024];
 
+	for (unsigned i = 0; i < ne; i++) {
+		events |= es[i]->events;
+		es[i]->events = 0;
+		unsourced += es[i]->st.flows_unsourced;
+	}
 	if (n)
 		log_msg(LOG_WARNING, "%" PRIu64 " drop messages suppressed", n);
-	if (e->events & ENGINE_EV_WARN_ON)
+	if (events & ENGINE_EV_WARN_ON)
 		log_msg(LOG_WARNING,
 			"flow table %" PRIu32 "%% full: %" PRIu32 " of %" PRIu32
 			" flows (warn_at = %" PRIu32 ")",
-			(uint32_t)((uint64_t)e->table.count * 100 /
-				   e->max_flows),
-			e->table.count, e->max_flows, e->warn_at);
-	if (e->events & ENGINE_EV_WARN_OFF)
+			(uint32_t)((uint64_t)flows * 100 / e->max_flows), flows,
+			e->max_flows, e->warn_at);
+	if (events & ENGINE_EV_WARN_OFF)
 		log_msg(LOG_NOTICE,
 			"flow table back under %" PRIu32 "%%: %" PRIu32
 			" of %" PRIu32 " flows",
-			e->warn_at * 9 / 10, e->table.count, e->max_flows);
-	e->events = 0;
+			e->warn_at * 9 / 10, flows, e->max_flows);
 	/* The source table full: at most one line every 10 s. */
-	if (e->st.flows_unsourced > dl->unsourced_said &&
+	if (unsourced > dl->unsourced_said &&
 	    now_ms - dl->unsourced_ms >= 10000) {
 		log_msg(LOG_WARNING,
 			"source table full (%" PRIu32 " sources): %" PRIu64
 			" new flows were not limited per source; raise "
 			"max_sources",
-			e->sources.count,
-			e->st.flows_unsourced - dl->unsourced_said);
-		dl->unsourced_said = e->st.flows_unsourced;
+			e->sh->sources.count, unsourced - dl->unsourced_said);
+		dl->unsourced_said = unsourced;
 		dl->unsourced_ms = now_ms;
 	}
 	if (!dl->interval_s ||

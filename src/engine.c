@@ -14,6 +14,7 @@
  * so that expiry, adaptive timeouts and eviction all work on list ends
  * and never scan the table.
  */
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,21 +88,46 @@ const char *const *engine_evict_names(void)
 	return evict_names;
 }
 
-uint64_t engine_bytes(const struct conf *c)
+uint64_t engine_bytes(const struct conf *c, unsigned n)
 {
-	return (uint64_t)c->max_flows * sizeof(struct flow) +
-	       (uint64_t)conf_buckets(c) * sizeof(uint32_t) +
-	       (c->accounting ?
-			(uint64_t)c->max_flows * sizeof(struct flow_acct) :
-			0) +
+	/* Each table can hold every flow: the queues need not share them
+	 * out evenly. */
+	return n * ((uint64_t)c->max_flows * sizeof(struct flow) +
+		    (uint64_t)conf_buckets(c) * sizeof(uint32_t) +
+		    (c->accounting ?
+			     (uint64_t)c->max_flows * sizeof(struct flow_acct) :
+			     0)) +
 	       source_table_bytes_for(conf_max_sources(c));
 }
 
-uint64_t engine_memory(const struct engine *e)
+uint64_t engine_memory(struct engine *const *es, unsigned n)
 {
-	return flow_table_bytes(&e->table) +
-	       (uint64_t)e->acct_capacity * sizeof(struct flow_acct) +
-	       source_table_bytes_for(e->sources.slab.capacity);
+	uint64_t bytes =
+		n ? source_table_bytes_for(es[0]->sh->sources.slab.capacity) :
+		    0;
+
+	for (unsigned i = 0; i < n; i++)
+		bytes += flow_table_bytes(&es[i]->table) +
+			 (uint64_t)es[i]->acct_capacity *
+				 sizeof(struct flow_acct);
+	return bytes;
+}
+
+/* The group's lock, when it has threads to keep apart; e->locked says
+ * whether this engine holds it, for the calls that may come either way
+ * (a flow freed while one is opened, or on its own). */
+static void lock(struct engine *e)
+{
+	if (e->sh->threaded)
+		pthread_mutex_lock(&e->sh->lock);
+	e->locked = true;
+}
+
+static void unlock(struct engine *e)
+{
+	e->locked = false;
+	if (e->sh->threaded)
+		pthread_mutex_unlock(&e->sh->lock);
 }
 
 /*
@@ -205,7 +231,7 @@ static void set_list_timeouts(struct engine *e)
  * timeouts scale by (end - flows) / (end - start). */
 static void adapt(struct engine *e)
 {
-	uint32_t n = e->table.count, p = 1000;
+	uint32_t n = e->sh->flows, p = 1000;
 
 	if (e->adaptive_end) {
 		if (n >= e->adaptive_end)
@@ -265,7 +291,7 @@ static void set_limits(struct engine *e, const struct conf *c)
 	e->adaptive_factor = c->adaptive_unassured_factor;
 	e->nexempt = c->nexempt;
 	memcpy(e->exempt, c->exempt, sizeof(e->exempt));
-	source_table_set_rate(&e->sources, c->max_new_per_source,
+	source_table_set_rate(&e->sh->sources, c->max_new_per_source,
 			      c->max_new_per_source_burst);
 	memcpy(e->timeouts, c->timeout, sizeof(e->timeouts));
 	e->tcp.timeouts = e->timeouts;
@@ -282,47 +308,90 @@ static void set_limits(struct engine *e, const struct conf *c)
 static void on_release(void *arg, const struct flow *f)
 {
 	struct engine *e = arg;
+	struct engine_shared *sh = e->sh;
+	bool take = !e->locked;
 
+	if (take)
+		lock(e);
+	sh->flows--;
 	if (f->flags & FLOW_F_EXEMPT)
-		e->exempt_count--;
+		sh->exempt_count--;
 	else
-		e->proto_count[engine_proto_class(f->key.family,
-						  f->key.proto)]--;
+		sh->proto_count[engine_proto_class(f->key.family,
+						   f->key.proto)]--;
 	if (f->source != SOURCE_NIL)
-		source_closed(&e->sources, f->source, e->now_ms);
+		source_closed(&sh->sources, f->source, e->now_ms);
+	if (take)
+		unlock(e);
+}
+
+int engine_shared_init(struct engine_shared *sh, const struct conf *c,
+		       const struct hash_key *hkey, bool threaded)
+{
+	memset(sh, 0, sizeof(*sh));
+	if (source_table_init(&sh->sources, conf_max_sources(c), hkey) < 0)
+		return -1;
+	source_table_set_rate(&sh->sources, c->max_new_per_source,
+			      c->max_new_per_source_burst);
+	errno = pthread_mutex_init(&sh->lock, NULL);
+	if (errno) {
+		source_table_destroy(&sh->sources);
+		return -1;
+	}
+	sh->threaded = threaded;
+	return 0;
+}
+
+void engine_shared_destroy(struct engine_shared *sh)
+{
+	pthread_mutex_destroy(&sh->lock);
+	source_table_destroy(&sh->sources);
+}
+
+int engine_init_shared(struct engine *e, const struct conf *c,
+		       const struct hash_key *hkey, uint64_t now_ms,
+		       struct engine_shared *sh)
+{
+	memset(e, 0, sizeof(*e));
+	if (!sh) {
+		if (engine_shared_init(&e->own, c, hkey, false) < 0)
+			return -1;
+		sh = &e->own;
+	}
+	e->sh = sh;
+	e->now_ms = now_ms;
+	e->batch_min_flows = 65536;
+	e->now = (uint32_t)(now_ms / 1000);
+	build_sets(e);
+	set_limits(e, c);
+	if (flow_table_init(&e->table, c->max_flows, conf_buckets(c),
+			    ENGINE_LISTS, hkey, e->list_timeout) < 0)
+		goto fail;
+	if (acct_resize(e, c->accounting, e->table.slab.capacity) < 0) {
+		flow_table_destroy(&e->table);
+		goto fail;
+	}
+	e->table.on_release = on_release;
+	e->table.release_arg = e;
+	return 0;
+fail:
+	if (sh == &e->own)
+		engine_shared_destroy(&e->own);
+	return -1;
 }
 
 int engine_init(struct engine *e, const struct conf *c,
 		const struct hash_key *hkey, uint64_t now_ms)
 {
-	memset(e, 0, sizeof(*e));
-	e->now_ms = now_ms;
-	e->batch_min_flows = 65536;
-	e->now = (uint32_t)(now_ms / 1000);
-	build_sets(e);
-	if (source_table_init(&e->sources, conf_max_sources(c), hkey) < 0)
-		return -1;
-	set_limits(e, c);
-	if (flow_table_init(&e->table, c->max_flows, conf_buckets(c),
-			    ENGINE_LISTS, hkey, e->list_timeout) < 0) {
-		source_table_destroy(&e->sources);
-		return -1;
-	}
-	if (acct_resize(e, c->accounting, e->table.slab.capacity) < 0) {
-		flow_table_destroy(&e->table);
-		source_table_destroy(&e->sources);
-		return -1;
-	}
-	e->table.on_release = on_release;
-	e->table.release_arg = e;
-	return 0;
+	return engine_init_shared(e, c, hkey, now_ms, NULL);
 }
 
 void engine_destroy(struct engine *e)
 {
 	acct_resize(e, false, 0);
 	flow_table_destroy(&e->table);
-	source_table_destroy(&e->sources);
+	if (e->sh == &e->own)
+		engine_shared_destroy(&e->own);
 }
 
 static bool is_exempt(const struct engine *e, uint8_t family, const void *a)
@@ -348,88 +417,138 @@ static const uint32_t *orig_src(const struct flow *f)
 	return f->key.addr[(f->flags & FLOW_F_ORIG_HI) ? 1 : 0];
 }
 
+/* Before the first table of a group is recounted. */
 static void recount_begin(void *arg)
 {
-	struct engine *e = arg;
+	struct engine_shared *sh = ((struct engine *)arg)->sh;
 
-	source_table_clear(&e->sources);
-	memset(e->proto_count, 0, sizeof(e->proto_count));
-	e->exempt_count = 0;
+	source_table_clear(&sh->sources);
+	memset(sh->proto_count, 0, sizeof(sh->proto_count));
+	sh->exempt_count = 0;
 }
 
 /* Count flow f again under the new exempt list and source prefixes. */
 static uint8_t recount_flow(struct flow *f, void *arg)
 {
 	struct engine *e = arg;
+	struct engine_shared *sh = e->sh;
 	const uint32_t *src = orig_src(f);
 
 	f->source = SOURCE_NIL;
 	if (is_exempt(e, f->key.family, src)) {
 		f->flags |= FLOW_F_EXEMPT;
-		e->exempt_count++;
+		sh->exempt_count++;
 	} else {
 		f->flags &= (uint8_t)~FLOW_F_EXEMPT;
-		e->proto_count[engine_proto_class(f->key.family,
-						  f->key.proto)]++;
+		sh->proto_count[engine_proto_class(f->key.family,
+						   f->key.proto)]++;
 		if (!counts_for_source(f))
 			return list_of(f);
-		f->source = source_get(&e->sources, f->key.family, src,
+		f->source = source_get(&sh->sources, f->key.family, src,
 				       engine_source_bits(e, f->key.family),
 				       e->now_ms);
 		if (f->source != SOURCE_NIL)
-			source_adopt(&e->sources, f->source);
+			source_adopt(&sh->sources, f->source);
 	}
 	return list_of(f);
 }
 
-int engine_reconfigure(struct engine *e, const struct conf *c)
-{
-	bool recount =
-		c->source_prefix4 != e->prefix4 ||
-		c->source_prefix6 != e->prefix6 || c->nexempt != e->nexempt ||
-		memcmp(c->exempt, e->exempt, c->nexempt * sizeof(c->exempt[0]));
-	uint32_t cap = c->max_flows > e->table.slab.capacity ?
-			       c->max_flows :
-			       e->table.slab.capacity;
+/* The exempt list and source prefixes flows are counted by. */
+struct count_keys {
+	uint32_t nexempt;
+	struct prefix exempt[CONF_EXEMPT_MAX];
+	uint8_t prefix4, prefix6;
+};
 
-	/* Counters before the slab grows: flows in slots past their end
-	 * would count out of bounds. Switched off only once all else has
-	 * worked, so that a failed reload keeps them. */
-	if ((c->accounting && acct_resize(e, true, cap) < 0) ||
-	    flow_table_grow(&e->table, c->max_flows) < 0 ||
-	    source_table_grow(&e->sources, conf_max_sources(c)) < 0)
-		return -1;
-	if (conf_buckets(c) != flow_table_buckets(&e->table) &&
-	    flow_table_resize(&e->table, conf_buckets(c), e->now) < 0)
+static void get_count_keys(const struct engine *e, struct count_keys *k)
+{
+	k->nexempt = e->nexempt;
+	memcpy(k->exempt, e->exempt, sizeof(k->exempt));
+	k->prefix4 = e->prefix4;
+	k->prefix6 = e->prefix6;
+}
+
+static void set_count_keys(struct engine *e, const struct count_keys *k)
+{
+	e->nexempt = k->nexempt;
+	memcpy(e->exempt, k->exempt, sizeof(e->exempt));
+	e->prefix4 = k->prefix4;
+	e->prefix6 = k->prefix6;
+}
+
+/* Count every flow of the group again, under the keys now set. */
+static int recount(struct engine *const *es, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (flow_table_relist(&es[i]->table, i ? NULL : recount_begin,
+				      recount_flow, es[i]) < 0)
+			return -1;
+	return 0;
+}
+
+int engine_group_reconfigure(struct engine *const *es, unsigned n,
+			     const struct conf *c)
+{
+	struct engine_shared *sh = es[0]->sh;
+	struct count_keys old, new = { .nexempt = c->nexempt,
+				       .prefix4 = (uint8_t)c->source_prefix4,
+				       .prefix6 = (uint8_t)c->source_prefix6 };
+
+	memcpy(new.exempt, c->exempt, sizeof(new.exempt));
+	get_count_keys(es[0], &old);
+	for (unsigned i = 0; i < n; i++) {
+		struct engine *e = es[i];
+		uint32_t cap = c->max_flows > e->table.slab.capacity ?
+				       c->max_flows :
+				       e->table.slab.capacity;
+
+		/* Counters before the slab grows: flows in slots past
+		 * their end would count out of bounds. Switched off only
+		 * once all else has worked, so that a failed reload keeps
+		 * them. */
+		if ((c->accounting && acct_resize(e, true, cap) < 0) ||
+		    flow_table_grow(&e->table, c->max_flows) < 0)
+			return -1;
+		if (conf_buckets(c) != flow_table_buckets(&e->table) &&
+		    flow_table_resize(&e->table, conf_buckets(c), e->now) < 0)
+			return -1;
+	}
+	if (source_table_grow(&sh->sources, conf_max_sources(c)) < 0)
 		return -1;
 	/* Before a recount, so that sources made again get the new
-	 * buckets. */
-	source_table_set_rate(&e->sources, c->max_new_per_source,
+	 * rate. */
+	source_table_set_rate(&sh->sources, c->max_new_per_source,
 			      c->max_new_per_source_burst);
-	if (recount) {
-		uint32_t nexempt = e->nexempt;
-		struct prefix exempt[CONF_EXEMPT_MAX];
-		uint8_t p4 = e->prefix4, p6 = e->prefix6;
+	if (old.nexempt != new.nexempt || old.prefix4 != new.prefix4 ||
+	    old.prefix6 != new.prefix6 ||
+	    memcmp(old.exempt, new.exempt,
+		   new.nexempt * sizeof(new.exempt[0]))) {
+		for (unsigned i = 0; i < n; i++)
+			set_count_keys(es[i], &new);
+		if (recount(es, n) < 0) {
+			int err = errno;
 
-		/* The recount reads the new list and prefixes. */
-		memcpy(exempt, e->exempt, sizeof(exempt));
-		e->nexempt = c->nexempt;
-		memcpy(e->exempt, c->exempt, sizeof(e->exempt));
-		e->prefix4 = (uint8_t)c->source_prefix4;
-		e->prefix6 = (uint8_t)c->source_prefix6;
-		if (flow_table_relist(&e->table, recount_begin, recount_flow,
-				      e) < 0) {
-			e->nexempt = nexempt;
-			memcpy(e->exempt, exempt, sizeof(e->exempt));
-			e->prefix4 = p4;
-			e->prefix6 = p6;
+			/* A recount fails before it moves anything, but
+			 * the tables before the one that failed were
+			 * counted anew: count them all as they were. */
+			for (unsigned i = 0; i < n; i++)
+				set_count_keys(es[i], &old);
+			recount(es, n);
+			errno = err;
 			return -1;
 		}
 	}
-	if (!c->accounting)
-		acct_resize(e, false, 0);
-	set_limits(e, c);
+	for (unsigned i = 0; i < n; i++) {
+		if (!c->accounting)
+			acct_resize(es[i], false, 0);
+		set_limits(es[i], c);
+	}
 	return 0;
+}
+
+int engine_reconfigure(struct engine *e, const struct conf *c)
+{
+	return engine_group_reconfigure(&e, 1, c);
 }
 
 uint32_t engine_tick(struct engine *e)
@@ -440,6 +559,9 @@ uint32_t engine_tick(struct engine *e)
 	if (t->nbuckets[1] > buckets)
 		buckets = t->nbuckets[1];
 	buckets /= 100;
+	/* Once for the whole tick: the flows it frees would each take
+	 * it. Bounded, some milliseconds at worst. */
+	lock(e);
 	n = flow_table_expire(&e->table, e->now, ENGINE_EXPIRE_PER_TICK);
 	/* A rehash moves about 1% of the larger bucket array per tick, so
 	 * that it takes about 100 ticks either way (it walks the old array:
@@ -450,15 +572,16 @@ uint32_t engine_tick(struct engine *e)
 	if (buckets > 16384)
 		buckets = 16384;
 	n += flow_table_migrate(&e->table, e->now, buckets);
-	source_table_expire(&e->sources, e->now_ms, 10000);
+	source_table_expire(&e->sh->sources, e->now_ms, 10000);
 	adapt(e);
 	/* Hysteresis: warn again only after falling under 90% of the
 	 * mark. */
-	if (e->warn && (uint64_t)e->table.count * 1000 <
-			       (uint64_t)e->warn_at * e->max_flows * 9) {
-		e->warn = false;
+	if (e->sh->warn && (uint64_t)e->sh->flows * 1000 <
+				   (uint64_t)e->warn_at * e->max_flows * 9) {
+		e->sh->warn = false;
 		e->events |= ENGINE_EV_WARN_OFF;
 	}
+	unlock(e);
 	return n;
 }
 
@@ -483,32 +606,53 @@ uint32_t engine_flow_left(const struct engine *e, const struct flow *f)
 	return idle < to ? to - idle : 0;
 }
 
-void engine_report(const struct engine *e,
+void engine_sum_stats(struct engine_stats *sum, struct engine *const *es,
+		      unsigned n)
+{
+	uint64_t *to = (uint64_t *)sum;
+
+	_Static_assert(sizeof(*sum) % sizeof(uint64_t) == 0,
+		       "engine_stats is counters only");
+	memset(sum, 0, sizeof(*sum));
+	for (unsigned i = 0; i < n; i++) {
+		const uint64_t *from = (const uint64_t *)&es[i]->st;
+
+		for (size_t j = 0; j < sizeof(*sum) / sizeof(uint64_t); j++)
+			to[j] += from[j];
+	}
+}
+
+void engine_report(struct engine *const *es, unsigned n,
 		   void (*emit)(void *arg, const char *key, uint64_t value),
 		   void *arg)
 {
-	const struct engine_stats *s = &e->st;
-	uint64_t mem = flow_table_bytes(&e->table) +
-		       (uint64_t)e->acct_capacity * sizeof(struct flow_acct);
+	const struct engine *e = es[0];
+	const struct engine_shared *sh = e->sh;
+	struct engine_stats sum, *s = &sum;
+	uint64_t mem = engine_memory(es, n), capacity = 0, expired = 0;
 	char key[64];
 
-	emit(arg, "flows", e->table.count);
+	engine_sum_stats(&sum, es, n);
+	for (unsigned i = 0; i < n; i++) {
+		capacity += es[i]->table.slab.capacity;
+		expired += es[i]->table.expired;
+	}
+	emit(arg, "flows", sh->flows);
 	emit(arg, "flows_max", e->max_flows);
-	emit(arg, "flows_tcp", e->proto_count[PC_TCP]);
-	emit(arg, "flows_udp", e->proto_count[PC_UDP]);
-	emit(arg, "flows_icmp", e->proto_count[PC_ICMP]);
-	emit(arg, "flows_other", e->proto_count[PC_OTHER]);
-	emit(arg, "flows_exempt", e->exempt_count);
-	emit(arg, "table_warning", e->warn);
+	emit(arg, "flows_tcp", sh->proto_count[PC_TCP]);
+	emit(arg, "flows_udp", sh->proto_count[PC_UDP]);
+	emit(arg, "flows_icmp", sh->proto_count[PC_ICMP]);
+	emit(arg, "flows_other", sh->proto_count[PC_OTHER]);
+	emit(arg, "flows_exempt", sh->exempt_count);
+	emit(arg, "table_warning", sh->warn);
 	emit(arg, "adaptive_scale_permille", e->adaptive_permille);
 	emit(arg, "enforce", e->enforce);
-	emit(arg, "sources", e->sources.count);
-	emit(arg, "sources_max", e->sources.slab.capacity);
+	emit(arg, "sources", sh->sources.count);
+	emit(arg, "sources_max", sh->sources.slab.capacity);
 	emit(arg, "buckets", flow_table_buckets(&e->table));
 	emit(arg, "rehashing", flow_table_rehashing(&e->table));
-	emit(arg, "memory_bytes", engine_memory(e));
-	emit(arg, "bytes_per_flow",
-	     e->table.slab.capacity ? mem / e->table.slab.capacity : 0);
+	emit(arg, "memory_bytes", mem);
+	emit(arg, "bytes_per_flow", capacity ? mem / capacity : 0);
 	emit(arg, "packets", s->packets);
 	emit(arg, "accepted", s->accepted);
 	emit(arg, "dropped", s->dropped);
@@ -532,7 +676,7 @@ void engine_report(const struct engine *e,
 	emit(arg, "flows_created", s->flows_created);
 	emit(arg, "flows_reopened", s->flows_reopened);
 	emit(arg, "flows_closed", s->flows_closed);
-	emit(arg, "flows_expired", e->table.expired);
+	emit(arg, "flows_expired", expired);
 	emit(arg, "flows_evicted", s->flows_evicted);
 	for (int i = 1; i < EVICT_REASON_COUNT; i++) {
 		snprintf(key, sizeof(key), "evicted_%s", engine_evict_name(i));
@@ -546,8 +690,8 @@ void engine_report(const struct engine *e,
 	}
 	emit(arg, "flows_unsourced", s->flows_unsourced);
 	emit(arg, "flows_flushed", s->flows_flushed);
-	emit(arg, "sources_full", e->sources.full);
-	emit(arg, "sources_reclaimed", e->sources.reclaimed);
+	emit(arg, "sources_full", sh->sources.full);
+	emit(arg, "sources_reclaimed", sh->sources.reclaimed);
 	emit(arg, "table_warnings", s->warnings);
 }
 
@@ -630,7 +774,9 @@ static bool tcp_track(struct engine *e, struct flow *f, const struct pkt *p,
 			f->flags |= FLOW_F_ASSURED;
 		*refresh = true;
 		if (f->source != SOURCE_NIL && !counts_for_source(f)) {
-			source_closed(&e->sources, f->source, e->now_ms);
+			lock(e);
+			source_closed(&e->sh->sources, f->source, e->now_ms);
+			unlock(e);
 			f->source = SOURCE_NIL;
 		}
 		break;
@@ -761,17 +907,17 @@ static bool admit(struct engine *e, const struct pkt *p, bool exempt,
 
 	*src = SOURCE_NIL;
 	if (exempt) {
-		if (e->table.count < e->max_flows ||
+		if (e->sh->flows < e->max_flows ||
 		    make_room(e, e->cand[PC_COUNT], true, DROP_TABLE_FULL, r))
 			return true;
-		return refuse(r, DROP_TABLE_FULL, e->max_flows, e->table.count);
+		return refuse(r, DROP_TABLE_FULL, e->max_flows, e->sh->flows);
 	}
-	idx = source_find(&e->sources, p->family, p->src, bits);
+	idx = source_find(&e->sh->sources, p->family, p->src, bits);
 	if (idx != SOURCE_NIL) {
-		struct source *s = source_at(&e->sources, idx);
+		struct source *s = source_at(&e->sh->sources, idx);
 
-		if (!source_may_open(&e->sources, s, e->now_ms)) {
-			refuse(r, DROP_SOURCE_RATE, e->sources.rate,
+		if (!source_may_open(&e->sh->sources, s, e->now_ms)) {
+			refuse(r, DROP_SOURCE_RATE, e->sh->sources.rate,
 			       source_rate(s, e->now_ms));
 			goto refused;
 		}
@@ -781,27 +927,28 @@ static bool admit(struct engine *e, const struct pkt *p, bool exempt,
 			goto refused;
 		}
 	}
-	if (e->max_proto[pc] && e->proto_count[pc] >= e->max_proto[pc] &&
+	if (e->max_proto[pc] && e->sh->proto_count[pc] >= e->max_proto[pc] &&
 	    !make_room(e, e->cand[pc], false, DROP_PROTO_CAP, r)) {
-		refuse(r, DROP_PROTO_CAP, e->max_proto[pc], e->proto_count[pc]);
+		refuse(r, DROP_PROTO_CAP, e->max_proto[pc],
+		       e->sh->proto_count[pc]);
 		goto refused;
 	}
 	/* The reserve is for exempt sources and for connections that were
 	 * open before we saw them (a restart, an eviction). */
 	limit = e->max_flows - (midstream ? 0 : e->reserve);
-	if (e->table.count >= limit &&
+	if (e->sh->flows >= limit &&
 	    !make_room(e, e->cand[PC_COUNT], false, DROP_TABLE_FULL, r)) {
-		refuse(r, DROP_TABLE_FULL, limit, e->table.count);
+		refuse(r, DROP_TABLE_FULL, limit, e->sh->flows);
 		goto refused;
 	}
 	/* Got only now: making room may have freed the source's entry. */
-	*src = source_get(&e->sources, p->family, p->src, bits, e->now_ms);
+	*src = source_get(&e->sh->sources, p->family, p->src, bits, e->now_ms);
 	return true;
 refused:
 	/* Found again: making room may have freed it. */
-	idx = source_find(&e->sources, p->family, p->src, bits);
+	idx = source_find(&e->sh->sources, p->family, p->src, bits);
 	if (idx != SOURCE_NIL) {
-		struct source *s = source_at(&e->sources, idx);
+		struct source *s = source_at(&e->sh->sources, idx);
 
 		s->refused += s->refused < UINT32_MAX;
 	}
@@ -812,24 +959,25 @@ refused:
 static void opened(struct engine *e, struct flow *f, uint32_t src)
 {
 	f->source = src;
+	e->sh->flows++;
 	if (f->flags & FLOW_F_EXEMPT)
-		e->exempt_count++;
+		e->sh->exempt_count++;
 	else
-		e->proto_count[engine_proto_class(f->key.family,
-						  f->key.proto)]++;
+		e->sh->proto_count[engine_proto_class(f->key.family,
+						      f->key.proto)]++;
 	if (src != SOURCE_NIL)
-		source_opened(&e->sources, src, e->now_ms);
+		source_opened(&e->sh->sources, src, e->now_ms);
 	else if (!(f->flags & FLOW_F_EXEMPT))
 		e->st.flows_unsourced++;
-	if (e->warn_at && !e->warn &&
-	    (uint64_t)e->table.count * 100 >=
+	if (e->warn_at && !e->sh->warn &&
+	    (uint64_t)e->sh->flows * 100 >=
 		    (uint64_t)e->warn_at * e->max_flows) {
-		e->warn = true;
+		e->sh->warn = true;
 		e->events |= ENGINE_EV_WARN_ON;
 		e->st.warnings++;
 	}
 	if (e->adaptive_end &&
-	    e->table.count - e->adaptive_count >=
+	    e->sh->flows - e->adaptive_count >=
 		    (e->adaptive_end - e->adaptive_start) / 1000 + 1)
 		adapt(e);
 }
@@ -863,15 +1011,21 @@ static struct flow *new_flow(struct engine *e, const struct flow_key *k,
 		return NULL;
 	}
 	exempt = e->nexempt && is_exempt(e, p->family, p->src);
-	if (!admit(e, p, exempt, midstream, &src, r))
+	/* From the limits' word to the flow counted, so that two queues'
+	 * threads cannot both take the last place. */
+	lock(e);
+	if (!admit(e, p, exempt, midstream, &src, r)) {
+		unlock(e);
 		return NULL;
+	}
 	tclass = timeout_class(p->family, p->proto);
 	f = flow_table_insert(&e->table, k, hash, e->now,
 			      ENGINE_LIST(tclass, exempt, true));
 	if (!f) {
 		if (src != SOURCE_NIL)
-			source_settle(&e->sources, src, e->now_ms);
-		refuse(r, DROP_TABLE_FULL, e->max_flows, e->table.count);
+			source_settle(&e->sh->sources, src, e->now_ms);
+		refuse(r, DROP_TABLE_FULL, e->max_flows, e->sh->flows);
+		unlock(e);
 		return NULL;
 	}
 	f->flags = (uint8_t)((swapped ? FLOW_F_ORIG_HI : 0) |
@@ -885,6 +1039,7 @@ static struct flow *new_flow(struct engine *e, const struct flow_key *k,
 	else if (p->proto == IPPROTO_UDP || p->proto == IPPROTO_UDPLITE)
 		f->u.created_ms = (uint16_t)(e->now_ms % 1000);
 	opened(e, f, src);
+	unlock(e);
 	return f;
 }
 

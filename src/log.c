@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <pthread.h>
+
 #include "log.h"
 
 /* The logger is process-wide, like syslog(3) itself. */
@@ -27,10 +29,12 @@ static struct {
 	int fd;
 	int type; /* SOCK_DGRAM, or SOCK_STREAM for stream-only daemons */
 	uint64_t lost;
+	pthread_mutex_t lock; /* one line at a time, from any thread */
 	time_t last_connect;
 	int jfd; /* the journal's native socket, under systemd */
 	time_t jlast_connect;
 } lg = { .ident = "nfqtrackd",
+	 .lock = PTHREAD_MUTEX_INITIALIZER,
 	 .facility = LOG_DAEMON,
 	 .path = "/dev/log",
 	 .fd = -1,
@@ -240,6 +244,7 @@ static void vlog(int prio, const struct log_field *fields, unsigned nfields,
 	int n;
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	pthread_mutex_lock(&lg.lock);
 	if (lg.stderr_journal) {
 		/* Under systemd: natively, fields and all. */
 		if (!send_native(prio, fields, nfields, msg))
@@ -247,6 +252,7 @@ static void vlog(int prio, const struct log_field *fields, unsigned nfields,
 		if (lg.to_stderr)
 			fprintf(stderr, "%s: %s%s\n", lg.ident, prio_word(prio),
 				msg);
+		pthread_mutex_unlock(&lg.lock);
 		return;
 	}
 	localtime_r(&now, &tm);
@@ -254,8 +260,10 @@ static void vlog(int prio, const struct log_field *fields, unsigned nfields,
 	n = snprintf(line, sizeof(line), "<%d>%s %s[%d]: %s",
 		     (int)lg.facility | (prio & LOG_PRIMASK), stamp, lg.ident,
 		     (int)getpid(), msg);
-	if (n < 0)
+	if (n < 0) {
+		pthread_mutex_unlock(&lg.lock);
 		return;
+	}
 	if ((size_t)n >= sizeof(line))
 		n = sizeof(line) - 1;
 	sent = send_syslog(line, (size_t)n);
@@ -267,6 +275,7 @@ static void vlog(int prio, const struct log_field *fields, unsigned nfields,
 	if (lg.to_stderr || (!sent && !lg.stderr_journal) ||
 	    (lg.errors_to_stderr && (prio & LOG_PRIMASK) <= LOG_ERR))
 		fprintf(stderr, "%s: %s%s\n", lg.ident, prio_word(prio), msg);
+	pthread_mutex_unlock(&lg.lock);
 }
 
 void log_msg(int prio, const char *fmt, ...)

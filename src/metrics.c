@@ -22,6 +22,7 @@
 enum src {
 	SRC_ONE, /* the constant 1 (build_info) */
 	SRC_ENGINE, /* struct engine */
+	SRC_SHARED, /* struct engine_shared */
 	SRC_STATS, /* struct engine_stats */
 	SRC_QUEUE, /* struct queue_stats */
 	SRC_KERNEL, /* struct queue_kernel_stats */
@@ -45,6 +46,7 @@ struct metric {
 #define FIELD(s, type, f) \
 	.src = (s), .width = sizeof(((type *)0)->f), .off = offsetof(type, f)
 #define ENGINE(f) FIELD(SRC_ENGINE, struct engine, f)
+#define SHARED(f) FIELD(SRC_SHARED, struct engine_shared, f)
 #define STATS(f) FIELD(SRC_STATS, struct engine_stats, f)
 #define QUEUE(f) FIELD(SRC_QUEUE, struct queue_stats, f)
 #define KERNEL(f) FIELD(SRC_KERNEL, struct queue_kernel_stats, f)
@@ -109,24 +111,24 @@ static const struct metric metrics[] = {
 	{ "nfqtrack_start_time_seconds", GAUGE,
 	  "When the daemon started, in seconds since the epoch.",
 	  INPUT(start_time) },
-	{ "nfqtrack_flows", GAUGE, "Flows in the table.", ENGINE(table.count) },
+	{ "nfqtrack_flows", GAUGE, "Flows in the table.", SHARED(flows) },
 	{ "nfqtrack_flows_max", GAUGE, "The table's size (max_flows).",
 	  ENGINE(max_flows) },
 	{ "nfqtrack_flows_by_protocol", GAUGE,
 	  "Flows by protocol class, exempt sources' flows not counted.",
 	  .label = "protocol", .lname = proto_name, .first = 0, .end = PC_COUNT,
-	  .src = SRC_ENGINE,
-	  .width = sizeof(((struct engine *)0)->proto_count[0]),
-	  .off = offsetof(struct engine, proto_count) },
+	  .src = SRC_SHARED,
+	  .width = sizeof(((struct engine_shared *)0)->proto_count[0]),
+	  .off = offsetof(struct engine_shared, proto_count) },
 	{ "nfqtrack_flows_exempt", GAUGE, "Flows of exempt sources.",
-	  ENGINE(exempt_count) },
+	  SHARED(exempt_count) },
 	{ "nfqtrack_sources", GAUGE,
 	  "Sources (addresses or prefixes) counted in the source table.",
-	  ENGINE(sources.count) },
+	  SHARED(sources.count) },
 	{ "nfqtrack_sources_max", GAUGE, "The source table's size.",
-	  ENGINE(sources.slab.capacity) },
+	  SHARED(sources.slab.capacity) },
 	{ "nfqtrack_table_warning", GAUGE,
-	  "1 while the table is past warn_at, else 0.", ENGINE(warn) },
+	  "1 while the table is past warn_at, else 0.", SHARED(warn) },
 	{ "nfqtrack_enforce", GAUGE,
 	  "1 when limits drop packets, 0 in shadow mode (enforce = no).",
 	  ENGINE(enforce) },
@@ -166,7 +168,7 @@ static const struct metric metrics[] = {
 	  "Flows removed at once (a RST before any reply).",
 	  STATS(flows_closed) },
 	{ "nfqtrack_flows_expired_total", COUNTER,
-	  "Flows removed because they timed out.", ENGINE(table.expired) },
+	  "Flows removed because they timed out.", INPUT(flows_expired) },
 	{ "nfqtrack_flows_evicted_total", COUNTER,
 	  "Flows evicted to make room for new ones, by reason.",
 	  REASONS(SRC_STATS, struct engine_stats, evicted, evict_name) },
@@ -179,9 +181,9 @@ static const struct metric metrics[] = {
 	  "Times the table went past warn_at.", STATS(warnings) },
 	{ "nfqtrack_sources_full_total", COUNTER,
 	  "New sources that found no room in the source table.",
-	  ENGINE(sources.full) },
+	  SHARED(sources.full) },
 	{ "nfqtrack_sources_reclaimed_total", COUNTER,
-	  "Idle sources freed early to make room.", ENGINE(sources.reclaimed) },
+	  "Idle sources freed early to make room.", SHARED(sources.reclaimed) },
 	{ "nfqtrack_queue_packets_total", COUNTER,
 	  "Packets received from the queue.", QUEUE(packets) },
 	{ "nfqtrack_queue_enobufs_total", COUNTER,
@@ -261,8 +263,10 @@ static const void *source(const struct metrics_input *in, enum src s)
 	switch (s) {
 	case SRC_ENGINE:
 		return in->engine;
+	case SRC_SHARED:
+		return in->engine ? in->engine->sh : NULL;
 	case SRC_STATS:
-		return in->engine ? &in->engine->st : NULL;
+		return in->stats;
 	case SRC_QUEUE:
 		return in->queue;
 	case SRC_KERNEL:

@@ -2,10 +2,19 @@
 /*
  * nfqtrackd.c - the daemon: options, configuration, wiring, event loop.
  *
- * One thread, one epoll set: the queue socket, the control server, the
- * metrics listener's own epoll set, a signalfd for SIGHUP/SIGTERM/SIGINT
- * and a 100 ms timerfd for housekeeping. Packets are handled in bounded batches so that signals,
- * control requests and housekeeping are never starved by a flood.
+ * One queue: one thread, one epoll set: the queue socket, the control
+ * server, the metrics listener's own epoll set, a signalfd for
+ * SIGHUP/SIGTERM/SIGINT and a 100 ms timerfd for housekeeping. Packets
+ * are handled in bounded batches so that signals, control requests and
+ * housekeeping are never starved by a flood.
+ *
+ * Several queues (queues = N-M): a worker thread per queue, each with its
+ * own queue socket and flow table (the engines share their limits, see
+ * engine.h), its own housekeeping tick, and no lock on a packet's way but
+ * when it opens or frees a flow. The main thread keeps everything else;
+ * whatever reads or changes the engines (control requests, metrics,
+ * reloads, the drop log's tick) runs while the workers are parked
+ * between two batches (pause.h).
  * This is the only file that exits.
  */
 #define _GNU_SOURCE
@@ -18,7 +27,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -33,6 +46,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
+#include "pause.h"
 #include "privs.h"
 #include "list.h"
 #include "queue.h"
@@ -44,18 +58,42 @@
 
 #define BATCH_PACKETS 1024 /* packets per turn of the loop */
 
+struct daemon;
+
+/* A queue, its engine and, with several queues, its thread. */
+struct worker {
+	struct daemon *d;
+	struct engine engine;
+	struct queue *queue;
+	uint32_t queue_num;
+	/* on_packets()'s batch, through the engine */
+	struct engine_input inputs[QUEUE_BATCH_MAX];
+	struct engine_result results[QUEUE_BATCH_MAX];
+	pthread_t thread;
+	bool started;
+	int wake_fd; /* eventfd: the main thread asks it to park */
+	uint64_t tick_ms;
+	int cpu; /* pinned to; -1: not */
+};
+
 struct daemon {
 	struct conf conf;
 	const char *conf_path;
 	bool conf_given; /* -c: the file must exist */
 	bool conf_missing; /* no file: built-in defaults */
-	struct engine engine;
-	struct queue *queue;
+	struct worker *workers;
+	unsigned nworkers;
+	struct engine *engines[CONF_QUEUES_MAX]; /* the workers' */
+	struct engine_shared shared; /* theirs, with several queues */
+	bool threaded; /* a thread per queue */
+	struct pause pause;
+	atomic_bool stopping; /* the workers are to end */
+	int failed_fd; /* eventfd: a worker met an error it cannot go on
+			* from, and ended */
+	pthread_mutex_t droplog_lock; /* workers log drops through it */
+	bool sync_made; /* pause and droplog_lock */
 	struct ctl_server *ctl;
 	struct http_server *http; /* NULL: metrics_listen = off */
-	/* on_packets()'s batch, through the engine */
-	struct engine_input inputs[QUEUE_BATCH_MAX];
-	struct engine_result results[QUEUE_BATCH_MAX];
 	struct droplog droplog;
 	struct notify notify;
 	int epfd, sigfd, timerfd;
@@ -72,6 +110,12 @@ static uint64_t mono_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Flows in every table. */
+static uint32_t flows(const struct daemon *d)
+{
+	return d->engines[0]->sh->flows;
 }
 
 /* The engine clock: milliseconds since the daemon started. */
@@ -126,26 +170,29 @@ static uint64_t mem_available(void)
 	return kb * 1024;
 }
 
-static int check_memory(const struct conf *c, uint64_t already)
+static int check_memory(const struct conf *c, unsigned nqueues,
+			uint64_t already)
 {
-	uint64_t need = engine_bytes(c), avail = mem_available();
+	uint64_t need = engine_bytes(c, nqueues), avail = mem_available();
 
 	if (need <= already || !avail || need - already < avail)
 		return 0;
 	log_msg(LOG_ERR,
 		"max_flows = %" PRIu32 " needs %" PRIu64 " MiB of memory "
-		"for the flow and source tables, but only %" PRIu64
+		"for the flow and source tables%s, but only %" PRIu64
 		" MiB are available",
-		c->max_flows, need >> 20, avail >> 20);
+		c->max_flows, need >> 20,
+		nqueues > 1 ? " (a flow table per queue)" : "", avail >> 20);
 	return -1;
 }
 
 static void on_packets(void *arg, const struct queue_pkt *pkts, unsigned int n,
 		       bool *drop)
 {
-	struct daemon *d = arg;
-	struct engine_input *in = d->inputs;
-	struct engine_result *r = d->results;
+	struct worker *w = arg;
+	struct daemon *d = w->d;
+	struct engine_input *in = w->inputs;
+	struct engine_result *r = w->results;
 
 	for (unsigned int i = 0; i < n; i++)
 		in[i] = (struct engine_input){
@@ -154,19 +201,25 @@ static void on_packets(void *arg, const struct queue_pkt *pkts, unsigned int n,
 			.wirelen = pkts[i].wirelen,
 			.flags = pkts[i].gso ? PKT_F_GSO : 0,
 		};
-	engine_packets(&d->engine, in, n, r);
+	engine_packets(&w->engine, in, n, r);
 	for (unsigned int i = 0; i < n; i++) {
-		if (r[i].verdict == VERDICT_DROP || r[i].shadow || r[i].evicted)
-			droplog_packet(&d->droplog, &d->engine, &r[i],
+		if (r[i].verdict == VERDICT_DROP || r[i].shadow ||
+		    r[i].evicted) {
+			if (d->threaded)
+				pthread_mutex_lock(&d->droplog_lock);
+			droplog_packet(&d->droplog, &w->engine, &r[i],
 				       mono_ms());
+			if (d->threaded)
+				pthread_mutex_unlock(&d->droplog_lock);
+		}
 		drop[i] = r[i].verdict == VERDICT_DROP;
 	}
 }
 
-static struct queue_params queue_params(const struct conf *c)
+static struct queue_params queue_params(const struct conf *c, uint32_t num)
 {
 	return (struct queue_params){
-		.queue = (uint16_t)c->queue,
+		.queue = (uint16_t)num,
 		.copy_range = c->copy_range,
 		.queue_maxlen = c->queue_maxlen,
 		.rcvbuf = c->rcvbuf,
@@ -178,12 +231,21 @@ static void log_settings(const struct daemon *d, const char *what)
 {
 	const struct conf *c = &d->conf;
 
+	char queues[32];
+
+	snprintf(queues, sizeof(queues), "%s %" PRIu32,
+		 c->queues[0] == c->queues[1] ? "queue" : "queues",
+		 c->queues[0]);
+	if (c->queues[1] != c->queues[0])
+		snprintf(queues + strlen(queues),
+			 sizeof(queues) - strlen(queues), "-%" PRIu32 "%s",
+			 c->queues[1], c->pin_threads ? " (pinned)" : "");
 	log_msg(LOG_NOTICE,
-		"%s: queue %" PRIu32 ", max_flows %" PRIu32 ", buckets %" PRIu32
+		"%s: %s, max_flows %" PRIu32 ", buckets %" PRIu32
 		", fail_open %s, invalid_verdict %s, queue_maxlen %" PRIu32
 		", copy_range %" PRIu32 ", log_rate %" PRIu32
 		"/s burst %" PRIu32,
-		what, c->queue, c->max_flows, conf_buckets(c),
+		what, queues, c->max_flows, conf_buckets(c),
 		c->fail_open ? "yes" : "no",
 		c->invalid_verdict == CONF_DROP ? "drop" : "accept",
 		c->queue_maxlen, c->copy_range, c->log_rate, c->log_burst);
@@ -283,12 +345,21 @@ static int apply_reload(struct daemon *d, struct problems *p)
 			      n, n == 1 ? "" : "s", d->conf_path);
 		return -1;
 	}
-	if (nc.queue != d->conf.queue) {
+	if (nc.queues[0] != d->conf.queues[0] ||
+	    nc.queues[1] != d->conf.queues[1]) {
 		reload_warning(p,
-			       "queue: a new queue number takes a "
-			       "restart; staying on queue %" PRIu32,
-			       d->conf.queue);
+			       "queue, queues: new queue numbers take a "
+			       "restart; staying on %" PRIu32 "-%" PRIu32,
+			       d->conf.queues[0], d->conf.queues[1]);
 		nc.queue = d->conf.queue;
+		memcpy(nc.queues, d->conf.queues, sizeof(nc.queues));
+	}
+	if (nc.pin_threads != d->conf.pin_threads) {
+		reload_warning(p,
+			       "pin_threads: a change takes a restart; "
+			       "staying %s",
+			       d->conf.pin_threads ? "yes" : "no");
+		nc.pin_threads = d->conf.pin_threads;
 	}
 	if (strcmp(nc.ctl_socket, d->conf.ctl_socket)) {
 		reload_warning(p,
@@ -314,7 +385,8 @@ static int apply_reload(struct daemon *d, struct problems *p)
 			       d->conf.metrics_listen);
 		strcpy(nc.metrics_listen, d->conf.metrics_listen);
 	}
-	if (check_memory(&nc, engine_memory(&d->engine)) < 0) {
+	if (check_memory(&nc, d->nworkers,
+			 engine_memory(d->engines, d->nworkers)) < 0) {
 		reload_failed(d, p,
 			      "reload failed: max_flows = %" PRIu32
 			      " needs more memory than is available; the "
@@ -322,33 +394,34 @@ static int apply_reload(struct daemon *d, struct problems *p)
 			      nc.max_flows);
 		return -1;
 	}
-	if (engine_reconfigure(&d->engine, &nc) < 0) {
+	if (engine_group_reconfigure(d->engines, d->nworkers, &nc) < 0) {
 		reload_failed(d, p,
 			      "reload failed: cannot resize the flow table "
 			      "(%s); the running configuration stays in force",
 			      strerror(errno));
 		return -1;
 	}
-	{
-		struct queue_params qp = queue_params(&nc);
+	for (unsigned i = 0; i < d->nworkers; i++) {
+		struct worker *w = &d->workers[i];
+		struct queue_params qp = queue_params(&nc, w->queue_num);
 
-		if (queue_configure(d->queue, &qp, on_packets, d) < 0)
+		if (queue_configure(w->queue, &qp, on_packets, w) < 0)
 			log_msg(LOG_ERR,
-				"reload: cannot change the queue's "
-				"parameters: %s",
-				strerror(errno));
+				"reload: cannot change queue %" PRIu32
+				"'s parameters: %s",
+				w->queue_num, strerror(errno));
 	}
 	log_configure(nc.syslog_facility, nc.syslog_socket);
 	droplog_configure(&d->droplog, &nc);
 	d->conf = nc;
 	log_settings(d, "reloaded");
-	if (d->engine.table.count > nc.max_flows)
+	if (flows(d) > nc.max_flows)
 		log_msg(LOG_NOTICE,
 			"%" PRIu32 " flows are above the new "
 			"max_flows %" PRIu32 ": they are kept, and new "
 			"flows are handled as at a full table (on_full) "
 			"until they expire below it",
-			d->engine.table.count, nc.max_flows);
+			flows(d), nc.max_flows);
 	return 0;
 }
 
@@ -368,16 +441,52 @@ static void emit_reply(void *arg, const char *key, uint64_t value)
 	ctl_reply_printf(arg, "%s %" PRIu64 "\n", key, value);
 }
 
+/* The queues' counters, summed; and the kernel's, false if it had none
+ * to give for any of them. */
+static bool queue_totals(struct daemon *d, struct queue_stats *q,
+			 struct queue_kernel_stats *ks)
+{
+	bool kernel = true;
+
+	memset(q, 0, sizeof(*q));
+	memset(ks, 0, sizeof(*ks));
+	for (unsigned i = 0; i < d->nworkers; i++) {
+		const uint64_t *from =
+			(const uint64_t *)queue_stats(d->workers[i].queue);
+		struct queue_kernel_stats one;
+
+		for (size_t j = 0; j < sizeof(*q) / sizeof(uint64_t); j++)
+			((uint64_t *)q)[j] += from[j];
+		if (queue_kernel_stats(d->workers[i].queue, &one) < 0) {
+			kernel = false;
+			continue;
+		}
+		ks->queue_total += one.queue_total;
+		ks->queue_dropped += one.queue_dropped;
+		ks->user_dropped += one.user_dropped;
+		ks->id_sequence += one.id_sequence;
+	}
+	return kernel;
+}
+
 static void stats_reply(struct daemon *d, struct ctl_reply *rep)
 {
-	const struct queue_stats *q = queue_stats(d->queue);
+	struct queue_stats qs, *q = &qs;
 	struct queue_kernel_stats ks;
+	bool kernel = queue_totals(d, q, &ks);
 
+	_Static_assert(sizeof(qs) % sizeof(uint64_t) == 0,
+		       "queue_stats is counters only");
 	ctl_reply_printf(rep, "version %s\n", VERSION);
 	ctl_reply_printf(rep, "uptime_seconds %" PRIu64 "\n",
 			 (mono_ms() - d->start_ms) / 1000);
-	engine_report(&d->engine, emit_reply, rep);
+	engine_report(d->engines, d->nworkers, emit_reply, rep);
 	emit_reply(rep, "queue", d->conf.queue);
+	emit_reply(rep, "queues", d->nworkers);
+	for (unsigned i = 0; d->nworkers > 1 && i < d->nworkers; i++)
+		ctl_reply_printf(rep, "queue_%" PRIu32 "_packets %" PRIu64 "\n",
+				 d->workers[i].queue_num,
+				 queue_stats(d->workers[i].queue)->packets);
 	emit_reply(rep, "queue_packets", q->packets);
 	emit_reply(rep, "queue_recv_calls", q->recv_calls);
 	emit_reply(rep, "queue_send_calls", q->send_calls);
@@ -388,7 +497,7 @@ static void stats_reply(struct daemon *d, struct ctl_reply *rep)
 	emit_reply(rep, "queue_send_errors", q->send_errors);
 	emit_reply(rep, "queue_nl_errors", q->nl_errors);
 	emit_reply(rep, "queue_bad_messages", q->bad_messages);
-	if (queue_kernel_stats(d->queue, &ks) == 0) {
+	if (kernel) {
 		emit_reply(rep, "kernel_queue_total", ks.queue_total);
 		emit_reply(rep, "kernel_queue_dropped", ks.queue_dropped);
 		emit_reply(rep, "kernel_user_dropped", ks.user_dropped);
@@ -406,10 +515,21 @@ static size_t render_metrics(void *arg, char *buf, size_t len)
 {
 	struct daemon *d = arg;
 	struct queue_kernel_stats ks;
-	struct metrics_input in = {
-		.engine = &d->engine,
-		.queue = queue_stats(d->queue),
-		.kernel = queue_kernel_stats(d->queue, &ks) == 0 ? &ks : NULL,
+	struct engine_stats st;
+	struct queue_stats qs;
+	bool kernel = queue_totals(d, &qs, &ks);
+	uint64_t expired = 0;
+	struct metrics_input in;
+
+	engine_sum_stats(&st, d->engines, d->nworkers);
+	for (unsigned i = 0; i < d->nworkers; i++)
+		expired += d->engines[i]->table.expired;
+	in = (struct metrics_input){
+		.engine = d->engines[0],
+		.stats = &st,
+		.queue = &qs,
+		.kernel = kernel ? &ks : NULL,
+		.flows_expired = expired,
 		.version = VERSION,
 		.start_time = d->start_time,
 		.reloads = d->reloads,
@@ -448,6 +568,7 @@ static void metrics_reply(struct daemon *d, struct ctl_reply *rep)
 struct listing {
 	struct daemon *d;
 	struct list_filter filter;
+	unsigned table; /* the worker whose table is being walked */
 	struct flow_cursor cur;
 	bool json;
 	uint64_t shown;
@@ -460,13 +581,14 @@ struct listing {
 static void list_one(const struct flow *f, void *arg)
 {
 	struct listing *l = arg;
-	uint32_t left = engine_flow_left(&l->d->engine, f);
+	const struct engine *e = l->d->engines[l->table];
+	uint32_t left = engine_flow_left(e, f);
 	char line[LIST_LINE_MAX];
 
 	if (!left || !list_match(&l->filter, f))
 		return;
-	list_format(line, sizeof(line), f, left,
-		    engine_flow_acct(&l->d->engine, f), l->json);
+	list_format(line, sizeof(line), f, left, engine_flow_acct(e, f),
+		    l->json);
 	if (l->json)
 		ctl_reply_printf(l->rep, "%s%s", l->shown ? ",\n" : "[\n",
 				 line);
@@ -483,10 +605,16 @@ static bool list_more(void *state, struct ctl_reply *rep)
 	bool more = true;
 
 	l->rep = rep;
-	while (more && rep->len < LIST_BYTES_PER_CHUNK)
-		more = flow_table_walk_step(&l->d->engine.table, &l->cur,
-					    LIST_BUCKETS_PER_CHUNK, list_one,
-					    l);
+	while (more && rep->len < LIST_BYTES_PER_CHUNK) {
+		more = flow_table_walk_step(&l->d->engines[l->table]->table,
+					    &l->cur, LIST_BUCKETS_PER_CHUNK,
+					    list_one, l);
+		if (!more && l->table + 1 < l->d->nworkers) {
+			l->table++;
+			memset(&l->cur, 0, sizeof(l->cur));
+			more = true;
+		}
+	}
 	if (!more && l->json)
 		ctl_reply_printf(rep, "%s", l->shown ? "\n]\n" : "[]\n");
 	return more;
@@ -527,8 +655,8 @@ static void top_reply(struct daemon *d, const struct ctl_request *req,
 		      struct ctl_reply *rep)
 {
 	uint32_t idx[TOP_MAX];
-	const struct source_table *st = &d->engine.sources;
-	uint64_t now = d->engine.now_ms;
+	const struct source_table *st = &d->engines[0]->sh->sources;
+	uint64_t now = d->engines[0]->now_ms;
 	unsigned long n = 10;
 	bool json = false;
 	uint32_t got;
@@ -580,6 +708,7 @@ static void top_reply(struct daemon *d, const struct ctl_request *req,
 struct flushing {
 	struct daemon *d;
 	struct list_filter filter;
+	unsigned table; /* as in struct listing */
 	struct flow_cursor cur;
 	uint32_t removed;
 	bool json;
@@ -596,9 +725,15 @@ static bool flush_more(void *state, struct ctl_reply *rep)
 {
 	struct flushing *fl = state;
 
-	if (engine_flush_step(&fl->d->engine, &fl->cur, LIST_BUCKETS_PER_CHUNK,
-			      flush_match, &fl->filter, &fl->removed))
+	if (engine_flush_step(fl->d->engines[fl->table], &fl->cur,
+			      LIST_BUCKETS_PER_CHUNK, flush_match, &fl->filter,
+			      &fl->removed))
 		return true;
+	if (fl->table + 1 < fl->d->nworkers) {
+		fl->table++;
+		memset(&fl->cur, 0, sizeof(fl->cur));
+		return true;
+	}
 	ctl_reply_printf(rep, "deleted %" PRIu32 "\n", fl->removed);
 	log_msg(LOG_NOTICE, "flush: %" PRIu32 " flows removed by request",
 		fl->removed);
@@ -677,8 +812,9 @@ static void get_reply(struct daemon *d, const struct ctl_request *req,
 	uint8_t a[16], b[16], family = 4;
 	long sport, dport, type, code;
 	char line[LIST_LINE_MAX];
+	struct engine *e = NULL;
+	struct flow *f = NULL;
 	struct flow_key k;
-	struct flow *f;
 	const char *why;
 	bool icmp, json = false;
 	uint8_t pnum;
@@ -730,14 +866,18 @@ static void get_reply(struct daemon *d, const struct ctl_request *req,
 			return;
 	}
 	flow_key_make(&k, family, pnum, a, b, (uint16_t)sport, (uint16_t)dport);
-	f = flow_table_lookup(&d->engine.table, &k,
-			      flow_hash(&d->engine.table, &k), d->engine.now);
+	/* In whichever queue's table it is. */
+	for (unsigned i = 0; i < d->nworkers && !f; i++) {
+		e = d->engines[i];
+		f = flow_table_lookup(&e->table, &k, flow_hash(&e->table, &k),
+				      e->now);
+	}
 	if (!f) {
 		ctl_reply_error(rep, "no such flow");
 		return;
 	}
-	list_format(line, sizeof(line), f, engine_flow_left(&d->engine, f),
-		    engine_flow_acct(&d->engine, f), json);
+	list_format(line, sizeof(line), f, engine_flow_left(e, f),
+		    engine_flow_acct(e, f), json);
 	ctl_reply_printf(rep, "%s%s", line, json ? "\n" : "");
 }
 
@@ -785,8 +925,7 @@ static void on_request(void *arg, const struct ctl_request *req,
 	else if (!strcmp(cmd, "top"))
 		top_reply(d, req, rep);
 	else if (!strcmp(cmd, "count") && req->argc == 1)
-		ctl_reply_printf(rep, "flows %" PRIu32 "\n",
-				 d->engine.table.count);
+		ctl_reply_printf(rep, "flows %" PRIu32 "\n", flows(d));
 	else if (!strcmp(cmd, "get"))
 		get_reply(d, req, rep);
 	else if (!strcmp(cmd, "flush"))
@@ -805,29 +944,61 @@ static void on_request(void *arg, const struct ctl_request *req,
 		ctl_reply_error(rep, "unknown command '%.64s'", cmd);
 }
 
+/* Wake the workers, asleep in poll(), to see the pause asked for. */
+static void wake_workers(void *arg)
+{
+	struct daemon *d = arg;
+	uint64_t one = 1;
+
+	for (unsigned i = 0; i < d->nworkers; i++)
+		if (d->workers[i].wake_fd >= 0 &&
+		    write(d->workers[i].wake_fd, &one, sizeof(one)) < 0)
+			continue; /* full: it has a wake-up waiting already */
+}
+
+/* The engines are the main thread's until resume(): a no-op with one
+ * queue, where they are its own anyway. */
+static void stop_workers(struct daemon *d)
+{
+	if (d->threaded)
+		pause_all(&d->pause, wake_workers, d);
+}
+
+static void resume_workers(struct daemon *d)
+{
+	if (d->threaded)
+		pause_resume(&d->pause);
+}
+
 static void tick(struct daemon *d)
 {
 	uint64_t now = mono_ms(), expirations;
 
 	if (read(d->timerfd, &expirations, sizeof(expirations)) < 0)
 		return;
-	engine_set_time(&d->engine, engine_now(d));
-	engine_tick(&d->engine);
+	/* With threads, each worker ticks its own engine. */
+	if (!d->threaded) {
+		engine_set_time(d->engines[0], engine_now(d));
+		engine_tick(d->engines[0]);
+	}
 	ctl_server_expire(d->ctl, now);
-	droplog_tick(&d->droplog, &d->engine, now);
 	notify_tick(&d->notify, now);
+	stop_workers(d);
+	droplog_tick(&d->droplog, d->engines, d->nworkers, now);
 	if (now - d->status_ms >= 1000) {
-		uint64_t dropped = d->engine.st.dropped;
+		struct engine_stats st;
 
+		engine_sum_stats(&st, d->engines, d->nworkers);
 		notify_status(&d->notify,
 			      "%" PRIu32 "/%" PRIu32 " flows, %" PRIu64
 			      " drops/s",
-			      d->engine.table.count, d->engine.max_flows,
-			      (dropped - d->status_dropped) * 1000 /
+			      flows(d), d->engines[0]->max_flows,
+			      (st.dropped - d->status_dropped) * 1000 /
 				      (now - d->status_ms));
 		d->status_ms = now;
-		d->status_dropped = dropped;
+		d->status_dropped = st.dropped;
 	}
+	resume_workers(d);
 }
 
 static void on_signal(struct daemon *d)
@@ -838,13 +1009,15 @@ static void on_signal(struct daemon *d)
 		if (si.ssi_signo == SIGHUP) {
 			struct problems p;
 
+			stop_workers(d);
 			reload(d, &p);
+			resume_workers(d);
 		} else
 			d->stop_signal = (int)si.ssi_signo;
 	}
 }
 
-enum { EV_QUEUE = 1, EV_CTL, EV_SIGNAL, EV_TIMER, EV_HTTP };
+enum { EV_QUEUE = 1, EV_CTL, EV_SIGNAL, EV_TIMER, EV_HTTP, EV_FAILED };
 
 static int add_fd(int epfd, int fd, uint32_t tag)
 {
@@ -897,10 +1070,12 @@ static int run(struct daemon *d)
 		}
 		for (int i = 0; i < n; i++) {
 			switch (evs[i].data.u32) {
-			case EV_QUEUE:
-				engine_set_time(&d->engine, engine_now(d));
-				if (queue_process(d->queue, BATCH_PACKETS,
-						  on_packets, d) < 0) {
+			case EV_QUEUE: {
+				struct worker *w = &d->workers[0];
+
+				engine_set_time(&w->engine, engine_now(d));
+				if (queue_process(w->queue, BATCH_PACKETS,
+						  on_packets, w) < 0) {
 					log_msg(LOG_ERR,
 						"receiving from the "
 						"queue: %s",
@@ -909,14 +1084,19 @@ static int run(struct daemon *d)
 				}
 				/* The warning mark, as soon as it is
 				 * crossed. */
-				if (d->engine.events)
-					droplog_tick(&d->droplog, &d->engine,
+				if (w->engine.events)
+					droplog_tick(&d->droplog, d->engines, 1,
 						     mono_ms());
 				break;
+			}
 			case EV_CTL:
+				stop_workers(d);
 				ctl_server_run(d->ctl, mono_ms(), on_request,
 					       d);
+				resume_workers(d);
 				break;
+			case EV_FAILED:
+				return -1; /* the worker said why */
 			case EV_SIGNAL:
 				on_signal(d);
 				break;
@@ -924,24 +1104,153 @@ static int run(struct daemon *d)
 				tick(d);
 				break;
 			case EV_HTTP:
+				stop_workers(d);
 				http_run(d->http);
+				resume_workers(d);
 				break;
 			}
 		}
 		/* A client's timeout fell due, or libmicrohttpd left work
 		 * that its descriptor will not announce again. */
-		if (d->http && http_timeout(d->http) == 0)
+		if (d->http && http_timeout(d->http) == 0) {
+			stop_workers(d);
 			http_run(d->http);
+			resume_workers(d);
+		}
 	}
 	return 0;
 }
 
+/* A worker's thread: its queue, its engine's tick, and a pause when the
+ * main thread asks for one, until the daemon stops or the queue fails. */
+static void *worker_run(void *arg)
+{
+	struct worker *w = arg;
+	struct daemon *d = w->d;
+	struct pollfd pfd[2] = {
+		{ .fd = queue_fd(w->queue), .events = POLLIN },
+		{ .fd = w->wake_fd, .events = POLLIN },
+	};
+	uint64_t one = 1, woken;
+
+	w->tick_ms = mono_ms();
+	while (!atomic_load_explicit(&d->stopping, memory_order_relaxed)) {
+		uint64_t now;
+
+		if (pause_requested(&d->pause)) {
+			pause_park(&d->pause);
+			continue;
+		}
+		if (poll(pfd, 2, ENGINE_TICK_MS) < 0 && errno != EINTR) {
+			log_msg(LOG_ERR, "queue %" PRIu32 ": poll: %s",
+				w->queue_num, strerror(errno));
+			break;
+		}
+		if (pfd[1].revents & POLLIN &&
+		    read(w->wake_fd, &woken, sizeof(woken)) < 0)
+			woken = 0;
+		now = mono_ms();
+		engine_set_time(&w->engine, now - d->start_ms);
+		if (pfd[0].revents &&
+		    queue_process(w->queue, BATCH_PACKETS, on_packets, w) < 0) {
+			log_msg(LOG_ERR, "receiving from queue %" PRIu32 ": %s",
+				w->queue_num, strerror(errno));
+			break;
+		}
+		if (now - w->tick_ms >= ENGINE_TICK_MS) {
+			engine_tick(&w->engine);
+			w->tick_ms = now;
+		}
+	}
+	if (!atomic_load(&d->stopping) &&
+	    write(d->failed_fd, &one, sizeof(one)) < 0)
+		log_msg(LOG_ERR, "cannot tell the main thread: %s",
+			strerror(errno));
+	pause_leave(&d->pause);
+	return NULL;
+}
+
+/* The CPUs this process may run on, in order; returns how many. */
+static unsigned allowed_cpus(int *cpus, unsigned max)
+{
+	cpu_set_t set;
+	unsigned n = 0;
+
+	if (sched_getaffinity(0, sizeof(set), &set) < 0)
+		return 0;
+	for (int c = 0; c < CPU_SETSIZE && n < max; c++)
+		if (CPU_ISSET(c, &set))
+			cpus[n++] = c;
+	return n;
+}
+
+/* A thread for each queue, each on a CPU of its own with pin_threads.
+ * Returns 0, or -1 (logged; the threads started are stopped by
+ * stop_threads()). */
+static int start_threads(struct daemon *d)
+{
+	int cpus[CPU_SETSIZE];
+	unsigned ncpus = d->conf.pin_threads ? allowed_cpus(cpus, CPU_SETSIZE) :
+					       0;
+
+	if (d->conf.pin_threads && ncpus < d->nworkers)
+		log_msg(LOG_WARNING,
+			"pin_threads: %u queues but %u CPUs to run on: "
+			"some share one",
+			d->nworkers, ncpus);
+	for (unsigned i = 0; i < d->nworkers; i++) {
+		struct worker *w = &d->workers[i];
+		pthread_attr_t attr;
+		int err = pthread_attr_init(&attr);
+
+		if (!err && ncpus) {
+			cpu_set_t one;
+
+			w->cpu = cpus[i % ncpus];
+			CPU_ZERO(&one);
+			CPU_SET(w->cpu, &one);
+			err = pthread_attr_setaffinity_np(&attr, sizeof(one),
+							  &one);
+		}
+		pause_enter(&d->pause);
+		if (!err)
+			err = pthread_create(&w->thread, &attr, worker_run, w);
+		pthread_attr_destroy(&attr);
+		if (err) {
+			pause_leave(&d->pause);
+			log_msg(LOG_ERR, "queue %" PRIu32 ": no thread: %s",
+				w->queue_num, strerror(err));
+			return -1;
+		}
+		w->started = true;
+		if (w->cpu >= 0)
+			log_msg(LOG_INFO, "queue %" PRIu32 ": thread on CPU %d",
+				w->queue_num, w->cpu);
+	}
+	return 0;
+}
+
+static void stop_threads(struct daemon *d)
+{
+	atomic_store(&d->stopping, true);
+	wake_workers(d);
+	for (unsigned i = 0; i < d->nworkers; i++)
+		if (d->workers[i].started) {
+			pthread_join(d->workers[i].thread, NULL);
+			d->workers[i].started = false;
+		}
+}
+
 static void log_final(const struct daemon *d, const char *why)
 {
-	const struct engine_stats *s = &d->engine.st;
+	struct engine_stats st, *s = &st;
 	char by_reason[256] = "";
+	uint64_t expired = 0;
 	size_t used = 0;
 
+	engine_sum_stats(&st, d->engines, d->nworkers);
+	for (unsigned i = 0; i < d->nworkers; i++)
+		expired += d->engines[i]->table.expired;
 	for (int i = 1; i < DROP_REASON_COUNT && used < sizeof(by_reason); i++)
 		used += (size_t)snprintf(by_reason + used,
 					 sizeof(by_reason) - used,
@@ -953,8 +1262,8 @@ static void log_final(const struct daemon *d, const char *why)
 		" would drop; %" PRIu32 "/%" PRIu32 " flows, %" PRIu64
 		" created, %" PRIu64 " expired, %" PRIu64 " evicted",
 		why, s->packets, s->accepted, s->dropped, by_reason,
-		s->would_drop, d->engine.table.count, d->engine.max_flows,
-		s->flows_created, d->engine.table.expired, s->flows_evicted);
+		s->would_drop, flows(d), d->engines[0]->max_flows,
+		s->flows_created, expired, s->flows_evicted);
 }
 
 static void emit_line(void *arg, const char *key, uint64_t value)
@@ -992,20 +1301,22 @@ static int dump_flow(const struct flow *f, void *arg)
  */
 static int replay(struct daemon *d, const char *path, int dump)
 {
-	struct dump dp = { .e = &d->engine, .json = dump == 2 };
+	struct engine *e = calloc(1, sizeof(*e));
+	struct dump dp = { .e = e, .json = dump == 2 };
 	FILE *out = dump ? stderr : stdout;
 	struct hash_key hkey;
 	struct replay_stats rs;
 	char err[512];
 	int ret = 0;
 
-	if (hash_key_random(&hkey) < 0 ||
-	    engine_init(&d->engine, &d->conf, &hkey, 0) < 0) {
+	if (!e || hash_key_random(&hkey) < 0 ||
+	    engine_init(e, &d->conf, &hkey, 0) < 0) {
 		fprintf(stderr, "nfqtrackd: cannot make the flow table: %s\n",
 			strerror(errno));
+		free(e);
 		return 1;
 	}
-	if (replay_file(&d->engine, path, &rs, err, sizeof(err)) < 0) {
+	if (replay_file(e, path, &rs, err, sizeof(err)) < 0) {
 		fprintf(stderr, "nfqtrackd: %s\n", err);
 		ret = 1;
 	}
@@ -1019,14 +1330,127 @@ static int replay(struct daemon *d, const char *path, int dump)
 		  rs.wall_seconds > 0 ?
 			  (uint64_t)((double)rs.packets / rs.wall_seconds) :
 			  0);
-	engine_report(&d->engine, emit_line, out);
+	engine_report(&e, 1, emit_line, out);
 	if (dump) {
-		flow_table_walk(&d->engine.table, dump_flow, &dp);
+		flow_table_walk(&e->table, dump_flow, &dp);
 		if (dp.json)
 			printf(dp.shown ? "\n]\n" : "[]\n");
 	}
-	engine_destroy(&d->engine);
+	engine_destroy(e);
+	free(e);
 	return ret;
+}
+
+/* The workers, one per queue of the configuration: no thread yet. */
+static int setup_workers(struct daemon *d)
+{
+	unsigned n = conf_queue_count(&d->conf);
+
+	d->failed_fd = -1;
+	d->workers = calloc(n, sizeof(*d->workers));
+	if (!d->workers) {
+		log_msg(LOG_ERR, "out of memory");
+		return -1;
+	}
+	d->nworkers = n;
+	d->threaded = n > 1;
+	for (unsigned i = 0; i < n; i++) {
+		struct worker *w = &d->workers[i];
+
+		w->d = d;
+		w->queue_num = d->conf.queues[0] + i;
+		w->wake_fd = -1;
+		w->cpu = -1;
+		d->engines[i] = &w->engine;
+		if (d->threaded) {
+			w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+			if (w->wake_fd < 0) {
+				log_msg(LOG_ERR, "eventfd: %s",
+					strerror(errno));
+				return -1;
+			}
+		}
+	}
+	if (!d->threaded)
+		return 0;
+	d->failed_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (d->failed_fd < 0 || pause_init(&d->pause) < 0) {
+		log_msg(LOG_ERR, "threads: %s", strerror(errno));
+		return -1;
+	}
+	errno = pthread_mutex_init(&d->droplog_lock, NULL);
+	if (errno) {
+		pause_destroy(&d->pause);
+		log_msg(LOG_ERR, "threads: %s", strerror(errno));
+		return -1;
+	}
+	d->sync_made = true;
+	return 0;
+}
+
+/* The engines, sharing their limits when there are several. Returns 0,
+ * or -1 with errno set (and none made). */
+static int init_engines(struct daemon *d, const struct hash_key *hkey)
+{
+	unsigned i;
+
+	if (d->threaded &&
+	    engine_shared_init(&d->shared, &d->conf, hkey, true) < 0)
+		return -1;
+	for (i = 0; i < d->nworkers; i++)
+		if (engine_init_shared(&d->workers[i].engine, &d->conf, hkey, 0,
+				       d->threaded ? &d->shared : NULL) < 0)
+			break;
+	if (i == d->nworkers)
+		return 0;
+	while (i--)
+		engine_destroy(&d->workers[i].engine);
+	if (d->threaded)
+		engine_shared_destroy(&d->shared);
+	return -1;
+}
+
+static void destroy_engines(struct daemon *d)
+{
+	for (unsigned i = 0; i < d->nworkers; i++)
+		engine_destroy(&d->workers[i].engine);
+	if (d->threaded)
+		engine_shared_destroy(&d->shared);
+}
+
+static void free_workers(struct daemon *d)
+{
+	for (unsigned i = 0; d->workers && i < d->nworkers; i++)
+		if (d->workers[i].wake_fd >= 0)
+			close(d->workers[i].wake_fd);
+	if (d->failed_fd >= 0)
+		close(d->failed_fd);
+	if (d->sync_made) {
+		pause_destroy(&d->pause);
+		pthread_mutex_destroy(&d->droplog_lock);
+	}
+	free(d->workers);
+}
+
+/* "-M" after the first queue's number, or "". */
+static const char *queue_range(const struct daemon *d)
+{
+	static char text[16];
+
+	if (!d->threaded)
+		return "";
+	snprintf(text, sizeof(text), "-%" PRIu32, d->conf.queues[1]);
+	return text;
+}
+
+/* The flow tables' bytes. */
+static uint64_t table_bytes(const struct daemon *d)
+{
+	uint64_t bytes = 0;
+
+	for (unsigned i = 0; i < d->nworkers; i++)
+		bytes += flow_table_bytes(&d->engines[i]->table);
+	return bytes;
 }
 
 static void usage(FILE *out)
@@ -1175,16 +1599,21 @@ int main(int argc, char **argv)
 		log_msg(LOG_ERR, "%s", err);
 		goto out;
 	}
-	if (check_memory(&d.conf, 0) < 0)
+	if (setup_workers(&d) < 0)
+		goto out;
+	if (check_memory(&d.conf, d.nworkers, 0) < 0)
 		goto out;
 	if (hash_key_random(&hkey) < 0) {
 		log_msg(LOG_ERR, "getrandom: %s", strerror(errno));
 		goto out;
 	}
-	if (engine_init(&d.engine, &d.conf, &hkey, 0) < 0) {
+	if (init_engines(&d, &hkey) < 0) {
 		log_msg(LOG_ERR,
-			"cannot allocate the flow table (%" PRIu64 " MiB): %s",
-			engine_bytes(&d.conf) >> 20, strerror(errno));
+			"cannot allocate the flow table%s (%" PRIu64
+			" MiB): %s",
+			d.nworkers > 1 ? "s" : "",
+			engine_bytes(&d.conf, d.nworkers) >> 20,
+			strerror(errno));
 		goto out;
 	}
 	droplog_init(&d.droplog, &d.conf, mono_ms());
@@ -1194,7 +1623,8 @@ int main(int argc, char **argv)
 		log_msg(LOG_ERR, "control socket: %s", err);
 		goto out_engine;
 	}
-	if (setup_loop(&d) < 0) {
+	if (setup_loop(&d) < 0 ||
+	    (d.threaded && add_fd(d.epfd, d.failed_fd, EV_FAILED) < 0)) {
 		log_msg(LOG_ERR, "event loop: %s", strerror(errno));
 		goto out_ctl;
 	}
@@ -1211,15 +1641,20 @@ int main(int argc, char **argv)
 			goto out_ctl;
 		}
 	}
-	qp = queue_params(&d.conf);
-	d.queue = queue_open(&qp, on_packets, &d, err, sizeof(err));
-	if (!d.queue) {
-		log_msg(LOG_ERR, "%s", err);
-		goto out_ctl;
-	}
-	if (add_fd(d.epfd, queue_fd(d.queue), EV_QUEUE) < 0) {
-		log_msg(LOG_ERR, "event loop: %s", strerror(errno));
-		goto out_nfq;
+	for (unsigned i = 0; i < d.nworkers; i++) {
+		struct worker *w = &d.workers[i];
+
+		qp = queue_params(&d.conf, w->queue_num);
+		w->queue = queue_open(&qp, on_packets, w, err, sizeof(err));
+		if (!w->queue) {
+			log_msg(LOG_ERR, "%s", err);
+			goto out_nfq;
+		}
+		if (!d.threaded &&
+		    add_fd(d.epfd, queue_fd(w->queue), EV_QUEUE) < 0) {
+			log_msg(LOG_ERR, "event loop: %s", strerror(errno));
+			goto out_nfq;
+		}
 	}
 	if (privs_drop(&ids, err, sizeof(err)) < 0) {
 		log_msg(LOG_ERR, "%s", err);
@@ -1227,25 +1662,36 @@ int main(int argc, char **argv)
 	}
 	privs_describe(err, sizeof(err));
 	log_msg(LOG_NOTICE, "running as %s", err);
+	/* Only now: a thread has the credentials of the one that made it,
+	 * and capabilities are a thread's own. */
+	if (d.threaded && start_threads(&d) < 0)
+		goto out_nfq;
 	d.status_ms = mono_ms();
 	notify_status(&d.notify, "%" PRIu32 "/%" PRIu32 " flows, 0 drops/s",
-		      d.engine.table.count, d.engine.max_flows);
+		      flows(&d), d.conf.max_flows);
 	notify_ready(&d.notify);
 	log_msg(LOG_NOTICE,
-		"queue %" PRIu32 " bound; control socket %s; metrics %s%s; "
-		"flow table %.1f MiB, source table %.1f MiB",
-		d.conf.queue, d.conf.ctl_socket, d.http ? "on http://" : "off",
-		d.http ? d.conf.metrics_listen : "",
-		(double)flow_table_bytes(&d.engine.table) / (1 << 20),
-		(double)source_table_bytes_for(d.engine.sources.slab.capacity) /
+		"queue%s %" PRIu32 "%s bound; control socket %s; metrics "
+		"%s%s; flow table%s %.1f MiB, source table %.1f MiB",
+		d.threaded ? "s" : "", d.conf.queues[0], queue_range(&d),
+		d.conf.ctl_socket, d.http ? "on http://" : "off",
+		d.http ? d.conf.metrics_listen : "", d.threaded ? "s" : "",
+		(double)table_bytes(&d) / (1 << 20),
+		(double)source_table_bytes_for(
+			d.engines[0]->sh->sources.slab.capacity) /
 			(1 << 20));
 
 	ret = run(&d) < 0 ? 1 : 0;
 out_nfq:
+	stop_threads(&d);
 	notify_stopping(&d.notify);
-	if (queue_close(d.queue, on_packets, &d) < 0)
-		log_msg(LOG_WARNING, "unbinding queue %" PRIu32 ": %s",
-			d.conf.queue, strerror(errno));
+	for (unsigned i = 0; i < d.nworkers; i++) {
+		struct worker *w = &d.workers[i];
+
+		if (w->queue && queue_close(w->queue, on_packets, w) < 0)
+			log_msg(LOG_WARNING, "unbinding queue %" PRIu32 ": %s",
+				w->queue_num, strerror(errno));
+	}
 	if (d.stop_signal)
 		snprintf(err, sizeof(err), "SIG%s",
 			 sigabbrev_np(d.stop_signal));
@@ -1256,8 +1702,9 @@ out_ctl:
 	http_close(d.http);
 	ctl_server_close(d.ctl);
 out_engine:
-	engine_destroy(&d.engine);
+	destroy_engines(&d);
 out:
+	free_workers(&d);
 	if (d.epfd >= 0)
 		close(d.epfd);
 	if (d.sigfd >= 0)

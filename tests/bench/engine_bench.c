@@ -286,10 +286,10 @@ static void bench_engine(uint32_t nflows, uint64_t lookups, struct trace *t)
 	conf_defaults(&c);
 	c.max_flows = nflows;
 	/* Leave half of what is free to the rest of the machine. */
-	if (mem_available() && engine_bytes(&c) > mem_available() / 2) {
+	if (mem_available() && engine_bytes(&c, 1) > mem_available() / 2) {
 		printf("engine flows=%" PRIu32
 		       " skipped=memory need_mib=%" PRIu64 "\n",
-		       nflows, engine_bytes(&c) >> 20);
+		       nflows, engine_bytes(&c, 1) >> 20);
 		free(e);
 		free(visits);
 		return;
@@ -347,7 +347,7 @@ static void bench_engine(uint32_t nflows, uint64_t lookups, struct trace *t)
 	       tl_b > 0 ? (double)looked_b / tl_b : 0.0,
 	       looked_b ? tl_b * 1e9 / (double)looked_b : 0.0,
 	       (double)(rss1 - rss0) / nflows,
-	       (double)engine_memory(e) / nflows,
+	       (double)engine_memory(&e, 1) / nflows,
 	       (double)flow_table_bytes(&e->table) / nflows, invalid_count(e),
 	       e->st.dropped);
 	engine_destroy(e);

@@ -15,13 +15,18 @@
 # /proc/net/netfilter/nfnetlink_queue) less user_dropped; its CPU is
 # utime + stime from /proc/PID/stat over the load, startup excluded.
 # Drain: b and c stopped (SIGSTOP) while DRAIN_N packets queue up, then
-# resumed; verdicts/s is the receiver's rate while they drain.
+# resumed; verdicts/s is the receiver's rate while they drain. Case mq
+# drains the same way with nfqtrackd on two queues (queues = 0-1, threads
+# pinned, iptables --queue-balance 0:1), beside c on one: how the
+# consumer scales with queues, once the generator has left the cores to
+# it. The drain load comes from DRAIN_ADDRS source addresses, so that the
+# kernel spreads it over the queues.
 # Engine: tests/bin/engine_bench (no network), callgrind instructions
 # per packet when valgrind is installed, and nfqtrackd --replay over the
 # captures in CORPUS when there are any.
 #
 # Environment: RUNS SECS FLOWS SIZES CASES (of: a b c drain engine
-# callgrind replay) DAEMON_CONF_EXTRA (config lines for c, overriding the
+# callgrind replay mq) DAEMON_CONF_EXTRA (config lines for c, overriding the
 # bench config's) GEN_CPU CONS_CPU RX_CPU DRAIN_N DRAIN_FLOWS
 # ENGINE_FLOWS ENGINE_LOOKUPS DRAM_MIB CORPUS OUT (results directory).
 # Only processes started here are ever signalled, by PID; namespaces are
@@ -35,13 +40,15 @@ RUNS=${RUNS:-3}
 SECS=${SECS:-3}
 FLOWS=${FLOWS:-1 1000 100000}
 SIZES=${SIZES:-64 1400}
-CASES=${CASES:-a b c drain engine callgrind replay}
+CASES=${CASES:-a b c drain mq engine callgrind replay}
 DAEMON_CONF_EXTRA=${DAEMON_CONF_EXTRA:-}
 GEN_CPU=${GEN_CPU:-0}
 CONS_CPU=${CONS_CPU:-1}
 RX_CPU=${RX_CPU:-1}
 DRAIN_N=${DRAIN_N:-60000}
 DRAIN_FLOWS=${DRAIN_FLOWS:-1000}
+DRAIN_ADDRS=${DRAIN_ADDRS:-64}
+NQ=1 # queues the consumer under test reads
 ENGINE_FLOWS=${ENGINE_FLOWS:-1000,1000000,10000000}
 ENGINE_LOOKUPS=${ENGINE_LOOKUPS:-4000000}
 DRAM_MIB=${DRAM_MIB:-1024}
@@ -129,11 +136,12 @@ net_up() {
 	ip -n "$NS_G" neigh replace "$DST" lladdr "$mac" dev vg nud permanent
 }
 
-# The queue's line in the receiver namespace: "total dropped udropped
-# id_sequence", or nothing when no queue 0 is bound.
+# The queues' lines in the receiver namespace, queues 0 to NQ-1 summed:
+# "total dropped udropped id_sequence", or nothing until all are bound.
 qstat() {
 	ip netns exec "$NS_R" cat /proc/net/netfilter/nfnetlink_queue |
-		awk '$1 == 0 { print $3, $6, $7, $8 }'
+		awk -v nq="$NQ" '$1 < nq { n++; t += $3; d += $6; u += $7; i += $8 }
+			END { if (n == nq) print t, d, u, i }'
 }
 queue_bound() { [ -n "$(qstat)" ]; }
 udp_bound() {
@@ -189,6 +197,11 @@ start_consumer() {
 		[ "$2" = 1 ] && conf=$T/drain.conf
 		ip netns exec "$NS_R" taskset -c "$CONS_CPU" "$NFQTRACKD" -e \
 			-c "$conf" >>"$T/nfqtrackd.out" 2>&1 &
+		;;
+	mq)
+		# Every CPU: pin_threads puts one queue's thread on each.
+		ip netns exec "$NS_R" "$NFQTRACKD" -e -c "$T/drain-mq.conf" \
+			>>"$T/nfqtrackd.out" 2>&1 &
 		;;
 	*) return 0 ;;
 	esac
@@ -250,17 +263,23 @@ measure() {
 # drain CASE RUN: queue DRAIN_N packets to a stopped consumer, resume it,
 # time the drain by the receiver's rate.
 drain() {
-	local c=$1 run=$2 q c0 c1 queued rx n
+	local c=$1 run=$2 q c0 c1 queued rx n target="--queue-num 0"
+	NQ=1
+	if [ "$c" = mq ]; then
+		NQ=2
+		target="--queue-balance 0:1"
+	fi
 	ip netns exec "$NS_R" iptables -F INPUT
+	# shellcheck disable=SC2086
 	ip netns exec "$NS_R" iptables -A INPUT -p udp --dport $PORT \
-		-j NFQUEUE --queue-num 0 --queue-bypass || return 1
+		-j NFQUEUE $target --queue-bypass || return 1
 	start_consumer "$c" 1 || return 1
 	kill -STOP "$CONS_PID"
 	# The receiver on the generator's CPU: idle by the time it drains.
 	start_rx "$GEN_CPU" 60 2000 "$DRAIN_N" || return 1
 	ip netns exec "$NS_G" taskset -c "$GEN_CPU" "$BIN/bench_gen" tx \
-		-s $SRC -d $DST -p $PORT -S 64 -f "$DRAIN_FLOWS" -n "$DRAIN_N" \
-		-t 10 >"$T/tx.out" 2>&1
+		-s $SRC -d $DST -p $PORT -S 64 -f "$DRAIN_FLOWS" -a "$DRAIN_ADDRS" \
+		-n "$DRAIN_N" -t 10 >"$T/tx.out" 2>&1
 	# Until every packet sent is queued (or the queue stops growing).
 	n=-1
 	for _ in $(seq 50); do
@@ -285,6 +304,7 @@ drain() {
 		>>"$OUT/drain.tsv"
 	printf '  drain %s run %s: %s queued, %s drained at %s verdicts/s (queue drops %s)\n' \
 		"$c" "$run" "$queued" "${n:-0}" "${rx:-0}" "$(echo "$q" | awk '{ print $2 + $3 }')"
+	NQ=1
 }
 
 median() {
@@ -326,6 +346,9 @@ if [ $NET = yes ]; then
 	net_up || { echo "bench: network setup failed" >&2; exit 1; }
 	write_daemon_conf "$T/bench.conf" $QMAXLEN $RCVBUF
 	write_daemon_conf "$T/drain.conf" 65536 $((DRAIN_N * 4096))
+	DAEMON_CONF_EXTRA="$DAEMON_CONF_EXTRA
+queues = 0-1
+pin_threads = yes" write_daemon_conf "$T/drain-mq.conf" 65536 $((DRAIN_N * 4096))
 	"$NFQTRACKD" -t -c "$T/bench.conf" >/dev/null ||
 		{ echo "bench: the bench config is refused" >&2; exit 1; }
 	echo "== network: flows {$FLOWS} x size {$SIZES}, $RUNS runs of $SECS s, cases: $CASES"
@@ -340,10 +363,11 @@ if [ $NET = yes ]; then
 			done
 		done
 	done
-	if has drain; then
+	if has drain || has mq; then
 		echo "== drain: $DRAIN_N packets queued to a stopped consumer"
 		for run in $(seq "$RUNS"); do
-			for c in b c; do
+			for c in b c mq; do
+				{ [ $c = mq ] && has mq; } || { [ $c != mq ] && has drain; } || continue
 				drain "$c" "$run" || { echo "bench: drain $c failed" >&2; exit 1; }
 			done
 		done
@@ -423,7 +447,8 @@ fi
 		echo
 		echo "drain: $DRAIN_N packets queued to a stopped consumer, then resumed"
 		printf '%-5s | %8s | %8s | %11s | %8s\n' case queued drained verdicts/s "us/pkt"
-		for c in b c; do
+		for c in b c mq; do
+			grep -q "^$c	" "$OUT/drain.tsv" || continue
 			printf '%-5s | %8s | %8s | %11s | %8s\n' "$c" \
 				"$(fmt "$(awk -F'\t' -v c=$c '$1 == c { print $3 }' "$OUT/drain.tsv" | median)")" \
 				"$(fmt "$(awk -F'\t' -v c=$c '$1 == c { print $4 }' "$OUT/drain.tsv" | median)")" \
@@ -432,7 +457,9 @@ fi
 		done
 		db=$(awk -F'\t' '$1 == "b" { print $5 }' "$OUT/drain.tsv" | median)
 		dc=$(awk -F'\t' '$1 == "c" { print $5 }' "$OUT/drain.tsv" | median)
+		dm=$(awk -F'\t' '$1 == "mq" { print $5 }' "$OUT/drain.tsv" | median)
 		echo "c/b drain rate: $(ratio "$dc" "$db")"
+		[ "$dm" = - ] || echo "mq/c drain rate (2 queues, 2 threads / 1 queue; $(nproc) CPUs): $(ratio "$dm" "$dc")"
 	fi
 	if grep -q '^engine\|^dram' "$OUT/engine.txt"; then
 		dram=$(kv "$OUT/engine.txt" ns)

@@ -132,7 +132,7 @@ static void check(const struct engine *e, const struct engine_result *r,
 		  uint32_t count_before, uint32_t max_before)
 {
 	const struct engine_stats *s = &e->st;
-	uint32_t lists = 0, classes = e->exempt_count;
+	uint32_t lists = 0, classes = e->sh->exempt_count;
 
 	if (s->packets != s->accepted + s->dropped)
 		abort();
@@ -156,7 +156,7 @@ static void check(const struct engine *e, const struct engine_result *r,
 	for (uint32_t i = 0; i < e->table.nlists; i++)
 		lists += e->table.list[i].count;
 	for (int i = 0; i < PC_COUNT; i++)
-		classes += e->proto_count[i];
+		classes += e->sh->proto_count[i];
 	if (lists != e->table.count || classes != e->table.count)
 		abort();
 }

@@ -305,11 +305,11 @@ wait_syslog() {
 }
 
 # A client namespace process that keeps TCP connections open and takes
-# commands ("open N MS", "echo MS", "close"): tcp_client starts it,
+# commands ("open N MS", "echo MS", "close"): tcp_client ADDR [SRC] starts it,
 # tcp_cmd sends one command and prints its one-line answer.
 tcp_client() {
 	tcp_done
-	coproc TCPC { ip netns exec "$NS_C" "$FLOWGEN" client -d "$1" -p "$PORT" -t 120; }
+	coproc TCPC { ip netns exec "$NS_C" "$FLOWGEN" client -d "$1" ${2:+-s "$2"} -p "$PORT" -t 120; }
 	PIDS+=("$TCPC_PID")
 }
 

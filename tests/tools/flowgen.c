@@ -6,7 +6,7 @@
  *
  *   flowgen serve -p PORT [-t SECS]
  *	TCP and UDP echo server on PORT (IPv4 and IPv6).
- *   flowgen client -d ADDR -p PORT [-t SECS]
+ *   flowgen client -d ADDR [-s SRC] -p PORT [-t SECS]
  *	Reads commands on stdin, answers one line each:
  *	  open N MS   open N more TCP connections at once, wait up to MS
  *	              -> "open ok=X fail=Y"
@@ -21,10 +21,12 @@
  *	              left alone. -> "churn ok=X fail=Y max_ms=Z", Z the
  *	              slowest success
  *	  quit
- *   flowgen udp -d ADDR -p PORT -n COUNT [-f FLOWS] [-w MS] [-i MS]
+ *   flowgen udp -d ADDR [-s SRC] -p PORT -n COUNT [-f FLOWS] [-w MS] [-i MS]
  *	Send COUNT datagrams spread over FLOWS source ports; with -w, wait
  *	up to MS for each echo; with -i, start one every MS milliseconds.
  *	-> "udp sent=X recv=Y"
+ *
+ * -s SRC sends from that address of the host (clients and udp).
  *
  * Every mode exits by itself after -t SECS (default 60, at most a day,
  * for the soak) at the latest.
@@ -47,8 +49,8 @@
 #define MAX_CONNS 4096
 #define CHURN_INFLIGHT 64
 
-static struct sockaddr_storage peer;
-static socklen_t peer_len;
+static struct sockaddr_storage peer, local;
+static socklen_t peer_len, local_len; /* local_len 0: any source */
 
 static void die(const char *what)
 {
@@ -77,6 +79,20 @@ static void set_peer(const char *addr, const char *port)
 	memcpy(&peer, ai->ai_addr, ai->ai_addrlen);
 	peer_len = ai->ai_addrlen;
 	freeaddrinfo(ai);
+}
+
+/* A socket towards the peer, from the -s address if one was given
+ * (port chosen by the kernel); -1 on failure. */
+static int peer_socket(int type)
+{
+	int fd = socket(peer.ss_family, type, 0);
+
+	if (fd >= 0 && local_len &&
+	    bind(fd, (struct sockaddr *)&local, local_len) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 /* serve */
@@ -164,8 +180,7 @@ static void cmd_open(int n, int ms)
 		return;
 	}
 	for (int i = 0; i < n; i++) {
-		p[i].fd =
-			socket(peer.ss_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		p[i].fd = peer_socket(SOCK_STREAM | SOCK_NONBLOCK);
 		p[i].events = POLLOUT;
 		if (p[i].fd < 0 ||
 		    (connect(p[i].fd, (struct sockaddr *)&peer, peer_len) < 0 &&
@@ -307,8 +322,7 @@ static void cmd_churn(int n, int rate, int ms)
 			while (c[k].fd >= 0)
 				k++;
 			started++;
-			fd = socket(peer.ss_family, SOCK_STREAM | SOCK_NONBLOCK,
-				    0);
+			fd = peer_socket(SOCK_STREAM | SOCK_NONBLOCK);
 			if (fd < 0 || (connect(fd, (struct sockaddr *)&peer,
 					       peer_len) < 0 &&
 				       errno != EINPROGRESS)) {
@@ -424,7 +438,7 @@ static int udp(int count, int flows, int wait_ms, int interval_ms)
 	if (!fds || flows <= 0 || count < 0)
 		return 2;
 	for (int f = 0; f < flows; f++) {
-		fds[f] = socket(peer.ss_family, SOCK_DGRAM, 0);
+		fds[f] = peer_socket(SOCK_DGRAM);
 		if (fds[f] < 0 ||
 		    connect(fds[f], (struct sockaddr *)&peer, peer_len) < 0)
 			die("udp socket");
@@ -456,7 +470,7 @@ static int udp(int count, int flows, int wait_ms, int interval_ms)
 
 int main(int argc, char **argv)
 {
-	const char *addr = NULL, *port = NULL;
+	const char *addr = NULL, *port = NULL, *src = NULL;
 	int secs = 60, count = 0, flows = 1, wait_ms = 0, interval_ms = 0, opt;
 
 	if (argc < 2) {
@@ -465,10 +479,13 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	optind = 2;
-	while ((opt = getopt(argc, argv, "d:p:t:n:f:w:i:")) != -1) {
+	while ((opt = getopt(argc, argv, "d:s:p:t:n:f:w:i:")) != -1) {
 		switch (opt) {
 		case 'd':
 			addr = optarg;
+			break;
+		case 's':
+			src = optarg;
 			break;
 		case 'p':
 			port = optarg;
@@ -500,6 +517,11 @@ int main(int argc, char **argv)
 		return serve(atoi(port), secs);
 	if (!addr)
 		return 2;
+	if (src) {
+		set_peer(src, "0");
+		local = peer;
+		local_len = peer_len;
+	}
 	set_peer(addr, port);
 	if (!strcmp(argv[1], "client"))
 		return client(secs);

@@ -672,8 +672,12 @@ START_TEST(names)
 	ck_assert_str_eq(engine_drop_name(DROP_REASON_COUNT), "?");
 	for (int i = 0; i < INV_REASON_COUNT; i++)
 		ck_assert_str_ne(engine_invalid_name(i), "?");
-	ck_assert_uint_eq(engine_bytes(&conf),
+	ck_assert_uint_eq(engine_bytes(&conf, 1),
 			  64 * sizeof(struct flow) + 64 * 4 +
+				  source_table_bytes_for(1024));
+	/* Each queue's table can hold them all; one source table. */
+	ck_assert_uint_eq(engine_bytes(&conf, 3),
+			  3 * (64 * sizeof(struct flow) + 64 * 4) +
 				  source_table_bytes_for(1024));
 }
 END_TEST

@@ -110,7 +110,8 @@ START_TEST(accounting_counters)
 	c.accounting = true;
 	engine_destroy(&e);
 	ck_assert_int_eq(engine_init(&e, &c, &key, 5000000), 0);
-	ck_assert_uint_eq(engine_memory(&e), engine_bytes(&c));
+	ck_assert_uint_eq(engine_memory((struct engine *[]){ &e }, 1),
+			  engine_bytes(&c, 1));
 	feed(b, tu_ip4(b, IPPROTO_TCP, "192.0.2.7", "198.51.100.1", l4,
 		       tu_tcp(l4, 51324, 443, TCPF_SYN, 100, 0)));
 	ck_assert_str_eq(
@@ -140,7 +141,8 @@ START_TEST(accounting_counters)
 	c.accounting = false;
 	ck_assert_int_eq(engine_reconfigure(&e, &c), 0);
 	ck_assert_ptr_null(strstr(line(false), "packets="));
-	ck_assert_uint_eq(engine_memory(&e), engine_bytes(&c));
+	ck_assert_uint_eq(engine_memory((struct engine *[]){ &e }, 1),
+			  engine_bytes(&c, 1));
 	/* On again: the flow counts from 0. */
 	c.accounting = true;
 	ck_assert_int_eq(engine_reconfigure(&e, &c), 0);

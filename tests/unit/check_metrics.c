@@ -28,6 +28,7 @@ static void setup(void)
 	memset(&ks, 0, sizeof(ks));
 	in = (struct metrics_input){
 		.engine = &e,
+		.stats = &e.st,
 		.queue = &qs,
 		.kernel = &ks,
 		.version = "1.2.3",
@@ -111,6 +112,7 @@ START_TEST(values_from_the_engine)
 	/* Expiry, as the kernel's: counted once the flows are reclaimed. */
 	at(3600);
 	engine_tick(&e);
+	in.flows_expired = e.table.expired;
 	t = render();
 	assert_line(t, "nfqtrack_flows 0");
 	assert_line(t, "nfqtrack_flows_expired_total 2");

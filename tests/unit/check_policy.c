@@ -40,18 +40,18 @@ static void check_accounting(void)
 {
 	struct flow_cursor cur = { 0, 0 };
 	uint64_t sourced = 0, per_source = 0;
-	uint32_t sum = e.exempt_count;
+	uint32_t sum = e.sh->exempt_count;
 
 	for (int i = 0; i < PC_COUNT; i++)
-		sum += e.proto_count[i];
+		sum += e.sh->proto_count[i];
 	ck_assert_uint_eq(sum, e.table.count);
 	while (flow_table_walk_step(&e.table, &cur, 1024, sum_sources,
 				    &sourced))
 		;
-	for (uint32_t b = 0; b < e.sources.nbuckets; b++)
-		for (uint32_t i = e.sources.bucket[b]; i != SOURCE_NIL;
-		     i = source_at(&e.sources, i)->next)
-			per_source += source_at(&e.sources, i)->flows;
+	for (uint32_t b = 0; b < e.sh->sources.nbuckets; b++)
+		for (uint32_t i = e.sh->sources.bucket[b]; i != SOURCE_NIL;
+		     i = source_at(&e.sh->sources, i)->next)
+			per_source += source_at(&e.sh->sources, i)->flows;
 	ck_assert_uint_eq(sourced, per_source);
 }
 
@@ -290,9 +290,9 @@ START_TEST(source_limit)
 	ck_assert_int_eq(udp4(S4, C4, 53, 5001), VERDICT_ACCEPT);
 	ck_assert_int_eq(udp4(D4, S4, 5002, 53), VERDICT_ACCEPT);
 	ck_assert_int_eq(udp4(C4B, S4, 5002, 53), VERDICT_ACCEPT);
-	ck_assert_uint_eq(e.sources.count, 3);
-	ck_assert_uint_eq(source_at(&e.sources,
-				    source_find(&e.sources, 4,
+	ck_assert_uint_eq(e.sh->sources.count, 3);
+	ck_assert_uint_eq(source_at(&e.sh->sources,
+				    source_find(&e.sh->sources, 4,
 						(uint8_t[]){ 192, 0, 2, 7 },
 						32))
 				  ->refused,
@@ -301,7 +301,7 @@ START_TEST(source_limit)
 	at(conf.timeout[TMO_UDP]);
 	engine_tick(&e);
 	ck_assert_uint_eq(e.table.count, 0);
-	ck_assert_uint_eq(e.sources.count, 0);
+	ck_assert_uint_eq(e.sh->sources.count, 0);
 	ck_assert_int_eq(udp4(C4, S4, 5002, 53), VERDICT_ACCEPT);
 	check_accounting();
 }
@@ -321,7 +321,7 @@ START_TEST(source_limit_skips_closed_connections)
 	ck_assert_int_eq(c2s(&x, TCPF_SYN, 0), VERDICT_DROP);
 	close_both(&a);
 	close_both(&b);
-	ck_assert_uint_eq(e.sources.count, 0);
+	ck_assert_uint_eq(e.sh->sources.count, 0);
 	handshake(&c);
 	handshake(&d);
 	ck_assert_uint_eq(e.table.count, 4);
@@ -345,8 +345,8 @@ START_TEST(source_limit_edges)
 	for (uint16_t i = 0; i < 64; i++)
 		ck_assert_int_eq(udp4(C4, S4, (uint16_t)(5000 + i), 53),
 				 VERDICT_ACCEPT);
-	ck_assert_uint_eq(e.sources.count, 1);
-	ck_assert_uint_eq(source_at(&e.sources, 0)->flows, 64);
+	ck_assert_uint_eq(e.sh->sources.count, 1);
+	ck_assert_uint_eq(source_at(&e.sh->sources, 0)->flows, 64);
 	check_accounting();
 }
 END_TEST
@@ -372,7 +372,7 @@ START_TEST(source_prefix_aggregation)
 			 VERDICT_DROP);
 	ck_assert_int_eq(udp6("2001:db8:0:1::7", "2001:db8:ff::1", 5000, 53),
 			 VERDICT_ACCEPT);
-	ck_assert_uint_eq(e.sources.count, 4);
+	ck_assert_uint_eq(e.sh->sources.count, 4);
 	check_accounting();
 }
 END_TEST
@@ -471,9 +471,9 @@ START_TEST(proto_cap_drop)
 	/* UDP-Lite counts as UDP; TCP and ICMP are not held back. */
 	ck_assert_int_eq(tcp4(C4, S4, 1000, 80, TCPF_SYN), VERDICT_ACCEPT);
 	ck_assert_int_eq(icmp4(C4, S4, 8, 1), VERDICT_ACCEPT);
-	ck_assert_uint_eq(e.proto_count[PC_UDP], 3);
-	ck_assert_uint_eq(e.proto_count[PC_TCP], 1);
-	ck_assert_uint_eq(e.proto_count[PC_ICMP], 1);
+	ck_assert_uint_eq(e.sh->proto_count[PC_UDP], 3);
+	ck_assert_uint_eq(e.sh->proto_count[PC_TCP], 1);
+	ck_assert_uint_eq(e.sh->proto_count[PC_ICMP], 1);
 	check_accounting();
 }
 END_TEST
@@ -496,7 +496,7 @@ START_TEST(proto_cap_early_drop_evicts_its_own)
 	ck_assert_int_eq(res.ev.key.proto, IPPROTO_UDP);
 	ck_assert_ptr_null(find(C4, S4, IPPROTO_UDP, 5000, 53));
 	ck_assert_ptr_nonnull(find(C4, S4, IPPROTO_TCP, 1000, 80));
-	ck_assert_uint_eq(e.proto_count[PC_UDP], 2);
+	ck_assert_uint_eq(e.sh->proto_count[PC_UDP], 2);
 	check_accounting();
 }
 END_TEST
@@ -517,7 +517,7 @@ START_TEST(proto_cap_icmp_and_other)
 			 VERDICT_ACCEPT); /* GRE */
 	ck_assert_int_eq(feed(b, tu_ip4(b, 50, C4, S4, l4, 8)), VERDICT_DROP);
 	ck_assert_int_eq(res.reason, DROP_PROTO_CAP);
-	ck_assert_uint_eq(e.proto_count[PC_OTHER], 1);
+	ck_assert_uint_eq(e.sh->proto_count[PC_OTHER], 1);
 	check_accounting();
 }
 END_TEST
@@ -546,7 +546,7 @@ START_TEST(exempt_sources)
 		ck_assert_int_eq(tcp4(D4, S4, (uint16_t)(2000 + i), 80,
 				      TCPF_SYN),
 				 VERDICT_ACCEPT);
-	ck_assert_uint_eq(e.exempt_count, 1);
+	ck_assert_uint_eq(e.sh->exempt_count, 1);
 	ck_assert_uint_eq(e.table.count, 2);
 	/* The table is full of assured and exempt flows, on_full is drop:
 	 * the admin still gets in, and the assured flow makes room. */
@@ -560,7 +560,7 @@ START_TEST(exempt_sources)
 	ck_assert_int_eq(res.reason, DROP_TABLE_FULL);
 	ck_assert_int_eq(udp4(D4, S4, 5000, 53), VERDICT_DROP);
 	ck_assert_int_eq(res.reason, DROP_TABLE_FULL);
-	ck_assert_uint_eq(e.sources.count, 0);
+	ck_assert_uint_eq(e.sh->sources.count, 0);
 	check_accounting();
 }
 END_TEST
@@ -712,7 +712,7 @@ START_TEST(warning_mark)
 	ck_assert_uint_eq(e.events, 0);
 	udp4(C4, S4, 5007, 53);
 	ck_assert_uint_eq(e.events, ENGINE_EV_WARN_ON);
-	ck_assert(e.warn);
+	ck_assert(e.sh->warn);
 	e.events = 0;
 	udp4(C4, S4, 5008, 53);
 	ck_assert_uint_eq(e.events, 0);
@@ -723,7 +723,7 @@ START_TEST(warning_mark)
 	engine_tick(&e);
 	ck_assert_uint_eq(e.table.count, 1);
 	ck_assert_uint_eq(e.events, ENGINE_EV_WARN_OFF);
-	ck_assert(!e.warn);
+	ck_assert(!e.sh->warn);
 
 	conf.warn_at = 0;
 	restart();
@@ -814,13 +814,13 @@ START_TEST(reload_recounts_sources)
 		udp4(C4, S4, (uint16_t)(5000 + i), 53);
 	udp4(C4B, S4, 5000, 53);
 	udp4(D4, S4, 5000, 53);
-	ck_assert_uint_eq(e.sources.count, 3);
+	ck_assert_uint_eq(e.sh->sources.count, 3);
 	at(1);
 	/* A /24 per source: C4 and C4B are one. */
 	conf.source_prefix4 = 24;
 	conf.max_flows_per_source = 4;
 	ck_assert_int_eq(engine_reconfigure(&e, &conf), 0);
-	ck_assert_uint_eq(e.sources.count, 2);
+	ck_assert_uint_eq(e.sh->sources.count, 2);
 	check_accounting();
 	ck_assert_int_eq(udp4(C4B, S4, 5001, 53), VERDICT_DROP);
 	ck_assert_int_eq(res.reason, DROP_SOURCE_LIMIT);
@@ -828,16 +828,16 @@ START_TEST(reload_recounts_sources)
 	ck_assert_int_eq(prefix_parse(&conf.exempt[0], D4, false, &why), 0);
 	conf.nexempt = 1;
 	ck_assert_int_eq(engine_reconfigure(&e, &conf), 0);
-	ck_assert_uint_eq(e.exempt_count, 1);
-	ck_assert_uint_eq(e.proto_count[PC_UDP], 4);
-	ck_assert_uint_eq(e.sources.count, 1);
+	ck_assert_uint_eq(e.sh->exempt_count, 1);
+	ck_assert_uint_eq(e.sh->proto_count[PC_UDP], 4);
+	ck_assert_uint_eq(e.sh->sources.count, 1);
 	ck_assert(find(D4, S4, IPPROTO_UDP, 5000, 53)->flags & FLOW_F_EXEMPT);
 	check_accounting();
 	/* And back. */
 	conf.nexempt = 0;
 	ck_assert_int_eq(engine_reconfigure(&e, &conf), 0);
-	ck_assert_uint_eq(e.exempt_count, 0);
-	ck_assert_uint_eq(e.sources.count, 2);
+	ck_assert_uint_eq(e.sh->exempt_count, 0);
+	ck_assert_uint_eq(e.sh->sources.count, 2);
 	check_accounting();
 	/* The expiry order survived the moves: C4's flows (t = 0) first. */
 	at(conf.timeout[TMO_UDP]);
@@ -859,7 +859,7 @@ START_TEST(source_table_full)
 	ck_assert_int_eq(udp4(C4B, S4, 5000, 53), VERDICT_ACCEPT);
 	ck_assert_int_eq(udp4(C4B, S4, 5001, 53), VERDICT_ACCEPT);
 	ck_assert_uint_eq(e.st.flows_unsourced, 2);
-	ck_assert_uint_eq(e.sources.full, 2);
+	ck_assert_uint_eq(e.sh->sources.full, 2);
 	ck_assert_int_eq(udp4(C4, S4, 5001, 53), VERDICT_DROP);
 	check_accounting();
 }

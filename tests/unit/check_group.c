@@ -1,0 +1,302 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * check_group.c - engines that share their limits (one per queue and
+ * thread) and the pause that stops their threads: max_flows, per protocol
+ * caps and per source limits hold for the group exactly, also with two
+ * threads racing to open flows; a reload and a recount cover every table;
+ * a paused worker does nothing until it is let go.
+ */
+#include <check.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "pause.h"
+#include "testutil.h"
+
+static const struct hash_key key = { 0x0123456789abcdefULL, 7 };
+
+struct group {
+	struct conf conf;
+	struct engine_shared sh;
+	struct engine eng[2];
+	struct engine *es[2];
+};
+
+static void group_init(struct group *g, bool threaded)
+{
+	ck_assert_int_eq(engine_shared_init(&g->sh, &g->conf, &key, threaded),
+			 0);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(engine_init_shared(&g->eng[i], &g->conf, &key,
+						    1000, &g->sh),
+				 0);
+		g->es[i] = &g->eng[i];
+	}
+}
+
+static void group_destroy(struct group *g)
+{
+	for (int i = 0; i < 2; i++)
+		engine_destroy(&g->eng[i]);
+	engine_shared_destroy(&g->sh);
+}
+
+/* A UDP packet from 10.(a>>8).(a&255).1:port to 10.99.0.1:53. */
+static enum verdict udp(struct engine *e, uint32_t a, uint16_t port,
+			struct engine_result *r)
+{
+	char src[32];
+	uint8_t l4[16], b[64];
+	size_t len;
+
+	snprintf(src, sizeof(src), "10.%u.%u.1", (a >> 8) & 255, a & 255);
+	len = tu_ip4(b, IPPROTO_UDP, src, "10.99.0.1", l4,
+		     tu_udp(l4, port, 53, 8));
+	engine_packet(e, b, len, len, 0, r);
+	return r->verdict;
+}
+
+static uint32_t table_sum(const struct group *g)
+{
+	return g->eng[0].table.count + g->eng[1].table.count;
+}
+
+START_TEST(limits_hold_for_the_group)
+{
+	struct engine_result r;
+	struct group g;
+	int accepted = 0;
+
+	conf_defaults(&g.conf);
+	g.conf.max_flows = 10;
+	g.conf.on_full = CONF_FULL_DROP;
+	g.conf.max_flows_per_source = 3;
+	group_init(&g, false);
+	/* Each table could hold max_flows alone; together they hold it. */
+	for (uint16_t p = 1; p <= 12; p++)
+		accepted += udp(&g.eng[p & 1], p, 1000, &r) == VERDICT_ACCEPT;
+	ck_assert_int_eq(accepted, 10);
+	ck_assert_int_eq(r.reason, DROP_TABLE_FULL);
+	ck_assert_uint_eq(g.sh.flows, 10);
+	ck_assert_uint_eq(table_sum(&g), 10);
+	ck_assert_uint_eq(g.sh.proto_count[PC_UDP], 10);
+	ck_assert_uint_ge(g.eng[0].table.count, 1);
+	ck_assert_uint_ge(g.eng[1].table.count, 1);
+
+	/* One source's flows in both tables count as one. */
+	group_destroy(&g);
+	group_init(&g, false);
+	ck_assert_int_eq(udp(&g.eng[0], 1, 1, &r), VERDICT_ACCEPT);
+	ck_assert_int_eq(udp(&g.eng[1], 1, 2, &r), VERDICT_ACCEPT);
+	ck_assert_int_eq(udp(&g.eng[0], 1, 3, &r), VERDICT_ACCEPT);
+	ck_assert_int_eq(udp(&g.eng[1], 1, 4, &r), VERDICT_DROP);
+	ck_assert_int_eq(r.reason, DROP_SOURCE_LIMIT);
+	ck_assert_uint_eq(g.sh.sources.count, 1);
+
+	/* A flow freed in one table makes room in the other. */
+	engine_set_time(&g.eng[0], 1000 + 3600 * 1000);
+	engine_tick(&g.eng[0]);
+	ck_assert_uint_eq(g.eng[0].table.count, 0);
+	ck_assert_uint_eq(g.sh.flows, 1);
+	ck_assert_int_eq(udp(&g.eng[1], 1, 5, &r), VERDICT_ACCEPT);
+	ck_assert_int_eq(udp(&g.eng[1], 1, 6, &r), VERDICT_ACCEPT);
+	ck_assert_uint_eq(g.sh.flows, 3);
+	group_destroy(&g);
+}
+END_TEST
+
+START_TEST(report_sums_the_group)
+{
+	struct engine_result r;
+	struct engine_stats st;
+	struct group g;
+
+	conf_defaults(&g.conf);
+	g.conf.max_flows = 4;
+	g.conf.on_full = CONF_FULL_DROP;
+	group_init(&g, false);
+	for (uint16_t p = 1; p <= 6; p++)
+		udp(&g.eng[p % 2], p, 1000, &r);
+	engine_sum_stats(&st, g.es, 2);
+	ck_assert_uint_eq(st.packets, 6);
+	ck_assert_uint_eq(st.dropped, 2);
+	ck_assert_uint_eq(st.flows_created, 4);
+	ck_assert_uint_eq(engine_memory(g.es, 2), engine_bytes(&g.conf, 2));
+	group_destroy(&g);
+}
+END_TEST
+
+/* A reload that changes the exempt list counts every table again, and
+ * the shared counts come out right. */
+START_TEST(reload_recounts_every_table)
+{
+	struct engine_result r;
+	struct group g;
+	struct prefix p;
+	const char *why;
+
+	conf_defaults(&g.conf);
+	g.conf.max_flows = 100;
+	group_init(&g, false);
+	for (uint16_t i = 1; i <= 8; i++)
+		udp(&g.eng[i % 2], i, 1000, &r);
+	ck_assert_uint_eq(g.sh.proto_count[PC_UDP], 8);
+	ck_assert_int_eq(prefix_parse(&p, "10.0.0.0/8", false, &why), 0);
+	g.conf.exempt[0] = p;
+	g.conf.nexempt = 1;
+	g.conf.max_flows = 200;
+	ck_assert_int_eq(engine_group_reconfigure(g.es, 2, &g.conf), 0);
+	ck_assert_uint_eq(g.sh.exempt_count, 8);
+	ck_assert_uint_eq(g.sh.proto_count[PC_UDP], 0);
+	ck_assert_uint_eq(g.sh.flows, 8);
+	ck_assert_uint_eq(g.eng[0].max_flows, 200);
+	ck_assert_uint_eq(g.eng[1].max_flows, 200);
+	ck_assert_uint_eq(g.eng[1].nexempt, 1);
+	group_destroy(&g);
+}
+END_TEST
+
+struct racer {
+	struct engine *e;
+	uint32_t first;
+	int accepted;
+	atomic_int *go;
+};
+
+static void *race(void *arg)
+{
+	struct racer *rc = arg;
+	struct engine_result r;
+
+	while (!atomic_load(rc->go))
+		;
+	for (uint32_t i = 0; i < 20000; i++)
+		rc->accepted += udp(rc->e, rc->first + i / 8,
+				    (uint16_t)(1 + i % 8),
+				    &r) == VERDICT_ACCEPT;
+	return NULL;
+}
+
+/* Two threads open flows as fast as they can into a table that holds
+ * fewer than they try: never one flow more than max_flows, and every
+ * count agrees at the end. */
+START_TEST(threads_race_for_the_last_places)
+{
+	struct racer rc[2];
+	pthread_t t[2];
+	atomic_int go = 0;
+	struct group g;
+
+	conf_defaults(&g.conf);
+	g.conf.max_flows = 30000;
+	g.conf.on_full = CONF_FULL_DROP;
+	g.conf.max_flows_per_source = 7;
+	group_init(&g, true);
+	for (int i = 0; i < 2; i++) {
+		rc[i] = (struct racer){ &g.eng[i], (uint32_t)i * 3000, 0, &go };
+		ck_assert_int_eq(pthread_create(&t[i], NULL, race, &rc[i]), 0);
+	}
+	atomic_store(&go, 1);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	/* Sources 0-2499 and 3000-5499, each opening 8 flows (half of them
+	 * in the other thread's range overlap from 3000 on: shared
+	 * sources), 7 per source at most, 30000 in all. */
+	ck_assert_uint_eq(g.sh.flows, table_sum(&g));
+	ck_assert_uint_eq(g.sh.flows,
+			  (uint32_t)(rc[0].accepted + rc[1].accepted));
+	ck_assert_uint_le(g.sh.flows, 30000);
+	ck_assert_uint_eq(g.sh.proto_count[PC_UDP], g.sh.flows);
+	for (uint32_t b = 0; b < g.sh.sources.nbuckets; b++)
+		for (uint32_t i = g.sh.sources.bucket[b]; i != SOURCE_NIL;
+		     i = source_at(&g.sh.sources, i)->next)
+			ck_assert_uint_le(source_at(&g.sh.sources, i)->flows,
+					  7);
+	group_destroy(&g);
+}
+END_TEST
+
+struct worker {
+	struct pause *p;
+	atomic_bool stop;
+	atomic_ulong steps;
+};
+
+static void *work(void *arg)
+{
+	struct worker *w = arg;
+
+	while (!atomic_load(&w->stop)) {
+		if (pause_requested(w->p)) {
+			pause_park(w->p);
+			continue;
+		}
+		atomic_fetch_add(&w->steps, 1);
+	}
+	pause_leave(w->p);
+	return NULL;
+}
+
+/* While paused, workers take no step; let go, they go on; a worker that
+ * ends is not waited for. */
+START_TEST(pause_stops_and_resumes)
+{
+	struct pause p;
+	struct worker w[3];
+	pthread_t t[3];
+
+	ck_assert_int_eq(pause_init(&p), 0);
+	for (int i = 0; i < 3; i++) {
+		w[i].p = &p;
+		atomic_init(&w[i].stop, false);
+		atomic_init(&w[i].steps, 0);
+		pause_enter(&p);
+		ck_assert_int_eq(pthread_create(&t[i], NULL, work, &w[i]), 0);
+	}
+	for (int round = 0; round < 200; round++) {
+		unsigned long before[3];
+
+		pause_all(&p, NULL, NULL);
+		for (int i = 0; i < 3; i++)
+			before[i] = atomic_load(&w[i].steps);
+		usleep(200);
+		for (int i = 0; i < 3; i++)
+			ck_assert_uint_eq(atomic_load(&w[i].steps), before[i]);
+		pause_resume(&p);
+	}
+	usleep(2000);
+	for (int i = 0; i < 3; i++)
+		ck_assert_uint_gt(atomic_load(&w[i].steps), 0);
+	atomic_store(&w[0].stop, true);
+	pthread_join(t[0], NULL);
+	pause_all(&p, NULL, NULL); /* two left: returns */
+	pause_resume(&p);
+	for (int i = 1; i < 3; i++) {
+		atomic_store(&w[i].stop, true);
+		pthread_join(t[i], NULL);
+	}
+	pause_destroy(&p);
+}
+END_TEST
+
+static Suite *group_suite(void)
+{
+	Suite *s = suite_create("group");
+	TCase *tc = tcase_create("core");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, limits_hold_for_the_group);
+	tcase_add_test(tc, report_sums_the_group);
+	tcase_add_test(tc, reload_recounts_every_table);
+	tcase_add_test(tc, threads_race_for_the_last_places);
+	tcase_add_test(tc, pause_stops_and_resumes);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return tu_run(group_suite());
+}
