@@ -287,10 +287,10 @@ static char *trim(char *s);
 static const char *set_range(struct conf *c, const struct key *k, const char *v,
 			     char *buf, size_t buflen)
 {
-	uint32_t *r = (uint32_t *)((char *)c + k->offset);
+	uint32_t *r = u32_at(c, k);
 	const char *dash = strchr(v, '-'), *why;
 	char first[32];
-	uint64_t a, b;
+	uint64_t a = 0, b = 0;
 
 	if (dash && (size_t)(dash - v) < sizeof(first)) {
 		memcpy(first, v, (size_t)(dash - v));
