@@ -39,7 +39,9 @@ struct slab {
 	uint8_t *base;
 	size_t obj_size;
 	uint32_t capacity; /* objects reserved */
-	uint32_t populated; /* objects [0, populated) have memory committed */
+	/* Objects [0, populated) have memory committed (populated, or
+	 * handed out and so faulted in). */
+	uint32_t populated;
 	uint32_t hwm; /* objects [0, hwm) have been handed out once */
 	uint32_t free_head;
 	uint32_t in_use;

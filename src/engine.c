@@ -89,47 +89,79 @@ const char *const *engine_evict_names(void)
 
 uint64_t engine_bytes(const struct conf *c)
 {
-	return (uint64_t)c->max_flows * sizeof(struct flow) +
+	uint64_t flow = sizeof(struct flow6) + sizeof(struct flow_tcp);
+
+	if (c->accounting)
+		flow += sizeof(struct flow_acct);
+	return (uint64_t)c->max_flows * flow +
 	       (uint64_t)conf_buckets(c) * sizeof(uint32_t) +
-	       (c->accounting ?
-			(uint64_t)c->max_flows * sizeof(struct flow_acct) :
-			0) +
 	       source_table_bytes_for(conf_max_sources(c));
+}
+
+/* The flow table's memory with what the engine keeps by flow, populated
+ * or (populated false) reserved. */
+static uint64_t table_bytes(const struct engine *e, bool populated)
+{
+	if (populated)
+		return flow_table_populated_bytes(&e->table) +
+		       slab_populated_bytes(&e->tcp) +
+		       slab_populated_bytes(&e->acct[0]) +
+		       slab_populated_bytes(&e->acct[1]);
+	return flow_table_bytes(&e->table) + slab_bytes(&e->tcp) +
+	       slab_bytes(&e->acct[0]) + slab_bytes(&e->acct[1]);
 }
 
 uint64_t engine_memory(const struct engine *e)
 {
-	return flow_table_bytes(&e->table) +
-	       (uint64_t)e->acct_capacity * sizeof(struct flow_acct) +
+	return table_bytes(e, true) +
 	       source_table_bytes_for(e->sources.slab.capacity);
 }
 
+uint64_t engine_reserved(const struct engine *e)
+{
+	return table_bytes(e, false) +
+	       source_table_bytes_for(e->sources.slab.capacity);
+}
+
+/* Keep the counters as populated as the flow slabs they go with. */
+static void acct_populate(struct engine *e)
+{
+	if (e->accounting)
+		for (int v6 = 0; v6 < 2; v6++)
+			slab_populate(&e->acct[v6],
+				      e->table.slab[v6].populated);
+}
+
 /*
- * Counters for cap slots of the flow slab (at least its capacity) while
- * accounting is on, none when off. Written now (new slots zeroed, pages committed), so that no
- * packet waits for a page fault. Returns 0, or -1 with errno set (then
- * nothing changed).
+ * Counters for cap flows of each family while accounting is on, none
+ * when off. Counters of flows not yet made are zero (fresh mappings),
+ * and new_flow() zeroes a flow's anyway. Returns 0, or -1 with errno set
+ * (then nothing changed but, maybe, the IPv4 counters' capacity).
  */
 static int acct_resize(struct engine *e, bool on, uint32_t cap)
 {
-	struct flow_acct *a;
-
 	if (!on) {
-		free(e->acct);
-		e->acct = NULL;
-		e->acct_capacity = 0;
+		slab_destroy(&e->acct[0]);
+		slab_destroy(&e->acct[1]);
+		e->accounting = false;
 		return 0;
 	}
-	if (e->acct && cap <= e->acct_capacity)
-		return 0;
-	a = realloc(e->acct, (size_t)cap * sizeof(*a));
-	if (!a)
-		return -1;
-	memset(a + e->acct_capacity, 0,
-	       (size_t)(cap - e->acct_capacity) * sizeof(*a));
-	e->acct = a;
-	e->acct_capacity = cap;
+	for (int v6 = 0; v6 < 2; v6++) {
+		struct slab *a = &e->acct[v6];
+
+		if (!a->base ? slab_reserve(a, sizeof(struct flow_acct), cap) :
+			       slab_grow(a, cap))
+			goto fail;
+	}
+	e->accounting = true;
+	acct_populate(e);
 	return 0;
+fail:
+	if (!e->accounting) {
+		slab_destroy(&e->acct[0]);
+		slab_destroy(&e->acct[1]);
+	}
+	return -1;
 }
 
 enum conf_proto_class engine_proto_class(uint8_t family, uint8_t proto)
@@ -172,7 +204,7 @@ static bool tcp_closing(uint8_t state)
 static bool evictable(const struct flow *f)
 {
 	return !(f->flags & FLOW_F_ASSURED) ||
-	       (f->key.proto == IPPROTO_TCP && tcp_closing(f->state));
+	       (f->proto == IPPROTO_TCP && tcp_closing(f->state));
 }
 
 static uint8_t list_of(const struct flow *f)
@@ -268,11 +300,11 @@ static void set_limits(struct engine *e, const struct conf *c)
 	source_table_set_rate(&e->sources, c->max_new_per_source,
 			      c->max_new_per_source_burst);
 	memcpy(e->timeouts, c->timeout, sizeof(e->timeouts));
-	e->tcp.timeouts = e->timeouts;
-	e->tcp.max_retrans = c->tcp_max_retrans;
-	e->tcp.loose = c->tcp_loose;
-	e->tcp.liberal = c->tcp_liberal;
-	e->tcp.ignore_invalid_rst = c->tcp_ignore_invalid_rst;
+	e->tcp_params.timeouts = e->timeouts;
+	e->tcp_params.max_retrans = c->tcp_max_retrans;
+	e->tcp_params.loose = c->tcp_loose;
+	e->tcp_params.liberal = c->tcp_liberal;
+	e->tcp_params.ignore_invalid_rst = c->tcp_ignore_invalid_rst;
 	e->adaptive_permille = 1000;
 	set_list_timeouts(e);
 	adapt(e);
@@ -286,10 +318,11 @@ static void on_release(void *arg, const struct flow *f)
 	if (f->flags & FLOW_F_EXEMPT)
 		e->exempt_count--;
 	else
-		e->proto_count[engine_proto_class(f->key.family,
-						  f->key.proto)]--;
+		e->proto_count[engine_proto_class(f->family, f->proto)]--;
 	if (f->source != SOURCE_NIL)
 		source_closed(&e->sources, f->source, e->now_ms);
+	if (f->proto == IPPROTO_TCP && f->aux != SLAB_NIL)
+		slab_free(&e->tcp, f->aux);
 }
 
 int engine_init(struct engine *e, const struct conf *c,
@@ -308,7 +341,9 @@ int engine_init(struct engine *e, const struct conf *c,
 		source_table_destroy(&e->sources);
 		return -1;
 	}
-	if (acct_resize(e, c->accounting, e->table.slab.capacity) < 0) {
+	if (slab_reserve(&e->tcp, sizeof(struct flow_tcp), c->max_flows) < 0 ||
+	    acct_resize(e, c->accounting, c->max_flows) < 0) {
+		slab_destroy(&e->tcp);
 		flow_table_destroy(&e->table);
 		source_table_destroy(&e->sources);
 		return -1;
@@ -321,6 +356,7 @@ int engine_init(struct engine *e, const struct conf *c,
 void engine_destroy(struct engine *e)
 {
 	acct_resize(e, false, 0);
+	slab_destroy(&e->tcp);
 	flow_table_destroy(&e->table);
 	source_table_destroy(&e->sources);
 }
@@ -338,14 +374,14 @@ static bool is_exempt(const struct engine *e, uint8_t family, const void *a)
  * reconnects is not one that holds many. */
 static bool counts_for_source(const struct flow *f)
 {
-	return f->key.proto != IPPROTO_TCP ||
+	return f->proto != IPPROTO_TCP ||
 	       (f->state != TCP_S_TIME_WAIT && f->state != TCP_S_CLOSE);
 }
 
 /* The address that opened flow f. */
 static const uint32_t *orig_src(const struct flow *f)
 {
-	return f->key.addr[(f->flags & FLOW_F_ORIG_HI) ? 1 : 0];
+	return flow_addr(f, (f->flags & FLOW_F_ORIG_HI) ? 1 : 0);
 }
 
 static void recount_begin(void *arg)
@@ -364,17 +400,16 @@ static uint8_t recount_flow(struct flow *f, void *arg)
 	const uint32_t *src = orig_src(f);
 
 	f->source = SOURCE_NIL;
-	if (is_exempt(e, f->key.family, src)) {
+	if (is_exempt(e, f->family, src)) {
 		f->flags |= FLOW_F_EXEMPT;
 		e->exempt_count++;
 	} else {
 		f->flags &= (uint8_t)~FLOW_F_EXEMPT;
-		e->proto_count[engine_proto_class(f->key.family,
-						  f->key.proto)]++;
+		e->proto_count[engine_proto_class(f->family, f->proto)]++;
 		if (!counts_for_source(f))
 			return list_of(f);
-		f->source = source_get(&e->sources, f->key.family, src,
-				       engine_source_bits(e, f->key.family),
+		f->source = source_get(&e->sources, f->family, src,
+				       engine_source_bits(e, f->family),
 				       e->now_ms);
 		if (f->source != SOURCE_NIL)
 			source_adopt(&e->sources, f->source);
@@ -388,14 +423,16 @@ int engine_reconfigure(struct engine *e, const struct conf *c)
 		c->source_prefix4 != e->prefix4 ||
 		c->source_prefix6 != e->prefix6 || c->nexempt != e->nexempt ||
 		memcmp(c->exempt, e->exempt, c->nexempt * sizeof(c->exempt[0]));
-	uint32_t cap = c->max_flows > e->table.slab.capacity ?
+	uint32_t cap = c->max_flows > e->table.slab[0].capacity ?
 			       c->max_flows :
-			       e->table.slab.capacity;
+			       e->table.slab[0].capacity;
 
-	/* Counters before the slab grows: flows in slots past their end
+	/* Counters before the slabs grow: flows in slots past their end
 	 * would count out of bounds. Switched off only once all else has
-	 * worked, so that a failed reload keeps them. */
+	 * worked, so that a failed reload keeps them. TCP states before
+	 * the flows too: a TCP flow needs one. */
 	if ((c->accounting && acct_resize(e, true, cap) < 0) ||
+	    slab_grow(&e->tcp, c->max_flows) < 0 ||
 	    flow_table_grow(&e->table, c->max_flows) < 0 ||
 	    source_table_grow(&e->sources, conf_max_sources(c)) < 0)
 		return -1;
@@ -451,6 +488,11 @@ uint32_t engine_tick(struct engine *e)
 		buckets = 16384;
 	n += flow_table_migrate(&e->table, e->now, buckets);
 	source_table_expire(&e->sources, e->now_ms, 10000);
+	/* Failures are not fatal: memory not committed now is faulted in
+	 * when used, as it would be anyway. */
+	flow_table_populate(&e->table);
+	slab_populate_ahead(&e->tcp);
+	acct_populate(e);
 	adapt(e);
 	/* Hysteresis: warn again only after falling under 90% of the
 	 * mark. */
@@ -488,8 +530,11 @@ void engine_report(const struct engine *e,
 		   void *arg)
 {
 	const struct engine_stats *s = &e->st;
-	uint64_t mem = flow_table_bytes(&e->table) +
-		       (uint64_t)e->acct_capacity * sizeof(struct flow_acct);
+	uint64_t per_bucket = e->max_flows ?
+				      flow_table_bucket_bytes(&e->table) /
+					      e->max_flows :
+				      0,
+		 acct = e->accounting ? sizeof(struct flow_acct) : 0;
 	char key[64];
 
 	emit(arg, "flows", e->table.count);
@@ -507,8 +552,18 @@ void engine_report(const struct engine *e,
 	emit(arg, "buckets", flow_table_buckets(&e->table));
 	emit(arg, "rehashing", flow_table_rehashing(&e->table));
 	emit(arg, "memory_bytes", engine_memory(e));
+	emit(arg, "memory_reserved_bytes", engine_reserved(e));
+	/* What the flows in the table cost now, margins included: the
+	 * memory committed to them over their number. */
 	emit(arg, "bytes_per_flow",
-	     e->table.slab.capacity ? mem / e->table.slab.capacity : 0);
+	     e->table.count ? table_bytes(e, true) / e->table.count : 0);
+	/* And what one costs by kind, from the object sizes, with its share
+	 * of a bucket array for max_flows. */
+	emit(arg, "bytes_per_flow_v4",
+	     sizeof(struct flow4) + per_bucket + acct);
+	emit(arg, "bytes_per_flow_v6",
+	     sizeof(struct flow6) + per_bucket + acct);
+	emit(arg, "bytes_per_tcp_state", sizeof(struct flow_tcp));
 	emit(arg, "packets", s->packets);
 	emit(arg, "accepted", s->accepted);
 	emit(arg, "dropped", s->dropped);
@@ -622,8 +677,8 @@ static bool tcp_track(struct engine *e, struct flow *f, const struct pkt *p,
 	struct tcp_out out;
 
 	tcp_seg_of(&seg, p);
-	switch (tcp_packet(&f->u.tcp, &f->state, f->flags, dir, &seg, &e->tcp,
-			   &out)) {
+	switch (tcp_packet(engine_flow_tcp(e, f), &f->state, f->flags, dir,
+			   &seg, &e->tcp_params, &out)) {
 	case TCP_V_ACCEPT:
 		f->tclass = out.tclass;
 		if (out.assured)
@@ -667,11 +722,12 @@ static void udp_track(struct engine *e, struct flow *f, const struct pkt *p)
 	f->tclass = TMO_UDP;
 	if (f->flags & FLOW_F_SEEN_REPLY) {
 		/* UDP-Lite is a stream at the first reply; UDP once replies
-		 * go on past two seconds. */
-		uint64_t stream_ms = (uint64_t)f->created * 1000 +
-				     f->u.created_ms + UDP_STREAM_MS;
+		 * go on past two seconds, and stays one (assured): a flow
+		 * older than the 49 days aux wraps in stays a stream. */
+		uint32_t age_ms = (uint32_t)e->now_ms - f->aux;
 
-		if (p->proto == IPPROTO_UDPLITE || e->now_ms > stream_ms) {
+		if (p->proto == IPPROTO_UDPLITE ||
+		    (f->flags & FLOW_F_ASSURED) || age_ms > UDP_STREAM_MS) {
 			f->tclass = TMO_UDP_STREAM;
 			f->flags |= FLOW_F_ASSURED;
 		}
@@ -693,9 +749,9 @@ static void evict(struct engine *e, struct flow *f, enum evict_reason why,
 		  enum drop_reason cause, struct engine_result *r)
 {
 	r->evicted = (uint8_t)why;
-	r->ev.key = f->key;
+	flow_key_get(f, &r->ev.key);
 	r->ev.orig_hi = f->flags & FLOW_F_ORIG_HI;
-	r->ev.state = f->key.proto == IPPROTO_TCP ? f->state : 0;
+	r->ev.state = f->proto == IPPROTO_TCP ? f->state : 0;
 	r->ev.cause = (uint8_t)cause;
 	r->ev.idle = e->now - f->last_seen;
 	e->st.flows_evicted++;
@@ -722,7 +778,7 @@ static bool make_room(struct engine *e, const struct list_set cand[2],
 
 			if (idx == FLOW_NIL)
 				continue;
-			f = slab_ptr(&t->slab, idx);
+			f = flow_table_at(t, idx);
 			if (flow_expired(t, f, e->now)) {
 				flow_table_remove(t, f);
 				t->expired++;
@@ -815,8 +871,7 @@ static void opened(struct engine *e, struct flow *f, uint32_t src)
 	if (f->flags & FLOW_F_EXEMPT)
 		e->exempt_count++;
 	else
-		e->proto_count[engine_proto_class(f->key.family,
-						  f->key.proto)]++;
+		e->proto_count[engine_proto_class(f->family, f->proto)]++;
 	if (src != SOURCE_NIL)
 		source_opened(&e->sources, src, e->now_ms);
 	else if (!(f->flags & FLOW_F_EXEMPT))
@@ -844,11 +899,11 @@ static struct flow *new_flow(struct engine *e, const struct flow_key *k,
 	struct tcp_seg seg;
 	struct flow *f;
 	uint8_t tclass;
-	uint32_t src;
+	uint32_t src, aux = 0;
 
 	if (p->proto == IPPROTO_TCP) {
 		tcp_seg_of(&seg, p);
-		if (tcp_new(&tcp, &seg, &e->tcp) == TCP_S_INVALID) {
+		if (tcp_new(&tcp, &seg, &e->tcp_params) == TCP_S_INVALID) {
 			invalid(e, r, INV_TCP_NEW);
 			return NULL;
 		}
@@ -866,9 +921,17 @@ static struct flow *new_flow(struct engine *e, const struct flow_key *k,
 	if (!admit(e, p, exempt, midstream, &src, r))
 		return NULL;
 	tclass = timeout_class(p->family, p->proto);
-	f = flow_table_insert(&e->table, k, hash, e->now,
-			      ENGINE_LIST(tclass, exempt, true));
+	/* As many TCP states as flows: never short, but for a reload that
+	 * grew this slab and not the flows'. */
+	if (p->proto == IPPROTO_TCP)
+		aux = slab_alloc(&e->tcp);
+	f = aux == SLAB_NIL ?
+		    NULL :
+		    flow_table_insert(&e->table, k, hash, e->now,
+				      ENGINE_LIST(tclass, exempt, true));
 	if (!f) {
+		if (p->proto == IPPROTO_TCP && aux != SLAB_NIL)
+			slab_free(&e->tcp, aux);
 		if (src != SOURCE_NIL)
 			source_settle(&e->sources, src, e->now_ms);
 		refuse(r, DROP_TABLE_FULL, e->max_flows, e->table.count);
@@ -877,13 +940,14 @@ static struct flow *new_flow(struct engine *e, const struct flow_key *k,
 	f->flags = (uint8_t)((swapped ? FLOW_F_ORIG_HI : 0) |
 			     (exempt ? FLOW_F_EXEMPT : 0));
 	f->tclass = tclass;
-	if (e->acct)
-		memset(&e->acct[slab_index(&e->table.slab, f)], 0,
-		       sizeof(*e->acct));
-	if (p->proto == IPPROTO_TCP)
-		f->u.tcp = tcp;
-	else if (p->proto == IPPROTO_UDP || p->proto == IPPROTO_UDPLITE)
-		f->u.created_ms = (uint16_t)(e->now_ms % 1000);
+	if (e->accounting)
+		memset(engine_flow_acct(e, f), 0, sizeof(struct flow_acct));
+	if (p->proto == IPPROTO_TCP) {
+		f->aux = aux;
+		*engine_flow_tcp(e, f) = tcp;
+	} else if (p->proto == IPPROTO_UDP || p->proto == IPPROTO_UDPLITE) {
+		f->aux = (uint32_t)e->now_ms;
+	}
 	opened(e, f, src);
 	return f;
 }
@@ -978,8 +1042,8 @@ static void track(struct engine *e, const struct pkt *p,
 	}
 	if (dir == FLOW_DIR_REPLY)
 		f->flags |= FLOW_F_SEEN_REPLY;
-	if (e->acct) {
-		struct flow_acct *a = &e->acct[slab_index(&e->table.slab, f)];
+	if (e->accounting) {
+		struct flow_acct *a = engine_flow_acct(e, f);
 
 		a->packets[dir]++;
 		a->bytes[dir] += p->ip_len;
@@ -1117,6 +1181,17 @@ void engine_packets(struct engine *e, const struct engine_input *in,
 	for (unsigned int i = 0; i < n; i++)
 		if (r[i].pkt.kind == PKT_FLOW)
 			flow_table_prefetch_flow(&e->table, r[i].hash);
+	/* And from the flows, the TCP states, out of line: the chain's
+	 * first flow is the packet's unless the chain is longer than one. */
+	for (unsigned int i = 0; i < n; i++) {
+		const struct flow *f;
+
+		if (r[i].pkt.kind != PKT_FLOW || r[i].pkt.proto != IPPROTO_TCP)
+			continue;
+		f = flow_table_peek(&e->table, r[i].hash);
+		if (f && f->proto == IPPROTO_TCP && f->aux < e->tcp.capacity)
+			__builtin_prefetch(engine_flow_tcp(e, f));
+	}
 	for (unsigned int i = 0; i < n; i++)
 		decide(e, &r[i]);
 }

@@ -164,6 +164,10 @@ uint32_t slab_alloc(struct slab *s)
 		memcpy(&s->free_head, slab_ptr(s, idx), sizeof(uint32_t));
 	} else if (s->hwm < s->capacity) {
 		idx = s->hwm++;
+		/* Past the populated ones, it is faulted in now: count it,
+		 * so that the figures stay true between populations. */
+		if (s->hwm > s->populated)
+			s->populated = s->hwm;
 	} else {
 		return SLAB_NIL;
 	}
