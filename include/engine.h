@@ -168,16 +168,23 @@ struct engine {
 	struct list_set cand[PC_COUNT + 1][2];
 	struct list_set any_open; /* every list of a non-exempt flow */
 	uint32_t events; /* enum engine_event */
-	struct tcp_params tcp;
+	struct tcp_params tcp_params;
 	uint32_t now; /* seconds */
 	uint64_t now_ms; /* the same clock, in milliseconds */
 	/* engine_packets() stages a batch (prefetching) from this many
 	 * flows in the table on; below, the table is in the caches. */
 	uint32_t batch_min_flows;
-	/* accounting = yes: counters by flow slab index, acct_capacity of
-	 * them (the slab's capacity); NULL when off. */
-	struct flow_acct *acct;
-	uint32_t acct_capacity;
+	/* TCP flows' struct flow_tcp, named by the flow's aux word: out of
+	 * the flow object, which most flows of a busy table (UDP, ICMP)
+	 * would not use, and which lookups read. Capacity max_flows,
+	 * populated as use grows, as the flow slabs are. */
+	struct slab tcp;
+	/* accounting = yes: counters by flow reference, acct[0] for IPv4
+	 * flows and acct[1] for IPv6, each by index in its slab and as
+	 * large; used as arrays, never allocated from, populated in step
+	 * with the flow slabs. Both empty (base NULL) when off. */
+	bool accounting;
+	struct slab acct[2];
 	struct engine_stats st;
 };
 
@@ -212,24 +219,44 @@ struct engine_input {
 };
 
 /* The counters of flow f, or NULL when accounting is off. */
-static inline const struct flow_acct *engine_flow_acct(const struct engine *e,
-						       const struct flow *f)
+static inline struct flow_acct *engine_flow_acct(const struct engine *e,
+						 const struct flow *f)
 {
-	return e->acct ? &e->acct[slab_index(&e->table.slab, f)] : NULL;
+	uint32_t ref;
+
+	if (!e->accounting)
+		return NULL;
+	ref = flow_ref(&e->table, f);
+	return slab_ptr(&e->acct[ref >> 31], FLOW_REF_INDEX(ref));
 }
 
-/* Bytes of memory a group of n engines with this configuration holds. */
+/* The TCP state of TCP flow f. */
+static inline struct flow_tcp *engine_flow_tcp(const struct engine *e,
+					       const struct flow *f)
+{
+	return slab_ptr(&e->tcp, f->aux);
+}
+
+/* Bytes of memory a group of n engines with this configuration may come
+ * to hold: a full table of IPv6 TCP flows, the largest kind, in each. */
 uint64_t engine_bytes(const struct conf *c, unsigned n);
 
-/* Bytes of memory the n engines of a group hold now. */
+/* Bytes of memory the n engines of a group hold now (populated, not
+ * merely reserved). */
 uint64_t engine_memory(struct engine *const *es, unsigned n);
+
+/* Bytes of address space the n engines of a group have reserved: what
+ * they may come to hold without a reload. */
+uint64_t engine_reserved(struct engine *const *es, unsigned n);
 
 /* The protocol class a flow of this protocol counts in. */
 enum conf_proto_class engine_proto_class(uint8_t family, uint8_t proto);
 
 /*
- * Make an engine for conf c, seeded with hkey. Allocates and touches all
- * of the table's memory now. Returns 0, or -1 with errno set.
+ * Make an engine for conf c, seeded with hkey. Reserves all of the
+ * table's memory now, but commits only a share (slab_reserve()); each
+ * engine_tick() commits what the flows made since need. Returns 0, or -1
+ * with errno set.
  */
 int engine_init(struct engine *e, const struct conf *c,
 		const struct hash_key *hkey, uint64_t now_ms);
@@ -288,7 +315,9 @@ void engine_packet(struct engine *e, const uint8_t *buf, size_t caplen,
 /* The housekeeping of one tick, bounded: reclaim expired flows (at most
  * ENGINE_EXPIRE_PER_TICK; more wait for the next tick or a lookup), move
  * a share of a rehash under way, free idle sources, recompute adaptive
- * timeouts and the warning mark. Returns the flows reclaimed. */
+ * timeouts and the warning mark, and commit memory for the flows to come
+ * (slab_populate_ahead(): what was used since the last tick). Returns the
+ * flows reclaimed. */
 #define ENGINE_EXPIRE_PER_TICK 50000
 uint32_t engine_tick(struct engine *e);
 

@@ -9,9 +9,18 @@
  * The flow remembers which endpoint opened it (FLOW_F_ORIG_HI), and that
  * gives every packet its direction.
  *
- * Buckets hold the index of the first flow of a chain; flows link to the
- * next by index. The bucket index is a SipHash of the key under a random
- * per-run key (hash.h).
+ * Flows of the two families live in two slabs, each object as small as
+ * its family allows (struct flow4, 44 bytes; struct flow6, 68), against
+ * 128 bytes for one IPv6-wide layout: only the compact key is stored,
+ * never the 40-byte struct flow_key that callers build and get back
+ * (flow_key_get()). A flow is named by a 32-bit reference, its slab index
+ * with FLOW_REF_V6 set for the IPv6 slab, so that both families share one
+ * bucket array, one set of chains and the same age lists. Buckets hold
+ * the reference of the first flow of a chain; flows link to the next by
+ * reference. The bucket index is a SipHash of the key's meaningful words
+ * (two for IPv4, five for IPv6) under a random per-run key (hash.h).
+ * Protocol state that does not fit (TCP's windows) is the owner's, kept
+ * elsewhere and named by the flow's aux word.
  *
  * Every flow is also on one of up to FLOW_LISTS_MAX age lists, chosen by
  * the caller (the engine keeps one per timeout class and kind of flow),
@@ -27,7 +36,7 @@
  * Times ("now") are the engine's clock in seconds and must never go back:
  * list order and expiry rely on it.
  *
- * Ownership: the table owns its slab, and with it every flow. Pointers to
+ * Ownership: the table owns its slabs, and with them every flow. Pointers to
  * flows are valid until the next call that may free or move flows
  * (lookup, insert, expire, migrate, remove, relist, grow). Not thread-safe.
  */
@@ -64,53 +73,73 @@ enum flow_flags {
 
 enum flow_dir { FLOW_DIR_ORIGINAL = 0, FLOW_DIR_REPLY = 1 };
 
-/* One side of a TCP connection, as nf_conntrack's ip_ct_tcp_state. */
-struct tcp_side {
-	uint32_t end; /* highest sequence number sent, plus one */
-	uint32_t maxend; /* highest sequence number it may send */
-	uint32_t maxwin; /* largest window it advertised */
-	uint32_t maxack; /* highest ack it sent */
-	uint8_t scale; /* window scale it announced */
-	uint8_t flags; /* TCP_SIDE_* in tcp.h */
-};
-
-/* TCP tracking state beyond flow->state: window bounds per side, and the
- * last packet's numbers for retransmission and resynchronisation. */
-struct flow_tcp {
-	struct tcp_side side[2];
-	uint32_t last_seq, last_ack, last_end;
-	uint16_t last_win;
-	uint8_t last_index; /* flag class of the last packet */
-	uint8_t last_dir;
-	uint8_t last_wscale;
-	uint8_t last_flags;
-	uint8_t retrans;
-};
+/* A flow's reference (bucket heads, chain and list links) names a slab
+ * index in the IPv4 slab, or with this bit in the IPv6 one. */
+#define FLOW_REF_V6 (1u << 31)
+#define FLOW_REF_INDEX(ref) ((ref) & ~FLOW_REF_V6)
 
 /*
- * A flow is two cache lines: what a lookup reads (link, key, state and
- * timeout class) and the age-list links in the first, protocol state and
- * the owner's index in the second.
+ * What both families' flows hold, 36 bytes: first what only the owner
+ * and the age lists read, then what a lookup reads (list for the
+ * timeout, next, last_seen), then the first words of the compact key,
+ * which the family's addresses follow (struct flow4, struct flow6), so
+ * that what a lookup reads is one stretch: 26 bytes for IPv4. The key
+ * words are the wide key's own layout (port[2], family, proto, pad), so
+ * both compare as two words.
  */
 struct flow {
-	uint32_t next; /* chain link: index of the next flow, or FLOW_NIL */
-	uint32_t last_seen; /* engine clock, seconds */
-	struct flow_key key;
-	uint32_t created; /* engine clock, seconds */
+	uint32_t older, newer; /* neighbours on the age list, or FLOW_NIL */
+	uint32_t source; /* the engine's: the source it is counted for */
+	/* The owner's: the engine keeps the index of a TCP flow's struct
+	 * flow_tcp here, and a UDP flow's creation time (milliseconds). */
+	uint32_t aux;
 	uint8_t state; /* protocol state, e.g. enum tcp_state */
-	uint8_t flags; /* enum flow_flags */
 	uint8_t tclass; /* the engine's timeout class */
 	uint8_t list; /* the age list it is on */
-	uint32_t older, newer; /* neighbours on that list, or FLOW_NIL */
+	uint8_t flags; /* enum flow_flags */
+	uint32_t next; /* chain link: the next flow's reference, or FLOW_NIL */
+	uint32_t last_seen; /* engine clock, seconds */
 	union {
-		struct flow_tcp tcp;
-		uint16_t created_ms; /* UDP: milliseconds past `created` */
-	} u;
-	uint32_t source; /* the engine's: the source it is counted for */
-} __attribute__((aligned(64)));
+		struct {
+			uint16_t port[2]; /* as struct flow_key's */
+			uint8_t family; /* 4 or 6 */
+			uint8_t proto;
+			uint8_t pad[2]; /* zero */
+		};
+		uint32_t kw[2];
+	};
+};
 
-_Static_assert(sizeof(struct flow) == 128, "a flow is two cache lines");
-_Static_assert(offsetof(struct flow, u) == 64, "lookup fields in one line");
+/* An IPv4 flow: addresses in network byte order, endpoint 0 first. */
+struct flow4 {
+	struct flow h;
+	uint32_t addr[2];
+};
+
+/* An IPv6 flow. */
+struct flow6 {
+	struct flow h;
+	uint32_t addr[2][4];
+};
+
+_Static_assert(sizeof(struct flow) == 36, "a flow's common part");
+_Static_assert(sizeof(struct flow4) <= 48, "an IPv4 flow, 52 with a bucket");
+_Static_assert(sizeof(struct flow6) <= 72, "an IPv6 flow, 76 with a bucket");
+_Static_assert(offsetof(struct flow, port) + 8 == sizeof(struct flow) &&
+		       offsetof(struct flow_key, port) + 8 ==
+			       sizeof(struct flow_key),
+	       "key words are the last of both");
+
+/* The address of endpoint end (0 or 1) of f's key: 4 or 16 bytes. */
+static inline const uint32_t *flow_addr(const struct flow *f, unsigned end)
+{
+	if (f->family == 6)
+		return ((const struct flow6 *)f)->addr[end];
+	return &((const struct flow4 *)f)->addr[end];
+}
+
+/* f's key, in full. O(1). */
+void flow_key_get(const struct flow *f, struct flow_key *k);
 
 /* A flow's counters, kept beside the table when accounting is on (the
  * engine's), by direction: FLOW_DIR_ORIGINAL, FLOW_DIR_REPLY. */
@@ -139,7 +168,7 @@ struct flow_list {
 };
 
 struct flow_table {
-	struct slab slab;
+	struct slab slab[2]; /* [0] struct flow4, [1] struct flow6 */
 	uint32_t *bucket[2]; /* [1] is non-NULL only while rehashing */
 	uint32_t nbuckets[2];
 	uint32_t migrate_pos; /* old buckets [0, migrate_pos) have moved */
@@ -172,10 +201,13 @@ static inline enum flow_dir flow_dir_of(const struct flow *f, bool sw)
 }
 
 /*
- * Make an empty table for up to capacity flows with nbuckets buckets (a
- * power of two) and nlists age lists (at most FLOW_LISTS_MAX). hkey seeds
- * the hash; timeouts (seconds, one per list) must outlive the table and
- * may be changed in place. Returns 0, or -1 with errno set.
+ * Make an empty table for up to capacity flows of each family (at most
+ * 2^30) with nbuckets buckets (a power of two) and nlists age lists (at
+ * most FLOW_LISTS_MAX). Both slabs reserve their full capacity, but
+ * commit memory only as they are used (slab_reserve()); keep them ahead
+ * with flow_table_populate(). hkey seeds the hash; timeouts (seconds, one
+ * per list) must outlive the table and may be changed in place. Returns
+ * 0, or -1 with errno set.
  */
 int flow_table_init(struct flow_table *t, uint32_t capacity, uint32_t nbuckets,
 		    uint32_t nlists, const struct hash_key *hkey,
@@ -183,6 +215,26 @@ int flow_table_init(struct flow_table *t, uint32_t capacity, uint32_t nbuckets,
 void flow_table_destroy(struct flow_table *t);
 
 uint64_t flow_hash(const struct flow_table *t, const struct flow_key *k);
+
+/* The flow a reference names. */
+static inline struct flow *flow_table_at(const struct flow_table *t,
+					 uint32_t ref)
+{
+	return slab_ptr(&t->slab[ref >> 31], FLOW_REF_INDEX(ref));
+}
+
+/* The reference of flow f. The division is by a constant: a multiply. */
+static inline uint32_t flow_ref(const struct flow_table *t,
+				const struct flow *f)
+{
+	const uint8_t *p = (const uint8_t *)f;
+
+	if (f->family == 6)
+		return (uint32_t)((size_t)(p - t->slab[1].base) /
+				  sizeof(struct flow6)) |
+		       FLOW_REF_V6;
+	return (uint32_t)((size_t)(p - t->slab[0].base) / sizeof(struct flow4));
+}
 
 static inline bool flow_expired(const struct flow_table *t,
 				const struct flow *f, uint32_t now)
@@ -193,8 +245,9 @@ static inline bool flow_expired(const struct flow_table *t,
 /*
  * Hints for a lookup to come, for callers that know their next packets:
  * prefetch the bucket head of hash, then, once it has had time to arrive,
- * the first flow of its chain. Loads only; during a rehash they may load
- * the wrong bucket, and a lookup is right all the same.
+ * the first flow of its chain (flow_table_peek() returns it, for
+ * prefetching what the owner keeps for it). Loads only; during a rehash
+ * they may load the wrong bucket, and a lookup is right all the same.
  */
 static inline void flow_table_prefetch_bucket(const struct flow_table *t,
 					      uint64_t hash)
@@ -206,14 +259,24 @@ static inline void flow_table_prefetch_bucket(const struct flow_table *t,
 static inline void flow_table_prefetch_flow(const struct flow_table *t,
 					    uint64_t hash)
 {
-	uint32_t idx = t->bucket[0][(uint32_t)hash & (t->nbuckets[0] - 1)];
+	uint32_t ref = t->bucket[0][(uint32_t)hash & (t->nbuckets[0] - 1)];
 
-	if (idx != FLOW_NIL) {
-		const char *f = slab_ptr(&t->slab, idx);
+	if (ref != FLOW_NIL) {
+		const char *f = (const char *)flow_table_at(t, ref);
 
-		__builtin_prefetch(f);
-		__builtin_prefetch(f + 64);
+		/* Objects are not aligned to cache lines: what a lookup
+		 * reads may straddle two. */
+		__builtin_prefetch(f + offsetof(struct flow, list));
+		__builtin_prefetch(f + t->slab[ref >> 31].obj_size - 1);
 	}
+}
+
+static inline const struct flow *flow_table_peek(const struct flow_table *t,
+						 uint64_t hash)
+{
+	uint32_t ref = t->bucket[0][(uint32_t)hash & (t->nbuckets[0] - 1)];
+
+	return ref != FLOW_NIL ? flow_table_at(t, ref) : NULL;
 }
 
 /*
@@ -231,8 +294,8 @@ bool flow_table_chain_full(const struct flow_table *t, uint64_t hash);
 
 /*
  * Add a flow with key k, not yet present, as the newest of list. Its
- * fields other than key, next, created, last_seen and the list's are zero.
- * O(1). NULL when the slab is exhausted.
+ * fields other than key, next, last_seen and the list's are zero. O(1).
+ * NULL when the slab of its family is exhausted.
  */
 struct flow *flow_table_insert(struct flow_table *t, const struct flow_key *k,
 			       uint64_t hash, uint32_t now, uint8_t list);
@@ -293,11 +356,29 @@ static inline bool flow_table_rehashing(const struct flow_table *t)
 	return t->bucket[1] != NULL;
 }
 
-/* Raise the slab's capacity. Invalidates flow pointers. */
+/* Raise both slabs' capacity. Invalidates flow pointers. Returns 0, or
+ * -1 with errno set (then the IPv4 slab alone may have grown). */
 int flow_table_grow(struct flow_table *t, uint32_t capacity);
 
-/* Bytes held: slab plus bucket arrays. */
+/*
+ * Commit memory for the flows to come: keep slab_margin() objects
+ * populated past each slab's high-water mark. For a tick, not a packet:
+ * O(pages populated), what the flows made since the last call used.
+ * Returns 0, or -1 with errno set (ENOMEM; flows still work).
+ */
+int flow_table_populate(struct flow_table *t);
+
+/* Bytes reserved: both slabs at full capacity, plus bucket arrays. */
 uint64_t flow_table_bytes(const struct flow_table *t);
+
+/* Bytes committed now: the slabs' populated part, plus bucket arrays. */
+uint64_t flow_table_populated_bytes(const struct flow_table *t);
+
+/* Bytes of the bucket arrays. */
+static inline uint64_t flow_table_bucket_bytes(const struct flow_table *t)
+{
+	return ((uint64_t)t->nbuckets[0] + t->nbuckets[1]) * sizeof(uint32_t);
+}
 
 /* The bucket count that lookups will use once any rehash is done. */
 static inline uint32_t flow_table_buckets(const struct flow_table *t)

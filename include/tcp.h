@@ -17,7 +17,37 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct flow_tcp;
+/* One side of a TCP connection, as nf_conntrack's ip_ct_tcp_state.
+ * Packed (18 bytes, not 20) to bring struct flow_tcp from 60 bytes to 56:
+ * one is kept per TCP flow. */
+struct tcp_side {
+	uint32_t end; /* highest sequence number sent, plus one */
+	uint32_t maxend; /* highest sequence number it may send */
+	uint32_t maxwin; /* largest window it advertised */
+	uint32_t maxack; /* highest ack it sent */
+	uint8_t scale; /* window scale it announced */
+	uint8_t flags; /* TCP_SIDE_* below */
+} __attribute__((packed, aligned(2)));
+
+/*
+ * TCP tracking state beyond the flow's state byte: window bounds per
+ * side, and the last packet's numbers for retransmission and
+ * resynchronisation. The engine keeps one per TCP flow, out of the flow
+ * object, in a slab of its own: most flows of a busy table are not TCP,
+ * and a lookup never reads it.
+ */
+struct flow_tcp {
+	struct tcp_side side[2];
+	uint32_t last_seq, last_ack, last_end;
+	uint16_t last_win;
+	uint8_t last_index; /* flag class of the last packet */
+	uint8_t last_dir;
+	uint8_t last_wscale;
+	uint8_t last_flags;
+	uint8_t retrans;
+};
+
+_Static_assert(sizeof(struct flow_tcp) == 56, "TCP state is 56 bytes");
 
 enum tcp_state {
 	TCP_S_NONE,

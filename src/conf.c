@@ -749,8 +749,7 @@ void conf_print(const struct conf *c, FILE *out)
 			fputs(conf_on_full_name(v), out);
 			break;
 		case K_RANGE: {
-			const uint32_t *r =
-				(const uint32_t *)((const char *)c + k->offset);
+			const uint32_t *r = u32_of(c, k);
 
 			fprintf(out, "%" PRIu32, r[0]);
 			if (r[1] != r[0])

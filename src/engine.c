@@ -90,27 +90,52 @@ const char *const *engine_evict_names(void)
 
 uint64_t engine_bytes(const struct conf *c, unsigned n)
 {
-	/* Each table can hold every flow: the queues need not share them
-	 * out evenly. */
-	return n * ((uint64_t)c->max_flows * sizeof(struct flow) +
-		    (uint64_t)conf_buckets(c) * sizeof(uint32_t) +
-		    (c->accounting ?
-			     (uint64_t)c->max_flows * sizeof(struct flow_acct) :
-			     0)) +
+	/* Each table can hold every flow (the queues need not share them
+	 * out evenly), but memory is committed as flows are made, and
+	 * max_flows holds for them all: one table's worth of flows, a
+	 * bucket array each. */
+	uint64_t flow = sizeof(struct flow6) + sizeof(struct flow_tcp);
+
+	if (c->accounting)
+		flow += sizeof(struct flow_acct);
+	return (uint64_t)c->max_flows * flow +
+	       n * (uint64_t)conf_buckets(c) * sizeof(uint32_t) +
 	       source_table_bytes_for(conf_max_sources(c));
 }
 
-uint64_t engine_memory(struct engine *const *es, unsigned n)
+/* The flow table's memory with what the engine keeps by flow, populated
+ * or (populated false) reserved. */
+static uint64_t table_bytes(const struct engine *e, bool populated)
+{
+	if (populated)
+		return flow_table_populated_bytes(&e->table) +
+		       slab_populated_bytes(&e->tcp) +
+		       slab_populated_bytes(&e->acct[0]) +
+		       slab_populated_bytes(&e->acct[1]);
+	return flow_table_bytes(&e->table) + slab_bytes(&e->tcp) +
+	       slab_bytes(&e->acct[0]) + slab_bytes(&e->acct[1]);
+}
+
+static uint64_t group_bytes(struct engine *const *es, unsigned n,
+			    bool populated)
 {
 	uint64_t bytes =
 		n ? source_table_bytes_for(es[0]->sh->sources.slab.capacity) :
 		    0;
 
 	for (unsigned i = 0; i < n; i++)
-		bytes += flow_table_bytes(&es[i]->table) +
-			 (uint64_t)es[i]->acct_capacity *
-				 sizeof(struct flow_acct);
+		bytes += table_bytes(es[i], populated);
 	return bytes;
+}
+
+uint64_t engine_memory(struct engine *const *es, unsigned n)
+{
+	return group_bytes(es, n, true);
+}
+
+uint64_t engine_reserved(struct engine *const *es, unsigned n)
+{
+	return group_bytes(es, n, false);
 }
 
 /* The group's lock, when it has threads to keep apart; e->locked says
@@ -130,32 +155,45 @@ static void unlock(struct engine *e)
 		pthread_mutex_unlock(&e->sh->lock);
 }
 
+/* Keep the counters as populated as the flow slabs they go with. */
+static void acct_populate(struct engine *e)
+{
+	if (e->accounting)
+		for (int v6 = 0; v6 < 2; v6++)
+			slab_populate(&e->acct[v6],
+				      e->table.slab[v6].populated);
+}
+
 /*
- * Counters for cap slots of the flow slab (at least its capacity) while
- * accounting is on, none when off. Written now (new slots zeroed, pages committed), so that no
- * packet waits for a page fault. Returns 0, or -1 with errno set (then
- * nothing changed).
+ * Counters for cap flows of each family while accounting is on, none
+ * when off. Counters of flows not yet made are zero (fresh mappings),
+ * and new_flow() zeroes a flow's anyway. Returns 0, or -1 with errno set
+ * (then nothing changed but, maybe, the IPv4 counters' capacity).
  */
 static int acct_resize(struct engine *e, bool on, uint32_t cap)
 {
-	struct flow_acct *a;
-
 	if (!on) {
-		free(e->acct);
-		e->acct = NULL;
-		e->acct_capacity = 0;
+		slab_destroy(&e->acct[0]);
+		slab_destroy(&e->acct[1]);
+		e->accounting = false;
 		return 0;
 	}
-	if (e->acct && cap <= e->acct_capacity)
-		return 0;
-	a = realloc(e->acct, (size_t)cap * sizeof(*a));
-	if (!a)
-		return -1;
-	memset(a + e->acct_capacity, 0,
-	       (size_t)(cap - e->acct_capacity) * sizeof(*a));
-	e->acct = a;
-	e->acct_capacity = cap;
+	for (int v6 = 0; v6 < 2; v6++) {
+		struct slab *a = &e->acct[v6];
+
+		if (!a->base ? slab_reserve(a, sizeof(struct flow_acct), cap) :
+			       slab_grow(a, cap))
+			goto fail;
+	}
+	e->accounting = true;
+	acct_populate(e);
 	return 0;
+fail:
+	if (!e->accounting) {
+		slab_destroy(&e->acct[0]);
+		slab_destroy(&e->acct[1]);
+	}
+	return -1;
 }
 
 enum conf_proto_class engine_proto_class(uint8_t family, uint8_t proto)
@@ -198,7 +236,7 @@ static bool tcp_closing(uint8_t state)
 static bool evictable(const struct flow *f)
 {
 	return !(f->flags & FLOW_F_ASSURED) ||
-	       (f->key.proto == IPPROTO_TCP && tcp_closing(f->state));
+	       (f->proto == IPPROTO_TCP && tcp_closing(f->state));
 }
 
 static uint8_t list_of(const struct flow *f)
@@ -294,11 +332,11 @@ static void set_limits(struct engine *e, const struct conf *c)
 	source_table_set_rate(&e->sh->sources, c->max_new_per_source,
 			      c->max_new_per_source_burst);
 	memcpy(e->timeouts, c->timeout, sizeof(e->timeouts));
-	e->tcp.timeouts = e->timeouts;
-	e->tcp.max_retrans = c->tcp_max_retrans;
-	e->tcp.loose = c->tcp_loose;
-	e->tcp.liberal = c->tcp_liberal;
-	e->tcp.ignore_invalid_rst = c->tcp_ignore_invalid_rst;
+	e->tcp_params.timeouts = e->timeouts;
+	e->tcp_params.max_retrans = c->tcp_max_retrans;
+	e->tcp_params.loose = c->tcp_loose;
+	e->tcp_params.liberal = c->tcp_liberal;
+	e->tcp_params.ignore_invalid_rst = c->tcp_ignore_invalid_rst;
 	e->adaptive_permille = 1000;
 	set_list_timeouts(e);
 	adapt(e);
@@ -317,12 +355,14 @@ static void on_release(void *arg, const struct flow *f)
 	if (f->flags & FLOW_F_EXEMPT)
 		sh->exempt_count--;
 	else
-		sh->proto_count[engine_proto_class(f->key.family,
-						   f->key.proto)]--;
+		sh->proto_count[engine_proto_class(f->family, f->proto)]--;
 	if (f->source != SOURCE_NIL)
 		source_closed(&sh->sources, f->source, e->now_ms);
 	if (take)
 		unlock(e);
+	/* The engine's own: no lock. */
+	if (f->proto == IPPROTO_TCP && f->aux != SLAB_NIL)
+		slab_free(&e->tcp, f->aux);
 }
 
 int engine_shared_init(struct engine_shared *sh, const struct conf *c,
@@ -367,7 +407,9 @@ int engine_init_shared(struct engine *e, const struct conf *c,
 	if (flow_table_init(&e->table, c->max_flows, conf_buckets(c),
 			    ENGINE_LISTS, hkey, e->list_timeout) < 0)
 		goto fail;
-	if (acct_resize(e, c->accounting, e->table.slab.capacity) < 0) {
+	if (slab_reserve(&e->tcp, sizeof(struct flow_tcp), c->max_flows) < 0 ||
+	    acct_resize(e, c->accounting, c->max_flows) < 0) {
+		slab_destroy(&e->tcp);
 		flow_table_destroy(&e->table);
 		goto fail;
 	}
@@ -389,6 +431,7 @@ int engine_init(struct engine *e, const struct conf *c,
 void engine_destroy(struct engine *e)
 {
 	acct_resize(e, false, 0);
+	slab_destroy(&e->tcp);
 	flow_table_destroy(&e->table);
 	if (e->sh == &e->own)
 		engine_shared_destroy(&e->own);
@@ -407,14 +450,14 @@ static bool is_exempt(const struct engine *e, uint8_t family, const void *a)
  * reconnects is not one that holds many. */
 static bool counts_for_source(const struct flow *f)
 {
-	return f->key.proto != IPPROTO_TCP ||
+	return f->proto != IPPROTO_TCP ||
 	       (f->state != TCP_S_TIME_WAIT && f->state != TCP_S_CLOSE);
 }
 
 /* The address that opened flow f. */
 static const uint32_t *orig_src(const struct flow *f)
 {
-	return f->key.addr[(f->flags & FLOW_F_ORIG_HI) ? 1 : 0];
+	return flow_addr(f, (f->flags & FLOW_F_ORIG_HI) ? 1 : 0);
 }
 
 /* Before the first table of a group is recounted. */
@@ -435,17 +478,16 @@ static uint8_t recount_flow(struct flow *f, void *arg)
 	const uint32_t *src = orig_src(f);
 
 	f->source = SOURCE_NIL;
-	if (is_exempt(e, f->key.family, src)) {
+	if (is_exempt(e, f->family, src)) {
 		f->flags |= FLOW_F_EXEMPT;
 		sh->exempt_count++;
 	} else {
 		f->flags &= (uint8_t)~FLOW_F_EXEMPT;
-		sh->proto_count[engine_proto_class(f->key.family,
-						   f->key.proto)]++;
+		sh->proto_count[engine_proto_class(f->family, f->proto)]++;
 		if (!counts_for_source(f))
 			return list_of(f);
-		f->source = source_get(&sh->sources, f->key.family, src,
-				       engine_source_bits(e, f->key.family),
+		f->source = source_get(&sh->sources, f->family, src,
+				       engine_source_bits(e, f->family),
 				       e->now_ms);
 		if (f->source != SOURCE_NIL)
 			source_adopt(&sh->sources, f->source);
@@ -498,15 +540,17 @@ int engine_group_reconfigure(struct engine *const *es, unsigned n,
 	get_count_keys(es[0], &old);
 	for (unsigned i = 0; i < n; i++) {
 		struct engine *e = es[i];
-		uint32_t cap = c->max_flows > e->table.slab.capacity ?
+		uint32_t cap = c->max_flows > e->table.slab[0].capacity ?
 				       c->max_flows :
-				       e->table.slab.capacity;
+				       e->table.slab[0].capacity;
 
-		/* Counters before the slab grows: flows in slots past
+		/* Counters before the slabs grow: flows in slots past
 		 * their end would count out of bounds. Switched off only
 		 * once all else has worked, so that a failed reload keeps
-		 * them. */
+		 * them. TCP states before the flows too: a TCP flow needs
+		 * one. */
 		if ((c->accounting && acct_resize(e, true, cap) < 0) ||
+		    slab_grow(&e->tcp, c->max_flows) < 0 ||
 		    flow_table_grow(&e->table, c->max_flows) < 0)
 			return -1;
 		if (conf_buckets(c) != flow_table_buckets(&e->table) &&
@@ -573,6 +617,11 @@ uint32_t engine_tick(struct engine *e)
 		buckets = 16384;
 	n += flow_table_migrate(&e->table, e->now, buckets);
 	source_table_expire(&e->sh->sources, e->now_ms, 10000);
+	/* Failures are not fatal: memory not committed now is faulted in
+	 * when used, as it would be anyway. */
+	flow_table_populate(&e->table);
+	slab_populate_ahead(&e->tcp);
+	acct_populate(e);
 	adapt(e);
 	/* Hysteresis: warn again only after falling under 90% of the
 	 * mark. */
@@ -629,12 +678,17 @@ void engine_report(struct engine *const *es, unsigned n,
 	const struct engine *e = es[0];
 	const struct engine_shared *sh = e->sh;
 	struct engine_stats sum, *s = &sum;
-	uint64_t mem = engine_memory(es, n), capacity = 0, expired = 0;
+	uint64_t per_bucket = e->max_flows ?
+				      flow_table_bucket_bytes(&e->table) /
+					      e->max_flows :
+				      0,
+		 acct = e->accounting ? sizeof(struct flow_acct) : 0, table = 0,
+		 expired = 0;
 	char key[64];
 
 	engine_sum_stats(&sum, es, n);
 	for (unsigned i = 0; i < n; i++) {
-		capacity += es[i]->table.slab.capacity;
+		table += table_bytes(es[i], true);
 		expired += es[i]->table.expired;
 	}
 	emit(arg, "flows", sh->flows);
@@ -651,8 +705,18 @@ void engine_report(struct engine *const *es, unsigned n,
 	emit(arg, "sources_max", sh->sources.slab.capacity);
 	emit(arg, "buckets", flow_table_buckets(&e->table));
 	emit(arg, "rehashing", flow_table_rehashing(&e->table));
-	emit(arg, "memory_bytes", mem);
-	emit(arg, "bytes_per_flow", capacity ? mem / capacity : 0);
+	emit(arg, "memory_bytes", engine_memory(es, n));
+	emit(arg, "memory_reserved_bytes", engine_reserved(es, n));
+	/* What the flows in the tables cost now, margins included: the
+	 * memory committed to them over their number. */
+	emit(arg, "bytes_per_flow", sh->flows ? table / sh->flows : 0);
+	/* And what one costs by kind, from the object sizes, with its share
+	 * of a bucket array for max_flows. */
+	emit(arg, "bytes_per_flow_v4",
+	     sizeof(struct flow4) + per_bucket + acct);
+	emit(arg, "bytes_per_flow_v6",
+	     sizeof(struct flow6) + per_bucket + acct);
+	emit(arg, "bytes_per_tcp_state", sizeof(struct flow_tcp));
 	emit(arg, "packets", s->packets);
 	emit(arg, "accepted", s->accepted);
 	emit(arg, "dropped", s->dropped);
@@ -766,8 +830,8 @@ static bool tcp_track(struct engine *e, struct flow *f, const struct pkt *p,
 	struct tcp_out out;
 
 	tcp_seg_of(&seg, p);
-	switch (tcp_packet(&f->u.tcp, &f->state, f->flags, dir, &seg, &e->tcp,
-			   &out)) {
+	switch (tcp_packet(engine_flow_tcp(e, f), &f->state, f->flags, dir,
+			   &seg, &e->tcp_params, &out)) {
 	case TCP_V_ACCEPT:
 		f->tclass = out.tclass;
 		if (out.assured)
@@ -813,11 +877,12 @@ static void udp_track(struct engine *e, struct flow *f, const struct pkt *p)
 	f->tclass = TMO_UDP;
 	if (f->flags & FLOW_F_SEEN_REPLY) {
 		/* UDP-Lite is a stream at the first reply; UDP once replies
-		 * go on past two seconds. */
-		uint64_t stream_ms = (uint64_t)f->created * 1000 +
-				     f->u.created_ms + UDP_STREAM_MS;
+		 * go on past two seconds, and stays one (assured): a flow
+		 * older than the 49 days aux wraps in stays a stream. */
+		uint32_t age_ms = (uint32_t)e->now_ms - f->aux;
 
-		if (p->proto == IPPROTO_UDPLITE || e->now_ms > stream_ms) {
+		if (p->proto == IPPROTO_UDPLITE ||
+		    (f->flags & FLOW_F_ASSURED) || age_ms > UDP_STREAM_MS) {
 			f->tclass = TMO_UDP_STREAM;
 			f->flags |= FLOW_F_ASSURED;
 		}
@@ -839,9 +904,9 @@ static void evict(struct engine *e, struct flow *f, enum evict_reason why,
 		  enum drop_reason cause, struct engine_result *r)
 {
 	r->evicted = (uint8_t)why;
-	r->ev.key = f->key;
+	flow_key_get(f, &r->ev.key);
 	r->ev.orig_hi = f->flags & FLOW_F_ORIG_HI;
-	r->ev.state = f->key.proto == IPPROTO_TCP ? f->state : 0;
+	r->ev.state = f->proto == IPPROTO_TCP ? f->state : 0;
 	r->ev.cause = (uint8_t)cause;
 	r->ev.idle = e->now - f->last_seen;
 	e->st.flows_evicted++;
@@ -868,7 +933,7 @@ static bool make_room(struct engine *e, const struct list_set cand[2],
 
 			if (idx == FLOW_NIL)
 				continue;
-			f = slab_ptr(&t->slab, idx);
+			f = flow_table_at(t, idx);
 			if (flow_expired(t, f, e->now)) {
 				flow_table_remove(t, f);
 				t->expired++;
@@ -963,8 +1028,7 @@ static void opened(struct engine *e, struct flow *f, uint32_t src)
 	if (f->flags & FLOW_F_EXEMPT)
 		e->sh->exempt_count++;
 	else
-		e->sh->proto_count[engine_proto_class(f->key.family,
-						      f->key.proto)]++;
+		e->sh->proto_count[engine_proto_class(f->family, f->proto)]++;
 	if (src != SOURCE_NIL)
 		source_opened(&e->sh->sources, src, e->now_ms);
 	else if (!(f->flags & FLOW_F_EXEMPT))
@@ -992,11 +1056,11 @@ static struct flow *new_flow(struct engine *e, const struct flow_key *k,
 	struct tcp_seg seg;
 	struct flow *f;
 	uint8_t tclass;
-	uint32_t src;
+	uint32_t src, aux = 0;
 
 	if (p->proto == IPPROTO_TCP) {
 		tcp_seg_of(&seg, p);
-		if (tcp_new(&tcp, &seg, &e->tcp) == TCP_S_INVALID) {
+		if (tcp_new(&tcp, &seg, &e->tcp_params) == TCP_S_INVALID) {
 			invalid(e, r, INV_TCP_NEW);
 			return NULL;
 		}
@@ -1019,9 +1083,17 @@ static struct flow *new_flow(struct engine *e, const struct flow_key *k,
 		return NULL;
 	}
 	tclass = timeout_class(p->family, p->proto);
-	f = flow_table_insert(&e->table, k, hash, e->now,
-			      ENGINE_LIST(tclass, exempt, true));
+	/* As many TCP states as flows: never short, but for a reload that
+	 * grew this slab and not the flows'. */
+	if (p->proto == IPPROTO_TCP)
+		aux = slab_alloc(&e->tcp);
+	f = aux == SLAB_NIL ?
+		    NULL :
+		    flow_table_insert(&e->table, k, hash, e->now,
+				      ENGINE_LIST(tclass, exempt, true));
 	if (!f) {
+		if (p->proto == IPPROTO_TCP && aux != SLAB_NIL)
+			slab_free(&e->tcp, aux);
 		if (src != SOURCE_NIL)
 			source_settle(&e->sh->sources, src, e->now_ms);
 		refuse(r, DROP_TABLE_FULL, e->max_flows, e->sh->flows);
@@ -1031,13 +1103,14 @@ static struct flow *new_flow(struct engine *e, const struct flow_key *k,
 	f->flags = (uint8_t)((swapped ? FLOW_F_ORIG_HI : 0) |
 			     (exempt ? FLOW_F_EXEMPT : 0));
 	f->tclass = tclass;
-	if (e->acct)
-		memset(&e->acct[slab_index(&e->table.slab, f)], 0,
-		       sizeof(*e->acct));
-	if (p->proto == IPPROTO_TCP)
-		f->u.tcp = tcp;
-	else if (p->proto == IPPROTO_UDP || p->proto == IPPROTO_UDPLITE)
-		f->u.created_ms = (uint16_t)(e->now_ms % 1000);
+	if (e->accounting)
+		memset(engine_flow_acct(e, f), 0, sizeof(struct flow_acct));
+	if (p->proto == IPPROTO_TCP) {
+		f->aux = aux;
+		*engine_flow_tcp(e, f) = tcp;
+	} else if (p->proto == IPPROTO_UDP || p->proto == IPPROTO_UDPLITE) {
+		f->aux = (uint32_t)e->now_ms;
+	}
 	opened(e, f, src);
 	unlock(e);
 	return f;
@@ -1133,8 +1206,8 @@ static void track(struct engine *e, const struct pkt *p,
 	}
 	if (dir == FLOW_DIR_REPLY)
 		f->flags |= FLOW_F_SEEN_REPLY;
-	if (e->acct) {
-		struct flow_acct *a = &e->acct[slab_index(&e->table.slab, f)];
+	if (e->accounting) {
+		struct flow_acct *a = engine_flow_acct(e, f);
 
 		a->packets[dir]++;
 		a->bytes[dir] += p->ip_len;
@@ -1272,6 +1345,17 @@ void engine_packets(struct engine *e, const struct engine_input *in,
 	for (unsigned int i = 0; i < n; i++)
 		if (r[i].pkt.kind == PKT_FLOW)
 			flow_table_prefetch_flow(&e->table, r[i].hash);
+	/* And from the flows, the TCP states, out of line: the chain's
+	 * first flow is the packet's unless the chain is longer than one. */
+	for (unsigned int i = 0; i < n; i++) {
+		const struct flow *f;
+
+		if (r[i].pkt.kind != PKT_FLOW || r[i].pkt.proto != IPPROTO_TCP)
+			continue;
+		f = flow_table_peek(&e->table, r[i].hash);
+		if (f && f->proto == IPPROTO_TCP && f->aux < e->tcp.capacity)
+			__builtin_prefetch(engine_flow_tcp(e, f));
+	}
 	for (unsigned int i = 0; i < n; i++)
 		decide(e, &r[i]);
 }

@@ -47,34 +47,72 @@ bool flow_key_make(struct flow_key *k, uint8_t family, uint8_t proto,
 	return swap;
 }
 
-static inline bool key_equal(const struct flow_key *a, const struct flow_key *b)
+void flow_key_get(const struct flow *f, struct flow_key *k)
 {
-	const uint32_t *x = (const uint32_t *)a, *y = (const uint32_t *)b;
-	uint32_t diff = 0;
+	memset(k, 0, sizeof(*k));
+	memcpy(k->port, f->kw, sizeof(f->kw));
+	if (f->family == 6) {
+		memcpy(k->addr, ((const struct flow6 *)f)->addr,
+		       sizeof(k->addr));
+	} else {
+		k->addr[0][0] = ((const struct flow4 *)f)->addr[0];
+		k->addr[1][0] = ((const struct flow4 *)f)->addr[1];
+	}
+}
 
-	/* Branch-free over the ten words: cheaper than memcmp's call. */
-	for (size_t i = 0; i < sizeof(*a) / 4; i++)
-		diff |= x[i] ^ y[i];
+/* Does f, of k's family, hold key k, whose key words are kw? Branch-free
+ * over the words of the family: cheaper than memcmp's call. */
+static inline bool key_equal(const struct flow *f, const uint32_t kw[2],
+			     const struct flow_key *k)
+{
+	uint32_t diff = (f->kw[0] ^ kw[0]) | (f->kw[1] ^ kw[1]);
+
+	if (k->family == 6) {
+		const uint32_t *a = ((const struct flow6 *)f)->addr[0];
+
+		for (size_t i = 0; i < 8; i++)
+			diff |= a[i] ^ k->addr[i / 4][i % 4];
+	} else {
+		const uint32_t *a = ((const struct flow4 *)f)->addr;
+
+		diff |= (a[0] ^ k->addr[0][0]) | (a[1] ^ k->addr[1][0]);
+	}
 	return diff == 0;
+}
+
+/* SipHash over the words that mean something for the family: two for
+ * IPv4 (ports, proto, family; the addresses), five for IPv6. */
+static uint64_t hash_of(const struct flow_table *t, const uint16_t port[2],
+			uint8_t proto, uint8_t family, const uint32_t *a0,
+			const uint32_t *a1)
+{
+	uint64_t w[5];
+
+	w[0] = (uint64_t)port[0] | (uint64_t)port[1] << 16 |
+	       (uint64_t)proto << 32 | (uint64_t)family << 40;
+	if (family == 4) {
+		w[1] = (uint64_t)a0[0] | (uint64_t)a1[0] << 32;
+		return hash_words13(&t->key, w, 2);
+	}
+	memcpy(&w[1], a0, 16);
+	memcpy(&w[3], a1, 16);
+	return hash_words13(&t->key, w, 5);
 }
 
 uint64_t flow_hash(const struct flow_table *t, const struct flow_key *k)
 {
-	uint64_t w[5];
-
-	w[0] = (uint64_t)k->port[0] | (uint64_t)k->port[1] << 16 |
-	       (uint64_t)k->proto << 32 | (uint64_t)k->family << 40;
-	if (k->family == 4) {
-		w[1] = (uint64_t)k->addr[0][0] | (uint64_t)k->addr[1][0] << 32;
-		return hash_words13(&t->key, w, 2);
-	}
-	memcpy(&w[1], k->addr, sizeof(k->addr));
-	return hash_words13(&t->key, w, 5);
+	return hash_of(t, k->port, k->proto, k->family, k->addr[0], k->addr[1]);
 }
 
-static inline struct flow *flow_at(const struct flow_table *t, uint32_t idx)
+static uint64_t flow_hash_of(const struct flow_table *t, const struct flow *f)
 {
-	return slab_ptr(&t->slab, idx);
+	return hash_of(t, f->port, f->proto, f->family, flow_addr(f, 0),
+		       flow_addr(f, 1));
+}
+
+static inline struct flow *flow_at(const struct flow_table *t, uint32_t ref)
+{
+	return flow_table_at(t, ref);
 }
 
 /* The bucket head that holds (or will hold) a flow with this hash. */
@@ -102,7 +140,7 @@ static void list_unlink(struct flow_table *t, struct flow *f)
 	l->count--;
 }
 
-static void list_append(struct flow_table *t, struct flow *f, uint32_t idx,
+static void list_append(struct flow_table *t, struct flow *f, uint32_t ref,
 			uint8_t list)
 {
 	struct flow_list *l = &t->list[list];
@@ -111,22 +149,22 @@ static void list_append(struct flow_table *t, struct flow *f, uint32_t idx,
 	f->newer = FLOW_NIL;
 	f->older = l->newest;
 	if (l->newest != FLOW_NIL)
-		flow_at(t, l->newest)->newer = idx;
+		flow_at(t, l->newest)->newer = ref;
 	else
-		l->oldest = idx;
-	l->newest = idx;
+		l->oldest = ref;
+	l->newest = ref;
 	l->count++;
 }
 
 /* Free a flow already off its chain. */
-static void release(struct flow_table *t, uint32_t idx)
+static void release(struct flow_table *t, uint32_t ref)
 {
-	struct flow *f = flow_at(t, idx);
+	struct flow *f = flow_at(t, ref);
 
 	if (t->on_release)
 		t->on_release(t->release_arg, f);
 	list_unlink(t, f);
-	slab_free(&t->slab, idx);
+	slab_free(&t->slab[ref >> 31], FLOW_REF_INDEX(ref));
 	t->count--;
 }
 
@@ -168,11 +206,21 @@ int flow_table_init(struct flow_table *t, uint32_t capacity, uint32_t nbuckets,
 		errno = EINVAL;
 		return -1;
 	}
-	if (slab_init(&t->slab, sizeof(struct flow), capacity) < 0)
+	/* Past 2^31 a slab index would run into FLOW_REF_V6. */
+	if (capacity > 1u << 30) {
+		errno = EINVAL;
 		return -1;
+	}
+	if (slab_reserve(&t->slab[0], sizeof(struct flow4), capacity) < 0)
+		return -1;
+	if (slab_reserve(&t->slab[1], sizeof(struct flow6), capacity) < 0) {
+		slab_destroy(&t->slab[0]);
+		return -1;
+	}
 	t->bucket[0] = bucket_alloc(nbuckets);
 	if (!t->bucket[0]) {
-		slab_destroy(&t->slab);
+		slab_destroy(&t->slab[0]);
+		slab_destroy(&t->slab[1]);
 		errno = ENOMEM;
 		return -1;
 	}
@@ -189,7 +237,8 @@ void flow_table_destroy(struct flow_table *t)
 {
 	bucket_free(t->bucket[0], t->nbuckets[0]);
 	bucket_free(t->bucket[1], t->nbuckets[1]);
-	slab_destroy(&t->slab);
+	slab_destroy(&t->slab[0]);
+	slab_destroy(&t->slab[1]);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -197,18 +246,20 @@ struct flow *flow_table_lookup(struct flow_table *t, const struct flow_key *k,
 			       uint64_t hash, uint32_t now)
 {
 	uint32_t *link = head_for(t, hash);
+	uint32_t kw[2], v6 = k->family == 6 ? FLOW_REF_V6 : 0;
 
+	memcpy(kw, k->port, sizeof(kw));
 	while (*link != FLOW_NIL) {
-		uint32_t idx = *link;
-		struct flow *f = flow_at(t, idx);
+		uint32_t ref = *link;
+		struct flow *f = flow_at(t, ref);
 
 		if (flow_expired(t, f, now)) {
 			*link = f->next;
-			release(t, idx);
+			release(t, ref);
 			t->expired++;
 			continue;
 		}
-		if (key_equal(&f->key, k))
+		if ((ref & FLOW_REF_V6) == v6 && key_equal(f, kw, k))
 			return f;
 		link = &f->next;
 	}
@@ -217,10 +268,10 @@ struct flow *flow_table_lookup(struct flow_table *t, const struct flow_key *k,
 
 bool flow_table_chain_full(const struct flow_table *t, uint64_t hash)
 {
-	uint32_t idx = *head_for((struct flow_table *)t, hash), n = 0;
+	uint32_t ref = *head_for((struct flow_table *)t, hash), n = 0;
 
-	while (idx != FLOW_NIL && n < FLOW_CHAIN_MAX) {
-		idx = flow_at(t, idx)->next;
+	while (ref != FLOW_NIL && n < FLOW_CHAIN_MAX) {
+		ref = flow_at(t, ref)->next;
 		n++;
 	}
 	return n >= FLOW_CHAIN_MAX;
@@ -230,19 +281,26 @@ struct flow *flow_table_insert(struct flow_table *t, const struct flow_key *k,
 			       uint64_t hash, uint32_t now, uint8_t list)
 {
 	uint32_t *head = head_for(t, hash);
-	uint32_t idx = slab_alloc(&t->slab);
+	struct slab *s = &t->slab[k->family == 6];
+	uint32_t ref = slab_alloc(s);
 	struct flow *f;
 
-	if (idx == SLAB_NIL)
+	if (ref == SLAB_NIL)
 		return NULL;
-	f = flow_at(t, idx);
-	memset(f, 0, sizeof(*f));
-	f->key = *k;
-	f->created = now;
+	f = slab_ptr(s, ref);
+	memset(f, 0, s->obj_size);
+	memcpy(f->kw, k->port, sizeof(f->kw));
+	if (k->family == 6) {
+		memcpy(((struct flow6 *)f)->addr, k->addr, sizeof(k->addr));
+		ref |= FLOW_REF_V6;
+	} else {
+		((struct flow4 *)f)->addr[0] = k->addr[0][0];
+		((struct flow4 *)f)->addr[1] = k->addr[1][0];
+	}
 	f->last_seen = now;
 	f->next = *head;
-	*head = idx;
-	list_append(t, f, idx, list < t->nlists ? list : 0);
+	*head = ref;
+	list_append(t, f, ref, list < t->nlists ? list : 0);
 	t->count++;
 	return f;
 }
@@ -250,53 +308,53 @@ struct flow *flow_table_insert(struct flow_table *t, const struct flow_key *k,
 void flow_table_touch(struct flow_table *t, struct flow *f, uint8_t list,
 		      uint32_t now)
 {
-	uint32_t idx;
+	uint32_t ref;
 
 	if (list >= t->nlists)
 		list = 0;
 	if (f->list == list && f->last_seen == now)
 		return;
-	idx = slab_index(&t->slab, f);
+	ref = flow_ref(t, f);
 	f->last_seen = now;
 	if (f->list == list && f->newer == FLOW_NIL)
 		return; /* already the newest */
 	list_unlink(t, f);
-	list_append(t, f, idx, list);
+	list_append(t, f, ref, list);
 }
 
 void flow_table_remove(struct flow_table *t, struct flow *f)
 {
-	uint32_t idx = slab_index(&t->slab, f);
-	uint32_t *link = head_for(t, flow_hash(t, &f->key));
+	uint32_t ref = flow_ref(t, f);
+	uint32_t *link = head_for(t, flow_hash_of(t, f));
 
-	while (*link != FLOW_NIL && *link != idx)
+	while (*link != FLOW_NIL && *link != ref)
 		link = &flow_at(t, *link)->next;
-	if (*link == idx) {
+	if (*link == ref) {
 		*link = f->next;
-		release(t, idx);
+		release(t, ref);
 	}
 }
 
 /* Move old bucket b into the new array, dropping expired flows on the way. */
 static uint32_t migrate_bucket(struct flow_table *t, uint32_t b, uint32_t now)
 {
-	uint32_t idx = t->bucket[0][b], n = 0;
+	uint32_t ref = t->bucket[0][b], n = 0;
 
-	while (idx != FLOW_NIL) {
-		struct flow *f = flow_at(t, idx);
+	while (ref != FLOW_NIL) {
+		struct flow *f = flow_at(t, ref);
 		uint32_t next = f->next;
 
 		if (flow_expired(t, f, now)) {
-			release(t, idx);
+			release(t, ref);
 			n++;
 		} else {
-			uint32_t nb = (uint32_t)flow_hash(t, &f->key) &
+			uint32_t nb = (uint32_t)flow_hash_of(t, f) &
 				      (t->nbuckets[1] - 1);
 
 			f->next = t->bucket[1][nb];
-			t->bucket[1][nb] = idx;
+			t->bucket[1][nb] = ref;
 		}
-		idx = next;
+		ref = next;
 	}
 	t->bucket[0][b] = FLOW_NIL;
 	return n;
@@ -357,15 +415,15 @@ struct flow *flow_table_oldest(const struct flow_table *t, const uint8_t *lists,
 	struct flow *best = NULL;
 
 	for (unsigned i = 0; i < n; i++) {
-		uint32_t idx;
+		uint32_t ref;
 		struct flow *f;
 
 		if (lists[i] >= t->nlists)
 			continue;
-		idx = t->list[lists[i]].oldest;
-		if (idx == FLOW_NIL)
+		ref = t->list[lists[i]].oldest;
+		if (ref == FLOW_NIL)
 			continue;
-		f = flow_at(t, idx);
+		f = flow_at(t, ref);
 		if (!best || f->last_seen < best->last_seen)
 			best = f;
 	}
@@ -374,7 +432,7 @@ struct flow *flow_table_oldest(const struct flow_table *t, const uint8_t *lists,
 
 struct relist_entry {
 	uint32_t last_seen;
-	uint32_t idx;
+	uint32_t ref;
 };
 
 static int by_last_seen(const void *a, const void *b)
@@ -383,7 +441,7 @@ static int by_last_seen(const void *a, const void *b)
 
 	if (x->last_seen != y->last_seen)
 		return x->last_seen < y->last_seen ? -1 : 1;
-	return x->idx < y->idx ? -1 : x->idx > y->idx;
+	return x->ref < y->ref ? -1 : x->ref > y->ref;
 }
 
 int flow_table_relist(struct flow_table *t, void (*begin)(void *arg),
@@ -400,20 +458,20 @@ int flow_table_relist(struct flow_table *t, void (*begin)(void *arg),
 	if (begin)
 		begin(arg);
 	for (uint32_t i = 0; i < t->nlists; i++) {
-		for (uint32_t idx = t->list[i].oldest; idx != FLOW_NIL;
-		     idx = flow_at(t, idx)->newer) {
-			all[n].last_seen = flow_at(t, idx)->last_seen;
-			all[n++].idx = idx;
+		for (uint32_t ref = t->list[i].oldest; ref != FLOW_NIL;
+		     ref = flow_at(t, ref)->newer) {
+			all[n].last_seen = flow_at(t, ref)->last_seen;
+			all[n++].ref = ref;
 		}
 		t->list[i].oldest = t->list[i].newest = FLOW_NIL;
 		t->list[i].count = 0;
 	}
 	qsort(all, n, sizeof(*all), by_last_seen);
 	for (uint32_t i = 0; i < n; i++) {
-		struct flow *f = flow_at(t, all[i].idx);
+		struct flow *f = flow_at(t, all[i].ref);
 		uint8_t list = list_of(f, arg);
 
-		list_append(t, f, all[i].idx, list < t->nlists ? list : 0);
+		list_append(t, f, all[i].ref, list < t->nlists ? list : 0);
 	}
 	free(all);
 	return 0;
@@ -444,20 +502,41 @@ int flow_table_resize(struct flow_table *t, uint32_t nbuckets, uint32_t now)
 
 int flow_table_grow(struct flow_table *t, uint32_t capacity)
 {
-	return slab_grow(&t->slab, capacity);
+	if (capacity > 1u << 30) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (slab_grow(&t->slab[0], capacity) < 0 ||
+	    slab_grow(&t->slab[1], capacity) < 0)
+		return -1;
+	return 0;
+}
+
+int flow_table_populate(struct flow_table *t)
+{
+	int r0 = slab_populate_ahead(&t->slab[0]);
+	int r1 = slab_populate_ahead(&t->slab[1]);
+
+	return r0 < 0 || r1 < 0 ? -1 : 0;
 }
 
 uint64_t flow_table_bytes(const struct flow_table *t)
 {
-	return slab_bytes(&t->slab) +
-	       ((uint64_t)t->nbuckets[0] + t->nbuckets[1]) * sizeof(uint32_t);
+	return slab_bytes(&t->slab[0]) + slab_bytes(&t->slab[1]) +
+	       flow_table_bucket_bytes(t);
 }
 
-static int walk_chain(const struct flow_table *t, uint32_t idx,
+uint64_t flow_table_populated_bytes(const struct flow_table *t)
+{
+	return slab_populated_bytes(&t->slab[0]) +
+	       slab_populated_bytes(&t->slab[1]) + flow_table_bucket_bytes(t);
+}
+
+static int walk_chain(const struct flow_table *t, uint32_t ref,
 		      int (*fn)(const struct flow *f, void *arg), void *arg)
 {
-	for (; idx != FLOW_NIL; idx = flow_at(t, idx)->next) {
-		int r = fn(flow_at(t, idx), arg);
+	for (; ref != FLOW_NIL; ref = flow_at(t, ref)->next) {
+		int r = fn(flow_at(t, ref), arg);
 
 		if (r)
 			return r;
@@ -495,9 +574,9 @@ bool flow_table_walk_step(const struct flow_table *t, struct flow_cursor *cur,
 		}
 		if (!max_buckets--)
 			return true;
-		for (uint32_t idx = t->bucket[cur->array][cur->bucket++];
-		     idx != FLOW_NIL; idx = flow_at(t, idx)->next)
-			fn(flow_at(t, idx), arg);
+		for (uint32_t ref = t->bucket[cur->array][cur->bucket++];
+		     ref != FLOW_NIL; ref = flow_at(t, ref)->next)
+			fn(flow_at(t, ref), arg);
 	}
 	return false;
 }
@@ -520,12 +599,12 @@ bool flow_table_remove_step(struct flow_table *t, struct flow_cursor *cur,
 			return true;
 		link = &t->bucket[cur->array][cur->bucket++];
 		while (*link != FLOW_NIL) {
-			uint32_t idx = *link;
-			struct flow *f = flow_at(t, idx);
+			uint32_t ref = *link;
+			struct flow *f = flow_at(t, ref);
 
 			if (pred(f, arg)) {
 				*link = f->next;
-				release(t, idx);
+				release(t, ref);
 				(*removed)++;
 			} else {
 				link = &f->next;

@@ -129,22 +129,24 @@ static inline int orig_src(const struct flow *fl)
 
 bool list_match(const struct list_filter *f, const struct flow *fl)
 {
-	const struct flow_key *k = &fl->key;
 	int s = orig_src(fl);
 
-	if (f->family && k->family != f->family)
+	if (f->family && fl->family != f->family)
 		return false;
-	if (f->proto >= 0 && k->proto != f->proto)
+	if (f->proto >= 0 && fl->proto != f->proto)
 		return false;
 	if (f->state >= 0 &&
-	    (k->proto != IPPROTO_TCP || fl->state != (uint8_t)f->state))
+	    (fl->proto != IPPROTO_TCP || fl->state != (uint8_t)f->state))
 		return false;
-	if (f->src.set && !prefix_match(&f->src.p, k->family, k->addr[s]))
+	if (f->src.set &&
+	    !prefix_match(&f->src.p, fl->family, flow_addr(fl, (unsigned)s)))
 		return false;
-	if (f->dst.set && !prefix_match(&f->dst.p, k->family, k->addr[!s]))
+	if (f->dst.set &&
+	    !prefix_match(&f->dst.p, fl->family, flow_addr(fl, (unsigned)!s)))
 		return false;
-	if (f->any.set && !prefix_match(&f->any.p, k->family, k->addr[0]) &&
-	    !prefix_match(&f->any.p, k->family, k->addr[1]))
+	if (f->any.set &&
+	    !prefix_match(&f->any.p, fl->family, flow_addr(fl, 0)) &&
+	    !prefix_match(&f->any.p, fl->family, flow_addr(fl, 1)))
 		return false;
 	return true;
 }
@@ -183,9 +185,11 @@ struct tuple {
 
 static void tuple_of(const struct flow *fl, int dir, struct tuple *t)
 {
-	const struct flow_key *k = &fl->key;
-	int s = orig_src(fl) ^ dir, af = k->family == 4 ? AF_INET : AF_INET6;
+	int s = orig_src(fl) ^ dir, af = fl->family == 4 ? AF_INET : AF_INET6;
+	struct flow_key key;
+	const struct flow_key *k = &key;
 
+	flow_key_get(fl, &key);
 	inet_ntop(af, k->addr[s], t->src, sizeof(t->src));
 	inet_ntop(af, k->addr[!s], t->dst, sizeof(t->dst));
 	t->sport = k->port[s];
@@ -208,9 +212,9 @@ static void put_tuple_text(struct out *o, const struct flow *fl,
 	put(o, "src=%s dst=%s ", t->src, t->dst);
 	if (t->id >= 0)
 		put(o, "type=%d code=%d id=%d ", t->type, t->code, t->id);
-	else if (has_ports(fl->key.proto))
+	else if (has_ports(fl->proto))
 		put(o, "sport=%u dport=%u ", t->sport, t->dport);
-	else if (fl->key.proto == IPPROTO_GRE)
+	else if (fl->proto == IPPROTO_GRE)
 		put(o, "srckey=0x%x dstkey=0x%x ", t->sport, t->dport);
 }
 
@@ -221,7 +225,7 @@ static void put_tuple_json(struct out *o, const struct flow *fl,
 	if (t->id >= 0)
 		put(o, ",\"%stype\":%d,\"%scode\":%d,\"%sid\":%d", pre, t->type,
 		    pre, t->code, pre, t->id);
-	else if (has_ports(fl->key.proto))
+	else if (has_ports(fl->proto))
 		put(o, ",\"%ssport\":%u,\"%sdport\":%u", pre, t->sport, pre,
 		    t->dport);
 }
@@ -244,8 +248,7 @@ size_t list_format(char *buf, size_t len, const struct flow *fl, uint32_t left,
 		   const struct flow_acct *acct, bool json)
 {
 	struct out o = { buf, len, 0 };
-	const struct flow_key *k = &fl->key;
-	bool tcp = k->proto == IPPROTO_TCP;
+	bool tcp = fl->proto == IPPROTO_TCP;
 	struct tuple orig, reply;
 
 	if (!len)
@@ -257,8 +260,8 @@ size_t list_format(char *buf, size_t len, const struct flow *fl, uint32_t left,
 		put(&o,
 		    "{\"family\":\"ipv%u\",\"proto\":\"%s\",\"protonum\":%u,"
 		    "\"timeout\":%u",
-		    k->family, list_proto_name(k->family, k->proto), k->proto,
-		    left);
+		    fl->family, list_proto_name(fl->family, fl->proto),
+		    fl->proto, left);
 		if (tcp)
 			put(&o, ",\"state\":\"%s\"", tcp_state_name(fl->state));
 		put_tuple_json(&o, fl, &orig, "");
@@ -270,8 +273,8 @@ size_t list_format(char *buf, size_t len, const struct flow *fl, uint32_t left,
 		    fl->flags & FLOW_F_ASSURED ? "true" : "false");
 		return o.pos;
 	}
-	put(&o, "%-8s %u %u ", list_proto_name(k->family, k->proto), k->proto,
-	    left);
+	put(&o, "%-8s %u %u ", list_proto_name(fl->family, fl->proto),
+	    fl->proto, left);
 	if (tcp)
 		put(&o, "%s ", tcp_state_name(fl->state));
 	put_tuple_text(&o, fl, &orig);

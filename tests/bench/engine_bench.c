@@ -348,8 +348,8 @@ static void bench_engine(uint32_t nflows, uint64_t lookups, struct trace *t)
 	       looked_b ? tl_b * 1e9 / (double)looked_b : 0.0,
 	       (double)(rss1 - rss0) / nflows,
 	       (double)engine_memory(&e, 1) / nflows,
-	       (double)flow_table_bytes(&e->table) / nflows, invalid_count(e),
-	       e->st.dropped);
+	       (double)flow_table_populated_bytes(&e->table) / nflows,
+	       invalid_count(e), e->st.dropped);
 	engine_destroy(e);
 	free(e);
 	free(visits);

@@ -17,6 +17,7 @@
  * (at most 32 flows, maybe one bucket) so that limits, eviction and
  * expiry happen within a few packets.
  */
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -128,6 +129,21 @@ static uint64_t sum(const uint64_t *v, size_t n)
 
 /* The engine's counts agree with each other and with the table; r is
  * the last packet's result, or NULL after housekeeping. */
+static int count_tcp(const struct flow *f, void *arg)
+{
+	*(uint32_t *)arg += f->proto == IPPROTO_TCP;
+	return 0;
+}
+
+/* TCP flows in the table, reclaimed or not. O(buckets + flows). */
+static uint32_t tcp_flows(const struct engine *e)
+{
+	uint32_t n = 0;
+
+	flow_table_walk(&e->table, count_tcp, &n);
+	return n;
+}
+
 static void check(const struct engine *e, const struct engine_result *r,
 		  uint32_t count_before, uint32_t max_before)
 {
@@ -144,8 +160,11 @@ static void check(const struct engine *e, const struct engine_result *r,
 		abort();
 	if (r && r->shadow && (e->enforce || r->verdict != VERDICT_ACCEPT))
 		abort();
-	if (e->table.count > e->table.slab.capacity ||
-	    e->table.count != e->table.slab.in_use)
+	if (e->table.count > e->table.slab[0].capacity ||
+	    e->table.count != e->table.slab[0].in_use + e->table.slab[1].in_use)
+		abort();
+	/* A TCP state for every TCP flow, and for nothing else. */
+	if (e->tcp.in_use != tcp_flows(e))
 		abort();
 	/* A packet adds one flow at most, and to a full table only by
 	 * reclaiming or evicting one first. */

@@ -638,7 +638,7 @@ START_TEST(reconfigure_keeps_flows)
 	ck_assert_int_eq(engine_reconfigure(&e, &conf), 0);
 	ck_assert_uint_eq(e.max_flows, 1000);
 	ck_assert_uint_eq(flow_table_buckets(&e.table), 1024);
-	ck_assert_uint_eq(e.table.slab.capacity, 1000);
+	ck_assert_uint_eq(e.table.slab[0].capacity, 1000);
 	for (int i = 0; i < 40; i++)
 		ck_assert_ptr_nonnull(
 			find(C4, S4, IPPROTO_UDP, (uint16_t)(1000 + i), 53));
@@ -672,13 +672,16 @@ START_TEST(names)
 	ck_assert_str_eq(engine_drop_name(DROP_REASON_COUNT), "?");
 	for (int i = 0; i < INV_REASON_COUNT; i++)
 		ck_assert_str_ne(engine_invalid_name(i), "?");
-	ck_assert_uint_eq(engine_bytes(&conf, 1),
-			  64 * sizeof(struct flow) + 64 * 4 +
-				  source_table_bytes_for(1024));
-	/* Each queue's table can hold them all; one source table. */
-	ck_assert_uint_eq(engine_bytes(&conf, 3),
-			  3 * (64 * sizeof(struct flow) + 64 * 4) +
-				  source_table_bytes_for(1024));
+	ck_assert_uint_eq(
+		engine_bytes(&conf, 1),
+		64 * (sizeof(struct flow6) + sizeof(struct flow_tcp)) + 64 * 4 +
+			source_table_bytes_for(1024));
+	/* max_flows over all the queues' tables, a bucket array each, one
+	 * source table. */
+	ck_assert_uint_eq(
+		engine_bytes(&conf, 3),
+		64 * (sizeof(struct flow6) + sizeof(struct flow_tcp)) +
+			3 * 64 * 4 + source_table_bytes_for(1024));
 }
 END_TEST
 
@@ -770,6 +773,184 @@ START_TEST(batch_same_as_one_by_one)
 }
 END_TEST
 
+static bool match_all(const struct flow *f, void *arg)
+{
+	(void)f;
+	(void)arg;
+	return true;
+}
+
+static void report_one(void *arg, const char *k, uint64_t v)
+{
+	struct kv {
+		const char *key;
+		uint64_t value;
+		bool found;
+	} *want = arg;
+
+	if (!strcmp(k, want->key)) {
+		want->value = v;
+		want->found = true;
+	}
+}
+
+/* One figure of engine_report(), by name. */
+static uint64_t reported(const char *name)
+{
+	struct {
+		const char *key;
+		uint64_t value;
+		bool found;
+	} want = { name, 0, false };
+
+	engine_report((struct engine *[]){ &e }, 1, report_one, &want);
+	ck_assert_msg(want.found, "no %s in the report", name);
+	return want.value;
+}
+
+/*
+ * A TCP flow's state lives in the engine's TCP slab: one per TCP flow,
+ * none for others, and back to the slab however the flow goes: expiry,
+ * eviction, RST close, reopen, flush, a reload's relist.
+ */
+START_TEST(tcp_state_released_on_every_free_path)
+{
+	struct conv cv = conv4(1), cv2 = conv4(2);
+	struct flow_cursor cur = { 0 };
+	uint32_t removed = 0;
+
+	/* RST before any reply: closed at once. */
+	c2s(&cv, TCPF_SYN, 0);
+	udp4(C4, S4, 5000, 53);
+	ck_assert_uint_eq(e.tcp.in_use, 1);
+	ck_assert_uint_eq(conv_flow(&cv)->aux, 0);
+	cv.sseq = 0;
+	s2c(&cv, TCPF_RST | TCPF_ACK, 0);
+	ck_assert_uint_eq(e.st.flows_closed, 1);
+	ck_assert_uint_eq(e.tcp.in_use, 0);
+
+	/* Expiry, by a tick. */
+	c2s(&cv2, TCPF_SYN, 0);
+	ck_assert_uint_eq(e.tcp.in_use, 1);
+	at(conf.timeout[TCP_S_SYN_SENT]);
+	engine_tick(&e);
+	ck_assert_ptr_null(conv_flow(&cv2));
+	ck_assert_uint_eq(e.tcp.in_use, 0);
+
+	/* A SYN on a closed connection's ports: the old state goes, the
+	 * new connection gets one. */
+	cv = conv4(3);
+	c2s(&cv, TCPF_SYN, 0);
+	s2c(&cv, TCPF_SYN | TCPF_ACK, 0);
+	c2s(&cv, TCPF_ACK, 0);
+	c2s(&cv, TCPF_RST, 0);
+	ck_assert_uint_eq(conv_flow(&cv)->state, TCP_S_CLOSE);
+	cv.cseq += 100000;
+	c2s(&cv, TCPF_SYN, 0);
+	ck_assert_uint_eq(e.st.flows_reopened, 1);
+	ck_assert_uint_eq(conv_flow(&cv)->state, TCP_S_SYN_SENT);
+	ck_assert_uint_eq(e.tcp.in_use, 1);
+
+	/* A reload that recounts every flow (relist) keeps them. */
+	conf.source_prefix4 = 24;
+	ck_assert_int_eq(engine_reconfigure(&e, &conf), 0);
+	ck_assert_uint_eq(e.tcp.in_use, 1);
+
+	/* Flush. */
+	while (engine_flush_step(&e, &cur, 64, match_all, NULL, &removed))
+		;
+	ck_assert_uint_eq(removed, 1); /* the UDP flow expired with cv2 */
+	ck_assert_uint_eq(e.table.count, 0);
+	ck_assert_uint_eq(e.tcp.in_use, 0);
+}
+END_TEST
+
+/* Eviction frees the evicted flow's TCP state, and the new flow gets one. */
+START_TEST(tcp_state_released_on_eviction)
+{
+	struct conv cv = conv4(1), cv2 = conv4(2);
+
+	engine_destroy(&e);
+	setup_max(1);
+	c2s(&cv, TCPF_SYN, 0);
+	ck_assert_uint_eq(e.tcp.in_use, 1);
+	at(1);
+	ck_assert_int_eq(c2s(&cv2, TCPF_SYN, 0), VERDICT_ACCEPT);
+	ck_assert_uint_eq(res.evicted, EVICT_EARLY_DROP);
+	ck_assert_uint_eq(e.table.count, 1);
+	ck_assert_uint_eq(e.tcp.in_use, 1);
+	ck_assert_ptr_null(conv_flow(&cv));
+	ck_assert_ptr_nonnull(conv_flow(&cv2));
+	/* A UDP flow in its place takes none. */
+	at(2);
+	ck_assert_int_eq(udp4(C4, S4, 5000, 53), VERDICT_ACCEPT);
+	ck_assert_uint_eq(res.evicted, EVICT_EARLY_DROP);
+	ck_assert_uint_eq(e.tcp.in_use, 0);
+}
+END_TEST
+
+/* UDP's two-second stream mark, from the creation time in aux (engine
+ * milliseconds, 32 bits): a stream stays one however long it lives. */
+START_TEST(udp_stream_mark_from_aux)
+{
+	engine_set_time(&e, T0 * 1000ULL + 500);
+	udp4(C4, S4, 5000, 53);
+	ck_assert_uint_eq(find(C4, S4, IPPROTO_UDP, 5000, 53)->aux,
+			  (uint32_t)(T0 * 1000ULL + 500));
+	engine_set_time(&e, T0 * 1000ULL + 2500);
+	udp4(S4, C4, 53, 5000);
+	ck_assert_uint_eq(find(C4, S4, IPPROTO_UDP, 5000, 53)->tclass, TMO_UDP);
+	engine_set_time(&e, T0 * 1000ULL + 2501);
+	udp4(S4, C4, 53, 5000);
+	ck_assert_uint_eq(find(C4, S4, IPPROTO_UDP, 5000, 53)->tclass,
+			  TMO_UDP_STREAM);
+	/* Kept alive for 2^32 ms, past where the clock's low 32 bits come
+	 * back to just after the creation time. */
+	for (uint64_t ms = 100000; ms < (1ULL << 32) + 1000; ms += 100000) {
+		engine_set_time(&e, T0 * 1000ULL + 500 + ms);
+		udp4(S4, C4, 53, 5000);
+	}
+	engine_set_time(&e, T0 * 1000ULL + 500 + (1ULL << 32) + 500);
+	ck_assert_uint_eq((uint32_t)e.now_ms -
+				  find(C4, S4, IPPROTO_UDP, 5000, 53)->aux,
+			  500);
+	udp4(S4, C4, 53, 5000);
+	ck_assert_uint_eq(e.st.flows_created, 1);
+	ck_assert_uint_eq(find(C4, S4, IPPROTO_UDP, 5000, 53)->tclass,
+			  TMO_UDP_STREAM);
+}
+END_TEST
+
+/* Both families in one table: their own slabs, one set of figures. */
+START_TEST(bytes_per_flow_figures)
+{
+	uint8_t l4[16], b[80];
+	uint64_t per_bucket = flow_table_bucket_bytes(&e.table) / e.max_flows;
+
+	ck_assert_uint_eq(reported("bytes_per_flow"), 0);
+	ck_assert_uint_eq(reported("bytes_per_flow_v4"),
+			  sizeof(struct flow4) + per_bucket);
+	ck_assert_uint_eq(reported("bytes_per_flow_v6"),
+			  sizeof(struct flow6) + per_bucket);
+	ck_assert_uint_eq(reported("bytes_per_tcp_state"),
+			  sizeof(struct flow_tcp));
+	ck_assert_uint_eq(reported("memory_bytes"),
+			  engine_memory((struct engine *[]){ &e }, 1));
+	ck_assert_uint_eq(reported("memory_reserved_bytes"),
+			  engine_reserved((struct engine *[]){ &e }, 1));
+	ck_assert_uint_le(engine_memory((struct engine *[]){ &e }, 1),
+			  engine_reserved((struct engine *[]){ &e }, 1));
+	udp4(C4, S4, 5000, 53);
+	feed(b, tu_ip6(b, IPPROTO_UDP, C6, S6, l4, tu_udp(l4, 5000, 53, 8)));
+	ck_assert_uint_eq(e.table.slab[0].in_use, 1);
+	ck_assert_uint_eq(e.table.slab[1].in_use, 1);
+	ck_assert_uint_eq(reported("bytes_per_flow"),
+			  (flow_table_populated_bytes(&e.table) +
+			   slab_populated_bytes(&e.tcp)) /
+				  2);
+}
+END_TEST
+
 static Suite *engine_suite(void)
 {
 	Suite *s = suite_create("engine");
@@ -813,6 +994,10 @@ static Suite *engine_suite(void)
 	tcase_add_test(tc, reconfigure_lower_limit_keeps_flows);
 	tcase_add_test(tc, names);
 	tcase_add_test(tc, batch_same_as_one_by_one);
+	tcase_add_test(tc, tcp_state_released_on_every_free_path);
+	tcase_add_test(tc, tcp_state_released_on_eviction);
+	tcase_add_test(tc, udp_stream_mark_from_aux);
+	tcase_add_test(tc, bytes_per_flow_figures);
 	suite_add_tcase(s, tc);
 	return s;
 }

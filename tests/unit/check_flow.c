@@ -103,7 +103,7 @@ static bool pkt_key(struct flow_key *k, const struct tpkt *p, int reply)
 
 /*
  * Insert p as the engine would, as the newest flow of age list `list`;
- * tag the flow with id in u.tcp.last_seq.
+ * tag the flow with id in aux.
  */
 static struct flow *add_pkt(struct flow_table *t, const struct tpkt *p,
 			    uint32_t id, uint8_t list, uint32_t now)
@@ -115,7 +115,7 @@ static struct flow *add_pkt(struct flow_table *t, const struct tpkt *p,
 	if (f) {
 		if (sw)
 			f->flags |= FLOW_F_ORIG_HI;
-		f->u.tcp.last_seq = id;
+		f->aux = id;
 	}
 	return f;
 }
@@ -157,8 +157,7 @@ static void expect_found(struct flow_table *t, uint32_t i, uint32_t now)
 
 		CHECK(f != NULL, "flow %u not found (%s)", i,
 		      reply ? "reply" : "original");
-		CHECK(f->u.tcp.last_seq == i, "flow %u found as %u", i,
-		      f->u.tcp.last_seq);
+		CHECK(f->aux == i, "flow %u found as %u", i, f->aux);
 		CHECK(flow_dir_of(f, sw) ==
 			      (reply ? FLOW_DIR_REPLY : FLOW_DIR_ORIGINAL),
 		      "flow %u: wrong direction", i);
@@ -177,7 +176,7 @@ static struct flow *must_find_n(struct flow_table *t, uint32_t i, uint32_t now)
 static uint32_t tag_of(const struct flow *f)
 {
 	ck_assert_ptr_nonnull(f);
-	return f->u.tcp.last_seq;
+	return f->aux;
 }
 
 static void expect_absent(struct flow_table *t, uint32_t i, uint32_t now)
@@ -201,14 +200,37 @@ static void table_init(struct flow_table *t, uint32_t capacity,
 	table_init_lists(t, capacity, nbuckets, TC_N);
 }
 
-static struct flow *flow_of(const struct flow_table *t, uint32_t idx)
+static struct flow *flow_of(const struct flow_table *t, uint32_t ref)
 {
-	return slab_ptr(&t->slab, idx);
+	return flow_table_at(t, ref);
 }
 
+/* f's reference (FLOW_REF_V6 set for an IPv6 flow). */
 static uint32_t idx_of(const struct flow_table *t, const struct flow *f)
 {
-	return slab_index(&t->slab, f);
+	return flow_ref(t, f);
+}
+
+/* Slots of both slabs, numbered densely: [0, slot_count()). */
+static uint32_t slot_count(const struct flow_table *t)
+{
+	return t->slab[0].capacity + t->slab[1].capacity;
+}
+
+/* The slot of a reference, or slot_count() when it names none. */
+static uint32_t slot_of(const struct flow_table *t, uint32_t ref)
+{
+	const struct slab *s = &t->slab[ref >> 31];
+
+	if (FLOW_REF_INDEX(ref) >= s->capacity)
+		return slot_count(t);
+	return FLOW_REF_INDEX(ref) + (ref >> 31 ? t->slab[0].capacity : 0);
+}
+
+/* Flows held by both slabs. */
+static uint32_t in_use(const struct flow_table *t)
+{
+	return t->slab[0].in_use + t->slab[1].in_use;
 }
 
 /* Walk callback state: how often each tag was visited. */
@@ -224,8 +246,8 @@ static int visit(const struct flow *f, void *arg)
 {
 	struct visits *v = arg;
 
-	if (f->u.tcp.last_seq < v->ntags)
-		v->seen[f->u.tcp.last_seq]++;
+	if (f->aux < v->ntags)
+		v->seen[f->aux]++;
 	v->total++;
 	if (v->stop_after && v->total == v->stop_after)
 		return v->stop_value;
@@ -256,12 +278,12 @@ struct list_marks {
 static int mark_chained(const struct flow *f, void *arg)
 {
 	struct list_marks *c = arg;
-	uint32_t idx = idx_of(c->t, f);
+	uint32_t slot = slot_of(c->t, idx_of(c->t, f));
 
-	if (idx >= c->t->slab.capacity || c->mark[idx] != 1)
+	if (slot >= slot_count(c->t) || c->mark[slot] != 1)
 		c->stray++;
 	else
-		c->mark[idx] = 2;
+		c->mark[slot] = 2;
 	c->chained++;
 	return 0;
 }
@@ -275,7 +297,7 @@ static int mark_chained(const struct flow *f, void *arg)
  */
 static void check_lists(const struct flow_table *t)
 {
-	uint32_t cap = t->slab.capacity, total = 0;
+	uint32_t cap = slot_count(t), total = 0;
 	struct list_marks c = { .t = t };
 
 	c.mark = calloc(cap, 1);
@@ -287,11 +309,11 @@ static void check_lists(const struct flow_table *t)
 		for (uint32_t idx = fl->oldest; idx != FLOW_NIL;) {
 			const struct flow *f;
 
-			CHECK(idx < cap, "list %u: index %u out of range", l,
-			      idx);
-			CHECK(!c.mark[idx], "list %u: slot %u met twice", l,
-			      idx);
-			c.mark[idx] = 1;
+			CHECK(slot_of(t, idx) < cap,
+			      "list %u: reference %x out of range", l, idx);
+			CHECK(!c.mark[slot_of(t, idx)],
+			      "list %u: slot %x met twice", l, idx);
+			c.mark[slot_of(t, idx)] = 1;
 			f = flow_of(t, idx);
 			CHECK(f->list == l, "list %u holds a flow of list %u",
 			      l, f->list);
@@ -316,8 +338,8 @@ static void check_lists(const struct flow_table *t)
 		      t->list[l].count);
 	CHECK(total == t->count, "lists hold %u flows, table counts %u", total,
 	      t->count);
-	CHECK(t->slab.in_use == t->count, "slab holds %u, table counts %u",
-	      t->slab.in_use, t->count);
+	CHECK(in_use(t) == t->count, "slabs hold %u, table counts %u",
+	      in_use(t), t->count);
 	ck_assert_int_eq(flow_table_walk(t, mark_chained, &c), 0);
 	CHECK(c.stray == 0, "%u chained flows on no list", c.stray);
 	CHECK(c.chained == total, "chains hold %u flows, lists %u", c.chained,
@@ -334,7 +356,7 @@ static uint32_t list_tags(const struct flow_table *t, uint32_t l, uint32_t *out,
 	for (uint32_t idx = t->list[l].oldest; idx != FLOW_NIL;
 	     idx = flow_of(t, idx)->newer) {
 		CHECK(n < max, "list %u: more than %u flows", l, max);
-		out[n++] = flow_of(t, idx)->u.tcp.last_seq;
+		out[n++] = flow_of(t, idx)->aux;
 	}
 	return n;
 }
@@ -384,14 +406,15 @@ struct releases {
 static void note_release(void *arg, const struct flow *f)
 {
 	struct releases *r = arg;
-	uint32_t tag = f->u.tcp.last_seq;
+	uint32_t tag = f->aux;
 	struct tpkt p = pkt_n(tag);
-	struct flow_key k;
+	struct flow_key k, fk;
 
 	/* Told before the flow goes: it is still whole. */
 	pkt_key(&k, &p, 0);
-	if (memcmp(&k, &f->key, sizeof(k)) != 0 || f->list >= r->t->nlists ||
-	    idx_of(r->t, f) >= r->t->slab.capacity)
+	flow_key_get(f, &fk);
+	if (memcmp(&k, &fk, sizeof(k)) != 0 || f->list >= r->t->nlists ||
+	    slot_of(r->t, idx_of(r->t, f)) >= slot_count(r->t))
 		r->bad++;
 	if (!flow_expired(r->t, f, r->now))
 		r->live++;
@@ -803,6 +826,68 @@ START_TEST(test_init_lists)
 }
 END_TEST
 
+/*
+ * IPv4 and IPv6 flows in one table: each in the slab of its family, named
+ * by references that say which, on one chain (one bucket here) and one
+ * age list, oldest first whatever the family. Flows 0 and 1 have the
+ * same words but the family (10.0.0.1 and 10.0.0.1::), and are found
+ * apart.
+ */
+START_TEST(test_two_families_one_table)
+{
+	static const uint8_t a4[4] = { 10, 0, 0, 1 }, b4[4] = { 10, 0, 0, 2 };
+	uint8_t a6[16] = { 10, 0, 0, 1 }, b6[16] = { 10, 0, 0, 2 };
+	struct flow_key k[4], got;
+	struct flow *f[4];
+	struct flow_table t;
+
+	table_init(&t, 4, 1);
+	flow_key_make(&k[0], 4, IPPROTO_UDP, a4, b4, 1000, 53);
+	flow_key_make(&k[1], 6, IPPROTO_UDP, a6, b6, 1000, 53);
+	flow_key_make(&k[2], 4, IPPROTO_TCP, b4, a4, 80, 2000);
+	flow_key_make(&k[3], 6, IPPROTO_TCP, b6, a6, 80, 2000);
+	for (uint32_t i = 0; i < 4; i++) {
+		f[i] = flow_table_insert(&t, &k[i], flow_hash(&t, &k[i]),
+					 10 + i, TC_SHORT);
+		ck_assert_ptr_nonnull(f[i]);
+		f[i]->aux = i;
+		ck_assert_uint_eq(!!(idx_of(&t, f[i]) & FLOW_REF_V6), i & 1);
+		ck_assert_ptr_eq(flow_of(&t, idx_of(&t, f[i])), f[i]);
+		flow_key_get(f[i], &got);
+		ck_assert_mem_eq(&got, &k[i], sizeof(got));
+	}
+	ck_assert_uint_eq(t.slab[0].in_use, 2);
+	ck_assert_uint_eq(t.slab[1].in_use, 2);
+	EXPECT_LIST(&t, TC_SHORT, 0, 1, 2, 3);
+	check_lists(&t);
+	for (uint32_t i = 0; i < 4; i++)
+		ck_assert_ptr_eq(flow_table_lookup(&t, &k[i],
+						   flow_hash(&t, &k[i]), 20),
+				 f[i]);
+	/* Refreshed, an IPv4 flow goes behind the IPv6 ones. */
+	flow_table_touch(&t, f[0], TC_SHORT, 21);
+	EXPECT_LIST(&t, TC_SHORT, 1, 2, 3, 0);
+	ck_assert_ptr_eq(
+		flow_table_oldest(&t, (const uint8_t[]){ TC_SHORT }, 1), f[1]);
+	/* Expiry pops both families off the old end. */
+	ck_assert_uint_eq(flow_table_expire(&t, 10 + 30 + 2, UINT32_MAX), 2);
+	EXPECT_LIST(&t, TC_SHORT, 3, 0);
+	ck_assert_uint_eq(t.slab[0].in_use, 1);
+	ck_assert_uint_eq(t.slab[1].in_use, 1);
+	check_lists(&t);
+	/* A rehash moves both. */
+	ck_assert_int_eq(flow_table_resize(&t, 8, 42), 0);
+	flow_table_migrate(&t, 42, UINT32_MAX);
+	ck_assert(!flow_table_rehashing(&t));
+	check_lists(&t);
+	flow_table_remove(&t, f[3]);
+	flow_table_remove(&t, f[0]);
+	ck_assert_uint_eq(in_use(&t), 0);
+	check_lists(&t);
+	flow_table_destroy(&t);
+}
+END_TEST
+
 START_TEST(test_insert_lookup)
 {
 	struct flow_table t;
@@ -817,19 +902,19 @@ START_TEST(test_insert_lookup)
 	f = flow_table_insert(&t, &k, flow_hash(&t, &k), 500, TC_SHORT);
 	ck_assert_ptr_nonnull(f);
 	idx = idx_of(&t, f);
-	ck_assert_mem_eq(&f->key, &k, sizeof(k));
-	ck_assert_uint_eq(f->created, 500);
+	ck_assert_uint_eq(idx & FLOW_REF_V6, 0);
+	{
+		struct flow_key fk;
+
+		flow_key_get(f, &fk);
+		ck_assert_mem_eq(&fk, &k, sizeof(k));
+	}
 	ck_assert_uint_eq(f->last_seen, 500);
 	ck_assert_uint_eq(f->state, 0);
 	ck_assert_uint_eq(f->flags, 0);
 	ck_assert_uint_eq(f->tclass, 0);
 	ck_assert_uint_eq(f->source, 0);
-	{
-		static const uint8_t zero[sizeof(f->u)];
-
-		ck_assert_mem_eq(&f->u, zero, sizeof(zero));
-		ck_assert_uint_eq(f->u.created_ms, 0);
-	}
+	ck_assert_uint_eq(f->aux, 0);
 	/* Alone on its list. */
 	ck_assert_uint_eq(f->list, TC_SHORT);
 	ck_assert_uint_eq(f->older, FLOW_NIL);
@@ -991,7 +1076,7 @@ START_TEST(test_count)
 		flow_table_remove(&t, f);
 	}
 	ck_assert_uint_eq(t.count, 500);
-	ck_assert_uint_eq(t.slab.in_use, 500);
+	ck_assert_uint_eq(t.slab[0].in_use, 500);
 	check_lists(&t);
 	for (uint32_t i = 0; i < 1000; i++) {
 		if (i & 1)
@@ -1019,7 +1104,7 @@ static uint32_t chain_tags(const struct flow_table *t, uint32_t *out,
 	for (uint32_t idx = t->bucket[0][0]; idx != FLOW_NIL;
 	     idx = flow_of(t, idx)->next) {
 		ck_assert_uint_lt(n, max);
-		out[n++] = flow_of(t, idx)->u.tcp.last_seq;
+		out[n++] = flow_of(t, idx)->aux;
 	}
 	return n;
 }
@@ -1075,7 +1160,7 @@ START_TEST(test_remove_head_middle_tail)
 	flow_table_remove(&t, must_find_n(&t, 3, 2));
 	ck_assert_uint_eq(t.count, 0);
 	ck_assert_uint_eq(t.bucket[0][0], FLOW_NIL);
-	ck_assert_uint_eq(t.slab.in_use, 0);
+	ck_assert_uint_eq(t.slab[0].in_use, 0);
 	EXPECT_EMPTY(&t, TC_LONG);
 	/* And usable again. */
 	chain_of(&t, 3);
@@ -1101,8 +1186,7 @@ START_TEST(test_remove_reuse_clean)
 	f->flags = 0xff;
 	f->tclass = 7;
 	f->source = 77;
-	f->u.tcp.retrans = 3;
-	f->u.tcp.last_ack = 0xdeadbeef;
+	f->aux = 0xdeadbeef;
 	flow_table_remove(&t, f);
 	EXPECT_EMPTY(&t, TC_OTHER);
 	f = add_n(&t, 2, TC_LONG, 20);
@@ -1110,9 +1194,7 @@ START_TEST(test_remove_reuse_clean)
 	ck_assert_uint_eq(f->state, 0);
 	ck_assert_uint_eq(f->tclass, 0);
 	ck_assert_uint_eq(f->source, 0);
-	ck_assert_uint_eq(f->u.tcp.retrans, 0);
-	ck_assert_uint_eq(f->u.tcp.last_ack, 0);
-	ck_assert_uint_eq(f->created, 20);
+	ck_assert_uint_eq(f->aux, 2); /* add_n()'s tag, over a zero */
 	ck_assert_uint_eq(f->flags & ~FLOW_F_ORIG_HI, 0);
 	ck_assert_uint_eq(f->list, TC_LONG);
 	ck_assert_uint_eq(f->older, FLOW_NIL);
@@ -1190,7 +1272,6 @@ START_TEST(test_touch_moves_newest)
 	flow_table_touch(&t, f, TC_SHORT, 20);
 	ck_assert_uint_eq(f->last_seen, 20);
 	ck_assert_uint_eq(f->list, TC_SHORT);
-	ck_assert_uint_eq(f->created, 12);
 	EXPECT_LIST(&t, TC_SHORT, 0, 1, 3, 4, 2);
 	check_lists(&t);
 
@@ -1489,7 +1570,7 @@ START_TEST(test_lazy_expiry_boundary)
 	ck_assert_ptr_null(find_n(&t, 99, 0, 1030));
 	ck_assert_uint_eq(t.count, 1);
 	ck_assert_uint_eq(t.expired, 1);
-	ck_assert_uint_eq(t.slab.in_use, 1);
+	ck_assert_uint_eq(t.slab[0].in_use, 1);
 	EXPECT_LIST(&t, TC_SHORT, 1);
 	expect_absent(&t, 0, 1030);
 	expect_found(&t, 1, 1030);
@@ -1554,7 +1635,6 @@ START_TEST(test_expiry_uses_last_seen)
 	f = add_n(&t, 0, TC_SHORT, 100);
 	flow_table_touch(&t, f, TC_SHORT, 125);
 	ck_assert_uint_eq(f->last_seen, 125);
-	ck_assert_uint_eq(f->created, 100);
 	ck_assert_ptr_nonnull(find_n(&t, 0, 0, 154));
 	ck_assert_uint_eq(flow_table_expire(&t, 154, UINT32_MAX), 0);
 	ck_assert_ptr_null(find_n(&t, 0, 0, 155));
@@ -2078,7 +2158,7 @@ static void relist_begin(void *arg)
 static uint8_t relist_list_of(struct flow *f, void *arg)
 {
 	struct relist_ctx *c = arg;
-	uint32_t tag = f->u.tcp.last_seq;
+	uint32_t tag = f->aux;
 
 	if (c->begins != 1)
 		c->early++;
@@ -2140,7 +2220,6 @@ START_TEST(test_relist_moves)
 		ck_assert_uint_eq(f->tclass, c.to[i]);
 		ck_assert(f->flags & FLOW_F_EXEMPT);
 		ck_assert_uint_eq(f->last_seen, i < 3 ? 200 + i : 100 + i);
-		ck_assert_uint_eq(f->created, 100 + i);
 		expect_found(&t, i, 203);
 	}
 	/* Expiry follows the new lists: list 1 (100 s) first, oldest on. */
@@ -2442,7 +2521,7 @@ START_TEST(test_grow)
 		ck_assert_ptr_nonnull(add_n(&t, i, (uint8_t)(i % TC_N), 0));
 	ck_assert_ptr_null(add_n(&t, 100, TC_LONG, 0));
 	ck_assert_int_eq(flow_table_grow(&t, 250), 0);
-	ck_assert_uint_eq(t.slab.capacity, 250);
+	ck_assert_uint_eq(t.slab[0].capacity, 250);
 	ck_assert_uint_eq(t.count, 100);
 	/* The lists, linked by index, survive the move. */
 	check_lists(&t);
@@ -2455,7 +2534,7 @@ START_TEST(test_grow)
 		expect_found(&t, i, 2);
 	/* Not lowered. */
 	ck_assert_int_eq(flow_table_grow(&t, 10), 0);
-	ck_assert_uint_eq(t.slab.capacity, 250);
+	ck_assert_uint_eq(t.slab[0].capacity, 250);
 	for (uint32_t i = 0; i < 250; i++)
 		expect_found(&t, i, 2);
 	check_lists(&t);
@@ -2489,26 +2568,28 @@ START_TEST(test_grow_during_rehash)
 }
 END_TEST
 
+/* Bytes of one flow of each family: both slabs reserve capacity. */
+#define FLOW_PAIR (sizeof(struct flow4) + sizeof(struct flow6))
+
 START_TEST(test_bytes)
 {
 	struct flow_table t;
 
 	table_init(&t, 1000, 256);
-	ck_assert_uint_eq(flow_table_bytes(&t),
-			  1000 * sizeof(struct flow) + 256 * 4);
+	/* Small slabs are populated in full at once. */
+	ck_assert_uint_eq(flow_table_populated_bytes(&t), flow_table_bytes(&t));
+	ck_assert_uint_eq(flow_table_bytes(&t), 1000 * FLOW_PAIR + 256 * 4);
 	ck_assert_int_eq(flow_table_resize(&t, 1024, 0), 0);
 	ck_assert_uint_eq(flow_table_bytes(&t),
-			  1000 * sizeof(struct flow) + (256 + 1024) * 4);
+			  1000 * FLOW_PAIR + (256 + 1024) * 4);
 	while (flow_table_rehashing(&t))
 		flow_table_migrate(&t, 0, 100);
-	ck_assert_uint_eq(flow_table_bytes(&t),
-			  1000 * sizeof(struct flow) + 1024 * 4);
+	ck_assert_uint_eq(flow_table_bytes(&t), 1000 * FLOW_PAIR + 1024 * 4);
 	ck_assert_int_eq(flow_table_grow(&t, 5000), 0);
-	ck_assert_uint_eq(flow_table_bytes(&t),
-			  5000 * sizeof(struct flow) + 1024 * 4);
+	ck_assert_uint_eq(flow_table_bytes(&t), 5000 * FLOW_PAIR + 1024 * 4);
 	ck_assert_int_eq(flow_table_resize(&t, 2, 0), 0);
 	ck_assert_uint_eq(flow_table_bytes(&t),
-			  5000 * sizeof(struct flow) + (1024 + 2) * 4);
+			  5000 * FLOW_PAIR + (1024 + 2) * 4);
 	flow_table_destroy(&t);
 }
 END_TEST
@@ -2566,7 +2647,7 @@ static void model_verify(struct model *m, uint32_t now)
 			expect_absent(&m->t, i, now);
 	}
 	ck_assert_uint_eq(m->t.count, m->npresent);
-	ck_assert_uint_eq(m->t.slab.in_use, m->npresent);
+	ck_assert_uint_eq(m->t.slab[0].in_use, m->npresent);
 	ck_assert_int_eq(walk_tags(&m->t, &v, m->max_ids), 0);
 	ck_assert_uint_eq(v.total, m->npresent);
 	for (uint32_t i = 0; i < m->next_id; i++)
@@ -2732,7 +2813,7 @@ START_TEST(test_rehash_drops_expired)
 	ck_assert_uint_eq(swept, 1000);
 	ck_assert_uint_eq(t.count, 1000);
 	ck_assert_uint_eq(t.expired, 1000);
-	ck_assert_uint_eq(t.slab.in_use, 1000);
+	ck_assert_uint_eq(t.slab[0].in_use, 1000);
 	/* Every dead flow went, each once: none is left to expire. */
 	ck_assert_uint_eq(flow_table_expire(&t, 1030, UINT32_MAX), 0);
 	EXPECT_EMPTY(&t, TC_SHORT);
@@ -3124,9 +3205,11 @@ START_TEST(test_chain_length)
 
 		for (uint32_t idx = t.bucket[0][b]; idx != FLOW_NIL;) {
 			const struct flow *f = flow_of(&t, idx);
+			struct flow_key k;
 
 			/* Each flow is in the bucket its hash names. */
-			CHECK((flow_hash(&t, &f->key) & (NBUCKETS - 1)) == b,
+			flow_key_get(f, &k);
+			CHECK((flow_hash(&t, &k) & (NBUCKETS - 1)) == b,
 			      "flow in bucket %u hashes elsewhere", b);
 			len++;
 			CHECK(len <= NFLOWS, "loop in bucket %u", b);
@@ -3190,7 +3273,7 @@ static void mr_release(void *arg, const struct flow *f)
 	struct mrun *m = arg;
 
 	CHECK(m->nrel < MR_IDS, "too many flows freed in one step");
-	m->rel[m->nrel] = f->u.tcp.last_seq;
+	m->rel[m->nrel] = f->aux;
 	m->rel_list[m->nrel++] = f->list;
 }
 
@@ -3255,7 +3338,7 @@ static void mr_verify(struct mrun *m)
 		for (uint32_t idx = m->t.list[l].oldest; idx != FLOW_NIL;
 		     idx = flow_of(&m->t, idx)->newer) {
 			const struct flow *f = flow_of(&m->t, idx);
-			uint32_t id = f->u.tcp.last_seq;
+			uint32_t id = f->aux;
 
 			CHECK(n < m->len[l], "list %u: longer than %u", l,
 			      m->len[l]);
@@ -3281,8 +3364,7 @@ static struct flow *mr_lookup(struct mrun *m, uint32_t id, int reply)
 	bool freed_it = false;
 
 	if (live)
-		CHECK(f && f->u.tcp.last_seq == id, "live flow %u not found",
-		      id);
+		CHECK(f && f->aux == id, "live flow %u not found", id);
 	else
 		CHECK(!f, "flow %u found (%s)", id,
 		      there ? "expired" : "absent");
@@ -3305,7 +3387,7 @@ static void mr_begin(void *arg)
 static uint8_t mr_list_of(struct flow *f, void *arg)
 {
 	struct mrun *m = arg;
-	uint32_t id = f->u.tcp.last_seq;
+	uint32_t id = f->aux;
 
 	CHECK(m->begins == 1, "list_of() before begin()");
 	CHECK(id < MR_IDS && m->f[id].present, "list_of() on flow %u", id);
@@ -3375,7 +3457,7 @@ static void mr_step_relist(struct mrun *m)
 		      m->t.list[l].count, want[l]);
 		for (uint32_t idx = m->t.list[l].oldest; idx != FLOW_NIL;
 		     idx = flow_of(&m->t, idx)->newer) {
-			uint32_t id = flow_of(&m->t, idx)->u.tcp.last_seq;
+			uint32_t id = flow_of(&m->t, idx)->aux;
 
 			CHECK((id + m->salt) % MR_LISTS == l,
 			      "flow %u relisted to %u", id, l);
@@ -3411,7 +3493,7 @@ static void mr_open(struct mrun *m, uint32_t id, int reply)
 		return;
 	f = add_n(&m->t, id, l, m->now);
 	CHECK(m->nrel == 0, "insert freed flows");
-	if (m->count == m->t.slab.capacity) {
+	if (m->count == m->t.slab[0].capacity) {
 		CHECK(!f, "insert past capacity");
 		m->full++;
 		return;
@@ -3497,8 +3579,8 @@ static void mr_step(struct mrun *m)
 	} else if (op < 937) {
 		m->now += 40;
 	} else if (op < 940) {
-		if (m->t.slab.capacity < MR_IDS) {
-			uint32_t cap = m->t.slab.capacity + 25;
+		if (m->t.slab[0].capacity < MR_IDS) {
+			uint32_t cap = m->t.slab[0].capacity + 25;
 
 			ck_assert_int_eq(flow_table_grow(&m->t, cap < MR_IDS ?
 									cap :
@@ -3597,6 +3679,7 @@ static Suite *flow_suite(void)
 	tcase_add_test(tc, test_init_rejects_buckets);
 	tcase_add_test(tc, test_init_lists);
 	tcase_add_test(tc, test_insert_lookup);
+	tcase_add_test(tc, test_two_families_one_table);
 	tcase_add_test(tc, test_insert_lookup_both_orders);
 	tcase_add_test(tc, test_insert_lookup_v6);
 	tcase_add_test(tc, test_lookup_absent);

@@ -260,6 +260,52 @@ START_TEST(test_bytes)
 }
 END_TEST
 
+/*
+ * slab_reserve(): the whole capacity is usable, but only a margin past
+ * the high-water mark is populated, and slab_populate_ahead() keeps it
+ * ahead; objects handed out past it count as populated (they are
+ * faulted in). slab_init() populates everything.
+ */
+START_TEST(test_reserve_keeps_a_margin)
+{
+	const uint32_t cap = 2000000, page_objs = 4096 / 16;
+	uint32_t margin;
+	struct slab s;
+
+	ck_assert_int_eq(slab_reserve(&s, 16, cap), 0);
+	margin = slab_margin(&s);
+	ck_assert_uint_eq(margin, cap / 16);
+	ck_assert_uint_ge(s.populated, margin);
+	ck_assert_uint_le(s.populated, margin + page_objs);
+	ck_assert_uint_lt(slab_populated_bytes(&s), slab_bytes(&s) / 8);
+	for (uint32_t i = 0; i < 300000; i++) {
+		uint32_t idx = slab_alloc(&s);
+
+		ck_assert_uint_eq(idx, i);
+		memset(slab_ptr(&s, idx), 0xab, 16);
+	}
+	ck_assert_uint_ge(s.populated, 300000);
+	ck_assert_int_eq(slab_populate_ahead(&s), 0);
+	ck_assert_uint_ge(s.populated, 300000 + margin);
+	ck_assert_uint_le(s.populated, 300000 + margin + page_objs);
+	/* Populating never touches what is in use. */
+	for (uint32_t i = 0; i < 300000; i += 997)
+		ck_assert_uint_eq(((uint8_t *)slab_ptr(&s, i))[15], 0xab);
+	/* Growth keeps it lazy; the margin follows the new capacity. */
+	ck_assert_int_eq(slab_grow(&s, 2 * cap), 0);
+	ck_assert_uint_lt(s.populated, s.capacity);
+	ck_assert_uint_eq(((uint8_t *)slab_ptr(&s, 299999))[0], 0xab);
+	ck_assert_int_eq(slab_populate(&s, UINT32_MAX), 0);
+	ck_assert_uint_eq(s.populated, s.capacity);
+	ck_assert_uint_eq(slab_populated_bytes(&s), slab_bytes(&s));
+	slab_destroy(&s);
+
+	ck_assert_int_eq(slab_init(&s, 16, cap), 0);
+	ck_assert_uint_eq(s.populated, cap);
+	slab_destroy(&s);
+}
+END_TEST
+
 START_TEST(test_grow_keeps_contents)
 {
 	enum { CAP = 300, NEWCAP = 100000 };
@@ -486,6 +532,7 @@ static Suite *slab_suite(void)
 	tcase_add_test(tc, test_grow_to_nil_rejected);
 	tcase_add_test(tc, test_alloc_after_grow);
 	tcase_add_test(tc, test_grow_keeps_free_list);
+	tcase_add_test(tc, test_reserve_keeps_a_margin);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("large");
