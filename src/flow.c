@@ -110,11 +110,6 @@ static uint64_t flow_hash_of(const struct flow_table *t, const struct flow *f)
 		       flow_addr(f, 1));
 }
 
-static inline struct flow *flow_at(const struct flow_table *t, uint32_t ref)
-{
-	return flow_table_at(t, ref);
-}
-
 /* The bucket head that holds (or will hold) a flow with this hash. */
 static uint32_t *head_for(struct flow_table *t, uint64_t hash)
 {
@@ -130,11 +125,11 @@ static void list_unlink(struct flow_table *t, struct flow *f)
 	struct flow_list *l = &t->list[f->list];
 
 	if (f->older != FLOW_NIL)
-		flow_at(t, f->older)->newer = f->newer;
+		flow_table_at(t, f->older)->newer = f->newer;
 	else
 		l->oldest = f->newer;
 	if (f->newer != FLOW_NIL)
-		flow_at(t, f->newer)->older = f->older;
+		flow_table_at(t, f->newer)->older = f->older;
 	else
 		l->newest = f->older;
 	l->count--;
@@ -149,7 +144,7 @@ static void list_append(struct flow_table *t, struct flow *f, uint32_t ref,
 	f->newer = FLOW_NIL;
 	f->older = l->newest;
 	if (l->newest != FLOW_NIL)
-		flow_at(t, l->newest)->newer = ref;
+		flow_table_at(t, l->newest)->newer = ref;
 	else
 		l->oldest = ref;
 	l->newest = ref;
@@ -159,7 +154,7 @@ static void list_append(struct flow_table *t, struct flow *f, uint32_t ref,
 /* Free a flow already off its chain. */
 static void release(struct flow_table *t, uint32_t ref)
 {
-	struct flow *f = flow_at(t, ref);
+	struct flow *f = flow_table_at(t, ref);
 
 	if (t->on_release)
 		t->on_release(t->release_arg, f);
@@ -251,7 +246,7 @@ struct flow *flow_table_lookup(struct flow_table *t, const struct flow_key *k,
 	memcpy(kw, k->port, sizeof(kw));
 	while (*link != FLOW_NIL) {
 		uint32_t ref = *link;
-		struct flow *f = flow_at(t, ref);
+		struct flow *f = flow_table_at(t, ref);
 
 		if (flow_expired(t, f, now)) {
 			*link = f->next;
@@ -271,7 +266,7 @@ bool flow_table_chain_full(const struct flow_table *t, uint64_t hash)
 	uint32_t ref = *head_for((struct flow_table *)t, hash), n = 0;
 
 	while (ref != FLOW_NIL && n < FLOW_CHAIN_MAX) {
-		ref = flow_at(t, ref)->next;
+		ref = flow_table_at(t, ref)->next;
 		n++;
 	}
 	return n >= FLOW_CHAIN_MAX;
@@ -328,7 +323,7 @@ void flow_table_remove(struct flow_table *t, struct flow *f)
 	uint32_t *link = head_for(t, flow_hash_of(t, f));
 
 	while (*link != FLOW_NIL && *link != ref)
-		link = &flow_at(t, *link)->next;
+		link = &flow_table_at(t, *link)->next;
 	if (*link == ref) {
 		*link = f->next;
 		release(t, ref);
@@ -341,7 +336,7 @@ static uint32_t migrate_bucket(struct flow_table *t, uint32_t b, uint32_t now)
 	uint32_t ref = t->bucket[0][b], n = 0;
 
 	while (ref != FLOW_NIL) {
-		struct flow *f = flow_at(t, ref);
+		struct flow *f = flow_table_at(t, ref);
 		uint32_t next = f->next;
 
 		if (flow_expired(t, f, now)) {
@@ -397,7 +392,7 @@ uint32_t flow_table_expire(struct flow_table *t, uint32_t now, uint32_t max)
 
 		t->expire_next = (i + 1) % t->nlists;
 		while (n < max && l->oldest != FLOW_NIL) {
-			struct flow *f = flow_at(t, l->oldest);
+			struct flow *f = flow_table_at(t, l->oldest);
 
 			if (!flow_expired(t, f, now))
 				break;
@@ -423,7 +418,7 @@ struct flow *flow_table_oldest(const struct flow_table *t, const uint8_t *lists,
 		ref = t->list[lists[i]].oldest;
 		if (ref == FLOW_NIL)
 			continue;
-		f = flow_at(t, ref);
+		f = flow_table_at(t, ref);
 		if (!best || f->last_seen < best->last_seen)
 			best = f;
 	}
@@ -459,8 +454,8 @@ int flow_table_relist(struct flow_table *t, void (*begin)(void *arg),
 		begin(arg);
 	for (uint32_t i = 0; i < t->nlists; i++) {
 		for (uint32_t ref = t->list[i].oldest; ref != FLOW_NIL;
-		     ref = flow_at(t, ref)->newer) {
-			all[n].last_seen = flow_at(t, ref)->last_seen;
+		     ref = flow_table_at(t, ref)->newer) {
+			all[n].last_seen = flow_table_at(t, ref)->last_seen;
 			all[n++].ref = ref;
 		}
 		t->list[i].oldest = t->list[i].newest = FLOW_NIL;
@@ -468,7 +463,7 @@ int flow_table_relist(struct flow_table *t, void (*begin)(void *arg),
 	}
 	qsort(all, n, sizeof(*all), by_last_seen);
 	for (uint32_t i = 0; i < n; i++) {
-		struct flow *f = flow_at(t, all[i].ref);
+		struct flow *f = flow_table_at(t, all[i].ref);
 		uint8_t list = list_of(f, arg);
 
 		list_append(t, f, all[i].ref, list < t->nlists ? list : 0);
@@ -535,8 +530,8 @@ uint64_t flow_table_populated_bytes(const struct flow_table *t)
 static int walk_chain(const struct flow_table *t, uint32_t ref,
 		      int (*fn)(const struct flow *f, void *arg), void *arg)
 {
-	for (; ref != FLOW_NIL; ref = flow_at(t, ref)->next) {
-		int r = fn(flow_at(t, ref), arg);
+	for (; ref != FLOW_NIL; ref = flow_table_at(t, ref)->next) {
+		int r = fn(flow_table_at(t, ref), arg);
 
 		if (r)
 			return r;
@@ -575,8 +570,8 @@ bool flow_table_walk_step(const struct flow_table *t, struct flow_cursor *cur,
 		if (!max_buckets--)
 			return true;
 		for (uint32_t ref = t->bucket[cur->array][cur->bucket++];
-		     ref != FLOW_NIL; ref = flow_at(t, ref)->next)
-			fn(flow_at(t, ref), arg);
+		     ref != FLOW_NIL; ref = flow_table_at(t, ref)->next)
+			fn(flow_table_at(t, ref), arg);
 	}
 	return false;
 }
@@ -600,7 +595,7 @@ bool flow_table_remove_step(struct flow_table *t, struct flow_cursor *cur,
 		link = &t->bucket[cur->array][cur->bucket++];
 		while (*link != FLOW_NIL) {
 			uint32_t ref = *link;
-			struct flow *f = flow_at(t, ref);
+			struct flow *f = flow_table_at(t, ref);
 
 			if (pred(f, arg)) {
 				*link = f->next;
