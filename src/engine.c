@@ -329,8 +329,6 @@ static void set_limits(struct engine *e, const struct conf *c)
 	e->adaptive_factor = c->adaptive_unassured_factor;
 	e->nexempt = c->nexempt;
 	memcpy(e->exempt, c->exempt, sizeof(e->exempt));
-	source_table_set_rate(&e->sh->sources, c->max_new_per_source,
-			      c->max_new_per_source_burst);
 	memcpy(e->timeouts, c->timeout, sizeof(e->timeouts));
 	e->tcp_params.timeouts = e->timeouts;
 	e->tcp_params.max_retrans = c->tcp_max_retrans;
@@ -617,11 +615,6 @@ uint32_t engine_tick(struct engine *e)
 		buckets = 16384;
 	n += flow_table_migrate(&e->table, e->now, buckets);
 	source_table_expire(&e->sh->sources, e->now_ms, 10000);
-	/* Failures are not fatal: memory not committed now is faulted in
-	 * when used, as it would be anyway. */
-	flow_table_populate(&e->table);
-	slab_populate_ahead(&e->tcp);
-	acct_populate(e);
 	adapt(e);
 	/* Hysteresis: warn again only after falling under 90% of the
 	 * mark. */
@@ -631,6 +624,13 @@ uint32_t engine_tick(struct engine *e)
 		e->events |= ENGINE_EV_WARN_OFF;
 	}
 	unlock(e);
+	/* This engine's own memory, out of the lock: committing megabytes
+	 * takes a while, and other queues' new flows need not wait for it.
+	 * Failures are not fatal: memory not committed now is faulted in
+	 * when used, as it would be anyway. */
+	flow_table_populate(&e->table);
+	slab_populate_ahead(&e->tcp);
+	acct_populate(e);
 	return n;
 }
 
