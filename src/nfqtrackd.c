@@ -227,26 +227,32 @@ static struct queue_params queue_params(const struct conf *c, uint32_t num)
 	};
 }
 
+/* "queue N" or "queues N-M", for the log. */
+static void queues_text(const struct conf *c, char *buf, size_t len)
+{
+	if (c->queues[0] == c->queues[1])
+		snprintf(buf, len, "queue %" PRIu32, c->queues[0]);
+	else
+		snprintf(buf, len, "queues %" PRIu32 "-%" PRIu32, c->queues[0],
+			 c->queues[1]);
+}
+
 static void log_settings(const struct daemon *d, const char *what)
 {
 	const struct conf *c = &d->conf;
 
 	char queues[32];
 
-	snprintf(queues, sizeof(queues), "%s %" PRIu32,
-		 c->queues[0] == c->queues[1] ? "queue" : "queues",
-		 c->queues[0]);
-	if (c->queues[1] != c->queues[0])
-		snprintf(queues + strlen(queues),
-			 sizeof(queues) - strlen(queues), "-%" PRIu32 "%s",
-			 c->queues[1], c->pin_threads ? " (pinned)" : "");
+	queues_text(c, queues, sizeof(queues));
 	log_msg(LOG_NOTICE,
-		"%s: %s, max_flows %" PRIu32 ", buckets %" PRIu32
+		"%s: %s%s, max_flows %" PRIu32 ", buckets %" PRIu32
 		", fail_open %s, invalid_verdict %s, queue_maxlen %" PRIu32
 		", copy_range %" PRIu32 ", log_rate %" PRIu32
 		"/s burst %" PRIu32,
-		what, queues, c->max_flows, conf_buckets(c),
-		c->fail_open ? "yes" : "no",
+		what, queues,
+		c->queues[1] != c->queues[0] && c->pin_threads ? " (pinned)" :
+								 "",
+		c->max_flows, conf_buckets(c), c->fail_open ? "yes" : "no",
 		c->invalid_verdict == CONF_DROP ? "drop" : "accept",
 		c->queue_maxlen, c->copy_range, c->log_rate, c->log_burst);
 	log_msg(LOG_NOTICE,
@@ -1432,17 +1438,6 @@ static void free_workers(struct daemon *d)
 	free(d->workers);
 }
 
-/* "-M" after the first queue's number, or "". */
-static const char *queue_range(const struct daemon *d)
-{
-	static char text[16];
-
-	if (!d->threaded)
-		return "";
-	snprintf(text, sizeof(text), "-%" PRIu32, d->conf.queues[1]);
-	return text;
-}
-
 /* The flow tables' bytes. */
 static uint64_t table_bytes(const struct daemon *d)
 {
@@ -1495,7 +1490,7 @@ int main(int argc, char **argv)
 	bool to_stderr = false, test = false;
 	struct queue_params qp;
 	struct hash_key hkey;
-	char err[256];
+	char err[256], queues[32];
 	int opt, n, ret = 1;
 
 	d.conf_path = CONF_DEFAULT_PATH;
@@ -1670,11 +1665,11 @@ int main(int argc, char **argv)
 	notify_status(&d.notify, "%" PRIu32 "/%" PRIu32 " flows, 0 drops/s",
 		      flows(&d), d.conf.max_flows);
 	notify_ready(&d.notify);
+	queues_text(&d.conf, queues, sizeof(queues));
 	log_msg(LOG_NOTICE,
-		"queue%s %" PRIu32 "%s bound; control socket %s; metrics "
+		"%s bound; control socket %s; metrics "
 		"%s%s; flow table%s %.1f MiB, source table %.1f MiB",
-		d.threaded ? "s" : "", d.conf.queues[0], queue_range(&d),
-		d.conf.ctl_socket, d.http ? "on http://" : "off",
+		queues, d.conf.ctl_socket, d.http ? "on http://" : "off",
 		d.http ? d.conf.metrics_listen : "", d.threaded ? "s" : "",
 		(double)table_bytes(&d) / (1 << 20),
 		(double)source_table_bytes_for(
