@@ -8,7 +8,7 @@
  * batches of packets) and call pause_park() when it says so; the
  * controller asks with pause_all(), which returns once every running
  * worker is parked, and ends the pause with pause_resume(). A worker
- * costs one relaxed load per look when no pause is asked for: no lock,
+ * costs one load per look when no pause is asked for: no lock,
  * no shared write.
  */
 #ifndef NFQT_PAUSE_H
