@@ -85,8 +85,11 @@ stop_daemon TERM
 # As the unit starts it: systemd makes /run/nfqtrack (RuntimeDirectory=,
 # the user's, 0750), lets the group read the kernel's queue counters
 # (ExecStartPre=+), and starts the daemon as the user with CAP_NET_ADMIN
-# ambient (User=, AmbientCapabilities=, CapabilityBoundingSet=). setpriv
-# does the same here. There is nothing left to drop, and all of it works.
+# ambient (User=, AmbientCapabilities=, CapabilityBoundingSet=), the calls
+# of @privileged and @resources failing with EPERM (SystemCallFilter=).
+# setpriv and sysfilter.py (a real seccomp filter) do the same here. There
+# is nothing left to drop, no chown to make, and all of it works.
+SYSFILTER=("$TOP/tests/tools/sysfilter.py" @privileged @resources --)
 chmod 0711 "$T"
 rm -rf "$T/run"
 install -d -o nfqtrack -g nfqtrack -m 0750 "$T/run"
@@ -96,7 +99,7 @@ chmod 0644 "$T/nfqtrack.conf"
 ip netns exec "$NS_S" setpriv --reuid=nfqtrack --regid=nfqtrack --init-groups \
 	--inh-caps=-all,+net_admin --ambient-caps=-all,+net_admin \
 	--bounding-set=-all,+net_admin --no-new-privs \
-	"$NFQTRACKD" -e -c "$T/nfqtrack.conf" 2>>"$T/daemon.err" &
+	"${SYSFILTER[@]}" "$NFQTRACKD" -e -c "$T/nfqtrack.conf" 2>>"$T/daemon.err" &
 wait_daemon $! || { fail "daemon start as the user"; done_testing; }
 expect "as systemd starts it: uid" "$(status Uid)" "$uid"
 expect "as systemd starts it: CAP_NET_ADMIN only" "$(status CapEff)" 0000000000001000
