@@ -1222,6 +1222,21 @@ static int start_threads(struct daemon *d)
 		if (!err)
 			err = pthread_create(&w->thread, &attr, worker_run, w);
 		pthread_attr_destroy(&attr);
+		if (err == EPERM && w->cpu >= 0) {
+			/* sched_setaffinity denied: the shipped unit's
+			 * SystemCallFilter=~@resources. Run unpinned rather
+			 * than not at all, and say once how to allow it. */
+			log_msg(LOG_WARNING,
+				"pin_threads: cannot pin the queue threads, "
+				"sched_setaffinity: %s (the unit's "
+				"SystemCallFilter denies it; a drop-in with "
+				"[Service] SystemCallFilter=sched_setaffinity "
+				"allows it): running them unpinned",
+				strerror(err));
+			ncpus = 0; /* for the threads still to come */
+			w->cpu = -1;
+			err = pthread_create(&w->thread, NULL, worker_run, w);
+		}
 		if (err) {
 			pause_leave(&d->pause);
 			log_msg(LOG_ERR, "queue %" PRIu32 ": no thread: %s",

@@ -134,6 +134,30 @@ check_accounting "as the user"
 stop_daemon TERM
 expect "SIGTERM: exit status 0" "$DAEMON_RC" 0
 
+# pin_threads = yes under the same filter: sched_setaffinity (@resources)
+# is denied, so the threads run unpinned, with one warning that says how
+# to allow it.
+write_conf "$T/nfqtrack.conf" <<EOF
+queues = 0-1
+pin_threads = yes
+EOF
+ip netns exec "$NS_S" setpriv --reuid=nfqtrack --regid=nfqtrack --init-groups \
+	--inh-caps=-all,+net_admin --ambient-caps=-all,+net_admin \
+	--bounding-set=-all,+net_admin --no-new-privs \
+	"${SYSFILTER[@]}" "$NFQTRACKD" -e -c "$T/nfqtrack.conf" 2>>"$T/daemon.err" &
+wait_daemon $! || { fail "pin_threads = yes, started as the unit does"; done_testing; }
+pinwarn='pin_threads: cannot pin the queue threads, sched_setaffinity: Operation not permitted .*SystemCallFilter=sched_setaffinity.*running them unpinned$'
+check "one warning says why and how to allow it" wait_syslog "$pinwarn"
+expect "one only" "$(grep -cE "$pinwarn" "$SYSLOG")" 1
+expect "and no thread says it is pinned" "$(grep -c ': thread on CPU' "$SYSLOG")" 0
+tcp_client "$V4_S"
+r=$(tcp_cmd open 2 3000)
+expect "traffic flows, unpinned" "$r" "open ok=2 fail=0"
+tcp_done
+check_accounting "unpinned"
+stop_daemon TERM
+expect "SIGTERM: exit status 0" "$DAEMON_RC" 0
+
 # A user that does not exist: no start, and a message that says why.
 write_conf "$T/nfqtrack.conf" <<<"user = nfqtrack-nobody-$$"
 ip netns exec "$NS_S" "$NFQTRACKD" -e -c "$T/nfqtrack.conf" 2>"$T/nouser.err"
