@@ -30,6 +30,9 @@
 #   make install         PREFIX, DESTDIR, SYSCONFDIR, SBINDIR, MANDIR, UNITDIR,
 #                        SYSUSERSDIR; without DESTDIR, also creates the user
 #   make user            create the system user and group nfqtrack if missing
+#   make deb             install missing packages, build the Debian package
+#                        (debian/, dpkg-buildpackage -us -uc -b on a copy of
+#                        the tree) into build/deb/, check it with lintian
 #   make V=1             show the commands
 
 VERSION    := 0.1.0
@@ -101,6 +104,8 @@ DEB_BUILD  := gcc libc6-dev make pkg-config libmnl-dev libnetfilter-queue-dev \
 DEB_TEST   := iptables iproute2 iputils-ping rsyslog procps clang-format python3 \
               man-db groff-base tcpreplay conntrack curl python3-prometheus-client \
               systemd valgrind clang libclang-rt-14-dev
+# To build the Debian package (make deb) and check it.
+DEB_PKG    := dpkg-dev debhelper lintian
 CORPUS     ?= $(abspath ../shared/corpus)
 
 # The fuzz targets: clang with libFuzzer, ASan and UBSan, over the core
@@ -117,7 +122,8 @@ FUZZ_CHECK_SECONDS ?= 5
 
 .PHONY: all deps user check check-unit check-conf check-docs check-format \
         check-integration check-replay check-valgrind check-agree check-fuzz \
-        check-san fuzz fuzz-bins soak demo bench install uninstall clean FORCE
+        check-san fuzz fuzz-bins soak demo bench install uninstall clean deb \
+        deb-deps FORCE
 
 all: src/nfqtrackd src/nfqtrackctl
 
@@ -185,8 +191,9 @@ $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB) $(FUZZ_DIR)/.cflags
 
 fuzz-bins: $(FUZZ_BINS)
 
-deps:
-	@missing=; for p in $(DEB_BUILD) $(DEB_TEST); do \
+# install_missing PACKAGES: apt-get install those not installed yet.
+define install_missing
+@missing=; for p in $(1); do \
 		dpkg-query -W -f='$${db:Status-Status}\n' $$p 2>/dev/null | \
 			grep -qx installed || missing="$$missing $$p"; \
 	done; \
@@ -200,6 +207,13 @@ deps:
 			apt-get install -y -qq --no-install-recommends $$missing \
 			>/dev/null || exit 1; \
 	fi
+endef
+
+deps:
+	$(call install_missing,$(DEB_BUILD) $(DEB_TEST))
+
+deb-deps:
+	$(call install_missing,$(DEB_BUILD) $(DEB_PKG))
 
 # The user and group nfqtrackd runs as (systemd/nfqtrack.sysusers), made if
 # missing: by systemd-sysusers from that file where there is one, else by
@@ -344,8 +358,29 @@ uninstall:
 	done; \
 	rmdir $(DESTDIR)$(SYSCONFDIR)/nfqtrack 2>/dev/null || true
 
+# The Debian package, built from a copy of the tree (what git tracks plus
+# what it does not ignore; the whole tree outside git) in DEB_DIR, where
+# dpkg-buildpackage leaves the .deb, .buildinfo and .changes beside it:
+# nothing is written outside the tree. lintian must find no error and no
+# warning.
+DEB_DIR    := build/deb
+DEB_SRC    := $(DEB_DIR)/nfqtrack-$(VERSION)
+
+deb: deb-deps
+	@rm -rf $(DEB_DIR) && mkdir -p $(DEB_SRC)
+	@if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+		git ls-files -z --cached --others --exclude-standard | \
+			tar --null -T - --ignore-failed-read -cf - | \
+			tar -xf - -C $(DEB_SRC); \
+	else \
+		tar --exclude=./build --exclude-vcs -cf - . | tar -xf - -C $(DEB_SRC); \
+	fi
+	cd $(DEB_SRC) && dpkg-buildpackage -us -uc -b
+	lintian --fail-on error,warning --info $(DEB_DIR)/nfqtrack_$(VERSION)_*.changes
+	@echo "deb: $$(ls $(DEB_DIR)/nfqtrack_$(VERSION)_*.deb)"
+
 clean:
 	rm -rf src/*.o src/*.d src/.cflags $(LIB) src/nfqtrackd src/nfqtrackctl \
-		tests/bin tests/out $(FUZZ_DIR)
+		tests/bin tests/out $(FUZZ_DIR) build
 
 -include $(ALL_OBJS:.o=.d) $(wildcard tests/bin/*.d) $(wildcard $(FUZZ_DIR)/*.d)
