@@ -21,7 +21,18 @@
 #include "ctl.h"
 
 #define MAX_CLIENTS 16
-#define CLIENT_DEADLINE_MS 5000
+/* A client has this long from connecting to send its request whole, and
+ * may then leave its reply untaken this long at a time; reading does not
+ * extend the first, so that a client trickling a byte at a time cannot
+ * hold a slot. */
+#define CLIENT_DEADLINE_S 5
+#define CLIENT_DEADLINE_MS (CLIENT_DEADLINE_S * 1000)
+/* And it must have taken its whole reply this long after connecting, so
+ * that a client reading just fast enough cannot either: a list of a full
+ * table of ten million flows is written in a few seconds. */
+#define CLIENT_TOTAL_MS 60000
+#define STR_(x) #x
+#define STR(x) STR_(x)
 #define REPLY_MAX (64u << 20)
 
 int ctl_parse_request(struct ctl_request *req, const char *line, size_t len,
@@ -141,7 +152,8 @@ struct client {
 	size_t inlen;
 	char *out; /* what to send now: framed reply, or the next chunk */
 	size_t outlen, outoff;
-	uint64_t deadline_ms;
+	uint64_t deadline_ms; /* the next: request whole, or progress */
+	uint64_t end_ms; /* the last: reply taken whole */
 	ctl_more_fn more; /* the rest of a long reply */
 	void *more_state;
 	void (*more_free)(void *state);
@@ -385,7 +397,10 @@ static void client_write(struct ctl_server *s, struct client *c,
 		return;
 	}
 	c->outoff += (size_t)r;
-	c->deadline_ms = now_ms + CLIENT_DEADLINE_MS; /* it is reading */
+	/* It is reading: on to the next deadline, but not past the end. */
+	c->deadline_ms = now_ms + CLIENT_DEADLINE_MS;
+	if (c->deadline_ms > c->end_ms)
+		c->deadline_ms = c->end_ms;
 	while (c->outoff == c->outlen) {
 		if (!c->more) {
 			client_close(s, c);
@@ -395,6 +410,21 @@ static void client_write(struct ctl_server *s, struct client *c,
 		if (c->fd < 0)
 			return;
 	}
+}
+
+/* Send a client a last answer, if it will take it at once, before it is
+ * hung up on. */
+static void last_word(int fd, const char *msg, size_t len)
+{
+	char sink[512];
+
+	send(fd, msg, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	/* Take what the client has sent: closing a socket with unread data
+	 * resets the peer, which may then never read the answer. Bounded:
+	 * a request is small, and a flood is not our problem to read. */
+	for (int i = 0;
+	     i < 16 && recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; i++)
+		;
 }
 
 static void accept_clients(struct ctl_server *s, uint64_t now_ms)
@@ -413,24 +443,15 @@ static void accept_clients(struct ctl_server *s, uint64_t now_ms)
 		if (!c) {
 			static const char busy[] = CTL_VERSION
 				" ERR busy: too many control clients\n.\n";
-			char sink[512];
 
-			send(fd, busy, sizeof(busy) - 1,
-			     MSG_DONTWAIT | MSG_NOSIGNAL);
-			/* Take what the client has sent: closing a socket
-			 * with unread data resets the peer, which may then
-			 * never read the answer. Bounded: a request is
-			 * small, and a flood is not our problem to read. */
-			for (int i = 0; i < 16 && recv(fd, sink, sizeof(sink),
-						       MSG_DONTWAIT) > 0;
-			     i++)
-				;
+			last_word(fd, busy, sizeof(busy) - 1);
 			close(fd);
 			continue;
 		}
 		c->fd = fd;
 		c->inlen = 0;
 		c->deadline_ms = now_ms + CLIENT_DEADLINE_MS;
+		c->end_ms = now_ms + CLIENT_TOTAL_MS;
 		ev.data.ptr = c;
 		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
 			client_close(s, c);
@@ -459,10 +480,21 @@ void ctl_server_run(struct ctl_server *s, uint64_t now_ms, ctl_handler h,
 
 void ctl_server_expire(struct ctl_server *s, uint64_t now_ms)
 {
-	for (int i = 0; i < MAX_CLIENTS; i++)
-		if (s->clients[i].fd >= 0 &&
-		    now_ms >= s->clients[i].deadline_ms)
-			client_close(s, &s->clients[i]);
+	static const char slow[] = CTL_VERSION
+		" ERR request not complete within " STR(
+			CLIENT_DEADLINE_S) " s\n.\n";
+
+	for (int i = 0; i < MAX_CLIENTS; i++) {
+		struct client *c = &s->clients[i];
+
+		if (c->fd < 0 || now_ms < c->deadline_ms)
+			continue;
+		/* Still asking: it is told why. Past that, its reply is cut
+		 * short, without the end mark: it knows it is incomplete. */
+		if (!c->out)
+			last_word(c->fd, slow, sizeof(slow) - 1);
+		client_close(s, c);
+	}
 }
 
 void ctl_server_close(struct ctl_server *s)

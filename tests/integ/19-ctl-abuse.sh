@@ -87,6 +87,12 @@ expect "half-written requests: all dropped within 10 s" "$r" \
 	"half connected=$SLOTS closed=$SLOTS"
 check "then nfqtrackctl is served" quiet ctl stats
 
+# A request a byte at a time: reading more does not buy more time.
+r=$(abuse trickle 20)
+echo "# $r"
+check "trickled request: told so and dropped 5 s on" \
+	grep -qE '^trickle sent=[0-9]+ reply=NFQT/1 ERR request not complete within 5 s seconds=[5-7]$' <<<"$r"
+
 r=$(abuse many 300)
 echo "# $r"
 expect "300 clients at once: each answered or turned away, none left hanging" \
