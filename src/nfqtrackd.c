@@ -101,8 +101,14 @@ struct daemon {
 	uint64_t start_ms;
 	uint64_t start_time; /* the same instant, seconds since the epoch */
 	uint64_t reloads, reload_errors;
+	/* `nfqtrackctl reload`s: a member of the socket's group may ask, and
+	 * each reads the file, pauses the queues and writes log lines. */
+	struct ratelimit reload_rate;
 	uint64_t status_ms, status_dropped; /* the last status line's */
 };
+
+/* Control socket reloads: this many at once, then one a second. */
+#define RELOAD_BURST 5
 
 static uint64_t mono_ms(void)
 {
@@ -909,7 +915,12 @@ static void reload_reply(struct daemon *d, struct ctl_reply *rep)
 {
 	struct problems p;
 
-	if (reload(d, &p) < 0)
+	if (!ratelimit_allow(&d->reload_rate, mono_ms()))
+		ctl_reply_error(rep,
+				"too many reloads (%d at once, then one a "
+				"second): try again in a second",
+				RELOAD_BURST);
+	else if (reload(d, &p) < 0)
 		ctl_reply_error(rep, "%s", p.text);
 	else
 		ctl_reply_printf(rep, "reloaded %s\n%s", d->conf_path,
@@ -1662,6 +1673,7 @@ int main(int argc, char **argv)
 	if (d.threaded && start_threads(&d) < 0)
 		goto out_nfq;
 	d.status_ms = mono_ms();
+	ratelimit_init(&d.reload_rate, 1, RELOAD_BURST, d.status_ms);
 	notify_status(&d.notify, "%" PRIu32 "/%" PRIu32 " flows, 0 drops/s",
 		      flows(&d), d.conf.max_flows);
 	notify_ready(&d.notify);
