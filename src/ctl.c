@@ -28,8 +28,8 @@
 #define CLIENT_DEADLINE_S 5
 #define CLIENT_DEADLINE_MS (CLIENT_DEADLINE_S * 1000)
 /* And it must have taken its whole reply this long after connecting, so
- * that a client reading just fast enough cannot either: a list of a full
- * table of ten million flows is written in a few seconds. */
+ * that a client reading just fast enough cannot either: a list of a
+ * million flows takes some 3 s (22-ctl-walk.sh). */
 #define CLIENT_TOTAL_MS 60000
 #define STR_(x) #x
 #define STR(x) STR_(x)
@@ -165,6 +165,13 @@ struct ctl_server {
 	char path[108];
 	struct client clients[MAX_CLIENTS];
 };
+
+/* Has it had its request answered (it may be waiting for the next chunk,
+ * which can be empty)? */
+static bool replying(const struct client *c)
+{
+	return c->out || c->more;
+}
 
 static void client_close(struct ctl_server *s, struct client *c)
 {
@@ -385,31 +392,38 @@ static void client_refill(struct ctl_server *s, struct client *c)
 	c->outoff = 0;
 }
 
+/* Send what the client takes; once it has taken all, make the next chunk
+ * of a long reply: one a call, empty or not (a filter that matches
+ * nothing makes empty ones), so that a turn of the loop does a bounded
+ * share and packets go on between turns. The socket stays writable: the
+ * next turn comes at once. */
 static void client_write(struct ctl_server *s, struct client *c,
 			 uint64_t now_ms)
 {
-	ssize_t r = send(c->fd, c->out + c->outoff, c->outlen - c->outoff,
-			 MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (c->outoff < c->outlen) {
+		ssize_t r = send(c->fd, c->out + c->outoff,
+				 c->outlen - c->outoff,
+				 MSG_DONTWAIT | MSG_NOSIGNAL);
 
-	if (r < 0) {
-		if (errno != EAGAIN && errno != EINTR)
-			client_close(s, c);
-		return;
+		if (r < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				client_close(s, c);
+			return;
+		}
+		c->outoff += (size_t)r;
 	}
-	c->outoff += (size_t)r;
-	/* It is reading: on to the next deadline, but not past the end. */
+	/* It is reading, or waits for the next chunk: on to the next
+	 * deadline, but not past the end. */
 	c->deadline_ms = now_ms + CLIENT_DEADLINE_MS;
 	if (c->deadline_ms > c->end_ms)
 		c->deadline_ms = c->end_ms;
-	while (c->outoff == c->outlen) {
-		if (!c->more) {
-			client_close(s, c);
-			return;
-		}
-		client_refill(s, c);
-		if (c->fd < 0)
-			return;
+	if (c->outoff < c->outlen)
+		return;
+	if (!c->more) {
+		client_close(s, c);
+		return;
 	}
+	client_refill(s, c);
 }
 
 /* Send a client a last answer, if it will take it at once, before it is
@@ -471,7 +485,7 @@ void ctl_server_run(struct ctl_server *s, uint64_t now_ms, ctl_handler h,
 			accept_clients(s, now_ms);
 		else if (c->fd < 0)
 			continue; /* closed earlier in this round */
-		else if (c->out)
+		else if (replying(c))
 			client_write(s, c, now_ms);
 		else if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
 			client_read(s, c, h, arg);
@@ -491,7 +505,7 @@ void ctl_server_expire(struct ctl_server *s, uint64_t now_ms)
 			continue;
 		/* Still asking: it is told why. Past that, its reply is cut
 		 * short, without the end mark: it knows it is incomplete. */
-		if (!c->out)
+		if (!replying(c))
 			last_word(c->fd, slow, sizeof(slow) - 1);
 		client_close(s, c);
 	}

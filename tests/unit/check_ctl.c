@@ -88,11 +88,25 @@ START_TEST(reply_buffer)
 END_TEST
 
 /* A long reply in chunks: "lines N" sends N numbered lines, 1000 a chunk;
- * "broken" fails after its first chunk. */
+ * "broken" fails after its first chunk; "empty N" makes N empty chunks
+ * (a filter that matches nothing), then one line. */
 struct chunks {
 	int next, total;
 	bool broken;
 };
+
+static int more_calls; /* chunks made, of any reply */
+
+static bool more_empty(void *state, struct ctl_reply *rep)
+{
+	struct chunks *c = state;
+
+	more_calls++;
+	if (c->next++ < c->total)
+		return true;
+	ctl_reply_printf(rep, "found\n");
+	return false;
+}
 
 static bool more_lines(void *state, struct ctl_reply *rep)
 {
@@ -118,6 +132,13 @@ static void handler(void *arg, const struct ctl_request *req,
 		/* body exactly as given, "_" for newlines */
 		for (const char *p = req->argv[1]; *p; p++)
 			ctl_reply_printf(rep, "%c", *p == '_' ? '\n' : *p);
+	} else if (!strcmp(req->argv[0], "empty") && req->argc == 2) {
+		struct chunks *c = calloc(1, sizeof(*c));
+
+		c->total = atoi(req->argv[1]);
+		rep->more = more_empty;
+		rep->more_state = c;
+		rep->more_free = free;
 	} else if (!strcmp(req->argv[0], "lines") ||
 		   !strcmp(req->argv[0], "broken")) {
 		struct chunks *c = calloc(1, sizeof(*c));
@@ -399,6 +420,16 @@ static int connect_to(struct ctl_server *s, uint64_t now, int *calls)
 	return fd;
 }
 
+/* connect_to(), and send request req whole. */
+static int ask(struct ctl_server *s, uint64_t now, int *calls, const char *req)
+{
+	int fd = connect_to(s, now, calls);
+
+	ck_assert_int_eq(send(fd, req, strlen(req), MSG_NOSIGNAL),
+			 (ssize_t)strlen(req));
+	return fd;
+}
+
 /* What the server has for the client, without waiting: appended to buf
  * (of size cap, holding *len) as far as it goes; returns false at end of
  * stream. */
@@ -460,7 +491,6 @@ END_TEST
  * mark; a slot is not its to keep. */
 START_TEST(slow_reader_is_cut_short)
 {
-	static const char req[] = "NFQT/1 lines 100000000\n";
 	char err[256], head[64] = "";
 	struct ctl_server *s =
 		ctl_server_open(sock, (uid_t)-1, (gid_t)-1, err, sizeof(err));
@@ -470,9 +500,7 @@ START_TEST(slow_reader_is_cut_short)
 	bool open = true;
 
 	ck_assert_ptr_nonnull(s);
-	fd = connect_to(s, now, &calls);
-	ck_assert_int_eq(send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL),
-			 sizeof(req) - 1);
+	fd = ask(s, now, &calls, "NFQT/1 lines 100000000\n");
 	for (i = 0; i < 200 && open; i++) {
 		ctl_server_run(s, now, handler, &calls);
 		ctl_server_expire(s, now);
@@ -484,6 +512,41 @@ START_TEST(slow_reader_is_cut_short)
 	ck_assert_uint_ge(now, 1000 + 60000);
 	ck_assert_uint_le(now, 1000 + 60000 + 8000);
 	ck_assert(!strncmp(head, "NFQT/1 OK\nline 0\n", 17));
+	close(fd);
+	ctl_server_close(s);
+}
+END_TEST
+
+/* A reply that takes long to make, if little to send: one chunk a turn
+ * of the server, never more, so that the loop goes back to the packets
+ * between any two; and the client, not idle meanwhile, gets it whole. */
+START_TEST(one_chunk_a_turn)
+{
+	char err[256], got[64] = "";
+	struct ctl_server *s =
+		ctl_server_open(sock, (uid_t)-1, (gid_t)-1, err, sizeof(err));
+	int calls = 0, fd, turns, most = 0;
+	uint64_t now = 1000;
+	size_t len = 0;
+	bool open = true;
+
+	ck_assert_ptr_nonnull(s);
+	fd = ask(s, now, &calls, "NFQT/1 empty 3000\n");
+	more_calls = 0;
+	for (turns = 0; turns < 10000 && open; turns++) {
+		int before = more_calls;
+
+		ctl_server_run(s, now, handler, &calls);
+		ctl_server_expire(s, now);
+		if (more_calls - before > most)
+			most = more_calls - before;
+		open = drain(fd, got, sizeof(got), &len);
+		now += 2; /* 3000 chunks in 6 s: never 5 s idle */
+	}
+	ck_assert_int_eq(most, 1);
+	ck_assert_int_eq(more_calls, 3001);
+	ck_assert_int_ge(turns, 3001);
+	ck_assert_str_eq(got, "NFQT/1 OK\nfound\n.\n");
 	close(fd);
 	ctl_server_close(s);
 }
@@ -509,6 +572,7 @@ static Suite *ctl_suite(void)
 	tcase_add_test(io, misbehaving_clients);
 	tcase_add_test(io, trickled_request_times_out);
 	tcase_add_test(io, slow_reader_is_cut_short);
+	tcase_add_test(io, one_chunk_a_turn);
 	suite_add_tcase(s, io);
 	return s;
 }
