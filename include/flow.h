@@ -40,9 +40,9 @@
  * flows are valid until the next call that may free or move flows
  * (lookup, insert, expire, migrate, remove, relist, grow). Not thread-safe,
  * with one way out: every change to the chains, the bucket arrays or the
- * slabs happens between guard(arg, true) and guard(arg, false), so that
- * an owner whose guard takes a lock lets others call flow_table_has()
- * under that lock while it runs.
+ * objects in use happens between guard(arg, true) and guard(arg, false),
+ * so that an owner whose guard takes a lock lets others call
+ * flow_table_has() under that lock while it runs.
  */
 #ifndef NFQT_FLOW_H
 #define NFQT_FLOW_H
@@ -186,8 +186,9 @@ struct flow_table {
 	/* Called for every flow about to be freed, whatever the cause. */
 	void (*on_release)(void *arg, const struct flow *f);
 	/* If set, called with on = true before and false after every
-	 * change to the chains, bucket arrays or slabs (not the age lists);
-	 * the calls never nest. */
+	 * change to the chains, the bucket arrays, or which slab objects are
+	 * in use (not the age lists, the flows' other fields, or memory
+	 * committed ahead); the calls never nest. */
 	void (*guard)(void *arg, bool on);
 	void *release_arg; /* both callbacks' */
 };
