@@ -12,7 +12,11 @@
  * get a clear error rather than garbage. Body lines are "key value" pairs
  * or records, never a lone ".". The server never blocks: it serves a
  * bounded number of clients, each with a deadline, from its own epoll set,
- * so a slow or hostile client cannot stall the packet path.
+ * so a slow or hostile client cannot stall the packet path. A client has
+ * 5 s from connecting to send its request whole (past that it is told so
+ * and hung up on), may then leave its reply untaken for 5 s at a time, and
+ * must have taken all of it 60 s after connecting (past either, the reply
+ * is cut short, without its end mark).
  */
 #ifndef NFQT_CTL_H
 #define NFQT_CTL_H

@@ -128,7 +128,10 @@ struct list_set {
  * a threaded group, lock guards all of it, and an engine takes it only to
  * open or free a flow (and once a tick), never for a packet of a flow that
  * exists: each engine's table is its own, since the kernel's queue
- * balancing sends both directions of a flow to one queue.
+ * balancing sends both directions of a flow to one queue. An ICMP error
+ * is the exception: its addresses are not its flow's, so it may reach
+ * any queue, and the flow it quotes is looked for in every table, under
+ * the lock.
  */
 struct engine_shared {
 	pthread_mutex_t lock;
@@ -138,6 +141,12 @@ struct engine_shared {
 	uint32_t exempt_count;
 	bool warn; /* past warn_at */
 	struct source_table sources;
+	/* The group's engines, for an ICMP error that reaches another queue
+	 * than the flow it quotes: the kernel balances queues by addresses,
+	 * and an error's are not its flow's. Changes to a table's chains
+	 * take the lock, so that others may look in (flow_table_has()). */
+	unsigned nmembers;
+	struct engine *member[CONF_QUEUES_MAX];
 };
 
 struct engine {
@@ -145,6 +154,7 @@ struct engine {
 	struct engine_shared *sh; /* &own, or the group's */
 	struct engine_shared own;
 	bool locked; /* holds sh->lock */
+	bool guarded; /* took it for a change to the table's chains */
 	uint32_t max_flows;
 	uint32_t invalid_verdict; /* enum conf_verdict */
 	uint32_t fragment_verdict; /* enum conf_verdict */

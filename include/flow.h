@@ -38,7 +38,11 @@
  *
  * Ownership: the table owns its slabs, and with them every flow. Pointers to
  * flows are valid until the next call that may free or move flows
- * (lookup, insert, expire, migrate, remove, relist, grow). Not thread-safe.
+ * (lookup, insert, expire, migrate, remove, relist, grow). Not thread-safe,
+ * with one way out: every change to the chains, the bucket arrays or the
+ * objects in use happens between guard(arg, true) and guard(arg, false),
+ * so that an owner whose guard takes a lock lets others call
+ * flow_table_has() under that lock while it runs.
  */
 #ifndef NFQT_FLOW_H
 #define NFQT_FLOW_H
@@ -181,7 +185,12 @@ struct flow_table {
 	struct flow_list list[FLOW_LISTS_MAX];
 	/* Called for every flow about to be freed, whatever the cause. */
 	void (*on_release)(void *arg, const struct flow *f);
-	void *release_arg;
+	/* If set, called with on = true before and false after every
+	 * change to the chains, the bucket arrays, or which slab objects are
+	 * in use (not the age lists, the flows' other fields, or memory
+	 * committed ahead); the calls never nest. */
+	void (*guard)(void *arg, bool on);
+	void *release_arg; /* both callbacks' */
 };
 
 /*
@@ -285,6 +294,15 @@ static inline const struct flow *flow_table_peek(const struct flow_table *t,
  */
 struct flow *flow_table_lookup(struct flow_table *t, const struct flow_key *k,
 			       uint64_t hash, uint32_t now);
+
+/*
+ * Is there a flow with key k (hash from flow_hash()), live or expired and
+ * not yet reclaimed? Reads the chain and the keys only, and changes
+ * nothing: another thread may call it while the owner works, if it holds
+ * what the table's guard takes. O(chain length).
+ */
+bool flow_table_has(const struct flow_table *t, const struct flow_key *k,
+		    uint64_t hash);
 
 /*
  * Does the chain a flow with this hash would join hold FLOW_CHAIN_MAX

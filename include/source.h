@@ -136,4 +136,22 @@ uint32_t source_table_expire(struct source_table *st, uint64_t now_ms,
 uint32_t source_table_top(const struct source_table *st, uint64_t now_ms,
 			  uint32_t *out, uint32_t n);
 
+/* Where source_table_top_step() has got to; zero to start. */
+struct source_top {
+	uint32_t bucket; /* the next to visit */
+	uint32_t have; /* sources in out[] */
+};
+
+/*
+ * source_table_top() a share at a time, for a caller that must not stop
+ * for all of it: visit at most max_buckets more buckets. Returns true
+ * while buckets remain; once false, out[] holds t->have sources, ranked.
+ * The table may change between steps: sources made meanwhile may be
+ * missed, and those kept are ranked again, by their counts at the last
+ * step. O(max_buckets * n).
+ */
+bool source_table_top_step(const struct source_table *st, uint64_t now_ms,
+			   uint32_t *out, uint32_t n, struct source_top *t,
+			   uint32_t max_buckets);
+
 #endif

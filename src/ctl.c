@@ -21,7 +21,18 @@
 #include "ctl.h"
 
 #define MAX_CLIENTS 16
-#define CLIENT_DEADLINE_MS 5000
+/* A client has this long from connecting to send its request whole, and
+ * may then leave its reply untaken this long at a time; reading does not
+ * extend the first, so that a client trickling a byte at a time cannot
+ * hold a slot. */
+#define CLIENT_DEADLINE_S 5
+#define CLIENT_DEADLINE_MS (CLIENT_DEADLINE_S * 1000)
+/* And it must have taken its whole reply this long after connecting, so
+ * that a client reading just fast enough cannot either: a list of a
+ * million flows takes some 3 s (22-ctl-walk.sh). */
+#define CLIENT_TOTAL_MS 60000
+#define STR_(x) #x
+#define STR(x) STR_(x)
 #define REPLY_MAX (64u << 20)
 
 int ctl_parse_request(struct ctl_request *req, const char *line, size_t len,
@@ -141,7 +152,8 @@ struct client {
 	size_t inlen;
 	char *out; /* what to send now: framed reply, or the next chunk */
 	size_t outlen, outoff;
-	uint64_t deadline_ms;
+	uint64_t deadline_ms; /* the next: request whole, or progress */
+	uint64_t end_ms; /* the last: reply taken whole */
 	ctl_more_fn more; /* the rest of a long reply */
 	void *more_state;
 	void (*more_free)(void *state);
@@ -153,6 +165,13 @@ struct ctl_server {
 	char path[108];
 	struct client clients[MAX_CLIENTS];
 };
+
+/* Has it had its request answered (it may be waiting for the next chunk,
+ * which can be empty)? */
+static bool replying(const struct client *c)
+{
+	return c->out || c->more;
+}
 
 static void client_close(struct ctl_server *s, struct client *c)
 {
@@ -391,28 +410,53 @@ static void client_refill(struct ctl_server *s, struct client *c)
 	c->outoff = 0;
 }
 
+/* Send what the client takes; once it has taken all, make the next chunk
+ * of a long reply: one a call, empty or not (a filter that matches
+ * nothing makes empty ones), so that a turn of the loop does a bounded
+ * share and packets go on between turns. The socket stays writable: the
+ * next turn comes at once. */
 static void client_write(struct ctl_server *s, struct client *c,
 			 uint64_t now_ms)
 {
-	ssize_t r = send(c->fd, c->out + c->outoff, c->outlen - c->outoff,
-			 MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (c->outoff < c->outlen) {
+		ssize_t r = send(c->fd, c->out + c->outoff,
+				 c->outlen - c->outoff,
+				 MSG_DONTWAIT | MSG_NOSIGNAL);
 
-	if (r < 0) {
-		if (errno != EAGAIN && errno != EINTR)
-			client_close(s, c);
-		return;
-	}
-	c->outoff += (size_t)r;
-	c->deadline_ms = now_ms + CLIENT_DEADLINE_MS; /* it is reading */
-	while (c->outoff == c->outlen) {
-		if (!c->more) {
-			client_close(s, c);
+		if (r < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				client_close(s, c);
 			return;
 		}
-		client_refill(s, c);
-		if (c->fd < 0)
-			return;
+		c->outoff += (size_t)r;
 	}
+	/* It is reading, or waits for the next chunk: on to the next
+	 * deadline, but not past the end. */
+	c->deadline_ms = now_ms + CLIENT_DEADLINE_MS;
+	if (c->deadline_ms > c->end_ms)
+		c->deadline_ms = c->end_ms;
+	if (c->outoff < c->outlen)
+		return;
+	if (!c->more) {
+		client_close(s, c);
+		return;
+	}
+	client_refill(s, c);
+}
+
+/* Send a client a last answer, if it will take it at once, before it is
+ * hung up on. */
+static void last_word(int fd, const char *msg, size_t len)
+{
+	char sink[512];
+
+	send(fd, msg, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	/* Take what the client has sent: closing a socket with unread data
+	 * resets the peer, which may then never read the answer. Bounded:
+	 * a request is small, and a flood is not our problem to read. */
+	for (int i = 0;
+	     i < 16 && recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; i++)
+		;
 }
 
 static void accept_clients(struct ctl_server *s, uint64_t now_ms)
@@ -431,24 +475,15 @@ static void accept_clients(struct ctl_server *s, uint64_t now_ms)
 		if (!c) {
 			static const char busy[] = CTL_VERSION
 				" ERR busy: too many control clients\n.\n";
-			char sink[512];
 
-			send(fd, busy, sizeof(busy) - 1,
-			     MSG_DONTWAIT | MSG_NOSIGNAL);
-			/* Take what the client has sent: closing a socket
-			 * with unread data resets the peer, which may then
-			 * never read the answer. Bounded: a request is
-			 * small, and a flood is not our problem to read. */
-			for (int i = 0; i < 16 && recv(fd, sink, sizeof(sink),
-						       MSG_DONTWAIT) > 0;
-			     i++)
-				;
+			last_word(fd, busy, sizeof(busy) - 1);
 			close(fd);
 			continue;
 		}
 		c->fd = fd;
 		c->inlen = 0;
 		c->deadline_ms = now_ms + CLIENT_DEADLINE_MS;
+		c->end_ms = now_ms + CLIENT_TOTAL_MS;
 		ev.data.ptr = c;
 		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
 			client_close(s, c);
@@ -468,7 +503,7 @@ void ctl_server_run(struct ctl_server *s, uint64_t now_ms, ctl_handler h,
 			accept_clients(s, now_ms);
 		else if (c->fd < 0)
 			continue; /* closed earlier in this round */
-		else if (c->out)
+		else if (replying(c))
 			client_write(s, c, now_ms);
 		else if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
 			client_read(s, c, h, arg);
@@ -477,10 +512,21 @@ void ctl_server_run(struct ctl_server *s, uint64_t now_ms, ctl_handler h,
 
 void ctl_server_expire(struct ctl_server *s, uint64_t now_ms)
 {
-	for (int i = 0; i < MAX_CLIENTS; i++)
-		if (s->clients[i].fd >= 0 &&
-		    now_ms >= s->clients[i].deadline_ms)
-			client_close(s, &s->clients[i]);
+	static const char slow[] = CTL_VERSION
+		" ERR request not complete within " STR(
+			CLIENT_DEADLINE_S) " s\n.\n";
+
+	for (int i = 0; i < MAX_CLIENTS; i++) {
+		struct client *c = &s->clients[i];
+
+		if (c->fd < 0 || now_ms < c->deadline_ms)
+			continue;
+		/* Still asking: it is told why. Past that, its reply is cut
+		 * short, without the end mark: it knows it is incomplete. */
+		if (!replying(c))
+			last_word(c->fd, slow, sizeof(slow) - 1);
+		client_close(s, c);
+	}
 }
 
 void ctl_server_close(struct ctl_server *s)

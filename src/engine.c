@@ -155,6 +155,24 @@ static void unlock(struct engine *e)
 		pthread_mutex_unlock(&e->sh->lock);
 }
 
+/* The table's guard (flow.h): its chains change under the group's lock,
+ * unless the engine holds it already, so that the group's other engines
+ * can look in for an ICMP error's flow. Costs nothing per packet of a
+ * flow that exists: only opening and freeing flows change chains, and
+ * those take the lock anyway. */
+static void chain_guard(void *arg, bool on)
+{
+	struct engine *e = arg;
+
+	if (on && !e->locked) {
+		lock(e);
+		e->guarded = true;
+	} else if (!on && e->guarded) {
+		e->guarded = false;
+		unlock(e);
+	}
+}
+
 /* Keep the counters as populated as the flow slabs they go with. */
 static void acct_populate(struct engine *e)
 {
@@ -411,7 +429,16 @@ int engine_init_shared(struct engine *e, const struct conf *c,
 		flow_table_destroy(&e->table);
 		goto fail;
 	}
+	if (sh->nmembers == CONF_QUEUES_MAX) {
+		errno = ENOSPC;
+		acct_resize(e, false, 0);
+		slab_destroy(&e->tcp);
+		flow_table_destroy(&e->table);
+		goto fail;
+	}
+	sh->member[sh->nmembers++] = e;
 	e->table.on_release = on_release;
+	e->table.guard = chain_guard;
 	e->table.release_arg = e;
 	return 0;
 fail:
@@ -428,6 +455,11 @@ int engine_init(struct engine *e, const struct conf *c,
 
 void engine_destroy(struct engine *e)
 {
+	struct engine_shared *sh = e->sh;
+
+	for (unsigned i = 0; i < sh->nmembers; i++)
+		if (sh->member[i] == e)
+			sh->member[i] = sh->member[--sh->nmembers];
 	acct_resize(e, false, 0);
 	slab_destroy(&e->tcp);
 	flow_table_destroy(&e->table);
@@ -1221,6 +1253,31 @@ static void track(struct engine *e, const struct pkt *p,
 }
 
 /*
+ * Is the flow of key k in the table of another engine of the group? Under
+ * the group's lock, which their chains change under (chain_guard()): an
+ * ICMP error is rare, and waits at worst for a tick's expiry. A flow
+ * expired but not reclaimed yet counts, as its owner's last_seen is not
+ * ours to read. O(queues x chain length).
+ */
+static bool in_group(struct engine *e, const struct flow_key *k)
+{
+	struct engine_shared *sh = e->sh;
+	bool found = false;
+
+	if (sh->nmembers < 2)
+		return false;
+	lock(e);
+	for (unsigned i = 0; i < sh->nmembers && !found; i++) {
+		const struct flow_table *t = &sh->member[i]->table;
+
+		if (sh->member[i] != e)
+			found = flow_table_has(t, k, flow_hash(t, k));
+	}
+	unlock(e);
+	return found;
+}
+
+/*
  * An ICMP error is accepted as part of the flow it quotes, if it is sent
  * to the end that sent the quoted packet; otherwise it is invalid.
  */
@@ -1241,7 +1298,8 @@ static void icmp_error(struct engine *e, const struct pkt *p,
 	flow_key_make(&k, in->family, in->proto, in->src, in->dst, in->sport,
 		      in->dport);
 	if (!flow_table_lookup(&e->table, &k, flow_hash(&e->table, &k),
-			       e->now)) {
+			       e->now) &&
+	    !in_group(e, &k)) {
 		invalid(e, r, INV_ICMP_ERROR_FLOW);
 		return;
 	}

@@ -163,6 +163,14 @@ static void release(struct flow_table *t, uint32_t ref)
 	t->count--;
 }
 
+/* Bracket a change to the chains or the bucket arrays (see flow.h). Never
+ * nested: the functions that call it call no other that does. */
+static void guard(struct flow_table *t, bool on)
+{
+	if (t->guard)
+		t->guard(t->release_arg, on);
+}
+
 /* Bucket arrays are mapped, not malloc()ed, to ask for huge pages for
  * them as the slab does (slab.c): a lookup starts with a random access
  * into them. */
@@ -249,8 +257,10 @@ struct flow *flow_table_lookup(struct flow_table *t, const struct flow_key *k,
 		struct flow *f = flow_table_at(t, ref);
 
 		if (flow_expired(t, f, now)) {
+			guard(t, true);
 			*link = f->next;
 			release(t, ref);
+			guard(t, false);
 			t->expired++;
 			continue;
 		}
@@ -259,6 +269,25 @@ struct flow *flow_table_lookup(struct flow_table *t, const struct flow_key *k,
 		link = &f->next;
 	}
 	return NULL;
+}
+
+bool flow_table_has(const struct flow_table *t, const struct flow_key *k,
+		    uint64_t hash)
+{
+	uint32_t ref = *head_for((struct flow_table *)t, hash), n = 0;
+	uint32_t kw[2], v6 = k->family == 6 ? FLOW_REF_V6 : 0;
+
+	memcpy(kw, k->port, sizeof(kw));
+	/* Bounded: a reload may merge chains past FLOW_CHAIN_MAX, but
+	 * never past the flows there are. */
+	for (; ref != FLOW_NIL && n <= t->count; n++) {
+		const struct flow *f = flow_table_at(t, ref);
+
+		if ((ref & FLOW_REF_V6) == v6 && key_equal(f, kw, k))
+			return true;
+		ref = f->next;
+	}
+	return false;
 }
 
 bool flow_table_chain_full(const struct flow_table *t, uint64_t hash)
@@ -277,11 +306,15 @@ struct flow *flow_table_insert(struct flow_table *t, const struct flow_key *k,
 {
 	uint32_t *head = head_for(t, hash);
 	struct slab *s = &t->slab[k->family == 6];
-	uint32_t ref = slab_alloc(s);
+	uint32_t ref;
 	struct flow *f;
 
-	if (ref == SLAB_NIL)
+	guard(t, true);
+	ref = slab_alloc(s);
+	if (ref == SLAB_NIL) {
+		guard(t, false);
 		return NULL;
+	}
 	f = slab_ptr(s, ref);
 	memset(f, 0, s->obj_size);
 	memcpy(f->kw, k->port, sizeof(f->kw));
@@ -297,6 +330,7 @@ struct flow *flow_table_insert(struct flow_table *t, const struct flow_key *k,
 	*head = ref;
 	list_append(t, f, ref, list < t->nlists ? list : 0);
 	t->count++;
+	guard(t, false);
 	return f;
 }
 
@@ -317,7 +351,8 @@ void flow_table_touch(struct flow_table *t, struct flow *f, uint8_t list,
 	list_append(t, f, ref, list);
 }
 
-void flow_table_remove(struct flow_table *t, struct flow *f)
+/* flow_table_remove() inside a guard(). */
+static void remove_flow(struct flow_table *t, struct flow *f)
 {
 	uint32_t ref = flow_ref(t, f);
 	uint32_t *link = head_for(t, flow_hash_of(t, f));
@@ -328,6 +363,13 @@ void flow_table_remove(struct flow_table *t, struct flow *f)
 		*link = f->next;
 		release(t, ref);
 	}
+}
+
+void flow_table_remove(struct flow_table *t, struct flow *f)
+{
+	guard(t, true);
+	remove_flow(t, f);
+	guard(t, false);
 }
 
 /* Move old bucket b into the new array, dropping expired flows on the way. */
@@ -372,10 +414,12 @@ uint32_t flow_table_migrate(struct flow_table *t, uint32_t now,
 
 	if (!t->bucket[1])
 		return 0;
+	guard(t, true);
 	while (max_buckets-- && t->migrate_pos < t->nbuckets[0])
 		n += migrate_bucket(t, t->migrate_pos++, now);
 	if (t->migrate_pos == t->nbuckets[0])
 		finish_migration(t);
+	guard(t, false);
 	t->expired += n;
 	return n;
 }
@@ -396,7 +440,9 @@ uint32_t flow_table_expire(struct flow_table *t, uint32_t now, uint32_t max)
 
 			if (!flow_expired(t, f, now))
 				break;
-			flow_table_remove(t, f);
+			guard(t, true);
+			remove_flow(t, f);
+			guard(t, false);
 			n++;
 		}
 	}
@@ -489,9 +535,11 @@ int flow_table_resize(struct flow_table *t, uint32_t nbuckets, uint32_t now)
 		errno = ENOMEM;
 		return -1;
 	}
+	guard(t, true);
 	t->bucket[1] = b;
 	t->nbuckets[1] = nbuckets;
 	t->migrate_pos = 0;
+	guard(t, false);
 	return 0;
 }
 
@@ -501,9 +549,13 @@ int flow_table_grow(struct flow_table *t, uint32_t capacity)
 		errno = EINVAL;
 		return -1;
 	}
+	guard(t, true);
 	if (slab_grow(&t->slab[0], capacity) < 0 ||
-	    slab_grow(&t->slab[1], capacity) < 0)
+	    slab_grow(&t->slab[1], capacity) < 0) {
+		guard(t, false);
 		return -1;
+	}
+	guard(t, false);
 	return 0;
 }
 
@@ -598,8 +650,10 @@ bool flow_table_remove_step(struct flow_table *t, struct flow_cursor *cur,
 			struct flow *f = flow_table_at(t, ref);
 
 			if (pred(f, arg)) {
+				guard(t, true);
 				*link = f->next;
 				release(t, ref);
+				guard(t, false);
 				(*removed)++;
 			} else {
 				link = &f->next;

@@ -101,8 +101,14 @@ struct daemon {
 	uint64_t start_ms;
 	uint64_t start_time; /* the same instant, seconds since the epoch */
 	uint64_t reloads, reload_errors;
+	/* `nfqtrackctl reload`s: a member of the socket's group may ask, and
+	 * each reads the file, pauses the queues and writes log lines. */
+	struct ratelimit reload_rate;
 	uint64_t status_ms, status_dropped; /* the last status line's */
 };
+
+/* Control socket reloads: this many at once, then one a second. */
+#define RELOAD_BURST 5
 
 static uint64_t mono_ms(void)
 {
@@ -581,8 +587,11 @@ struct listing {
 	struct ctl_reply *rep; /* the chunk being filled */
 };
 
-#define LIST_BUCKETS_PER_CHUNK 4096
-#define LIST_BYTES_PER_CHUNK (64 << 10)
+/* A listing's, a flush's or top's share of a turn of the loop: so many
+ * buckets, whatever they hold or the filter takes (a filter that matches
+ * nothing would otherwise walk the whole table at once), some 100 us. The
+ * control server makes one chunk a turn. */
+#define LIST_BUCKETS_PER_CHUNK 1024
 
 static void list_one(const struct flow *f, void *arg)
 {
@@ -603,23 +612,21 @@ static void list_one(const struct flow *f, void *arg)
 	l->shown++;
 }
 
-/* The next chunk: a bounded number of buckets and bytes, so that packets
- * never wait long on a listing. */
+/* The next chunk: LIST_BUCKETS_PER_CHUNK buckets, so that packets never
+ * wait long on a listing (at most some 100 KB of lines: chains are
+ * short). */
 static bool list_more(void *state, struct ctl_reply *rep)
 {
 	struct listing *l = state;
-	bool more = true;
+	bool more;
 
 	l->rep = rep;
-	while (more && rep->len < LIST_BYTES_PER_CHUNK) {
-		more = flow_table_walk_step(&l->d->engines[l->table]->table,
-					    &l->cur, LIST_BUCKETS_PER_CHUNK,
-					    list_one, l);
-		if (!more && l->table + 1 < l->d->nworkers) {
-			l->table++;
-			memset(&l->cur, 0, sizeof(l->cur));
-			more = true;
-		}
+	more = flow_table_walk_step(&l->d->engines[l->table]->table, &l->cur,
+				    LIST_BUCKETS_PER_CHUNK, list_one, l);
+	if (!more && l->table + 1 < l->d->nworkers) {
+		l->table++;
+		memset(&l->cur, 0, sizeof(l->cur));
+		more = true;
 	}
 	if (!more && l->json)
 		ctl_reply_printf(rep, "%s", l->shown ? "\n]\n" : "[]\n");
@@ -655,43 +662,34 @@ static void list_reply(struct daemon *d, const struct ctl_request *req,
 
 #define TOP_MAX 1000
 
-/* "top [N] [json]": the N sources holding the most flows, one per line:
- * "SOURCE FLOWS NEW_PER_SECOND REFUSED", or a JSON array. */
-static void top_reply(struct daemon *d, const struct ctl_request *req,
-		      struct ctl_reply *rep)
-{
+/* A top in progress: the sources kept so far, and how far it got. */
+struct topping {
+	struct daemon *d;
+	uint32_t n;
+	bool json;
+	struct source_top t;
 	uint32_t idx[TOP_MAX];
-	const struct source_table *st = &d->engines[0]->sh->sources;
-	uint64_t now = d->engines[0]->now_ms;
-	unsigned long n = 10;
-	bool json = false;
-	uint32_t got;
+};
 
-	for (int i = 1; i < req->argc; i++) {
-		char *end;
+/* The next share of a top: LIST_BUCKETS_PER_CHUNK buckets of the source
+ * table, then the lines. */
+static bool top_more(void *state, struct ctl_reply *rep)
+{
+	struct topping *tp = state;
+	const struct source_table *st = &tp->d->engines[0]->sh->sources;
+	uint64_t now = tp->d->engines[0]->now_ms;
 
-		if (!strcmp(req->argv[i], "json")) {
-			json = true;
-			continue;
-		}
-		n = strtoul(req->argv[i], &end, 10);
-		if (*end || !*req->argv[i] || n < 1 || n > TOP_MAX) {
-			ctl_reply_error(rep,
-					"top: '%.32s' is not a count "
-					"from 1 to 1000",
-					req->argv[i]);
-			return;
-		}
-	}
-	got = source_table_top(st, now, idx, (uint32_t)n);
-	if (json)
+	if (source_table_top_step(st, now, tp->idx, tp->n, &tp->t,
+				  LIST_BUCKETS_PER_CHUNK))
+		return true;
+	if (tp->json)
 		ctl_reply_printf(rep, "[");
-	for (uint32_t i = 0; i < got; i++) {
-		const struct source *s = source_at(st, idx[i]);
+	for (uint32_t i = 0; i < tp->t.have; i++) {
+		const struct source *s = source_at(st, tp->idx[i]);
 		char name[PREFIX_STR_MAX];
 
 		prefix_format(name, sizeof(name), s->family, s->addr, s->bits);
-		if (json)
+		if (tp->json)
 			ctl_reply_printf(rep,
 					 "%s\n{\"source\": \"%s\", \"flows\": "
 					 "%" PRIu32 ", \"new_per_second\": "
@@ -706,8 +704,46 @@ static void top_reply(struct daemon *d, const struct ctl_request *req,
 					 name, s->flows, source_rate(s, now),
 					 s->refused);
 	}
-	if (json)
-		ctl_reply_printf(rep, "%s]\n", got ? "\n" : "");
+	if (tp->json)
+		ctl_reply_printf(rep, "%s]\n", tp->t.have ? "\n" : "");
+	return false;
+}
+
+/* "top [N] [json]": the N sources holding the most flows, one per line:
+ * "SOURCE FLOWS NEW_PER_SECOND REFUSED", or a JSON array. */
+static void top_reply(struct daemon *d, const struct ctl_request *req,
+		      struct ctl_reply *rep)
+{
+	struct topping *tp = calloc(1, sizeof(*tp));
+
+	if (!tp) {
+		ctl_reply_error(rep, "out of memory");
+		return;
+	}
+	tp->d = d;
+	tp->n = 10;
+	for (int i = 1; i < req->argc; i++) {
+		unsigned long n;
+		char *end;
+
+		if (!strcmp(req->argv[i], "json")) {
+			tp->json = true;
+			continue;
+		}
+		n = strtoul(req->argv[i], &end, 10);
+		if (*end || !*req->argv[i] || n < 1 || n > TOP_MAX) {
+			ctl_reply_error(rep,
+					"top: '%.32s' is not a count "
+					"from 1 to 1000",
+					req->argv[i]);
+			free(tp);
+			return;
+		}
+		tp->n = (uint32_t)n;
+	}
+	rep->more = top_more;
+	rep->more_state = tp;
+	rep->more_free = free;
 }
 
 /* A flush in progress: which flows, how far, how many so far. */
@@ -909,7 +945,12 @@ static void reload_reply(struct daemon *d, struct ctl_reply *rep)
 {
 	struct problems p;
 
-	if (reload(d, &p) < 0)
+	if (!ratelimit_allow(&d->reload_rate, mono_ms()))
+		ctl_reply_error(rep,
+				"too many reloads (%d at once, then one a "
+				"second): try again in a second",
+				RELOAD_BURST);
+	else if (reload(d, &p) < 0)
 		ctl_reply_error(rep, "%s", p.text);
 	else
 		ctl_reply_printf(rep, "reloaded %s\n%s", d->conf_path,
@@ -1692,6 +1733,7 @@ int main(int argc, char **argv)
 	if (d.threaded && start_threads(&d) < 0)
 		goto out_nfq;
 	d.status_ms = mono_ms();
+	ratelimit_init(&d.reload_rate, 1, RELOAD_BURST, d.status_ms);
 	notify_status(&d.notify, "%" PRIu32 "/%" PRIu32 " flows, 0 drops/s",
 		      flows(&d), d.conf.max_flows);
 	notify_ready(&d.notify);

@@ -384,31 +384,61 @@ static bool ranks_above(const struct source *a, const struct source *b,
 	return source_rate(a, now_ms) > source_rate(b, now_ms);
 }
 
+/* Put source idx into out[] (have of n, most first) if it ranks there,
+ * and not there already: the table may have changed since an earlier
+ * step put it in. O(n). */
+static void top_insert(const struct source_table *st, uint64_t now_ms,
+		       uint32_t *out, uint32_t n, uint32_t *have, uint32_t idx)
+{
+	const struct source *s = source_at(st, idx);
+	uint32_t pos;
+
+	if (*have == n && !ranks_above(s, source_at(st, out[n - 1]), now_ms))
+		return;
+	for (uint32_t i = 0; i < *have; i++)
+		if (out[i] == idx)
+			return;
+	pos = *have < n ? (*have)++ : n - 1;
+	while (pos > 0 && ranks_above(s, source_at(st, out[pos - 1]), now_ms)) {
+		out[pos] = out[pos - 1];
+		pos--;
+	}
+	out[pos] = idx;
+}
+
+bool source_table_top_step(const struct source_table *st, uint64_t now_ms,
+			   uint32_t *out, uint32_t n, struct source_top *t,
+			   uint32_t max_buckets)
+{
+	if (!n)
+		return false;
+	for (; t->bucket < st->nbuckets && max_buckets; max_buckets--)
+		for (uint32_t idx = st->bucket[t->bucket++]; idx != SOURCE_NIL;
+		     idx = source_at(st, idx)->next)
+			top_insert(st, now_ms, out, n, &t->have, idx);
+	if (t->bucket < st->nbuckets)
+		return true;
+	/* Counts may have moved between steps: rank what was kept again,
+	 * by insertion, which is linear when nothing moved. */
+	for (uint32_t i = 1; i < t->have; i++) {
+		uint32_t idx = out[i], pos = i;
+
+		while (pos > 0 &&
+		       ranks_above(source_at(st, idx),
+				   source_at(st, out[pos - 1]), now_ms)) {
+			out[pos] = out[pos - 1];
+			pos--;
+		}
+		out[pos] = idx;
+	}
+	return false;
+}
+
 uint32_t source_table_top(const struct source_table *st, uint64_t now_ms,
 			  uint32_t *out, uint32_t n)
 {
-	uint32_t have = 0;
+	struct source_top t = { 0 };
 
-	if (!n)
-		return 0;
-	for (uint32_t b = 0; b < st->nbuckets; b++) {
-		for (uint32_t idx = st->bucket[b]; idx != SOURCE_NIL;
-		     idx = source_at(st, idx)->next) {
-			const struct source *s = source_at(st, idx);
-			uint32_t pos;
-
-			if (have == n &&
-			    !ranks_above(s, source_at(st, out[n - 1]), now_ms))
-				continue;
-			pos = have < n ? have++ : n - 1;
-			while (pos > 0 &&
-			       ranks_above(s, source_at(st, out[pos - 1]),
-					   now_ms)) {
-				out[pos] = out[pos - 1];
-				pos--;
-			}
-			out[pos] = idx;
-		}
-	}
-	return have;
+	source_table_top_step(st, now_ms, out, n, &t, UINT32_MAX);
+	return t.have;
 }

@@ -5,7 +5,7 @@
 # disconnect, within the 5 s a client may take; nfqtrackctl is turned away
 # ("busy") only while every slot is held, and served as before afterwards;
 # and the packet path does not notice: a ping and a UDP stream run through
-# the whole abuse without loss.
+# the whole abuse without loss. Reloads back to back are rate limited.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/flood.sh"
 
@@ -87,6 +87,12 @@ expect "half-written requests: all dropped within 10 s" "$r" \
 	"half connected=$SLOTS closed=$SLOTS"
 check "then nfqtrackctl is served" quiet ctl stats
 
+# A request a byte at a time: reading more does not buy more time.
+r=$(abuse trickle 20)
+echo "# $r"
+check "trickled request: told so and dropped 5 s on" \
+	grep -qE '^trickle sent=[0-9]+ reply=NFQT/1 ERR request not complete within 5 s seconds=[5-7]$' <<<"$r"
+
 r=$(abuse many 300)
 echo "# $r"
 expect "300 clients at once: each answered or turned away, none left hanging" \
@@ -122,6 +128,27 @@ echo "# ping during the abuse: ${p:-0}/$PINGS received, $rtt"
 expect "every ping answered" "${p:-0}" "$PINGS"
 max=$(sed -n 's|^rtt min/avg/max/mdev = [0-9.]*/[0-9.]*/\([0-9]*\).*|\1|p' "$T/ping.out")
 check "no ping took 500 ms" test "${max:-1000}" -lt 500
+
+# Reloads back to back: each reads the file, stops the queues a moment
+# and writes log lines, so the socket takes 5 at once, then one a second.
+t0=$SECONDS
+reloaded=0 refused=0
+for _ in $(seq 30); do
+	r=$(ctl reload 2>&1)
+	case "$?:$r" in
+	"0:reloaded "*) reloaded=$((reloaded + 1)) ;;
+	"1:nfqtrackctl: too many reloads (5 at once, then one a second): try again in a second") refused=$((refused + 1)) ;;
+	*) echo "# $r" ;;
+	esac
+done
+el=$((SECONDS - t0))
+echo "# 30 reloads in $el s: $reloaded done, $refused refused"
+check "30 reloads at once: 5, then one a second, done" \
+	test "$reloaded" -ge 5 -a "$reloaded" -le $((5 + el + 1))
+expect "the others refused, with the reason" "$((reloaded + refused))" 30
+sleep 1.2
+r=$(ctl reload 2>&1)
+expect "a second later, a reload is done again" "$?:${r%%$'\n'*}" "0:reloaded $T/nfqtrack.conf"
 
 expect "the daemon still answers" "$(ctl version)" "version $("$NFQTRACKD" -V | awk '{ print $NF }')"
 expect "no flow was lost" "$(ctl count)" "$(ctl list 2>/dev/null | wc -l)"

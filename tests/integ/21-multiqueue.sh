@@ -4,7 +4,8 @@
 # every flow to the same queue, traffic between many address pairs
 # spreads over both queues, and the limits hold for the two together,
 # exactly, also when new flows race in on both at once. Control requests,
-# a reload and a flush see and change both tables.
+# a reload and a flush see and change both tables. An ICMP error, which
+# may reach the other queue, finds its flow in either table.
 . "$(dirname "$0")/lib.sh"
 
 NSRC=16 # client addresses: two queues, all on one by chance: 2^-15
@@ -124,6 +125,21 @@ expect "every one assured: both directions seen by one queue" \
 	"$(grep -c 'ASSURED' "$T/tcp")" "$((2 * NSRC))"
 expect "none left half-open or invalid" "$(counter invalid_tcp_state)$(counter invalid_tcp_window)" "00"
 expect "flows_tcp counts them over both tables" "$(counter flows_tcp)" "$((2 * NSRC))"
+
+# ICMP errors: the kernel balances by addresses and protocol, so the port
+# unreachable the server answers a datagram to a closed port with takes
+# the other queue about half the time; it belongs to the datagram's flow
+# all the same (else frag-needed is dropped too: PMTU black holes).
+rel=$(counter icmp_related)
+inv=$(counter invalid_icmp_error_flow)
+for a in "${SRCS[@]}"; do
+	ip netns exec "$NS_C" "$FLOWGEN" udp -d "$V4_S" -s "$a" -p 9 -n 1 \
+		-f 1 -w 200 -t 5 >/dev/null 2>&1
+done
+expect "every port unreachable related to its flow, on either queue" \
+	"$(($(counter icmp_related) - rel))" "$NSRC"
+expect "no ICMP error judged against the wrong table" \
+	"$(($(counter invalid_icmp_error_flow) - inv))" 0
 
 check_accounting "end"
 stop_daemon TERM

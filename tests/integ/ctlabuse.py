@@ -14,6 +14,8 @@
 #   ctlabuse.py noread PATH N SECONDS N clients ask for the flow list and
 #       never read it: "noread connected=C closed=K" (K: closed by the
 #       daemon within SECONDS)
+#   ctlabuse.py trickle PATH SECONDS  a request a byte every 0.5 s, for at
+#       most SECONDS: "trickle sent=N reply=FIRST_LINE seconds=S"
 import os
 import select
 import socket
@@ -162,11 +164,31 @@ def noread(path, n, seconds):
         s.close()
 
 
+def trickle(path, seconds):
+    """A request a byte every 0.5 s, for at most SECONDS."""
+    s = connect(path)
+    req = b"NFQT/1 version\n"
+    start = time.monotonic()
+    sent = 0
+    while sent < len(req) and time.monotonic() - start < seconds:
+        if select.select([s], [], [], 0)[0]:
+            break  # an answer, or the end: first_line reads it
+        try:
+            sent += s.send(req[sent:sent + 1])
+        except OSError:
+            break
+        time.sleep(0.5)
+    line = first_line(s, 2.0)
+    took = time.monotonic() - start
+    print(f"trickle sent={sent} reply={line} seconds={took:.0f}", flush=True)
+    s.close()
+
+
 def main():
     mode, path = sys.argv[1], sys.argv[2]
     args = [int(a) for a in sys.argv[3:]]
     {"huge": huge, "garbage": garbage, "half": half, "many": many,
-     "noread": noread}[mode](path, *args)
+     "noread": noread, "trickle": trickle}[mode](path, *args)
 
 
 main()

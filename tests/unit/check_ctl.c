@@ -88,11 +88,25 @@ START_TEST(reply_buffer)
 END_TEST
 
 /* A long reply in chunks: "lines N" sends N numbered lines, 1000 a chunk;
- * "broken" fails after its first chunk. */
+ * "broken" fails after its first chunk; "empty N" makes N empty chunks
+ * (a filter that matches nothing), then one line. */
 struct chunks {
 	int next, total;
 	bool broken;
 };
+
+static int more_calls; /* chunks made, of any reply */
+
+static bool more_empty(void *state, struct ctl_reply *rep)
+{
+	struct chunks *c = state;
+
+	more_calls++;
+	if (c->next++ < c->total)
+		return true;
+	ctl_reply_printf(rep, "found\n");
+	return false;
+}
 
 static bool more_lines(void *state, struct ctl_reply *rep)
 {
@@ -118,6 +132,13 @@ static void handler(void *arg, const struct ctl_request *req,
 		/* body exactly as given, "_" for newlines */
 		for (const char *p = req->argv[1]; *p; p++)
 			ctl_reply_printf(rep, "%c", *p == '_' ? '\n' : *p);
+	} else if (!strcmp(req->argv[0], "empty") && req->argc == 2) {
+		struct chunks *c = calloc(1, sizeof(*c));
+
+		c->total = atoi(req->argv[1]);
+		rep->more = more_empty;
+		rep->more_state = c;
+		rep->more_free = free;
 	} else if (!strcmp(req->argv[0], "lines") ||
 		   !strcmp(req->argv[0], "broken")) {
 		struct chunks *c = calloc(1, sizeof(*c));
@@ -386,6 +407,151 @@ START_TEST(misbehaving_clients)
 }
 END_TEST
 
+/* A client of s in this process, connected; the server, on its clock at
+ * now, has accepted it. */
+static int connect_to(struct ctl_server *s, uint64_t now, int *calls)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+	strcpy(sa.sun_path, sock);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ctl_server_run(s, now, handler, calls);
+	return fd;
+}
+
+/* connect_to(), and send request req whole. */
+static int ask(struct ctl_server *s, uint64_t now, int *calls, const char *req)
+{
+	int fd = connect_to(s, now, calls);
+
+	ck_assert_int_eq(send(fd, req, strlen(req), MSG_NOSIGNAL),
+			 (ssize_t)strlen(req));
+	return fd;
+}
+
+/* What the server has for the client, without waiting: appended to buf
+ * (of size cap, holding *len) as far as it goes; returns false at end of
+ * stream. */
+static bool drain(int fd, char *buf, size_t cap, size_t *len)
+{
+	char sink[65536];
+
+	for (int i = 0; i < 64; i++) {
+		ssize_t r = recv(fd, sink, sizeof(sink), MSG_DONTWAIT);
+
+		if (r == 0)
+			return false;
+		if (r < 0)
+			return errno == EAGAIN;
+		if ((size_t)r > cap - 1 - *len)
+			r = (ssize_t)(cap - 1 - *len); /* the start is enough */
+		memcpy(buf + *len, sink, (size_t)r);
+		*len += (size_t)r;
+		buf[*len] = '\0';
+	}
+	return true;
+}
+
+/* A client that sends its request a byte a second is told, 5 s after it
+ * connected, that its time is up, and hung up on: reading does not give it
+ * more time. (Clock: the server's, made up.) */
+START_TEST(trickled_request_times_out)
+{
+	static const char req[] = "NFQT/1 hello\n";
+	char err[256], got[256] = "";
+	struct ctl_server *s =
+		ctl_server_open(sock, (uid_t)-1, (gid_t)-1, err, sizeof(err));
+	uint64_t now = 1000;
+	int calls = 0, fd, i;
+	size_t len = 0;
+	bool open = true;
+
+	ck_assert_ptr_nonnull(s);
+	fd = connect_to(s, now, &calls);
+	for (i = 0; i < 12 && open; i++) {
+		ck_assert_int_eq(send(fd, req + i, 1, MSG_NOSIGNAL), 1);
+		now += 1000;
+		ctl_server_run(s, now, handler, &calls);
+		ctl_server_expire(s, now);
+		open = drain(fd, got, sizeof(got), &len);
+	}
+	ck_assert(!open);
+	ck_assert_int_eq(i, 5);
+	ck_assert_str_eq(got,
+			 "NFQT/1 ERR request not complete within 5 s\n.\n");
+	ck_assert_int_eq(calls, 0);
+	close(fd);
+	ctl_server_close(s);
+}
+END_TEST
+
+/* A client that takes its reply just fast enough never to be idle for 5 s
+ * is cut short all the same, 60 s after it connected, without the end
+ * mark; a slot is not its to keep. */
+START_TEST(slow_reader_is_cut_short)
+{
+	char err[256], head[64] = "";
+	struct ctl_server *s =
+		ctl_server_open(sock, (uid_t)-1, (gid_t)-1, err, sizeof(err));
+	uint64_t now = 1000;
+	int calls = 0, fd, i;
+	size_t len = 0;
+	bool open = true;
+
+	ck_assert_ptr_nonnull(s);
+	fd = ask(s, now, &calls, "NFQT/1 lines 100000000\n");
+	for (i = 0; i < 200 && open; i++) {
+		ctl_server_run(s, now, handler, &calls);
+		ctl_server_expire(s, now);
+		open = drain(fd, head, sizeof(head), &len);
+		now += 4000;
+	}
+	ck_assert_int_eq(calls, 1);
+	ck_assert_msg(!open, "still served after %d s", i * 4);
+	ck_assert_uint_ge(now, 1000 + 60000);
+	ck_assert_uint_le(now, 1000 + 60000 + 8000);
+	ck_assert(!strncmp(head, "NFQT/1 OK\nline 0\n", 17));
+	close(fd);
+	ctl_server_close(s);
+}
+END_TEST
+
+/* A reply that takes long to make, if little to send: one chunk a turn
+ * of the server, never more, so that the loop goes back to the packets
+ * between any two; and the client, not idle meanwhile, gets it whole. */
+START_TEST(one_chunk_a_turn)
+{
+	char err[256], got[64] = "";
+	struct ctl_server *s =
+		ctl_server_open(sock, (uid_t)-1, (gid_t)-1, err, sizeof(err));
+	int calls = 0, fd, turns, most = 0;
+	uint64_t now = 1000;
+	size_t len = 0;
+	bool open = true;
+
+	ck_assert_ptr_nonnull(s);
+	fd = ask(s, now, &calls, "NFQT/1 empty 3000\n");
+	more_calls = 0;
+	for (turns = 0; turns < 10000 && open; turns++) {
+		int before = more_calls;
+
+		ctl_server_run(s, now, handler, &calls);
+		ctl_server_expire(s, now);
+		if (more_calls - before > most)
+			most = more_calls - before;
+		open = drain(fd, got, sizeof(got), &len);
+		now += 2; /* 3000 chunks in 6 s: never 5 s idle */
+	}
+	ck_assert_int_eq(most, 1);
+	ck_assert_int_eq(more_calls, 3001);
+	ck_assert_int_ge(turns, 3001);
+	ck_assert_str_eq(got, "NFQT/1 OK\nfound\n.\n");
+	close(fd);
+	ctl_server_close(s);
+}
+END_TEST
+
 static Suite *ctl_suite(void)
 {
 	Suite *s = suite_create("ctl");
@@ -404,6 +570,9 @@ static Suite *ctl_suite(void)
 	tcase_add_test(io, unreachable);
 	tcase_add_test(io, stale_socket_replaced_live_one_refused);
 	tcase_add_test(io, misbehaving_clients);
+	tcase_add_test(io, trickled_request_times_out);
+	tcase_add_test(io, slow_reader_is_cut_short);
+	tcase_add_test(io, one_chunk_a_turn);
 	suite_add_tcase(s, io);
 	return s;
 }

@@ -223,6 +223,153 @@ START_TEST(threads_race_for_the_last_places)
 }
 END_TEST
 
+/* ICMP (family 4) or ICMPv6 error of type and code from `from` to `to`,
+ * quoting a packet of proto (UDP, or a TCP SYN) from src:sport to
+ * dst:dport, fed to e. */
+static enum verdict icmp_error(struct engine *e, int family, uint8_t type,
+			       uint8_t code, const char *from, const char *to,
+			       uint8_t proto, const char *src, uint16_t sport,
+			       const char *dst, uint16_t dport,
+			       struct engine_result *r)
+{
+	uint8_t l4[32], quote[96], msg[128], b[192];
+	size_t l4len = proto == IPPROTO_TCP ?
+			       tu_tcp(l4, sport, dport, 0x02, 1, 0) :
+			       tu_udp(l4, sport, dport, 0);
+	size_t qlen, n, len;
+
+	if (family == 4) {
+		qlen = tu_ip4(quote, proto, src, dst, l4, l4len);
+		n = tu_icmp_err(msg, type, code, quote, qlen);
+		len = tu_ip4(b, IPPROTO_ICMP, from, to, msg, n);
+	} else {
+		qlen = tu_ip6(quote, proto, src, dst, l4, l4len);
+		n = tu_icmp_err(msg, type, code, quote, qlen);
+		len = tu_ip6(b, IPPROTO_ICMPV6, from, to, msg, n);
+	}
+	engine_packet(e, b, len, len, 0, r);
+	return r->verdict;
+}
+
+/* --queue-balance hashes an ICMP error by its own addresses, so it
+ * reaches another queue than the flow it quotes: it is still that flow's
+ * (else frag-needed and packet-too-big are dropped: PMTU black holes). */
+START_TEST(icmp_error_finds_its_flow_on_another_queue)
+{
+	struct engine_result r;
+	uint8_t l4[20], b[80];
+	struct group g;
+	size_t len;
+
+	conf_defaults(&g.conf);
+	g.conf.invalid_verdict = CONF_DROP;
+	group_init(&g, false);
+	ck_assert_int_eq(udp(&g.eng[0], 1, 1000, &r), VERDICT_ACCEPT);
+	len = tu_ip6(b, IPPROTO_TCP, "2001:db8::1", "2001:db8:99::1", l4,
+		     tu_tcp(l4, 40000, 443, 0x02, 1, 0));
+	engine_packet(&g.eng[0], b, len, len, 0, &r);
+	ck_assert_int_eq(r.verdict, VERDICT_ACCEPT);
+	ck_assert_uint_eq(g.eng[0].table.count, 2);
+
+	/* Fragmentation needed, from a router on the way. */
+	ck_assert_int_eq(icmp_error(&g.eng[1], 4, 3, 4, "203.0.113.1",
+				    "10.0.1.1", IPPROTO_UDP, "10.0.1.1", 1000,
+				    "10.99.0.1", 53, &r),
+			 VERDICT_ACCEPT);
+	ck_assert_int_eq(r.invalid, INV_NONE);
+	/* Packet too big, about the TCP connection. */
+	ck_assert_int_eq(icmp_error(&g.eng[1], 6, 2, 0, "2001:db8:ff::1",
+				    "2001:db8::1", IPPROTO_TCP, "2001:db8::1",
+				    40000, "2001:db8:99::1", 443, &r),
+			 VERDICT_ACCEPT);
+	ck_assert_int_eq(r.invalid, INV_NONE);
+	ck_assert_uint_eq(g.eng[1].st.icmp_related, 2);
+	ck_assert_uint_eq(g.eng[1].table.count, 0); /* errors open none */
+
+	/* Still: an error about no flow of any queue, or to another host
+	 * than the quoted packet's sender, is invalid. */
+	ck_assert_int_eq(icmp_error(&g.eng[1], 4, 3, 4, "203.0.113.1",
+				    "10.0.1.1", IPPROTO_UDP, "10.0.1.1", 1001,
+				    "10.99.0.1", 53, &r),
+			 VERDICT_DROP);
+	ck_assert_int_eq(r.invalid, INV_ICMP_ERROR_FLOW);
+	ck_assert_int_eq(icmp_error(&g.eng[1], 4, 3, 4, "203.0.113.1",
+				    "10.0.9.9", IPPROTO_UDP, "10.0.1.1", 1000,
+				    "10.99.0.1", 53, &r),
+			 VERDICT_DROP);
+	ck_assert_int_eq(r.invalid, INV_ICMP_ERROR_ADDR);
+	group_destroy(&g);
+}
+END_TEST
+
+struct churner {
+	struct engine *e;
+	atomic_int *stop;
+	atomic_ulong rounds;
+};
+
+/* Opens TCP connections and resets them at once, each a chain insert and
+ * removal, until told to stop. */
+static void *churn(void *arg)
+{
+	struct churner *c = arg;
+	struct engine_result r;
+	uint8_t l4[20], b[64];
+
+	while (!atomic_load(c->stop)) {
+		uint16_t port =
+			(uint16_t)(1024 + atomic_load(&c->rounds) % 60000);
+		size_t len = tu_ip4(b, IPPROTO_TCP, "10.0.2.1", "10.99.0.1", l4,
+				    tu_tcp(l4, port, 80, 0x02, 1, 0));
+
+		engine_packet(c->e, b, len, len, 0, &r);
+		len = tu_ip4(b, IPPROTO_TCP, "10.0.2.1", "10.99.0.1", l4,
+			     tu_tcp(l4, port, 80, 0x04, 2, 0));
+		engine_packet(c->e, b, len, len, 0, &r);
+		atomic_fetch_add(&c->rounds, 1);
+	}
+	return NULL;
+}
+
+/* With threads: while one queue's thread opens and frees flows as fast as
+ * it can, the other finds the flow an ICMP error quotes in its table,
+ * every time. */
+START_TEST(icmp_error_lookup_races_a_busy_queue)
+{
+	struct engine_result r;
+	atomic_int stop = 0;
+	struct churner c;
+	struct group g;
+	pthread_t t;
+	int i, related = 0;
+
+	conf_defaults(&g.conf);
+	g.conf.invalid_verdict = CONF_DROP;
+	g.conf.buckets = 16; /* long chains: every lookup meets the churn */
+	group_init(&g, true);
+	for (uint16_t p = 1; p <= 64; p++)
+		ck_assert_int_eq(udp(&g.eng[0], 1, p, &r), VERDICT_ACCEPT);
+	c.e = &g.eng[0];
+	c.stop = &stop;
+	atomic_init(&c.rounds, 0);
+	ck_assert_int_eq(pthread_create(&t, NULL, churn, &c), 0);
+	/* Until the churn has gone 20,000 rounds alongside, within bounds. */
+	for (i = 0;
+	     i < 2000000 && (i < 20000 || atomic_load(&c.rounds) < 20000); i++)
+		related += icmp_error(&g.eng[1], 4, 3, 4, "203.0.113.1",
+				      "10.0.1.1", IPPROTO_UDP, "10.0.1.1",
+				      (uint16_t)(1 + i % 64), "10.99.0.1", 53,
+				      &r) == VERDICT_ACCEPT;
+	atomic_store(&stop, 1);
+	pthread_join(t, NULL);
+	ck_assert_int_eq(related, i);
+	ck_assert_uint_ge(atomic_load(&c.rounds), 20000);
+	ck_assert_uint_eq(g.eng[0].table.count, 64);
+	ck_assert_uint_eq(g.sh.flows, 64);
+	group_destroy(&g);
+}
+END_TEST
+
 struct worker {
 	struct pause *p;
 	atomic_bool stop;
@@ -296,6 +443,8 @@ static Suite *group_suite(void)
 	tcase_add_test(tc, report_sums_the_group);
 	tcase_add_test(tc, reload_recounts_every_table);
 	tcase_add_test(tc, threads_race_for_the_last_places);
+	tcase_add_test(tc, icmp_error_finds_its_flow_on_another_queue);
+	tcase_add_test(tc, icmp_error_lookup_races_a_busy_queue);
 	tcase_add_test(tc, pause_stops_and_resumes);
 	suite_add_tcase(s, tc);
 	return s;

@@ -1532,6 +1532,46 @@ START_TEST(test_top_many)
 }
 END_TEST
 
+/* In steps of a few buckets, as nfqtrackctl top is served: the same top
+ * as at once; and a source whose count changes between two steps is
+ * ranked by its new count, once. */
+START_TEST(test_top_in_steps)
+{
+	enum { N = 40 };
+	struct source_table st;
+	uint32_t idx[N], whole[8], out[8], steps = 0;
+	struct source_top t = { 0 };
+
+	init(&st, N);
+	for (uint32_t i = 0; i < N; i++) {
+		idx[i] = get_host(&st, i, 1000);
+		open_n(&st, idx[i], 1 + i % 7, 1000);
+	}
+	ck_assert_uint_eq(source_table_top(&st, 3000, whole, 8), 8);
+	while (source_table_top_step(&st, 3000, out, 8, &t, 2))
+		steps++;
+	ck_assert_uint_ge(steps, st.nbuckets / 2 - 1);
+	ck_assert_uint_eq(t.have, 8);
+	for (uint32_t i = 0; i < 8; i++)
+		ck_assert_uint_eq(source_at(&st, out[i])->flows,
+				  source_at(&st, whole[i])->flows);
+
+	/* The last of the eight gains flows once it has been kept: it is
+	 * first at the end, and not twice. */
+	memset(&t, 0, sizeof(t));
+	while (source_table_top_step(&st, 3000, out, 8, &t, 2) && t.have < 8)
+		;
+	open_n(&st, out[t.have - 1], 20, 2500);
+	while (source_table_top_step(&st, 3000, out, 8, &t, 2))
+		;
+	check_ranked(&st, out, t.have, 3000);
+	ck_assert_uint_ge(source_at(&st, out[0])->flows, 21);
+	for (uint32_t i = 1; i < t.have; i++)
+		ck_assert_uint_ne(out[i], out[0]);
+	source_table_destroy(&st);
+}
+END_TEST
+
 /* ---- a randomized run against a reference model ---- */
 
 enum { M_GROUPS = 300, M_CAP = 96, M_STEPS = 20000, M_FLOWS = 1 << 16 };
@@ -2094,6 +2134,7 @@ static Suite *source_suite(void)
 	tcase_add_test(tc, test_top_empty);
 	tcase_add_test(tc, test_top_ties);
 	tcase_add_test(tc, test_top_many);
+	tcase_add_test(tc, test_top_in_steps);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("model");
