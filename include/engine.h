@@ -15,6 +15,13 @@
  * sources are never evicted for others and count under no limit but the
  * table's size.
  *
+ * Per-source limits hold whatever the number of sources: a new source
+ * that finds no room in the source table (only possible when max_sources
+ * is below max_flows) first takes the entry of the source whose one flow
+ * early_drop would take next (that flow is evicted), and is otherwise
+ * refused (DROP_SOURCE_FULL); its flow is made uncounted only when no
+ * per-source limit is configured.
+ *
  * The engine is pure: no sockets, no clock, no logging. The caller sets
  * the time (engine_set_time), feeds packets, and logs what the returned
  * verdict and reason say. The daemon, the tests and an offline replay all
@@ -47,6 +54,8 @@ enum drop_reason {
 	DROP_SOURCE_RATE, /* its source is over max_new_per_source */
 	DROP_PROTO_CAP, /* its protocol holds max_flows_<proto> */
 	DROP_CHAIN, /* its hash chain holds FLOW_CHAIN_MAX flows */
+	DROP_SOURCE_FULL, /* no room to count a new source, and per-source
+			   * limits are on */
 	DROP_REASON_COUNT
 };
 

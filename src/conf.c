@@ -702,9 +702,11 @@ uint32_t conf_max_sources(const struct conf *c)
 {
 	if (c->max_sources)
 		return c->max_sources;
-	/* Clients usually hold several flows each; a flood of spoofed
-	 * sources that fills this table only loses per-source counting. */
-	return c->max_flows / 4 > 1024 ? c->max_flows / 4 : 1024;
+	/* An entry with flows exists only for a flow counted for it: as
+	 * many as max_flows cannot be filled before the flow table, however
+	 * many sources a flood spoofs. Committed as used, so clients that
+	 * hold several flows each cost no more than before. */
+	return c->max_flows > 1024 ? c->max_flows : 1024;
 }
 
 bool conf_exempt(const struct conf *c, uint8_t family, const void *addr)

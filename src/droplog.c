@@ -151,6 +151,13 @@ void droplog_fmt_drop(char *buf, size_t len, const struct engine *e,
 			 "%s packet: %s",
 			 r->limit, verb, what);
 		break;
+	case DROP_SOURCE_FULL:
+		snprintf(buf, len,
+			 "source table full (%" PRIu32 "/%" PRIu32
+			 " sources, none to reclaim), %s packet from new "
+			 "source %s: %s",
+			 r->count, r->limit, verb, src, what);
+		break;
 	case DROP_MALFORMED:
 		snprintf(buf, len, "malformed packet (%s), %s: %s",
 			 pkt_err_name(p->err), verb, what);
@@ -174,6 +181,8 @@ void droplog_fmt_evict(char *buf, size_t len, const struct engine *e,
 		snprintf(cause, sizeof(cause), "%s cap",
 			 class_names[engine_proto_class(r->ev.key.family,
 							r->ev.key.proto)]);
+	else if (r->ev.cause == DROP_SOURCE_FULL)
+		snprintf(cause, sizeof(cause), "source table full");
 	else
 		snprintf(cause, sizeof(cause), "table full");
 	fmt_flow(old, sizeof(old), &r->ev);

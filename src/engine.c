@@ -40,6 +40,7 @@ static const char *const drop_names[DROP_REASON_COUNT] = {
 	[DROP_SOURCE_RATE] = "source_rate",
 	[DROP_PROTO_CAP] = "proto_cap",
 	[DROP_CHAIN] = "chain_full",
+	[DROP_SOURCE_FULL] = "source_table_full",
 };
 
 static const char *const evict_names[EVICT_REASON_COUNT] = {
@@ -119,9 +120,10 @@ static uint64_t table_bytes(const struct engine *e, bool populated)
 static uint64_t group_bytes(struct engine *const *es, unsigned n,
 			    bool populated)
 {
-	uint64_t bytes =
-		n ? source_table_bytes_for(es[0]->sh->sources.slab.capacity) :
-		    0;
+	const struct source_table *st = n ? &es[0]->sh->sources : NULL;
+	uint64_t bytes = !st	   ? 0 :
+			 populated ? source_table_populated_bytes(st) :
+				     source_table_bytes_for(st->slab.capacity);
 
 	for (unsigned i = 0; i < n; i++)
 		bytes += table_bytes(es[i], populated);
@@ -958,6 +960,34 @@ static bool make_room(struct engine *e, const struct list_set cand[2],
 	return true;
 }
 
+/* Is any per-source limit configured? */
+static bool limits_sources(const struct engine *e)
+{
+	return e->max_per_source || e->sh->sources.rate;
+}
+
+/*
+ * Room in the full source table: the flow early_drop would take first is
+ * evicted if it is the one flow of its source, whose entry it frees (or
+ * leaves idle, to be reclaimed). A flood of spoofed one-flow sources so
+ * makes room for new ones, as it would in the flow table; sources with
+ * several flows or assured ones keep theirs. O(lists).
+ */
+static bool reclaim_source(struct engine *e, struct engine_result *r)
+{
+	const struct list_set *cand = &e->cand[PC_COUNT][0];
+	struct flow *f;
+
+	if (e->on_full == CONF_FULL_DROP || r->evicted != EVICT_NONE)
+		return false;
+	f = flow_table_oldest(&e->table, cand->id, cand->n);
+	if (!f || f->source == SOURCE_NIL ||
+	    source_at(&e->sh->sources, f->source)->flows != 1)
+		return false;
+	evict(e, f, EVICT_EARLY_DROP, DROP_SOURCE_FULL, r);
+	return true;
+}
+
 /*
  * May a flow of packet p open, under every limit? May evict to make room.
  * Sets *src to the source to count it for (SOURCE_NIL: none), or refuses
@@ -1008,7 +1038,17 @@ static bool admit(struct engine *e, const struct pkt *p, bool exempt,
 	}
 	/* Got only now: making room may have freed the source's entry. */
 	*src = source_get(&e->sh->sources, p->family, p->src, bits, e->now_ms);
-	return true;
+	if (*src != SOURCE_NIL || !limits_sources(e))
+		return true;
+	/* Uncounted, this source would be under no per-source limit for
+	 * the life of its flow: make room for it, or refuse it. */
+	if (reclaim_source(e, r))
+		*src = source_get(&e->sh->sources, p->family, p->src, bits,
+				  e->now_ms);
+	if (*src != SOURCE_NIL)
+		return true;
+	return refuse(r, DROP_SOURCE_FULL, e->sh->sources.slab.capacity,
+		      e->sh->sources.count);
 refused:
 	/* Found again: making room may have freed it. */
 	idx = source_find(&e->sh->sources, p->family, p->src, bits);

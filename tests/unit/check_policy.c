@@ -847,20 +847,101 @@ START_TEST(reload_recounts_sources)
 }
 END_TEST
 
+/* A spoofed one-packet UDP flow from each of n addresses in 10/8. */
+static void spoof_sources(uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		char a[32];
+
+		snprintf(a, sizeof(a), "10.%u.%u.%u", (i >> 16) & 255,
+			 (i >> 8) & 255, i & 255);
+		udp4(a, S4, 5000, 53);
+	}
+}
+
+/*
+ * A flood of spoofed sources, as many as the old default source table
+ * (max_flows / 4) held and more, leaves the per-source limit in force:
+ * one address still gets max_flows_per_source flows, no more.
+ */
+START_TEST(source_flood_keeps_source_limit)
+{
+	uint32_t accepted = 0;
+
+	conf_defaults(&conf);
+	conf.max_flows = 8192;
+	conf.max_flows_per_source = 2;
+	restart();
+	spoof_sources(3000);
+	ck_assert_uint_eq(e.table.count, 3000);
+	for (uint16_t i = 0; i < 200; i++)
+		accepted += udp4(C4, S4, (uint16_t)(6000 + i), 53) ==
+			    VERDICT_ACCEPT;
+	ck_assert_uint_eq(accepted, 2);
+	ck_assert_int_eq(res.reason, DROP_SOURCE_LIMIT);
+	ck_assert_uint_eq(e.st.flows_unsourced, 0);
+	ck_assert_uint_eq(e.sh->sources.full, 0);
+	/* And so it goes on with the flow table full: early_drop takes the
+	 * spoofed flows, their sources go with them. */
+	spoof_sources(10000);
+	ck_assert_uint_eq(e.table.count, 8192);
+	ck_assert_int_eq(udp4(C4B, S4, 6000, 53), VERDICT_ACCEPT);
+	ck_assert_int_eq(udp4(C4B, S4, 6001, 53), VERDICT_ACCEPT);
+	ck_assert_int_eq(udp4(C4B, S4, 6002, 53), VERDICT_DROP);
+	ck_assert_int_eq(res.reason, DROP_SOURCE_LIMIT);
+	ck_assert_uint_eq(e.st.flows_unsourced, 0);
+	check_accounting();
+}
+END_TEST
+
+/* A max_sources below max_flows can be filled: a new source takes the
+ * entry of a one-flow source whose flow early_drop would take, else it is
+ * refused while a per-source limit is on, and made uncounted if not. */
 START_TEST(source_table_full)
 {
+	struct conv a = conv_from(D4, 1000);
+
 	conf_defaults(&conf);
 	conf.max_sources = 2;
 	conf.max_flows_per_source = 1;
 	restart();
 	ck_assert_int_eq(udp4(C4, S4, 5000, 53), VERDICT_ACCEPT);
+	at(1);
 	ck_assert_int_eq(udp4(D4, S4, 5000, 53), VERDICT_ACCEPT);
-	/* No room to count a third source: its flow is made, uncounted. */
+	/* C4's one flow is the oldest unassured: it goes, and its entry. */
 	ck_assert_int_eq(udp4(C4B, S4, 5000, 53), VERDICT_ACCEPT);
-	ck_assert_int_eq(udp4(C4B, S4, 5001, 53), VERDICT_ACCEPT);
-	ck_assert_uint_eq(e.st.flows_unsourced, 2);
-	ck_assert_uint_eq(e.sh->sources.full, 2);
+	ck_assert_int_eq(res.evicted, EVICT_EARLY_DROP);
+	ck_assert_int_eq(res.ev.cause, DROP_SOURCE_FULL);
+	ck_assert_ptr_null(find(C4, S4, IPPROTO_UDP, 5000, 53));
+	ck_assert_int_eq(udp4(C4B, S4, 5001, 53), VERDICT_DROP);
+	ck_assert_int_eq(res.reason, DROP_SOURCE_LIMIT);
+	ck_assert_uint_eq(e.st.flows_unsourced, 0);
+	check_accounting();
+
+	/* Nothing to reclaim (on_full = drop): refused, and counted. */
+	conf.on_full = CONF_FULL_DROP;
+	restart();
+	ck_assert_int_eq(udp4(C4, S4, 5000, 53), VERDICT_ACCEPT);
+	handshake(&a);
+	ck_assert_int_eq(udp4(C4B, S4, 5000, 53), VERDICT_DROP);
+	ck_assert_int_eq(res.reason, DROP_SOURCE_FULL);
+	ck_assert_uint_eq(res.limit, 2);
+	ck_assert_uint_eq(e.st.drop[DROP_SOURCE_FULL], 1);
+	ck_assert_uint_eq(e.sh->sources.full, 1);
+	ck_assert_uint_eq(e.st.flows_unsourced, 0);
 	ck_assert_int_eq(udp4(C4, S4, 5001, 53), VERDICT_DROP);
+	ck_assert_int_eq(res.reason, DROP_SOURCE_LIMIT);
+	check_accounting();
+
+	/* No per-source limit: counting sources is only for `top`, so
+	 * the flow is made, uncounted. */
+	conf.max_flows_per_source = 0;
+	restart();
+	ck_assert_int_eq(udp4(C4, S4, 5000, 53), VERDICT_ACCEPT);
+	ck_assert_int_eq(udp4(D4, S4, 5000, 53), VERDICT_ACCEPT);
+	ck_assert_int_eq(udp4(C4B, S4, 5000, 53), VERDICT_ACCEPT);
+	ck_assert_int_eq(res.evicted, EVICT_NONE);
+	ck_assert_uint_eq(e.st.flows_unsourced, 1);
 	check_accounting();
 }
 END_TEST
@@ -944,6 +1025,7 @@ int main(void)
 	tcase_add_test(tc, shadow_mode);
 	tcase_add_test(tc, reload_lowers_limits);
 	tcase_add_test(tc, reload_recounts_sources);
+	tcase_add_test(tc, source_flood_keeps_source_limit);
 	tcase_add_test(tc, source_table_full);
 	tcase_add_test(tc, accounting_under_churn);
 	tcase_add_test(tc, chain_full);
