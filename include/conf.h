@@ -85,6 +85,8 @@ struct conf {
 	uint32_t max_sources; /* 0: derived from max_flows */
 	uint32_t nexempt;
 	struct prefix exempt[CONF_EXEMPT_MAX];
+	uint32_t exempt_max_percent; /* of max_flows, for exempt flows */
+	bool exempt_evict_assured; /* may evict others' assured flows */
 	uint32_t adaptive_start, adaptive_end; /* % of max_flows; 0, 0: off */
 	uint32_t adaptive_unassured_factor;
 	uint32_t warn_at; /* % of max_flows; 0: off */

@@ -10,10 +10,13 @@
  * mid-stream). A full cap or table first reclaims an expired flow if
  * there is one, then does what on_full says: refuse, or evict the flow
  * idle longest among those not assured or TCP already closing
- * (early_drop), then among all (evict_idle). An exempt source's flow
- * evicts whatever is idle longest rather than be refused. Flows of exempt
- * sources are never evicted for others and count under no limit but the
- * table's size.
+ * (early_drop), then among all (evict_idle). Exempt sources' flows pass
+ * only their own cap (exempt_max_percent of max_flows, at least the
+ * reserve), handled as on_full says among exempt flows, then the table:
+ * when it is full, an exempt flow takes the place of the flow idle longest
+ * among those early_drop may take, whatever on_full says, and of an
+ * assured one only with exempt_evict_assured. Flows of exempt sources are
+ * never evicted for others.
  *
  * Per-source limits hold whatever the number of sources: a new source
  * that finds no room in the source table (only possible when max_sources
@@ -56,6 +59,7 @@ enum drop_reason {
 	DROP_CHAIN, /* its hash chain holds FLOW_CHAIN_MAX flows */
 	DROP_SOURCE_FULL, /* no room to count a new source, and per-source
 			   * limits are on */
+	DROP_EXEMPT_CAP, /* exempt sources hold exempt_max_percent */
 	DROP_REASON_COUNT
 };
 
@@ -176,6 +180,9 @@ struct engine {
 	 * assured or closing, [1] the others. */
 	struct list_set cand[PC_COUNT + 1][2];
 	struct list_set any_open; /* every list of a non-exempt flow */
+	struct list_set exempt_cand[2]; /* the same split, exempt flows */
+	uint32_t max_exempt; /* flows of exempt sources at most */
+	bool exempt_evict_assured;
 	uint32_t events; /* enum engine_event */
 	struct tcp_params tcp_params;
 	uint32_t now; /* seconds */

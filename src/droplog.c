@@ -158,6 +158,12 @@ void droplog_fmt_drop(char *buf, size_t len, const struct engine *e,
 			 "source %s: %s",
 			 r->count, r->limit, verb, src, what);
 		break;
+	case DROP_EXEMPT_CAP:
+		snprintf(buf, len,
+			 "exempt cap (%" PRIu32 "/%" PRIu32
+			 " flows of exempt sources), %s packet: %s",
+			 r->count, r->limit, verb, what);
+		break;
 	case DROP_MALFORMED:
 		snprintf(buf, len, "malformed packet (%s), %s: %s",
 			 pkt_err_name(p->err), verb, what);
@@ -181,6 +187,8 @@ void droplog_fmt_evict(char *buf, size_t len, const struct engine *e,
 		snprintf(cause, sizeof(cause), "%s cap",
 			 class_names[engine_proto_class(r->ev.key.family,
 							r->ev.key.proto)]);
+	else if (r->ev.cause == DROP_EXEMPT_CAP)
+		snprintf(cause, sizeof(cause), "exempt cap");
 	else if (r->ev.cause == DROP_SOURCE_FULL)
 		snprintf(cause, sizeof(cause), "source table full");
 	else

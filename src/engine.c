@@ -41,6 +41,7 @@ static const char *const drop_names[DROP_REASON_COUNT] = {
 	[DROP_PROTO_CAP] = "proto_cap",
 	[DROP_CHAIN] = "chain_full",
 	[DROP_SOURCE_FULL] = "source_table_full",
+	[DROP_EXEMPT_CAP] = "exempt_cap",
 };
 
 static const char *const evict_names[EVICT_REASON_COUNT] = {
@@ -296,11 +297,14 @@ static void set_add(struct list_set *s, uint8_t id)
 static void build_sets(struct engine *e)
 {
 	memset(e->cand, 0, sizeof(e->cand));
+	memset(e->exempt_cand, 0, sizeof(e->exempt_cand));
 	for (unsigned l = 0; l < ENGINE_LISTS; l++) {
 		unsigned pc = class_of_tclass(l / 4), kind = !(l & 1);
 
-		if (l & 2)
+		if (l & 2) {
+			set_add(&e->exempt_cand[kind], (uint8_t)l);
 			continue;
+		}
 		set_add(&e->cand[pc][kind], (uint8_t)l);
 		set_add(&e->cand[PC_COUNT][kind], (uint8_t)l);
 	}
@@ -331,6 +335,13 @@ static void set_limits(struct engine *e, const struct conf *c)
 	e->adaptive_factor = c->adaptive_unassured_factor;
 	e->nexempt = c->nexempt;
 	memcpy(e->exempt, c->exempt, sizeof(e->exempt));
+	/* The reserve is kept for exempt sources: they may always fill it. */
+	e->max_exempt = percent_of(c->exempt_max_percent, c->max_flows);
+	if (e->max_exempt < c->reserve)
+		e->max_exempt = c->reserve;
+	if (!e->max_exempt)
+		e->max_exempt = 1;
+	e->exempt_evict_assured = c->exempt_evict_assured;
 	memcpy(e->timeouts, c->timeout, sizeof(e->timeouts));
 	e->tcp_params.timeouts = e->timeouts;
 	e->tcp_params.max_retrans = c->tcp_max_retrans;
@@ -918,9 +929,11 @@ static void evict(struct engine *e, struct flow *f, enum evict_reason why,
 
 /*
  * Room for one more flow among the lists of cand: an expired flow is
- * reclaimed if there is one; else, as on_full says (or, for an exempt
- * source, always), the flow idle longest among the evictable ones, then
- * among the others. O(lists).
+ * reclaimed if there is one; else, as on_full says, the flow idle longest
+ * among the evictable ones, then among the others. For an exempt source,
+ * always the evictable one, and an assured one only with
+ * exempt_evict_assured: a flood from a spoofed exempt address must not
+ * take others' established connections. O(lists).
  */
 static bool make_room(struct engine *e, const struct list_set cand[2],
 		      bool for_exempt, enum drop_reason cause,
@@ -951,7 +964,8 @@ static bool make_room(struct engine *e, const struct list_set cand[2],
 		      cause, r);
 		return true;
 	}
-	if (!for_exempt && e->on_full != CONF_FULL_EVICT_IDLE)
+	if (for_exempt ? !e->exempt_evict_assured :
+			 e->on_full != CONF_FULL_EVICT_IDLE)
 		return false;
 	f = flow_table_oldest(t, cand[1].id, cand[1].n);
 	if (!f)
@@ -1002,6 +1016,10 @@ static bool admit(struct engine *e, const struct pkt *p, bool exempt,
 
 	*src = SOURCE_NIL;
 	if (exempt) {
+		if (e->sh->exempt_count >= e->max_exempt &&
+		    !make_room(e, e->exempt_cand, false, DROP_EXEMPT_CAP, r))
+			return refuse(r, DROP_EXEMPT_CAP, e->max_exempt,
+				      e->sh->exempt_count);
 		if (e->sh->flows < e->max_flows ||
 		    make_room(e, e->cand[PC_COUNT], true, DROP_TABLE_FULL, r))
 			return true;

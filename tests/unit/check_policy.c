@@ -533,6 +533,10 @@ START_TEST(exempt_sources)
 	conf.on_full = CONF_FULL_DROP;
 	conf.max_flows_per_source = 1;
 	conf.max_proto[PC_TCP] = 1;
+	/* The old rule, now asked for: exempt sources may take the whole
+	 * table, assured connections too. */
+	conf.exempt_max_percent = 100;
+	conf.exempt_evict_assured = true;
 	ck_assert_int_eq(prefix_parse(&conf.exempt[0], "203.0.113.0/24", false,
 				      &why),
 			 0);
@@ -549,19 +553,139 @@ START_TEST(exempt_sources)
 	ck_assert_uint_eq(e.sh->exempt_count, 1);
 	ck_assert_uint_eq(e.table.count, 2);
 	/* The table is full of assured and exempt flows, on_full is drop:
-	 * the admin still gets in, and the assured flow makes room. */
+	 * with exempt_evict_assured the admin still gets in, and the
+	 * assured flow makes room. */
 	ck_assert_int_eq(c2s(&adm, TCPF_SYN, 0), VERDICT_ACCEPT);
 	ck_assert_int_eq(res.evicted, EVICT_FOR_EXEMPT);
 	ck_assert_ptr_null(conv_flow(&a));
 	ck_assert_uint_eq(e.st.evicted[EVICT_FOR_EXEMPT], 1);
 	/* Now only exempt flows: nothing is evicted for anyone else, and a
-	 * further exempt flow finds no room either. */
+	 * further exempt flow finds no room either (its cap, the table's
+	 * size, is reached first). */
 	ck_assert_int_eq(udp4(C4B, S4, 5000, 53), VERDICT_DROP);
 	ck_assert_int_eq(res.reason, DROP_TABLE_FULL);
 	ck_assert_int_eq(udp4(D4, S4, 5000, 53), VERDICT_DROP);
-	ck_assert_int_eq(res.reason, DROP_TABLE_FULL);
+	ck_assert_int_eq(res.reason, DROP_EXEMPT_CAP);
 	ck_assert_uint_eq(e.sh->sources.count, 0);
 	check_accounting();
+}
+END_TEST
+
+/* An exempt address in 203.0.113.0/24, spoofed by anyone. */
+static enum verdict exempt_udp(uint32_t i)
+{
+	char a[32];
+
+	snprintf(a, sizeof(a), "203.0.113.%u", 1 + i % 250);
+	return udp4(a, S4, (uint16_t)(5000 + i / 250), 53);
+}
+
+static void exempt_net(void)
+{
+	const char *why;
+
+	ck_assert_int_eq(prefix_parse(&conf.exempt[0], "203.0.113.0/24", false,
+				      &why),
+			 0);
+	conf.nexempt = 1;
+}
+
+/*
+ * Spoofed UDP from an exempt prefix into a table full of assured
+ * connections: refused, every connection kept. It takes only what
+ * early_drop could (not assured, closing), whatever on_full says, and an
+ * assured connection only with exempt_evict_assured.
+ */
+START_TEST(exempt_flood_keeps_assured_connections)
+{
+	struct conv cv[20];
+	uint32_t i;
+
+	conf_defaults(&conf);
+	conf.max_flows = 20;
+	conf.on_full = CONF_FULL_DROP;
+	conf.exempt_max_percent = 100;
+	exempt_net();
+	restart();
+	for (i = 0; i < 20; i++) {
+		cv[i] = conv4((uint16_t)(1000 + i));
+		handshake(&cv[i]);
+	}
+	for (i = 0; i < 100; i++) {
+		ck_assert_int_eq(exempt_udp(i), VERDICT_DROP);
+		ck_assert_int_eq(res.reason, DROP_TABLE_FULL);
+	}
+	ck_assert_uint_eq(e.st.evicted[EVICT_FOR_EXEMPT], 0);
+	for (i = 0; i < 20; i++)
+		ck_assert_ptr_nonnull(conv_flow(&cv[i]));
+	/* A connection closing, and an unreplied UDP flow, are theirs to
+	 * take (on_full = drop notwithstanding). */
+	close_both(&cv[3]);
+	ck_assert_int_eq(exempt_udp(0), VERDICT_ACCEPT);
+	ck_assert_int_eq(res.evicted, EVICT_FOR_EXEMPT);
+	ck_assert_ptr_null(conv_flow(&cv[3]));
+	ck_assert_int_eq(exempt_udp(1), VERDICT_DROP);
+	ck_assert_uint_eq(e.st.evicted[EVICT_FOR_EXEMPT], 1);
+	check_accounting();
+
+	/* Asked for: the old rule, the idlest assured connection goes. */
+	conf.exempt_evict_assured = true;
+	restart();
+	for (i = 0; i < 20; i++) {
+		cv[i] = conv4((uint16_t)(1000 + i));
+		handshake(&cv[i]);
+	}
+	ck_assert_int_eq(exempt_udp(0), VERDICT_ACCEPT);
+	ck_assert_int_eq(res.evicted, EVICT_FOR_EXEMPT);
+	ck_assert_ptr_null(conv_flow(&cv[0]));
+	check_accounting();
+}
+END_TEST
+
+/* Exempt sources hold exempt_max_percent of max_flows at most (at least
+ * the reserve); at the cap, on_full applies among exempt flows. */
+START_TEST(exempt_cap)
+{
+	uint32_t i;
+
+	conf_defaults(&conf);
+	conf.max_flows = 20;
+	conf.on_full = CONF_FULL_DROP;
+	exempt_net();
+	restart();
+	ck_assert_uint_eq(e.max_exempt, 5); /* 25% by default */
+	for (i = 0; i < 5; i++)
+		ck_assert_int_eq(exempt_udp(i), VERDICT_ACCEPT);
+	ck_assert_int_eq(exempt_udp(5), VERDICT_DROP);
+	ck_assert_int_eq(res.reason, DROP_EXEMPT_CAP);
+	ck_assert_uint_eq(res.limit, 5);
+	ck_assert_uint_eq(e.st.drop[DROP_EXEMPT_CAP], 1);
+	/* Others still find the rest of the table. */
+	for (i = 0; i < 15; i++)
+		ck_assert_int_eq(udp4(C4, S4, (uint16_t)(6000 + i), 53),
+				 VERDICT_ACCEPT);
+	ck_assert_uint_eq(e.sh->exempt_count, 5);
+	check_accounting();
+
+	/* early_drop: the idlest exempt flow gives way, and no other. */
+	conf.on_full = CONF_FULL_EARLY_DROP;
+	restart();
+	for (i = 0; i < 5; i++)
+		ck_assert_int_eq(exempt_udp(i), VERDICT_ACCEPT);
+	at(1);
+	ck_assert_int_eq(udp4(C4, S4, 6000, 53), VERDICT_ACCEPT);
+	ck_assert_int_eq(exempt_udp(5), VERDICT_ACCEPT);
+	ck_assert_int_eq(res.evicted, EVICT_EARLY_DROP);
+	ck_assert_int_eq(res.ev.cause, DROP_EXEMPT_CAP);
+	ck_assert_ptr_null(find("203.0.113.1", S4, IPPROTO_UDP, 5000, 53));
+	ck_assert_ptr_nonnull(find(C4, S4, IPPROTO_UDP, 6000, 53));
+	ck_assert_uint_eq(e.sh->exempt_count, 5);
+	check_accounting();
+
+	/* The reserve is theirs whatever the share. */
+	conf.reserve = 8;
+	restart();
+	ck_assert_uint_eq(e.max_exempt, 8);
 }
 END_TEST
 
@@ -1018,6 +1142,8 @@ int main(void)
 	tcase_add_test(tc, proto_cap_icmp_and_other);
 	tcase_add_test(tc, exempt_sources);
 	tcase_add_test(tc, exempt_flows_never_evicted_for_others);
+	tcase_add_test(tc, exempt_flood_keeps_assured_connections);
+	tcase_add_test(tc, exempt_cap);
 	tcase_add_test(tc, reserve);
 	tcase_add_test(tc, adaptive_timeouts);
 	tcase_add_test(tc, adaptive_edges);
