@@ -106,6 +106,8 @@ static const struct key keys[] = {
 	{ "timeout_generic", K_SECONDS, TMO(TMO_GENERIC), 1, 365 * DAY, "600" },
 	{ "on_full", K_ON_FULL, OFF(on_full), 0, 2, "early_drop" },
 	{ "reserve", K_UINT, OFF(reserve), 0, 1u << 30, "0" },
+	{ "midstream_max_percent", K_UINT, OFF(midstream_max_percent), 1, 100,
+	  "10" },
 	{ "exempt", K_PREFIXES, OFF(exempt), 0, 0, "none" },
 	{ "exempt_max_percent", K_UINT, OFF(exempt_max_percent), 1, 100, "25" },
 	{ "exempt_evict_assured", K_BOOL, OFF(exempt_evict_assured), 0, 1,

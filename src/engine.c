@@ -42,6 +42,7 @@ static const char *const drop_names[DROP_REASON_COUNT] = {
 	[DROP_CHAIN] = "chain_full",
 	[DROP_SOURCE_FULL] = "source_table_full",
 	[DROP_EXEMPT_CAP] = "exempt_cap",
+	[DROP_MIDSTREAM_CAP] = "midstream_cap",
 };
 
 static const char *const evict_names[EVICT_REASON_COUNT] = {
@@ -342,6 +343,9 @@ static void set_limits(struct engine *e, const struct conf *c)
 	if (!e->max_exempt)
 		e->max_exempt = 1;
 	e->exempt_evict_assured = c->exempt_evict_assured;
+	e->max_midstream = percent_of(c->midstream_max_percent, c->max_flows);
+	if (!e->max_midstream)
+		e->max_midstream = 1;
 	memcpy(e->timeouts, c->timeout, sizeof(e->timeouts));
 	e->tcp_params.timeouts = e->timeouts;
 	e->tcp_params.max_retrans = c->tcp_max_retrans;
@@ -367,6 +371,8 @@ static void on_release(void *arg, const struct flow *f)
 		sh->exempt_count--;
 	else
 		sh->proto_count[engine_proto_class(f->family, f->proto)]--;
+	if (f->flags & FLOW_F_MIDSTREAM)
+		sh->midstream_count--;
 	if (f->source != SOURCE_NIL)
 		source_closed(&sh->sources, f->source, e->now_ms);
 	if (take)
@@ -711,6 +717,7 @@ void engine_report(struct engine *const *es, unsigned n,
 	emit(arg, "flows_icmp", sh->proto_count[PC_ICMP]);
 	emit(arg, "flows_other", sh->proto_count[PC_OTHER]);
 	emit(arg, "flows_exempt", sh->exempt_count);
+	emit(arg, "flows_midstream", sh->midstream_count);
 	emit(arg, "table_warning", sh->warn);
 	emit(arg, "adaptive_scale_permille", e->adaptive_permille);
 	emit(arg, "enforce", e->enforce);
@@ -849,6 +856,13 @@ static bool tcp_track(struct engine *e, struct flow *f, const struct pkt *p,
 		f->tclass = out.tclass;
 		if (out.assured)
 			f->flags |= FLOW_F_ASSURED;
+		if (out.assured && (f->flags & FLOW_F_MIDSTREAM)) {
+			/* Answered: a real connection, out of the budget. */
+			lock(e);
+			e->sh->midstream_count--;
+			unlock(e);
+			f->flags &= (uint8_t)~FLOW_F_MIDSTREAM;
+		}
 		*refresh = true;
 		if (f->source != SOURCE_NIL && !counts_for_source(f)) {
 			lock(e);
@@ -974,6 +988,42 @@ static bool make_room(struct engine *e, const struct list_set cand[2],
 	return true;
 }
 
+/*
+ * Room in the budget of TCP pickups: unless on_full is drop, the oldest
+ * unanswered pickup gives way, among those first on the age lists of
+ * unassured TCP flows (their window picks the list: unacknowledged,
+ * max_retrans, ...; those lists hold few flows but pickups). O(lists).
+ */
+static bool make_midstream_room(struct engine *e, struct engine_result *r)
+{
+	const struct list_set *cand = &e->cand[PC_TCP][0];
+	struct flow_table *t = &e->table;
+	struct flow *f = NULL;
+
+	if (e->on_full == CONF_FULL_DROP)
+		return false;
+	for (unsigned i = 0; i < cand->n; i++) {
+		uint32_t idx = t->list[cand->id[i]].oldest;
+		struct flow *g;
+
+		if (idx == FLOW_NIL)
+			continue;
+		g = flow_table_at(t, idx);
+		if ((g->flags & FLOW_F_MIDSTREAM) &&
+		    (!f || g->last_seen < f->last_seen))
+			f = g;
+	}
+	if (!f)
+		return false;
+	if (flow_expired(t, f, e->now)) {
+		flow_table_remove(t, f);
+		t->expired++;
+	} else {
+		evict(e, f, EVICT_EARLY_DROP, DROP_MIDSTREAM_CAP, r);
+	}
+	return true;
+}
+
 /* Is any per-source limit configured? */
 static bool limits_sources(const struct engine *e)
 {
@@ -1046,9 +1096,15 @@ static bool admit(struct engine *e, const struct pkt *p, bool exempt,
 		       e->sh->proto_count[pc]);
 		goto refused;
 	}
-	/* The reserve is for exempt sources and for connections that were
-	 * open before we saw them (a restart, an eviction). */
-	limit = e->max_flows - (midstream ? 0 : e->reserve);
+	if (midstream && e->sh->midstream_count >= e->max_midstream &&
+	    !make_midstream_room(e, r)) {
+		refuse(r, DROP_MIDSTREAM_CAP, e->max_midstream,
+		       e->sh->midstream_count);
+		goto refused;
+	}
+	/* The reserve is for exempt sources: not for pickups, which anyone
+	 * can forge with a bare ACK from any address. */
+	limit = e->max_flows - e->reserve;
 	if (e->sh->flows >= limit &&
 	    !make_room(e, e->cand[PC_COUNT], false, DROP_TABLE_FULL, r)) {
 		refuse(r, DROP_TABLE_FULL, limit, e->sh->flows);
@@ -1087,6 +1143,8 @@ static void opened(struct engine *e, struct flow *f, uint32_t src)
 		e->sh->exempt_count++;
 	else
 		e->sh->proto_count[engine_proto_class(f->family, f->proto)]++;
+	if (f->flags & FLOW_F_MIDSTREAM)
+		e->sh->midstream_count++;
 	if (src != SOURCE_NIL)
 		source_opened(&e->sh->sources, src, e->now_ms);
 	else if (!(f->flags & FLOW_F_EXEMPT))
@@ -1159,7 +1217,8 @@ static struct flow *new_flow(struct engine *e, const struct flow_key *k,
 		return NULL;
 	}
 	f->flags = (uint8_t)((swapped ? FLOW_F_ORIG_HI : 0) |
-			     (exempt ? FLOW_F_EXEMPT : 0));
+			     (exempt ? FLOW_F_EXEMPT : 0) |
+			     (midstream && !exempt ? FLOW_F_MIDSTREAM : 0));
 	f->tclass = tclass;
 	if (e->accounting)
 		memset(engine_flow_acct(e, f), 0, sizeof(struct flow_acct));

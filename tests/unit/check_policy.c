@@ -729,15 +729,102 @@ START_TEST(reserve)
 	ck_assert_int_eq(tcp4(C4, S4, 1007, 80, TCPF_SYN), VERDICT_DROP);
 	ck_assert_int_eq(res.reason, DROP_TABLE_FULL);
 	ck_assert_uint_eq(res.limit, 7);
-	/* Connections already open (picked up mid-stream) may use it. */
-	ck_assert_int_eq(tcp4(C4, S4, 1100, 80, TCPF_ACK), VERDICT_ACCEPT);
-	ck_assert_uint_eq(e.table.count, 8);
-	/* And exempt sources. */
+	/* Not connections picked up mid-stream: anyone can forge those. */
+	ck_assert_int_eq(tcp4(C4, S4, 1100, 80, TCPF_ACK), VERDICT_DROP);
+	ck_assert_int_eq(res.reason, DROP_TABLE_FULL);
+	ck_assert_uint_eq(res.limit, 7);
+	/* Exempt sources may. */
 	ck_assert_int_eq(tcp4(D4, S4, 1000, 22, TCPF_SYN), VERDICT_ACCEPT);
 	ck_assert_int_eq(tcp4(D4, S4, 1001, 22, TCPF_SYN), VERDICT_ACCEPT);
+	ck_assert_int_eq(tcp4(D4, S4, 1002, 22, TCPF_SYN), VERDICT_ACCEPT);
 	ck_assert_uint_eq(e.table.count, 10);
-	ck_assert_int_eq(tcp4(C4, S4, 1101, 80, TCPF_ACK), VERDICT_DROP);
+	/* The reserve is their cap (exempt_max_percent's 2 is less). */
+	ck_assert_int_eq(tcp4(D4, S4, 1003, 22, TCPF_SYN), VERDICT_DROP);
+	ck_assert_int_eq(res.reason, DROP_EXEMPT_CAP);
+	ck_assert_uint_eq(res.limit, 3);
+	check_accounting();
+}
+END_TEST
+
+/* A bare ACK from a spoofed address in 10/8, port by i. */
+static enum verdict forged_ack(uint32_t i)
+{
+	char a[32];
+
+	snprintf(a, sizeof(a), "10.0.%u.%u", (i >> 8) & 255, i & 255);
+	return tcp4(a, S4, (uint16_t)(1024 + i), 80, TCPF_ACK);
+}
+
+/*
+ * tcp_loose = yes: forged bare ACKs from anywhere open ESTABLISHED flows.
+ * They take neither the reserve nor more than their budget
+ * (midstream_max_percent); an answered pickup leaves the budget; at it,
+ * early_drop evicts the oldest unanswered one.
+ */
+START_TEST(midstream_budget)
+{
+	struct conv cv = conv4(2000);
+	uint32_t i, accepted = 0;
+	const char *why;
+
+	conf_defaults(&conf);
+	conf.max_flows = 100;
+	conf.reserve = 10;
+	conf.on_full = CONF_FULL_DROP;
+	ck_assert_int_eq(prefix_parse(&conf.exempt[0], D4, false, &why), 0);
+	conf.nexempt = 1;
+	restart();
+	ck_assert_uint_eq(e.max_midstream, 10); /* 10% by default */
+	for (i = 0; i < 200; i++)
+		accepted += forged_ack(i) == VERDICT_ACCEPT;
+	ck_assert_uint_eq(accepted, 10);
+	ck_assert_int_eq(res.reason, DROP_MIDSTREAM_CAP);
 	ck_assert_uint_eq(res.limit, 10);
+	ck_assert_uint_eq(e.st.drop[DROP_MIDSTREAM_CAP], 190);
+	ck_assert_uint_eq(e.sh->midstream_count, 10);
+	ck_assert_uint_eq(e.table.count, 10);
+	/* New connections and the reserve are untouched. */
+	ck_assert_int_eq(tcp4(C4, S4, 3000, 80, TCPF_SYN), VERDICT_ACCEPT);
+	ck_assert_int_eq(tcp4(D4, S4, 3000, 22, TCPF_SYN), VERDICT_ACCEPT);
+	ck_assert_uint_eq(e.sh->midstream_count, 10);
+	check_accounting();
+
+	/* An answered pickup is a real connection: out of the budget. */
+	cv.cseq = 1000;
+	cv.sseq = 2000;
+	ck_assert_int_eq(c2s(&cv, TCPF_ACK, 0), VERDICT_DROP);
+	restart();
+	ck_assert_int_eq(c2s(&cv, TCPF_ACK, 10), VERDICT_ACCEPT);
+	ck_assert_uint_eq(e.sh->midstream_count, 1);
+	ck_assert_int_eq(s2c(&cv, TCPF_ACK, 10), VERDICT_ACCEPT);
+	ck_assert_uint_eq(e.sh->midstream_count, 1);
+	ck_assert_int_eq(c2s(&cv, TCPF_ACK, 0), VERDICT_ACCEPT);
+	ck_assert(conv_flow(&cv)->flags & FLOW_F_ASSURED);
+	ck_assert_uint_eq(e.sh->midstream_count, 0);
+	for (i = 0, accepted = 0; i < 20; i++)
+		accepted += forged_ack(i) == VERDICT_ACCEPT;
+	ck_assert_uint_eq(accepted, 10);
+	/* Gone, they leave the budget too. */
+	ck_assert_int_eq(forged_ack(0), VERDICT_ACCEPT); /* in the table */
+	at(conf.timeout[TMO_TCP_UNACK] + 1);
+	engine_tick(&e);
+	ck_assert_uint_eq(e.sh->midstream_count, 0);
+	check_accounting();
+
+	/* early_drop: the oldest unanswered pickup gives way. */
+	conf.on_full = CONF_FULL_EARLY_DROP;
+	restart();
+	for (i = 0; i < 10; i++) {
+		at(i);
+		ck_assert_int_eq(forged_ack(i), VERDICT_ACCEPT);
+	}
+	at(20);
+	ck_assert_int_eq(forged_ack(10), VERDICT_ACCEPT);
+	ck_assert_int_eq(res.evicted, EVICT_EARLY_DROP);
+	ck_assert_int_eq(res.ev.cause, DROP_MIDSTREAM_CAP);
+	ck_assert_ptr_null(find("10.0.0.0", S4, IPPROTO_TCP, 1024, 80));
+	ck_assert_uint_eq(e.sh->midstream_count, 10);
+	ck_assert_uint_eq(e.table.count, 10);
 	check_accounting();
 }
 END_TEST
@@ -1145,6 +1232,7 @@ int main(void)
 	tcase_add_test(tc, exempt_flood_keeps_assured_connections);
 	tcase_add_test(tc, exempt_cap);
 	tcase_add_test(tc, reserve);
+	tcase_add_test(tc, midstream_budget);
 	tcase_add_test(tc, adaptive_timeouts);
 	tcase_add_test(tc, adaptive_edges);
 	tcase_add_test(tc, warning_mark);
