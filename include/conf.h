@@ -76,7 +76,8 @@ struct conf {
 	uint32_t tcp_max_retrans;
 	uint32_t timeout[TMO_COUNT];
 	uint32_t on_full; /* enum conf_on_full */
-	uint32_t reserve; /* of max_flows, for exempt and mid-stream flows */
+	uint32_t reserve; /* of max_flows, for exempt flows */
+	uint32_t midstream_max_percent; /* of max_flows, for TCP pickups */
 	uint32_t max_proto[PC_COUNT]; /* 0: no cap */
 	uint32_t max_flows_per_source; /* 0: no limit */
 	uint32_t max_new_per_source; /* per second; 0: no limit */
@@ -85,6 +86,8 @@ struct conf {
 	uint32_t max_sources; /* 0: derived from max_flows */
 	uint32_t nexempt;
 	struct prefix exempt[CONF_EXEMPT_MAX];
+	uint32_t exempt_max_percent; /* of max_flows, for exempt flows */
+	bool exempt_evict_assured; /* may evict others' assured flows */
 	uint32_t adaptive_start, adaptive_end; /* % of max_flows; 0, 0: off */
 	uint32_t adaptive_unassured_factor;
 	uint32_t warn_at; /* % of max_flows; 0: off */

@@ -5,15 +5,32 @@
  *
  * A packet that would open a flow passes the limits in this order: the
  * source's new-flow rate and flow count (unless its source is exempt),
- * its protocol's cap, then the table (max_flows, less the reserve for
- * flows other than exempt ones and TCP connections picked up
- * mid-stream). A full cap or table first reclaims an expired flow if
+ * its protocol's cap, for a TCP connection picked up mid-stream the
+ * pickups' budget, then the table (max_flows, less the reserve, which is
+ * for exempt flows). A full cap or table first reclaims an expired flow if
  * there is one, then does what on_full says: refuse, or evict the flow
  * idle longest among those not assured or TCP already closing
- * (early_drop), then among all (evict_idle). An exempt source's flow
- * evicts whatever is idle longest rather than be refused. Flows of exempt
- * sources are never evicted for others and count under no limit but the
- * table's size.
+ * (early_drop), then among all (evict_idle). Exempt sources' flows pass
+ * only their own cap (exempt_max_percent of max_flows, at least the
+ * reserve), handled as on_full says among exempt flows, then the table:
+ * when it is full, an exempt flow takes the place of the flow idle longest
+ * among those early_drop may take, whatever on_full says, and of an
+ * assured one only with exempt_evict_assured. Flows of exempt sources are
+ * never evicted for others.
+ *
+ * A TCP connection picked up mid-stream (tcp_loose: its first packet is
+ * not a SYN) counts in a budget of its own (midstream_max_percent of
+ * max_flows) until it is answered and so assured: anyone can forge a bare
+ * ACK from any address, and such flows must not take the table. At the
+ * budget, early_drop and evict_idle evict the oldest unanswered pickup;
+ * else the new one is refused (DROP_MIDSTREAM_CAP).
+ *
+ * Per-source limits hold whatever the number of sources: a new source
+ * that finds no room in the source table (only possible when max_sources
+ * is below max_flows) first takes the entry of the source whose one flow
+ * early_drop would take next (that flow is evicted), and is otherwise
+ * refused (DROP_SOURCE_FULL); its flow is made uncounted only when no
+ * per-source limit is configured.
  *
  * The engine is pure: no sockets, no clock, no logging. The caller sets
  * the time (engine_set_time), feeds packets, and logs what the returned
@@ -47,6 +64,10 @@ enum drop_reason {
 	DROP_SOURCE_RATE, /* its source is over max_new_per_source */
 	DROP_PROTO_CAP, /* its protocol holds max_flows_<proto> */
 	DROP_CHAIN, /* its hash chain holds FLOW_CHAIN_MAX flows */
+	DROP_SOURCE_FULL, /* no room to count a new source, and per-source
+			   * limits are on */
+	DROP_EXEMPT_CAP, /* exempt sources hold exempt_max_percent */
+	DROP_MIDSTREAM_CAP, /* unanswered TCP pickups at their budget */
 	DROP_REASON_COUNT
 };
 
@@ -139,6 +160,7 @@ struct engine_shared {
 	uint32_t flows; /* in every table of the group */
 	uint32_t proto_count[PC_COUNT]; /* flows not exempt, by class */
 	uint32_t exempt_count;
+	uint32_t midstream_count; /* flows with FLOW_F_MIDSTREAM */
 	bool warn; /* past warn_at */
 	struct source_table sources;
 	/* The group's engines, for an ICMP error that reaches another queue
@@ -177,6 +199,10 @@ struct engine {
 	 * assured or closing, [1] the others. */
 	struct list_set cand[PC_COUNT + 1][2];
 	struct list_set any_open; /* every list of a non-exempt flow */
+	struct list_set exempt_cand[2]; /* the same split, exempt flows */
+	uint32_t max_exempt; /* flows of exempt sources at most */
+	uint32_t max_midstream; /* unanswered TCP pickups at most */
+	bool exempt_evict_assured;
 	uint32_t events; /* enum engine_event */
 	struct tcp_params tcp_params;
 	uint32_t now; /* seconds */

@@ -73,6 +73,8 @@ enum flow_flags {
 	FLOW_F_SEEN_REPLY = 1 << 1, /* a packet went the reply way */
 	FLOW_F_ASSURED = 1 << 2, /* a real two-way exchange (conntrack's) */
 	FLOW_F_EXEMPT = 1 << 3, /* opened by an exempt source */
+	FLOW_F_MIDSTREAM = 1 << 4, /* TCP picked up mid-stream, not yet
+				    * answered (engine.h) */
 };
 
 enum flow_dir { FLOW_DIR_ORIGINAL = 0, FLOW_DIR_REPLY = 1 };

@@ -11,9 +11,11 @@
  * no flow left is kept while its token bucket is refilling (else closing
  * and reopening would dodge the rate limit) on an idle list, oldest
  * first; it is freed once the bucket is full again, or earlier when a new
- * source needs its room. When no room can be found, the new source is
- * not counted: the caller decides (see engine.c), and source_table.full
- * counts it.
+ * source needs its room. So an entry with flows exists only for a flow
+ * counted for it, and a table as large as the flow table (the default)
+ * cannot be filled before the flow table is. When no room can be found
+ * (a smaller max_sources), the new source is not counted: the caller
+ * decides (see engine.c), and source_table.full counts it.
  *
  * Token buckets hold thousandths of a flow, refilled by elapsed
  * milliseconds times the rate, so that any rate from 1 to 10^6 flows/s is
@@ -63,8 +65,12 @@ struct source_table {
 	uint64_t reclaimed; /* idle sources freed early to make room */
 };
 
-/* Bytes a table for capacity sources holds. */
+/* Bytes a table for capacity sources may come to hold. */
 uint64_t source_table_bytes_for(uint32_t capacity);
+
+/* Bytes of memory table st holds now: entries are committed as they are
+ * first used (slab_reserve()), the bucket array at once. */
+uint64_t source_table_populated_bytes(const struct source_table *st);
 
 /*
  * Make an empty table for up to capacity sources, hashed under hkey.

@@ -106,7 +106,12 @@ static const struct key keys[] = {
 	{ "timeout_generic", K_SECONDS, TMO(TMO_GENERIC), 1, 365 * DAY, "600" },
 	{ "on_full", K_ON_FULL, OFF(on_full), 0, 2, "early_drop" },
 	{ "reserve", K_UINT, OFF(reserve), 0, 1u << 30, "0" },
+	{ "midstream_max_percent", K_UINT, OFF(midstream_max_percent), 1, 100,
+	  "10" },
 	{ "exempt", K_PREFIXES, OFF(exempt), 0, 0, "none" },
+	{ "exempt_max_percent", K_UINT, OFF(exempt_max_percent), 1, 100, "25" },
+	{ "exempt_evict_assured", K_BOOL, OFF(exempt_evict_assured), 0, 1,
+	  "no" },
 	{ "max_flows_tcp", K_UINT, OFF(max_proto[PC_TCP]), 0, 1u << 30, "0" },
 	{ "max_flows_udp", K_UINT, OFF(max_proto[PC_UDP]), 0, 1u << 30, "0" },
 	{ "max_flows_icmp", K_UINT, OFF(max_proto[PC_ICMP]), 0, 1u << 30, "0" },
@@ -702,9 +707,11 @@ uint32_t conf_max_sources(const struct conf *c)
 {
 	if (c->max_sources)
 		return c->max_sources;
-	/* Clients usually hold several flows each; a flood of spoofed
-	 * sources that fills this table only loses per-source counting. */
-	return c->max_flows / 4 > 1024 ? c->max_flows / 4 : 1024;
+	/* An entry with flows exists only for a flow counted for it: as
+	 * many as max_flows cannot be filled before the flow table, however
+	 * many sources a flood spoofs. Committed as used, so clients that
+	 * hold several flows each cost no more than before. */
+	return c->max_flows > 1024 ? c->max_flows : 1024;
 }
 
 bool conf_exempt(const struct conf *c, uint8_t family, const void *addr)

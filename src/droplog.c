@@ -151,6 +151,26 @@ void droplog_fmt_drop(char *buf, size_t len, const struct engine *e,
 			 "%s packet: %s",
 			 r->limit, verb, what);
 		break;
+	case DROP_SOURCE_FULL:
+		snprintf(buf, len,
+			 "source table full (%" PRIu32 "/%" PRIu32
+			 " sources, none to reclaim), %s packet from new "
+			 "source %s: %s",
+			 r->count, r->limit, verb, src, what);
+		break;
+	case DROP_EXEMPT_CAP:
+	case DROP_MIDSTREAM_CAP: {
+		bool ex = r->reason == DROP_EXEMPT_CAP;
+
+		snprintf(buf, len,
+			 "%s (%" PRIu32 "/%" PRIu32 " %s), %s packet: %s",
+			 ex ? "exempt cap" : "mid-stream budget", r->count,
+			 r->limit,
+			 ex ? "flows of exempt sources" :
+			      "unanswered TCP pickups",
+			 verb, what);
+		break;
+	}
 	case DROP_MALFORMED:
 		snprintf(buf, len, "malformed packet (%s), %s: %s",
 			 pkt_err_name(p->err), verb, what);
@@ -174,6 +194,12 @@ void droplog_fmt_evict(char *buf, size_t len, const struct engine *e,
 		snprintf(cause, sizeof(cause), "%s cap",
 			 class_names[engine_proto_class(r->ev.key.family,
 							r->ev.key.proto)]);
+	else if (r->ev.cause == DROP_MIDSTREAM_CAP)
+		snprintf(cause, sizeof(cause), "mid-stream budget");
+	else if (r->ev.cause == DROP_EXEMPT_CAP)
+		snprintf(cause, sizeof(cause), "exempt cap");
+	else if (r->ev.cause == DROP_SOURCE_FULL)
+		snprintf(cause, sizeof(cause), "source table full");
 	else
 		snprintf(cause, sizeof(cause), "table full");
 	fmt_flow(old, sizeof(old), &r->ev);

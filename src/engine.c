@@ -40,6 +40,9 @@ static const char *const drop_names[DROP_REASON_COUNT] = {
 	[DROP_SOURCE_RATE] = "source_rate",
 	[DROP_PROTO_CAP] = "proto_cap",
 	[DROP_CHAIN] = "chain_full",
+	[DROP_SOURCE_FULL] = "source_table_full",
+	[DROP_EXEMPT_CAP] = "exempt_cap",
+	[DROP_MIDSTREAM_CAP] = "midstream_cap",
 };
 
 static const char *const evict_names[EVICT_REASON_COUNT] = {
@@ -119,9 +122,10 @@ static uint64_t table_bytes(const struct engine *e, bool populated)
 static uint64_t group_bytes(struct engine *const *es, unsigned n,
 			    bool populated)
 {
-	uint64_t bytes =
-		n ? source_table_bytes_for(es[0]->sh->sources.slab.capacity) :
-		    0;
+	const struct source_table *st = n ? &es[0]->sh->sources : NULL;
+	uint64_t bytes = !st	   ? 0 :
+			 populated ? source_table_populated_bytes(st) :
+				     source_table_bytes_for(st->slab.capacity);
 
 	for (unsigned i = 0; i < n; i++)
 		bytes += table_bytes(es[i], populated);
@@ -312,11 +316,14 @@ static void set_add(struct list_set *s, uint8_t id)
 static void build_sets(struct engine *e)
 {
 	memset(e->cand, 0, sizeof(e->cand));
+	memset(e->exempt_cand, 0, sizeof(e->exempt_cand));
 	for (unsigned l = 0; l < ENGINE_LISTS; l++) {
 		unsigned pc = class_of_tclass(l / 4), kind = !(l & 1);
 
-		if (l & 2)
+		if (l & 2) {
+			set_add(&e->exempt_cand[kind], (uint8_t)l);
 			continue;
+		}
 		set_add(&e->cand[pc][kind], (uint8_t)l);
 		set_add(&e->cand[PC_COUNT][kind], (uint8_t)l);
 	}
@@ -347,6 +354,16 @@ static void set_limits(struct engine *e, const struct conf *c)
 	e->adaptive_factor = c->adaptive_unassured_factor;
 	e->nexempt = c->nexempt;
 	memcpy(e->exempt, c->exempt, sizeof(e->exempt));
+	/* The reserve is kept for exempt sources: they may always fill it. */
+	e->max_exempt = percent_of(c->exempt_max_percent, c->max_flows);
+	if (e->max_exempt < c->reserve)
+		e->max_exempt = c->reserve;
+	if (!e->max_exempt)
+		e->max_exempt = 1;
+	e->exempt_evict_assured = c->exempt_evict_assured;
+	e->max_midstream = percent_of(c->midstream_max_percent, c->max_flows);
+	if (!e->max_midstream)
+		e->max_midstream = 1;
 	memcpy(e->timeouts, c->timeout, sizeof(e->timeouts));
 	e->tcp_params.timeouts = e->timeouts;
 	e->tcp_params.max_retrans = c->tcp_max_retrans;
@@ -372,6 +389,8 @@ static void on_release(void *arg, const struct flow *f)
 		sh->exempt_count--;
 	else
 		sh->proto_count[engine_proto_class(f->family, f->proto)]--;
+	if (f->flags & FLOW_F_MIDSTREAM)
+		sh->midstream_count--;
 	if (f->source != SOURCE_NIL)
 		source_closed(&sh->sources, f->source, e->now_ms);
 	if (take)
@@ -730,6 +749,7 @@ void engine_report(struct engine *const *es, unsigned n,
 	emit(arg, "flows_icmp", sh->proto_count[PC_ICMP]);
 	emit(arg, "flows_other", sh->proto_count[PC_OTHER]);
 	emit(arg, "flows_exempt", sh->exempt_count);
+	emit(arg, "flows_midstream", sh->midstream_count);
 	emit(arg, "table_warning", sh->warn);
 	emit(arg, "adaptive_scale_permille", e->adaptive_permille);
 	emit(arg, "enforce", e->enforce);
@@ -868,6 +888,13 @@ static bool tcp_track(struct engine *e, struct flow *f, const struct pkt *p,
 		f->tclass = out.tclass;
 		if (out.assured)
 			f->flags |= FLOW_F_ASSURED;
+		if (out.assured && (f->flags & FLOW_F_MIDSTREAM)) {
+			/* Answered: a real connection, out of the budget. */
+			lock(e);
+			e->sh->midstream_count--;
+			unlock(e);
+			f->flags &= (uint8_t)~FLOW_F_MIDSTREAM;
+		}
 		*refresh = true;
 		if (f->source != SOURCE_NIL && !counts_for_source(f)) {
 			lock(e);
@@ -948,9 +975,11 @@ static void evict(struct engine *e, struct flow *f, enum evict_reason why,
 
 /*
  * Room for one more flow among the lists of cand: an expired flow is
- * reclaimed if there is one; else, as on_full says (or, for an exempt
- * source, always), the flow idle longest among the evictable ones, then
- * among the others. O(lists).
+ * reclaimed if there is one; else, as on_full says, the flow idle longest
+ * among the evictable ones, then among the others. For an exempt source,
+ * always the evictable one, and an assured one only with
+ * exempt_evict_assured: a flood from a spoofed exempt address must not
+ * take others' established connections. O(lists).
  */
 static bool make_room(struct engine *e, const struct list_set cand[2],
 		      bool for_exempt, enum drop_reason cause,
@@ -981,12 +1010,77 @@ static bool make_room(struct engine *e, const struct list_set cand[2],
 		      cause, r);
 		return true;
 	}
-	if (!for_exempt && e->on_full != CONF_FULL_EVICT_IDLE)
+	if (for_exempt ? !e->exempt_evict_assured :
+			 e->on_full != CONF_FULL_EVICT_IDLE)
 		return false;
 	f = flow_table_oldest(t, cand[1].id, cand[1].n);
 	if (!f)
 		return false;
 	evict(e, f, for_exempt ? EVICT_FOR_EXEMPT : EVICT_IDLE, cause, r);
+	return true;
+}
+
+/*
+ * Room in the budget of TCP pickups: unless on_full is drop, the oldest
+ * unanswered pickup gives way, among those first on the age lists of
+ * unassured TCP flows (their window picks the list: unacknowledged,
+ * max_retrans, ...; those lists hold few flows but pickups). O(lists).
+ */
+static bool make_midstream_room(struct engine *e, struct engine_result *r)
+{
+	const struct list_set *cand = &e->cand[PC_TCP][0];
+	struct flow_table *t = &e->table;
+	struct flow *f = NULL;
+
+	if (e->on_full == CONF_FULL_DROP)
+		return false;
+	for (unsigned i = 0; i < cand->n; i++) {
+		uint32_t idx = t->list[cand->id[i]].oldest;
+		struct flow *g;
+
+		if (idx == FLOW_NIL)
+			continue;
+		g = flow_table_at(t, idx);
+		if ((g->flags & FLOW_F_MIDSTREAM) &&
+		    (!f || g->last_seen < f->last_seen))
+			f = g;
+	}
+	if (!f)
+		return false;
+	if (flow_expired(t, f, e->now)) {
+		flow_table_remove(t, f);
+		t->expired++;
+	} else {
+		evict(e, f, EVICT_EARLY_DROP, DROP_MIDSTREAM_CAP, r);
+	}
+	return true;
+}
+
+/* Is any per-source limit configured? */
+static bool limits_sources(const struct engine *e)
+{
+	return e->max_per_source || e->sh->sources.rate;
+}
+
+/*
+ * Room in the full source table: the flow early_drop would take first is
+ * evicted if it is the one flow of its source, whose entry it frees (or
+ * leaves idle, to be reclaimed). A flood of spoofed one-flow sources so
+ * makes room for new ones, as it would in the flow table; sources with
+ * several flows or assured ones keep theirs. O(lists).
+ */
+static bool reclaim_source(struct engine *e, struct engine_result *r)
+{
+	const struct list_set *cand = &e->cand[PC_COUNT][0];
+	struct flow *f;
+
+	if (e->on_full == CONF_FULL_DROP || r->evicted != EVICT_NONE)
+		return false;
+	f = flow_table_oldest(&e->table, cand->id, cand->n);
+	if (!f || f->source == SOURCE_NIL ||
+	    source_at(&e->sh->sources, f->source)->flows != 1)
+		return false;
+	evict(e, f, EVICT_EARLY_DROP, DROP_SOURCE_FULL, r);
 	return true;
 }
 
@@ -1004,6 +1098,10 @@ static bool admit(struct engine *e, const struct pkt *p, bool exempt,
 
 	*src = SOURCE_NIL;
 	if (exempt) {
+		if (e->sh->exempt_count >= e->max_exempt &&
+		    !make_room(e, e->exempt_cand, false, DROP_EXEMPT_CAP, r))
+			return refuse(r, DROP_EXEMPT_CAP, e->max_exempt,
+				      e->sh->exempt_count);
 		if (e->sh->flows < e->max_flows ||
 		    make_room(e, e->cand[PC_COUNT], true, DROP_TABLE_FULL, r))
 			return true;
@@ -1030,9 +1128,15 @@ static bool admit(struct engine *e, const struct pkt *p, bool exempt,
 		       e->sh->proto_count[pc]);
 		goto refused;
 	}
-	/* The reserve is for exempt sources and for connections that were
-	 * open before we saw them (a restart, an eviction). */
-	limit = e->max_flows - (midstream ? 0 : e->reserve);
+	if (midstream && e->sh->midstream_count >= e->max_midstream &&
+	    !make_midstream_room(e, r)) {
+		refuse(r, DROP_MIDSTREAM_CAP, e->max_midstream,
+		       e->sh->midstream_count);
+		goto refused;
+	}
+	/* The reserve is for exempt sources: not for pickups, which anyone
+	 * can forge with a bare ACK from any address. */
+	limit = e->max_flows - e->reserve;
 	if (e->sh->flows >= limit &&
 	    !make_room(e, e->cand[PC_COUNT], false, DROP_TABLE_FULL, r)) {
 		refuse(r, DROP_TABLE_FULL, limit, e->sh->flows);
@@ -1040,7 +1144,17 @@ static bool admit(struct engine *e, const struct pkt *p, bool exempt,
 	}
 	/* Got only now: making room may have freed the source's entry. */
 	*src = source_get(&e->sh->sources, p->family, p->src, bits, e->now_ms);
-	return true;
+	if (*src != SOURCE_NIL || !limits_sources(e))
+		return true;
+	/* Uncounted, this source would be under no per-source limit for
+	 * the life of its flow: make room for it, or refuse it. */
+	if (reclaim_source(e, r))
+		*src = source_get(&e->sh->sources, p->family, p->src, bits,
+				  e->now_ms);
+	if (*src != SOURCE_NIL)
+		return true;
+	return refuse(r, DROP_SOURCE_FULL, e->sh->sources.slab.capacity,
+		      e->sh->sources.count);
 refused:
 	/* Found again: making room may have freed it. */
 	idx = source_find(&e->sh->sources, p->family, p->src, bits);
@@ -1061,6 +1175,8 @@ static void opened(struct engine *e, struct flow *f, uint32_t src)
 		e->sh->exempt_count++;
 	else
 		e->sh->proto_count[engine_proto_class(f->family, f->proto)]++;
+	if (f->flags & FLOW_F_MIDSTREAM)
+		e->sh->midstream_count++;
 	if (src != SOURCE_NIL)
 		source_opened(&e->sh->sources, src, e->now_ms);
 	else if (!(f->flags & FLOW_F_EXEMPT))
@@ -1133,7 +1249,8 @@ static struct flow *new_flow(struct engine *e, const struct flow_key *k,
 		return NULL;
 	}
 	f->flags = (uint8_t)((swapped ? FLOW_F_ORIG_HI : 0) |
-			     (exempt ? FLOW_F_EXEMPT : 0));
+			     (exempt ? FLOW_F_EXEMPT : 0) |
+			     (midstream && !exempt ? FLOW_F_MIDSTREAM : 0));
 	f->tclass = tclass;
 	if (e->accounting)
 		memset(engine_flow_acct(e, f), 0, sizeof(struct flow_acct));

@@ -24,6 +24,12 @@ uint64_t source_table_bytes_for(uint32_t capacity)
 	       (uint64_t)buckets_for(capacity) * sizeof(uint32_t);
 }
 
+uint64_t source_table_populated_bytes(const struct source_table *st)
+{
+	return slab_populated_bytes(&st->slab) +
+	       (uint64_t)st->nbuckets * sizeof(uint32_t);
+}
+
 static uint64_t hash_of(const struct source_table *st, uint8_t family,
 			const uint8_t *addr, uint8_t bits)
 {
@@ -53,7 +59,11 @@ int source_table_init(struct source_table *st, uint32_t capacity,
 		      const struct hash_key *hkey)
 {
 	memset(st, 0, sizeof(*st));
-	if (slab_init(&st->slab, sizeof(struct source), capacity) < 0)
+	/* Room for as many sources as flows costs only what is used: a
+	 * margin (slab_margin(), 65536 at least) is committed now, later
+	 * entries fault in as first used (a minor fault per 64 new sources;
+	 * populating ahead would have to hold the group's lock). */
+	if (slab_reserve(&st->slab, sizeof(struct source), capacity) < 0)
 		return -1;
 	st->nbuckets = buckets_for(capacity);
 	st->bucket = bucket_array(st->nbuckets);

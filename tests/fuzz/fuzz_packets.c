@@ -131,24 +131,26 @@ static uint64_t sum(const uint64_t *v, size_t n)
  * the last packet's result, or NULL after housekeeping. */
 static int count_tcp(const struct flow *f, void *arg)
 {
-	*(uint32_t *)arg += f->proto == IPPROTO_TCP;
+	uint32_t *n = arg;
+
+	n[0] += f->proto == IPPROTO_TCP;
+	n[1] += !!(f->flags & FLOW_F_MIDSTREAM);
 	return 0;
 }
 
-/* TCP flows in the table, reclaimed or not. O(buckets + flows). */
-static uint32_t tcp_flows(const struct engine *e)
+/* TCP flows in the table, reclaimed or not, into n[0], and unanswered
+ * mid-stream pickups into n[1]. O(buckets + flows). */
+static void tcp_flows(const struct engine *e, uint32_t n[2])
 {
-	uint32_t n = 0;
-
-	flow_table_walk(&e->table, count_tcp, &n);
-	return n;
+	n[0] = n[1] = 0;
+	flow_table_walk(&e->table, count_tcp, n);
 }
 
 static void check(const struct engine *e, const struct engine_result *r,
 		  uint32_t count_before, uint32_t max_before)
 {
 	const struct engine_stats *s = &e->st;
-	uint32_t lists = 0, classes = e->sh->exempt_count;
+	uint32_t lists = 0, classes = e->sh->exempt_count, tcp[2];
 
 	if (s->packets != s->accepted + s->dropped)
 		abort();
@@ -163,8 +165,10 @@ static void check(const struct engine *e, const struct engine_result *r,
 	if (e->table.count > e->table.slab[0].capacity ||
 	    e->table.count != e->table.slab[0].in_use + e->table.slab[1].in_use)
 		abort();
-	/* A TCP state for every TCP flow, and for nothing else. */
-	if (e->tcp.in_use != tcp_flows(e))
+	/* A TCP state for every TCP flow, and for nothing else; the
+	 * pickups' budget counts the flows it says it does. */
+	tcp_flows(e, tcp);
+	if (e->tcp.in_use != tcp[0] || e->sh->midstream_count != tcp[1])
 		abort();
 	/* A packet adds one flow at most, and to a full table only by
 	 * reclaiming or evicting one first. */

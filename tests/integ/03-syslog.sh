@@ -51,5 +51,5 @@ check_accounting "end"
 stop_daemon INT
 expect "SIGINT: exit status 0" "$DAEMON_RC" 0
 check "stop line gives the final counters" wait_syslog \
-	'^local3\.notice nfqtrackd\[[0-9]+\]: stopping \(SIGINT\): [0-9]+ packets, [0-9]+ accepted, 39 dropped \(table_full 39, malformed 0, invalid 0, fragment 0, source_limit 0, source_rate 0, proto_cap 0, chain_full 0\), 0 would drop; 1/7 flows, 1 created, 0 expired, 0 evicted$'
+	'^local3\.notice nfqtrackd\[[0-9]+\]: stopping \(SIGINT\): [0-9]+ packets, [0-9]+ accepted, 39 dropped \(table_full 39, malformed 0, invalid 0, fragment 0, source_limit 0, source_rate 0, proto_cap 0, chain_full 0, source_table_full 0, exempt_cap 0, midstream_cap 0\), 0 would drop; 1/7 flows, 1 created, 0 expired, 0 evicted$'
 done_testing

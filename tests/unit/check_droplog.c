@@ -133,6 +133,70 @@ START_TEST(drop_lines)
 }
 END_TEST
 
+/* The lines of the limits that hold under a hostile sender: a full
+ * source table, the exempt cap, the mid-stream budget; and the evictions
+ * they make. */
+START_TEST(pressure_lines)
+{
+	const char *why;
+
+	conf_defaults(&conf);
+	conf.max_flows = 20;
+	conf.max_sources = 2;
+	conf.max_flows_per_source = 5;
+	conf.exempt_max_percent = 5; /* one flow */
+	conf.midstream_max_percent = 5;
+	conf.on_full = CONF_FULL_DROP;
+	ck_assert_int_eq(prefix_parse(&conf.exempt[0], "203.0.113.0/24", false,
+				      &why),
+			 0);
+	conf.nexempt = 1;
+	restart();
+	udp4(C4, S4, 5000, 53);
+	udp4("198.18.0.1", S4, 5000, 53);
+	ck_assert_int_eq(udp4("198.18.0.2", S4, 5000, 53), VERDICT_DROP);
+	droplog_fmt_drop(line, sizeof(line), &e, &res);
+	ck_assert_str_eq(line, "source table full (2/2 sources, none to "
+			       "reclaim), dropping packet from new source "
+			       "198.18.0.2: UDP 198.18.0.2:5000 -> "
+			       "198.51.100.1:53");
+	udp4("203.0.113.1", S4, 5000, 53);
+	ck_assert_int_eq(udp4("203.0.113.1", S4, 5001, 53), VERDICT_DROP);
+	droplog_fmt_drop(line, sizeof(line), &e, &res);
+	ck_assert_str_eq(line, "exempt cap (1/1 flows of exempt sources), "
+			       "dropping packet: UDP 203.0.113.1:5001 -> "
+			       "198.51.100.1:53");
+	tcp4(C4, S4, 1000, 80, TCPF_ACK);
+	ck_assert_int_eq(tcp4(C4, S4, 1001, 80, TCPF_ACK), VERDICT_DROP);
+	droplog_fmt_drop(line, sizeof(line), &e, &res);
+	ck_assert_str_eq(line, "mid-stream budget (1/1 unanswered TCP "
+			       "pickups), dropping packet: TCP 192.0.2.7:1001 "
+			       "-> 198.51.100.1:80");
+
+	/* early_drop: each makes room instead, and says why. */
+	conf.on_full = CONF_FULL_EARLY_DROP;
+	restart();
+	udp4(C4, S4, 5000, 53);
+	udp4("198.18.0.1", S4, 5000, 53);
+	ck_assert_int_eq(udp4("198.18.0.2", S4, 5000, 53), VERDICT_ACCEPT);
+	ck_assert_int_eq(res.evicted, EVICT_EARLY_DROP);
+	droplog_fmt_evict(line, sizeof(line), &e, &res);
+	ck_assert_ptr_nonnull(strstr(line, "source table full, evicted "
+					   "(early_drop) UDP 192.0.2.7:5000"));
+	udp4("203.0.113.1", S4, 5000, 53);
+	ck_assert_int_eq(udp4("203.0.113.1", S4, 5001, 53), VERDICT_ACCEPT);
+	droplog_fmt_evict(line, sizeof(line), &e, &res);
+	ck_assert_ptr_nonnull(strstr(line, "exempt cap, evicted (early_drop) "
+					   "UDP 203.0.113.1:5000"));
+	tcp4("192.0.2.99", S4, 1000, 80, TCPF_ACK);
+	ck_assert_int_eq(tcp4("192.0.2.99", S4, 1001, 80, TCPF_ACK),
+			 VERDICT_ACCEPT);
+	droplog_fmt_evict(line, sizeof(line), &e, &res);
+	ck_assert_ptr_nonnull(strstr(line, "mid-stream budget, evicted "
+					   "(early_drop) TCP 192.0.2.99:1000"));
+}
+END_TEST
+
 START_TEST(rate_and_invalid_lines)
 {
 	conf_defaults(&conf);
@@ -300,6 +364,7 @@ int main(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, drop_lines);
+	tcase_add_test(tc, pressure_lines);
 	tcase_add_test(tc, rate_and_invalid_lines);
 	tcase_add_test(tc, eviction_lines);
 	tcase_add_test(tc, syslog_lines_and_reports);

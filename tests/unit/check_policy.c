@@ -533,6 +533,10 @@ START_TEST(exempt_sources)
 	conf.on_full = CONF_FULL_DROP;
 	conf.max_flows_per_source = 1;
 	conf.max_proto[PC_TCP] = 1;
+	/* The old rule, now asked for: exempt sources may take the whole
+	 * table, assured connections too. */
+	conf.exempt_max_percent = 100;
+	conf.exempt_evict_assured = true;
 	ck_assert_int_eq(prefix_parse(&conf.exempt[0], "203.0.113.0/24", false,
 				      &why),
 			 0);
@@ -549,19 +553,139 @@ START_TEST(exempt_sources)
 	ck_assert_uint_eq(e.sh->exempt_count, 1);
 	ck_assert_uint_eq(e.table.count, 2);
 	/* The table is full of assured and exempt flows, on_full is drop:
-	 * the admin still gets in, and the assured flow makes room. */
+	 * with exempt_evict_assured the admin still gets in, and the
+	 * assured flow makes room. */
 	ck_assert_int_eq(c2s(&adm, TCPF_SYN, 0), VERDICT_ACCEPT);
 	ck_assert_int_eq(res.evicted, EVICT_FOR_EXEMPT);
 	ck_assert_ptr_null(conv_flow(&a));
 	ck_assert_uint_eq(e.st.evicted[EVICT_FOR_EXEMPT], 1);
 	/* Now only exempt flows: nothing is evicted for anyone else, and a
-	 * further exempt flow finds no room either. */
+	 * further exempt flow finds no room either (its cap, the table's
+	 * size, is reached first). */
 	ck_assert_int_eq(udp4(C4B, S4, 5000, 53), VERDICT_DROP);
 	ck_assert_int_eq(res.reason, DROP_TABLE_FULL);
 	ck_assert_int_eq(udp4(D4, S4, 5000, 53), VERDICT_DROP);
-	ck_assert_int_eq(res.reason, DROP_TABLE_FULL);
+	ck_assert_int_eq(res.reason, DROP_EXEMPT_CAP);
 	ck_assert_uint_eq(e.sh->sources.count, 0);
 	check_accounting();
+}
+END_TEST
+
+/* An exempt address in 203.0.113.0/24, spoofed by anyone. */
+static enum verdict exempt_udp(uint32_t i)
+{
+	char a[32];
+
+	snprintf(a, sizeof(a), "203.0.113.%u", 1 + i % 250);
+	return udp4(a, S4, (uint16_t)(5000 + i / 250), 53);
+}
+
+static void exempt_net(void)
+{
+	const char *why;
+
+	ck_assert_int_eq(prefix_parse(&conf.exempt[0], "203.0.113.0/24", false,
+				      &why),
+			 0);
+	conf.nexempt = 1;
+}
+
+/*
+ * Spoofed UDP from an exempt prefix into a table full of assured
+ * connections: refused, every connection kept. It takes only what
+ * early_drop could (not assured, closing), whatever on_full says, and an
+ * assured connection only with exempt_evict_assured.
+ */
+START_TEST(exempt_flood_keeps_assured_connections)
+{
+	struct conv cv[20];
+	uint32_t i;
+
+	conf_defaults(&conf);
+	conf.max_flows = 20;
+	conf.on_full = CONF_FULL_DROP;
+	conf.exempt_max_percent = 100;
+	exempt_net();
+	restart();
+	for (i = 0; i < 20; i++) {
+		cv[i] = conv4((uint16_t)(1000 + i));
+		handshake(&cv[i]);
+	}
+	for (i = 0; i < 100; i++) {
+		ck_assert_int_eq(exempt_udp(i), VERDICT_DROP);
+		ck_assert_int_eq(res.reason, DROP_TABLE_FULL);
+	}
+	ck_assert_uint_eq(e.st.evicted[EVICT_FOR_EXEMPT], 0);
+	for (i = 0; i < 20; i++)
+		ck_assert_ptr_nonnull(conv_flow(&cv[i]));
+	/* A connection closing, and an unreplied UDP flow, are theirs to
+	 * take (on_full = drop notwithstanding). */
+	close_both(&cv[3]);
+	ck_assert_int_eq(exempt_udp(0), VERDICT_ACCEPT);
+	ck_assert_int_eq(res.evicted, EVICT_FOR_EXEMPT);
+	ck_assert_ptr_null(conv_flow(&cv[3]));
+	ck_assert_int_eq(exempt_udp(1), VERDICT_DROP);
+	ck_assert_uint_eq(e.st.evicted[EVICT_FOR_EXEMPT], 1);
+	check_accounting();
+
+	/* Asked for: the old rule, the idlest assured connection goes. */
+	conf.exempt_evict_assured = true;
+	restart();
+	for (i = 0; i < 20; i++) {
+		cv[i] = conv4((uint16_t)(1000 + i));
+		handshake(&cv[i]);
+	}
+	ck_assert_int_eq(exempt_udp(0), VERDICT_ACCEPT);
+	ck_assert_int_eq(res.evicted, EVICT_FOR_EXEMPT);
+	ck_assert_ptr_null(conv_flow(&cv[0]));
+	check_accounting();
+}
+END_TEST
+
+/* Exempt sources hold exempt_max_percent of max_flows at most (at least
+ * the reserve); at the cap, on_full applies among exempt flows. */
+START_TEST(exempt_cap)
+{
+	uint32_t i;
+
+	conf_defaults(&conf);
+	conf.max_flows = 20;
+	conf.on_full = CONF_FULL_DROP;
+	exempt_net();
+	restart();
+	ck_assert_uint_eq(e.max_exempt, 5); /* 25% by default */
+	for (i = 0; i < 5; i++)
+		ck_assert_int_eq(exempt_udp(i), VERDICT_ACCEPT);
+	ck_assert_int_eq(exempt_udp(5), VERDICT_DROP);
+	ck_assert_int_eq(res.reason, DROP_EXEMPT_CAP);
+	ck_assert_uint_eq(res.limit, 5);
+	ck_assert_uint_eq(e.st.drop[DROP_EXEMPT_CAP], 1);
+	/* Others still find the rest of the table. */
+	for (i = 0; i < 15; i++)
+		ck_assert_int_eq(udp4(C4, S4, (uint16_t)(6000 + i), 53),
+				 VERDICT_ACCEPT);
+	ck_assert_uint_eq(e.sh->exempt_count, 5);
+	check_accounting();
+
+	/* early_drop: the idlest exempt flow gives way, and no other. */
+	conf.on_full = CONF_FULL_EARLY_DROP;
+	restart();
+	for (i = 0; i < 5; i++)
+		ck_assert_int_eq(exempt_udp(i), VERDICT_ACCEPT);
+	at(1);
+	ck_assert_int_eq(udp4(C4, S4, 6000, 53), VERDICT_ACCEPT);
+	ck_assert_int_eq(exempt_udp(5), VERDICT_ACCEPT);
+	ck_assert_int_eq(res.evicted, EVICT_EARLY_DROP);
+	ck_assert_int_eq(res.ev.cause, DROP_EXEMPT_CAP);
+	ck_assert_ptr_null(find("203.0.113.1", S4, IPPROTO_UDP, 5000, 53));
+	ck_assert_ptr_nonnull(find(C4, S4, IPPROTO_UDP, 6000, 53));
+	ck_assert_uint_eq(e.sh->exempt_count, 5);
+	check_accounting();
+
+	/* The reserve is theirs whatever the share. */
+	conf.reserve = 8;
+	restart();
+	ck_assert_uint_eq(e.max_exempt, 8);
 }
 END_TEST
 
@@ -605,15 +729,102 @@ START_TEST(reserve)
 	ck_assert_int_eq(tcp4(C4, S4, 1007, 80, TCPF_SYN), VERDICT_DROP);
 	ck_assert_int_eq(res.reason, DROP_TABLE_FULL);
 	ck_assert_uint_eq(res.limit, 7);
-	/* Connections already open (picked up mid-stream) may use it. */
-	ck_assert_int_eq(tcp4(C4, S4, 1100, 80, TCPF_ACK), VERDICT_ACCEPT);
-	ck_assert_uint_eq(e.table.count, 8);
-	/* And exempt sources. */
+	/* Not connections picked up mid-stream: anyone can forge those. */
+	ck_assert_int_eq(tcp4(C4, S4, 1100, 80, TCPF_ACK), VERDICT_DROP);
+	ck_assert_int_eq(res.reason, DROP_TABLE_FULL);
+	ck_assert_uint_eq(res.limit, 7);
+	/* Exempt sources may. */
 	ck_assert_int_eq(tcp4(D4, S4, 1000, 22, TCPF_SYN), VERDICT_ACCEPT);
 	ck_assert_int_eq(tcp4(D4, S4, 1001, 22, TCPF_SYN), VERDICT_ACCEPT);
+	ck_assert_int_eq(tcp4(D4, S4, 1002, 22, TCPF_SYN), VERDICT_ACCEPT);
 	ck_assert_uint_eq(e.table.count, 10);
-	ck_assert_int_eq(tcp4(C4, S4, 1101, 80, TCPF_ACK), VERDICT_DROP);
+	/* The reserve is their cap (exempt_max_percent's 2 is less). */
+	ck_assert_int_eq(tcp4(D4, S4, 1003, 22, TCPF_SYN), VERDICT_DROP);
+	ck_assert_int_eq(res.reason, DROP_EXEMPT_CAP);
+	ck_assert_uint_eq(res.limit, 3);
+	check_accounting();
+}
+END_TEST
+
+/* A bare ACK from a spoofed address in 10/8, port by i. */
+static enum verdict forged_ack(uint32_t i)
+{
+	char a[32];
+
+	snprintf(a, sizeof(a), "10.0.%u.%u", (i >> 8) & 255, i & 255);
+	return tcp4(a, S4, (uint16_t)(1024 + i), 80, TCPF_ACK);
+}
+
+/*
+ * tcp_loose = yes: forged bare ACKs from anywhere open ESTABLISHED flows.
+ * They take neither the reserve nor more than their budget
+ * (midstream_max_percent); an answered pickup leaves the budget; at it,
+ * early_drop evicts the oldest unanswered one.
+ */
+START_TEST(midstream_budget)
+{
+	struct conv cv = conv4(2000);
+	uint32_t i, accepted = 0;
+	const char *why;
+
+	conf_defaults(&conf);
+	conf.max_flows = 100;
+	conf.reserve = 10;
+	conf.on_full = CONF_FULL_DROP;
+	ck_assert_int_eq(prefix_parse(&conf.exempt[0], D4, false, &why), 0);
+	conf.nexempt = 1;
+	restart();
+	ck_assert_uint_eq(e.max_midstream, 10); /* 10% by default */
+	for (i = 0; i < 200; i++)
+		accepted += forged_ack(i) == VERDICT_ACCEPT;
+	ck_assert_uint_eq(accepted, 10);
+	ck_assert_int_eq(res.reason, DROP_MIDSTREAM_CAP);
 	ck_assert_uint_eq(res.limit, 10);
+	ck_assert_uint_eq(e.st.drop[DROP_MIDSTREAM_CAP], 190);
+	ck_assert_uint_eq(e.sh->midstream_count, 10);
+	ck_assert_uint_eq(e.table.count, 10);
+	/* New connections and the reserve are untouched. */
+	ck_assert_int_eq(tcp4(C4, S4, 3000, 80, TCPF_SYN), VERDICT_ACCEPT);
+	ck_assert_int_eq(tcp4(D4, S4, 3000, 22, TCPF_SYN), VERDICT_ACCEPT);
+	ck_assert_uint_eq(e.sh->midstream_count, 10);
+	check_accounting();
+
+	/* An answered pickup is a real connection: out of the budget. */
+	cv.cseq = 1000;
+	cv.sseq = 2000;
+	ck_assert_int_eq(c2s(&cv, TCPF_ACK, 0), VERDICT_DROP);
+	restart();
+	ck_assert_int_eq(c2s(&cv, TCPF_ACK, 10), VERDICT_ACCEPT);
+	ck_assert_uint_eq(e.sh->midstream_count, 1);
+	ck_assert_int_eq(s2c(&cv, TCPF_ACK, 10), VERDICT_ACCEPT);
+	ck_assert_uint_eq(e.sh->midstream_count, 1);
+	ck_assert_int_eq(c2s(&cv, TCPF_ACK, 0), VERDICT_ACCEPT);
+	ck_assert(conv_flow(&cv)->flags & FLOW_F_ASSURED);
+	ck_assert_uint_eq(e.sh->midstream_count, 0);
+	for (i = 0, accepted = 0; i < 20; i++)
+		accepted += forged_ack(i) == VERDICT_ACCEPT;
+	ck_assert_uint_eq(accepted, 10);
+	/* Gone, they leave the budget too. */
+	ck_assert_int_eq(forged_ack(0), VERDICT_ACCEPT); /* in the table */
+	at(conf.timeout[TMO_TCP_UNACK] + 1);
+	engine_tick(&e);
+	ck_assert_uint_eq(e.sh->midstream_count, 0);
+	check_accounting();
+
+	/* early_drop: the oldest unanswered pickup gives way. */
+	conf.on_full = CONF_FULL_EARLY_DROP;
+	restart();
+	for (i = 0; i < 10; i++) {
+		at(i);
+		ck_assert_int_eq(forged_ack(i), VERDICT_ACCEPT);
+	}
+	at(20);
+	ck_assert_int_eq(forged_ack(10), VERDICT_ACCEPT);
+	ck_assert_int_eq(res.evicted, EVICT_EARLY_DROP);
+	ck_assert_int_eq(res.ev.cause, DROP_MIDSTREAM_CAP);
+	ck_assert_ptr_null(find("10.0.0.0", S4, IPPROTO_TCP, 1024, 80));
+	ck_assert_uint_eq(e.sh->midstream_count, 10);
+	ck_assert_uint_eq(e.table.count, 10);
 	check_accounting();
 }
 END_TEST
@@ -847,20 +1058,101 @@ START_TEST(reload_recounts_sources)
 }
 END_TEST
 
+/* A spoofed one-packet UDP flow from each of n addresses in 10/8. */
+static void spoof_sources(uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		char a[32];
+
+		snprintf(a, sizeof(a), "10.%u.%u.%u", (i >> 16) & 255,
+			 (i >> 8) & 255, i & 255);
+		udp4(a, S4, 5000, 53);
+	}
+}
+
+/*
+ * A flood of spoofed sources, as many as the old default source table
+ * (max_flows / 4) held and more, leaves the per-source limit in force:
+ * one address still gets max_flows_per_source flows, no more.
+ */
+START_TEST(source_flood_keeps_source_limit)
+{
+	uint32_t accepted = 0;
+
+	conf_defaults(&conf);
+	conf.max_flows = 8192;
+	conf.max_flows_per_source = 2;
+	restart();
+	spoof_sources(3000);
+	ck_assert_uint_eq(e.table.count, 3000);
+	for (uint16_t i = 0; i < 200; i++)
+		accepted += udp4(C4, S4, (uint16_t)(6000 + i), 53) ==
+			    VERDICT_ACCEPT;
+	ck_assert_uint_eq(accepted, 2);
+	ck_assert_int_eq(res.reason, DROP_SOURCE_LIMIT);
+	ck_assert_uint_eq(e.st.flows_unsourced, 0);
+	ck_assert_uint_eq(e.sh->sources.full, 0);
+	/* And so it goes on with the flow table full: early_drop takes the
+	 * spoofed flows, their sources go with them. */
+	spoof_sources(10000);
+	ck_assert_uint_eq(e.table.count, 8192);
+	ck_assert_int_eq(udp4(C4B, S4, 6000, 53), VERDICT_ACCEPT);
+	ck_assert_int_eq(udp4(C4B, S4, 6001, 53), VERDICT_ACCEPT);
+	ck_assert_int_eq(udp4(C4B, S4, 6002, 53), VERDICT_DROP);
+	ck_assert_int_eq(res.reason, DROP_SOURCE_LIMIT);
+	ck_assert_uint_eq(e.st.flows_unsourced, 0);
+	check_accounting();
+}
+END_TEST
+
+/* A max_sources below max_flows can be filled: a new source takes the
+ * entry of a one-flow source whose flow early_drop would take, else it is
+ * refused while a per-source limit is on, and made uncounted if not. */
 START_TEST(source_table_full)
 {
+	struct conv a = conv_from(D4, 1000);
+
 	conf_defaults(&conf);
 	conf.max_sources = 2;
 	conf.max_flows_per_source = 1;
 	restart();
 	ck_assert_int_eq(udp4(C4, S4, 5000, 53), VERDICT_ACCEPT);
+	at(1);
 	ck_assert_int_eq(udp4(D4, S4, 5000, 53), VERDICT_ACCEPT);
-	/* No room to count a third source: its flow is made, uncounted. */
+	/* C4's one flow is the oldest unassured: it goes, and its entry. */
 	ck_assert_int_eq(udp4(C4B, S4, 5000, 53), VERDICT_ACCEPT);
-	ck_assert_int_eq(udp4(C4B, S4, 5001, 53), VERDICT_ACCEPT);
-	ck_assert_uint_eq(e.st.flows_unsourced, 2);
-	ck_assert_uint_eq(e.sh->sources.full, 2);
+	ck_assert_int_eq(res.evicted, EVICT_EARLY_DROP);
+	ck_assert_int_eq(res.ev.cause, DROP_SOURCE_FULL);
+	ck_assert_ptr_null(find(C4, S4, IPPROTO_UDP, 5000, 53));
+	ck_assert_int_eq(udp4(C4B, S4, 5001, 53), VERDICT_DROP);
+	ck_assert_int_eq(res.reason, DROP_SOURCE_LIMIT);
+	ck_assert_uint_eq(e.st.flows_unsourced, 0);
+	check_accounting();
+
+	/* Nothing to reclaim (on_full = drop): refused, and counted. */
+	conf.on_full = CONF_FULL_DROP;
+	restart();
+	ck_assert_int_eq(udp4(C4, S4, 5000, 53), VERDICT_ACCEPT);
+	handshake(&a);
+	ck_assert_int_eq(udp4(C4B, S4, 5000, 53), VERDICT_DROP);
+	ck_assert_int_eq(res.reason, DROP_SOURCE_FULL);
+	ck_assert_uint_eq(res.limit, 2);
+	ck_assert_uint_eq(e.st.drop[DROP_SOURCE_FULL], 1);
+	ck_assert_uint_eq(e.sh->sources.full, 1);
+	ck_assert_uint_eq(e.st.flows_unsourced, 0);
 	ck_assert_int_eq(udp4(C4, S4, 5001, 53), VERDICT_DROP);
+	ck_assert_int_eq(res.reason, DROP_SOURCE_LIMIT);
+	check_accounting();
+
+	/* No per-source limit: counting sources is only for `top`, so
+	 * the flow is made, uncounted. */
+	conf.max_flows_per_source = 0;
+	restart();
+	ck_assert_int_eq(udp4(C4, S4, 5000, 53), VERDICT_ACCEPT);
+	ck_assert_int_eq(udp4(D4, S4, 5000, 53), VERDICT_ACCEPT);
+	ck_assert_int_eq(udp4(C4B, S4, 5000, 53), VERDICT_ACCEPT);
+	ck_assert_int_eq(res.evicted, EVICT_NONE);
+	ck_assert_uint_eq(e.st.flows_unsourced, 1);
 	check_accounting();
 }
 END_TEST
@@ -937,13 +1229,17 @@ int main(void)
 	tcase_add_test(tc, proto_cap_icmp_and_other);
 	tcase_add_test(tc, exempt_sources);
 	tcase_add_test(tc, exempt_flows_never_evicted_for_others);
+	tcase_add_test(tc, exempt_flood_keeps_assured_connections);
+	tcase_add_test(tc, exempt_cap);
 	tcase_add_test(tc, reserve);
+	tcase_add_test(tc, midstream_budget);
 	tcase_add_test(tc, adaptive_timeouts);
 	tcase_add_test(tc, adaptive_edges);
 	tcase_add_test(tc, warning_mark);
 	tcase_add_test(tc, shadow_mode);
 	tcase_add_test(tc, reload_lowers_limits);
 	tcase_add_test(tc, reload_recounts_sources);
+	tcase_add_test(tc, source_flood_keeps_source_limit);
 	tcase_add_test(tc, source_table_full);
 	tcase_add_test(tc, accounting_under_churn);
 	tcase_add_test(tc, chain_full);
