@@ -8,7 +8,12 @@
  * (which covers every queued id up to the last accepted one), a drop by a
  * verdict of its own after the accepts before it, and all verdicts of one
  * receive go out in one sendto(). No packet waits for more than the batch
- * it arrived in. Not thread-safe: one struct queue per thread.
+ * it arrived in, unless the kernel refuses the send (ENOBUFS): then the
+ * drops are kept and go out again, each on its own, ahead of any later
+ * batch verdict, so that a batch never accepts a packet that was to be
+ * dropped. A message cut short by the receive buffer still yields its
+ * packet, with the bytes that arrived. Not thread-safe: one struct queue
+ * per thread.
  */
 #ifndef NFQT_QUEUE_H
 #define NFQT_QUEUE_H
