@@ -148,6 +148,7 @@ struct engine {
 	uint32_t max_flows;
 	uint32_t invalid_verdict; /* enum conf_verdict */
 	uint32_t fragment_verdict; /* enum conf_verdict */
+	uint32_t copy_range_verdict; /* enum conf_verdict */
 	uint32_t on_full; /* enum conf_on_full */
 	uint32_t reserve;
 	uint32_t max_proto[PC_COUNT];

@@ -316,6 +316,7 @@ static void set_limits(struct engine *e, const struct conf *c)
 	e->max_flows = c->max_flows;
 	e->invalid_verdict = c->invalid_verdict;
 	e->fragment_verdict = c->fragment_verdict;
+	e->copy_range_verdict = c->copy_range_verdict;
 	e->on_full = c->on_full;
 	e->reserve = c->reserve;
 	memcpy(e->max_proto, c->max_proto, sizeof(e->max_proto));
@@ -1282,7 +1283,16 @@ static void decide(struct engine *e, struct engine_result *r)
 	switch (p->kind) {
 	case PKT_MALFORMED:
 		e->st.malformed[p->err]++;
-		reject(e, r, DROP_MALFORMED);
+		if (p->err != PKT_ERR_COPY_RANGE) {
+			reject(e, r, DROP_MALFORMED);
+			break;
+		}
+		/* Not a bad packet, but one we could not read, whose flow
+		 * would meet no limit: its verdict of its own refuses it
+		 * by default, lest long headers become a way around them. */
+		r->reason = DROP_MALFORMED;
+		if (e->copy_range_verdict == CONF_DROP)
+			r->verdict = VERDICT_DROP;
 		break;
 	case PKT_FRAGMENT:
 		e->st.fragments++;

@@ -55,6 +55,8 @@ static void conf_from(struct conf *c, const uint8_t *b)
 	c->enforce = !(b[0] & 4);
 	c->invalid_verdict = b[0] & 8 ? CONF_DROP : CONF_ACCEPT;
 	c->fragment_verdict = b[0] & 16 ? CONF_DROP : CONF_ACCEPT;
+	/* The other way round from invalid_verdict: both pairs occur. */
+	c->copy_range_verdict = b[0] & 8 ? CONF_ACCEPT : CONF_DROP;
 	c->tcp_liberal = b[0] & 32;
 	c->tcp_loose = !(b[0] & 64);
 	c->tcp_ignore_invalid_rst = b[0] & 128;

@@ -129,7 +129,24 @@ def packets_seeds():
             for i in range(24)]
     many += [ip4(6, [10, 1, 0, i], S4, tcp(2000 + i, 443, SYN, i, 0))
              for i in range(8)]
+    # SYNs whose TCP header lies behind 264 bytes of destination options:
+    # copied whole, and cut at 256 bytes as the old copy_range did; a chain
+    # of long extension headers of every kind.
+    dstopts = (struct.pack('!BBBB', 6, 32, 1, 255) + b'\0' * 260)
+    longsyn = [ip6(60, C6, S6, dstopts + tcp(41000 + i, 80, SYN, i, 0))
+               for i in range(4)]
+    chain = (struct.pack('!BB', 43, 7) + b'\0' * 62 +      # hop-by-hop
+             struct.pack('!BBBB', 44, 15, 4, 0) + b'\0' * 124 +  # routing
+             struct.pack('!BBHI', 51, 0, 0, 9) +             # fragment
+             struct.pack('!BB', 60, 6) + b'\0' * 30 +        # AH
+             struct.pack('!BBBB', 6, 31, 1, 250) + b'\0' * 252)
+    longchain = ip6(0, C6, S6, chain + tcp(42000, 443, SYN, 1, 0, opts=MSS))
     return {
+        'long-exthdr': b''.join(
+            [bytes([0x03, 0x07, 0x08, 0, 0])] +
+            [rec(p) for p in longsyn] +
+            [rec(p[:256], flags=REC_COPY) for p in longsyn] +
+            [rec(longchain), rec(longchain[:300], flags=REC_COPY | 0xc0)]),
         'tcp4-handshake': records(tcp4),
         'tcp6-handshake': records(tcp6, flags=REC_TICK),
         'udp4': records(udp4, clock=100),

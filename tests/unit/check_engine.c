@@ -419,6 +419,68 @@ START_TEST(malformed_accepted_by_default)
 }
 END_TEST
 
+/* An IPv6 SYN whose TCP header lies past the first copy bytes, behind a
+ * 264-byte destination options header, as the kernel would copy it. */
+static enum verdict long_dstopts_syn(uint16_t sport, size_t copy)
+{
+	uint8_t rest[264 + 20], b[40 + sizeof(rest)], *p;
+	size_t len;
+
+	tu_ip6_ext(rest, IPPROTO_DSTOPTS, IPPROTO_TCP, 264);
+	tu_tcp(rest + 264, sport, 80, TCPF_SYN, 1000, 0);
+	len = tu_ip6(b, IPPROTO_DSTOPTS, C6, S6, rest, sizeof(rest));
+	p = tu_exact(b, copy);
+	engine_packet(&e, p, copy, len, 0, &res);
+	free(p);
+	return res.verdict;
+}
+
+/* Headers past the copy range were accepted unread (invalid_verdict =
+ * accept), so they met no limit: 20 SYNs under max_new_per_source = 1
+ * all passed. They have a verdict of their own now, drop by default. */
+START_TEST(beyond_copy_range_meets_limits)
+{
+	unsigned passed = 0;
+
+	engine_destroy(&e);
+	conf_defaults(&conf);
+	conf.max_new_per_source = 1;
+	ck_assert_int_eq(engine_init(&e, &conf, &key, T0 * 1000ULL), 0);
+	for (uint16_t i = 0; i < 20; i++)
+		passed += long_dstopts_syn((uint16_t)(5000 + i), 256) ==
+			  VERDICT_ACCEPT;
+	ck_assert_uint_le(passed, 1);
+	ck_assert_uint_eq(e.st.malformed[PKT_ERR_COPY_RANGE], 20);
+	ck_assert_uint_eq(e.st.drop[DROP_MALFORMED], 20);
+	/* Copied whole, the same SYNs meet the rate limit. */
+	passed = 0;
+	for (uint16_t i = 0; i < 20; i++)
+		passed += long_dstopts_syn((uint16_t)(6000 + i), 40 + 284) ==
+			  VERDICT_ACCEPT;
+	ck_assert_uint_eq(passed, 1);
+	ck_assert_uint_eq(e.st.drop[DROP_SOURCE_RATE], 19);
+}
+END_TEST
+
+/* copy_range_verdict = accept: the old way, counted all the same; other
+ * malformed packets still follow invalid_verdict. */
+START_TEST(copy_range_verdict_accept)
+{
+	uint8_t junk[20] = { 0x35 };
+
+	engine_destroy(&e);
+	conf_defaults(&conf);
+	conf.copy_range_verdict = CONF_ACCEPT;
+	conf.invalid_verdict = CONF_DROP;
+	ck_assert_int_eq(engine_init(&e, &conf, &key, T0 * 1000ULL), 0);
+	ck_assert_int_eq(long_dstopts_syn(5000, 256), VERDICT_ACCEPT);
+	ck_assert_int_eq(res.reason, DROP_MALFORMED);
+	ck_assert_uint_eq(e.st.malformed[PKT_ERR_COPY_RANGE], 1);
+	ck_assert_uint_eq(e.table.count, 0);
+	ck_assert_int_eq(feed(junk, sizeof(junk)), VERDICT_DROP);
+}
+END_TEST
+
 START_TEST(icmp_echo_pairs_by_id)
 {
 	struct flow *f;
@@ -979,6 +1041,8 @@ static Suite *engine_suite(void)
 	tcase_add_test(tc, tcp_ignored_packet_does_not_refresh);
 	tcase_add_test(tc, invalid_verdict_drop);
 	tcase_add_test(tc, malformed_accepted_by_default);
+	tcase_add_test(tc, beyond_copy_range_meets_limits);
+	tcase_add_test(tc, copy_range_verdict_accept);
 	tcase_add_test(tc, icmp_echo_pairs_by_id);
 	tcase_add_test(tc, icmp_echo_to_self);
 	tcase_add_test(tc, icmp_error_related);
