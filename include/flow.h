@@ -69,6 +69,7 @@ enum flow_flags {
 	FLOW_F_SEEN_REPLY = 1 << 1, /* a packet went the reply way */
 	FLOW_F_ASSURED = 1 << 2, /* a real two-way exchange (conntrack's) */
 	FLOW_F_EXEMPT = 1 << 3, /* opened by an exempt source */
+	FLOW_F_REVIVED = 1 << 4, /* the engine's: closed TCP carrying data */
 };
 
 enum flow_dir { FLOW_DIR_ORIGINAL = 0, FLOW_DIR_REPLY = 1 };

@@ -44,13 +44,16 @@ struct queue_stats {
 };
 
 /* One packet of a batch: the IP packet (caplen bytes of it, wirelen
- * long; data NULL when the kernel sent none) and whether it is an
- * unsegmented GSO packet. */
+ * long; data NULL when the kernel sent none), whether it is an
+ * unsegmented GSO packet, and whether its checksum is yet to be verified
+ * (NFQA_SKB_CSUM_NOTVERIFIED: neither the device nor the kernel has; not
+ * set for one still to be computed, NFQA_SKB_CSUMNOTREADY). */
 struct queue_pkt {
 	const uint8_t *data;
 	uint32_t caplen, wirelen;
 	uint32_t id;
 	bool gso;
+	bool csum_unverified;
 };
 
 /* The most packets one call of a queue_batch_fn gets. */

@@ -69,6 +69,7 @@ static const struct key keys[] = {
 	  "accept" },
 	{ "copy_range_verdict", K_VERDICT, OFF(copy_range_verdict), 0, 1,
 	  "drop" },
+	{ "checksum", K_BOOL, OFF(checksum), 0, 1, "yes" },
 	{ "tcp_loose", K_BOOL, OFF(tcp_loose), 0, 1, "yes" },
 	{ "tcp_liberal", K_BOOL, OFF(tcp_liberal), 0, 1, "no" },
 	{ "accounting", K_BOOL, OFF(accounting), 0, 1, "no" },

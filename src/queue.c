@@ -348,6 +348,7 @@ static void handle_packet(struct queue *q, const struct nlmsghdr *nlh,
 		.wirelen = wirelen,
 		.id = id,
 		.gso = skbinfo & NFQA_SKB_GSO,
+		.csum_unverified = skbinfo & NFQA_SKB_CSUM_NOTVERIFIED,
 	};
 }
 

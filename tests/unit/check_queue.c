@@ -231,6 +231,8 @@ int __wrap_recvmmsg(int fd, struct mmsghdr *msgs, unsigned int n, int flags,
 	return (int)i;
 }
 
+static uint32_t skb_info; /* NFQA_SKB_INFO of the packets to come */
+
 /* Queue a packet of len bytes whose first byte says what the test wants
  * for it ('D': drop). Returns its id. */
 static uint32_t arrive(char want, size_t len)
@@ -249,6 +251,8 @@ static uint32_t arrive(char want, size_t len)
 	g->res_id = htons(7);
 	ph.packet_id = htonl(id);
 	mnl_attr_put(nlh, NFQA_PACKET_HDR, sizeof(ph), &ph);
+	if (skb_info)
+		mnl_attr_put_u32(nlh, NFQA_SKB_INFO, htonl(skb_info));
 	memset(data, 0, len);
 	data[0] = (uint8_t)want;
 	mnl_attr_put(nlh, NFQA_PAYLOAD, len, data);
@@ -260,6 +264,7 @@ static uint32_t arrive(char want, size_t len)
 }
 
 static uint8_t want[MAXID]; /* by id: what the batch function decided */
+static bool unverified[MAXID]; /* by id: checksum not verified */
 static unsigned cut; /* packets judged on less than they were */
 
 static void decide(void *arg, const struct queue_pkt *pkts, unsigned int n,
@@ -272,6 +277,7 @@ static void decide(void *arg, const struct queue_pkt *pkts, unsigned int n,
 		drop[i] = pkts[i].data[0] == 'D';
 		want[pkts[i].id] = drop[i] ? DROPPED : ACCEPTED;
 		cut += pkts[i].caplen < pkts[i].wirelen;
+		unverified[pkts[i].id] = pkts[i].csum_unverified;
 	}
 }
 
@@ -289,6 +295,8 @@ static void setup(void)
 
 	memset(&k, 0, sizeof(k));
 	memset(want, 0, sizeof(want));
+	memset(unverified, 0, sizeof(unverified));
+	skb_info = 0;
 	cut = 0;
 	q = queue_open(&p, decide, NULL, err, sizeof(err));
 	ck_assert_msg(q != NULL, "%s", err);
@@ -367,6 +375,25 @@ START_TEST(cut_message_gets_own_verdict)
 }
 END_TEST
 
+/* The kernel's word on checksums reaches the engine: to verify only when
+ * it says it has not (NFQA_SKB_CSUM_NOTVERIFIED), not when it is yet to
+ * be computed (CSUMNOTREADY), nor when it says nothing (verified). */
+START_TEST(checksum_hint_passed_on)
+{
+	skb_info = NFQA_SKB_CSUM_NOTVERIFIED;
+	arrive('A', 60);
+	skb_info = NFQA_SKB_CSUMNOTREADY | NFQA_SKB_GSO;
+	arrive('A', 60);
+	skb_info = 0;
+	arrive('A', 60);
+	ck_assert_int_eq(queue_process(q, 1000, decide, NULL), 3);
+	ck_assert(unverified[1]);
+	ck_assert(!unverified[2]);
+	ck_assert(!unverified[3]);
+	check_verdicts(true);
+}
+END_TEST
+
 /* Rounds of receives, each with a random pattern of drops and of failed
  * sends (some rounds fail every retry, some only the first tries). */
 START_TEST(random_send_failures_never_accept_a_drop)
@@ -400,6 +427,7 @@ static Suite *queue_suite(void)
 	tcase_add_test(tc, drop_survives_failed_send);
 	tcase_add_test(tc, kept_drop_sent_without_accepts);
 	tcase_add_test(tc, cut_message_gets_own_verdict);
+	tcase_add_test(tc, checksum_hint_passed_on);
 	tcase_add_test(tc, random_send_failures_never_accept_a_drop);
 	suite_add_tcase(s, tc);
 	return s;
