@@ -150,6 +150,16 @@ tests/bin/check_%: tests/unit/check_%.c tests/unit/testutil.h tests/unit/enginet
 	$(call say,CC,$@)$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -Itests/unit $(LDFLAGS) \
 		-DCORPUS_DIR='"$(CORPUS)"' -o $@ $< $(LIB) $(LIBS_CHECK) -lpcap
 
+# queue.c against a fake kernel: its netlink calls are wrapped by the test.
+QUEUE_WRAP := mnl_socket_open2 mnl_socket_bind mnl_socket_get_fd \
+              mnl_socket_get_portid mnl_socket_setsockopt mnl_socket_close \
+              mnl_socket_sendto recvmmsg setsockopt
+tests/bin/check_queue: tests/unit/check_queue.c tests/unit/testutil.h src/queue.o src/.cflags
+	@mkdir -p tests/bin
+	$(call say,CC,$@)$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -Itests/unit $(LDFLAGS) \
+		$(QUEUE_WRAP:%=-Wl,--wrap=%) -o $@ $< src/queue.o $(LIBS_NFQ) \
+		$(LIBS_CHECK)
+
 tests/bin/pcap2wire: tests/tools/pcap2wire.c $(LIB) src/.cflags
 	@mkdir -p tests/bin
 	$(call say,CC,$@)$(CC) $(ALL_CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $< \

@@ -69,6 +69,8 @@ struct conf {
 	bool fail_open;
 	uint32_t invalid_verdict; /* enum conf_verdict */
 	uint32_t fragment_verdict; /* enum conf_verdict */
+	uint32_t copy_range_verdict; /* enum conf_verdict */
+	bool checksum; /* verify what the kernel has not */
 	bool tcp_loose; /* pick up connections mid-stream */
 	bool tcp_liberal; /* no sequence-window checks */
 	bool accounting; /* packets and bytes per flow and direction */

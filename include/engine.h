@@ -101,6 +101,7 @@ enum invalid_reason {
 	INV_ICMP_ERROR_FLOW, /* ICMP error about no flow we know */
 	INV_ICMP_ERROR_ADDR, /* ICMP error not addressed to the flow's end */
 	INV_IPV6_NO_NEXT, /* IPv6 with no next header: nothing to track */
+	INV_CHECKSUM, /* wrong checksum, or a RST too long to check */
 	INV_REASON_COUNT
 };
 
@@ -119,6 +120,8 @@ struct engine_stats {
 				* kernel's "ignored": out of step, maybe ok) */
 	uint64_t flows_created;
 	uint64_t flows_reopened; /* TCP connections reusing closed ports */
+	uint64_t flows_revived; /* closed TCP flows carrying data again */
+	uint64_t checksums_verified; /* packets whose checksum we summed */
 	uint64_t flows_closed; /* removed at once: RST before any reply */
 	uint64_t flows_evicted;
 	uint64_t evicted[EVICT_REASON_COUNT];
@@ -180,6 +183,8 @@ struct engine {
 	uint32_t max_flows;
 	uint32_t invalid_verdict; /* enum conf_verdict */
 	uint32_t fragment_verdict; /* enum conf_verdict */
+	uint32_t copy_range_verdict; /* enum conf_verdict */
+	bool checksum; /* verify checksums the kernel has not (PKT_F_CSUM) */
 	uint32_t on_full; /* enum conf_on_full */
 	uint32_t reserve;
 	uint32_t max_proto[PC_COUNT];

@@ -75,6 +75,7 @@ enum flow_flags {
 	FLOW_F_EXEMPT = 1 << 3, /* opened by an exempt source */
 	FLOW_F_MIDSTREAM = 1 << 4, /* TCP picked up mid-stream, not yet
 				    * answered (engine.h) */
+	FLOW_F_REVIVED = 1 << 5, /* the engine's: closed TCP carrying data */
 };
 
 enum flow_dir { FLOW_DIR_ORIGINAL = 0, FLOW_DIR_REPLY = 1 };

@@ -57,6 +57,17 @@ enum {
 /* Flags for pkt_parse(). */
 enum {
 	PKT_F_GSO = 1 << 0, /* an unsegmented GSO packet: length 0 allowed */
+	PKT_F_CSUM = 1 << 1, /* verify the transport checksum (the kernel
+			      * has not: NFQA_SKB_CSUM_NOTVERIFIED) */
+};
+
+/* What PKT_F_CSUM found. TCP, UDP, UDP-Lite, ICMP and ICMPv6 checksums
+ * are verified; SCTP's and DCCP's are not. */
+enum pkt_csum {
+	PKT_CSUM_NONE, /* not asked, or a protocol without one we check */
+	PKT_CSUM_OK,
+	PKT_CSUM_BAD,
+	PKT_CSUM_PARTIAL, /* not copied whole, or a fragment: not checked */
 };
 
 /* The tuple quoted by an ICMP error. */
@@ -84,6 +95,7 @@ struct pkt {
 	uint8_t icmp_type, icmp_code;
 	uint8_t icmp_query; /* 1 request, 2 reply, 0 neither (ICMP only) */
 	uint8_t tcp_optlen; /* bytes of TCP options at tcp_opt */
+	uint8_t csum; /* enum pkt_csum */
 	uint8_t src[16], dst[16]; /* network order; IPv4 uses 4 bytes */
 	uint16_t sport, dport; /* host order; ICMP queries: see above */
 	uint32_t ip_len; /* IP packet length */
@@ -100,7 +112,8 @@ struct pkt {
 /*
  * Parse the IP packet at buf (caplen bytes present, wirelen bytes long).
  * Fills p and returns p->kind. Never reads outside buf[0, caplen). O(header
- * bytes).
+ * bytes); with PKT_F_CSUM, O(packet bytes) for a packet of a flow or an
+ * ICMP error copied whole (p->csum).
  */
 enum pkt_kind pkt_parse(struct pkt *p, const uint8_t *buf, size_t caplen,
 			size_t wirelen, unsigned int flags);

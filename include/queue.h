@@ -8,7 +8,12 @@
  * (which covers every queued id up to the last accepted one), a drop by a
  * verdict of its own after the accepts before it, and all verdicts of one
  * receive go out in one sendto(). No packet waits for more than the batch
- * it arrived in. Not thread-safe: one struct queue per thread.
+ * it arrived in, unless the kernel refuses the send (ENOBUFS): then the
+ * drops are kept and go out again, each on its own, ahead of any later
+ * batch verdict, so that a batch never accepts a packet that was to be
+ * dropped. A message cut short by the receive buffer still yields its
+ * packet, with the bytes that arrived. Not thread-safe: one struct queue
+ * per thread.
  */
 #ifndef NFQT_QUEUE_H
 #define NFQT_QUEUE_H
@@ -39,13 +44,16 @@ struct queue_stats {
 };
 
 /* One packet of a batch: the IP packet (caplen bytes of it, wirelen
- * long; data NULL when the kernel sent none) and whether it is an
- * unsegmented GSO packet. */
+ * long; data NULL when the kernel sent none), whether it is an
+ * unsegmented GSO packet, and whether its checksum is yet to be verified
+ * (NFQA_SKB_CSUM_NOTVERIFIED: neither the device nor the kernel has; not
+ * set for one still to be computed, NFQA_SKB_CSUMNOTREADY). */
 struct queue_pkt {
 	const uint8_t *data;
 	uint32_t caplen, wirelen;
 	uint32_t id;
 	bool gso;
+	bool csum_unverified;
 };
 
 /* The most packets one call of a queue_batch_fn gets. */

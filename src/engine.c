@@ -64,6 +64,7 @@ static const char *const invalid_names[INV_REASON_COUNT] = {
 	[INV_ICMP_ERROR_FLOW] = "icmp_error_flow",
 	[INV_ICMP_ERROR_ADDR] = "icmp_error_addr",
 	[INV_IPV6_NO_NEXT] = "ipv6_no_next",
+	[INV_CHECKSUM] = "checksum",
 };
 
 const char *engine_drop_name(enum drop_reason r)
@@ -341,6 +342,8 @@ static void set_limits(struct engine *e, const struct conf *c)
 	e->max_flows = c->max_flows;
 	e->invalid_verdict = c->invalid_verdict;
 	e->fragment_verdict = c->fragment_verdict;
+	e->copy_range_verdict = c->copy_range_verdict;
+	e->checksum = c->checksum;
 	e->on_full = c->on_full;
 	e->reserve = c->reserve;
 	memcpy(e->max_proto, c->max_proto, sizeof(e->max_proto));
@@ -496,11 +499,13 @@ static bool is_exempt(const struct engine *e, uint8_t family, const void *a)
 
 /* A TCP connection that is over (TIME_WAIT, CLOSE) no longer counts for
  * its source, as with the kernel's connlimit: a client that closes and
- * reconnects is not one that holds many. */
+ * reconnects is not one that holds many. But a closed one that carries
+ * data again (FLOW_F_REVIVED) is in use, whatever its state says. */
 static bool counts_for_source(const struct flow *f)
 {
 	return f->proto != IPPROTO_TCP ||
-	       (f->state != TCP_S_TIME_WAIT && f->state != TCP_S_CLOSE);
+	       (f->state != TCP_S_TIME_WAIT &&
+		(f->state != TCP_S_CLOSE || (f->flags & FLOW_F_REVIVED)));
 }
 
 /* The address that opened flow f. */
@@ -789,8 +794,10 @@ void engine_report(struct engine *const *es, unsigned n,
 	emit(arg, "icmp_related", s->icmp_related);
 	emit(arg, "untracked", s->untracked);
 	emit(arg, "tcp_ignored", s->tcp_ignored);
+	emit(arg, "checksums_verified", s->checksums_verified);
 	emit(arg, "flows_created", s->flows_created);
 	emit(arg, "flows_reopened", s->flows_reopened);
+	emit(arg, "flows_revived", s->flows_revived);
 	emit(arg, "flows_closed", s->flows_closed);
 	emit(arg, "flows_expired", expired);
 	emit(arg, "flows_evicted", s->flows_evicted);
@@ -863,6 +870,25 @@ static void tcp_seg_of(struct tcp_seg *s, const struct pkt *p)
 	s->payload = pkt_tcp_payload(p);
 }
 
+/*
+ * Closed TCP flow f carries data again: it counts for its source again,
+ * else a RST (even one its peer discarded) followed by data would keep a
+ * connection open that no limit counts.
+ */
+static void revive(struct engine *e, struct flow *f)
+{
+	f->flags |= FLOW_F_REVIVED;
+	e->st.flows_revived++;
+	if (f->flags & FLOW_F_EXEMPT || f->source != SOURCE_NIL)
+		return;
+	lock(e);
+	f->source = source_get(&e->sh->sources, f->family, orig_src(f),
+			       engine_source_bits(e, f->family), e->now_ms);
+	if (f->source != SOURCE_NIL)
+		source_adopt(&e->sh->sources, f->source);
+	unlock(e);
+}
+
 static const enum invalid_reason tcp_invalid_reason[] = {
 	[TCP_INV_STATE] = INV_TCP_STATE,
 	[TCP_INV_WINDOW] = INV_TCP_WINDOW,
@@ -878,6 +904,7 @@ static bool tcp_track(struct engine *e, struct flow *f, const struct pkt *p,
 		      enum flow_dir dir, struct engine_result *r, bool *reopen,
 		      bool *refresh)
 {
+	uint8_t old = f->state;
 	struct tcp_seg seg;
 	struct tcp_out out;
 
@@ -896,6 +923,9 @@ static bool tcp_track(struct engine *e, struct flow *f, const struct pkt *p,
 			f->flags &= (uint8_t)~FLOW_F_MIDSTREAM;
 		}
 		*refresh = true;
+		if (old == TCP_S_CLOSE && f->state == TCP_S_CLOSE &&
+		    seg.payload && !(f->flags & FLOW_F_REVIVED))
+			revive(e, f);
 		if (f->source != SOURCE_NIL && !counts_for_source(f)) {
 			lock(e);
 			source_closed(&e->sh->sources, f->source, e->now_ms);
@@ -1441,11 +1471,41 @@ static void prepare(const struct engine *e, const uint8_t *buf, size_t caplen,
 	r->invalid = INV_NONE;
 	r->shadow = false;
 	r->evicted = EVICT_NONE;
+	if (!e->checksum)
+		flags &= ~(unsigned int)PKT_F_CSUM;
 	if (pkt_parse(p, buf, caplen, wirelen, flags) != PKT_FLOW)
 		return;
 	r->swapped = flow_key_make(&r->key, p->family, p->proto, p->src, p->dst,
 				   p->sport, p->dport);
 	r->hash = flow_hash(&e->table, &r->key);
+}
+
+/*
+ * As the kernel with nf_conntrack_checksum = 1: a packet whose checksum is
+ * wrong changes nothing and is invalid. Only packets the kernel has not
+ * verified are summed (PKT_F_CSUM), and only whole ones; of the others, a
+ * RST, which could end a connection that still counts for its source, is
+ * taken as wrong: a RST rarely carries data, and hardly ever that much.
+ */
+static bool checksum_ok(struct engine *e, const struct pkt *p,
+			struct engine_result *r)
+{
+	switch (p->csum) {
+	case PKT_CSUM_OK:
+		e->st.checksums_verified++;
+		return true;
+	case PKT_CSUM_BAD:
+		e->st.checksums_verified++;
+		break;
+	case PKT_CSUM_PARTIAL:
+		if (p->proto != IPPROTO_TCP || !(p->tcp_flags & TCPF_RST))
+			return true;
+		break;
+	default:
+		return true;
+	}
+	invalid(e, r, INV_CHECKSUM);
+	return false;
 }
 
 /* The second half: track it and decide. */
@@ -1457,7 +1517,16 @@ static void decide(struct engine *e, struct engine_result *r)
 	switch (p->kind) {
 	case PKT_MALFORMED:
 		e->st.malformed[p->err]++;
-		reject(e, r, DROP_MALFORMED);
+		if (p->err != PKT_ERR_COPY_RANGE) {
+			reject(e, r, DROP_MALFORMED);
+			break;
+		}
+		/* Not a bad packet, but one we could not read, whose flow
+		 * would meet no limit: its verdict of its own refuses it
+		 * by default, lest long headers become a way around them. */
+		r->reason = DROP_MALFORMED;
+		if (e->copy_range_verdict == CONF_DROP)
+			r->verdict = VERDICT_DROP;
 		break;
 	case PKT_FRAGMENT:
 		e->st.fragments++;
@@ -1467,10 +1536,12 @@ static void decide(struct engine *e, struct engine_result *r)
 		}
 		break;
 	case PKT_ICMP_ERROR:
-		icmp_error(e, p, r);
+		if (checksum_ok(e, p, r))
+			icmp_error(e, p, r);
 		break;
 	case PKT_FLOW:
-		track(e, p, r);
+		if (checksum_ok(e, p, r))
+			track(e, p, r);
 		break;
 	}
 	if (r->verdict == VERDICT_DROP && !e->enforce) {

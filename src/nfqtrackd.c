@@ -205,7 +205,8 @@ static void on_packets(void *arg, const struct queue_pkt *pkts, unsigned int n,
 			.buf = pkts[i].data,
 			.caplen = pkts[i].caplen,
 			.wirelen = pkts[i].wirelen,
-			.flags = pkts[i].gso ? PKT_F_GSO : 0,
+			.flags = (pkts[i].gso ? PKT_F_GSO : 0) |
+				 (pkts[i].csum_unverified ? PKT_F_CSUM : 0),
 		};
 	engine_packets(&w->engine, in, n, r);
 	for (unsigned int i = 0; i < n; i++) {

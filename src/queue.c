@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,13 @@ struct queue {
 	size_t outlen;
 	uint32_t accept_upto; /* highest id to accept in a batch */
 	bool accept_pending;
+	/* Drops the kernel has not taken (a send failed): sent again, each
+	 * on its own, before any batch verdict, since a batch accepts every
+	 * queued id up to its own. As many as the kernel can hold queued;
+	 * should that ever not do, batch_off: accepts go one by one. */
+	uint32_t *held;
+	uint32_t nheld, held_cap;
+	bool batch_off;
 
 	struct queue_pkt batch[QUEUE_BATCH_MAX]; /* received, not decided */
 	bool drop[QUEUE_BATCH_MAX];
@@ -61,6 +69,24 @@ struct queue {
 	 * -1 if it could not be opened yet. */
 	int kstats;
 };
+
+/* Room to keep a drop for every packet the kernel may hold queued, and
+ * for those of one more receive; grown, never shrunk, since a shorter
+ * queue keeps what it holds. */
+static int set_held(struct queue *q, uint32_t queue_maxlen)
+{
+	uint32_t cap = queue_maxlen + 2 * RECV_BATCH;
+	uint32_t *h;
+
+	if (cap <= q->held_cap)
+		return 0;
+	h = realloc(q->held, cap * sizeof(*h));
+	if (!h)
+		return -1;
+	q->held = h;
+	q->held_cap = cap;
+	return 0;
+}
 
 static int set_buffers(struct queue *q, uint32_t copy_range)
 {
@@ -85,9 +111,60 @@ static int set_buffers(struct queue *q, uint32_t copy_range)
 	return 0;
 }
 
-static void send_out(struct queue *q)
+/* Keep the drop for id until a send carries it to the kernel. */
+static void hold_drop(struct queue *q, uint32_t id)
 {
-	int tries = 0;
+	if (q->nheld < q->held_cap)
+		q->held[q->nheld++] = id;
+	else
+		q->batch_off = true; /* never accept past it */
+}
+
+/*
+ * The kernel took none of the verdicts in q->out (a netlink send is one
+ * message to the kernel, processed whole or not at all): keep the drops,
+ * and fold the accepts into the next batch verdict, which goes out only
+ * after the drops kept. O(verdicts in q->out).
+ */
+static void keep_unsent(struct queue *q)
+{
+	const struct nlmsghdr *nlh = (const struct nlmsghdr *)(void *)q->out;
+	int left = (int)q->outlen;
+
+	for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+		const struct nlattr *a;
+
+		mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
+		{
+			const struct nfqnl_msg_verdict_hdr *vh;
+			uint32_t id;
+
+			if (mnl_attr_get_type(a) != NFQA_VERDICT_HDR ||
+			    mnl_attr_get_payload_len(a) < sizeof(*vh))
+				continue;
+			vh = mnl_attr_get_payload(a);
+			id = ntohl(vh->id);
+			if (ntohl(vh->verdict) != NF_ACCEPT)
+				hold_drop(q, id);
+			else if (NFNL_MSG_TYPE(nlh->nlmsg_type) ==
+					 NFQNL_MSG_VERDICT_BATCH &&
+				 (!q->accept_pending ||
+				  (int32_t)(id - q->accept_upto) > 0)) {
+				q->accept_upto = id;
+				q->accept_pending = true;
+			}
+			/* An accept of its own (batch_off) is lost: that
+			 * packet waits in the kernel's queue, never
+			 * accepted past a drop. */
+		}
+	}
+}
+
+/* Send q->out. Returns 0, or -1 when the kernel would not take it; the
+ * drops and accepts in it are then kept for the next send. */
+static int send_out(struct queue *q)
+{
+	int tries = 0, ret = 0;
 
 	while (q->outlen) {
 		if (mnl_socket_sendto(q->nl, q->out, q->outlen) >= 0) {
@@ -99,40 +176,75 @@ static void send_out(struct queue *q)
 			continue;
 		}
 		/* ENOBUFS or ENOMEM: the kernel is short of memory for a
-		 * moment. Retry a little; then the packets stay queued until
-		 * a later batch verdict covers them. */
+		 * moment. Retry a little; then keep the verdicts for the
+		 * next send. */
 		if ((errno == ENOBUFS || errno == ENOMEM) && ++tries < 3)
 			continue;
 		q->st.send_errors++;
+		keep_unsent(q);
+		ret = -1;
 		break;
 	}
 	q->outlen = 0;
+	return ret;
 }
 
-static void put_verdict(struct queue *q, int type, uint32_t id, int verdict)
+/* Room in q->out for one more verdict, sending what it holds if need be.
+ * Returns 0, or -1 if a send failed. */
+static int make_room(struct queue *q)
 {
-	struct nlmsghdr *nlh;
+	if (q->outlen + VERDICT_MSG <= sizeof(q->out))
+		return 0;
+	return send_out(q);
+}
 
-	if (q->outlen + VERDICT_MSG > sizeof(q->out))
-		send_out(q);
-	nlh = nfq_nlmsg_put(q->out + q->outlen, type, q->queue);
+static void put_msg(struct queue *q, int type, uint32_t id, int verdict)
+{
+	struct nlmsghdr *nlh =
+		nfq_nlmsg_put(q->out + q->outlen, type, q->queue);
+
 	nfq_nlmsg_verdict_put(nlh, (int)id, verdict);
 	q->outlen += NLMSG_ALIGN(nlh->nlmsg_len);
 	q->st.verdict_msgs++;
 }
 
-static void put_accepts(struct queue *q)
+/* A verdict of one packet's own; a drop that cannot go out now is kept. */
+static void put_verdict(struct queue *q, uint32_t id, int verdict)
 {
-	if (q->accept_pending) {
-		put_verdict(q, NFQNL_MSG_VERDICT_BATCH, q->accept_upto,
-			    NF_ACCEPT);
-		q->accept_pending = false;
+	if (make_room(q) < 0 && verdict != NF_ACCEPT) {
+		hold_drop(q, id);
+		return;
 	}
+	put_msg(q, NFQNL_MSG_VERDICT, id, verdict);
 }
 
+/*
+ * The pending accepts, as one batch verdict, behind every drop kept from
+ * a failed send, in the same send: the kernel then drops those before the
+ * batch can accept them. If they cannot be sent, the batch waits too.
+ */
+static void put_accepts(struct queue *q)
+{
+	if (!q->accept_pending || q->batch_off)
+		return;
+	while (q->nheld) {
+		if (make_room(q) < 0)
+			return; /* kept again by keep_unsent() */
+		put_msg(q, NFQNL_MSG_VERDICT, q->held[--q->nheld], NF_DROP);
+	}
+	if (make_room(q) < 0 || q->nheld)
+		return;
+	put_msg(q, NFQNL_MSG_VERDICT_BATCH, q->accept_upto, NF_ACCEPT);
+	q->accept_pending = false;
+}
+
+/* Everything decided goes out; drops kept from a failed send go again
+ * even when no accept follows them. */
 static void flush(struct queue *q)
 {
 	put_accepts(q);
+	while (q->nheld && make_room(q) == 0)
+		put_msg(q, NFQNL_MSG_VERDICT, q->held[--q->nheld], NF_DROP);
 	send_out(q);
 }
 
@@ -146,8 +258,9 @@ static void run_batch(struct queue *q, queue_batch_fn fn, void *arg)
 	for (unsigned int i = 0; i < q->nbatch; i++) {
 		if (q->drop[i]) {
 			put_accepts(q); /* ids before this one */
-			put_verdict(q, NFQNL_MSG_VERDICT, q->batch[i].id,
-				    NF_DROP);
+			put_verdict(q, q->batch[i].id, NF_DROP);
+		} else if (q->batch_off) {
+			put_verdict(q, q->batch[i].id, NF_ACCEPT);
 		} else {
 			q->accept_upto = q->batch[i].id;
 			q->accept_pending = true;
@@ -156,18 +269,44 @@ static void run_batch(struct queue *q, queue_batch_fn fn, void *arg)
 	q->nbatch = 0;
 }
 
+/*
+ * One packet message, of which have bytes were received: all of it, or,
+ * when the receive buffer cut the message short, its start. Attributes
+ * before the payload are whole (the kernel puts the payload last), so the
+ * packet keeps its id and gets a verdict of its own: it is judged on what
+ * arrived, like a packet beyond the copy range, not covered unseen by a
+ * later batch verdict.
+ */
 static void handle_packet(struct queue *q, const struct nlmsghdr *nlh,
-			  queue_batch_fn fn, void *arg)
+			  size_t have, queue_batch_fn fn, void *arg)
 {
-	const uint8_t *payload = NULL;
+	const uint8_t *payload = NULL, *at, *end = (const uint8_t *)nlh + have;
 	uint32_t id = 0, wirelen = 0, skbinfo = 0, plen = 0;
 	bool have_id = false;
-	const struct nlattr *a;
 
-	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
-	{
-		uint16_t len = mnl_attr_get_payload_len(a);
+	/* Signed: the payload, last, is not padded to the alignment that
+	 * steps past it (the kernel's nlmsg_len is the skb's length). */
+	at = mnl_nlmsg_get_payload_offset(nlh, sizeof(struct nfgenmsg));
+	while (end - at >= (ptrdiff_t)MNL_ATTR_HDRLEN) {
+		const struct nlattr *a =
+			(const struct nlattr *)(const void *)at;
+		size_t alen = a->nla_len, len;
 
+		if (alen < MNL_ATTR_HDRLEN)
+			break;
+		if (alen > (size_t)(end - at)) {
+			/* Cut short: the payload, which the kernel copied
+			 * whole, is as long as the attribute says. */
+			if (mnl_attr_get_type(a) == NFQA_PAYLOAD) {
+				payload = mnl_attr_get_payload(a);
+				plen = (uint32_t)(end - payload);
+				if (wirelen < alen - MNL_ATTR_HDRLEN)
+					wirelen = (uint32_t)(alen -
+							     MNL_ATTR_HDRLEN);
+			}
+			break;
+		}
+		len = alen - MNL_ATTR_HDRLEN;
 		switch (mnl_attr_get_type(a)) {
 		case NFQA_PACKET_HDR:
 			if (len >= sizeof(struct nfqnl_msg_packet_hdr)) {
@@ -180,7 +319,7 @@ static void handle_packet(struct queue *q, const struct nlmsghdr *nlh,
 			break;
 		case NFQA_PAYLOAD:
 			payload = mnl_attr_get_payload(a);
-			plen = len;
+			plen = (uint32_t)len;
 			break;
 		case NFQA_CAP_LEN:
 			if (len >= 4)
@@ -191,6 +330,7 @@ static void handle_packet(struct queue *q, const struct nlmsghdr *nlh,
 				skbinfo = ntohl(mnl_attr_get_u32(a));
 			break;
 		}
+		at += MNL_ALIGN(alen);
 	}
 	if (!have_id) {
 		/* No id, no verdict: a later batch verdict will cover it. */
@@ -208,7 +348,15 @@ static void handle_packet(struct queue *q, const struct nlmsghdr *nlh,
 		.wirelen = wirelen,
 		.id = id,
 		.gso = skbinfo & NFQA_SKB_GSO,
+		.csum_unverified = skbinfo & NFQA_SKB_CSUM_NOTVERIFIED,
 	};
+}
+
+static bool is_packet(const struct nlmsghdr *nlh, size_t have)
+{
+	return NFNL_SUBSYS_ID(nlh->nlmsg_type) == NFNL_SUBSYS_QUEUE &&
+	       NFNL_MSG_TYPE(nlh->nlmsg_type) == NFQNL_MSG_PACKET &&
+	       have >= mnl_nlmsg_size(sizeof(struct nfgenmsg));
 }
 
 static void handle_msg(struct queue *q, const struct nlmsghdr *nlh,
@@ -227,16 +375,14 @@ static void handle_msg(struct queue *q, const struct nlmsghdr *nlh,
 		}
 		return;
 	}
-	if (NFNL_SUBSYS_ID(nlh->nlmsg_type) == NFNL_SUBSYS_QUEUE &&
-	    NFNL_MSG_TYPE(nlh->nlmsg_type) == NFQNL_MSG_PACKET &&
-	    nlh->nlmsg_len >= mnl_nlmsg_size(sizeof(struct nfgenmsg)))
-		handle_packet(q, nlh, fn, arg);
+	if (is_packet(nlh, nlh->nlmsg_len))
+		handle_packet(q, nlh, nlh->nlmsg_len, fn, arg);
 	else if (nlh->nlmsg_type != NLMSG_NOOP && nlh->nlmsg_type != NLMSG_DONE)
 		q->st.bad_messages++;
 }
 
 static void handle_buf(struct queue *q, const uint8_t *buf, size_t len,
-		       queue_batch_fn fn, void *arg)
+		       bool truncated, queue_batch_fn fn, void *arg)
 {
 	/* Receive buffers come from malloc() and messages are padded to
 	 * NLMSG_ALIGNTO: the headers are aligned. */
@@ -247,8 +393,14 @@ static void handle_buf(struct queue *q, const uint8_t *buf, size_t len,
 		handle_msg(q, nlh, fn, arg);
 		nlh = mnl_nlmsg_next(nlh, &left);
 	}
-	if (left > 0)
-		q->st.bad_messages++;
+	if (left <= 0)
+		return;
+	q->st.bad_messages++;
+	/* A message cut short by the buffer: its packet still gets a verdict
+	 * (handle_packet()). */
+	if (truncated && (size_t)left >= sizeof(*nlh) &&
+	    nlh->nlmsg_len > (uint32_t)left && is_packet(nlh, (size_t)left))
+		handle_packet(q, nlh, (size_t)left, fn, arg);
 }
 
 int queue_process(struct queue *q, unsigned int max_packets, queue_batch_fn fn,
@@ -283,12 +435,10 @@ int queue_process(struct queue *q, unsigned int max_packets, queue_batch_fn fn,
 			return -1;
 		}
 		q->st.recv_calls++;
-		for (int i = 0; i < r; i++) {
-			if (q->msgs[i].msg_hdr.msg_flags & MSG_TRUNC)
-				q->st.bad_messages++;
+		for (int i = 0; i < r; i++)
 			handle_buf(q, q->iov[i].iov_base, q->msgs[i].msg_len,
-				   fn, arg);
-		}
+				   q->msgs[i].msg_hdr.msg_flags & MSG_TRUNC, fn,
+				   arg);
 		run_batch(q, fn, arg); /* before the buffers are reused */
 		flush(q);
 	}
@@ -414,6 +564,7 @@ static void queue_free(struct queue *q)
 	if (q->kstats >= 0)
 		close(q->kstats);
 	free(q->bufs);
+	free(q->held);
 	free(q);
 }
 
@@ -433,7 +584,8 @@ struct queue *queue_open(const struct queue_params *p, queue_batch_fn fn,
 	q->fail_open = p->fail_open;
 	q->kstats = -1;
 	q->seq = (uint32_t)time(NULL);
-	if (set_buffers(q, p->copy_range) < 0) {
+	if (set_buffers(q, p->copy_range) < 0 ||
+	    set_held(q, p->queue_maxlen) < 0) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -513,7 +665,8 @@ int queue_configure(struct queue *q, const struct queue_params *p,
 	char buf[8192];
 	struct nlmsghdr *nlh;
 
-	if (set_buffers(q, p->copy_range) < 0 || set_rcvbuf(q, p->rcvbuf) < 0)
+	if (set_buffers(q, p->copy_range) < 0 ||
+	    set_held(q, p->queue_maxlen) < 0 || set_rcvbuf(q, p->rcvbuf) < 0)
 		return -1;
 	nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, q->queue);
 	put_params(nlh, p);

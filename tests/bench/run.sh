@@ -485,6 +485,22 @@ fi
 			[ "${inv:-0}" = 0 ] || echo "  warning: $inv packets were invalid or ignored: the trace is not what it should be"
 		done
 	fi
+	if grep -q '^csum ' "$OUT/engine.txt"; then
+		echo
+		echo "checksums (checksum = yes, for packets the kernel has not verified): the same packets of 1000 flows, copied whole, fed in turn without and with the check in one run"
+		printf '%6s | %12s | %12s | %6s | %10s\n' bytes "no check ns" "check ns" ratio "ns/byte +"
+		grep '^csum ' "$OUT/engine.txt" | while read -r line; do
+			echo "$line" >"$T/line"
+			b=$(kv "$T/line" bytes)
+			n0=$(kv "$T/line" nocheck_ns)
+			n1=$(kv "$T/line" check_ns)
+			printf '%6s | %12s | %12s | %6s | %10s\n' "$b" "$n0" "$n1" \
+				"$(ratio "$n1" "$n0")" \
+				"$(awk -v a="$n1" -v z="$n0" -v b="$b" 'BEGIN { printf "%.3f", (a - z) / b }')"
+			inv=$(kv "$T/line" invalid)
+			[ "${inv:-0}" = 0 ] || echo "  warning: $inv packets were invalid: the checksums are not right"
+		done
+	fi
 	if [ -n "$CG" ]; then
 		echo "callgrind: ${CG% *} instructions per opening packet, ${CG#* } per established packet (1000 flows)"
 	fi

@@ -8,7 +8,7 @@
  * conf_from()), then records:
  *
  *	u8 clock   how far the engine clock moves first (see advance())
- *	u8 flags   REC_* below
+ *	u8 flags   REC_* below (REC_CSUM shares a bit with REC_COPY's length)
  *	u16 len    big endian, then len bytes
  *
  * The bytes are an IP packet, or for REC_RECONF a new configuration
@@ -38,6 +38,7 @@ enum {
 	REC_FLUSH = 1 << 4, /* bytes are a filter term: flush its flows */
 	REC_LIST = 1 << 5, /* format every flow afterwards */
 	/* bits 6 and 7: how much longer a REC_COPY packet was */
+	REC_CSUM = 1 << 6, /* the kernel did not verify it: PKT_F_CSUM */
 };
 
 static const struct hash_key hkey = { 0x0123456789abcdefULL, 42 };
@@ -55,6 +56,8 @@ static void conf_from(struct conf *c, const uint8_t *b)
 	c->enforce = !(b[0] & 4);
 	c->invalid_verdict = b[0] & 8 ? CONF_DROP : CONF_ACCEPT;
 	c->fragment_verdict = b[0] & 16 ? CONF_DROP : CONF_ACCEPT;
+	/* The other way round from invalid_verdict: both pairs occur. */
+	c->copy_range_verdict = b[0] & 8 ? CONF_ACCEPT : CONF_DROP;
 	c->tcp_liberal = b[0] & 32;
 	c->tcp_loose = !(b[0] & 64);
 	c->tcp_ignore_invalid_rst = b[0] & 128;
@@ -289,7 +292,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 			memcpy(pkt, data, len);
 			engine_packet(&e, pkt, len, wirelen(len, flags),
-				      flags & REC_GSO ? PKT_F_GSO : 0, &r);
+				      (flags & REC_GSO ? PKT_F_GSO : 0) |
+					      (flags & REC_CSUM ? PKT_F_CSUM :
+								  0),
+				      &r);
 			free(pkt);
 			if (tu_pkt_invariant(&r.pkt, r.pkt.kind, len,
 					     wirelen(len, flags)))

@@ -21,8 +21,8 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 
-REC_GSO, REC_COPY, REC_TICK, REC_RECONF, REC_FLUSH, REC_LIST = (
-    1, 2, 4, 8, 16, 32)
+REC_GSO, REC_COPY, REC_TICK, REC_RECONF, REC_FLUSH, REC_LIST, REC_CSUM = (
+    1, 2, 4, 8, 16, 32, 64)
 
 # fuzz_packets.c's conf_from(): early_drop, 8 flows; and a tight one.
 CONF_DEFAULT = bytes([0x03, 0x07, 0x00, 0x00, 0x00])
@@ -36,6 +36,24 @@ def csum(b):
     while s >> 16:
         s = (s & 0xffff) + (s >> 16)
     return ~s & 0xffff
+
+
+def with_csum(p, spoil=False):
+    """IP packet p (no IPv6 extension headers) with its TCP, UDP or ICMP
+    checksum filled in; spoiled on request."""
+    v6 = p[0] >> 4 == 6
+    off = 40 if v6 else (p[0] & 15) * 4
+    proto = p[6] if v6 else p[9]
+    at = off + {6: 16, 17: 6, 136: 6}.get(proto, 2)
+    l4 = p[off:at] + b'\0\0' + p[at + 2:]
+    if v6:
+        pseudo = p[8:40] + struct.pack('!IxxxB', len(l4), proto)
+    elif proto != 1:
+        pseudo = p[12:20] + struct.pack('!xBH', proto, len(l4))
+    else:
+        pseudo = b''
+    c = csum(pseudo + l4) ^ (0x5a5a if spoil else 0)
+    return p[:at] + struct.pack('!H', c) + p[at + 2:]
 
 
 def ip4(proto, src, dst, l4, ident=1, frag=0):
@@ -129,7 +147,46 @@ def packets_seeds():
             for i in range(24)]
     many += [ip4(6, [10, 1, 0, i], S4, tcp(2000 + i, 443, SYN, i, 0))
              for i in range(8)]
+    # SYNs whose TCP header lies behind 264 bytes of destination options:
+    # copied whole, and cut at 256 bytes as the old copy_range did; a chain
+    # of long extension headers of every kind.
+    dstopts = (struct.pack('!BBBB', 6, 32, 1, 255) + b'\0' * 260)
+    longsyn = [ip6(60, C6, S6, dstopts + tcp(41000 + i, 80, SYN, i, 0))
+               for i in range(4)]
+    chain = (struct.pack('!BB', 43, 7) + b'\0' * 62 +      # hop-by-hop
+             struct.pack('!BBBB', 44, 15, 4, 0) + b'\0' * 124 +  # routing
+             struct.pack('!BBHI', 51, 0, 0, 9) +             # fragment
+             struct.pack('!BB', 60, 6) + b'\0' * 30 +        # AH
+             struct.pack('!BBBB', 6, 31, 1, 250) + b'\0' * 252)
+    longchain = ip6(0, C6, S6, chain + tcp(42000, 443, SYN, 1, 0, opts=MSS))
+    # Checksums verified (REC_CSUM): a connection whose RST has a wrong
+    # one and is followed by data; the same right; a long RST, too long to
+    # check; UDP over IPv6 without one; ICMP both ways; a wrong UDP one.
+    ck = [with_csum(p) for p in tcp4[:4]]
+    a, b = 1000, 900000
+    rst = ip4(6, C4, S4, tcp(40000, 80, RST | ACK, a + 19, b + 1))
+    data = with_csum(ip4(6, C4, S4, tcp(40000, 80, PSH | ACK, a + 19, b + 1,
+                                        b'more')))
+    longrst = with_csum(ip4(6, C4, S4, tcp(40000, 80, RST | ACK, a + 23,
+                                           b + 1, b'x' * 600)))
+    sums = ([rec(p, flags=REC_CSUM) for p in ck] +
+            [rec(with_csum(rst, spoil=True), flags=REC_CSUM),
+             rec(data, flags=REC_CSUM),
+             rec(longrst[:300], flags=REC_CSUM | REC_COPY),
+             rec(with_csum(rst), flags=REC_CSUM),
+             rec(data, flags=REC_CSUM | REC_LIST),
+             rec(ip6(17, C6, S6, udp(1000, 2000, b'zero')), flags=REC_CSUM),
+             rec(with_csum(ip4(1, C4, S4, icmp(8, 0, 5))), flags=REC_CSUM),
+             rec(with_csum(ip4(1, S4, C4, icmp(0, 0, 5))), flags=REC_CSUM),
+             rec(with_csum(ip4(17, C4, S4, udp(53, 53, b'q')), spoil=True),
+                 flags=REC_CSUM)])
     return {
+        'checksums': bytes([0x03, 0x07, 0x02, 0, 0]) + b''.join(sums),
+        'long-exthdr': b''.join(
+            [bytes([0x03, 0x07, 0x08, 0, 0])] +
+            [rec(p) for p in longsyn] +
+            [rec(p[:256], flags=REC_COPY) for p in longsyn] +
+            [rec(longchain), rec(longchain[:300], flags=REC_COPY | 0xc0)]),
         'tcp4-handshake': records(tcp4),
         'tcp6-handshake': records(tcp6, flags=REC_TICK),
         'udp4': records(udp4, clock=100),

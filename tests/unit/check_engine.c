@@ -12,6 +12,7 @@
 
 static void setup(void)
 {
+	csum = csum_bad = false;
 	setup_max(64);
 }
 
@@ -368,6 +369,122 @@ START_TEST(tcp_rst_after_reply_closes)
 }
 END_TEST
 
+/* Opens connection cv: handshake and a request; true if the SYN passed. */
+static bool open_conv(struct conv *cv)
+{
+	bool passed = c2s(cv, TCPF_SYN, 0) == VERDICT_ACCEPT;
+
+	s2c(cv, TCPF_SYN | TCPF_ACK, 0);
+	c2s(cv, TCPF_ACK, 0);
+	c2s(cv, TCPF_PSH | TCPF_ACK, 100);
+	return passed;
+}
+
+static void limit_two_per_source(bool checksum)
+{
+	engine_destroy(&e);
+	conf_defaults(&conf);
+	conf.max_flows_per_source = 2;
+	conf.checksum = checksum;
+	ck_assert_int_eq(engine_init(&e, &conf, &key, T0 * 1000ULL), 0);
+	csum = true; /* the kernel verified none of them */
+}
+
+/* Issue 13, finding 3: a RST with a wrong checksum, which the host's stack
+ * discards, moved the flow to CLOSE, where it no longer counted for its
+ * source; data kept it open. So a client opened connection after
+ * connection past max_flows_per_source = 2 (6 of 6 in a live test). */
+START_TEST(bad_checksum_rst_changes_nothing)
+{
+	unsigned passed = 0, closed = 0;
+
+	limit_two_per_source(true);
+	for (uint16_t i = 0; i < 6; i++) {
+		struct conv cv = conv4((uint16_t)(7000 + i));
+
+		if (!open_conv(&cv))
+			continue;
+		passed++;
+		csum_bad = true;
+		c2s(&cv, TCPF_RST | TCPF_ACK, 0);
+		csum_bad = false;
+		c2s(&cv, TCPF_PSH | TCPF_ACK, 100);
+		ck_assert_int_eq(res.verdict, VERDICT_ACCEPT);
+		closed += conv_flow(&cv)->state != TCP_S_ESTABLISHED;
+	}
+	ck_assert_uint_eq(passed, 2);
+	ck_assert_uint_eq(closed, 0);
+	ck_assert_uint_eq(e.table.count, 2);
+	/* Each refused connection: its SYN, and its ACK and data, which
+	 * would open a flow mid-stream. */
+	ck_assert_uint_eq(e.st.drop[DROP_SOURCE_LIMIT], 4 * 3);
+	ck_assert_uint_eq(e.st.invalid[INV_CHECKSUM], 2);
+	ck_assert_uint_ge(e.st.checksums_verified, 2 * 6 + 2 + 4);
+}
+END_TEST
+
+/* The kernel's word is taken when it has one (no PKT_F_CSUM), and with
+ * checksum = no nothing is verified: the old way. */
+START_TEST(checksum_not_verified_when_off)
+{
+	struct conv cv = conv4(7000);
+
+	limit_two_per_source(false);
+	ck_assert(open_conv(&cv));
+	csum_bad = true;
+	c2s(&cv, TCPF_RST | TCPF_ACK, 0);
+	ck_assert_int_eq(res.invalid, INV_NONE);
+	ck_assert_uint_eq(conv_flow(&cv)->state, TCP_S_CLOSE);
+	ck_assert_uint_eq(e.st.checksums_verified, 0);
+}
+END_TEST
+
+/* A RST longer than was copied cannot be checked: it ends nothing. */
+START_TEST(rst_past_copy_not_believed)
+{
+	struct conv cv = conv4(7000);
+	uint8_t l4[20 + 600] = { 0 }, b[sizeof(l4) + 20], *p;
+	size_t len;
+
+	limit_two_per_source(true);
+	ck_assert(open_conv(&cv));
+	tu_tcp(l4, cv.cp, cv.sp, TCPF_RST | TCPF_ACK, cv.cseq, cv.sseq);
+	len = tu_ip4(b, IPPROTO_TCP, cv.c, cv.s, l4, sizeof(l4));
+	tu_csum(b, len);
+	p = tu_exact(b, 512);
+	engine_packet(&e, p, 512, len, PKT_F_CSUM, &res);
+	free(p);
+	ck_assert_int_eq(res.invalid, INV_CHECKSUM);
+	ck_assert_uint_eq(conv_flow(&cv)->state, TCP_S_ESTABLISHED);
+	/* Data past the copy is taken as it is: it changes no state. */
+	c2s(&cv, TCPF_PSH | TCPF_ACK, 1000);
+	ck_assert_int_eq(res.invalid, INV_NONE);
+}
+END_TEST
+
+/* A closed connection that carries data again counts for its source
+ * again: a right RST ends it, data revives it. */
+START_TEST(closed_flow_with_data_counts_again)
+{
+	struct conv a = conv4(7000), b = conv4(7001), c = conv4(7002),
+		    d = conv4(7003);
+
+	limit_two_per_source(true);
+	ck_assert(open_conv(&a));
+	ck_assert(open_conv(&b));
+	c2s(&a, TCPF_RST | TCPF_ACK, 0);
+	ck_assert_uint_eq(conv_flow(&a)->state, TCP_S_CLOSE);
+	ck_assert(open_conv(&c)); /* a no longer counts */
+	ck_assert_uint_eq(e.st.flows_revived, 0);
+	c2s(&a, TCPF_PSH | TCPF_ACK, 100);
+	ck_assert_int_eq(res.verdict, VERDICT_ACCEPT);
+	ck_assert_uint_eq(conv_flow(&a)->state, TCP_S_CLOSE);
+	ck_assert_uint_eq(e.st.flows_revived, 1);
+	ck_assert(!open_conv(&d)); /* a, b and c count */
+	ck_assert_uint_eq(e.table.count, 3);
+}
+END_TEST
+
 START_TEST(tcp_ignored_packet_does_not_refresh)
 {
 	struct conv cv = conv4(1);
@@ -416,6 +533,68 @@ START_TEST(malformed_accepted_by_default)
 	ck_assert_uint_eq(e.st.malformed[PKT_ERR_VERSION], 1);
 	ck_assert_uint_eq(e.st.accepted, 1);
 	ck_assert_uint_eq(e.table.count, 0);
+}
+END_TEST
+
+/* An IPv6 SYN whose TCP header lies past the first copy bytes, behind a
+ * 264-byte destination options header, as the kernel would copy it. */
+static enum verdict long_dstopts_syn(uint16_t sport, size_t copy)
+{
+	uint8_t rest[264 + 20], b[40 + sizeof(rest)], *p;
+	size_t len;
+
+	tu_ip6_ext(rest, IPPROTO_DSTOPTS, IPPROTO_TCP, 264);
+	tu_tcp(rest + 264, sport, 80, TCPF_SYN, 1000, 0);
+	len = tu_ip6(b, IPPROTO_DSTOPTS, C6, S6, rest, sizeof(rest));
+	p = tu_exact(b, copy);
+	engine_packet(&e, p, copy, len, 0, &res);
+	free(p);
+	return res.verdict;
+}
+
+/* Headers past the copy range were accepted unread (invalid_verdict =
+ * accept), so they met no limit: 20 SYNs under max_new_per_source = 1
+ * all passed. They have a verdict of their own now, drop by default. */
+START_TEST(beyond_copy_range_meets_limits)
+{
+	unsigned passed = 0;
+
+	engine_destroy(&e);
+	conf_defaults(&conf);
+	conf.max_new_per_source = 1;
+	ck_assert_int_eq(engine_init(&e, &conf, &key, T0 * 1000ULL), 0);
+	for (uint16_t i = 0; i < 20; i++)
+		passed += long_dstopts_syn((uint16_t)(5000 + i), 256) ==
+			  VERDICT_ACCEPT;
+	ck_assert_uint_le(passed, 1);
+	ck_assert_uint_eq(e.st.malformed[PKT_ERR_COPY_RANGE], 20);
+	ck_assert_uint_eq(e.st.drop[DROP_MALFORMED], 20);
+	/* Copied whole, the same SYNs meet the rate limit. */
+	passed = 0;
+	for (uint16_t i = 0; i < 20; i++)
+		passed += long_dstopts_syn((uint16_t)(6000 + i), 40 + 284) ==
+			  VERDICT_ACCEPT;
+	ck_assert_uint_eq(passed, 1);
+	ck_assert_uint_eq(e.st.drop[DROP_SOURCE_RATE], 19);
+}
+END_TEST
+
+/* copy_range_verdict = accept: the old way, counted all the same; other
+ * malformed packets still follow invalid_verdict. */
+START_TEST(copy_range_verdict_accept)
+{
+	uint8_t junk[20] = { 0x35 };
+
+	engine_destroy(&e);
+	conf_defaults(&conf);
+	conf.copy_range_verdict = CONF_ACCEPT;
+	conf.invalid_verdict = CONF_DROP;
+	ck_assert_int_eq(engine_init(&e, &conf, &key, T0 * 1000ULL), 0);
+	ck_assert_int_eq(long_dstopts_syn(5000, 256), VERDICT_ACCEPT);
+	ck_assert_int_eq(res.reason, DROP_MALFORMED);
+	ck_assert_uint_eq(e.st.malformed[PKT_ERR_COPY_RANGE], 1);
+	ck_assert_uint_eq(e.table.count, 0);
+	ck_assert_int_eq(feed(junk, sizeof(junk)), VERDICT_DROP);
 }
 END_TEST
 
@@ -977,8 +1156,14 @@ static Suite *engine_suite(void)
 	tcase_add_test(tc, tcp_rst_before_reply_removes_flow);
 	tcase_add_test(tc, tcp_rst_after_reply_closes);
 	tcase_add_test(tc, tcp_ignored_packet_does_not_refresh);
+	tcase_add_test(tc, bad_checksum_rst_changes_nothing);
+	tcase_add_test(tc, checksum_not_verified_when_off);
+	tcase_add_test(tc, rst_past_copy_not_believed);
+	tcase_add_test(tc, closed_flow_with_data_counts_again);
 	tcase_add_test(tc, invalid_verdict_drop);
 	tcase_add_test(tc, malformed_accepted_by_default);
+	tcase_add_test(tc, beyond_copy_range_meets_limits);
+	tcase_add_test(tc, copy_range_verdict_accept);
 	tcase_add_test(tc, icmp_echo_pairs_by_id);
 	tcase_add_test(tc, icmp_echo_to_self);
 	tcase_add_test(tc, icmp_error_related);

@@ -2500,6 +2500,121 @@ START_TEST(err_udplite_coverage)
 }
 END_TEST
 
+/* What PKT_F_CSUM makes of packet b (len bytes, all copied). */
+static uint8_t csum_of(const uint8_t *b, size_t len, size_t caplen)
+{
+	uint8_t *copy = tu_exact(b, caplen);
+	struct pkt p;
+
+	pkt_parse(&p, copy, caplen, len, PKT_F_CSUM);
+	free(copy);
+	return p.csum;
+}
+
+/* Right, then each byte of the transport part spoiled in turn (but
+ * UDP's length field, which says what the sum covers): the sum must
+ * notice. */
+static void csum_each_byte(uint8_t *b, size_t len, size_t l4)
+{
+	tu_csum(b, len);
+	ck_assert_int_eq(csum_of(b, len, len), PKT_CSUM_OK);
+	for (size_t i = l4; i < len; i++) {
+		if (b[l4 > 20 ? 6 : 9] == IPPROTO_UDP &&
+		    (i == l4 + 4 || i == l4 + 5))
+			continue;
+		b[i] ^= 0x21;
+		ck_assert_msg(csum_of(b, len, len) == PKT_CSUM_BAD,
+			      "byte %zu of %zu spoiled, sum still right", i,
+			      len);
+		b[i] ^= 0x21;
+	}
+}
+
+START_TEST(csum_tcp_udp_icmp)
+{
+	uint8_t l4[20 + 37], b[40 + sizeof(l4)];
+	size_t len;
+
+	for (size_t i = 0; i < sizeof(l4); i++)
+		l4[i] = (uint8_t)(i * 7 + 3);
+	/* Odd lengths, both families. */
+	tu_tcp(l4, 1, 2, TCPF_RST, 3, 4);
+	len = tu_ip4(b, IPPROTO_TCP, "192.0.2.1", "192.0.2.2", l4, sizeof(l4));
+	csum_each_byte(b, len, 20);
+	len = tu_ip6(b, IPPROTO_TCP, "2001:db8::1", "2001:db8::2", l4,
+		     sizeof(l4));
+	csum_each_byte(b, len, 40);
+	tu_udp(l4, 1, 2, 29);
+	len = tu_ip4(b, IPPROTO_UDP, "192.0.2.1", "192.0.2.2", l4, 37);
+	csum_each_byte(b, len, 20);
+	len = tu_ip6(b, IPPROTO_UDP, "2001:db8::1", "2001:db8::2", l4, 37);
+	csum_each_byte(b, len, 40);
+	tu_icmp(l4, 8, 0, 77);
+	len = tu_ip4(b, IPPROTO_ICMP, "192.0.2.1", "192.0.2.2", l4, 8);
+	csum_each_byte(b, len, 20);
+	len = tu_ip6(b, IPPROTO_ICMPV6, "2001:db8::1", "2001:db8::2", l4, 8);
+	csum_each_byte(b, len, 40);
+}
+END_TEST
+
+START_TEST(csum_special_cases)
+{
+	uint8_t l4[64] = { 0 }, b[40 + sizeof(l4)];
+	size_t len;
+
+	/* Not asked: none. */
+	tu_tcp(l4, 1, 2, TCPF_SYN, 3, 0);
+	len = tu_ip4(b, IPPROTO_TCP, "192.0.2.1", "192.0.2.2", l4, 20);
+	{
+		struct pkt p;
+
+		pkt_parse(&p, b, len, len, 0);
+		ck_assert_int_eq(p.csum, PKT_CSUM_NONE);
+	}
+	/* Not copied whole, or a fragment, or GSO: not checked. */
+	tu_tcp(l4, 1, 2, TCPF_RST, 3, 0);
+	len = tu_ip4(b, IPPROTO_TCP, "192.0.2.1", "192.0.2.2", l4, 64);
+	tu_csum(b, len);
+	ck_assert_int_eq(csum_of(b, len, len), PKT_CSUM_OK);
+	ck_assert_int_eq(csum_of(b, len, len - 1), PKT_CSUM_PARTIAL);
+	tu_ip4_frag(b, 9, 1, 0);
+	ck_assert_int_eq(csum_of(b, len, len), PKT_CSUM_PARTIAL);
+	/* UDP over IPv4 may go without, over IPv6 not. */
+	tu_udp(l4, 1, 2, 4);
+	len = tu_ip4(b, IPPROTO_UDP, "192.0.2.1", "192.0.2.2", l4, 12);
+	ck_assert_int_eq(csum_of(b, len, len), PKT_CSUM_NONE);
+	len = tu_ip6(b, IPPROTO_UDP, "2001:db8::1", "2001:db8::2", l4, 12);
+	ck_assert_int_eq(csum_of(b, len, len), PKT_CSUM_BAD);
+	/* UDP-Lite: coverage 8 leaves the payload out of the sum. */
+	tu_udp(l4, 1, 2, 4);
+	put16(l4 + 4, 8);
+	len = tu_ip4(b, IPPROTO_UDPLITE, "192.0.2.1", "192.0.2.2", l4, 12);
+	{
+		uint32_t sum = tu_sum16(tu_sum16(0, b + 12, 8),
+					(const uint8_t[]){ 0, IPPROTO_UDPLITE },
+					2) +
+			       12;
+
+		sum = tu_sum16(sum, b + 20, 8);
+		while (sum >> 16)
+			sum = (sum & 0xffff) + (sum >> 16);
+		put16(b + 26, (uint16_t)~sum);
+	}
+	ck_assert_int_eq(csum_of(b, len, len), PKT_CSUM_OK);
+	b[len - 1] ^= 1; /* past the coverage */
+	ck_assert_int_eq(csum_of(b, len, len), PKT_CSUM_OK);
+	b[27] ^= 1;
+	ck_assert_int_eq(csum_of(b, len, len), PKT_CSUM_BAD);
+	/* None at all is left to the engine (invalid_udplite_csum). */
+	put16(b + 26, 0);
+	ck_assert_int_eq(csum_of(b, len, len), PKT_CSUM_NONE);
+	/* SCTP and others: none. */
+	len = tu_ip4(b, IPPROTO_SCTP, "192.0.2.1", "192.0.2.2", l4,
+		     tu_sctp(l4, 1, 2, 3));
+	ck_assert_int_eq(csum_of(b, len, len), PKT_CSUM_NONE);
+}
+END_TEST
+
 /* Headers inside the packet but past the copied bytes. */
 START_TEST(err_copy_range)
 {
@@ -2952,6 +3067,8 @@ static Suite *pkt_suite(void)
 	tcase_add_test(tc, err_udp_len);
 	tcase_add_test(tc, err_udplite_coverage);
 	tcase_add_test(tc, err_copy_range);
+	tcase_add_test(tc, csum_tcp_udp_icmp);
+	tcase_add_test(tc, csum_special_cases);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("gso");

@@ -325,6 +325,44 @@ START_TEST(truncated_capture)
 }
 END_TEST
 
+/* Issue 13, finding 1, as an attacker sends it and a capture of snap
+ * length 256 (the old copy_range) holds it: 20 IPv6 SYNs from one address,
+ * their TCP headers behind 264 bytes of destination options. Under
+ * max_new_per_source = 1 they must not all pass. */
+START_TEST(long_extension_headers_meet_limits)
+{
+	pcap_t *pd = pcap_open_dead(DLT_RAW, 256);
+	pcap_dumper_t *dump = pcap_dump_open(pd, path);
+	struct hash_key k = { 1, 2 };
+	struct conf c;
+
+	ck_assert_ptr_nonnull(dump);
+	for (uint16_t i = 0; i < 20; i++) {
+		uint8_t rest[264 + 20], b[40 + sizeof(rest)];
+		struct pcap_pkthdr h = { .ts = { .tv_sec = 100 } };
+
+		tu_ip6_ext(rest, IPPROTO_DSTOPTS, IPPROTO_TCP, 264);
+		tu_tcp(rest + 264, (uint16_t)(40000 + i), 80, TCPF_SYN, 7, 0);
+		h.len = (bpf_u_int32)tu_ip6(b, IPPROTO_DSTOPTS, "2001:db8::66",
+					    "2001:db8::1", rest, sizeof(rest));
+		h.caplen = 256;
+		pcap_dump((u_char *)dump, &h, b);
+	}
+	pcap_dump_close(dump);
+	pcap_close(pd);
+
+	engine_destroy(&e);
+	conf_defaults(&c);
+	c.max_new_per_source = 1;
+	ck_assert_int_eq(engine_init(&e, &c, &k, 0), 0);
+	ck_assert_msg(replay_file(&e, path, &rs, err, sizeof(err)) == 0, "%s",
+		      err);
+	ck_assert_uint_eq(rs.packets, 20);
+	ck_assert_uint_eq(e.st.malformed[PKT_ERR_COPY_RANGE], 20);
+	ck_assert_uint_ge(e.st.dropped, 19);
+}
+END_TEST
+
 static Suite *replay_suite(void)
 {
 	Suite *s = suite_create("replay");
@@ -342,6 +380,7 @@ static Suite *replay_suite(void)
 	tcase_add_test(tc, unsupported_link_type);
 	tcase_add_test(tc, not_a_capture);
 	tcase_add_test(tc, truncated_capture);
+	tcase_add_test(tc, long_extension_headers_meet_limits);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -49,11 +49,22 @@ static inline void teardown(void)
 	engine_destroy(&e);
 }
 
+/* With csum set, feed() gives each packet its right checksum and has the
+ * engine verify it, as for one the kernel has not (PKT_F_CSUM); with
+ * csum_bad as well, a wrong one (the host's stack would discard it). */
+static bool csum, csum_bad;
+
 static inline enum verdict feed(const uint8_t *b, size_t len)
 {
 	uint8_t *p = tu_exact(b, len);
 
-	engine_packet(&e, p, len, len, 0, &res);
+	if (csum) {
+		size_t at = tu_csum(p, len);
+
+		if (csum_bad)
+			p[at] ^= 0x5a;
+	}
+	engine_packet(&e, p, len, len, csum ? PKT_F_CSUM : 0, &res);
 	free(p);
 	return res.verdict;
 }
