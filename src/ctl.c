@@ -29,7 +29,7 @@
 #define CLIENT_DEADLINE_MS (CLIENT_DEADLINE_S * 1000)
 /* And it must have taken its whole reply this long after connecting, so
  * that a client reading just fast enough cannot either: a list of a
- * million flows takes some 3 s (22-ctl-walk.sh). */
+ * million flows takes some 3 s (24-ctl-walk.sh). */
 #define CLIENT_TOTAL_MS 60000
 #define STR_(x) #x
 #define STR(x) STR_(x)
