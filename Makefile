@@ -27,6 +27,12 @@
 #   make check-san       unit and integration tests and the corpus replay
 #                        under AddressSanitizer and UBSan, any report
 #                        fatal (CI runs it after check: .ci/run)
+#   make check-systemd   as root: deploy it in a Debian 12 container booted
+#                        with systemd (nspawn, cached debootstrap tree):
+#                        the README's walkthrough as written, the unit's
+#                        start, status, journal, reload, watchdog, stop and
+#                        a reboot; the .deb installed and purged
+#                        (tests/systemd/run.sh; CI runs it after check-san)
 #   make install         PREFIX, DESTDIR, SYSCONFDIR, SBINDIR, MANDIR, UNITDIR,
 #                        SYSUSERSDIR; without DESTDIR, also creates the user
 #   make user            create the system user and group nfqtrack if missing
@@ -102,6 +108,9 @@ DEB_TEST   := iptables iproute2 iputils-ping rsyslog procps clang-format python3
               man-db groff-base tcpreplay conntrack curl python3-prometheus-client \
               systemd valgrind clang libclang-rt-14-dev
 CORPUS     ?= $(abspath ../shared/corpus)
+# The systemd test bed's host tools; the container gets DEB_BUILD but
+# Check (it builds, it does not run the unit tests).
+DEB_BED    := systemd-container debootstrap
 
 # The fuzz targets: clang with libFuzzer, ASan and UBSan, over the core
 # compiled again into FUZZ_DIR (gcc's objects and flags stay out of it).
@@ -117,7 +126,7 @@ FUZZ_CHECK_SECONDS ?= 5
 
 .PHONY: all deps user check check-unit check-conf check-docs check-format \
         check-integration check-replay check-valgrind check-agree check-fuzz \
-        check-san fuzz fuzz-bins soak demo bench install uninstall clean FORCE
+        check-san check-systemd fuzz fuzz-bins soak demo bench install uninstall clean FORCE
 
 all: src/nfqtrackd src/nfqtrackctl
 
@@ -185,21 +194,27 @@ $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB) $(FUZZ_DIR)/.cflags
 
 fuzz-bins: $(FUZZ_BINS)
 
-deps:
-	@missing=; for p in $(DEB_BUILD) $(DEB_TEST); do \
+# $(call apt_install,PACKAGES): install the Debian PACKAGES that are
+# missing; without root, say which and fail.
+define apt_install
+	@missing=; for p in $(1); do \
 		dpkg-query -W -f='$${db:Status-Status}\n' $$p 2>/dev/null | \
 			grep -qx installed || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" != 0 ]; then \
-			echo "deps: missing Debian packages:$$missing (run as root to install)" >&2; \
+			echo "$@: missing Debian packages:$$missing (run as root to install)" >&2; \
 			exit 1; \
 		fi; \
-		echo "deps: installing$$missing"; \
+		echo "$@: installing$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 			apt-get install -y -qq --no-install-recommends $$missing \
 			>/dev/null || exit 1; \
 	fi
+endef
+
+deps:
+	$(call apt_install,$(DEB_BUILD) $(DEB_TEST))
 
 # The user and group nfqtrackd runs as (systemd/nfqtrack.sysusers), made if
 # missing: by systemd-sysusers from that file where there is one, else by
@@ -233,6 +248,14 @@ check-san: deps user
 	$(MAKE) --no-print-directory SAN=1 all $(UNIT_TESTS) $(TOOLS)
 	$(MAKE) --no-print-directory SAN=1 check-unit check-integration \
 		check-replay
+
+# nfqtrack deployed under a real systemd, in a container (CI runs it after
+# check-san). The bed builds from the clone inside the container, as the
+# README has an admin do; the host only makes the .deb (make deb).
+check-systemd:
+	$(call apt_install,$(DEB_BED))
+	@echo "== systemd test bed (a Debian 12 container booted with systemd)"
+	@NFQ_BUILD_PACKAGES="$(filter-out check,$(DEB_BUILD))" tests/systemd/run.sh
 
 check-format:
 	@echo "== clang-format"
