@@ -36,6 +36,9 @@
 #   make install         PREFIX, DESTDIR, SYSCONFDIR, SBINDIR, MANDIR, UNITDIR,
 #                        SYSUSERSDIR; without DESTDIR, also creates the user
 #   make user            create the system user and group nfqtrack if missing
+#   make deb             install missing packages, build the Debian package
+#                        (debian/, dpkg-buildpackage -us -uc -b on a copy of
+#                        the tree) into build/deb/, check it with lintian
 #   make V=1             show the commands
 
 VERSION    := 0.1.0
@@ -107,6 +110,8 @@ DEB_BUILD  := gcc libc6-dev make pkg-config libmnl-dev libnetfilter-queue-dev \
 DEB_TEST   := iptables iproute2 iputils-ping rsyslog procps clang-format python3 \
               man-db groff-base tcpreplay conntrack curl python3-prometheus-client \
               systemd valgrind clang libclang-rt-14-dev
+# To build the Debian package (make deb) and check it.
+DEB_PKG    := dpkg-dev debhelper lintian
 CORPUS     ?= $(abspath ../shared/corpus)
 # The systemd test bed's host tools; the container gets DEB_BUILD but
 # Check (it builds, it does not run the unit tests).
@@ -126,7 +131,8 @@ FUZZ_CHECK_SECONDS ?= 5
 
 .PHONY: all deps user check check-unit check-conf check-docs check-format \
         check-integration check-replay check-valgrind check-agree check-fuzz \
-        check-san check-systemd fuzz fuzz-bins soak demo bench install uninstall clean FORCE
+        check-san check-systemd fuzz fuzz-bins soak demo bench install uninstall \
+        clean deb deb-deps FORCE
 
 all: src/nfqtrackd src/nfqtrackctl
 
@@ -194,10 +200,9 @@ $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB) $(FUZZ_DIR)/.cflags
 
 fuzz-bins: $(FUZZ_BINS)
 
-# $(call apt_install,PACKAGES): install the Debian PACKAGES that are
-# missing; without root, say which and fail.
-define apt_install
-	@missing=; for p in $(1); do \
+# install_missing PACKAGES: apt-get install those not installed yet.
+define install_missing
+@missing=; for p in $(1); do \
 		dpkg-query -W -f='$${db:Status-Status}\n' $$p 2>/dev/null | \
 			grep -qx installed || missing="$$missing $$p"; \
 	done; \
@@ -214,7 +219,10 @@ define apt_install
 endef
 
 deps:
-	$(call apt_install,$(DEB_BUILD) $(DEB_TEST))
+	$(call install_missing,$(DEB_BUILD) $(DEB_TEST))
+
+deb-deps:
+	$(call install_missing,$(DEB_BUILD) $(DEB_PKG))
 
 # The user and group nfqtrackd runs as (systemd/nfqtrack.sysusers), made if
 # missing: by systemd-sysusers from that file where there is one, else by
@@ -253,7 +261,7 @@ check-san: deps user
 # check-san). The bed builds from the clone inside the container, as the
 # README has an admin do; the host only makes the .deb (make deb).
 check-systemd:
-	$(call apt_install,$(DEB_BED))
+	$(call install_missing,$(DEB_BED))
 	@echo "== systemd test bed (a Debian 12 container booted with systemd)"
 	@NFQ_BUILD_PACKAGES="$(filter-out check,$(DEB_BUILD))" tests/systemd/run.sh
 
@@ -367,8 +375,29 @@ uninstall:
 	done; \
 	rmdir $(DESTDIR)$(SYSCONFDIR)/nfqtrack 2>/dev/null || true
 
+# The Debian package, built from a copy of the tree (what git tracks plus
+# what it does not ignore; the whole tree outside git) in DEB_DIR, where
+# dpkg-buildpackage leaves the .deb, .buildinfo and .changes beside it:
+# nothing is written outside the tree. lintian must find no error and no
+# warning.
+DEB_DIR    := build/deb
+DEB_SRC    := $(DEB_DIR)/nfqtrack-$(VERSION)
+
+deb: deb-deps
+	@rm -rf $(DEB_DIR) && mkdir -p $(DEB_SRC)
+	@if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+		git ls-files -z --cached --others --exclude-standard | \
+			tar --null -T - --ignore-failed-read -cf - | \
+			tar -xf - -C $(DEB_SRC); \
+	else \
+		tar --exclude=./build --exclude-vcs -cf - . | tar -xf - -C $(DEB_SRC); \
+	fi
+	cd $(DEB_SRC) && dpkg-buildpackage -us -uc -b
+	lintian --fail-on error,warning --info $(DEB_DIR)/nfqtrack_$(VERSION)_*.changes
+	@echo "deb: $$(ls $(DEB_DIR)/nfqtrack_$(VERSION)_*.deb)"
+
 clean:
 	rm -rf src/*.o src/*.d src/.cflags $(LIB) src/nfqtrackd src/nfqtrackctl \
-		tests/bin tests/out $(FUZZ_DIR)
+		tests/bin tests/out $(FUZZ_DIR) build
 
 -include $(ALL_OBJS:.o=.d) $(wildcard tests/bin/*.d) $(wildcard $(FUZZ_DIR)/*.d)

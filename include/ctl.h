@@ -77,8 +77,10 @@ struct ctl_server;
  * Listen on path (mode 0660, group group), creating its directory if
  * missing (mode 0750, owned by dir_owner and group). A stale socket left
  * by a dead daemon is replaced; a live one is an error. (uid_t)-1 and
- * (gid_t)-1 leave owner and group as they come. Returns NULL with a
- * message in err.
+ * (gid_t)-1 leave owner and group as they come; so does an owner or group
+ * that is already right: no chown is made then (a unit's
+ * SystemCallFilter=~@privileged denies it), and none follows a symlink.
+ * Returns NULL with a message in err.
  */
 struct ctl_server *ctl_server_open(const char *path, uid_t dir_owner,
 				   gid_t group, char *err, size_t errlen);

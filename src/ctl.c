@@ -167,6 +167,24 @@ static void client_close(struct ctl_server *s, struct client *c)
 	c->fd = -1;
 }
 
+/* Give path (the daemon's own, just made) the owner and group asked for,
+ * by a call only when one of them differs: started by systemd as its user,
+ * nothing differs, and the unit's SystemCallFilter=~@privileged would turn
+ * any chown into EPERM. A symlink put at path is changed itself, never
+ * followed. (uid_t)-1 and (gid_t)-1 keep what is there. Returns 0 or -1
+ * with errno. */
+static int set_owner(const char *path, uid_t owner, gid_t group)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return -1;
+	if ((owner == (uid_t)-1 || owner == st.st_uid) &&
+	    (group == (gid_t)-1 || group == st.st_gid))
+		return 0;
+	return fchownat(AT_FDCWD, path, owner, group, AT_SYMLINK_NOFOLLOW);
+}
+
 /* The socket's directory, made if missing: owned by dir_owner, so that
  * the daemon can remove its socket once it no longer runs as root, and by
  * group, whose members must reach the socket. */
@@ -181,7 +199,7 @@ static int parent_dir(const char *path, uid_t dir_owner, gid_t group, char *err,
 	if (stat(dir, &st) == 0)
 		return 0;
 	if (errno != ENOENT || mkdir(dir, 0750) < 0 ||
-	    chown(dir, dir_owner, group) < 0) {
+	    set_owner(dir, dir_owner, group) < 0) {
 		snprintf(err, errlen, "cannot create directory %s: %s", dir,
 			 strerror(errno));
 		return -1;
@@ -253,7 +271,7 @@ struct ctl_server *ctl_server_open(const char *path, uid_t dir_owner,
 	old = umask(0117); /* srw-rw----, from the first instant */
 	r = bind(s->listen_fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old);
-	if (r < 0 || chown(path, (uid_t)-1, group) < 0 ||
+	if (r < 0 || set_owner(path, (uid_t)-1, group) < 0 ||
 	    listen(s->listen_fd, MAX_CLIENTS) < 0)
 		goto fail;
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);

@@ -1222,6 +1222,21 @@ static int start_threads(struct daemon *d)
 		if (!err)
 			err = pthread_create(&w->thread, &attr, worker_run, w);
 		pthread_attr_destroy(&attr);
+		if (err == EPERM && w->cpu >= 0) {
+			/* sched_setaffinity denied: the shipped unit's
+			 * SystemCallFilter=~@resources. Run unpinned rather
+			 * than not at all, and say once how to allow it. */
+			log_msg(LOG_WARNING,
+				"pin_threads: cannot pin the queue threads, "
+				"sched_setaffinity: %s (the unit's "
+				"SystemCallFilter denies it; a drop-in with "
+				"[Service] SystemCallFilter=sched_setaffinity "
+				"allows it): running them unpinned",
+				strerror(err));
+			ncpus = 0; /* for the threads still to come */
+			w->cpu = -1;
+			err = pthread_create(&w->thread, NULL, worker_run, w);
+		}
 		if (err) {
 			pause_leave(&d->pause);
 			log_msg(LOG_ERR, "queue %" PRIu32 ": no thread: %s",
@@ -1451,13 +1466,15 @@ static uint64_t table_bytes(const struct daemon *d)
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: nfqtrackd [-c FILE] [-s SOCKET] [-e] [-t]\n"
+		"usage: nfqtrackd [-c FILE] [-s SOCKET] [-e] [-t [-q]]\n"
 		"       nfqtrackd [-c FILE] --replay FILE [--dump[=json]]\n"
 		"  -c, --config FILE   configuration file (default %s)\n"
 		"  -s, --socket PATH   control socket (overrides ctl_socket)\n"
 		"  -e, --stderr        also log to standard error\n"
 		"  -t, --test          check the configuration, print the "
 		"effective settings, exit\n"
+		"  -q, --quiet         with -t: one line if it is good, "
+		"only the problems if not\n"
 		"      --replay FILE   run a pcap or pcapng capture through "
 		"the tracker, print\n"
 		"                      the counters, exit\n"
@@ -1476,6 +1493,7 @@ int main(int argc, char **argv)
 		{ "socket", required_argument, NULL, 's' },
 		{ "stderr", no_argument, NULL, 'e' },
 		{ "test", no_argument, NULL, 't' },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "replay", required_argument, NULL, 'R' },
@@ -1487,14 +1505,14 @@ int main(int argc, char **argv)
 	const char *replay_path = NULL;
 	int dump = 0;
 	const char *socket_path = NULL;
-	bool to_stderr = false, test = false;
+	bool to_stderr = false, test = false, quiet = false;
 	struct queue_params qp;
 	struct hash_key hkey;
 	char err[256], queues[32];
 	int opt, n, ret = 1;
 
 	d.conf_path = CONF_DEFAULT_PATH;
-	while ((opt = getopt_long(argc, argv, "c:s:etVh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:s:etqVh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			d.conf_path = optarg;
@@ -1508,6 +1526,9 @@ int main(int argc, char **argv)
 			break;
 		case 't':
 			test = true;
+			break;
+		case 'q':
+			quiet = true;
 			break;
 		case 'R':
 			replay_path = optarg;
@@ -1564,14 +1585,23 @@ int main(int argc, char **argv)
 		fprintf(stderr, "nfqtrackd: --dump goes with --replay\n");
 		return 2;
 	}
+	if (quiet && !test) {
+		fprintf(stderr, "nfqtrackd: -q goes with -t\n");
+		return 2;
+	}
 	if (replay_path)
 		return replay(&d, replay_path, dump);
 	if (test) {
+		/* -q (the unit's ExecStartPre=): the one line only, not the
+		 * whole configuration into the journal at every start. */
 		if (d.conf_missing)
-			printf("# no %s: built-in defaults\n", d.conf_path);
+			printf("%sno %s: built-in defaults\n",
+			       quiet ? "" : "# ", d.conf_path);
 		else
-			printf("# %s: configuration OK\n", d.conf_path);
-		conf_print(&d.conf, stdout);
+			printf("%s%s: configuration OK\n", quiet ? "" : "# ",
+			       d.conf_path);
+		if (!quiet)
+			conf_print(&d.conf, stdout);
 		return 0;
 	}
 

@@ -85,8 +85,11 @@ stop_daemon TERM
 # As the unit starts it: systemd makes /run/nfqtrack (RuntimeDirectory=,
 # the user's, 0750), lets the group read the kernel's queue counters
 # (ExecStartPre=+), and starts the daemon as the user with CAP_NET_ADMIN
-# ambient (User=, AmbientCapabilities=, CapabilityBoundingSet=). setpriv
-# does the same here. There is nothing left to drop, and all of it works.
+# ambient (User=, AmbientCapabilities=, CapabilityBoundingSet=), the calls
+# of @privileged and @resources failing with EPERM (SystemCallFilter=).
+# setpriv and sysfilter.py (a real seccomp filter) do the same here. There
+# is nothing left to drop, no chown to make, and all of it works.
+SYSFILTER=("$TOP/tests/tools/sysfilter.py" @privileged @resources --)
 chmod 0711 "$T"
 rm -rf "$T/run"
 install -d -o nfqtrack -g nfqtrack -m 0750 "$T/run"
@@ -96,7 +99,7 @@ chmod 0644 "$T/nfqtrack.conf"
 ip netns exec "$NS_S" setpriv --reuid=nfqtrack --regid=nfqtrack --init-groups \
 	--inh-caps=-all,+net_admin --ambient-caps=-all,+net_admin \
 	--bounding-set=-all,+net_admin --no-new-privs \
-	"$NFQTRACKD" -e -c "$T/nfqtrack.conf" 2>>"$T/daemon.err" &
+	"${SYSFILTER[@]}" "$NFQTRACKD" -e -c "$T/nfqtrack.conf" 2>>"$T/daemon.err" &
 wait_daemon $! || { fail "daemon start as the user"; done_testing; }
 expect "as systemd starts it: uid" "$(status Uid)" "$uid"
 expect "as systemd starts it: CAP_NET_ADMIN only" "$(status CapEff)" 0000000000001000
@@ -128,6 +131,30 @@ chmod o-x "$T/run"
 expect "reloaded once only" "$(counter reloads)" 1
 tcp_done
 check_accounting "as the user"
+stop_daemon TERM
+expect "SIGTERM: exit status 0" "$DAEMON_RC" 0
+
+# pin_threads = yes under the same filter: sched_setaffinity (@resources)
+# is denied, so the threads run unpinned, with one warning that says how
+# to allow it.
+write_conf "$T/nfqtrack.conf" <<EOF
+queues = 0-1
+pin_threads = yes
+EOF
+ip netns exec "$NS_S" setpriv --reuid=nfqtrack --regid=nfqtrack --init-groups \
+	--inh-caps=-all,+net_admin --ambient-caps=-all,+net_admin \
+	--bounding-set=-all,+net_admin --no-new-privs \
+	"${SYSFILTER[@]}" "$NFQTRACKD" -e -c "$T/nfqtrack.conf" 2>>"$T/daemon.err" &
+wait_daemon $! || { fail "pin_threads = yes, started as the unit does"; done_testing; }
+pinwarn='pin_threads: cannot pin the queue threads, sched_setaffinity: Operation not permitted .*SystemCallFilter=sched_setaffinity.*running them unpinned$'
+check "one warning says why and how to allow it" wait_syslog "$pinwarn"
+expect "one only" "$(grep -cE "$pinwarn" "$SYSLOG")" 1
+expect "and no thread says it is pinned" "$(grep -c ': thread on CPU' "$SYSLOG")" 0
+tcp_client "$V4_S"
+r=$(tcp_cmd open 2 3000)
+expect "traffic flows, unpinned" "$r" "open ok=2 fail=0"
+tcp_done
+check_accounting "unpinned"
 stop_daemon TERM
 expect "SIGTERM: exit status 0" "$DAEMON_RC" 0
 
