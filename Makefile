@@ -113,8 +113,8 @@ DEB_TEST   := iptables iproute2 iputils-ping rsyslog procps clang-format python3
 # To build the Debian package (make deb) and check it.
 DEB_PKG    := dpkg-dev debhelper lintian
 CORPUS     ?= $(abspath ../shared/corpus)
-# The systemd test bed's host tools; the container gets DEB_BUILD but
-# Check (it builds, it does not run the unit tests).
+# The systemd test bed's host tools; its container gets DEB_BUILD and
+# DEB_PKG, for make and make deb as the README has them.
 DEB_BED    := systemd-container debootstrap
 
 # The fuzz targets: clang with libFuzzer, ASan and UBSan, over the core
@@ -258,12 +258,12 @@ check-san: deps user
 		check-replay
 
 # nfqtrack deployed under a real systemd, in a container (CI runs it after
-# check-san). The bed builds from the clone inside the container, as the
-# README has an admin do; the host only makes the .deb (make deb).
+# check-san). It builds in the container, from a copy of the clone, as
+# the README has an admin do: make install, then make deb.
 check-systemd:
 	$(call install_missing,$(DEB_BED))
 	@echo "== systemd test bed (a Debian 12 container booted with systemd)"
-	@NFQ_BUILD_PACKAGES="$(filter-out check,$(DEB_BUILD))" tests/systemd/run.sh
+	@NFQ_BUILD_PACKAGES="$(DEB_BUILD) $(DEB_PKG)" tests/systemd/run.sh
 
 check-format:
 	@echo "== clang-format"

@@ -29,12 +29,13 @@ BED_CACHE=${BED_CACHE:-/var/cache/nfqtrack-bed}
 BED_WORK=${BED_WORK:-/var/tmp/nfqtrack-bed}
 BED_SUITE=bookworm
 # systemd and its tools, the firewall, the traffic tools, and the packages
-# `make` needs (NFQ_BUILD_PACKAGES, from the Makefile's list), which bring
-# the run-time libraries with them.
+# that make and make deb need (NFQ_BUILD_PACKAGES, the Makefile's DEB_BUILD
+# and DEB_PKG), which bring the run-time libraries with them. The
+# container has no network to fetch anything.
 BED_PACKAGES="systemd systemd-sysv dbus iproute2 iptables procps python3 \
 	passwd util-linux ${NFQ_BUILD_PACKAGES:-gcc libc6-dev make pkg-config \
-	libmnl-dev libnetfilter-queue-dev libnfnetlink-dev libpcap-dev \
-	libmicrohttpd-dev libsystemd-dev libcap-ng-dev}"
+	libmnl-dev libnetfilter-queue-dev libnfnetlink-dev check libpcap-dev \
+	libmicrohttpd-dev libsystemd-dev libcap-ng-dev dpkg-dev debhelper lintian}"
 BED_NAME=
 BED_ROOT=
 BED_RUN=
@@ -188,7 +189,15 @@ bed_boot() {
 		echo "bed: the container's systemd did not start" >&2
 		return 1
 	fi
-	st=$(bed timeout 60 systemctl is-system-running --wait 2>/dev/null)
+	# systemctl answers once PID 1's private socket is up (a few ms in);
+	# --wait then returns when the boot is done.
+	st=
+	for i in $(seq 100); do
+		st=$(bed timeout 60 systemctl is-system-running --wait 2>/dev/null)
+		[ -n "$st" ] && break
+		bed_nspawn_alive || break
+		sleep 0.1
+	done
 	bed_log "booted $BED_NAME in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s: ${st:-no answer}"
 	case $st in
 	running | degraded) return 0 ;;
@@ -207,18 +216,19 @@ bed() {
 		SYSTEMD_COLORS=0 "$@"
 }
 
-# bed_wait_nspawn SECONDS: wait for nspawn to exit; prints its status.
+# bed_wait_nspawn SECONDS: wait for nspawn to exit; its status in
+# BED_EXIT.
+BED_EXIT=
 bed_wait_nspawn() {
-	local i rc
+	local i
 	for i in $(seq $(($1 * 10))); do
 		bed_nspawn_alive || break
 		sleep 0.1
 	done
 	bed_nspawn_alive && return 1
 	wait "$BED_NSPAWN" 2>/dev/null
-	rc=$?
+	BED_EXIT=$?
 	BED_NSPAWN= BED_LEADER=
-	echo "$rc"
 }
 
 # bed_poweroff: systemctl poweroff (30 s), then SIGTERM to nspawn, which
@@ -226,23 +236,22 @@ bed_wait_nspawn() {
 bed_poweroff() {
 	bed_nspawn_alive || return 0
 	bed systemctl poweroff --no-block >/dev/null 2>&1
-	bed_wait_nspawn 30 >/dev/null && return 0
+	bed_wait_nspawn 30 && return 0
 	bed_log "poweroff took over 30 s: SIGTERM to nspawn"
 	kill -TERM "$BED_NSPAWN" 2>/dev/null
-	bed_wait_nspawn 30 >/dev/null && return 0
+	bed_wait_nspawn 30 && return 0
 	bed_log "nspawn still there: SIGKILL"
 	kill -KILL "$BED_NSPAWN" 2>/dev/null
-	bed_wait_nspawn 10 >/dev/null
+	bed_wait_nspawn 10
 }
 
 # bed_reboot: systemctl reboot; nspawn exits with 133 for it (systemd's
 # systemd-nspawn@.service would start it again; here the bed does), then
 # the same tree boots again.
 bed_reboot() {
-	local rc
 	bed systemctl reboot --no-block >/dev/null 2>&1 || return 1
-	rc=$(bed_wait_nspawn 60) || return 1
-	[ "$rc" = 133 ] || { bed_log "nspawn exited $rc on reboot, not 133"; return 1; }
+	bed_wait_nspawn 60 || return 1
+	[ "$BED_EXIT" = 133 ] || { bed_log "nspawn exited $BED_EXIT on reboot, not 133"; return 1; }
 	bed_boot
 }
 

@@ -163,6 +163,19 @@ for line in sys.stdin:
 EOF
 }
 
+# put_clone: the clone's files (what git tracks, as a fresh clone has them)
+# in /root/nfqtrack of the live tree.
+put_clone() {
+	mkdir -p "$BED_ROOT/root/nfqtrack"
+	if git -C "$TOP" rev-parse --git-dir >/dev/null 2>&1; then
+		git -C "$TOP" ls-files -z | (cd "$TOP" && tar --null -T - -cf -) |
+			tar -xf - -C "$BED_ROOT/root/nfqtrack"
+	else
+		tar -C "$TOP" --exclude=./tests/out --exclude=./build --exclude='*.o' -cf - . |
+			tar -xf - -C "$BED_ROOT/root/nfqtrack"
+	fi
+}
+
 # net_up: the network, the server (a transient unit of the container's
 # systemd, so that it ends with the container).
 net_up() {
@@ -207,34 +220,31 @@ pre_lines() {
 	[ -n "$pid" ] && bed journalctl -q -o cat -u nfqtrack _PID="$pid"
 }
 
-# readme KIND: the walkthrough, run inside from DIR: every ```sh block of
-# the README's Deployment section, and the install block ```sh KIND. Each
-# command is run alone, as pasted, and must exit 0. After the block that
-# loads the rules, a connection is held so that the commands that follow
-# have traffic to show.
+# readme KIND DIR: the walkthrough, run inside from DIR: the README's
+# install block for KIND (```sh install-KIND, in place of step 1), then
+# every ```sh block of its Deployment section in order. Each command is
+# run alone, as pasted, and must exit 0. After the rules are loaded a
+# connection is held, so that the commands that follow have a flow to show.
 readme() {
-	local kind=$1 dir=$2 info cmd out rc i=0 label
-	while IFS= read -r -d '' info && IFS= read -r -d '' cmd; do
-		case $info in
-		sh) ;;
-		"sh install-$kind") ;;
-		*) continue ;;
-		esac
-		i=$((i + 1))
-		label="README ($kind) \$ $(echo "$cmd" | head -n 1)"
-		out=$(bed bash -c "cd $dir && $cmd" 2>&1)
-		rc=$?
-		echo "\$ $cmd" >>"$OUT/readme-$kind.txt"
-		echo "$out" >>"$OUT/readme-$kind.txt"
-		if [ $rc -eq 0 ]; then ok "$label"; else
-			notok "$label: exit $rc"
-			echo "$out" | tail -n 15 | sed 's/^/#   /'
-		fi
-		case $cmd in
-		ip6tables-restore*) hold >/dev/null && sleep 1 ;;
-		esac
-	done < <(awk -f "$HERE/readme.awk" "$TOP/README.md")
-	[ $i -gt 0 ] || notok "README ($kind): no \`\`\`sh blocks found in its Deployment section"
+	local kind=$1 dir=$2 info cmd out rc i=0 label pass
+	for pass in "sh install-$kind" sh; do
+		while IFS= read -r -d '' info && IFS= read -r -d '' cmd; do
+			[ "$info" = "$pass" ] || continue
+			i=$((i + 1))
+			label="README ($kind) \$ $(echo "$cmd" | head -n 1)"
+			out=$(bed bash -c "cd $dir && $cmd" 2>&1)
+			rc=$?
+			printf '$ %s\n%s\n' "$cmd" "$out" >>"$OUT/readme-$kind.txt"
+			if [ $rc -eq 0 ]; then ok "$label"; else
+				notok "$label: exit $rc"
+				echo "$out" | tail -n 15 | sed 's/^/#   /'
+			fi
+			case $cmd in
+			ip6tables-restore*) hold >/dev/null && sleep 1 ;;
+			esac
+		done < <(awk -f "$HERE/readme.awk" "$TOP/README.md")
+	done
+	[ $i -gt 1 ] || notok "README ($kind): no \`\`\`sh blocks in its Deployment section"
 }
 
 # The checks on an installed, running unit (from source or the package).
@@ -266,19 +276,12 @@ check_running() {
 	fi
 }
 
-# From source: the clone's files (what git tracks, as a fresh clone has
-# them) in /root/nfqtrack.
+# From source: make && make install in a copy of the clone.
 phase_source() {
 	local a b pid pid2 t w line out n
 	setup_begin
 	bed_tree "$TAG-src" || { notok "source: a live tree"; setup_end; return; }
-	mkdir -p "$BED_ROOT/root/nfqtrack"
-	if git -C "$TOP" rev-parse --git-dir >/dev/null 2>&1; then
-		git -C "$TOP" ls-files -z | (cd "$TOP" && tar --null -T - -cf -) |
-			tar -xf - -C "$BED_ROOT/root/nfqtrack"
-	else
-		tar -C "$TOP" --exclude=./tests/out --exclude='*.o' -cf - . | tar -xf - -C "$BED_ROOT/root/nfqtrack"
-	fi
+	put_clone
 	put_helpers
 	bed_boot || { notok "source: the container boots"; setup_end; return; }
 	ok "source: the container boots with systemd as PID 1 ($(bed systemctl --version | head -n 1))"
@@ -294,12 +297,12 @@ phase_source() {
 	bed systemctl stop bed-hold 2>/dev/null
 
 	# A good edit, a reload: the new limit is in force.
-	bed nfqtrackctl flush >/dev/null
+	bed nfqtrackctl flush >/dev/null 2>&1
 	conf_set max_flows 4
 	conf_set on_full drop
 	check "source: systemctl reload after a good edit exits 0" bed systemctl reload nfqtrack
-	check "source: max_flows = 4 in force" sh -c "[ \"\$(nsenter -t $BED_LEADER -a nfqtrackctl config | grep '^max_flows = ')\" = 'max_flows = 4' ]"
-	bed nfqtrackctl flush >/dev/null
+	check "source: max_flows = 4 in force" sh -c "[ \"\$(nsenter -t $BED_LEADER -a nfqtrackctl config 2>&1 | grep '^max_flows = ')\" = 'max_flows = 4' ]"
+	bed nfqtrackctl flush >/dev/null 2>&1
 	out=$(connect 8 0)
 	if [ "$out" = connected=4 ]; then ok "source: 8 connections through a table of 4: 4 connected"; else
 		notok "source: 8 connections through a table of 4: 4 connected ($out)"; fi
@@ -333,13 +336,13 @@ phase_source() {
 		notok "source: the journal names /etc/nfqtrack/nfqtrack.conf:$line"
 		note "$OUT/reload-bad-journal.txt"
 	fi
-	check "source: the old max_flows = 4 kept" sh -c "[ \"\$(nsenter -t $BED_LEADER -a nfqtrackctl config | grep '^max_flows = ')\" = 'max_flows = 4' ]"
+	check "source: the old max_flows = 4 kept" sh -c "[ \"\$(nsenter -t $BED_LEADER -a nfqtrackctl config 2>&1 | grep '^max_flows = ')\" = 'max_flows = 4' ]"
 	check "source: still active after the broken reload" bed systemctl -q is-active nfqtrack
 	conf_set max_flows 1000
 
 	# nfqtrackctl: a member of group nfqtrack may, another user may not.
 	bed useradd -M -G nfqtrack alice && bed useradd -M bob
-	check "source: nfqtrackctl stats as a member of group nfqtrack" bed runuser -u alice -- nfqtrackctl stats -o json >/dev/null
+	check "source: nfqtrackctl stats as a member of group nfqtrack" bed runuser -u alice -- sh -c 'nfqtrackctl stats -o json >/dev/null'
 	out=$(bed runuser -u bob -- nfqtrackctl stats 2>&1)
 	if [ $? -ne 0 ] && echo "$out" | grep -q 'Permission denied'; then
 		ok "source: nfqtrackctl refused to a non-member ($out)"
@@ -357,7 +360,8 @@ phase_source() {
 	pid=$(bed systemctl show -p MainPID --value nfqtrack)
 	a=$(bed date '+%Y-%m-%d %H:%M:%S')
 	t=$(date +%s)
-	bed kill -STOP "$pid"
+	# Never "kill 0" (our own process group) if there is no main PID.
+	[ "${pid:-0}" -gt 1 ] && bed kill -STOP "$pid"
 	pid2=$pid
 	for _ in $(seq 200); do
 		pid2=$(bed systemctl show -p MainPID --value nfqtrack)
@@ -423,32 +427,23 @@ phase_source() {
 		notok "source: after the reboot, 3 connections tracked ($out, $n flows)"; fi
 }
 
-# The Debian package, as make deb builds it.
+# From the Debian package: make deb and apt install in a copy of the clone
+# in a fresh container (the base tree has the packages make deb wants).
 phase_deb() {
-	local deb files left pkgfiles
+	local files left pkgfiles
 	if ! grep -q '^deb:' "$TOP/Makefile" || [ ! -d "$TOP/debian" ]; then
 		skip "deb: this tree has no debian/ and no make deb yet: apt install/purge and the README walkthrough from the package not tested"
 		return
 	fi
 	setup_begin
-	if ! make -C "$TOP" --no-print-directory deb >"$OUT/make-deb.txt" 2>&1; then
-		notok "deb: make deb"
-		tail -n 15 "$OUT/make-deb.txt" | sed 's/^/#   /'
-		setup_end
-		return
-	fi
-	deb=$(ls -t "$TOP"/nfqtrack_*.deb "$TOP"/../nfqtrack_*.deb 2>/dev/null | head -n 1)
-	[ -n "$deb" ] || { notok "deb: make deb made no nfqtrack_*.deb"; setup_end; return; }
-	ok "deb: make deb ($(basename "$deb"))"
-	bed_cleanup
 	bed_tree "$TAG-deb" || { notok "deb: a live tree"; setup_end; return; }
-	cp "$deb" "$BED_ROOT/root/"
+	put_clone
 	put_helpers
 	bed_boot || { notok "deb: the container boots"; setup_end; return; }
 	net_up || notok "deb: the container's network"
 	setup_end
 
-	readme deb /root
+	readme deb /root/nfqtrack
 	check_running deb
 	bed systemctl stop bed-hold 2>/dev/null
 
@@ -464,6 +459,11 @@ phase_deb() {
 	done
 	if [ -z "$files" ]; then ok "deb: every file of the package, /etc/nfqtrack and /run/nfqtrack gone"; else
 		notok "deb: left behind:$files"; fi
+	# Debian keeps system users (the README says why); nothing may be
+	# left that is theirs.
+	files=$(bed sh -c 'getent passwd nfqtrack >/dev/null &&
+		find / /run /var /tmp -xdev \( -user nfqtrack -o -group nfqtrack \) -print' | sort -u | tr '\n' ' ')
+	check "deb: no file of user or group nfqtrack left${files:+ ($files)}" [ -z "$files" ]
 	left=$(bed sh -c 'getent passwd nfqtrack >/dev/null && pgrep -u nfqtrack -l')
 	check "deb: no process of user nfqtrack left${left:+ ($left)}" [ -z "$left" ]
 	check "deb: the unit is gone" sh -c "! nsenter -t $BED_LEADER -a systemctl cat nfqtrack >/dev/null 2>&1"
