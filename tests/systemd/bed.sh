@@ -28,14 +28,16 @@
 BED_CACHE=${BED_CACHE:-/var/cache/nfqtrack-bed}
 BED_WORK=${BED_WORK:-/var/tmp/nfqtrack-bed}
 BED_SUITE=bookworm
-# systemd and its tools, the firewall, the traffic tools, and the packages
-# that make and make deb need (NFQ_BUILD_PACKAGES, the Makefile's DEB_BUILD
-# and DEB_PKG), which bring the run-time libraries with them. The
-# container has no network to fetch anything.
-BED_PACKAGES="systemd systemd-sysv dbus iproute2 iptables procps python3 \
-	passwd util-linux ${NFQ_BUILD_PACKAGES:-gcc libc6-dev make pkg-config \
-	libmnl-dev libnetfilter-queue-dev libnfnetlink-dev check libpcap-dev \
-	libmicrohttpd-dev libsystemd-dev libcap-ng-dev dpkg-dev debhelper lintian}"
+# systemd and its tools, the firewall and the traffic tools, by
+# debootstrap; then, by apt-get in the tree (debootstrap's own resolver
+# fails on some of their dependencies, lintian's), the packages that make
+# and make deb need (NFQ_BUILD_PACKAGES: the Makefile's DEB_BUILD and
+# DEB_PKG), which bring the run-time libraries with them. The container has
+# no network to fetch anything later.
+BED_CORE="systemd systemd-sysv dbus iproute2 iptables procps python3 passwd util-linux"
+BED_EXTRA=${NFQ_BUILD_PACKAGES:-gcc libc6-dev make pkg-config libmnl-dev \
+	libnetfilter-queue-dev libnfnetlink-dev check libpcap-dev libmicrohttpd-dev \
+	libsystemd-dev libcap-ng-dev dpkg-dev debhelper lintian}
 BED_NAME=
 BED_ROOT=
 BED_RUN=
@@ -63,11 +65,30 @@ bed_masked_units="console-getty.service getty@.service apt-daily.timer \
 	apt-daily-upgrade.timer dpkg-db-backup.timer e2scrub_all.timer \
 	e2scrub_reap.service fstrim.timer systemd-timesyncd.service"
 
+# bed_apt_in TREE PACKAGE...: apt-get install in TREE, chrooted, with the
+# host's network and name servers, /proc and /dev for the maintainer
+# scripts; nothing is started (no systemd runs there).
+bed_apt_in() {
+	local t=$1 rc
+	shift
+	cp /etc/resolv.conf "$t/etc/resolv.conf" 2>/dev/null
+	mount -t proc proc "$t/proc" || return 1
+	mount --bind /dev "$t/dev" || { umount "$t/proc"; return 1; }
+	timeout 1200 chroot "$t" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+		DEBIAN_FRONTEND=noninteractive sh -c \
+		'apt-get update -q && apt-get install -y -q --no-install-recommends "$@" && apt-get clean' \
+		sh "$@"
+	rc=$?
+	umount "$t/dev"
+	umount "$t/proc"
+	return $rc
+}
+
 # bed_base: prints the base tree's path; made under a lock when missing, so
 # that two runs never debootstrap at once.
 bed_base() {
 	local key dir t0 rc
-	key=$(echo "$BED_SUITE $(bed_mirror) $BED_PACKAGES" | tr -s ' \t\n' ' ' | md5sum | cut -c1-12)
+	key=$(echo "$BED_SUITE $(bed_mirror) $BED_CORE / $BED_EXTRA" | tr -s ' \t\n' ' ' | md5sum | cut -c1-12)
 	dir=$BED_CACHE/base-$key
 	mkdir -p "$BED_CACHE" || return 1
 	(
@@ -75,15 +96,16 @@ bed_base() {
 		[ -x "$dir/lib/systemd/systemd" ] && exit 0
 		t0=$(date +%s)
 		echo "# bed: debootstrap $BED_SUITE from $(bed_mirror) into $dir (once; about 2.5 min)" >&2
-		rm -rf "$dir.tmp"
+		rm -rf --one-file-system "$dir.tmp"
 		timeout 1200 debootstrap --variant=minbase \
-			--include="$(echo $BED_PACKAGES | tr ' ' ,)" \
-			"$BED_SUITE" "$dir.tmp" "$(bed_mirror)" >"$BED_CACHE/debootstrap.log" 2>&1
+			--include="$(echo $BED_CORE | tr ' ' ,)" \
+			"$BED_SUITE" "$dir.tmp" "$(bed_mirror)" >"$BED_CACHE/debootstrap.log" 2>&1 &&
+			bed_apt_in "$dir.tmp" $BED_EXTRA >>"$BED_CACHE/debootstrap.log" 2>&1
 		rc=$?
 		if [ $rc -ne 0 ]; then
 			tail -n 5 "$BED_CACHE/debootstrap.log" >&2
-			echo "bed: debootstrap failed ($rc), log in $BED_CACHE/debootstrap.log" >&2
-			rm -rf "$dir.tmp"
+			echo "bed: making the tree failed ($rc), log in $BED_CACHE/debootstrap.log" >&2
+			rm -rf --one-file-system "$dir.tmp"
 			exit 1
 		fi
 		for u in $bed_masked_units; do
@@ -92,8 +114,6 @@ bed_base() {
 		# A persistent journal, as on an installed machine: it outlives a
 		# reboot of the container.
 		mkdir -p "$dir.tmp/var/log/journal"
-		apt-get -o Dir="$dir.tmp" clean 2>/dev/null
-		rm -rf "$dir.tmp/var/cache/apt/archives/"*.deb
 		mv "$dir.tmp" "$dir"
 		echo "# bed: base tree made in $(($(date +%s) - t0)) s" >&2
 	) 9>"$BED_CACHE/lock" || return 1
@@ -263,7 +283,8 @@ bed_cleanup() {
 	if [ -n "$BED_ROOT" ] && mountpoint -q "$BED_ROOT"; then
 		umount "$BED_ROOT" || umount -l "$BED_ROOT"
 	fi
-	[ -n "$BED_RUN" ] && rm -rf "$BED_RUN"
+	# --one-file-system: never into a mount that failed to go.
+	[ -n "$BED_RUN" ] && rm -rf --one-file-system "$BED_RUN"
 	BED_ROOT= BED_RUN=
 	# The tmpfs, if this run mounted it and no other nspawn runs now.
 	if [ -n "$BED_TMPFS" ] && ! pgrep -x systemd-nspawn >/dev/null; then
