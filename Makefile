@@ -111,7 +111,7 @@ DEB_TEST   := iptables iproute2 iputils-ping rsyslog procps clang-format python3
               man-db groff-base tcpreplay conntrack curl python3-prometheus-client \
               systemd valgrind clang libclang-rt-14-dev
 # To build the Debian package (make deb) and check it.
-DEB_PKG    := dpkg-dev debhelper lintian
+DEB_PKG    := build-essential dpkg-dev debhelper lintian
 CORPUS     ?= $(abspath ../shared/corpus)
 # The systemd test bed's host tools; its container gets DEB_BUILD and
 # DEB_PKG, for make and make deb as the README has them.
