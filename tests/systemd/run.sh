@@ -213,12 +213,18 @@ conf_set() {
 		echo "$1 = $2" | bed tee -a /etc/nfqtrack/nfqtrack.conf >/dev/null
 }
 
-# The ExecStartPre= check's lines in the journal, from its last run (its
-# PID is in ExecStartPre's properties).
+# The ExecStartPre= check's lines in the journal: those of the unit's
+# current run (its invocation ID) that nfqtrackd wrote from another PID than
+# the main one. (systemctl show forgets ExecStartPre's PID once the main
+# process runs.)
 pre_lines() {
-	local pid
-	pid=$(bed systemctl show -p ExecStartPre nfqtrack | sed -n 's/.*nfqtrackd ;.* pid=\([0-9]*\) ;.*/\1/p' | head -n 1)
-	[ -n "$pid" ] && bed journalctl -q -b -o cat -u nfqtrack _PID="$pid"
+	local inv main
+	inv=$(bed systemctl show -p InvocationID --value nfqtrack)
+	main=$(bed systemctl show -p MainPID --value nfqtrack)
+	[ -n "$inv" ] || return 1
+	bed journalctl -q -o json _SYSTEMD_INVOCATION_ID="$inv" SYSLOG_IDENTIFIER=nfqtrackd |
+		bed python3 /root/bed/fields.py _PID MESSAGE |
+		awk -v m="_PID=$main" '$1 != m { sub(/^_PID=[0-9]+ MESSAGE=/, ""); print }'
 }
 
 # readme KIND DIR: the walkthrough, run inside from DIR: the README's
