@@ -34,6 +34,7 @@ TAG=${BED_TAG:-nfqbed}-$$
 N=0
 FAILED=0
 SKIPPED=0
+TODO=0
 T0=$(date +%s)
 SETUP=0
 SETUP_T=
@@ -56,6 +57,13 @@ skip() {
 	SKIPPED=$((SKIPPED + 1))
 	echo "ok $N - # SKIP $*"
 }
+# todo DESCRIPTION WHY: a known defect, not yet fixed: TAP's TODO, which
+# is reported and not counted as a failure.
+todo() {
+	N=$((N + 1))
+	TODO=$((TODO + 1))
+	echo "not ok $N - $1 # TODO $2"
+}
 # check DESCRIPTION COMMAND...: ok when the command succeeds.
 check() {
 	local d=$1
@@ -72,7 +80,7 @@ finish() {
 	trap - EXIT INT TERM
 	bed_cleanup
 	[ "$N" -gt 0 ] && echo "1..$N"
-	echo "# check-systemd: $((N - FAILED - SKIPPED)) passed, $FAILED failed, $SKIPPED skipped" \
+	echo "# check-systemd: $((N - FAILED - SKIPPED - TODO)) passed, $FAILED failed, $SKIPPED skipped, $TODO known defects (TODO)" \
 		"in $(($(date +%s) - T0)) s (setup $SETUP s); what the checks saw: $OUT"
 	[ "$FAILED" -eq 0 ] && [ "$rc" -eq 0 ] && exit 0
 	exit 1
@@ -409,6 +417,11 @@ phase_source() {
 		notok "source: pin_threads = yes under the unit: one warning ($a) or two pinned threads ($b)"
 		note "$OUT/pin.txt"
 	fi
+	# The start line may not promise what the warning then takes back.
+	if grep -q 'starting: .*(pinned)' "$OUT/pin.txt" && grep -q 'running them unpinned' "$OUT/pin.txt"; then
+		todo "source: the start line says no '(pinned)' when the threads run unpinned" \
+			"$(grep -o 'starting: queues [^,]*' "$OUT/pin.txt" | tail -n 1), then 'running them unpinned'"
+	else ok "source: the start line says no '(pinned)' when the threads run unpinned # TODO"; fi
 	n=$(bed awk '$1 == 0 || $1 == 1' /proc/net/netfilter/nfnetlink_queue | wc -l)
 	check "source: queues 0 and 1 bound" [ "$n" = 2 ]
 	conf_set queues 0
@@ -428,7 +441,7 @@ phase_source() {
 	a=$(bed systemctl show -p ActiveEnterTimestampMonotonic --value nfqtrack.service)
 	b=$(bed systemctl show -p ActiveEnterTimestampMonotonic --value network-pre.target)
 	if [ "${a:-0}" -gt 0 ] && [ "${b:-0}" -ge "$a" ]; then
-		ok "source: ready (queue bound) at $((a / 1000)) ms of the boot, network-pre.target at $((b / 1000)) ms"
+		ok "source: ready (queue bound) before network-pre.target, by $(((b - a) / 1000)) ms"
 	else notok "source: ready before network-pre.target (${a:-?} us, ${b:-?} us)"; fi
 	check "source: queue 0 bound" sh -c "nsenter -t $BED_LEADER -n awk '\$1 == 0' /proc/net/netfilter/nfnetlink_queue | grep -q ."
 	n=$(pre_lines | wc -l)
