@@ -87,7 +87,7 @@ bed_apt_in() {
 # bed_base: prints the base tree's path; made under a lock when missing, so
 # that two runs never debootstrap at once.
 bed_base() {
-	local key dir t0 rc
+	local key dir t0 rc old
 	key=$(echo "$BED_SUITE $(bed_mirror) $BED_CORE / $BED_EXTRA" | tr -s ' \t\n' ' ' | md5sum | cut -c1-12)
 	dir=$BED_CACHE/base-$key
 	mkdir -p "$BED_CACHE" || return 1
@@ -116,6 +116,12 @@ bed_base() {
 		mkdir -p "$dir.tmp/var/log/journal"
 		mv "$dir.tmp" "$dir"
 		echo "# bed: base tree made in $(($(date +%s) - t0)) s" >&2
+		# Trees of older package lists (700 MB each), unless a run's
+		# overlay still stands on one.
+		for old in "$BED_CACHE"/base-*; do
+			[ "$old" = "$dir" ] || grep -qF "lowerdir=$old," /proc/mounts ||
+				rm -rf --one-file-system "$old"
+		done
 	) 9>"$BED_CACHE/lock" || return 1
 	echo "$dir"
 }
