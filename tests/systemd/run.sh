@@ -250,7 +250,7 @@ readme() {
 			i=$((i + 1))
 			label="README ($kind) \$ $(echo "$cmd" | head -n 1)"
 			t=$(date +%s)
-			out=$(bed bash -c "cd $dir && $cmd" 2>&1)
+			out=$(bed timeout -k 10 900 bash -c "cd $dir && $cmd" 2>&1)
 			rc=$?
 			[ "$pass" = sh ] || INSTALL=$((INSTALL + $(date +%s) - t))
 			printf '$ %s\n%s\n' "$cmd" "$out" >>"$OUT/readme-$kind.txt"
