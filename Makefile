@@ -263,7 +263,7 @@ check-san: deps user
 check-systemd:
 	$(call install_missing,$(DEB_BED))
 	@echo "== systemd test bed (a Debian 12 container booted with systemd)"
-	@NFQ_BUILD_PACKAGES="$(DEB_BUILD) $(DEB_PKG)" timeout -k 30 3600 tests/systemd/run.sh
+	@NFQ_BUILD_PACKAGES="$(DEB_BUILD) $(DEB_PKG)" timeout -k 120 3600 tests/systemd/run.sh
 
 check-format:
 	@echo "== clang-format"
