@@ -16,9 +16,11 @@
 #    (SIGSTOP: restarted within WatchdogSec); systemctl stop; queues = 0-1
 #    with pin_threads = yes; a reboot (active at boot, bound before the
 #    network is up, traffic tracked).
-# 2. From the Debian package (make deb, when the tree can build one): a
-#    fresh container, the README's walkthrough with apt install in place
-#    of make install, then apt purge, which must leave nothing of ours.
+# 2. From the Debian package (when the tree has debian/): a fresh
+#    container, the README's walkthrough with its make deb and apt install
+#    in place of make install, the same checks of the running unit, then
+#    apt purge, which must leave nothing of ours (files, the user's
+#    processes).
 #
 # Needs root, systemd-nspawn and debootstrap (make check-systemd installs
 # them). The base tree is cached in BED_CACHE (/var/cache/nfqtrack-bed);
