@@ -27,6 +27,12 @@
 #   make check-san       unit and integration tests and the corpus replay
 #                        under AddressSanitizer and UBSan, any report
 #                        fatal (CI runs it after check: .ci/run)
+#   make check-systemd   as root: deploy it in a Debian 12 container booted
+#                        with systemd (nspawn, cached debootstrap tree):
+#                        the README's walkthrough as written, the unit's
+#                        start, status, journal, reload, watchdog, stop and
+#                        a reboot; the .deb installed and purged
+#                        (tests/systemd/run.sh; CI runs it after check-san)
 #   make install         PREFIX, DESTDIR, SYSCONFDIR, SBINDIR, MANDIR, UNITDIR,
 #                        SYSUSERSDIR; without DESTDIR, also creates the user
 #   make user            create the system user and group nfqtrack if missing
@@ -105,8 +111,11 @@ DEB_TEST   := iptables iproute2 iputils-ping rsyslog procps clang-format python3
               man-db groff-base tcpreplay conntrack curl python3-prometheus-client \
               systemd valgrind clang libclang-rt-14-dev
 # To build the Debian package (make deb) and check it.
-DEB_PKG    := dpkg-dev debhelper lintian
+DEB_PKG    := build-essential dpkg-dev debhelper lintian
 CORPUS     ?= $(abspath ../shared/corpus)
+# The systemd test bed's host tools; its container gets DEB_BUILD and
+# DEB_PKG, for make and make deb as the README has them.
+DEB_BED    := systemd-container debootstrap
 
 # The fuzz targets: clang with libFuzzer, ASan and UBSan, over the core
 # compiled again into FUZZ_DIR (gcc's objects and flags stay out of it).
@@ -122,8 +131,8 @@ FUZZ_CHECK_SECONDS ?= 5
 
 .PHONY: all deps user check check-unit check-conf check-docs check-format \
         check-integration check-replay check-valgrind check-agree check-fuzz \
-        check-san fuzz fuzz-bins soak demo bench install uninstall clean deb \
-        deb-deps FORCE
+        check-san check-systemd fuzz fuzz-bins soak demo bench install uninstall \
+        clean deb deb-deps FORCE
 
 all: src/nfqtrackd src/nfqtrackctl
 
@@ -209,10 +218,10 @@ define install_missing
 	done; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" != 0 ]; then \
-			echo "deps: missing Debian packages:$$missing (run as root to install)" >&2; \
+			echo "$@: missing Debian packages:$$missing (run as root to install)" >&2; \
 			exit 1; \
 		fi; \
-		echo "deps: installing$$missing"; \
+		echo "$@: installing$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 			apt-get install -y -qq --no-install-recommends $$missing \
 			>/dev/null || exit 1; \
@@ -257,6 +266,14 @@ check-san: deps user
 	$(MAKE) --no-print-directory SAN=1 all $(UNIT_TESTS) $(TOOLS)
 	$(MAKE) --no-print-directory SAN=1 check-unit check-integration \
 		check-replay
+
+# nfqtrack deployed under a real systemd, in a container (CI runs it after
+# check-san). It builds in the container, from a copy of the clone, as
+# the README has an admin do: make install, then make deb.
+check-systemd:
+	$(call install_missing,$(DEB_BED))
+	@echo "== systemd test bed (a Debian 12 container booted with systemd)"
+	@NFQ_BUILD_PACKAGES="$(DEB_BUILD) $(DEB_PKG)" timeout -k 120 3600 tests/systemd/run.sh
 
 check-format:
 	@echo "== clang-format"
