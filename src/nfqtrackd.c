@@ -252,13 +252,11 @@ static void log_settings(const struct daemon *d, const char *what)
 
 	queues_text(c, queues, sizeof(queues));
 	log_msg(LOG_NOTICE,
-		"%s: %s%s, max_flows %" PRIu32 ", buckets %" PRIu32
+		"%s: %s, max_flows %" PRIu32 ", buckets %" PRIu32
 		", fail_open %s, invalid_verdict %s, queue_maxlen %" PRIu32
 		", copy_range %" PRIu32 ", log_rate %" PRIu32
 		"/s burst %" PRIu32,
 		what, queues,
-		c->queues[1] != c->queues[0] && c->pin_threads ? " (pinned)" :
-								 "",
 		c->max_flows, conf_buckets(c), c->fail_open ? "yes" : "no",
 		c->invalid_verdict == CONF_DROP ? "drop" : "accept",
 		c->queue_maxlen, c->copy_range, c->log_rate, c->log_burst);
