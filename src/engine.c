@@ -1204,7 +1204,10 @@ static void track(struct engine *e, const struct pkt *p,
 	default:
 		break;
 	}
-	if (dir == FLOW_DIR_REPLY)
+	/* As the kernel: a reply counts as one only once its protocol's
+	 * tracker took it (accepted or ignored), so that a forged packet
+	 * cannot make a half-open flow replied, then assured. */
+	if (dir == FLOW_DIR_REPLY && r->invalid == INV_NONE)
 		f->flags |= FLOW_F_SEEN_REPLY;
 	if (e->accounting) {
 		struct flow_acct *a = engine_flow_acct(e, f);

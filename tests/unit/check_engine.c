@@ -390,6 +390,46 @@ START_TEST(tcp_ignored_packet_does_not_refresh)
 }
 END_TEST
 
+/*
+ * The kernel marks a flow replied only when its tracker took the reply:
+ * an invalid packet from the server leaves it unreplied (issue 18).
+ */
+START_TEST(tcp_invalid_reply_is_no_reply)
+{
+	struct conv cv = conv4(1);
+	struct flow *f;
+
+	c2s(&cv, TCPF_SYN, 0);
+	f = conv_flow(&cv);
+	s2c(&cv, TCPF_FIN | TCPF_ACK, 0); /* no FIN answers a SYN */
+	ck_assert_int_eq(res.invalid, INV_TCP_STATE);
+	ck_assert_uint_eq(f->state, TCP_S_SYN_SENT);
+	ck_assert_uint_eq(f->flags & FLOW_F_SEEN_REPLY, 0);
+	/* Its RST is then the only reply: the flow goes at once. */
+	cv.sseq = 0;
+	s2c(&cv, TCPF_RST | TCPF_ACK, 0);
+	ck_assert_uint_eq(e.table.count, 0);
+	ck_assert_uint_eq(e.st.flows_closed, 1);
+}
+END_TEST
+
+/* One forged packet must not make a half-open flow assured. */
+START_TEST(tcp_invalid_reply_does_not_assure)
+{
+	struct conv cv = conv4(2);
+	struct flow *f;
+
+	c2s(&cv, TCPF_ACK, 0); /* picked up mid-stream */
+	f = conv_flow(&cv);
+	ck_assert_ptr_nonnull(f);
+	s2c(&cv, TCPF_SYN, 0); /* no SYN in ESTABLISHED from the server */
+	ck_assert_int_ne(res.invalid, INV_NONE);
+	c2s(&cv, TCPF_ACK, 0);
+	ck_assert_uint_eq(f->state, TCP_S_ESTABLISHED);
+	ck_assert_uint_eq(f->flags & (FLOW_F_SEEN_REPLY | FLOW_F_ASSURED), 0);
+}
+END_TEST
+
 START_TEST(invalid_verdict_drop)
 {
 	engine_destroy(&e);
@@ -977,6 +1017,8 @@ static Suite *engine_suite(void)
 	tcase_add_test(tc, tcp_rst_before_reply_removes_flow);
 	tcase_add_test(tc, tcp_rst_after_reply_closes);
 	tcase_add_test(tc, tcp_ignored_packet_does_not_refresh);
+	tcase_add_test(tc, tcp_invalid_reply_is_no_reply);
+	tcase_add_test(tc, tcp_invalid_reply_does_not_assure);
 	tcase_add_test(tc, invalid_verdict_drop);
 	tcase_add_test(tc, malformed_accepted_by_default);
 	tcase_add_test(tc, icmp_echo_pairs_by_id);
