@@ -1209,7 +1209,10 @@ static void track(struct engine *e, const struct pkt *p,
 	 * cannot make a half-open flow replied, then assured. */
 	if (dir == FLOW_DIR_REPLY && r->invalid == INV_NONE)
 		f->flags |= FLOW_F_SEEN_REPLY;
-	if (e->accounting) {
+	/* nf_conntrack_acct counts where the tracker refreshes the timer:
+	 * not a packet it found invalid, not one it ignored, not a SYN
+	 * retransmitted before any reply. */
+	if (e->accounting && refresh && r->invalid == INV_NONE) {
 		struct flow_acct *a = engine_flow_acct(e, f);
 
 		a->packets[dir]++;

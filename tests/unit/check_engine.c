@@ -430,6 +430,44 @@ START_TEST(tcp_invalid_reply_does_not_assure)
 }
 END_TEST
 
+/*
+ * accounting = yes counts what nf_conntrack_acct counts: packets the
+ * tracker took, not a SYN retransmitted in SYN_SENT, not one it ignored,
+ * not an invalid one (issue 18).
+ */
+START_TEST(accounting_only_what_the_tracker_took)
+{
+	struct conv cv = conv4(3);
+	uint32_t synack_seq = cv.sseq;
+	const struct flow_acct *a;
+	struct flow *f;
+
+	engine_destroy(&e);
+	conf_defaults(&conf);
+	conf.max_flows = 64;
+	conf.accounting = true;
+	ck_assert_int_eq(engine_init(&e, &conf, &key, T0 * 1000ULL), 0);
+	c2s(&cv, TCPF_SYN, 0);
+	f = conv_flow(&cv);
+	a = engine_flow_acct(&e, f);
+	cv.cseq--;
+	c2s(&cv, TCPF_SYN, 0); /* retransmitted: not counted */
+	ck_assert_uint_eq(a->packets[0], 1);
+	s2c(&cv, TCPF_FIN | TCPF_ACK, 0); /* invalid: not counted */
+	cv.sseq--;
+	ck_assert_uint_eq(a->packets[1], 0);
+	s2c(&cv, TCPF_SYN | TCPF_ACK, 0);
+	c2s(&cv, TCPF_ACK, 0);
+	/* A late copy of the SYN-ACK: ignored, not counted. */
+	seg(S4, C4, 80, 3, TCPF_SYN | TCPF_ACK, synack_seq, cv.cseq - 1, 0);
+	ck_assert_uint_eq(e.st.tcp_ignored, 1);
+	ck_assert_uint_eq(a->packets[0], 2);
+	ck_assert_uint_eq(a->packets[1], 1);
+	ck_assert_uint_eq(a->bytes[0], 80);
+	ck_assert_uint_eq(a->bytes[1], 40);
+}
+END_TEST
+
 START_TEST(invalid_verdict_drop)
 {
 	engine_destroy(&e);
@@ -1019,6 +1057,7 @@ static Suite *engine_suite(void)
 	tcase_add_test(tc, tcp_ignored_packet_does_not_refresh);
 	tcase_add_test(tc, tcp_invalid_reply_is_no_reply);
 	tcase_add_test(tc, tcp_invalid_reply_does_not_assure);
+	tcase_add_test(tc, accounting_only_what_the_tracker_took);
 	tcase_add_test(tc, invalid_verdict_drop);
 	tcase_add_test(tc, malformed_accepted_by_default);
 	tcase_add_test(tc, icmp_echo_pairs_by_id);
