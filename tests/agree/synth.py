@@ -1,0 +1,173 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""synth - write the agreement test's synthetic capture: one flow per case,
+each on ports of its own, for the cases where nfqtrackd once differed from
+the kernel's tracker (issue 18). tests/agree/run.sh replays it through the
+kernel and through nfqtrackd --replay and compares state, flags, presence,
+counters and seconds left.
+
+  synth.py FILE      writes FILE, prints one line per case: PORT NAME
+
+The whole capture lasts a few seconds (tcpreplay plays it in real time).
+"""
+import struct
+import sys
+import os
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "tools"))
+from mkpcap import (C4, S4, C6, S6, ETH_IP4, ETH_IP6, SYN, ACK, FIN, RST,  # noqa: E402
+                    PSH, Capture, csum, icmp, tcp, udp)
+
+CASES = []
+
+
+def case(fn):
+    CASES.append(fn)
+    return fn
+
+
+class Conn:
+    """Both ends of one TCP connection on client port sport."""
+
+    def __init__(self, cap, sport, six=False):
+        self.cap, self.sport, self.six = cap, sport, six
+        self.c, self.s = (C6, S6) if six else (C4, S4)
+        self.cs, self.ss = 1000 * sport, 7000 * sport
+
+    def send(self, up, seq, ack, flags, data=b"", **kw):
+        a, b = (self.c, self.s) if up else (self.s, self.c)
+        ps, pd = (self.sport, 80) if up else (80, self.sport)
+        seg = tcp(a, b, ps, pd, seq, ack, flags, data, **kw)
+        (self.cap.v6 if self.six else self.cap.v4)(6, seg, up, dt=0.002)
+
+    def up(self, flags, data=b"", seq=None, ack=None, **kw):
+        self.send(True, self.cs if seq is None else seq,
+                  (self.ss if flags & ACK else 0) if ack is None else ack,
+                  flags, data, **kw)
+        if seq is None:
+            self.cs += len(data) + bool(flags & SYN) + bool(flags & FIN)
+
+    def down(self, flags, data=b"", seq=None, ack=None, **kw):
+        self.send(False, self.ss if seq is None else seq,
+                  (self.cs if flags & ACK else 0) if ack is None else ack,
+                  flags, data, **kw)
+        if seq is None:
+            self.ss += len(data) + bool(flags & SYN) + bool(flags & FIN)
+
+    def handshake(self):
+        self.up(SYN, syn_opts=True)
+        self.down(SYN | ACK, syn_opts=True)
+        self.up(ACK)
+
+
+# --- 1: an invalid reply is no reply ---------------------------------------
+
+@case
+def syn_then_invalid_finack(cap, port):
+    t = Conn(cap, port)
+    t.up(SYN, syn_opts=True)
+    t.down(FIN | ACK, seq=5)  # no FIN answers a SYN
+
+
+@case
+def syn_then_synack_acking_far(cap, port):
+    t = Conn(cap, port)
+    t.up(SYN, syn_opts=True)
+    t.down(SYN | ACK, ack=t.cs + 100000, syn_opts=True)
+
+
+@case
+def syn_then_rstack_acking_far(cap, port):
+    t = Conn(cap, port)
+    t.up(SYN, syn_opts=True)
+    t.down(RST | ACK, seq=0, ack=t.cs + 100000)
+
+
+@case
+def syn_invalid_finack_then_rst(cap, port):
+    t = Conn(cap, port)
+    t.up(SYN, syn_opts=True)
+    t.down(FIN | ACK, seq=5)
+    t.down(RST | ACK, seq=0)  # the only real answer: the flow goes
+
+
+@case
+def midstream_forged_syn(cap, port):
+    t = Conn(cap, port)
+    t.up(ACK, b"x" * 10)
+    t.down(SYN, seq=123)  # no SYN from the server in ESTABLISHED
+    t.up(ACK, b"y" * 10)
+
+
+# --- 2: what is counted ----------------------------------------------------
+
+@case
+def syn_retransmitted(cap, port):
+    t = Conn(cap, port)
+    t.up(SYN, syn_opts=True)
+    t.up(SYN, seq=t.cs - 1, syn_opts=True)
+    t.down(SYN | ACK, syn_opts=True)
+    t.up(ACK)
+    t.up(ACK | PSH, b"GET / HTTP/1.0\r\n\r\n")
+    t.down(ACK | PSH, b"HTTP/1.0 200 OK\r\n\r\n")
+
+
+@case
+def synack_retransmitted(cap, port):
+    t = Conn(cap, port)
+    t.up(SYN, syn_opts=True)
+    t.down(SYN | ACK, syn_opts=True)
+    t.down(SYN | ACK, seq=t.ss - 1, syn_opts=True)
+    t.up(ACK)
+
+
+@case
+def invalid_in_established(cap, port):
+    t = Conn(cap, port)
+    t.handshake()
+    t.up(ACK | PSH, b"a" * 100)
+    t.down(ACK)
+    t.down(ACK | PSH, b"b" * 50, seq=t.ss + 3000000)  # far out of window
+    t.up(ACK | PSH, b"c" * 20)
+
+
+@case
+def closed_by_fin(cap, port):
+    t = Conn(cap, port, six=True)
+    t.handshake()
+    t.up(ACK | PSH, b"q" * 30)
+    t.down(ACK | PSH, b"r" * 300)
+    t.up(FIN | ACK)
+    t.down(FIN | ACK)
+    t.up(ACK)
+
+
+@case
+def udp_answered(cap, port):
+    for i in range(3):
+        cap.v4(17, udp(C4, S4, port, 53, b"q" * (20 + i)), True, dt=0.002)
+        cap.v4(17, udp(S4, C4, 53, port, b"a" * (60 + i)), False, dt=0.002)
+
+
+def write(path):
+    cap = Capture()
+    names = []
+    for i, fn in enumerate(CASES):
+        port = 40001 + i
+        fn(cap, port)
+        names.append((port, fn.__name__))
+        cap.us += 20000
+    cap.write(path)
+    return names
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit("usage: synth.py FILE")
+    for port, name in write(sys.argv[1]):
+        print(port, name)
+
+
+if __name__ == "__main__":
+    main()
