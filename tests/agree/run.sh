@@ -202,7 +202,7 @@ for i in $(seq 1 "$n"); do
 			failed=$((failed + 1))
 			echo "synthetic cases that differ:"
 			sed -n '2,$p' "$cmp" | awk 'NR == FNR { n[$1] = $2; next }
-				{ for (p in n) if (index($0, "port=" p " ")) {
+				{ for (p in n) if (index($0, "=" p " ")) {
 					print n[p] ": " $0; next } print }' \
 				"$out/synthetic.cases" -
 		fi

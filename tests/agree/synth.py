@@ -17,7 +17,7 @@ import os
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "tools"))
 from mkpcap import (C4, S4, C6, S6, ETH_IP4, ETH_IP6, SYN, ACK, FIN, RST,  # noqa: E402
-                    PSH, Capture, csum, icmp, tcp, udp)
+                    PSH, Capture, icmp, ip4, ip6, tcp, udp)
 
 CASES = []
 
@@ -148,6 +148,91 @@ def udp_answered(cap, port):
     for i in range(3):
         cap.v4(17, udp(C4, S4, port, 53, b"q" * (20 + i)), True, dt=0.002)
         cap.v4(17, udp(S4, C4, 53, port, b"a" * (60 + i)), False, dt=0.002)
+
+
+# --- 3: fragments, reassembled before conntrack ------------------------------
+
+def frags4(cap, src, dst, proto, payload, pieces, ident, up):
+    """IPv4 fragments of one datagram: pieces are (offset, length, more)
+    in the order sent, offsets and lengths in bytes of payload."""
+    for off, n, more in pieces:
+        fo = (off // 8) | (0x2000 if more else 0)
+        cap.add(ETH_IP4, ip4(src, dst, proto, payload[off:off + n], fo,
+                             ident), up, dt=0.002)
+
+
+def frags6(cap, src, dst, nh, payload, pieces, ident, up):
+    for off, n, more in pieces:
+        fh = struct.pack("!BBHI", nh, 0, off | (1 if more else 0), ident)
+        cap.add(ETH_IP6, ip6(src, dst, 44, fh + payload[off:off + n]), up,
+                dt=0.002)
+
+
+def dns(port, n, src, dst, sport, dport):
+    return udp(src, dst, sport, dport, bytes([port & 0xff]) * n)
+
+
+@case
+def udp_fragmented_both_ways(cap, port):
+    q = dns(port, 3000, C4, S4, port, 53)
+    frags4(cap, C4, S4, 17, q, [(0, 1480, True), (1480, 1480, True),
+                                (2960, len(q) - 2960, False)], port, True)
+    a = dns(port, 2000, S4, C4, 53, port)
+    # out of order, the last first
+    frags4(cap, S4, C4, 17, a, [(1480, len(a) - 1480, False),
+                                (0, 1480, True)], port, False)
+
+
+@case
+def udp_fragment_duplicated(cap, port):
+    q = dns(port, 2000, C4, S4, port, 53)
+    frags4(cap, C4, S4, 17, q, [(0, 1000, True), (0, 1000, True),
+                                (1000, len(q) - 1000, False)], port, True)
+
+
+@case
+def udp_fragments_overlapping(cap, port):
+    # the second overlaps the first: the datagram is dropped; the next
+    # one, whole, opens the flow
+    q = dns(port, 2000, C4, S4, port, 53)
+    frags4(cap, C4, S4, 17, q, [(0, 1000, True),
+                                (992, len(q) - 992, False)], port, True)
+    cap.v4(17, dns(port, 100, C4, S4, port, 53), True, dt=0.002)
+
+
+@case
+def udp_fragment_never_completed(cap, port):
+    q = dns(port, 2000, C4, S4, port, 53)
+    frags4(cap, C4, S4, 17, q, [(0, 1000, True)], port, True)
+
+
+@case
+def icmp_echo_fragmented(cap, port):
+    data = bytes(3000)
+    req = icmp(8, 0, struct.pack("!HH", port, 1), data)
+    frags4(cap, C4, S4, 1, req, [(0, 1480, True), (1480, 1480, True),
+                                 (2960, len(req) - 2960, False)], port, True)
+    rep = icmp(0, 0, struct.pack("!HH", port, 1), data)
+    frags4(cap, S4, C4, 1, rep, [(0, 1480, True), (1480, 1480, True),
+                                 (2960, len(rep) - 2960, False)], port, False)
+
+
+@case
+def udp6_fragmented(cap, port):
+    q = dns(port, 3000, C6, S6, port, 53)
+    frags6(cap, C6, S6, 17, q, [(0, 1448, True), (1448, 1448, True),
+                                (2896, len(q) - 2896, False)], port, True)
+    a = dns(port, 1800, S6, C6, 53, port)
+    frags6(cap, S6, C6, 17, a, [(1448, len(a) - 1448, False),
+                                (0, 1448, True)], port, False)
+
+
+@case
+def udp6_fragment_unaligned(cap, port):
+    # a first fragment of 1001 bytes with more to come: dropped alone
+    q = dns(port, 2000, C6, S6, port, 53)
+    frags6(cap, C6, S6, 17, q, [(0, 1001, True), (1008, len(q) - 1008,
+                                                  False)], port, True)
 
 
 def write(path):
