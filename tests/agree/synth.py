@@ -235,6 +235,147 @@ def udp6_fragment_unaligned(cap, port):
                                                   False)], port, True)
 
 
+# --- 4: SCTP, by the kernel's state machine ----------------------------------
+
+def _crc32c_table():
+    t = []
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+        t.append(c)
+    return t
+
+
+CRC32C = _crc32c_table()
+
+
+def crc32c(data):
+    c = 0xFFFFFFFF
+    for b in data:
+        c = CRC32C[(c ^ b) & 0xFF] ^ (c >> 8)
+    return c ^ 0xFFFFFFFF
+
+
+def chunk(ctype, body=b"", flags=0):
+    c = struct.pack("!BBH", ctype, flags, 4 + len(body)) + body
+    return c + b"\0" * (-len(c) % 4)
+
+
+def sctp(sport, dport, vtag, *chunks):
+    p = struct.pack("!HHII", sport, dport, vtag, 0) + b"".join(chunks)
+    # the CRC32c goes in little-endian byte order
+    return p[:8] + struct.pack("<I", crc32c(p)) + p[12:]
+
+
+INIT, INIT_ACK, SCTP_DATA, SACK, HB, HB_ACK, ABORT = 1, 2, 0, 3, 4, 5, 6
+SHUTDOWN, SHUTDOWN_ACK, COOKIE_ECHO, COOKIE_ACK, SHUTDOWN_COMPLETE = \
+    7, 8, 10, 11, 14
+
+
+class Assoc:
+    """Both ends of an SCTP association on client port sport."""
+
+    def __init__(self, cap, sport, six=False):
+        self.cap, self.sport, self.six = cap, sport, six
+        self.atag, self.btag = 0x1000000 + sport, 0x2000000 + sport
+        self.tsn = 1
+
+    def send(self, up, vtag, *chunks):
+        ps, pd = (self.sport, 3868) if up else (3868, self.sport)
+        (self.cap.v6 if self.six else self.cap.v4)(
+            132, sctp(ps, pd, vtag, *chunks), up, dt=0.002)
+
+    def up(self, *chunks, vtag=None):
+        self.send(True, self.btag if vtag is None else vtag, *chunks)
+
+    def down(self, *chunks, vtag=None):
+        self.send(False, self.atag if vtag is None else vtag, *chunks)
+
+    def init(self, tag):
+        return struct.pack("!IIHHI", tag, 65536, 10, 10, 1)
+
+    def handshake(self):
+        self.up(chunk(INIT, self.init(self.atag)), vtag=0)
+        self.down(chunk(INIT_ACK, self.init(self.btag) +
+                        struct.pack("!HH", 7, 12) + b"cookie12"))
+        self.up(chunk(COOKIE_ECHO, b"cookie12"))
+        self.down(chunk(COOKIE_ACK))
+
+    def data(self, up, n=20):
+        d = chunk(SCTP_DATA, struct.pack("!IHHI", self.tsn, 0, 0, 0) +
+                  b"d" * n, flags=3)
+        self.tsn += 1
+        (self.up if up else self.down)(d)
+        sack = chunk(SACK, struct.pack("!IIHH", self.tsn - 1, 65536, 0, 0))
+        (self.down if up else self.up)(sack)
+
+
+@case
+def sctp_established(cap, port):
+    a = Assoc(cap, port)
+    a.handshake()
+    a.data(True)
+    a.data(False, 100)
+
+
+@case
+def sctp_shut_down(cap, port):
+    a = Assoc(cap, port)
+    a.handshake()
+    a.data(True)
+    a.up(chunk(SHUTDOWN, struct.pack("!I", a.tsn - 1)))
+    a.down(chunk(SHUTDOWN_ACK))
+    a.up(chunk(SHUTDOWN_COMPLETE))
+
+
+@case
+def sctp_init_unanswered_retransmitted(cap, port):
+    a = Assoc(cap, port)
+    a.up(chunk(INIT, a.init(a.atag)), vtag=0)
+    a.up(chunk(INIT, a.init(a.atag)), vtag=0)
+
+
+@case
+def sctp_wrong_vtag(cap, port):
+    a = Assoc(cap, port)
+    a.handshake()
+    a.up(chunk(SCTP_DATA, struct.pack("!IHHI", 9, 0, 0, 0) + b"x" * 8,
+               flags=3), vtag=0xdead)
+    a.down(chunk(SACK, struct.pack("!IIHH", 0, 65536, 0, 0)), vtag=0xbeef)
+
+
+@case
+def sctp_heartbeat_pickup(cap, port):
+    a = Assoc(cap, port)
+    hb = struct.pack("!HH", 1, 12) + b"hbinfo12"
+    a.up(chunk(HB, hb))
+    a.down(chunk(HB_ACK, hb))
+    a.data(True)
+
+
+@case
+def sctp_data_cannot_open(cap, port):
+    a = Assoc(cap, port)
+    a.data(True)
+
+
+@case
+def sctp_aborted(cap, port):
+    a = Assoc(cap, port, six=True)
+    a.handshake()
+    a.data(True)
+    a.down(chunk(ABORT))
+
+
+@case
+def sctp_cookie_echoed(cap, port):
+    a = Assoc(cap, port, six=True)
+    a.up(chunk(INIT, a.init(a.atag)), vtag=0)
+    a.down(chunk(INIT_ACK, a.init(a.btag)))
+    a.up(chunk(COOKIE_ECHO, b"cookie12"))
+
+
 def write(path):
     cap = Capture()
     names = []

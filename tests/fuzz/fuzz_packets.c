@@ -129,18 +129,19 @@ static uint64_t sum(const uint64_t *v, size_t n)
 
 /* The engine's counts agree with each other and with the table; r is
  * the last packet's result, or NULL after housekeeping. */
-static int count_tcp(const struct flow *f, void *arg)
+static int count_stateful(const struct flow *f, void *arg)
 {
-	*(uint32_t *)arg += f->proto == IPPROTO_TCP;
+	*(uint32_t *)arg += f->proto == IPPROTO_TCP || f->proto == IPPROTO_SCTP;
 	return 0;
 }
 
-/* TCP flows in the table, reclaimed or not. O(buckets + flows). */
-static uint32_t tcp_flows(const struct engine *e)
+/* TCP and SCTP flows in the table (the flows that hold a slot of the
+ * TCP states' slab), reclaimed or not. O(buckets + flows). */
+static uint32_t stateful_flows(const struct engine *e)
 {
 	uint32_t n = 0;
 
-	flow_table_walk(&e->table, count_tcp, &n);
+	flow_table_walk(&e->table, count_stateful, &n);
 	return n;
 }
 
@@ -163,8 +164,8 @@ static void check(const struct engine *e, const struct engine_result *r,
 	if (e->table.count > e->table.slab[0].capacity ||
 	    e->table.count != e->table.slab[0].in_use + e->table.slab[1].in_use)
 		abort();
-	/* A TCP state for every TCP flow, and for nothing else. */
-	if (e->tcp.in_use != tcp_flows(e))
+	/* A state slot for every TCP and SCTP flow, and for nothing else. */
+	if (e->tcp.in_use != stateful_flows(e))
 		abort();
 	/* A packet adds one flow at most, and to a full table only by
 	 * reclaiming or evicting one first. */
