@@ -87,7 +87,37 @@ def martian(key):
     return src.is_multicast or src.ipv4_mapped is not None
 
 
+def local(path):
+    """compare.py --local OURS: what the test router must take in for the
+    flows of OURS to be confirmed as on a host: "join GROUP/LEN" for
+    multicast destinations, "own ADDR/128" for IPv6 link-local ones."""
+    seen = set()
+    flows, _ = load(path)
+    for key in flows:
+        for word in key[1].split():
+            if not word.startswith("dst="):
+                continue
+            try:
+                addr = ipaddress.ip_address(word[4:])
+            except ValueError:
+                break
+            bits = 32 if addr.version == 4 else 128
+            if addr.is_multicast:
+                line = "join %s/%d" % (addr, bits)
+            elif addr.version == 6 and addr.is_link_local:
+                line = "own %s/%d" % (addr, bits)
+            else:
+                break
+            if line not in seen:
+                seen.add(line)
+                print(line)
+            break
+
+
 def main():
+    if sys.argv[1] == "--local":
+        local(sys.argv[2])
+        return
     (kernel, kx), (ours, ox) = load(sys.argv[1]), load(sys.argv[2])
     keys = set(kernel) | set(ours)
     agree = [k for k in keys if kernel.get(k) == ours.get(k)]

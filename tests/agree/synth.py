@@ -376,6 +376,34 @@ def sctp_cookie_echoed(cap, port):
     a.up(chunk(COOKIE_ECHO, b"cookie12"))
 
 
+# --- 5: what a router takes in: groups, link-local, broadcast ----------------
+
+@case
+def mdns_multicast(cap, port):
+    g4, g6 = bytes([224, 0, 0, 251]), bytes.fromhex("ff0200000000000000000000000000fb")
+    cap.add(ETH_IP4, ip4(C4, g4, 17, udp(C4, g4, port, 5353, b"m" * 30)),
+            True, dt=0.002)
+    cap.add(ETH_IP6, ip6(C6, g6, 17, udp(C6, g6, port, 5353, b"m" * 30)),
+            True, dt=0.002)
+
+
+@case
+def ipv6_link_local(cap, port):
+    a = bytes.fromhex("fe800000000000000000000000000001")
+    b = bytes.fromhex("fe800000000000000000000000000002")
+    cap.add(ETH_IP6, ip6(a, b, 17, udp(a, b, port, 547, b"q" * 40)), True,
+            dt=0.002)
+    cap.add(ETH_IP6, ip6(b, a, 17, udp(b, a, 547, port, b"a" * 60)), False,
+            dt=0.002)
+
+
+@case
+def limited_broadcast(cap, port):
+    z, bc = bytes(4), bytes([255] * 4)
+    cap.add(ETH_IP4, ip4(z, bc, 17, udp(z, bc, port, 67, b"d" * 240)), True,
+            dt=0.002)
+
+
 def write(path):
     cap = Capture()
     names = []
