@@ -88,7 +88,8 @@ say = @printf '  %-6s %s\n' $(1) $(2);
 endif
 
 # The pure core: links into the daemon, the tests and the fuzzers.
-CORE       := hash slab prefix flow source pkt tcp engine conf log report droplog ctl list replay \
+CORE       := hash slab prefix flow source pkt tcp sctp engine conf log report droplog ctl list replay \
+              defrag \
               metrics pause
 CORE_OBJS  := $(CORE:%=src/%.o)
 DAEMON_OBJS := src/nfqtrackd.o src/queue.o src/privs.o src/notify.o src/http.o

@@ -17,6 +17,7 @@
 #include <stdio.h>
 
 #include "prefix.h"
+#include "sctp.h"
 #include "tcp.h"
 
 #define CONF_DEFAULT_PATH SYSCONFDIR "/nfqtrack/nfqtrack.conf"
@@ -26,7 +27,7 @@
 
 /* Timeout classes: TCP flows use their state as class, or one of the two
  * shorter ones the kernel applies to retransmitting or unacknowledged
- * connections. */
+ * connections; SCTP flows one per state. */
 enum tmo_class {
 	TMO_TCP_FIRST = TCP_S_SYN_SENT,
 	TMO_TCP_LAST = TCP_S_SYN_SENT2,
@@ -39,8 +40,13 @@ enum tmo_class {
 	TMO_ICMP,
 	TMO_ICMPV6,
 	TMO_GENERIC,
+	/* SCTP flows: the class of state s is TMO_SCTP(s). */
+	TMO_SCTP_CLOSED,
+	TMO_SCTP_LAST = TMO_SCTP_CLOSED + SCTP_S_HEARTBEAT_SENT - 1,
 	TMO_COUNT
 };
+
+#define TMO_SCTP(s) ((uint8_t)(TMO_SCTP_CLOSED + (s)-SCTP_S_CLOSED))
 
 enum conf_verdict { CONF_ACCEPT, CONF_DROP };
 

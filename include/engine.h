@@ -102,6 +102,10 @@ enum invalid_reason {
 	INV_ICMP_ERROR_ADDR, /* ICMP error not addressed to the flow's end */
 	INV_IPV6_NO_NEXT, /* IPv6 with no next header: nothing to track */
 	INV_CHECKSUM, /* wrong checksum, or a RST too long to check */
+	INV_SCTP_CHUNKS, /* SCTP chunks missing, empty or misplaced */
+	INV_SCTP_NEW, /* cannot open an association (RFC 9260 8.4) */
+	INV_SCTP_VTAG, /* SCTP verification tag check failed */
+	INV_SCTP_STATE, /* not valid in the association's state */
 	INV_REASON_COUNT
 };
 

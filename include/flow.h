@@ -155,7 +155,7 @@ struct flow_acct {
 	uint64_t bytes[2]; /* IP length */
 };
 
-#define FLOW_LISTS_MAX 96
+#define FLOW_LISTS_MAX 112
 
 /*
  * The longest chain a new flow may join, as the kernel caps its own

@@ -27,7 +27,8 @@
 struct list_filter {
 	int proto; /* protocol number, or -1 for any */
 	uint8_t family; /* 4, 6, or 0 for any */
-	int state; /* TCP state, or -1 for any */
+	int state; /* TCP state of that name, or -1 */
+	int sctp_state; /* SCTP state of that name, or -1 */
 	struct list_addr {
 		bool set;
 		struct prefix p;
@@ -39,7 +40,8 @@ void list_filter_init(struct list_filter *f);
 
 /*
  * Add one "key=value" term to f: proto=tcp|udp|...|NUMBER,
- * family=ipv4|ipv6, state=ESTABLISHED|..., src=ADDR[/BITS],
+ * family=ipv4|ipv6, state=ESTABLISHED|... (a TCP or SCTP state: both
+ * protocols' flows in a state of that name), src=ADDR[/BITS],
  * dst=ADDR[/BITS], addr=ADDR[/BITS]. Returns 0, or -1 with *why set.
  */
 int list_filter_add(struct list_filter *f, const char *term, const char **why);

@@ -106,6 +106,8 @@ struct pkt {
 	uint8_t tcp_doff; /* TCP header length in bytes */
 	uint16_t udp_csum; /* UDP and UDP-Lite checksum field */
 	const uint8_t *tcp_opt; /* into the parsed buffer */
+	const uint8_t *l4; /* SCTP: its header, into the parsed buffer */
+	uint32_t l4_cap; /* SCTP: bytes of it captured (to l4_len) */
 	struct pkt_inner inner;
 };
 

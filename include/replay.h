@@ -6,6 +6,10 @@
  * behave as they would have on the wire, only as fast as the machine
  * goes. pcap and pcapng through libpcap; link types Ethernet (with VLAN
  * tags), Linux cooked (SLL and SLL2), raw IP and loopback/NULL.
+ *
+ * Fragments are reassembled first (defrag.h), as the kernel does before
+ * the NFQUEUE rule, so that the engine sees what the live daemon would:
+ * whole datagrams, and none of the fragments the kernel drops.
  */
 #ifndef NFQT_REPLAY_H
 #define NFQT_REPLAY_H
@@ -14,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "defrag.h"
 #include "engine.h"
 
 struct replay_stats {
@@ -22,6 +27,8 @@ struct replay_stats {
 	uint64_t not_ip; /* frames carrying no IPv4 or IPv6 */
 	double wall_seconds; /* how long the replay took */
 	double trace_seconds; /* first to last timestamp */
+	struct defrag_stats defrag; /* fragments, reassembled as the kernel
+				     * does before conntrack */
 	char linktype[32];
 };
 

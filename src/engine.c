@@ -65,6 +65,10 @@ static const char *const invalid_names[INV_REASON_COUNT] = {
 	[INV_ICMP_ERROR_ADDR] = "icmp_error_addr",
 	[INV_IPV6_NO_NEXT] = "ipv6_no_next",
 	[INV_CHECKSUM] = "checksum",
+	[INV_SCTP_CHUNKS] = "sctp_chunks",
+	[INV_SCTP_NEW] = "sctp_new",
+	[INV_SCTP_VTAG] = "sctp_vtag",
+	[INV_SCTP_STATE] = "sctp_state",
 };
 
 const char *engine_drop_name(enum drop_reason r)
@@ -255,11 +259,27 @@ static bool tcp_closing(uint8_t state)
 }
 
 /* May early_drop take f? The kernel's rule: not assured, or a TCP
- * connection that is already closing. */
+ * connection or SCTP association that is already closing. */
 static bool evictable(const struct flow *f)
 {
 	return !(f->flags & FLOW_F_ASSURED) ||
-	       (f->proto == IPPROTO_TCP && tcp_closing(f->state));
+	       (f->proto == IPPROTO_TCP && tcp_closing(f->state)) ||
+	       (f->proto == IPPROTO_SCTP && sctp_closing(f->state));
+}
+
+/* Flows whose tracker keeps state out of the flow, in the TCP states'
+ * slab (an SCTP association's tags fit in a TCP state's room). */
+static bool has_state(uint8_t proto)
+{
+	return proto == IPPROTO_TCP || proto == IPPROTO_SCTP;
+}
+
+_Static_assert(sizeof(struct flow_sctp) <= sizeof(struct flow_tcp),
+	       "SCTP state fits a TCP state's slot");
+
+static struct flow_sctp *flow_sctp(const struct engine *e, const struct flow *f)
+{
+	return slab_ptr(&e->tcp, f->aux);
 }
 
 static uint8_t list_of(const struct flow *f)
@@ -399,7 +419,7 @@ static void on_release(void *arg, const struct flow *f)
 	if (take)
 		unlock(e);
 	/* The engine's own: no lock. */
-	if (f->proto == IPPROTO_TCP && f->aux != SLAB_NIL)
+	if (has_state(f->proto) && f->aux != SLAB_NIL)
 		slab_free(&e->tcp, f->aux);
 }
 
@@ -847,6 +867,8 @@ static uint8_t timeout_class(uint8_t family, uint8_t proto)
 		return family == 4 ? TMO_ICMP : TMO_GENERIC;
 	case IPPROTO_ICMPV6:
 		return family == 6 ? TMO_ICMPV6 : TMO_GENERIC;
+	case IPPROTO_SCTP:
+		return TMO_SCTP(SCTP_S_CLOSED);
 	default:
 		return TMO_GENERIC;
 	}
@@ -959,6 +981,37 @@ static bool tcp_track(struct engine *e, struct flow *f, const struct pkt *p,
 		return false;
 	}
 	return true;
+}
+
+static const enum invalid_reason sctp_invalid_reason[] = {
+	[SCTP_INV_CHUNKS] = INV_SCTP_CHUNKS,
+	[SCTP_INV_NEW] = INV_SCTP_NEW,
+	[SCTP_INV_VTAG] = INV_SCTP_VTAG,
+	[SCTP_INV_STATE] = INV_SCTP_STATE,
+};
+
+/* SCTP on a flow, new (created) or known. *refresh as for TCP. */
+static void sctp_track(struct engine *e, struct flow *f, const struct pkt *p,
+		       enum flow_dir dir, bool created, struct engine_result *r,
+		       bool *refresh)
+{
+	struct sctp_out out;
+
+	switch (sctp_packet(flow_sctp(e, f), &f->state, created, dir, p->l4,
+			    p->l4_cap, p->l4_len, &out)) {
+	case SCTP_V_ACCEPT:
+		f->tclass = TMO_SCTP(out.state);
+		*refresh = true;
+		break;
+	case SCTP_V_IGNORE:
+		break;
+	case SCTP_V_INVALID:
+		invalid(e, r, sctp_invalid_reason[out.invalid]);
+		break;
+	}
+	/* The kernel marks it assured on the way, whatever comes after. */
+	if (out.assured)
+		f->flags |= FLOW_F_ASSURED;
 }
 
 static void udp_track(struct engine *e, struct flow *f, const struct pkt *p)
@@ -1263,14 +1316,14 @@ static struct flow *new_flow(struct engine *e, const struct flow_key *k,
 	tclass = timeout_class(p->family, p->proto);
 	/* As many TCP states as flows: never short, but for a reload that
 	 * grew this slab and not the flows'. */
-	if (p->proto == IPPROTO_TCP)
+	if (has_state(p->proto))
 		aux = slab_alloc(&e->tcp);
 	f = aux == SLAB_NIL ?
 		    NULL :
 		    flow_table_insert(&e->table, k, hash, e->now,
 				      ENGINE_LIST(tclass, exempt, true));
 	if (!f) {
-		if (p->proto == IPPROTO_TCP && aux != SLAB_NIL)
+		if (has_state(p->proto) && aux != SLAB_NIL)
 			slab_free(&e->tcp, aux);
 		if (src != SOURCE_NIL)
 			source_settle(&e->sh->sources, src, e->now_ms);
@@ -1287,6 +1340,8 @@ static struct flow *new_flow(struct engine *e, const struct flow_key *k,
 	if (p->proto == IPPROTO_TCP) {
 		f->aux = aux;
 		*engine_flow_tcp(e, f) = tcp;
+	} else if (p->proto == IPPROTO_SCTP) {
+		f->aux = aux; /* set up by the first packet's tracking */
 	} else if (p->proto == IPPROTO_UDP || p->proto == IPPROTO_UDPLITE) {
 		f->aux = (uint32_t)e->now_ms;
 	}
@@ -1370,6 +1425,14 @@ static void track(struct engine *e, const struct pkt *p,
 			return;
 		}
 		break;
+	case IPPROTO_SCTP:
+		refresh = false;
+		sctp_track(e, f, p, dir, created, r, &refresh);
+		if (created && r->invalid) {
+			flow_table_remove(&e->table, f);
+			return;
+		}
+		break;
 	case IPPROTO_UDP:
 	case IPPROTO_UDPLITE:
 		udp_track(e, f, p);
@@ -1383,9 +1446,15 @@ static void track(struct engine *e, const struct pkt *p,
 	default:
 		break;
 	}
-	if (dir == FLOW_DIR_REPLY)
+	/* As the kernel: a reply counts as one only once its protocol's
+	 * tracker took it (accepted or ignored), so that a forged packet
+	 * cannot make a half-open flow replied, then assured. */
+	if (dir == FLOW_DIR_REPLY && r->invalid == INV_NONE)
 		f->flags |= FLOW_F_SEEN_REPLY;
-	if (e->accounting) {
+	/* nf_conntrack_acct counts where the tracker refreshes the timer:
+	 * not a packet it found invalid, not one it ignored, not a SYN
+	 * retransmitted before any reply. */
+	if (e->accounting && refresh && r->invalid == INV_NONE) {
 		struct flow_acct *a = engine_flow_acct(e, f);
 
 		a->packets[dir]++;

@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "list.h"
+#include "sctp.h"
 #include "pkt.h"
 #include "tcp.h"
 
@@ -52,6 +53,7 @@ void list_filter_init(struct list_filter *f)
 	memset(f, 0, sizeof(*f));
 	f->proto = -1;
 	f->state = -1;
+	f->sctp_state = -1;
 }
 
 static int parse_addr(struct list_addr *a, const char *v, const char **why)
@@ -102,14 +104,18 @@ int list_filter_add(struct list_filter *f, const char *term, const char **why)
 		return 0;
 	}
 	if (klen == 5 && !strncmp(term, "state", 5)) {
-		for (uint8_t s = TCP_S_SYN_SENT; s < TCP_S_COUNT; s++) {
-			if (!strcasecmp(v, tcp_state_name(s))) {
+		f->state = f->sctp_state = -1;
+		for (uint8_t s = TCP_S_SYN_SENT; s < TCP_S_COUNT; s++)
+			if (!strcasecmp(v, tcp_state_name(s)))
 				f->state = s;
-				return 0;
-			}
+		for (uint8_t s = SCTP_S_CLOSED; s < SCTP_S_COUNT; s++)
+			if (!strcasecmp(v, sctp_state_name(s)))
+				f->sctp_state = s;
+		if (f->state < 0 && f->sctp_state < 0) {
+			*why = "unknown TCP or SCTP state";
+			return -1;
 		}
-		*why = "unknown TCP state";
-		return -1;
+		return 0;
 	}
 	if (klen == 3 && !strncmp(term, "src", 3))
 		return parse_addr(&f->src, v, why);
@@ -135,8 +141,9 @@ bool list_match(const struct list_filter *f, const struct flow *fl)
 		return false;
 	if (f->proto >= 0 && fl->proto != f->proto)
 		return false;
-	if (f->state >= 0 &&
-	    (fl->proto != IPPROTO_TCP || fl->state != (uint8_t)f->state))
+	if ((f->state >= 0 || f->sctp_state >= 0) &&
+	    !(fl->proto == IPPROTO_TCP && fl->state == f->state) &&
+	    !(fl->proto == IPPROTO_SCTP && fl->state == f->sctp_state))
 		return false;
 	if (f->src.set &&
 	    !prefix_match(&f->src.p, fl->family, flow_addr(fl, (unsigned)s)))
@@ -248,7 +255,10 @@ size_t list_format(char *buf, size_t len, const struct flow *fl, uint32_t left,
 		   const struct flow_acct *acct, bool json)
 {
 	struct out o = { buf, len, 0 };
-	bool tcp = fl->proto == IPPROTO_TCP;
+	const char *state =
+		fl->proto == IPPROTO_TCP  ? tcp_state_name(fl->state) :
+		fl->proto == IPPROTO_SCTP ? sctp_state_name(fl->state) :
+					    NULL;
 	struct tuple orig, reply;
 
 	if (!len)
@@ -262,8 +272,8 @@ size_t list_format(char *buf, size_t len, const struct flow *fl, uint32_t left,
 		    "\"timeout\":%u",
 		    fl->family, list_proto_name(fl->family, fl->proto),
 		    fl->proto, left);
-		if (tcp)
-			put(&o, ",\"state\":\"%s\"", tcp_state_name(fl->state));
+		if (state)
+			put(&o, ",\"state\":\"%s\"", state);
 		put_tuple_json(&o, fl, &orig, "");
 		put_acct(&o, acct, FLOW_DIR_ORIGINAL, true, "");
 		put_tuple_json(&o, fl, &reply, "reply_");
@@ -275,8 +285,8 @@ size_t list_format(char *buf, size_t len, const struct flow *fl, uint32_t left,
 	}
 	put(&o, "%-8s %u %u ", list_proto_name(fl->family, fl->proto),
 	    fl->proto, left);
-	if (tcp)
-		put(&o, "%s ", tcp_state_name(fl->state));
+	if (state)
+		put(&o, "%s ", state);
 	put_tuple_text(&o, fl, &orig);
 	put_acct(&o, acct, FLOW_DIR_ORIGINAL, false, "");
 	if (!(fl->flags & FLOW_F_SEEN_REPLY))

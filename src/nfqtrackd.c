@@ -256,8 +256,8 @@ static void log_settings(const struct daemon *d, const char *what)
 		", fail_open %s, invalid_verdict %s, queue_maxlen %" PRIu32
 		", copy_range %" PRIu32 ", log_rate %" PRIu32
 		"/s burst %" PRIu32,
-		what, queues,
-		c->max_flows, conf_buckets(c), c->fail_open ? "yes" : "no",
+		what, queues, c->max_flows, conf_buckets(c),
+		c->fail_open ? "yes" : "no",
 		c->invalid_verdict == CONF_DROP ? "drop" : "accept",
 		c->queue_maxlen, c->copy_range, c->log_rate, c->log_burst);
 	log_msg(LOG_NOTICE,
@@ -1385,6 +1385,15 @@ static int replay(struct daemon *d, const char *path, int dump)
 	fprintf(out, "replay_linktype %s\n", rs.linktype);
 	emit_line(out, "replay_frames", rs.frames);
 	emit_line(out, "replay_not_ip", rs.not_ip);
+	emit_line(out, "replay_fragments", rs.defrag.fragments);
+	emit_line(out, "replay_reassembled", rs.defrag.reassembled);
+	for (int i = 0; i < DEFRAG_DROP_COUNT; i++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "replay_fragments_dropped_%s",
+			 defrag_drop_name((enum defrag_drop)i));
+		emit_line(out, name, rs.defrag.dropped[i]);
+	}
 	fprintf(out, "replay_trace_seconds %.3f\n", rs.trace_seconds);
 	fprintf(out, "replay_wall_seconds %.3f\n", rs.wall_seconds);
 	emit_line(out, "replay_packets_per_second",

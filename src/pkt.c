@@ -393,6 +393,13 @@ static enum pkt_kind parse_l4(struct pkt *p, const struct cur *c, size_t off,
 			break;
 		p->sport = rd16(c->b + off);
 		p->dport = rd16(c->b + off + 2);
+		if (p->proto == IPPROTO_SCTP) {
+			/* Its chunks, for the SCTP tracker. */
+			p->l4 = c->b + off;
+			p->l4_cap =
+				(uint32_t)((c->cap < c->lim ? c->cap : c->lim) -
+					   off);
+		}
 		return p->kind = PKT_FLOW;
 	case IPPROTO_ICMP:
 	case IPPROTO_ICMPV6:

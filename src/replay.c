@@ -104,8 +104,10 @@ int replay_file(struct engine *e, const char *path, struct replay_stats *rs,
 	char perr[PCAP_ERRBUF_SIZE];
 	struct engine_result res;
 	struct pcap_pkthdr *h;
+	struct defrag *df;
 	uint64_t first = 0, next_tick = 0, t;
-	const uint8_t *d;
+	const uint8_t *d, *ip;
+	size_t caplen, wirelen;
 	double start;
 	pcap_t *pc;
 	int dlt, r;
@@ -130,6 +132,12 @@ int replay_file(struct engine *e, const char *path, struct replay_stats *rs,
 		pcap_close(pc);
 		return -1;
 	}
+	df = defrag_new();
+	if (!df) {
+		snprintf(err, errlen, "%s: no memory for reassembly", path);
+		pcap_close(pc);
+		return -1;
+	}
 	start = now_s();
 	while ((r = pcap_next_ex(pc, &h, &d)) == 1) {
 		uint64_t ts = (uint64_t)h->ts.tv_sec * 1000 +
@@ -151,10 +159,24 @@ int replay_file(struct engine *e, const char *path, struct replay_stats *rs,
 			continue;
 		}
 		rs->packets++;
-		engine_packet(e, d + off, h->caplen - (size_t)off,
-			      h->len > (size_t)off ? h->len - (size_t)off : 0,
-			      0, &res);
+		ip = d + off;
+		caplen = h->caplen - (size_t)off;
+		wirelen = h->len > (size_t)off ? h->len - (size_t)off : 0;
+		switch (defrag_packet(df, ip, caplen, wirelen, t, &ip,
+				      &caplen)) {
+		case DEFRAG_HELD:
+		case DEFRAG_DROPPED:
+			continue;
+		case DEFRAG_DONE:
+			wirelen = caplen;
+			break;
+		case DEFRAG_PASS:
+			break;
+		}
+		engine_packet(e, ip, caplen, wirelen, 0, &res);
 	}
+	rs->defrag = *defrag_stats(df);
+	defrag_free(df);
 	rs->wall_seconds = now_s() - start;
 	rs->trace_seconds = (double)e->now_ms / 1000;
 	if (r == -1) {

@@ -6,24 +6,34 @@ only_ours=B differ=C" and, after it, one line per disagreement.
 
 A flow is its protocol and original tuple; two listings agree on it when
 both have it with the same state and the same [UNREPLIED] and [ASSURED]
-flags. The seconds left are not compared: the two clocks differ.
+flags. Apart from that, it counts the flows present in both whose
+per-direction packet and byte counters agree (when both listings have
+them: nf_conntrack_acct = 1, accounting = yes), and those whose seconds
+left agree within TOLERANCE seconds (the kernel is listed a moment after
+the capture's last packet; --replay dumps at that packet's time).
 """
 import ipaddress
 import re
 import sys
 
+TOLERANCE = 2
 FIELD = re.compile(r"^(\w+)\s+(\d+)\s+(\d+)\s+(.*?)\s*(mark=.*)?$")
 
 
 def load(path):
-    flows = {}
+    """{key: (state, flags)}, {key: (counters, seconds left)}"""
+    flows, extra = {}, {}
     with open(path) as f:
         for line in f:
             m = FIELD.match(line.strip())
             if not m:
                 continue
-            name, num, _left, rest = m.group(1, 2, 3, 4)
+            name, num, left, rest = m.group(1, 2, 3, 4)
             words = rest.split()
+            counters = tuple(w for w in words
+                             if w.startswith(("packets=", "bytes=")))
+            words = [w for w in words
+                     if not w.startswith(("packets=", "bytes="))]
             state = words[0] if words and "=" not in words[0] else ""
             if state:
                 words = words[1:]
@@ -38,7 +48,8 @@ def load(path):
             key = (num, " ".join(orig))
             flags = " ".join(w for w in words if w.startswith("["))
             flows[key] = (state, flags)
-    return flows
+            extra[key] = (counters, int(left))
+    return flows, extra
 
 
 def multicast(key):
@@ -76,8 +87,38 @@ def martian(key):
     return src.is_multicast or src.ipv4_mapped is not None
 
 
+def local(path):
+    """compare.py --local OURS: what the test router must take in for the
+    flows of OURS to be confirmed as on a host: "join GROUP/LEN" for
+    multicast destinations, "own ADDR/128" for IPv6 link-local ones."""
+    seen = set()
+    flows, _ = load(path)
+    for key in flows:
+        for word in key[1].split():
+            if not word.startswith("dst="):
+                continue
+            try:
+                addr = ipaddress.ip_address(word[4:])
+            except ValueError:
+                break
+            bits = 32 if addr.version == 4 else 128
+            if addr.is_multicast:
+                line = "join %s/%d" % (addr, bits)
+            elif addr.version == 6 and addr.is_link_local:
+                line = "own %s/%d" % (addr, bits)
+            else:
+                break
+            if line not in seen:
+                seen.add(line)
+                print(line)
+            break
+
+
 def main():
-    kernel, ours = load(sys.argv[1]), load(sys.argv[2])
+    if sys.argv[1] == "--local":
+        local(sys.argv[2])
+        return
+    (kernel, kx), (ours, ox) = load(sys.argv[1]), load(sys.argv[2])
     keys = set(kernel) | set(ours)
     agree = [k for k in keys if kernel.get(k) == ours.get(k)]
     only_k = [k for k in keys if k not in ours]
@@ -93,10 +134,23 @@ def main():
               if k[0] == "17" and kernel[k][0] == ours[k][0] and
               kernel[k][1].replace("[ASSURED]", "").strip() ==
               ours[k][1].replace("[ASSURED]", "").strip()]
+    both = [k for k in keys if k in kernel and k in ours]
+    counted = [k for k in both if kx[k][0] and ox[k][0]]
+    counters = [k for k in counted if kx[k][0] == ox[k][0]]
+    timer = [k for k in both
+             if abs(kx[k][1] - ox[k][1]) <= TOLERANCE]
     print("flows=%d agree=%d only_kernel=%d only_ours=%d differ=%d "
-          "udp_timing=%d multicast=%d martian=%d" %
+          "udp_timing=%d multicast=%d martian=%d both=%d counted=%d "
+          "counters=%d timer=%d" %
           (len(keys), len(agree), len(only_k), len(only_o), len(differ),
-           len(timing), len(mcast), len(mart)))
+           len(timing), len(mcast), len(mart), len(both), len(counted),
+           len(counters), len(timer)))
+    for k in sorted(set(counted) - set(counters)):
+        print("counters proto %s %s: kernel %s, ours %s" %
+              (k[0], k[1], " ".join(kx[k][0]), " ".join(ox[k][0])))
+    for k in sorted(set(both) - set(timer)):
+        print("timer proto %s %s %s: kernel %d s left, ours %d" %
+              (k[0], k[1], kernel[k][0], kx[k][1], ox[k][1]))
     for k in sorted(differ):
         print("differ proto %s %s: kernel %s, ours %s" %
               (k[0], k[1], " ".join(kernel[k]).strip(),

@@ -9,26 +9,35 @@
 # forwards everything into a sink namespace: the kernel confirms a
 # connection only once a packet leaves its routing, so forwarding is what
 # puts every flow into its table. conntrack -L there is then compared,
-# flow by flow, with nfqtrackd --replay --dump on the same rewritten file.
+# flow by flow, with nfqtrackd --replay --dump on the same rewritten file:
+# state, flags and presence; then the per-direction packet and byte
+# counters (nf_conntrack_acct = 1 against accounting = yes) and the
+# seconds left, within 2 s.
 #
-#   tests/agree/run.sh [CAPTURE...]   default: the list below, from
-#                                     $CORPUS (../shared/corpus)
+# First comes a synthetic capture written by tests/agree/synth.py, one
+# flow per case where the two trackers once differed; it needs no corpus,
+# and every one of its flows must agree in every way.
+#
+#   tests/agree/run.sh [CAPTURE...]   default: the synthetic capture and
+#                                     the list below, from $CORPUS
+#                                     (../shared/corpus)
+#   NFQTRACKD=path (another build, to measure before and after),
 #   AGREE_JOBS=4 (captures at once), AGREE_MAX_SECONDS=30 (longer
-#   captures are left out, as real-time replay takes their length)
+#   captures are left out, as real-time replay takes their length),
+#   AGREE_CHECKSUM=0 (the router's nf_conntrack_checksum; 1 is the
+#   kernel's default, under which packets with bad checksums are invalid
+#   to it while nfqtrackd, which does not check them, takes them)
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 corpus=${CORPUS:-$(cd "$top/.." && pwd)/shared/corpus}
 jobs=${AGREE_JOBS:-4}
 max_seconds=${AGREE_MAX_SECONDS:-30}
-nfqtrackd=$top/src/nfqtrackd
+checksum=${AGREE_CHECKSUM:-0}
+nfqtrackd=${NFQTRACKD:-$top/src/nfqtrackd}
 out=$top/tests/out/agree
 
 if [ "$(id -u)" != 0 ]; then
 	echo "kernel agreement: skipped: needs root (network namespaces)"
-	exit 0
-fi
-if [ $# -eq 0 ] && [ ! -d "$corpus" ]; then
-	echo "kernel agreement: skipped: no corpus at $corpus (it is not part of a clone)"
 	exit 0
 fi
 for tool in tcpreplay conntrack python3 "$top/tests/bin/pcap2wire"; do
@@ -38,8 +47,23 @@ for tool in tcpreplay conntrack python3 "$top/tests/bin/pcap2wire"; do
 	}
 done
 
+rm -rf "$out"
+mkdir -p "$out"
+
+# The synthetic capture: a flow for each case where the trackers once
+# differed (tests/agree/synth.py), always first, in any clone.
+synth=$out/synthetic.pcap
+python3 "$top/tests/agree/synth.py" "$synth" >"$out/synthetic.cases" || exit 1
+# The corpus' traces and the synthetic capture are compared alike: state,
+# flags, presence, then counters (nf_conntrack_acct against accounting)
+# and seconds left.
+printf 'accounting = yes\n' >"$out/nfqtrack.conf"
+
 traces=("$@")
-if [ ${#traces[@]} -eq 0 ]; then
+if [ ${#traces[@]} -eq 0 ] && [ ! -d "$corpus" ]; then
+	echo "kernel agreement: no corpus at $corpus: the synthetic cases only"
+	traces=("$synth")
+elif [ ${#traces[@]} -eq 0 ]; then
 	cd "$corpus" || exit 1
 	traces=(
 		zeek/echo-connections.pcap
@@ -60,16 +84,14 @@ if [ ${#traces[@]} -eq 0 ]; then
 		suricata-verify/alert-testmyids-midstream*/*.pcap
 		suricata-verify/eve-overlap-payload-*/*.pcap
 	)
-	traces=("${traces[@]/#/$corpus/}")
+	traces=("$synth" "${traces[@]/#/$corpus/}")
 fi
-
-rm -rf "$out"
-mkdir -p "$out"
 
 # agree_one N CAPTURE: writes $out/N.result ("name flows agree ...").
 agree_one() {
 	local n=$1 cap=$2 name a b c mac cmac secs link res
 	name=${cap#"$corpus"/}
+	name=${name#"$out"/}
 	a=nfqt-ag$$-$n-a b=nfqt-ag$$-$n-b c=nfqt-ag$$-$n-c
 	local dir=$out/$n
 	mkdir -p "$dir"
@@ -93,7 +115,8 @@ agree_one() {
 	done
 	mac=$(ip -n "$b" -br link show vb | awk '{ print $3 }')
 	cmac=$(ip -n "$c" -br link show vc | awk '{ print $3 }')
-	ip netns exec "$b" sysctl -qw net.netfilter.nf_conntrack_checksum=0 \
+	ip netns exec "$b" sysctl -qw net.netfilter.nf_conntrack_checksum="$checksum" \
+		net.netfilter.nf_conntrack_acct=1 \
 		net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
 		net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.vb.rp_filter=0 \
 		net.ipv4.conf.all.send_redirects=0
@@ -105,12 +128,30 @@ agree_one() {
 	for ipt in iptables ip6tables; do
 		ip netns exec "$b" $ipt -t mangle -A PREROUTING \
 			-m conntrack --ctstate NEW -j ACCEPT
+		# Whatever the router would send itself (a RST or an ICMP
+		# error from a local address it owns, a group report) goes
+		# before its conntrack sees it: the capture's packets only.
+		ip netns exec "$b" $ipt -t raw -A OUTPUT -j DROP
 	done
 	if ! "$top/tests/bin/pcap2wire" "$cap" "$dir/wire.pcap" "$mac" \
 		2>"$dir/pcap2wire.log"; then
 		echo "$name skipped: $(cat "$dir/pcap2wire.log")" >"$dir/result"
 		return
 	fi
+	"$nfqtrackd" -c "$out/nfqtrack.conf" --replay "$dir/wire.pcap" \
+		--dump >"$dir/ours.txt" \
+		2>"$dir/ours.stats"
+	# A router forwards no multicast and no link-local traffic; it takes
+	# them in when it is their destination. So it joins the groups the
+	# capture sends to and owns the IPv6 link-local addresses it talks
+	# to: such flows are then confirmed on local input.
+	python3 "$top/tests/agree/compare.py" --local "$dir/ours.txt" |
+		while read -r what addr; do
+			case $what in
+			join) ip -n "$b" addr add "$addr" dev vb autojoin ;;
+			own) ip -n "$b" addr add "$addr" dev vb nodad ;;
+			esac
+		done 2>"$dir/local.log"
 	timeout $((${secs%.*} + 30)) ip netns exec "$a" tcpreplay -q -i va \
 		"$dir/wire.pcap" >"$dir/tcpreplay.log" 2>&1
 	sleep 0.3
@@ -119,8 +160,6 @@ agree_one() {
 	ip netns exec "$b" nstat -az 2>/dev/null |
 		grep -E 'In(Hdr|Addr)Errors|InDiscards|InTruncated|ReasmFails' \
 			>"$dir/nstat.txt"
-	"$nfqtrackd" --replay "$dir/wire.pcap" --dump >"$dir/ours.txt" \
-		2>"$dir/ours.stats"
 	python3 "$top/tests/agree/compare.py" "$dir/kernel.txt" "$dir/ours.txt" \
 		>"$dir/compare.txt"
 	echo "$name $(head -1 "$dir/compare.txt")" >"$dir/result"
@@ -138,7 +177,9 @@ done
 wait
 
 total=0 agreed=0 timing=0 mcast=0 mart=0 failed=0
-printf '%-66s %6s %6s %6s\n' capture flows agree %
+sboth=0 scounted=0 scounters=0 stimer=0
+field() { echo "$1" | sed -n "s/.* $2=\([0-9]*\).*/\1/p"; }
+printf '%-58s %6s %6s %6s %8s %6s\n' capture flows agree % counters timer
 for i in $(seq 1 "$n"); do
 	r=$out/$i/result
 	if [ ! -f "$r" ]; then
@@ -154,32 +195,55 @@ for i in $(seq 1 "$n"); do
 		;;
 	esac
 	name=${line%% *}
-	flows=$(echo "$line" | sed -n 's/.*flows=\([0-9]*\).*/\1/p')
-	agree=$(echo "$line" | sed -n 's/.*agree=\([0-9]*\).*/\1/p')
-	t=$(echo "$line" | sed -n 's/.*udp_timing=\([0-9]*\).*/\1/p')
-	m=$(echo "$line" | sed -n 's/.*multicast=\([0-9]*\).*/\1/p')
-	x=$(echo "$line" | sed -n 's/.*martian=\([0-9]*\).*/\1/p')
+	flows=$(field "$line" flows)
+	agree=$(field "$line" agree)
+	t=$(field "$line" udp_timing)
+	m=$(field "$line" multicast)
+	x=$(field "$line" martian)
+	both=$(field "$line" both)
+	counted=$(field "$line" counted)
+	counters=$(field "$line" counters)
+	timer=$(field "$line" timer)
 	total=$((total + flows))
 	agreed=$((agreed + agree))
 	timing=$((timing + t))
 	mcast=$((mcast + m))
 	mart=$((mart + x))
-	if [ $((agree + t + m + x)) -ne "$flows" ]; then
+	sboth=$((sboth + both))
+	scounted=$((scounted + counted))
+	scounters=$((scounters + counters))
+	stimer=$((stimer + timer))
+	cmp=$(dirname "$r")/compare.txt
+	if [ "$name" = synthetic.pcap ]; then
+		# Built for the test: every case must agree in every way.
+		if [ "$agree" -ne "$flows" ] || [ "$counted" -ne "$both" ] ||
+			[ "$counters" -ne "$counted" ] || [ "$timer" -ne "$both" ]; then
+			failed=$((failed + 1))
+			echo "synthetic cases that differ:"
+			sed -n '2,$p' "$cmp" | awk 'NR == FNR { n[$1] = $2; next }
+				{ for (p in n) if (index($0, "=" p " ")) {
+					print n[p] ": " $0; next } print }' \
+				"$out/synthetic.cases" -
+		fi
+	elif [ $((agree + t + m + x)) -ne "$flows" ]; then
 		failed=$((failed + 1))
-		sed -n '2,$p' "$(dirname "$r")/compare.txt" | head -20
+		grep -v '^counters\|^timer' "$cmp" | sed -n '2,$p' | head -20
 	fi
-	printf '%-66s %6d %6d %6s\n' "$name" "$flows" "$agree" \
-		"$(awk -v a="$agree" -v f="$flows" 'BEGIN { printf "%.1f", f ? 100 * a / f : 100 }')"
+	printf '%-58s %6d %6d %6s %8s %6s\n' "$name" "$flows" "$agree" \
+		"$(awk -v a="$agree" -v f="$flows" 'BEGIN { printf "%.1f", f ? 100 * a / f : 100 }')" \
+		"$counters/$counted" "$timer/$both"
 done
-printf 'kernel agreement: %d of %d flows (%s%%); apart: %d UDP flows at the 2 s mark, %d multicast flows the test kernel cannot confirm, %d flows of martian addresses its IP layer refuses; details in %s\n' \
+printf 'kernel agreement: %d of %d flows (%s%%) in state, flags and presence; of the %d flows both list, counters agree on %d of %d counted, seconds left (within 2 s) on %d; apart: %d UDP flows at the 2 s mark, %d multicast flows the test kernel cannot confirm, %d flows of martian addresses its IP layer refuses; details in %s\n' \
 	"$agreed" "$total" \
 	"$(awk -v a="$agreed" -v f="$total" 'BEGIN { printf "%.2f", f ? 100 * a / f : 100 }')" \
+	"$sboth" "$scounters" "$scounted" "$stimer" \
 	"$timing" "$mcast" "$mart" "$out"
 # Every flow must agree, but for replay timing at the UDP stream mark,
 # which may touch at most 1% of the flows, multicast flows the test
 # network's kernel never confirms (it joins no group and routes none), and
 # martian addresses its IP layer drops before conntrack confirms anything
-# (on a host, those never reach an NFQUEUE rule either).
+# (on a host, those never reach an NFQUEUE rule either). The synthetic
+# cases must agree in counters and seconds left too.
 if [ "$failed" -ne 0 ] || [ $((timing * 100)) -gt "$total" ]; then
 	echo "kernel agreement: FAILED ($failed captures disagree)"
 	exit 1

@@ -132,21 +132,22 @@ static uint64_t sum(const uint64_t *v, size_t n)
 
 /* The engine's counts agree with each other and with the table; r is
  * the last packet's result, or NULL after housekeeping. */
-static int count_tcp(const struct flow *f, void *arg)
+static int count_stateful(const struct flow *f, void *arg)
 {
 	uint32_t *n = arg;
 
-	n[0] += f->proto == IPPROTO_TCP;
+	n[0] += f->proto == IPPROTO_TCP || f->proto == IPPROTO_SCTP;
 	n[1] += !!(f->flags & FLOW_F_MIDSTREAM);
 	return 0;
 }
 
-/* TCP flows in the table, reclaimed or not, into n[0], and unanswered
+/* TCP and SCTP flows in the table (the flows that hold a slot of the
+ * TCP states' slab), reclaimed or not, into n[0], and unanswered
  * mid-stream pickups into n[1]. O(buckets + flows). */
-static void tcp_flows(const struct engine *e, uint32_t n[2])
+static void stateful_flows(const struct engine *e, uint32_t n[2])
 {
 	n[0] = n[1] = 0;
-	flow_table_walk(&e->table, count_tcp, n);
+	flow_table_walk(&e->table, count_stateful, n);
 }
 
 static void check(const struct engine *e, const struct engine_result *r,
@@ -168,9 +169,9 @@ static void check(const struct engine *e, const struct engine_result *r,
 	if (e->table.count > e->table.slab[0].capacity ||
 	    e->table.count != e->table.slab[0].in_use + e->table.slab[1].in_use)
 		abort();
-	/* A TCP state for every TCP flow, and for nothing else; the
-	 * pickups' budget counts the flows it says it does. */
-	tcp_flows(e, tcp);
+	/* A state slot for every TCP and SCTP flow, and for nothing else;
+	 * the pickups' budget counts the flows it says it does. */
+	stateful_flows(e, tcp);
 	if (e->tcp.in_use != tcp[0] || e->sh->midstream_count != tcp[1])
 		abort();
 	/* A packet adds one flow at most, and to a full table only by

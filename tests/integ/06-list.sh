@@ -77,7 +77,7 @@ check "empty JSON listing is []" test "$("$NFQTRACKCTL" -s "$CTL" -o json list -
 
 out=$("$NFQTRACKCTL" -s "$CTL" list --state FROB 2>&1)
 expect "bad filter: exit status 1" "$?" 1
-expect "bad filter: says why" "$out" "nfqtrackctl: state=FROB: unknown TCP state"
+expect "bad filter: says why" "$out" "nfqtrackctl: state=FROB: unknown TCP or SCTP state"
 out=$("$NFQTRACKCTL" -s "$CTL" stats -p tcp 2>&1)
 expect "filters on stats: usage error" "$?" 2
 

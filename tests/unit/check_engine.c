@@ -507,6 +507,84 @@ START_TEST(tcp_ignored_packet_does_not_refresh)
 }
 END_TEST
 
+/*
+ * The kernel marks a flow replied only when its tracker took the reply:
+ * an invalid packet from the server leaves it unreplied (issue 18).
+ */
+START_TEST(tcp_invalid_reply_is_no_reply)
+{
+	struct conv cv = conv4(1);
+	struct flow *f;
+
+	c2s(&cv, TCPF_SYN, 0);
+	f = conv_flow(&cv);
+	s2c(&cv, TCPF_FIN | TCPF_ACK, 0); /* no FIN answers a SYN */
+	ck_assert_int_eq(res.invalid, INV_TCP_STATE);
+	ck_assert_uint_eq(f->state, TCP_S_SYN_SENT);
+	ck_assert_uint_eq(f->flags & FLOW_F_SEEN_REPLY, 0);
+	/* Its RST is then the only reply: the flow goes at once. */
+	cv.sseq = 0;
+	s2c(&cv, TCPF_RST | TCPF_ACK, 0);
+	ck_assert_uint_eq(e.table.count, 0);
+	ck_assert_uint_eq(e.st.flows_closed, 1);
+}
+END_TEST
+
+/* One forged packet must not make a half-open flow assured. */
+START_TEST(tcp_invalid_reply_does_not_assure)
+{
+	struct conv cv = conv4(2);
+	struct flow *f;
+
+	c2s(&cv, TCPF_ACK, 0); /* picked up mid-stream */
+	f = conv_flow(&cv);
+	ck_assert_ptr_nonnull(f);
+	s2c(&cv, TCPF_SYN, 0); /* no SYN in ESTABLISHED from the server */
+	ck_assert_int_ne(res.invalid, INV_NONE);
+	c2s(&cv, TCPF_ACK, 0);
+	ck_assert_uint_eq(f->state, TCP_S_ESTABLISHED);
+	ck_assert_uint_eq(f->flags & (FLOW_F_SEEN_REPLY | FLOW_F_ASSURED), 0);
+}
+END_TEST
+
+/*
+ * accounting = yes counts what nf_conntrack_acct counts: packets the
+ * tracker took, not a SYN retransmitted in SYN_SENT, not one it ignored,
+ * not an invalid one (issue 18).
+ */
+START_TEST(accounting_only_what_the_tracker_took)
+{
+	struct conv cv = conv4(3);
+	uint32_t synack_seq = cv.sseq;
+	const struct flow_acct *a;
+	struct flow *f;
+
+	engine_destroy(&e);
+	conf_defaults(&conf);
+	conf.max_flows = 64;
+	conf.accounting = true;
+	ck_assert_int_eq(engine_init(&e, &conf, &key, T0 * 1000ULL), 0);
+	c2s(&cv, TCPF_SYN, 0);
+	f = conv_flow(&cv);
+	a = engine_flow_acct(&e, f);
+	cv.cseq--;
+	c2s(&cv, TCPF_SYN, 0); /* retransmitted: not counted */
+	ck_assert_uint_eq(a->packets[0], 1);
+	s2c(&cv, TCPF_FIN | TCPF_ACK, 0); /* invalid: not counted */
+	cv.sseq--;
+	ck_assert_uint_eq(a->packets[1], 0);
+	s2c(&cv, TCPF_SYN | TCPF_ACK, 0);
+	c2s(&cv, TCPF_ACK, 0);
+	/* A late copy of the SYN-ACK: ignored, not counted. */
+	seg(S4, C4, 80, 3, TCPF_SYN | TCPF_ACK, synack_seq, cv.cseq - 1, 0);
+	ck_assert_uint_eq(e.st.tcp_ignored, 1);
+	ck_assert_uint_eq(a->packets[0], 2);
+	ck_assert_uint_eq(a->packets[1], 1);
+	ck_assert_uint_eq(a->bytes[0], 80);
+	ck_assert_uint_eq(a->bytes[1], 40);
+}
+END_TEST
+
 START_TEST(invalid_verdict_drop)
 {
 	engine_destroy(&e);
@@ -1160,6 +1238,9 @@ static Suite *engine_suite(void)
 	tcase_add_test(tc, checksum_not_verified_when_off);
 	tcase_add_test(tc, rst_past_copy_not_believed);
 	tcase_add_test(tc, closed_flow_with_data_counts_again);
+	tcase_add_test(tc, tcp_invalid_reply_is_no_reply);
+	tcase_add_test(tc, tcp_invalid_reply_does_not_assure);
+	tcase_add_test(tc, accounting_only_what_the_tracker_took);
 	tcase_add_test(tc, invalid_verdict_drop);
 	tcase_add_test(tc, malformed_accepted_by_default);
 	tcase_add_test(tc, beyond_copy_range_meets_limits);

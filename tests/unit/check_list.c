@@ -309,11 +309,39 @@ START_TEST(filters)
 }
 END_TEST
 
+/* An SCTP association listed as the kernel lists it: its state after the
+ * timeout, and state= finds TCP and SCTP flows alike. */
+START_TEST(sctp_state_listed_and_filtered)
+{
+	uint8_t l4[64], b[128];
+	size_t n;
+
+	/* An INIT: tag 0, then the chunk, with the client's tag 0x1111. */
+	n = tu_sctp(l4, 5000, 3868, 0);
+	memset(l4 + n, 0, 20);
+	l4[n] = 1;
+	put16(l4 + n + 2, 20);
+	put32(l4 + n + 4, 0x1111);
+	feed(b,
+	     tu_ip4(b, IPPROTO_SCTP, "192.0.2.7", "198.51.100.1", l4, n + 20));
+	ck_assert_str_eq(line(false),
+			 "sctp     132 10 CLOSED src=192.0.2.7 "
+			 "dst=198.51.100.1 sport=5000 dport=3868 [UNREPLIED] "
+			 "src=198.51.100.1 dst=192.0.2.7 sport=3868 "
+			 "dport=5000 mark=0 use=1\n");
+	ck_assert_ptr_nonnull(strstr(line(true), ",\"state\":\"CLOSED\","));
+	ck_assert(matches("state=CLOSED"));
+	ck_assert(matches("proto=sctp state=closed"));
+	ck_assert(!matches("state=ESTABLISHED"));
+	ck_assert(!matches("state=SYN_SENT"));
+}
+END_TEST
+
 START_TEST(bad_filters)
 {
 	static const char *const bad[] = {
 		"proto",       "proto=",	"proto=999", "proto=frob",
-		"family=7",    "state=CLOSED",	"src=1.2.3", "src=1.2.3.4/33",
+		"family=7",    "state=OPEN",	"src=1.2.3", "src=1.2.3.4/33",
 		"dst=::1/129", "addr=1.2.3.4/", "addr=x",    "colour=red",
 	};
 	struct list_filter f;
@@ -343,6 +371,7 @@ static Suite *list_suite(void)
 	tcase_add_test(tc, short_buffer);
 	tcase_add_test(tc, filters);
 	tcase_add_test(tc, bad_filters);
+	tcase_add_test(tc, sctp_state_listed_and_filtered);
 	suite_add_tcase(s, tc);
 	return s;
 }

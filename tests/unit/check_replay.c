@@ -363,6 +363,46 @@ START_TEST(long_extension_headers_meet_limits)
 }
 END_TEST
 
+/*
+ * Fragments are reassembled before the engine, as the kernel does before
+ * conntrack: one UDP datagram in two fragments is one packet of its whole
+ * length; a lone fragment of another never reaches the engine.
+ */
+START_TEST(fragments_reassembled)
+{
+	pcap_t *pd = pcap_open_dead(DLT_RAW, 65535);
+	pcap_dumper_t *dump = pcap_dump_open(pd, path);
+	uint8_t dg[1208], ip[4][1300];
+	size_t len[4], n = 0;
+
+	ck_assert_ptr_nonnull(dump);
+	tu_udp(dg, 4000, 53, sizeof(dg) - 8);
+	len[n] = tu_ip4(ip[n], IPPROTO_UDP, "10.1.0.1", "10.1.0.2", dg, 608);
+	tu_ip4_frag(ip[n++], 5, 1, 0);
+	len[n] = tu_ip4(ip[n], IPPROTO_UDP, "10.1.0.1", "10.1.0.2", dg + 608,
+			600);
+	tu_ip4_frag(ip[n++], 5, 0, 608);
+	len[n] = tu_ip4(ip[n], IPPROTO_UDP, "10.1.0.1", "10.1.0.3", dg, 608);
+	tu_ip4_frag(ip[n++], 6, 1, 0);
+	for (size_t i = 0; i < n; i++) {
+		struct pcap_pkthdr h = { .ts = { 100, (long)i },
+					 .caplen = (bpf_u_int32)len[i],
+					 .len = (bpf_u_int32)len[i] };
+
+		pcap_dump((u_char *)dump, &h, ip[i]);
+	}
+	pcap_dump_close(dump);
+	pcap_close(pd);
+	ck_assert_int_eq(replay_file(&e, path, &rs, err, sizeof(err)), 0);
+	ck_assert_uint_eq(rs.packets, 3);
+	ck_assert_uint_eq(e.st.packets, 1);
+	ck_assert_uint_eq(e.st.fragments, 0);
+	ck_assert_uint_eq(e.table.count, 1);
+	ck_assert_uint_eq(rs.defrag.reassembled, 1);
+	ck_assert_uint_eq(rs.defrag.fragments, 3);
+}
+END_TEST
+
 static Suite *replay_suite(void)
 {
 	Suite *s = suite_create("replay");
@@ -381,6 +421,7 @@ static Suite *replay_suite(void)
 	tcase_add_test(tc, not_a_capture);
 	tcase_add_test(tc, truncated_capture);
 	tcase_add_test(tc, long_extension_headers_meet_limits);
+	tcase_add_test(tc, fragments_reassembled);
 	suite_add_tcase(s, tc);
 	return s;
 }
