@@ -418,9 +418,16 @@ START_TEST(pause_stops_and_resumes)
 			ck_assert_uint_eq(atomic_load(&w[i].steps), before[i]);
 		pause_resume(&p);
 	}
-	usleep(2000);
-	for (int i = 0; i < 3; i++)
-		ck_assert_uint_gt(atomic_load(&w[i].steps), 0);
+	/* Resumed, each must step again: given up to 2 s, not a fixed
+	 * 2 ms, as a loaded machine may not run a thread that soon. */
+	for (int i = 0; i < 3; i++) {
+		unsigned long before = atomic_load(&w[i].steps);
+
+		for (int n = 0; n < 1000 && atomic_load(&w[i].steps) == before;
+		     n++)
+			usleep(2000);
+		ck_assert_uint_gt(atomic_load(&w[i].steps), before);
+	}
 	atomic_store(&w[0].stop, true);
 	pthread_join(t[0], NULL);
 	pause_all(&p, NULL, NULL); /* two left: returns */
