@@ -18,6 +18,16 @@ AVG_RTT=10    # ms: nor its average (1.5; 222)
 
 ctl() { "$NFQTRACKCTL" -s "$CTL" "$@"; }
 
+# Under the sanitizers (make check-san) a walk is several times slower:
+# the round trips say nothing there, and a million flows walked by six
+# clients at once outlast nfqtrackctl's 10 s. There the test walks a
+# tenth of the table, for what the sanitizers see, and times nothing.
+TIMED=yes
+if ldd "$NFQTRACKD" 2>/dev/null | grep -q libasan; then
+	TIMED=no FLOWS=100000
+	echo "# built with the sanitizers: $FLOWS flows, round trips not judged"
+fi
+
 setup_net || { fail "network setup"; done_testing; }
 setup_attacker || { fail "attacker setup"; done_testing; }
 start_syslog || { fail "syslog"; done_testing; }
@@ -104,9 +114,11 @@ echo "# walks of the $n-flow table in $SECS s: $lists lists, $flushes flushes; $
 expect_ge "the lists went on all along" "$lists" "$LISTERS"
 echo "# ping beside them: $got/$(((SECS - 2) * 100)) answered, avg ${busy_avg} ms, max ${busy_max} ms"
 expect "every ping answered" "$got" $(((SECS - 2) * 100))
-check "the ping's worst round trip stays under $MAX_RTT ms" \
-	test "$busy_max" -lt "$MAX_RTT"
-check "and its average under $AVG_RTT ms" test "$busy_avg" -lt "$AVG_RTT"
+if [ "$TIMED" = yes ]; then
+	check "the ping's worst round trip stays under $MAX_RTT ms" \
+		test "$busy_max" -lt "$MAX_RTT"
+	check "and its average under $AVG_RTT ms" test "$busy_avg" -lt "$AVG_RTT"
+fi
 expect "no flow removed by the flushes" "$(counter flows_flushed)" 0
 
 stop_daemon TERM
