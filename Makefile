@@ -87,11 +87,18 @@ Q := @
 say = @printf '  %-6s %s\n' $(1) $(2);
 endif
 
-# The pure core: links into the daemon, the tests and the fuzzers.
-CORE       := hash slab prefix flow source pkt tcp sctp engine conf log report droplog ctl list replay \
-              defrag \
-              metrics pause
-CORE_OBJS  := $(CORE:%=src/%.o)
+# The pure core: packets to verdicts, no configuration parser, no threads,
+# no stdio (check-format checks what its files include: tests/layering.sh).
+# Headers of its own beyond its modules': timeout.h, params.h.
+CORE       := hash slab prefix flow source pkt tcp sctp defrag proto policy \
+              engine group
+CORE_HDRS  := timeout params
+# What the daemon, the CLI, the tests and the fuzzers link beside it: the
+# configuration and its translation to parameters, logging, reports,
+# control protocol, listings, replay, metrics, threads.
+SUPPORT    := conf params mutex log report droplog ctl list replay metrics \
+              pause
+CORE_OBJS  := $(CORE:%=src/%.o) $(SUPPORT:%=src/%.o)
 DAEMON_OBJS := src/nfqtrackd.o src/queue.o src/privs.o src/notify.o src/http.o
 CTL_OBJS   := src/nfqtrackctl.o
 LIB        := src/libnfqtrack.a
@@ -202,8 +209,9 @@ $(FUZZ_DIR)/%.o: src/%.c $(FUZZ_DIR)/.cflags
 	$(call say,CC,$@)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link \
 		-MMD -MP $(CPPFLAGS) -c -o $@ $<
 
-$(FUZZ_LIB): $(CORE:%=$(FUZZ_DIR)/%.o) Makefile
-	$(call say,AR,$@)rm -f $@ && $(AR) rcs $@ $(CORE:%=$(FUZZ_DIR)/%.o)
+$(FUZZ_LIB): $(CORE:%=$(FUZZ_DIR)/%.o) $(SUPPORT:%=$(FUZZ_DIR)/%.o) Makefile
+	$(call say,AR,$@)rm -f $@ && $(AR) rcs $@ $(CORE:%=$(FUZZ_DIR)/%.o) \
+		$(SUPPORT:%=$(FUZZ_DIR)/%.o)
 
 $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB) $(FUZZ_DIR)/.cflags
 	$(call say,CC,$@)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -MMD -MP \
@@ -283,6 +291,8 @@ check-format:
 	if [ -n "$$out" ]; then echo "$$out" | head -40; \
 		echo "clang-format: run 'clang-format -i' on the files above" >&2; exit 1; fi; \
 	echo "formatting OK"
+	@echo "== core layering"
+	@tests/layering.sh "$(CORE)" "$(CORE_HDRS)"
 
 check-unit: $(UNIT_TESTS)
 	@echo "== unit tests (Check)"

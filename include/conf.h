@@ -16,51 +16,25 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "params.h"
 #include "prefix.h"
-#include "sctp.h"
-#include "tcp.h"
+#include "timeout.h"
 
 #define CONF_DEFAULT_PATH SYSCONFDIR "/nfqtrack/nfqtrack.conf"
 #define CONF_PATH_MAX 108 /* sun_path */
 #define CONF_NAME_MAX 33 /* a user or group name, 32 characters */
 #define CONF_LISTEN_MAX 64 /* "[IPv6]:port" */
 
-/* Timeout classes: TCP flows use their state as class, or one of the two
- * shorter ones the kernel applies to retransmitting or unacknowledged
- * connections; SCTP flows one per state. */
-enum tmo_class {
-	TMO_TCP_FIRST = TCP_S_SYN_SENT,
-	TMO_TCP_LAST = TCP_S_SYN_SENT2,
-	TMO_TCP_RETRANS = TCP_S_COUNT,
-	TMO_TCP_UNACK,
-	TMO_UDP,
-	TMO_UDP_STREAM,
-	TMO_GRE,
-	TMO_GRE_STREAM,
-	TMO_ICMP,
-	TMO_ICMPV6,
-	TMO_GENERIC,
-	/* SCTP flows: the class of state s is TMO_SCTP(s). */
-	TMO_SCTP_CLOSED,
-	TMO_SCTP_LAST = TMO_SCTP_CLOSED + SCTP_S_HEARTBEAT_SENT - 1,
-	TMO_COUNT
-};
-
-#define TMO_SCTP(s) ((uint8_t)(TMO_SCTP_CLOSED + (s)-SCTP_S_CLOSED))
-
 enum conf_verdict { CONF_ACCEPT, CONF_DROP };
 
-/* What a new flow does when a limit it is under is full. */
+/* on_full's values: the engine's (params.h). */
 enum conf_on_full {
-	CONF_FULL_DROP, /* refused, as the kernel's table does */
-	CONF_FULL_EARLY_DROP, /* evicts the oldest unassured or closing flow */
-	CONF_FULL_EVICT_IDLE, /* the same, then the oldest assured one */
+	CONF_FULL_DROP = ON_FULL_DROP,
+	CONF_FULL_EARLY_DROP = ON_FULL_EARLY_DROP,
+	CONF_FULL_EVICT_IDLE = ON_FULL_EVICT_IDLE,
 };
 
-/* Per-protocol caps, by the class a flow's protocol counts in. */
-enum conf_proto_class { PC_TCP, PC_UDP, PC_ICMP, PC_OTHER, PC_COUNT };
-
-#define CONF_EXEMPT_MAX 64
+#define CONF_EXEMPT_MAX PARAMS_EXEMPT_MAX
 #define CONF_QUEUES_MAX 16 /* queues (threads) at most */
 
 struct conf {

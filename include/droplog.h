@@ -17,6 +17,7 @@
 
 #include "conf.h"
 #include "engine.h"
+#include "group.h"
 #include "log.h"
 #include "report.h"
 
@@ -42,9 +43,8 @@ void droplog_packet(struct droplog *dl, const struct engine *e,
 		    const struct engine_result *r, uint64_t now_ms);
 
 /* Once per engine tick: suppressed-line counts, interval reports, the
- * events (warning mark) of the n engines of a group. */
-void droplog_tick(struct droplog *dl, struct engine *const *es, unsigned n,
-		  uint64_t now_ms);
+ * events (warning mark) of the engines of group g. */
+void droplog_tick(struct droplog *dl, struct group *g, uint64_t now_ms);
 
 /* "TCP 192.0.2.7:51324 -> 198.51.100.1:443", or what is known of it. */
 void droplog_fmt_packet(char *buf, size_t len, const struct pkt *p);

@@ -3,34 +3,11 @@
  * engine.h - from a packet to a verdict: parse, find or create the flow,
  * track its state, apply the limits, count every outcome.
  *
- * A packet that would open a flow passes the limits in this order: the
- * source's new-flow rate and flow count (unless its source is exempt),
- * its protocol's cap, for a TCP connection picked up mid-stream the
- * pickups' budget, then the table (max_flows, less the reserve, which is
- * for exempt flows). A full cap or table first reclaims an expired flow if
- * there is one, then does what on_full says: refuse, or evict the flow
- * idle longest among those not assured or TCP already closing
- * (early_drop), then among all (evict_idle). Exempt sources' flows pass
- * only their own cap (exempt_max_percent of max_flows, at least the
- * reserve), handled as on_full says among exempt flows, then the table:
- * when it is full, an exempt flow takes the place of the flow idle longest
- * among those early_drop may take, whatever on_full says, and of an
- * assured one only with exempt_evict_assured. Flows of exempt sources are
- * never evicted for others.
- *
- * A TCP connection picked up mid-stream (tcp_loose: its first packet is
- * not a SYN) counts in a budget of its own (midstream_max_percent of
- * max_flows) until it is answered and so assured: anyone can forge a bare
- * ACK from any address, and such flows must not take the table. At the
- * budget, early_drop and evict_idle evict the oldest unanswered pickup;
- * else the new one is refused (DROP_MIDSTREAM_CAP).
- *
- * Per-source limits hold whatever the number of sources: a new source
- * that finds no room in the source table (only possible when max_sources
- * is below max_flows) first takes the entry of the source whose one flow
- * early_drop would take next (that flow is evicted), and is otherwise
- * refused (DROP_SOURCE_FULL); its flow is made uncounted only when no
- * per-source limit is configured.
+ * The packet path only: a packet is parsed (pkt.h), its flow looked up
+ * (flow.h), tracked by its protocol's tracker (proto.h; tcp.h, sctp.h),
+ * opened if the limits admit it (policy.h), and given a verdict. The
+ * engines of all queues make a group (group.h), which shares their limits
+ * and gives every view across them.
  *
  * The engine is pure: no sockets, no clock, no logging. The caller sets
  * the time (engine_set_time), feeds packets, and logs what the returned
@@ -40,12 +17,13 @@
 #ifndef NFQT_ENGINE_H
 #define NFQT_ENGINE_H
 
-#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "conf.h"
 #include "flow.h"
+#include "group.h"
+#include "policy.h"
+#include "params.h"
 #include "pkt.h"
 #include "source.h"
 #include "tcp.h"
@@ -136,82 +114,20 @@ struct engine_stats {
 	uint64_t warnings; /* times the table went past warn_at */
 };
 
-/* Age lists: one per timeout class, exempt or not, evictable or not. */
-#define ENGINE_LIST(tclass, exempt, evictable) \
-	((uint8_t)((tclass)*4 + ((exempt) ? 2 : 0) + ((evictable) ? 1 : 0)))
-#define ENGINE_LISTS (TMO_COUNT * 4)
-_Static_assert(ENGINE_LISTS <= FLOW_LISTS_MAX, "age lists fit the table");
-
-/* A set of age lists to evict from. */
-struct list_set {
-	uint8_t n;
-	uint8_t id[ENGINE_LISTS];
-};
-
-/*
- * What the limits count: the flows of every table, by class, and the
- * sources. An engine has its own; the engines of a group (one per queue,
- * each on a thread of its own) share one, so that max_flows, the per
- * protocol caps and the per source limits hold for the group exactly. In
- * a threaded group, lock guards all of it, and an engine takes it only to
- * open or free a flow (and once a tick), never for a packet of a flow that
- * exists: each engine's table is its own, since the kernel's queue
- * balancing sends both directions of a flow to one queue. An ICMP error
- * is the exception: its addresses are not its flow's, so it may reach
- * any queue, and the flow it quotes is looked for in every table, under
- * the lock.
- */
-struct engine_shared {
-	pthread_mutex_t lock;
-	bool threaded; /* take the lock */
-	uint32_t flows; /* in every table of the group */
-	uint32_t proto_count[PC_COUNT]; /* flows not exempt, by class */
-	uint32_t exempt_count;
-	uint32_t midstream_count; /* flows with FLOW_F_MIDSTREAM */
-	bool warn; /* past warn_at */
-	struct source_table sources;
-	/* The group's engines, for an ICMP error that reaches another queue
-	 * than the flow it quotes: the kernel balances queues by addresses,
-	 * and an error's are not its flow's. Changes to a table's chains
-	 * take the lock, so that others may look in (flow_table_has()). */
-	unsigned nmembers;
-	struct engine *member[CONF_QUEUES_MAX];
-};
-
 struct engine {
 	struct flow_table table;
-	struct engine_shared *sh; /* &own, or the group's */
-	struct engine_shared own;
-	bool locked; /* holds sh->lock */
+	struct policy *lim; /* the group's */
+	struct group *grp; /* the group it is in: &own for a lone one */
+	bool locked; /* holds the group's lock */
 	bool guarded; /* took it for a change to the table's chains */
-	uint32_t max_flows;
-	uint32_t invalid_verdict; /* enum conf_verdict */
-	uint32_t fragment_verdict; /* enum conf_verdict */
-	uint32_t copy_range_verdict; /* enum conf_verdict */
+	/* The packet path's parameters. */
+	bool invalid_drop, fragment_drop, copy_range_drop;
 	bool checksum; /* verify checksums the kernel has not (PKT_F_CSUM) */
-	uint32_t on_full; /* enum conf_on_full */
-	uint32_t reserve;
-	uint32_t max_proto[PC_COUNT];
-	uint32_t max_per_source;
-	uint8_t prefix4, prefix6; /* a source is an address cut to these */
 	bool enforce;
-	uint32_t warn_at; /* percent */
-	uint32_t adaptive_start, adaptive_end; /* flows */
-	uint32_t adaptive_factor;
-	uint32_t nexempt;
-	struct prefix exempt[CONF_EXEMPT_MAX];
 	uint32_t timeouts[TMO_COUNT]; /* configured, by timeout class */
-	uint32_t list_timeout[ENGINE_LISTS]; /* in effect, by age list */
+	uint32_t list_timeout[AGE_LISTS]; /* in effect, by age list */
 	uint32_t adaptive_permille; /* timeouts' scale; 1000: full */
 	uint32_t adaptive_count; /* the flow count it was computed at */
-	/* Eviction candidates by protocol class (PC_COUNT: any): [0] not
-	 * assured or closing, [1] the others. */
-	struct list_set cand[PC_COUNT + 1][2];
-	struct list_set any_open; /* every list of a non-exempt flow */
-	struct list_set exempt_cand[2]; /* the same split, exempt flows */
-	uint32_t max_exempt; /* flows of exempt sources at most */
-	uint32_t max_midstream; /* unanswered TCP pickups at most */
-	bool exempt_evict_assured;
 	uint32_t events; /* enum engine_event */
 	struct tcp_params tcp_params;
 	uint32_t now; /* seconds */
@@ -231,6 +147,7 @@ struct engine {
 	bool accounting;
 	struct slab acct[2];
 	struct engine_stats st;
+	struct group own; /* a lone engine's group of one */
 };
 
 /* What engine_packet() decided, with what the caller needs to log it. */
@@ -282,59 +199,65 @@ static inline struct flow_tcp *engine_flow_tcp(const struct engine *e,
 	return slab_ptr(&e->tcp, f->aux);
 }
 
-/* Bytes of memory a group of n engines with this configuration may come
- * to hold: a full table of IPv6 TCP flows, the largest kind, in each. */
-uint64_t engine_bytes(const struct conf *c, unsigned n);
-
-/* Bytes of memory the n engines of a group hold now (populated, not
- * merely reserved). */
-uint64_t engine_memory(struct engine *const *es, unsigned n);
-
-/* Bytes of address space the n engines of a group have reserved: what
- * they may come to hold without a reload. */
-uint64_t engine_reserved(struct engine *const *es, unsigned n);
-
-/* The protocol class a flow of this protocol counts in. */
-enum conf_proto_class engine_proto_class(uint8_t family, uint8_t proto);
-
 /*
- * Make an engine for conf c, seeded with hkey. Reserves all of the
- * table's memory now, but commits only a share (slab_reserve()); each
- * engine_tick() commits what the flows made since need. Returns 0, or -1
- * with errno set.
+ * Make a lone engine (a group of one) for p, seeded with hkey. Reserves
+ * all of the table's memory now, but commits only a share
+ * (slab_reserve()); each engine_tick() commits what the flows made since
+ * need. Returns 0, or -1 with errno set.
  */
-int engine_init(struct engine *e, const struct conf *c,
+int engine_init(struct engine *e, const struct engine_params *p,
 		const struct hash_key *hkey, uint64_t now_ms);
 void engine_destroy(struct engine *e);
 
-/*
- * The shared part of a group of engines, for conf c; threaded: the engines
- * will run on threads of their own. Returns 0, or -1 with errno set.
- */
-int engine_shared_init(struct engine_shared *sh, const struct conf *c,
-		       const struct hash_key *hkey, bool threaded);
-void engine_shared_destroy(struct engine_shared *sh);
-
-/* engine_init() for an engine of the group that shares sh. Destroy the
- * engines before sh. */
-int engine_init_shared(struct engine *e, const struct conf *c,
+/* engine_init() for an engine of group g, whose limits are made (group.c's); e zeroed. */
+int engine_init_member(struct engine *e, const struct engine_params *p,
 		       const struct hash_key *hkey, uint64_t now_ms,
-		       struct engine_shared *sh);
+		       struct group *g);
+
+/* group_reconfigure() for a lone engine. */
+int engine_reconfigure(struct engine *e, const struct engine_params *p);
+
+/* group_reconfigure()'s first half for one engine: its table's, TCP
+ * states' and counters' capacity and buckets for p. Returns 0, or -1
+ * with errno set. */
+int engine_resize(struct engine *e, const struct engine_params *p);
+
+/* And its second: p's packet-path parameters and timeouts, counters off
+ * if p says so. O(lists). */
+void engine_configure(struct engine *e, const struct engine_params *p);
+
+/* Bytes of e's table with what it keeps by flow: populated, or reserved. */
+uint64_t engine_table_bytes(const struct engine *e, bool populated);
 
 /*
- * Apply a new configuration to a running engine without losing flows:
- * limits and timeouts at once; a new bucket count by incremental rehash.
- * A new exempt list or source prefix recounts every flow's source: O(flows
- * log flows), once. Lowered limits keep the flows above them: new flows
- * are then handled as at a full limit. Returns 0, or -1 with errno set
- * and nothing changed.
+ * The group's lock, when it has threads to keep apart (policy.h);
+ * e->locked says whether this engine holds it, for the calls that may
+ * come either way (a flow freed while one is opened, or on its own).
  */
-int engine_reconfigure(struct engine *e, const struct conf *c);
+static inline void engine_lock(struct engine *e)
+{
+	if (e->lim->lock.lock)
+		e->lim->lock.lock(e->lim->lock.arg);
+	e->locked = true;
+}
 
-/* engine_reconfigure() for the n engines of a group, none of them running
- * meanwhile. */
-int engine_group_reconfigure(struct engine *const *es, unsigned n,
-			     const struct conf *c);
+static inline void engine_unlock(struct engine *e)
+{
+	e->locked = false;
+	if (e->lim->lock.unlock)
+		e->lim->lock.unlock(e->lim->lock.arg);
+}
+
+/* The group e is in, and its limits. */
+static inline struct group *engine_group(const struct engine *e)
+{
+	return e->grp;
+}
+
+static inline const struct policy *engine_limits(const struct engine *e)
+{
+	return e->lim;
+}
 
 /* The engine clock, in milliseconds from any fixed start; it never goes
  * back (a capture whose timestamps jump back just stalls it). */
@@ -378,7 +301,7 @@ void engine_packets(struct engine *e, const struct engine_input *in,
 /* The prefix length sources of this family are counted by. */
 static inline uint8_t engine_source_bits(const struct engine *e, uint8_t family)
 {
-	return family == 6 ? e->prefix6 : e->prefix4;
+	return family == 6 ? e->lim->prefix6 : e->lim->prefix4;
 }
 
 /*
@@ -393,17 +316,6 @@ bool engine_flush_step(struct engine *e, struct flow_cursor *cur,
 
 /* Seconds flow f has left to live, 0 if expired. */
 uint32_t engine_flow_left(const struct engine *e, const struct flow *f);
-
-/* Every counter and gauge of the n engines of a group (counters summed),
- * by name, to emit(), in a fixed order: the common part of `nfqtrackctl
- * stats` and of a replay's. */
-void engine_report(struct engine *const *es, unsigned n,
-		   void (*emit)(void *arg, const char *key, uint64_t value),
-		   void *arg);
-
-/* The counters of the n engines of a group, summed into *sum. */
-void engine_sum_stats(struct engine_stats *sum, struct engine *const *es,
-		      unsigned n);
 
 const char *engine_drop_name(enum drop_reason r);
 const char *engine_invalid_name(enum invalid_reason r);

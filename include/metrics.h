@@ -4,7 +4,7 @@
  * format (version 0.0.4), for the HTTP listener and `nfqtrackctl metrics`.
  *
  * One table in metrics.c maps every metric to where its value lives: the
- * engine, its counters, the queue's, the kernel's line for the queue, or
+ * group's gauges, its counters, the queue's, the kernel's line for the queue, or
  * the daemon's own. The same sources feed `nfqtrackctl stats`, so the two
  * never disagree. Rendering is pure: no socket, no clock, no allocation.
  */
@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "engine.h"
+#include "group.h"
 #include "queue.h"
 
 /* The content type of what metrics_render() writes. */
@@ -24,7 +25,7 @@
  * kernel leaves their metrics out (a replay has no queue; the kernel's
  * file may be unreadable). */
 struct metrics_input {
-	const struct engine *engine; /* the first of a group: settings */
+	const struct group_gauges *gauges; /* the group's */
 	const struct engine_stats *stats; /* the group's, summed */
 	const struct queue_stats *queue; /* every queue's, summed */
 	const struct queue_kernel_stats *kernel; /* likewise */

@@ -101,7 +101,7 @@ struct tcp_seg {
 };
 
 struct tcp_params {
-	const uint32_t *timeouts; /* seconds, by timeout class (conf.h) */
+	const uint32_t *timeouts; /* seconds, by timeout class (timeout.h) */
 	uint32_t max_retrans; /* retransmissions before TMO_TCP_RETRANS */
 	bool loose; /* pick up connections mid-stream */
 	bool liberal; /* accept out-of-window packets */

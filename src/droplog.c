@@ -9,6 +9,7 @@
 
 #include "droplog.h"
 #include "prefix.h"
+#include "proto.h"
 
 void droplog_init(struct droplog *dl, const struct conf *c, uint64_t now_ms)
 {
@@ -142,7 +143,7 @@ void droplog_fmt_drop(char *buf, size_t len, const struct engine *e,
 		snprintf(buf, len,
 			 "%s cap (%" PRIu32 "/%" PRIu32 " flows), %s packet: "
 			 "%s",
-			 class_names[engine_proto_class(p->family, p->proto)],
+			 class_names[proto_class(p->family, p->proto)],
 			 r->count, r->limit, verb, what);
 		break;
 	case DROP_CHAIN:
@@ -192,8 +193,8 @@ void droplog_fmt_evict(char *buf, size_t len, const struct engine *e,
 	(void)e;
 	if (r->ev.cause == DROP_PROTO_CAP)
 		snprintf(cause, sizeof(cause), "%s cap",
-			 class_names[engine_proto_class(r->ev.key.family,
-							r->ev.key.proto)]);
+			 class_names[proto_class(r->ev.key.family,
+						 r->ev.key.proto)]);
 	else if (r->ev.cause == DROP_MIDSTREAM_CAP)
 		snprintf(cause, sizeof(cause), "mid-stream budget");
 	else if (r->ev.cause == DROP_EXEMPT_CAP)
@@ -294,19 +295,16 @@ void droplog_packet(struct droplog *dl, const struct engine *e,
 	}
 }
 
-void droplog_tick(struct droplog *dl, struct engine *const *es, unsigned ne,
-		  uint64_t now_ms)
+void droplog_tick(struct droplog *dl, struct group *g, uint64_t now_ms)
 {
-	uint64_t n = ratelimit_report(&dl->rl, now_ms), unsourced = 0;
-	const struct engine *e = es[0];
-	uint32_t flows = e->sh->flows, events = 0;
+	uint64_t n = ratelimit_report(&dl->rl, now_ms), unsourced;
+	const struct policy *e = group_limits(g);
+	uint32_t flows = group_flows(g), events = group_take_events(g);
+	struct engine_stats st;
 	char line[1024];
 
-	for (unsigned i = 0; i < ne; i++) {
-		events |= es[i]->events;
-		es[i]->events = 0;
-		unsourced += es[i]->st.flows_unsourced;
-	}
+	group_stats(g, &st);
+	unsourced = st.flows_unsourced;
 	if (n)
 		log_msg(LOG_WARNING, "%" PRIu64 " drop messages suppressed", n);
 	if (events & ENGINE_EV_WARN_ON)
@@ -327,7 +325,7 @@ void droplog_tick(struct droplog *dl, struct engine *const *es, unsigned ne,
 			"source table full (%" PRIu32 " sources): %" PRIu64
 			" new flows were not limited per source; raise "
 			"max_sources",
-			e->sh->sources.count, unsourced - dl->unsourced_said);
+			e->sources.count, unsourced - dl->unsourced_said);
 		dl->unsourced_said = unsourced;
 		dl->unsourced_ms = now_ms;
 	}

@@ -1,34 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * engine.c - packet to verdict; see engine.h.
+ * engine.c - the packet path: prepare (parse, key, hash), look up, track,
+ * decide, verdict; see engine.h. Opening a flow asks the limits
+ * (policy.c); protocols are proto.c's trackers, tcp.c's and sctp.c's.
  *
  * Protocol behaviour follows nf_conntrack's, so that replacing the kernel's
- * tracker changes what is limited, not what is valid: TCP as tcp.c says;
- * UDP a stream (longer timeout, assured) once replies go on for two
- * seconds; GRE a stream once replied; ICMP query flows open on a request
- * only; ICMP errors open nothing and belong to the flow they quote, if they
- * are addressed to its end; neighbour discovery is not tracked at all.
- *
- * Limits are engine.h's. Every flow sits on the age list of its timeout
- * class, exempt or not, evictable (not assured, or TCP closing) or not,
- * so that expiry, adaptive timeouts and eviction all work on list ends
- * and never scan the table.
+ * tracker changes what is limited, not what is valid: TCP as tcp.c says,
+ * the others as proto.h says; ICMP errors open nothing and belong to the
+ * flow they quote, if they are addressed to its end.
  */
 #include <errno.h>
 #include <netinet/in.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine.h"
+#include "policy.h"
+#include "proto.h"
 #include "tcp.h"
-
-/* UDP: replies must go on this long before the flow is a stream. */
-#define UDP_STREAM_MS 2000
-
-/* Adaptive timeouts shrink to no less than this, so that a handshake
- * under way can still complete. */
-#define ADAPTIVE_FLOOR_S 2
 
 static const char *const drop_names[DROP_REASON_COUNT] = {
 	[DROP_NONE] = "none",
@@ -96,24 +85,7 @@ const char *const *engine_evict_names(void)
 	return evict_names;
 }
 
-uint64_t engine_bytes(const struct conf *c, unsigned n)
-{
-	/* Each table can hold every flow (the queues need not share them
-	 * out evenly), but memory is committed as flows are made, and
-	 * max_flows holds for them all: one table's worth of flows, a
-	 * bucket array each. */
-	uint64_t flow = sizeof(struct flow6) + sizeof(struct flow_tcp);
-
-	if (c->accounting)
-		flow += sizeof(struct flow_acct);
-	return (uint64_t)c->max_flows * flow +
-	       n * (uint64_t)conf_buckets(c) * sizeof(uint32_t) +
-	       source_table_bytes_for(conf_max_sources(c));
-}
-
-/* The flow table's memory with what the engine keeps by flow, populated
- * or (populated false) reserved. */
-static uint64_t table_bytes(const struct engine *e, bool populated)
+uint64_t engine_table_bytes(const struct engine *e, bool populated)
 {
 	if (populated)
 		return flow_table_populated_bytes(&e->table) +
@@ -122,46 +94,6 @@ static uint64_t table_bytes(const struct engine *e, bool populated)
 		       slab_populated_bytes(&e->acct[1]);
 	return flow_table_bytes(&e->table) + slab_bytes(&e->tcp) +
 	       slab_bytes(&e->acct[0]) + slab_bytes(&e->acct[1]);
-}
-
-static uint64_t group_bytes(struct engine *const *es, unsigned n,
-			    bool populated)
-{
-	const struct source_table *st = n ? &es[0]->sh->sources : NULL;
-	uint64_t bytes = !st	   ? 0 :
-			 populated ? source_table_populated_bytes(st) :
-				     source_table_bytes_for(st->slab.capacity);
-
-	for (unsigned i = 0; i < n; i++)
-		bytes += table_bytes(es[i], populated);
-	return bytes;
-}
-
-uint64_t engine_memory(struct engine *const *es, unsigned n)
-{
-	return group_bytes(es, n, true);
-}
-
-uint64_t engine_reserved(struct engine *const *es, unsigned n)
-{
-	return group_bytes(es, n, false);
-}
-
-/* The group's lock, when it has threads to keep apart; e->locked says
- * whether this engine holds it, for the calls that may come either way
- * (a flow freed while one is opened, or on its own). */
-static void lock(struct engine *e)
-{
-	if (e->sh->threaded)
-		pthread_mutex_lock(&e->sh->lock);
-	e->locked = true;
-}
-
-static void unlock(struct engine *e)
-{
-	e->locked = false;
-	if (e->sh->threaded)
-		pthread_mutex_unlock(&e->sh->lock);
 }
 
 /* The table's guard (flow.h): its chains change under the group's lock,
@@ -174,11 +106,11 @@ static void chain_guard(void *arg, bool on)
 	struct engine *e = arg;
 
 	if (on && !e->locked) {
-		lock(e);
+		engine_lock(e);
 		e->guarded = true;
 	} else if (!on && e->guarded) {
 		e->guarded = false;
-		unlock(e);
+		engine_unlock(e);
 	}
 }
 
@@ -223,57 +155,6 @@ fail:
 	return -1;
 }
 
-enum conf_proto_class engine_proto_class(uint8_t family, uint8_t proto)
-{
-	switch (proto) {
-	case IPPROTO_TCP:
-		return PC_TCP;
-	case IPPROTO_UDP:
-	case IPPROTO_UDPLITE:
-		return PC_UDP;
-	case IPPROTO_ICMP:
-		return family == 4 ? PC_ICMP : PC_OTHER;
-	case IPPROTO_ICMPV6:
-		return family == 6 ? PC_ICMP : PC_OTHER;
-	default:
-		return PC_OTHER;
-	}
-}
-
-/* The protocol class of the flows of a timeout class (the same as
- * engine_proto_class() of their protocol). */
-static enum conf_proto_class class_of_tclass(unsigned tclass)
-{
-	if (tclass <= TMO_TCP_UNACK)
-		return PC_TCP;
-	if (tclass == TMO_UDP || tclass == TMO_UDP_STREAM)
-		return PC_UDP;
-	if (tclass == TMO_ICMP || tclass == TMO_ICMPV6)
-		return PC_ICMP;
-	return PC_OTHER;
-}
-
-static bool tcp_closing(uint8_t state)
-{
-	return state >= TCP_S_FIN_WAIT && state <= TCP_S_CLOSE;
-}
-
-/* May early_drop take f? The kernel's rule: not assured, or a TCP
- * connection or SCTP association that is already closing. */
-static bool evictable(const struct flow *f)
-{
-	return !(f->flags & FLOW_F_ASSURED) ||
-	       (f->proto == IPPROTO_TCP && tcp_closing(f->state)) ||
-	       (f->proto == IPPROTO_SCTP && sctp_closing(f->state));
-}
-
-/* Flows whose tracker keeps state out of the flow, in the TCP states'
- * slab (an SCTP association's tags fit in a TCP state's room). */
-static bool has_state(uint8_t proto)
-{
-	return proto == IPPROTO_TCP || proto == IPPROTO_SCTP;
-}
-
 _Static_assert(sizeof(struct flow_sctp) <= sizeof(struct flow_tcp),
 	       "SCTP state fits a TCP state's slot");
 
@@ -282,391 +163,121 @@ static struct flow_sctp *flow_sctp(const struct engine *e, const struct flow *f)
 	return slab_ptr(&e->tcp, f->aux);
 }
 
-static uint8_t list_of(const struct flow *f)
+void engine_configure(struct engine *e, const struct engine_params *p)
 {
-	return ENGINE_LIST(f->tclass, f->flags & FLOW_F_EXEMPT, evictable(f));
-}
-
-/* The timeouts in effect on every age list, at the adaptive scale. */
-static void set_list_timeouts(struct engine *e)
-{
-	uint32_t pa = e->adaptive_permille, pu, cut;
-
-	/* Flows early_drop may take shrink adaptive_factor times as fast. */
-	cut = (1000 - pa) * e->adaptive_factor;
-	pu = cut >= 1000 ? 0 : 1000 - cut;
-	for (unsigned l = 0; l < ENGINE_LISTS; l++) {
-		uint32_t base = e->timeouts[l / 4], t, floor;
-
-		if (l & 2) { /* exempt: never limited */
-			e->list_timeout[l] = base;
-			continue;
-		}
-		t = (uint32_t)((uint64_t)base * ((l & 1) ? pu : pa) / 1000);
-		floor = base < ADAPTIVE_FLOOR_S ? base : ADAPTIVE_FLOOR_S;
-		e->list_timeout[l] = t > floor ? t : floor;
-	}
-}
-
-/* pf's adaptive timeouts: between adaptive_start and adaptive_end flows,
- * timeouts scale by (end - flows) / (end - start). */
-static void adapt(struct engine *e)
-{
-	uint32_t n = e->sh->flows, p = 1000;
-
-	if (e->adaptive_end) {
-		if (n >= e->adaptive_end)
-			p = 0;
-		else if (n > e->adaptive_start)
-			p = (uint32_t)((uint64_t)1000 * (e->adaptive_end - n) /
-				       (e->adaptive_end - e->adaptive_start));
-	}
-	e->adaptive_count = n;
-	if (p != e->adaptive_permille) {
-		e->adaptive_permille = p;
-		set_list_timeouts(e);
-	}
-}
-
-static void set_add(struct list_set *s, uint8_t id)
-{
-	s->id[s->n++] = id;
-}
-
-/* The eviction candidates: non-exempt lists, by protocol class. */
-static void build_sets(struct engine *e)
-{
-	memset(e->cand, 0, sizeof(e->cand));
-	memset(e->exempt_cand, 0, sizeof(e->exempt_cand));
-	for (unsigned l = 0; l < ENGINE_LISTS; l++) {
-		unsigned pc = class_of_tclass(l / 4), kind = !(l & 1);
-
-		if (l & 2) {
-			set_add(&e->exempt_cand[kind], (uint8_t)l);
-			continue;
-		}
-		set_add(&e->cand[pc][kind], (uint8_t)l);
-		set_add(&e->cand[PC_COUNT][kind], (uint8_t)l);
-	}
-}
-
-static uint32_t percent_of(uint32_t pct, uint32_t n)
-{
-	uint64_t v = (uint64_t)pct * n / 100;
-
-	return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
-}
-
-static void set_limits(struct engine *e, const struct conf *c)
-{
-	e->max_flows = c->max_flows;
-	e->invalid_verdict = c->invalid_verdict;
-	e->fragment_verdict = c->fragment_verdict;
-	e->copy_range_verdict = c->copy_range_verdict;
-	e->checksum = c->checksum;
-	e->on_full = c->on_full;
-	e->reserve = c->reserve;
-	memcpy(e->max_proto, c->max_proto, sizeof(e->max_proto));
-	e->max_per_source = c->max_flows_per_source;
-	e->prefix4 = (uint8_t)c->source_prefix4;
-	e->prefix6 = (uint8_t)c->source_prefix6;
-	e->enforce = c->enforce;
-	e->warn_at = c->warn_at;
-	e->adaptive_start = percent_of(c->adaptive_start, c->max_flows);
-	e->adaptive_end = percent_of(c->adaptive_end, c->max_flows);
-	e->adaptive_factor = c->adaptive_unassured_factor;
-	e->nexempt = c->nexempt;
-	memcpy(e->exempt, c->exempt, sizeof(e->exempt));
-	/* The reserve is kept for exempt sources: they may always fill it. */
-	e->max_exempt = percent_of(c->exempt_max_percent, c->max_flows);
-	if (e->max_exempt < c->reserve)
-		e->max_exempt = c->reserve;
-	if (!e->max_exempt)
-		e->max_exempt = 1;
-	e->exempt_evict_assured = c->exempt_evict_assured;
-	e->max_midstream = percent_of(c->midstream_max_percent, c->max_flows);
-	if (!e->max_midstream)
-		e->max_midstream = 1;
-	memcpy(e->timeouts, c->timeout, sizeof(e->timeouts));
+	if (!p->accounting)
+		acct_resize(e, false, 0);
+	e->invalid_drop = p->invalid_drop;
+	e->fragment_drop = p->fragment_drop;
+	e->copy_range_drop = p->copy_range_drop;
+	e->checksum = p->checksum;
+	e->enforce = p->enforce;
+	memcpy(e->timeouts, p->timeout, sizeof(e->timeouts));
 	e->tcp_params.timeouts = e->timeouts;
-	e->tcp_params.max_retrans = c->tcp_max_retrans;
-	e->tcp_params.loose = c->tcp_loose;
-	e->tcp_params.liberal = c->tcp_liberal;
-	e->tcp_params.ignore_invalid_rst = c->tcp_ignore_invalid_rst;
+	e->tcp_params.max_retrans = p->tcp_max_retrans;
+	e->tcp_params.loose = p->tcp_loose;
+	e->tcp_params.liberal = p->tcp_liberal;
+	e->tcp_params.ignore_invalid_rst = p->tcp_ignore_invalid_rst;
 	e->adaptive_permille = 1000;
-	set_list_timeouts(e);
-	adapt(e);
+	policy_set_timeouts(e);
+	policy_adapt(e);
 }
 
 /* The flow table's word on every flow it frees, however it goes. */
 static void on_release(void *arg, const struct flow *f)
 {
 	struct engine *e = arg;
-	struct engine_shared *sh = e->sh;
 	bool take = !e->locked;
 
 	if (take)
-		lock(e);
-	sh->flows--;
-	if (f->flags & FLOW_F_EXEMPT)
-		sh->exempt_count--;
-	else
-		sh->proto_count[engine_proto_class(f->family, f->proto)]--;
-	if (f->flags & FLOW_F_MIDSTREAM)
-		sh->midstream_count--;
-	if (f->source != SOURCE_NIL)
-		source_closed(&sh->sources, f->source, e->now_ms);
+		engine_lock(e);
+	policy_closed(e, f);
 	if (take)
-		unlock(e);
+		engine_unlock(e);
 	/* The engine's own: no lock. */
-	if (has_state(f->proto) && f->aux != SLAB_NIL)
+	if (proto_tracker(f->family, f->proto)->state && f->aux != SLAB_NIL)
 		slab_free(&e->tcp, f->aux);
 }
 
-int engine_shared_init(struct engine_shared *sh, const struct conf *c,
-		       const struct hash_key *hkey, bool threaded)
-{
-	memset(sh, 0, sizeof(*sh));
-	if (source_table_init(&sh->sources, conf_max_sources(c), hkey) < 0)
-		return -1;
-	source_table_set_rate(&sh->sources, c->max_new_per_source,
-			      c->max_new_per_source_burst);
-	errno = pthread_mutex_init(&sh->lock, NULL);
-	if (errno) {
-		source_table_destroy(&sh->sources);
-		return -1;
-	}
-	sh->threaded = threaded;
-	return 0;
-}
-
-void engine_shared_destroy(struct engine_shared *sh)
-{
-	pthread_mutex_destroy(&sh->lock);
-	source_table_destroy(&sh->sources);
-}
-
-int engine_init_shared(struct engine *e, const struct conf *c,
+int engine_init_member(struct engine *e, const struct engine_params *p,
 		       const struct hash_key *hkey, uint64_t now_ms,
-		       struct engine_shared *sh)
+		       struct group *g)
 {
-	memset(e, 0, sizeof(*e));
-	if (!sh) {
-		if (engine_shared_init(&e->own, c, hkey, false) < 0)
-			return -1;
-		sh = &e->own;
-	}
-	e->sh = sh;
+	/* e is zeroed (group_init()'s calloc, engine_init()'s memset). */
+	e->grp = g;
+	e->lim = &g->lim;
 	e->now_ms = now_ms;
 	e->batch_min_flows = 65536;
 	e->now = (uint32_t)(now_ms / 1000);
-	build_sets(e);
-	set_limits(e, c);
-	if (flow_table_init(&e->table, c->max_flows, conf_buckets(c),
-			    ENGINE_LISTS, hkey, e->list_timeout) < 0)
-		goto fail;
-	if (slab_reserve(&e->tcp, sizeof(struct flow_tcp), c->max_flows) < 0 ||
-	    acct_resize(e, c->accounting, c->max_flows) < 0) {
-		slab_destroy(&e->tcp);
-		flow_table_destroy(&e->table);
-		goto fail;
-	}
-	if (sh->nmembers == CONF_QUEUES_MAX) {
-		errno = ENOSPC;
+	engine_configure(e, p);
+	if (flow_table_init(&e->table, p->max_flows, p->buckets, AGE_LISTS,
+			    hkey, e->list_timeout) < 0)
+		return -1;
+	if (slab_reserve(&e->tcp, sizeof(struct flow_tcp), p->max_flows) < 0 ||
+	    acct_resize(e, p->accounting, p->max_flows) < 0 ||
+	    policy_add_table(e->lim, &e->table) < 0) {
 		acct_resize(e, false, 0);
 		slab_destroy(&e->tcp);
 		flow_table_destroy(&e->table);
-		goto fail;
+		return -1;
 	}
-	sh->member[sh->nmembers++] = e;
 	e->table.on_release = on_release;
 	e->table.guard = chain_guard;
 	e->table.release_arg = e;
 	return 0;
-fail:
-	if (sh == &e->own)
-		engine_shared_destroy(&e->own);
-	return -1;
 }
 
-int engine_init(struct engine *e, const struct conf *c,
+int engine_init(struct engine *e, const struct engine_params *p,
 		const struct hash_key *hkey, uint64_t now_ms)
 {
-	return engine_init_shared(e, c, hkey, now_ms, NULL);
+	struct group *g;
+
+	memset(e, 0, sizeof(*e));
+	g = &e->own;
+	if (policy_init(&g->lim, p, hkey, NULL) < 0)
+		return -1;
+	if (engine_init_member(e, p, hkey, now_ms, g) < 0) {
+		policy_destroy(&e->own.lim);
+		return -1;
+	}
+	e->own.n = 1;
+	e->own.member[0] = e;
+	return 0;
 }
 
 void engine_destroy(struct engine *e)
 {
-	struct engine_shared *sh = e->sh;
-
-	for (unsigned i = 0; i < sh->nmembers; i++)
-		if (sh->member[i] == e)
-			sh->member[i] = sh->member[--sh->nmembers];
+	policy_remove_table(e->lim, &e->table);
 	acct_resize(e, false, 0);
 	slab_destroy(&e->tcp);
 	flow_table_destroy(&e->table);
-	if (e->sh == &e->own)
-		engine_shared_destroy(&e->own);
+	if (e->grp == &e->own)
+		policy_destroy(&e->own.lim);
 }
 
-static bool is_exempt(const struct engine *e, uint8_t family, const void *a)
+int engine_resize(struct engine *e, const struct engine_params *p)
 {
-	for (uint32_t i = 0; i < e->nexempt; i++)
-		if (prefix_match(&e->exempt[i], family, a))
-			return true;
-	return false;
-}
+	uint32_t cap = p->max_flows > e->table.slab[0].capacity ?
+			       p->max_flows :
+			       e->table.slab[0].capacity;
 
-/* A TCP connection that is over (TIME_WAIT, CLOSE) no longer counts for
- * its source, as with the kernel's connlimit: a client that closes and
- * reconnects is not one that holds many. But a closed one that carries
- * data again (FLOW_F_REVIVED) is in use, whatever its state says. */
-static bool counts_for_source(const struct flow *f)
-{
-	return f->proto != IPPROTO_TCP ||
-	       (f->state != TCP_S_TIME_WAIT &&
-		(f->state != TCP_S_CLOSE || (f->flags & FLOW_F_REVIVED)));
-}
-
-/* The address that opened flow f. */
-static const uint32_t *orig_src(const struct flow *f)
-{
-	return flow_addr(f, (f->flags & FLOW_F_ORIG_HI) ? 1 : 0);
-}
-
-/* Before the first table of a group is recounted. */
-static void recount_begin(void *arg)
-{
-	struct engine_shared *sh = ((struct engine *)arg)->sh;
-
-	source_table_clear(&sh->sources);
-	memset(sh->proto_count, 0, sizeof(sh->proto_count));
-	sh->exempt_count = 0;
-}
-
-/* Count flow f again under the new exempt list and source prefixes. */
-static uint8_t recount_flow(struct flow *f, void *arg)
-{
-	struct engine *e = arg;
-	struct engine_shared *sh = e->sh;
-	const uint32_t *src = orig_src(f);
-
-	f->source = SOURCE_NIL;
-	if (is_exempt(e, f->family, src)) {
-		f->flags |= FLOW_F_EXEMPT;
-		sh->exempt_count++;
-	} else {
-		f->flags &= (uint8_t)~FLOW_F_EXEMPT;
-		sh->proto_count[engine_proto_class(f->family, f->proto)]++;
-		if (!counts_for_source(f))
-			return list_of(f);
-		f->source = source_get(&sh->sources, f->family, src,
-				       engine_source_bits(e, f->family),
-				       e->now_ms);
-		if (f->source != SOURCE_NIL)
-			source_adopt(&sh->sources, f->source);
-	}
-	return list_of(f);
-}
-
-/* The exempt list and source prefixes flows are counted by. */
-struct count_keys {
-	uint32_t nexempt;
-	struct prefix exempt[CONF_EXEMPT_MAX];
-	uint8_t prefix4, prefix6;
-};
-
-static void get_count_keys(const struct engine *e, struct count_keys *k)
-{
-	k->nexempt = e->nexempt;
-	memcpy(k->exempt, e->exempt, sizeof(k->exempt));
-	k->prefix4 = e->prefix4;
-	k->prefix6 = e->prefix6;
-}
-
-static void set_count_keys(struct engine *e, const struct count_keys *k)
-{
-	e->nexempt = k->nexempt;
-	memcpy(e->exempt, k->exempt, sizeof(e->exempt));
-	e->prefix4 = k->prefix4;
-	e->prefix6 = k->prefix6;
-}
-
-/* Count every flow of the group again, under the keys now set. */
-static int recount(struct engine *const *es, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++)
-		if (flow_table_relist(&es[i]->table, i ? NULL : recount_begin,
-				      recount_flow, es[i]) < 0)
-			return -1;
-	return 0;
-}
-
-int engine_group_reconfigure(struct engine *const *es, unsigned n,
-			     const struct conf *c)
-{
-	struct engine_shared *sh = es[0]->sh;
-	struct count_keys old, new = { .nexempt = c->nexempt,
-				       .prefix4 = (uint8_t)c->source_prefix4,
-				       .prefix6 = (uint8_t)c->source_prefix6 };
-
-	memcpy(new.exempt, c->exempt, sizeof(new.exempt));
-	get_count_keys(es[0], &old);
-	for (unsigned i = 0; i < n; i++) {
-		struct engine *e = es[i];
-		uint32_t cap = c->max_flows > e->table.slab[0].capacity ?
-				       c->max_flows :
-				       e->table.slab[0].capacity;
-
-		/* Counters before the slabs grow: flows in slots past
-		 * their end would count out of bounds. Switched off only
-		 * once all else has worked, so that a failed reload keeps
-		 * them. TCP states before the flows too: a TCP flow needs
-		 * one. */
-		if ((c->accounting && acct_resize(e, true, cap) < 0) ||
-		    slab_grow(&e->tcp, c->max_flows) < 0 ||
-		    flow_table_grow(&e->table, c->max_flows) < 0)
-			return -1;
-		if (conf_buckets(c) != flow_table_buckets(&e->table) &&
-		    flow_table_resize(&e->table, conf_buckets(c), e->now) < 0)
-			return -1;
-	}
-	if (source_table_grow(&sh->sources, conf_max_sources(c)) < 0)
+	/* Counters before the slabs grow: flows in slots past their end
+	 * would count out of bounds. Switched off only once all else has
+	 * worked (engine_configure()), so that a failed reload keeps them.
+	 * TCP states before the flows too: a TCP flow needs one. */
+	if ((p->accounting && acct_resize(e, true, cap) < 0) ||
+	    slab_grow(&e->tcp, p->max_flows) < 0 ||
+	    flow_table_grow(&e->table, p->max_flows) < 0)
 		return -1;
-	/* Before a recount, so that sources made again get the new
-	 * rate. */
-	source_table_set_rate(&sh->sources, c->max_new_per_source,
-			      c->max_new_per_source_burst);
-	if (old.nexempt != new.nexempt || old.prefix4 != new.prefix4 ||
-	    old.prefix6 != new.prefix6 ||
-	    memcmp(old.exempt, new.exempt,
-		   new.nexempt * sizeof(new.exempt[0]))) {
-		for (unsigned i = 0; i < n; i++)
-			set_count_keys(es[i], &new);
-		if (recount(es, n) < 0) {
-			int err = errno;
-
-			/* A recount fails before it moves anything, but
-			 * the tables before the one that failed were
-			 * counted anew: count them all as they were. */
-			for (unsigned i = 0; i < n; i++)
-				set_count_keys(es[i], &old);
-			recount(es, n);
-			errno = err;
-			return -1;
-		}
-	}
-	for (unsigned i = 0; i < n; i++) {
-		if (!c->accounting)
-			acct_resize(es[i], false, 0);
-		set_limits(es[i], c);
-	}
+	if (p->buckets != flow_table_buckets(&e->table) &&
+	    flow_table_resize(&e->table, p->buckets, e->now) < 0)
+		return -1;
 	return 0;
 }
 
-int engine_reconfigure(struct engine *e, const struct conf *c)
+int engine_reconfigure(struct engine *e, const struct engine_params *p)
 {
-	return engine_group_reconfigure(&e, 1, c);
+	return group_reconfigure(e->grp, p);
 }
 
 uint32_t engine_tick(struct engine *e)
@@ -679,7 +290,7 @@ uint32_t engine_tick(struct engine *e)
 	buckets /= 100;
 	/* Once for the whole tick: the flows it frees would each take
 	 * it. Bounded, some milliseconds at worst. */
-	lock(e);
+	engine_lock(e);
 	n = flow_table_expire(&e->table, e->now, ENGINE_EXPIRE_PER_TICK);
 	/* A rehash moves about 1% of the larger bucket array per tick, so
 	 * that it takes about 100 ticks either way (it walks the old array:
@@ -690,16 +301,8 @@ uint32_t engine_tick(struct engine *e)
 	if (buckets > 16384)
 		buckets = 16384;
 	n += flow_table_migrate(&e->table, e->now, buckets);
-	source_table_expire(&e->sh->sources, e->now_ms, 10000);
-	adapt(e);
-	/* Hysteresis: warn again only after falling under 90% of the
-	 * mark. */
-	if (e->sh->warn && (uint64_t)e->sh->flows * 1000 <
-				   (uint64_t)e->warn_at * e->max_flows * 9) {
-		e->sh->warn = false;
-		e->events |= ENGINE_EV_WARN_OFF;
-	}
-	unlock(e);
+	policy_tick(e);
+	engine_unlock(e);
 	/* This engine's own memory, out of the lock: committing megabytes
 	 * takes a while, and other queues' new flows need not wait for it.
 	 * Failures are not fatal: memory not committed now is faulted in
@@ -731,119 +334,12 @@ uint32_t engine_flow_left(const struct engine *e, const struct flow *f)
 	return idle < to ? to - idle : 0;
 }
 
-void engine_sum_stats(struct engine_stats *sum, struct engine *const *es,
-		      unsigned n)
-{
-	uint64_t *to = (uint64_t *)sum;
-
-	_Static_assert(sizeof(*sum) % sizeof(uint64_t) == 0,
-		       "engine_stats is counters only");
-	memset(sum, 0, sizeof(*sum));
-	for (unsigned i = 0; i < n; i++) {
-		const uint64_t *from = (const uint64_t *)&es[i]->st;
-
-		for (size_t j = 0; j < sizeof(*sum) / sizeof(uint64_t); j++)
-			to[j] += from[j];
-	}
-}
-
-void engine_report(struct engine *const *es, unsigned n,
-		   void (*emit)(void *arg, const char *key, uint64_t value),
-		   void *arg)
-{
-	const struct engine *e = es[0];
-	const struct engine_shared *sh = e->sh;
-	struct engine_stats sum, *s = &sum;
-	uint64_t per_bucket = e->max_flows ?
-				      flow_table_bucket_bytes(&e->table) /
-					      e->max_flows :
-				      0,
-		 acct = e->accounting ? sizeof(struct flow_acct) : 0, table = 0,
-		 expired = 0;
-	char key[64];
-
-	engine_sum_stats(&sum, es, n);
-	for (unsigned i = 0; i < n; i++) {
-		table += table_bytes(es[i], true);
-		expired += es[i]->table.expired;
-	}
-	emit(arg, "flows", sh->flows);
-	emit(arg, "flows_max", e->max_flows);
-	emit(arg, "flows_tcp", sh->proto_count[PC_TCP]);
-	emit(arg, "flows_udp", sh->proto_count[PC_UDP]);
-	emit(arg, "flows_icmp", sh->proto_count[PC_ICMP]);
-	emit(arg, "flows_other", sh->proto_count[PC_OTHER]);
-	emit(arg, "flows_exempt", sh->exempt_count);
-	emit(arg, "flows_midstream", sh->midstream_count);
-	emit(arg, "table_warning", sh->warn);
-	emit(arg, "adaptive_scale_permille", e->adaptive_permille);
-	emit(arg, "enforce", e->enforce);
-	emit(arg, "sources", sh->sources.count);
-	emit(arg, "sources_max", sh->sources.slab.capacity);
-	emit(arg, "buckets", flow_table_buckets(&e->table));
-	emit(arg, "rehashing", flow_table_rehashing(&e->table));
-	emit(arg, "memory_bytes", engine_memory(es, n));
-	emit(arg, "memory_reserved_bytes", engine_reserved(es, n));
-	/* What the flows in the tables cost now, margins included: the
-	 * memory committed to them over their number. */
-	emit(arg, "bytes_per_flow", sh->flows ? table / sh->flows : 0);
-	/* And what one costs by kind, from the object sizes, with its share
-	 * of a bucket array for max_flows. */
-	emit(arg, "bytes_per_flow_v4",
-	     sizeof(struct flow4) + per_bucket + acct);
-	emit(arg, "bytes_per_flow_v6",
-	     sizeof(struct flow6) + per_bucket + acct);
-	emit(arg, "bytes_per_tcp_state", sizeof(struct flow_tcp));
-	emit(arg, "packets", s->packets);
-	emit(arg, "accepted", s->accepted);
-	emit(arg, "dropped", s->dropped);
-	for (int i = 1; i < DROP_REASON_COUNT; i++) {
-		snprintf(key, sizeof(key), "dropped_%s", engine_drop_name(i));
-		emit(arg, key, s->drop[i]);
-	}
-	for (int i = 1; i < PKT_ERR_COUNT; i++) {
-		snprintf(key, sizeof(key), "malformed_%s", pkt_err_name(i));
-		emit(arg, key, s->malformed[i]);
-	}
-	for (int i = 1; i < INV_REASON_COUNT; i++) {
-		snprintf(key, sizeof(key), "invalid_%s",
-			 engine_invalid_name(i));
-		emit(arg, key, s->invalid[i]);
-	}
-	emit(arg, "fragments", s->fragments);
-	emit(arg, "icmp_related", s->icmp_related);
-	emit(arg, "untracked", s->untracked);
-	emit(arg, "tcp_ignored", s->tcp_ignored);
-	emit(arg, "checksums_verified", s->checksums_verified);
-	emit(arg, "flows_created", s->flows_created);
-	emit(arg, "flows_reopened", s->flows_reopened);
-	emit(arg, "flows_revived", s->flows_revived);
-	emit(arg, "flows_closed", s->flows_closed);
-	emit(arg, "flows_expired", expired);
-	emit(arg, "flows_evicted", s->flows_evicted);
-	for (int i = 1; i < EVICT_REASON_COUNT; i++) {
-		snprintf(key, sizeof(key), "evicted_%s", engine_evict_name(i));
-		emit(arg, key, s->evicted[i]);
-	}
-	emit(arg, "would_drop", s->would_drop);
-	for (int i = 1; i < DROP_REASON_COUNT; i++) {
-		snprintf(key, sizeof(key), "would_drop_%s",
-			 engine_drop_name(i));
-		emit(arg, key, s->would[i]);
-	}
-	emit(arg, "flows_unsourced", s->flows_unsourced);
-	emit(arg, "flows_flushed", s->flows_flushed);
-	emit(arg, "sources_full", sh->sources.full);
-	emit(arg, "sources_reclaimed", sh->sources.reclaimed);
-	emit(arg, "table_warnings", s->warnings);
-}
-
 /* The verdict for a malformed or invalid packet. */
 static void reject(struct engine *e, struct engine_result *r,
 		   enum drop_reason why)
 {
 	r->reason = why;
-	if (e->invalid_verdict == CONF_DROP)
+	if (e->invalid_drop)
 		r->verdict = VERDICT_DROP;
 }
 
@@ -855,32 +351,6 @@ static void invalid(struct engine *e, struct engine_result *r,
 	reject(e, r, DROP_INVALID);
 }
 
-static uint8_t timeout_class(uint8_t family, uint8_t proto)
-{
-	switch (proto) {
-	case IPPROTO_UDP:
-	case IPPROTO_UDPLITE:
-		return TMO_UDP;
-	case IPPROTO_GRE:
-		return TMO_GRE;
-	case IPPROTO_ICMP:
-		return family == 4 ? TMO_ICMP : TMO_GENERIC;
-	case IPPROTO_ICMPV6:
-		return family == 6 ? TMO_ICMPV6 : TMO_GENERIC;
-	case IPPROTO_SCTP:
-		return TMO_SCTP(SCTP_S_CLOSED);
-	default:
-		return TMO_GENERIC;
-	}
-}
-
-/* ICMPv6 messages the kernel leaves untracked: multicast listener and
- * neighbour discovery, which are link-local housekeeping, not flows. */
-static bool icmp6_untracked(uint8_t type)
-{
-	return (type >= 130 && type <= 136) || type == 143;
-}
-
 static void tcp_seg_of(struct tcp_seg *s, const struct pkt *p)
 {
 	s->seq = p->tcp_seq;
@@ -890,25 +360,6 @@ static void tcp_seg_of(struct tcp_seg *s, const struct pkt *p)
 	s->opt = p->tcp_opt;
 	s->optlen = p->tcp_optlen;
 	s->payload = pkt_tcp_payload(p);
-}
-
-/*
- * Closed TCP flow f carries data again: it counts for its source again,
- * else a RST (even one its peer discarded) followed by data would keep a
- * connection open that no limit counts.
- */
-static void revive(struct engine *e, struct flow *f)
-{
-	f->flags |= FLOW_F_REVIVED;
-	e->st.flows_revived++;
-	if (f->flags & FLOW_F_EXEMPT || f->source != SOURCE_NIL)
-		return;
-	lock(e);
-	f->source = source_get(&e->sh->sources, f->family, orig_src(f),
-			       engine_source_bits(e, f->family), e->now_ms);
-	if (f->source != SOURCE_NIL)
-		source_adopt(&e->sh->sources, f->source);
-	unlock(e);
 }
 
 static const enum invalid_reason tcp_invalid_reason[] = {
@@ -939,21 +390,14 @@ static bool tcp_track(struct engine *e, struct flow *f, const struct pkt *p,
 			f->flags |= FLOW_F_ASSURED;
 		if (out.assured && (f->flags & FLOW_F_MIDSTREAM)) {
 			/* Answered: a real connection, out of the budget. */
-			lock(e);
-			e->sh->midstream_count--;
-			unlock(e);
-			f->flags &= (uint8_t)~FLOW_F_MIDSTREAM;
+			policy_answered(e, f);
 		}
 		*refresh = true;
 		if (old == TCP_S_CLOSE && f->state == TCP_S_CLOSE &&
 		    seg.payload && !(f->flags & FLOW_F_REVIVED))
-			revive(e, f);
-		if (f->source != SOURCE_NIL && !counts_for_source(f)) {
-			lock(e);
-			source_closed(&e->sh->sources, f->source, e->now_ms);
-			unlock(e);
-			f->source = SOURCE_NIL;
-		}
+			policy_revive(e, f);
+		if (f->source != SOURCE_NIL && !policy_counts_for_source(f))
+			policy_source_done(e, f);
 		break;
 	case TCP_V_NOREFRESH:
 		if (out.ignored)
@@ -1014,274 +458,12 @@ static void sctp_track(struct engine *e, struct flow *f, const struct pkt *p,
 		f->flags |= FLOW_F_ASSURED;
 }
 
-static void udp_track(struct engine *e, struct flow *f, const struct pkt *p)
-{
-	f->tclass = TMO_UDP;
-	if (f->flags & FLOW_F_SEEN_REPLY) {
-		/* UDP-Lite is a stream at the first reply; UDP once replies
-		 * go on past two seconds, and stays one (assured): a flow
-		 * older than the 49 days aux wraps in stays a stream. */
-		uint32_t age_ms = (uint32_t)e->now_ms - f->aux;
-
-		if (p->proto == IPPROTO_UDPLITE ||
-		    (f->flags & FLOW_F_ASSURED) || age_ms > UDP_STREAM_MS) {
-			f->tclass = TMO_UDP_STREAM;
-			f->flags |= FLOW_F_ASSURED;
-		}
-	}
-}
-
-/* Refuse a new flow: limit reached at count. */
-static bool refuse(struct engine_result *r, enum drop_reason why,
-		   uint32_t limit, uint32_t count)
-{
-	r->verdict = VERDICT_DROP;
-	r->reason = why;
-	r->limit = limit;
-	r->count = count;
-	return false;
-}
-
-static void evict(struct engine *e, struct flow *f, enum evict_reason why,
-		  enum drop_reason cause, struct engine_result *r)
-{
-	r->evicted = (uint8_t)why;
-	flow_key_get(f, &r->ev.key);
-	r->ev.orig_hi = f->flags & FLOW_F_ORIG_HI;
-	r->ev.state = f->proto == IPPROTO_TCP ? f->state : 0;
-	r->ev.cause = (uint8_t)cause;
-	r->ev.idle = e->now - f->last_seen;
-	e->st.flows_evicted++;
-	e->st.evicted[why]++;
-	flow_table_remove(&e->table, f);
-}
-
-/*
- * Room for one more flow among the lists of cand: an expired flow is
- * reclaimed if there is one; else, as on_full says, the flow idle longest
- * among the evictable ones, then among the others. For an exempt source,
- * always the evictable one, and an assured one only with
- * exempt_evict_assured: a flood from a spoofed exempt address must not
- * take others' established connections. O(lists).
- */
-static bool make_room(struct engine *e, const struct list_set cand[2],
-		      bool for_exempt, enum drop_reason cause,
-		      struct engine_result *r)
-{
-	struct flow_table *t = &e->table;
-	struct flow *f;
-
-	for (int kind = 0; kind < 2; kind++) {
-		for (unsigned i = 0; i < cand[kind].n; i++) {
-			uint32_t idx = t->list[cand[kind].id[i]].oldest;
-
-			if (idx == FLOW_NIL)
-				continue;
-			f = flow_table_at(t, idx);
-			if (flow_expired(t, f, e->now)) {
-				flow_table_remove(t, f);
-				t->expired++;
-				return true;
-			}
-		}
-	}
-	if (!for_exempt && e->on_full == CONF_FULL_DROP)
-		return false;
-	f = flow_table_oldest(t, cand[0].id, cand[0].n);
-	if (f) {
-		evict(e, f, for_exempt ? EVICT_FOR_EXEMPT : EVICT_EARLY_DROP,
-		      cause, r);
-		return true;
-	}
-	if (for_exempt ? !e->exempt_evict_assured :
-			 e->on_full != CONF_FULL_EVICT_IDLE)
-		return false;
-	f = flow_table_oldest(t, cand[1].id, cand[1].n);
-	if (!f)
-		return false;
-	evict(e, f, for_exempt ? EVICT_FOR_EXEMPT : EVICT_IDLE, cause, r);
-	return true;
-}
-
-/*
- * Room in the budget of TCP pickups: unless on_full is drop, the oldest
- * unanswered pickup gives way, among those first on the age lists of
- * unassured TCP flows (their window picks the list: unacknowledged,
- * max_retrans, ...; those lists hold few flows but pickups). O(lists).
- */
-static bool make_midstream_room(struct engine *e, struct engine_result *r)
-{
-	const struct list_set *cand = &e->cand[PC_TCP][0];
-	struct flow_table *t = &e->table;
-	struct flow *f = NULL;
-
-	if (e->on_full == CONF_FULL_DROP)
-		return false;
-	for (unsigned i = 0; i < cand->n; i++) {
-		uint32_t idx = t->list[cand->id[i]].oldest;
-		struct flow *g;
-
-		if (idx == FLOW_NIL)
-			continue;
-		g = flow_table_at(t, idx);
-		if ((g->flags & FLOW_F_MIDSTREAM) &&
-		    (!f || g->last_seen < f->last_seen))
-			f = g;
-	}
-	if (!f)
-		return false;
-	if (flow_expired(t, f, e->now)) {
-		flow_table_remove(t, f);
-		t->expired++;
-	} else {
-		evict(e, f, EVICT_EARLY_DROP, DROP_MIDSTREAM_CAP, r);
-	}
-	return true;
-}
-
-/* Is any per-source limit configured? */
-static bool limits_sources(const struct engine *e)
-{
-	return e->max_per_source || e->sh->sources.rate;
-}
-
-/*
- * Room in the full source table: the flow early_drop would take first is
- * evicted if it is the one flow of its source, whose entry it frees (or
- * leaves idle, to be reclaimed). A flood of spoofed one-flow sources so
- * makes room for new ones, as it would in the flow table; sources with
- * several flows or assured ones keep theirs. O(lists).
- */
-static bool reclaim_source(struct engine *e, struct engine_result *r)
-{
-	const struct list_set *cand = &e->cand[PC_COUNT][0];
-	struct flow *f;
-
-	if (e->on_full == CONF_FULL_DROP || r->evicted != EVICT_NONE)
-		return false;
-	f = flow_table_oldest(&e->table, cand->id, cand->n);
-	if (!f || f->source == SOURCE_NIL ||
-	    source_at(&e->sh->sources, f->source)->flows != 1)
-		return false;
-	evict(e, f, EVICT_EARLY_DROP, DROP_SOURCE_FULL, r);
-	return true;
-}
-
-/*
- * May a flow of packet p open, under every limit? May evict to make room.
- * Sets *src to the source to count it for (SOURCE_NIL: none), or refuses
- * with the reason in r.
- */
-static bool admit(struct engine *e, const struct pkt *p, bool exempt,
-		  bool midstream, uint32_t *src, struct engine_result *r)
-{
-	enum conf_proto_class pc = engine_proto_class(p->family, p->proto);
-	uint8_t bits = engine_source_bits(e, p->family);
-	uint32_t idx, limit;
-
-	*src = SOURCE_NIL;
-	if (exempt) {
-		if (e->sh->exempt_count >= e->max_exempt &&
-		    !make_room(e, e->exempt_cand, false, DROP_EXEMPT_CAP, r))
-			return refuse(r, DROP_EXEMPT_CAP, e->max_exempt,
-				      e->sh->exempt_count);
-		if (e->sh->flows < e->max_flows ||
-		    make_room(e, e->cand[PC_COUNT], true, DROP_TABLE_FULL, r))
-			return true;
-		return refuse(r, DROP_TABLE_FULL, e->max_flows, e->sh->flows);
-	}
-	idx = source_find(&e->sh->sources, p->family, p->src, bits);
-	if (idx != SOURCE_NIL) {
-		struct source *s = source_at(&e->sh->sources, idx);
-
-		if (!source_may_open(&e->sh->sources, s, e->now_ms)) {
-			refuse(r, DROP_SOURCE_RATE, e->sh->sources.rate,
-			       source_rate(s, e->now_ms));
-			goto refused;
-		}
-		if (e->max_per_source && s->flows >= e->max_per_source) {
-			refuse(r, DROP_SOURCE_LIMIT, e->max_per_source,
-			       s->flows);
-			goto refused;
-		}
-	}
-	if (e->max_proto[pc] && e->sh->proto_count[pc] >= e->max_proto[pc] &&
-	    !make_room(e, e->cand[pc], false, DROP_PROTO_CAP, r)) {
-		refuse(r, DROP_PROTO_CAP, e->max_proto[pc],
-		       e->sh->proto_count[pc]);
-		goto refused;
-	}
-	if (midstream && e->sh->midstream_count >= e->max_midstream &&
-	    !make_midstream_room(e, r)) {
-		refuse(r, DROP_MIDSTREAM_CAP, e->max_midstream,
-		       e->sh->midstream_count);
-		goto refused;
-	}
-	/* The reserve is for exempt sources: not for pickups, which anyone
-	 * can forge with a bare ACK from any address. */
-	limit = e->max_flows - e->reserve;
-	if (e->sh->flows >= limit &&
-	    !make_room(e, e->cand[PC_COUNT], false, DROP_TABLE_FULL, r)) {
-		refuse(r, DROP_TABLE_FULL, limit, e->sh->flows);
-		goto refused;
-	}
-	/* Got only now: making room may have freed the source's entry. */
-	*src = source_get(&e->sh->sources, p->family, p->src, bits, e->now_ms);
-	if (*src != SOURCE_NIL || !limits_sources(e))
-		return true;
-	/* Uncounted, this source would be under no per-source limit for
-	 * the life of its flow: make room for it, or refuse it. */
-	if (reclaim_source(e, r))
-		*src = source_get(&e->sh->sources, p->family, p->src, bits,
-				  e->now_ms);
-	if (*src != SOURCE_NIL)
-		return true;
-	return refuse(r, DROP_SOURCE_FULL, e->sh->sources.slab.capacity,
-		      e->sh->sources.count);
-refused:
-	/* Found again: making room may have freed it. */
-	idx = source_find(&e->sh->sources, p->family, p->src, bits);
-	if (idx != SOURCE_NIL) {
-		struct source *s = source_at(&e->sh->sources, idx);
-
-		s->refused += s->refused < UINT32_MAX;
-	}
-	return false;
-}
-
-/* Count a flow just made; note the warning mark and the adaptive scale. */
-static void opened(struct engine *e, struct flow *f, uint32_t src)
-{
-	f->source = src;
-	e->sh->flows++;
-	if (f->flags & FLOW_F_EXEMPT)
-		e->sh->exempt_count++;
-	else
-		e->sh->proto_count[engine_proto_class(f->family, f->proto)]++;
-	if (f->flags & FLOW_F_MIDSTREAM)
-		e->sh->midstream_count++;
-	if (src != SOURCE_NIL)
-		source_opened(&e->sh->sources, src, e->now_ms);
-	else if (!(f->flags & FLOW_F_EXEMPT))
-		e->st.flows_unsourced++;
-	if (e->warn_at && !e->sh->warn &&
-	    (uint64_t)e->sh->flows * 100 >=
-		    (uint64_t)e->warn_at * e->max_flows) {
-		e->sh->warn = true;
-		e->events |= ENGINE_EV_WARN_ON;
-		e->st.warnings++;
-	}
-	if (e->adaptive_end &&
-	    e->sh->flows - e->adaptive_count >=
-		    (e->adaptive_end - e->adaptive_start) / 1000 + 1)
-		adapt(e);
-}
-
 /* Make the flow for a packet that opens one; NULL if it may not. */
 static struct flow *new_flow(struct engine *e, const struct flow_key *k,
 			     uint64_t hash, bool swapped, const struct pkt *p,
 			     struct engine_result *r)
 {
+	const struct proto_tracker *t = proto_tracker(p->family, p->proto);
 	bool exempt, midstream = false;
 	struct flow_tcp tcp;
 	struct tcp_seg seg;
@@ -1302,33 +484,38 @@ static struct flow *new_flow(struct engine *e, const struct flow_key *k,
 		return NULL;
 	}
 	if (flow_table_chain_full(&e->table, hash)) {
-		refuse(r, DROP_CHAIN, FLOW_CHAIN_MAX, FLOW_CHAIN_MAX);
+		r->verdict = VERDICT_DROP;
+		r->reason = DROP_CHAIN;
+		r->limit = FLOW_CHAIN_MAX;
+		r->count = FLOW_CHAIN_MAX;
 		return NULL;
 	}
-	exempt = e->nexempt && is_exempt(e, p->family, p->src);
+	exempt = e->lim->nexempt && policy_exempt(e->lim, p->family, p->src);
 	/* From the limits' word to the flow counted, so that two queues'
 	 * threads cannot both take the last place. */
-	lock(e);
-	if (!admit(e, p, exempt, midstream, &src, r)) {
-		unlock(e);
+	engine_lock(e);
+	if (!policy_admit(e, p, exempt, midstream, &src, r)) {
+		engine_unlock(e);
 		return NULL;
 	}
-	tclass = timeout_class(p->family, p->proto);
+	tclass = t->tclass;
 	/* As many TCP states as flows: never short, but for a reload that
 	 * grew this slab and not the flows'. */
-	if (has_state(p->proto))
+	if (t->state)
 		aux = slab_alloc(&e->tcp);
-	f = aux == SLAB_NIL ?
-		    NULL :
-		    flow_table_insert(&e->table, k, hash, e->now,
-				      ENGINE_LIST(tclass, exempt, true));
+	f = aux == SLAB_NIL ? NULL :
+			      flow_table_insert(&e->table, k, hash, e->now,
+						AGE_LIST(tclass, exempt, true));
 	if (!f) {
-		if (has_state(p->proto) && aux != SLAB_NIL)
+		if (t->state && aux != SLAB_NIL)
 			slab_free(&e->tcp, aux);
 		if (src != SOURCE_NIL)
-			source_settle(&e->sh->sources, src, e->now_ms);
-		refuse(r, DROP_TABLE_FULL, e->max_flows, e->sh->flows);
-		unlock(e);
+			source_settle(&e->lim->sources, src, e->now_ms);
+		r->verdict = VERDICT_DROP;
+		r->reason = DROP_TABLE_FULL;
+		r->limit = e->lim->max_flows;
+		r->count = e->lim->flows;
+		engine_unlock(e);
 		return NULL;
 	}
 	f->flags = (uint8_t)((swapped ? FLOW_F_ORIG_HI : 0) |
@@ -1342,18 +529,12 @@ static struct flow *new_flow(struct engine *e, const struct flow_key *k,
 		*engine_flow_tcp(e, f) = tcp;
 	} else if (p->proto == IPPROTO_SCTP) {
 		f->aux = aux; /* set up by the first packet's tracking */
-	} else if (p->proto == IPPROTO_UDP || p->proto == IPPROTO_UDPLITE) {
-		f->aux = (uint32_t)e->now_ms;
+	} else {
+		f->aux = proto_new_aux(p, e->now_ms);
 	}
-	opened(e, f, src);
-	unlock(e);
+	policy_opened(e, f, src);
+	engine_unlock(e);
 	return f;
-}
-
-static bool is_icmp(const struct pkt *p)
-{
-	return (p->family == 4 && p->proto == IPPROTO_ICMP) ||
-	       (p->family == 6 && p->proto == IPPROTO_ICMPV6);
 }
 
 static void track(struct engine *e, const struct pkt *p,
@@ -1379,8 +560,8 @@ static void track(struct engine *e, const struct pkt *p,
 		invalid(e, r, INV_IPV6_NO_NEXT);
 		return;
 	}
-	if (is_icmp(p) && !p->icmp_query) {
-		if (p->family == 6 && icmp6_untracked(p->icmp_type))
+	if (proto_is_icmp(p) && !p->icmp_query) {
+		if (p->family == 6 && proto_icmp6_untracked(p->icmp_type))
 			e->st.untracked++;
 		else
 			invalid(e, r, INV_ICMP_NEW);
@@ -1390,7 +571,7 @@ static void track(struct engine *e, const struct pkt *p,
 	if (f) {
 		dir = flow_dir_of(f, swapped);
 		/* A ping to oneself: the type tells the direction. */
-		if (is_icmp(p) &&
+		if (proto_is_icmp(p) &&
 		    !memcmp(k->addr[0], k->addr[1], sizeof(k->addr[0])))
 			dir = p->icmp_query == 2 ? FLOW_DIR_REPLY :
 						   FLOW_DIR_ORIGINAL;
@@ -1433,17 +614,9 @@ static void track(struct engine *e, const struct pkt *p,
 			return;
 		}
 		break;
-	case IPPROTO_UDP:
-	case IPPROTO_UDPLITE:
-		udp_track(e, f, p);
-		break;
-	case IPPROTO_GRE:
-		if (f->flags & FLOW_F_SEEN_REPLY) {
-			f->tclass = TMO_GRE_STREAM;
-			f->flags |= FLOW_F_ASSURED;
-		}
-		break;
 	default:
+		proto_track(proto_tracker(p->family, p->proto), f, p,
+			    e->now_ms);
 		break;
 	}
 	/* As the kernel: a reply counts as one only once its protocol's
@@ -1463,7 +636,7 @@ static void track(struct engine *e, const struct pkt *p,
 	/* Only a refresh moves a flow between lists: its state, class and
 	 * assurance change on no other packet. */
 	if (refresh)
-		flow_table_touch(&e->table, f, list_of(f), e->now);
+		flow_table_touch(&e->table, f, policy_list_of(f), e->now);
 	if (created)
 		e->st.flows_created++;
 }
@@ -1477,19 +650,19 @@ static void track(struct engine *e, const struct pkt *p,
  */
 static bool in_group(struct engine *e, const struct flow_key *k)
 {
-	struct engine_shared *sh = e->sh;
+	const struct policy *l = e->lim;
 	bool found = false;
 
-	if (sh->nmembers < 2)
+	if (l->ntables < 2)
 		return false;
-	lock(e);
-	for (unsigned i = 0; i < sh->nmembers && !found; i++) {
-		const struct flow_table *t = &sh->member[i]->table;
+	engine_lock(e);
+	for (unsigned i = 0; i < l->ntables && !found; i++) {
+		const struct flow_table *t = l->table[i];
 
-		if (sh->member[i] != e)
+		if (t != &e->table)
 			found = flow_table_has(t, k, flow_hash(t, k));
 	}
-	unlock(e);
+	engine_unlock(e);
 	return found;
 }
 
@@ -1594,12 +767,12 @@ static void decide(struct engine *e, struct engine_result *r)
 		 * would meet no limit: its verdict of its own refuses it
 		 * by default, lest long headers become a way around them. */
 		r->reason = DROP_MALFORMED;
-		if (e->copy_range_verdict == CONF_DROP)
+		if (e->copy_range_drop)
 			r->verdict = VERDICT_DROP;
 		break;
 	case PKT_FRAGMENT:
 		e->st.fragments++;
-		if (e->fragment_verdict == CONF_DROP) {
+		if (e->fragment_drop) {
 			r->verdict = VERDICT_DROP;
 			r->reason = DROP_FRAGMENT;
 		}

@@ -21,8 +21,7 @@
 /* Where a value lives. */
 enum src {
 	SRC_ONE, /* the constant 1 (build_info) */
-	SRC_ENGINE, /* struct engine */
-	SRC_SHARED, /* struct engine_shared */
+	SRC_GAUGES, /* struct group_gauges */
 	SRC_STATS, /* struct engine_stats */
 	SRC_QUEUE, /* struct queue_stats */
 	SRC_KERNEL, /* struct queue_kernel_stats */
@@ -45,8 +44,7 @@ struct metric {
 
 #define FIELD(s, type, f) \
 	.src = (s), .width = sizeof(((type *)0)->f), .off = offsetof(type, f)
-#define ENGINE(f) FIELD(SRC_ENGINE, struct engine, f)
-#define SHARED(f) FIELD(SRC_SHARED, struct engine_shared, f)
+#define GROUP(f) FIELD(SRC_GAUGES, struct group_gauges, f)
 #define STATS(f) FIELD(SRC_STATS, struct engine_stats, f)
 #define QUEUE(f) FIELD(SRC_QUEUE, struct queue_stats, f)
 #define KERNEL(f) FIELD(SRC_KERNEL, struct queue_kernel_stats, f)
@@ -111,30 +109,30 @@ static const struct metric metrics[] = {
 	{ "nfqtrack_start_time_seconds", GAUGE,
 	  "When the daemon started, in seconds since the epoch.",
 	  INPUT(start_time) },
-	{ "nfqtrack_flows", GAUGE, "Flows in the table.", SHARED(flows) },
+	{ "nfqtrack_flows", GAUGE, "Flows in the table.", GROUP(flows) },
 	{ "nfqtrack_flows_max", GAUGE, "The table's size (max_flows).",
-	  ENGINE(max_flows) },
+	  GROUP(max_flows) },
 	{ "nfqtrack_flows_by_protocol", GAUGE,
 	  "Flows by protocol class, exempt sources' flows not counted.",
 	  .label = "protocol", .lname = proto_name, .first = 0, .end = PC_COUNT,
-	  .src = SRC_SHARED,
-	  .width = sizeof(((struct engine_shared *)0)->proto_count[0]),
-	  .off = offsetof(struct engine_shared, proto_count) },
+	  .src = SRC_GAUGES,
+	  .width = sizeof(((struct group_gauges *)0)->proto_count[0]),
+	  .off = offsetof(struct group_gauges, proto_count) },
 	{ "nfqtrack_flows_midstream", GAUGE,
 	  "TCP connections picked up mid-stream, not yet answered.",
-	  SHARED(midstream_count) },
+	  GROUP(midstream_count) },
 	{ "nfqtrack_flows_exempt", GAUGE, "Flows of exempt sources.",
-	  SHARED(exempt_count) },
+	  GROUP(exempt_count) },
 	{ "nfqtrack_sources", GAUGE,
 	  "Sources (addresses or prefixes) counted in the source table.",
-	  SHARED(sources.count) },
+	  GROUP(sources) },
 	{ "nfqtrack_sources_max", GAUGE, "The source table's size.",
-	  SHARED(sources.slab.capacity) },
+	  GROUP(sources_max) },
 	{ "nfqtrack_table_warning", GAUGE,
-	  "1 while the table is past warn_at, else 0.", SHARED(warn) },
+	  "1 while the table is past warn_at, else 0.", GROUP(warn) },
 	{ "nfqtrack_enforce", GAUGE,
 	  "1 when limits drop packets, 0 in shadow mode (enforce = no).",
-	  ENGINE(enforce) },
+	  GROUP(enforce) },
 	{ "nfqtrack_packets_total", COUNTER,
 	  "Packets given a verdict, by verdict.", .label = "verdict",
 	  .lvalue = "accept", STATS(accepted) },
@@ -190,9 +188,9 @@ static const struct metric metrics[] = {
 	  "Times the table went past warn_at.", STATS(warnings) },
 	{ "nfqtrack_sources_full_total", COUNTER,
 	  "New sources that found no room in the source table.",
-	  SHARED(sources.full) },
+	  GROUP(sources_full) },
 	{ "nfqtrack_sources_reclaimed_total", COUNTER,
-	  "Idle sources freed early to make room.", SHARED(sources.reclaimed) },
+	  "Idle sources freed early to make room.", GROUP(sources_reclaimed) },
 	{ "nfqtrack_queue_packets_total", COUNTER,
 	  "Packets received from the queue.", QUEUE(packets) },
 	{ "nfqtrack_queue_enobufs_total", COUNTER,
@@ -270,10 +268,8 @@ static void put_escaped(struct out *o, const char *s, bool quote)
 static const void *source(const struct metrics_input *in, enum src s)
 {
 	switch (s) {
-	case SRC_ENGINE:
-		return in->engine;
-	case SRC_SHARED:
-		return in->engine ? in->engine->sh : NULL;
+	case SRC_GAUGES:
+		return in->gauges;
 	case SRC_STATS:
 		return in->stats;
 	case SRC_QUEUE:

@@ -41,10 +41,12 @@
 #include "ctl.h"
 #include "droplog.h"
 #include "engine.h"
+#include "group.h"
 #include "hash.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
+#include "mutex.h"
 #include "notify.h"
 #include "pause.h"
 #include "privs.h"
@@ -63,7 +65,7 @@ struct daemon;
 /* A queue, its engine and, with several queues, its thread. */
 struct worker {
 	struct daemon *d;
-	struct engine engine;
+	struct engine *engine; /* the group's, for its queue */
 	struct queue *queue;
 	uint32_t queue_num;
 	/* on_packets()'s batch, through the engine */
@@ -83,8 +85,8 @@ struct daemon {
 	bool conf_missing; /* no file: built-in defaults */
 	struct worker *workers;
 	unsigned nworkers;
-	struct engine *engines[CONF_QUEUES_MAX]; /* the workers' */
-	struct engine_shared shared; /* theirs, with several queues */
+	struct group group; /* the workers' engines */
+	struct mutex group_lock; /* theirs, with several queues */
 	bool threaded; /* a thread per queue */
 	struct pause pause;
 	atomic_bool stopping; /* the workers are to end */
@@ -121,7 +123,7 @@ static uint64_t mono_ms(void)
 /* Flows in every table. */
 static uint32_t flows(const struct daemon *d)
 {
-	return d->engines[0]->sh->flows;
+	return group_flows(&d->group);
 }
 
 /* The engine clock: milliseconds since the daemon started. */
@@ -176,10 +178,19 @@ static uint64_t mem_available(void)
 	return kb * 1024;
 }
 
+/* Bytes the engines of nqueues queues may come to hold under c. */
+static uint64_t conf_bytes(const struct conf *c, unsigned nqueues)
+{
+	struct engine_params p;
+
+	params_from_conf(&p, c);
+	return group_bytes(&p, nqueues);
+}
+
 static int check_memory(const struct conf *c, unsigned nqueues,
 			uint64_t already)
 {
-	uint64_t need = engine_bytes(c, nqueues), avail = mem_available();
+	uint64_t need = conf_bytes(c, nqueues), avail = mem_available();
 
 	if (need <= already || !avail || need - already < avail)
 		return 0;
@@ -208,13 +219,13 @@ static void on_packets(void *arg, const struct queue_pkt *pkts, unsigned int n,
 			.flags = (pkts[i].gso ? PKT_F_GSO : 0) |
 				 (pkts[i].csum_unverified ? PKT_F_CSUM : 0),
 		};
-	engine_packets(&w->engine, in, n, r);
+	engine_packets(w->engine, in, n, r);
 	for (unsigned int i = 0; i < n; i++) {
 		if (r[i].verdict == VERDICT_DROP || r[i].shadow ||
 		    r[i].evicted) {
 			if (d->threaded)
 				pthread_mutex_lock(&d->droplog_lock);
-			droplog_packet(&d->droplog, &w->engine, &r[i],
+			droplog_packet(&d->droplog, w->engine, &r[i],
 				       mono_ms());
 			if (d->threaded)
 				pthread_mutex_unlock(&d->droplog_lock);
@@ -342,6 +353,7 @@ static void reload_failed(struct daemon *d, struct problems *p, const char *fmt,
  */
 static int apply_reload(struct daemon *d, struct problems *p)
 {
+	struct engine_params np;
 	struct conf nc;
 	int n;
 
@@ -396,8 +408,7 @@ static int apply_reload(struct daemon *d, struct problems *p)
 			       d->conf.metrics_listen);
 		strcpy(nc.metrics_listen, d->conf.metrics_listen);
 	}
-	if (check_memory(&nc, d->nworkers,
-			 engine_memory(d->engines, d->nworkers)) < 0) {
+	if (check_memory(&nc, d->nworkers, group_memory(&d->group)) < 0) {
 		reload_failed(d, p,
 			      "reload failed: max_flows = %" PRIu32
 			      " needs more memory than is available; the "
@@ -405,7 +416,8 @@ static int apply_reload(struct daemon *d, struct problems *p)
 			      nc.max_flows);
 		return -1;
 	}
-	if (engine_group_reconfigure(d->engines, d->nworkers, &nc) < 0) {
+	params_from_conf(&np, &nc);
+	if (group_reconfigure(&d->group, &np) < 0) {
 		reload_failed(d, p,
 			      "reload failed: cannot resize the flow table "
 			      "(%s); the running configuration stays in force",
@@ -491,7 +503,7 @@ static void stats_reply(struct daemon *d, struct ctl_reply *rep)
 	ctl_reply_printf(rep, "version %s\n", VERSION);
 	ctl_reply_printf(rep, "uptime_seconds %" PRIu64 "\n",
 			 (mono_ms() - d->start_ms) / 1000);
-	engine_report(d->engines, d->nworkers, emit_reply, rep);
+	group_emit_stats(&d->group, emit_reply, rep);
 	emit_reply(rep, "queue", d->conf.queue);
 	emit_reply(rep, "queues", d->nworkers);
 	for (unsigned i = 0; d->nworkers > 1 && i < d->nworkers; i++)
@@ -529,18 +541,17 @@ static size_t render_metrics(void *arg, char *buf, size_t len)
 	struct engine_stats st;
 	struct queue_stats qs;
 	bool kernel = queue_totals(d, &qs, &ks);
-	uint64_t expired = 0;
+	struct group_gauges gg;
 	struct metrics_input in;
 
-	engine_sum_stats(&st, d->engines, d->nworkers);
-	for (unsigned i = 0; i < d->nworkers; i++)
-		expired += d->engines[i]->table.expired;
+	group_stats(&d->group, &st);
+	group_gauges(&d->group, &gg);
 	in = (struct metrics_input){
-		.engine = d->engines[0],
+		.gauges = &gg,
 		.stats = &st,
 		.queue = &qs,
 		.kernel = kernel ? &ks : NULL,
-		.flows_expired = expired,
+		.flows_expired = group_expired(&d->group),
 		.version = VERSION,
 		.start_time = d->start_time,
 		.reloads = d->reloads,
@@ -579,8 +590,7 @@ static void metrics_reply(struct daemon *d, struct ctl_reply *rep)
 struct listing {
 	struct daemon *d;
 	struct list_filter filter;
-	unsigned table; /* the worker whose table is being walked */
-	struct flow_cursor cur;
+	struct group_cursor cur; /* every queue's table in turn */
 	bool json;
 	uint64_t shown;
 	struct ctl_reply *rep; /* the chunk being filled */
@@ -592,10 +602,9 @@ struct listing {
  * control server makes one chunk a turn. */
 #define LIST_BUCKETS_PER_CHUNK 1024
 
-static void list_one(const struct flow *f, void *arg)
+static void list_one(const struct engine *e, const struct flow *f, void *arg)
 {
 	struct listing *l = arg;
-	const struct engine *e = l->d->engines[l->table];
 	uint32_t left = engine_flow_left(e, f);
 	char line[LIST_LINE_MAX];
 
@@ -620,13 +629,8 @@ static bool list_more(void *state, struct ctl_reply *rep)
 	bool more;
 
 	l->rep = rep;
-	more = flow_table_walk_step(&l->d->engines[l->table]->table, &l->cur,
-				    LIST_BUCKETS_PER_CHUNK, list_one, l);
-	if (!more && l->table + 1 < l->d->nworkers) {
-		l->table++;
-		memset(&l->cur, 0, sizeof(l->cur));
-		more = true;
-	}
+	more = group_walk_step(&l->d->group, &l->cur, LIST_BUCKETS_PER_CHUNK,
+			       list_one, l);
 	if (!more && l->json)
 		ctl_reply_printf(rep, "%s", l->shown ? "\n]\n" : "[]\n");
 	return more;
@@ -675,8 +679,8 @@ struct topping {
 static bool top_more(void *state, struct ctl_reply *rep)
 {
 	struct topping *tp = state;
-	const struct source_table *st = &tp->d->engines[0]->sh->sources;
-	uint64_t now = tp->d->engines[0]->now_ms;
+	const struct source_table *st = &group_limits(&tp->d->group)->sources;
+	uint64_t now = group_engine(&tp->d->group, 0)->now_ms;
 
 	if (source_table_top_step(st, now, tp->idx, tp->n, &tp->t,
 				  LIST_BUCKETS_PER_CHUNK))
@@ -749,8 +753,7 @@ static void top_reply(struct daemon *d, const struct ctl_request *req,
 struct flushing {
 	struct daemon *d;
 	struct list_filter filter;
-	unsigned table; /* as in struct listing */
-	struct flow_cursor cur;
+	struct group_cursor cur; /* as in struct listing */
 	uint32_t removed;
 	bool json;
 };
@@ -766,15 +769,9 @@ static bool flush_more(void *state, struct ctl_reply *rep)
 {
 	struct flushing *fl = state;
 
-	if (engine_flush_step(fl->d->engines[fl->table], &fl->cur,
-			      LIST_BUCKETS_PER_CHUNK, flush_match, &fl->filter,
-			      &fl->removed))
+	if (group_flush_step(&fl->d->group, &fl->cur, LIST_BUCKETS_PER_CHUNK,
+			     flush_match, &fl->filter, &fl->removed))
 		return true;
-	if (fl->table + 1 < fl->d->nworkers) {
-		fl->table++;
-		memset(&fl->cur, 0, sizeof(fl->cur));
-		return true;
-	}
 	ctl_reply_printf(rep, "deleted %" PRIu32 "\n", fl->removed);
 	log_msg(LOG_NOTICE, "flush: %" PRIu32 " flows removed by request",
 		fl->removed);
@@ -908,11 +905,7 @@ static void get_reply(struct daemon *d, const struct ctl_request *req,
 	}
 	flow_key_make(&k, family, pnum, a, b, (uint16_t)sport, (uint16_t)dport);
 	/* In whichever queue's table it is. */
-	for (unsigned i = 0; i < d->nworkers && !f; i++) {
-		e = d->engines[i];
-		f = flow_table_lookup(&e->table, &k, flow_hash(&e->table, &k),
-				      e->now);
-	}
+	f = group_find(&d->group, &k, &e);
 	if (!f) {
 		ctl_reply_error(rep, "no such flow");
 		return;
@@ -1024,21 +1017,21 @@ static void tick(struct daemon *d)
 		return;
 	/* With threads, each worker ticks its own engine. */
 	if (!d->threaded) {
-		engine_set_time(d->engines[0], engine_now(d));
-		engine_tick(d->engines[0]);
+		engine_set_time(group_engine(&d->group, 0), engine_now(d));
+		engine_tick(group_engine(&d->group, 0));
 	}
 	ctl_server_expire(d->ctl, now);
 	notify_tick(&d->notify, now);
 	stop_workers(d);
-	droplog_tick(&d->droplog, d->engines, d->nworkers, now);
+	droplog_tick(&d->droplog, &d->group, now);
 	if (now - d->status_ms >= 1000) {
 		struct engine_stats st;
 
-		engine_sum_stats(&st, d->engines, d->nworkers);
+		group_stats(&d->group, &st);
 		notify_status(&d->notify,
 			      "%" PRIu32 "/%" PRIu32 " flows, %" PRIu64
 			      " drops/s",
-			      flows(d), d->engines[0]->max_flows,
+			      flows(d), group_limits(&d->group)->max_flows,
 			      (st.dropped - d->status_dropped) * 1000 /
 				      (now - d->status_ms));
 		d->status_ms = now;
@@ -1119,7 +1112,7 @@ static int run(struct daemon *d)
 			case EV_QUEUE: {
 				struct worker *w = &d->workers[0];
 
-				engine_set_time(&w->engine, engine_now(d));
+				engine_set_time(w->engine, engine_now(d));
 				if (queue_process(w->queue, BATCH_PACKETS,
 						  on_packets, w) < 0) {
 					log_msg(LOG_ERR,
@@ -1130,8 +1123,8 @@ static int run(struct daemon *d)
 				}
 				/* The warning mark, as soon as it is
 				 * crossed. */
-				if (w->engine.events)
-					droplog_tick(&d->droplog, d->engines, 1,
+				if (w->engine->events)
+					droplog_tick(&d->droplog, &d->group,
 						     mono_ms());
 				break;
 			}
@@ -1196,7 +1189,7 @@ static void *worker_run(void *arg)
 		    read(w->wake_fd, &woken, sizeof(woken)) < 0)
 			woken = 0;
 		now = mono_ms();
-		engine_set_time(&w->engine, now - d->start_ms);
+		engine_set_time(w->engine, now - d->start_ms);
 		if (pfd[0].revents &&
 		    queue_process(w->queue, BATCH_PACKETS, on_packets, w) < 0) {
 			log_msg(LOG_ERR, "receiving from queue %" PRIu32 ": %s",
@@ -1204,7 +1197,7 @@ static void *worker_run(void *arg)
 			break;
 		}
 		if (now - w->tick_ms >= ENGINE_TICK_MS) {
-			engine_tick(&w->engine);
+			engine_tick(w->engine);
 			w->tick_ms = now;
 		}
 	}
@@ -1306,12 +1299,10 @@ static void log_final(const struct daemon *d, const char *why)
 {
 	struct engine_stats st, *s = &st;
 	char by_reason[256] = "";
-	uint64_t expired = 0;
+	uint64_t expired = group_expired(&d->group);
 	size_t used = 0;
 
-	engine_sum_stats(&st, d->engines, d->nworkers);
-	for (unsigned i = 0; i < d->nworkers; i++)
-		expired += d->engines[i]->table.expired;
+	group_stats(&d->group, &st);
 	for (int i = 1; i < DROP_REASON_COUNT && used < sizeof(by_reason); i++)
 		used += (size_t)snprintf(by_reason + used,
 					 sizeof(by_reason) - used,
@@ -1323,7 +1314,7 @@ static void log_final(const struct daemon *d, const char *why)
 		" would drop; %" PRIu32 "/%" PRIu32 " flows, %" PRIu64
 		" created, %" PRIu64 " expired, %" PRIu64 " evicted",
 		why, s->packets, s->accepted, s->dropped, by_reason,
-		s->would_drop, flows(d), d->engines[0]->max_flows,
+		s->would_drop, flows(d), group_limits(&d->group)->max_flows,
 		s->flows_created, expired, s->flows_evicted);
 }
 
@@ -1365,13 +1356,15 @@ static int replay(struct daemon *d, const char *path, int dump)
 	struct engine *e = calloc(1, sizeof(*e));
 	struct dump dp = { .e = e, .json = dump == 2 };
 	FILE *out = dump ? stderr : stdout;
+	struct engine_params p;
 	struct hash_key hkey;
 	struct replay_stats rs;
 	char err[512];
 	int ret = 0;
 
+	params_from_conf(&p, &d->conf);
 	if (!e || hash_key_random(&hkey) < 0 ||
-	    engine_init(e, &d->conf, &hkey, 0) < 0) {
+	    engine_init(e, &p, &hkey, 0) < 0) {
 		fprintf(stderr, "nfqtrackd: cannot make the flow table: %s\n",
 			strerror(errno));
 		free(e);
@@ -1400,7 +1393,7 @@ static int replay(struct daemon *d, const char *path, int dump)
 		  rs.wall_seconds > 0 ?
 			  (uint64_t)((double)rs.packets / rs.wall_seconds) :
 			  0);
-	engine_report(&e, 1, emit_line, out);
+	group_emit_stats(engine_group(e), emit_line, out);
 	if (dump) {
 		flow_table_walk(&e->table, dump_flow, &dp);
 		if (dp.json)
@@ -1431,7 +1424,6 @@ static int setup_workers(struct daemon *d)
 		w->queue_num = d->conf.queues[0] + i;
 		w->wake_fd = -1;
 		w->cpu = -1;
-		d->engines[i] = &w->engine;
 		if (d->threaded) {
 			w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 			if (w->wake_fd < 0) {
@@ -1462,30 +1454,31 @@ static int setup_workers(struct daemon *d)
  * or -1 with errno set (and none made). */
 static int init_engines(struct daemon *d, const struct hash_key *hkey)
 {
-	unsigned i;
+	struct policy_lock lk;
+	struct engine_params p;
 
-	if (d->threaded &&
-	    engine_shared_init(&d->shared, &d->conf, hkey, true) < 0)
+	params_from_conf(&p, &d->conf);
+	if (d->threaded) {
+		if (mutex_init(&d->group_lock) < 0)
+			return -1;
+		lk = mutex_lock_ops(&d->group_lock);
+	}
+	if (group_init(&d->group, &p, hkey, d->nworkers,
+		       d->threaded ? &lk : NULL, 0) < 0) {
+		if (d->threaded)
+			mutex_destroy(&d->group_lock);
 		return -1;
-	for (i = 0; i < d->nworkers; i++)
-		if (engine_init_shared(&d->workers[i].engine, &d->conf, hkey, 0,
-				       d->threaded ? &d->shared : NULL) < 0)
-			break;
-	if (i == d->nworkers)
-		return 0;
-	while (i--)
-		engine_destroy(&d->workers[i].engine);
-	if (d->threaded)
-		engine_shared_destroy(&d->shared);
-	return -1;
+	}
+	for (unsigned i = 0; i < d->nworkers; i++)
+		d->workers[i].engine = group_engine(&d->group, i);
+	return 0;
 }
 
 static void destroy_engines(struct daemon *d)
 {
-	for (unsigned i = 0; i < d->nworkers; i++)
-		engine_destroy(&d->workers[i].engine);
+	group_destroy(&d->group);
 	if (d->threaded)
-		engine_shared_destroy(&d->shared);
+		mutex_destroy(&d->group_lock);
 }
 
 static void free_workers(struct daemon *d)
@@ -1505,11 +1498,7 @@ static void free_workers(struct daemon *d)
 /* The flow tables' bytes. */
 static uint64_t table_bytes(const struct daemon *d)
 {
-	uint64_t bytes = 0;
-
-	for (unsigned i = 0; i < d->nworkers; i++)
-		bytes += flow_table_bytes(&d->engines[i]->table);
-	return bytes;
+	return group_table_bytes(&d->group);
 }
 
 static void usage(FILE *out)
@@ -1686,8 +1675,7 @@ int main(int argc, char **argv)
 			"cannot allocate the flow table%s (%" PRIu64
 			" MiB): %s",
 			d.nworkers > 1 ? "s" : "",
-			engine_bytes(&d.conf, d.nworkers) >> 20,
-			strerror(errno));
+			conf_bytes(&d.conf, d.nworkers) >> 20, strerror(errno));
 		goto out;
 	}
 	droplog_init(&d.droplog, &d.conf, mono_ms());
@@ -1753,7 +1741,7 @@ int main(int argc, char **argv)
 		d.http ? d.conf.metrics_listen : "", d.threaded ? "s" : "",
 		(double)table_bytes(&d) / (1 << 20),
 		(double)source_table_bytes_for(
-			d.engines[0]->sh->sources.slab.capacity) /
+			group_limits(&d.group)->sources.slab.capacity) /
 			(1 << 20));
 
 	ret = run(&d) < 0 ? 1 : 0;

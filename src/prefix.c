@@ -3,7 +3,6 @@
  * prefix.c - address prefixes; see prefix.h.
  */
 #include <arpa/inet.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,18 +78,42 @@ bool prefix_match(const struct prefix *p, uint8_t family, const void *addr)
 	       !((x[full] ^ p->addr[full]) & (uint8_t)(0xff00 >> rest));
 }
 
+/* s into buf (len bytes), cut to fit, as snprintf(buf, len, "%s", s):
+ * without stdio, which the core does not use. */
+static void copy_cut(char *buf, size_t len, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!len)
+		return;
+	if (n >= len)
+		n = len - 1;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+}
+
 void prefix_format(char *buf, size_t len, uint8_t family, const void *addr,
 		   uint8_t bits)
 {
-	char a[INET6_ADDRSTRLEN];
+	char a[INET6_ADDRSTRLEN + 4];
+	size_t n;
 
 	if ((family != 4 && family != 6) ||
-	    !inet_ntop(family == 4 ? AF_INET : AF_INET6, addr, a, sizeof(a))) {
-		snprintf(buf, len, "?");
+	    !inet_ntop(family == 4 ? AF_INET : AF_INET6, addr, a,
+		       INET6_ADDRSTRLEN)) {
+		copy_cut(buf, len, "?");
 		return;
 	}
-	if (bits >= (family == 4 ? 32 : 128))
-		snprintf(buf, len, "%s", a);
-	else
-		snprintf(buf, len, "%s/%u", a, bits);
+	if (bits < (family == 4 ? 32 : 128)) {
+		/* "/bits", bits < 128: at most three digits. */
+		n = strlen(a);
+		a[n++] = '/';
+		if (bits >= 100)
+			a[n++] = (char)('0' + bits / 100);
+		if (bits >= 10)
+			a[n++] = (char)('0' + bits / 10 % 10);
+		a[n++] = (char)('0' + bits % 10);
+		a[n] = '\0';
+	}
+	copy_cut(buf, len, a);
 }

@@ -10,10 +10,10 @@
  */
 #include <string.h>
 
-#include "conf.h"
 #include "flow.h"
 #include "pkt.h"
 #include "tcp.h"
+#include "timeout.h"
 
 #define sNO TCP_S_NONE
 #define sSS TCP_S_SYN_SENT

@@ -52,7 +52,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "conf.h"
 #include "engine.h"
+
+/* The engine parameters of configuration c, in a static struct. */
+static const struct engine_params *params_of(const struct conf *c)
+{
+	static struct engine_params p;
+
+	params_from_conf(&p, c);
+	return &p;
+}
 
 #define SLOT 64 /* bytes per built packet: headers only */
 #define SEG 100 /* TCP payload bytes per client segment (not copied) */
@@ -292,16 +302,17 @@ static void bench_engine(uint32_t nflows, uint64_t lookups, struct trace *t)
 	conf_defaults(&c);
 	c.max_flows = nflows;
 	/* Leave half of what is free to the rest of the machine. */
-	if (mem_available() && engine_bytes(&c, 1) > mem_available() / 2) {
+	if (mem_available() &&
+	    group_bytes(params_of(&c), 1) > mem_available() / 2) {
 		printf("engine flows=%" PRIu32
 		       " skipped=memory need_mib=%" PRIu64 "\n",
-		       nflows, engine_bytes(&c, 1) >> 20);
+		       nflows, group_bytes(params_of(&c), 1) >> 20);
 		free(e);
 		free(visits);
 		return;
 	}
 	rss0 = rss_bytes();
-	if (engine_init(e, &c, &hkey, T_START_MS) < 0)
+	if (engine_init(e, params_of(&c), &hkey, T_START_MS) < 0)
 		die("engine_init");
 
 	for (uint32_t i = 0; i < nflows;) {
@@ -353,7 +364,7 @@ static void bench_engine(uint32_t nflows, uint64_t lookups, struct trace *t)
 	       tl_b > 0 ? (double)looked_b / tl_b : 0.0,
 	       looked_b ? tl_b * 1e9 / (double)looked_b : 0.0,
 	       (double)(rss1 - rss0) / nflows,
-	       (double)engine_memory(&e, 1) / nflows,
+	       (double)group_memory(engine_group(e)) / nflows,
 	       (double)flow_table_populated_bytes(&e->table) / nflows,
 	       invalid_count(e), e->st.dropped);
 	engine_destroy(e);
@@ -414,7 +425,7 @@ static void bench_csum(uint64_t lookups, struct trace *t)
 		die("malloc");
 	conf_defaults(&c);
 	c.max_flows = CSUM_FLOWS;
-	if (engine_init(e, &c, &hkey, T_START_MS) < 0)
+	if (engine_init(e, params_of(&c), &hkey, T_START_MS) < 0)
 		die("engine_init");
 	t->n = 0;
 	for (uint32_t i = 0; i < CSUM_FLOWS; i++)

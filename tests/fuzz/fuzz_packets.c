@@ -154,7 +154,7 @@ static void check(const struct engine *e, const struct engine_result *r,
 		  uint32_t count_before, uint32_t max_before)
 {
 	const struct engine_stats *s = &e->st;
-	uint32_t lists = 0, classes = e->sh->exempt_count, tcp[2];
+	uint32_t lists = 0, classes = engine_limits(e)->exempt_count, tcp[2];
 
 	if (s->packets != s->accepted + s->dropped)
 		abort();
@@ -172,7 +172,8 @@ static void check(const struct engine *e, const struct engine_result *r,
 	/* A state slot for every TCP and SCTP flow, and for nothing else;
 	 * the pickups' budget counts the flows it says it does. */
 	stateful_flows(e, tcp);
-	if (e->tcp.in_use != tcp[0] || e->sh->midstream_count != tcp[1])
+	if (e->tcp.in_use != tcp[0] ||
+	    engine_limits(e)->midstream_count != tcp[1])
 		abort();
 	/* A packet adds one flow at most, and to a full table only by
 	 * reclaiming or evicting one first. */
@@ -183,7 +184,7 @@ static void check(const struct engine *e, const struct engine_result *r,
 	for (uint32_t i = 0; i < e->table.nlists; i++)
 		lists += e->table.list[i].count;
 	for (int i = 0; i < PC_COUNT; i++)
-		classes += e->sh->proto_count[i];
+		classes += engine_limits(e)->proto_count[i];
 	if (lists != e->table.count || classes != e->table.count)
 		abort();
 }
@@ -257,7 +258,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < CONF_BYTES)
 		return 0;
 	conf_from(&c, data);
-	if (engine_init(&e, &c, &hkey, now) < 0)
+	if (engine_init(&e, tu_params(&c), &hkey, now) < 0)
 		abort();
 	data += CONF_BYTES;
 	size -= CONF_BYTES;
@@ -266,7 +267,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while (size >= 4) {
 		uint8_t flags = data[1];
 		size_t len = (size_t)data[2] << 8 | data[3];
-		uint32_t count = e.table.count, max = e.max_flows;
+		uint32_t count = e.table.count,
+			 max = engine_limits(&e)->max_flows;
 		uint8_t *pkt;
 
 		now += advance(data[0]);
@@ -279,7 +281,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (len >= CONF_BYTES) {
 				conf_from(&c, data);
 				/* Failure leaves the engine as it was. */
-				engine_reconfigure(&e, &c);
+				engine_reconfigure(&e, tu_params(&c));
 			}
 			check(&e, NULL, 0, 0);
 		} else if (flags & REC_FLUSH) {

@@ -42,7 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	conf_defaults(&c);
 	c.max_flows = 16;
 	c.max_flows_per_source = 4;
-	if (engine_init(&e, &c, &hkey, 0) < 0)
+	if (engine_init(&e, tu_params(&c), &hkey, 0) < 0)
 		abort();
 	if (replay_file(&e, path, &rs, err, sizeof(err)) == 0 &&
 	    rs.frames != rs.packets + rs.not_ip)

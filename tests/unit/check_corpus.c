@@ -203,7 +203,8 @@ static void run_file(const char *path, uint32_t max_flows, struct tally *t)
 	conf_defaults(&c);
 	c.max_flows = max_flows;
 	c.on_full = on_full;
-	ck_assert_msg(engine_init(&e, &c, &hkey, 0) == 0, "engine_init");
+	ck_assert_msg(engine_init(&e, tu_params(&c), &hkey, 0) == 0,
+		      "engine_init");
 
 	while ((r = pcap_next_ex(pc, &h, &d)) == 1) {
 		struct engine_result res;
@@ -489,7 +490,7 @@ static void run_engine(struct engine *e, const struct capture *c,
 
 	conf_defaults(&conf);
 	conf.max_flows = MAX_FLOWS;
-	ck_assert_int_eq(engine_init(e, &conf, &hkey, 0), 0);
+	ck_assert_int_eq(engine_init(e, tu_params(&conf), &hkey, 0), 0);
 	for (size_t i = 0; i < c->n; i++) {
 		engine_set_time(e,
 				c->f[i].sec > c->f[0].sec ?

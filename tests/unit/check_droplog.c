@@ -31,7 +31,8 @@ static void setup(void)
 static void restart(void)
 {
 	engine_destroy(&e);
-	ck_assert_int_eq(engine_init(&e, &conf, &key, T0 * 1000ULL), 0);
+	ck_assert_int_eq(engine_init(&e, tu_params(&conf), &key, T0 * 1000ULL),
+			 0);
 }
 
 /* A syslog socket to read the lines from. */
@@ -270,7 +271,7 @@ START_TEST(syslog_lines_and_reports)
 		udp4("198.18.0.1", S4, (uint16_t)(5000 + i), 53);
 		udp4("198.18.0.2", S4, (uint16_t)(5000 + i), 53);
 	}
-	droplog_tick(&dl, (struct engine *[]){ &e }, 1, t + 100);
+	droplog_tick(&dl, engine_group(&e), t + 100);
 	all = read_log();
 	/* 6 refused: 3 lines at once (the burst), 3 held back. */
 	ck_assert_int_eq(count_lines(all, "source limit (4/4 flows from "
@@ -281,22 +282,22 @@ START_TEST(syslog_lines_and_reports)
 	ck_assert_uint_eq(dl.suppressed, 3);
 	/* A second on: the count of what was held back; the report once
 	 * the interval is over. */
-	droplog_tick(&dl, (struct engine *[]){ &e }, 1, t + 1100);
+	droplog_tick(&dl, engine_group(&e), t + 1100);
 	all = read_log();
 	ck_assert_ptr_nonnull(strstr(all, "3 drop messages suppressed\n"));
 	ck_assert_ptr_null(strstr(all, "dropped 6"));
-	droplog_tick(&dl, (struct engine *[]){ &e }, 1, t + 2000);
+	droplog_tick(&dl, engine_group(&e), t + 2000);
 	all = read_log();
 	ck_assert_ptr_nonnull(strstr(all, "dropped 6 packets in 2 s: "
 					  "source_limit 6 (top: 192.0.2.7 "
 					  "6)\n"));
 	/* Nothing more dropped: no more reports. */
-	droplog_tick(&dl, (struct engine *[]){ &e }, 1, t + 4000);
+	droplog_tick(&dl, engine_group(&e), t + 4000);
 	ck_assert_str_eq(read_log(), "");
 	/* The flows expire: back under the mark. */
 	at(conf.timeout[TMO_UDP]);
 	engine_tick(&e);
-	droplog_tick(&dl, (struct engine *[]){ &e }, 1, t + 30000);
+	droplog_tick(&dl, engine_group(&e), t + 30000);
 	ck_assert_str_eq(read_log(),
 			 "flow table back under 45%: 0 of 10 flows\n");
 	unlisten_log();
@@ -325,7 +326,7 @@ START_TEST(eviction_report_and_source_table_full)
 		if (res.evicted)
 			droplog_packet(&dl, &e, &res, t);
 	}
-	droplog_tick(&dl, (struct engine *[]){ &e }, 1, t + 1000);
+	droplog_tick(&dl, engine_group(&e), t + 1000);
 	all = read_log();
 	ck_assert_int_eq(count_lines(all, ", evicted (early_drop) UDP "), 8);
 	ck_assert_ptr_nonnull(strstr(all, "evicted 8 flows in 1 s: early_drop "
@@ -345,9 +346,9 @@ START_TEST(eviction_report_and_source_table_full)
 			udp4(a, S4, 6000, 53);
 		}
 		ck_assert_uint_gt(e.st.flows_unsourced, before);
-		droplog_tick(&dl, (struct engine *[]){ &e }, 1, t + 5000);
+		droplog_tick(&dl, engine_group(&e), t + 5000);
 		ck_assert_ptr_null(strstr(read_log(), "source table full"));
-		droplog_tick(&dl, (struct engine *[]){ &e }, 1, t + 11000);
+		droplog_tick(&dl, engine_group(&e), t + 11000);
 		snprintf(want, sizeof(want),
 			 "source table full (1 sources): %llu new flows",
 			 (unsigned long long)(e.st.flows_unsourced - before));

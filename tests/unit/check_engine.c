@@ -259,7 +259,8 @@ START_TEST(tcp_liberal_skips_window)
 	engine_destroy(&e);
 	conf_defaults(&conf);
 	conf.tcp_liberal = true;
-	ck_assert_int_eq(engine_init(&e, &conf, &key, T0 * 1000ULL), 0);
+	ck_assert_int_eq(engine_init(&e, tu_params(&conf), &key, T0 * 1000ULL),
+			 0);
 	c2s(&cv, TCPF_SYN, 0);
 	s2c(&cv, TCPF_SYN | TCPF_ACK, 0);
 	c2s(&cv, TCPF_ACK, 0);
@@ -309,7 +310,8 @@ START_TEST(tcp_loose_off_refuses_midstream)
 	engine_destroy(&e);
 	conf_defaults(&conf);
 	conf.tcp_loose = false;
-	ck_assert_int_eq(engine_init(&e, &conf, &key, T0 * 1000ULL), 0);
+	ck_assert_int_eq(engine_init(&e, tu_params(&conf), &key, T0 * 1000ULL),
+			 0);
 	ck_assert_int_eq(tcp4(C4, S4, 5555, 80, TCPF_ACK), VERDICT_ACCEPT);
 	ck_assert_int_eq(res.invalid, INV_TCP_NEW);
 	ck_assert_uint_eq(e.table.count, 0);
@@ -386,7 +388,8 @@ static void limit_two_per_source(bool checksum)
 	conf_defaults(&conf);
 	conf.max_flows_per_source = 2;
 	conf.checksum = checksum;
-	ck_assert_int_eq(engine_init(&e, &conf, &key, T0 * 1000ULL), 0);
+	ck_assert_int_eq(engine_init(&e, tu_params(&conf), &key, T0 * 1000ULL),
+			 0);
 	csum = true; /* the kernel verified none of them */
 }
 
@@ -563,7 +566,8 @@ START_TEST(accounting_only_what_the_tracker_took)
 	conf_defaults(&conf);
 	conf.max_flows = 64;
 	conf.accounting = true;
-	ck_assert_int_eq(engine_init(&e, &conf, &key, T0 * 1000ULL), 0);
+	ck_assert_int_eq(engine_init(&e, tu_params(&conf), &key, T0 * 1000ULL),
+			 0);
 	c2s(&cv, TCPF_SYN, 0);
 	f = conv_flow(&cv);
 	a = engine_flow_acct(&e, f);
@@ -590,7 +594,8 @@ START_TEST(invalid_verdict_drop)
 	engine_destroy(&e);
 	conf_defaults(&conf);
 	conf.invalid_verdict = CONF_DROP;
-	ck_assert_int_eq(engine_init(&e, &conf, &key, T0 * 1000ULL), 0);
+	ck_assert_int_eq(engine_init(&e, tu_params(&conf), &key, T0 * 1000ULL),
+			 0);
 	ck_assert_int_eq(tcp4(C4, S4, 1, 80, TCPF_RST), VERDICT_DROP);
 	ck_assert_int_eq(res.reason, DROP_INVALID);
 	uint8_t junk[3] = { 0x45, 0, 0 };
@@ -640,7 +645,8 @@ START_TEST(beyond_copy_range_meets_limits)
 	engine_destroy(&e);
 	conf_defaults(&conf);
 	conf.max_new_per_source = 1;
-	ck_assert_int_eq(engine_init(&e, &conf, &key, T0 * 1000ULL), 0);
+	ck_assert_int_eq(engine_init(&e, tu_params(&conf), &key, T0 * 1000ULL),
+			 0);
 	for (uint16_t i = 0; i < 20; i++)
 		passed += long_dstopts_syn((uint16_t)(5000 + i), 256) ==
 			  VERDICT_ACCEPT;
@@ -667,7 +673,8 @@ START_TEST(copy_range_verdict_accept)
 	conf_defaults(&conf);
 	conf.copy_range_verdict = CONF_ACCEPT;
 	conf.invalid_verdict = CONF_DROP;
-	ck_assert_int_eq(engine_init(&e, &conf, &key, T0 * 1000ULL), 0);
+	ck_assert_int_eq(engine_init(&e, tu_params(&conf), &key, T0 * 1000ULL),
+			 0);
 	ck_assert_int_eq(long_dstopts_syn(5000, 256), VERDICT_ACCEPT);
 	ck_assert_int_eq(res.reason, DROP_MALFORMED);
 	ck_assert_uint_eq(e.st.malformed[PKT_ERR_COPY_RANGE], 1);
@@ -796,7 +803,8 @@ START_TEST(fragment_verdict_drop)
 	engine_destroy(&e);
 	conf_defaults(&conf);
 	conf.fragment_verdict = CONF_DROP;
-	ck_assert_int_eq(engine_init(&e, &conf, &key, T0 * 1000ULL), 0);
+	ck_assert_int_eq(engine_init(&e, tu_params(&conf), &key, T0 * 1000ULL),
+			 0);
 	n = tu_ip4(b, IPPROTO_UDP, C4, S4, l4, tu_udp(l4, 1000, 53, 0));
 	b[7] = 0x10; /* offset 128 bytes: a later fragment */
 	ck_assert_int_eq(feed(b, n), VERDICT_DROP);
@@ -892,8 +900,8 @@ START_TEST(reconfigure_keeps_flows)
 	conf.max_flows = 1000;
 	conf.buckets = 1024;
 	conf.timeout[TMO_UDP] = 5;
-	ck_assert_int_eq(engine_reconfigure(&e, &conf), 0);
-	ck_assert_uint_eq(e.max_flows, 1000);
+	ck_assert_int_eq(engine_reconfigure(&e, tu_params(&conf)), 0);
+	ck_assert_uint_eq(engine_limits(&e)->max_flows, 1000);
 	ck_assert_uint_eq(flow_table_buckets(&e.table), 1024);
 	ck_assert_uint_eq(e.table.slab[0].capacity, 1000);
 	for (int i = 0; i < 40; i++)
@@ -915,7 +923,7 @@ START_TEST(reconfigure_lower_limit_keeps_flows)
 		udp4(C4, S4, (uint16_t)(1000 + i), 53);
 	conf.max_flows = 5;
 	conf.on_full = CONF_FULL_DROP;
-	ck_assert_int_eq(engine_reconfigure(&e, &conf), 0);
+	ck_assert_int_eq(engine_reconfigure(&e, tu_params(&conf)), 0);
 	ck_assert_uint_eq(e.table.count, 10);
 	ck_assert_int_eq(udp4(C4, S4, 1003, 53), VERDICT_ACCEPT);
 	ck_assert_int_eq(udp4(C4, S4, 2000, 53), VERDICT_DROP);
@@ -930,13 +938,13 @@ START_TEST(names)
 	for (int i = 0; i < INV_REASON_COUNT; i++)
 		ck_assert_str_ne(engine_invalid_name(i), "?");
 	ck_assert_uint_eq(
-		engine_bytes(&conf, 1),
+		group_bytes(tu_params(&conf), 1),
 		64 * (sizeof(struct flow6) + sizeof(struct flow_tcp)) + 64 * 4 +
 			source_table_bytes_for(1024));
 	/* max_flows over all the queues' tables, a bucket array each, one
 	 * source table. */
 	ck_assert_uint_eq(
-		engine_bytes(&conf, 3),
+		group_bytes(tu_params(&conf), 3),
 		64 * (sizeof(struct flow6) + sizeof(struct flow_tcp)) +
 			3 * 64 * 4 + source_table_bytes_for(1024));
 }
@@ -964,8 +972,10 @@ START_TEST(batch_same_as_one_by_one)
 	engine_destroy(&e);
 	conf_defaults(&conf);
 	conf.max_flows = 128;
-	ck_assert_int_eq(engine_init(&e, &conf, &key, T0 * 1000ULL), 0);
-	ck_assert_int_eq(engine_init(&b, &conf, &key, T0 * 1000ULL), 0);
+	ck_assert_int_eq(engine_init(&e, tu_params(&conf), &key, T0 * 1000ULL),
+			 0);
+	ck_assert_int_eq(engine_init(&b, tu_params(&conf), &key, T0 * 1000ULL),
+			 0);
 	b.batch_min_flows = 0; /* the staged passes, however small */
 	for (unsigned i = 0; i < N; i++) {
 		uint8_t l4[40];
@@ -1060,7 +1070,7 @@ static uint64_t reported(const char *name)
 		bool found;
 	} want = { name, 0, false };
 
-	engine_report((struct engine *[]){ &e }, 1, report_one, &want);
+	group_emit_stats(engine_group(&e), report_one, &want);
 	ck_assert_msg(want.found, "no %s in the report", name);
 	return want.value;
 }
@@ -1110,7 +1120,7 @@ START_TEST(tcp_state_released_on_every_free_path)
 
 	/* A reload that recounts every flow (relist) keeps them. */
 	conf.source_prefix4 = 24;
-	ck_assert_int_eq(engine_reconfigure(&e, &conf), 0);
+	ck_assert_int_eq(engine_reconfigure(&e, tu_params(&conf)), 0);
 	ck_assert_uint_eq(e.tcp.in_use, 1);
 
 	/* Flush. */
@@ -1182,7 +1192,8 @@ END_TEST
 START_TEST(bytes_per_flow_figures)
 {
 	uint8_t l4[16], b[80];
-	uint64_t per_bucket = flow_table_bucket_bytes(&e.table) / e.max_flows;
+	uint64_t per_bucket = flow_table_bucket_bytes(&e.table) /
+			      engine_limits(&e)->max_flows;
 
 	ck_assert_uint_eq(reported("bytes_per_flow"), 0);
 	ck_assert_uint_eq(reported("bytes_per_flow_v4"),
@@ -1192,11 +1203,11 @@ START_TEST(bytes_per_flow_figures)
 	ck_assert_uint_eq(reported("bytes_per_tcp_state"),
 			  sizeof(struct flow_tcp));
 	ck_assert_uint_eq(reported("memory_bytes"),
-			  engine_memory((struct engine *[]){ &e }, 1));
+			  group_memory(engine_group(&e)));
 	ck_assert_uint_eq(reported("memory_reserved_bytes"),
-			  engine_reserved((struct engine *[]){ &e }, 1));
-	ck_assert_uint_le(engine_memory((struct engine *[]){ &e }, 1),
-			  engine_reserved((struct engine *[]){ &e }, 1));
+			  group_reserved(engine_group(&e)));
+	ck_assert_uint_le(group_memory(engine_group(&e)),
+			  group_reserved(engine_group(&e)));
 	udp4(C4, S4, 5000, 53);
 	feed(b, tu_ip6(b, IPPROTO_UDP, C6, S6, l4, tu_udp(l4, 5000, 53, 8)));
 	ck_assert_uint_eq(e.table.slab[0].in_use, 1);

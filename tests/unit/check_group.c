@@ -12,35 +12,44 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "group.h"
+#include "mutex.h"
 #include "pause.h"
 #include "testutil.h"
 
 static const struct hash_key key = { 0x0123456789abcdefULL, 7 };
 
-struct group {
+struct tgroup {
 	struct conf conf;
-	struct engine_shared sh;
-	struct engine eng[2];
-	struct engine *es[2];
+	struct group grp;
+	struct mutex lock;
+	bool threaded;
+	struct engine *eng[2];
+	const struct policy *sh; /* the group's counts */
 };
 
-static void group_init(struct group *g, bool threaded)
+static void tgroup_init(struct tgroup *g, bool threaded)
 {
-	ck_assert_int_eq(engine_shared_init(&g->sh, &g->conf, &key, threaded),
-			 0);
-	for (int i = 0; i < 2; i++) {
-		ck_assert_int_eq(engine_init_shared(&g->eng[i], &g->conf, &key,
-						    1000, &g->sh),
-				 0);
-		g->es[i] = &g->eng[i];
+	struct policy_lock lk;
+
+	g->threaded = threaded;
+	if (threaded) {
+		ck_assert_int_eq(mutex_init(&g->lock), 0);
+		lk = mutex_lock_ops(&g->lock);
 	}
+	ck_assert_int_eq(group_init(&g->grp, tu_params(&g->conf), &key, 2,
+				    threaded ? &lk : NULL, 1000),
+			 0);
+	for (int i = 0; i < 2; i++)
+		g->eng[i] = group_engine(&g->grp, i);
+	g->sh = group_limits(&g->grp);
 }
 
-static void group_destroy(struct group *g)
+static void tgroup_destroy(struct tgroup *g)
 {
-	for (int i = 0; i < 2; i++)
-		engine_destroy(&g->eng[i]);
-	engine_shared_destroy(&g->sh);
+	group_destroy(&g->grp);
+	if (g->threaded)
+		mutex_destroy(&g->lock);
 }
 
 /* A UDP packet from 10.(a>>8).(a&255).1:port to 10.99.0.1:53. */
@@ -58,52 +67,52 @@ static enum verdict udp(struct engine *e, uint32_t a, uint16_t port,
 	return r->verdict;
 }
 
-static uint32_t table_sum(const struct group *g)
+static uint32_t table_sum(const struct tgroup *g)
 {
-	return g->eng[0].table.count + g->eng[1].table.count;
+	return g->eng[0]->table.count + g->eng[1]->table.count;
 }
 
 START_TEST(limits_hold_for_the_group)
 {
 	struct engine_result r;
-	struct group g;
+	struct tgroup g;
 	int accepted = 0;
 
 	conf_defaults(&g.conf);
 	g.conf.max_flows = 10;
 	g.conf.on_full = CONF_FULL_DROP;
 	g.conf.max_flows_per_source = 3;
-	group_init(&g, false);
+	tgroup_init(&g, false);
 	/* Each table could hold max_flows alone; together they hold it. */
 	for (uint16_t p = 1; p <= 12; p++)
-		accepted += udp(&g.eng[p & 1], p, 1000, &r) == VERDICT_ACCEPT;
+		accepted += udp(g.eng[p & 1], p, 1000, &r) == VERDICT_ACCEPT;
 	ck_assert_int_eq(accepted, 10);
 	ck_assert_int_eq(r.reason, DROP_TABLE_FULL);
-	ck_assert_uint_eq(g.sh.flows, 10);
+	ck_assert_uint_eq(g.sh->flows, 10);
 	ck_assert_uint_eq(table_sum(&g), 10);
-	ck_assert_uint_eq(g.sh.proto_count[PC_UDP], 10);
-	ck_assert_uint_ge(g.eng[0].table.count, 1);
-	ck_assert_uint_ge(g.eng[1].table.count, 1);
+	ck_assert_uint_eq(g.sh->proto_count[PC_UDP], 10);
+	ck_assert_uint_ge(g.eng[0]->table.count, 1);
+	ck_assert_uint_ge(g.eng[1]->table.count, 1);
 
 	/* One source's flows in both tables count as one. */
-	group_destroy(&g);
-	group_init(&g, false);
-	ck_assert_int_eq(udp(&g.eng[0], 1, 1, &r), VERDICT_ACCEPT);
-	ck_assert_int_eq(udp(&g.eng[1], 1, 2, &r), VERDICT_ACCEPT);
-	ck_assert_int_eq(udp(&g.eng[0], 1, 3, &r), VERDICT_ACCEPT);
-	ck_assert_int_eq(udp(&g.eng[1], 1, 4, &r), VERDICT_DROP);
+	tgroup_destroy(&g);
+	tgroup_init(&g, false);
+	ck_assert_int_eq(udp(g.eng[0], 1, 1, &r), VERDICT_ACCEPT);
+	ck_assert_int_eq(udp(g.eng[1], 1, 2, &r), VERDICT_ACCEPT);
+	ck_assert_int_eq(udp(g.eng[0], 1, 3, &r), VERDICT_ACCEPT);
+	ck_assert_int_eq(udp(g.eng[1], 1, 4, &r), VERDICT_DROP);
 	ck_assert_int_eq(r.reason, DROP_SOURCE_LIMIT);
-	ck_assert_uint_eq(g.sh.sources.count, 1);
+	ck_assert_uint_eq(g.sh->sources.count, 1);
 
 	/* A flow freed in one table makes room in the other. */
-	engine_set_time(&g.eng[0], 1000 + 3600 * 1000);
-	engine_tick(&g.eng[0]);
-	ck_assert_uint_eq(g.eng[0].table.count, 0);
-	ck_assert_uint_eq(g.sh.flows, 1);
-	ck_assert_int_eq(udp(&g.eng[1], 1, 5, &r), VERDICT_ACCEPT);
-	ck_assert_int_eq(udp(&g.eng[1], 1, 6, &r), VERDICT_ACCEPT);
-	ck_assert_uint_eq(g.sh.flows, 3);
-	group_destroy(&g);
+	engine_set_time(g.eng[0], 1000 + 3600 * 1000);
+	engine_tick(g.eng[0]);
+	ck_assert_uint_eq(g.eng[0]->table.count, 0);
+	ck_assert_uint_eq(g.sh->flows, 1);
+	ck_assert_int_eq(udp(g.eng[1], 1, 5, &r), VERDICT_ACCEPT);
+	ck_assert_int_eq(udp(g.eng[1], 1, 6, &r), VERDICT_ACCEPT);
+	ck_assert_uint_eq(g.sh->flows, 3);
+	tgroup_destroy(&g);
 }
 END_TEST
 
@@ -111,25 +120,26 @@ START_TEST(report_sums_the_group)
 {
 	struct engine_result r;
 	struct engine_stats st;
-	struct group g;
+	struct tgroup g;
 
 	conf_defaults(&g.conf);
 	g.conf.max_flows = 4;
 	g.conf.on_full = CONF_FULL_DROP;
-	group_init(&g, false);
+	tgroup_init(&g, false);
 	for (uint16_t p = 1; p <= 6; p++)
-		udp(&g.eng[p % 2], p, 1000, &r);
-	engine_sum_stats(&st, g.es, 2);
+		udp(g.eng[p % 2], p, 1000, &r);
+	group_stats(&g.grp, &st);
 	ck_assert_uint_eq(st.packets, 6);
 	ck_assert_uint_eq(st.dropped, 2);
 	ck_assert_uint_eq(st.flows_created, 4);
 	/* Tables this small are populated in full at once; the source
 	 * table counts once. */
-	ck_assert_uint_eq(engine_memory(g.es, 2), engine_reserved(g.es, 2));
-	ck_assert_uint_eq(engine_memory(g.es, 2),
-			  2 * engine_memory(g.es, 1) -
+	ck_assert_uint_eq(group_memory(&g.grp), group_reserved(&g.grp));
+	ck_assert_uint_eq(group_memory(&g.grp),
+			  2 * (group_memory(&g.grp) -
+			       engine_table_bytes(g.eng[1], true)) -
 				  source_table_bytes_for(1024));
-	group_destroy(&g);
+	tgroup_destroy(&g);
 }
 END_TEST
 
@@ -138,28 +148,28 @@ END_TEST
 START_TEST(reload_recounts_every_table)
 {
 	struct engine_result r;
-	struct group g;
+	struct tgroup g;
 	struct prefix p;
 	const char *why;
 
 	conf_defaults(&g.conf);
 	g.conf.max_flows = 100;
-	group_init(&g, false);
+	tgroup_init(&g, false);
 	for (uint16_t i = 1; i <= 8; i++)
-		udp(&g.eng[i % 2], i, 1000, &r);
-	ck_assert_uint_eq(g.sh.proto_count[PC_UDP], 8);
+		udp(g.eng[i % 2], i, 1000, &r);
+	ck_assert_uint_eq(g.sh->proto_count[PC_UDP], 8);
 	ck_assert_int_eq(prefix_parse(&p, "10.0.0.0/8", false, &why), 0);
 	g.conf.exempt[0] = p;
 	g.conf.nexempt = 1;
 	g.conf.max_flows = 200;
-	ck_assert_int_eq(engine_group_reconfigure(g.es, 2, &g.conf), 0);
-	ck_assert_uint_eq(g.sh.exempt_count, 8);
-	ck_assert_uint_eq(g.sh.proto_count[PC_UDP], 0);
-	ck_assert_uint_eq(g.sh.flows, 8);
-	ck_assert_uint_eq(g.eng[0].max_flows, 200);
-	ck_assert_uint_eq(g.eng[1].max_flows, 200);
-	ck_assert_uint_eq(g.eng[1].nexempt, 1);
-	group_destroy(&g);
+	ck_assert_int_eq(group_reconfigure(&g.grp, tu_params(&g.conf)), 0);
+	ck_assert_uint_eq(g.sh->exempt_count, 8);
+	ck_assert_uint_eq(g.sh->proto_count[PC_UDP], 0);
+	ck_assert_uint_eq(g.sh->flows, 8);
+	ck_assert_uint_eq(engine_limits(g.eng[0])->max_flows, 200);
+	ck_assert_uint_eq(engine_limits(g.eng[1])->max_flows, 200);
+	ck_assert_uint_eq(engine_limits(g.eng[1])->nexempt, 1);
+	tgroup_destroy(&g);
 }
 END_TEST
 
@@ -192,15 +202,15 @@ START_TEST(threads_race_for_the_last_places)
 	struct racer rc[2];
 	pthread_t t[2];
 	atomic_int go = 0;
-	struct group g;
+	struct tgroup g;
 
 	conf_defaults(&g.conf);
 	g.conf.max_flows = 25000;
 	g.conf.on_full = CONF_FULL_DROP;
 	g.conf.max_flows_per_source = 7;
-	group_init(&g, true);
+	tgroup_init(&g, true);
 	for (int i = 0; i < 2; i++) {
-		rc[i] = (struct racer){ &g.eng[i], (uint32_t)i * 1250, 0, &go };
+		rc[i] = (struct racer){ g.eng[i], (uint32_t)i * 1250, 0, &go };
 		ck_assert_int_eq(pthread_create(&t[i], NULL, race, &rc[i]), 0);
 	}
 	atomic_store(&go, 1);
@@ -209,17 +219,17 @@ START_TEST(threads_race_for_the_last_places)
 	/* Sources 0-2499 and 1250-3749, 8 flows each from each thread
 	 * (sources 1250-2499 from both at once), 7 per source at most:
 	 * 26,250 by the sources: the table's 25,000 is reached. */
-	ck_assert_uint_eq(g.sh.flows, table_sum(&g));
-	ck_assert_uint_eq(g.sh.flows,
+	ck_assert_uint_eq(g.sh->flows, table_sum(&g));
+	ck_assert_uint_eq(g.sh->flows,
 			  (uint32_t)(rc[0].accepted + rc[1].accepted));
-	ck_assert_uint_eq(g.sh.flows, 25000);
-	ck_assert_uint_eq(g.sh.proto_count[PC_UDP], g.sh.flows);
-	for (uint32_t b = 0; b < g.sh.sources.nbuckets; b++)
-		for (uint32_t i = g.sh.sources.bucket[b]; i != SOURCE_NIL;
-		     i = source_at(&g.sh.sources, i)->next)
-			ck_assert_uint_le(source_at(&g.sh.sources, i)->flows,
+	ck_assert_uint_eq(g.sh->flows, 25000);
+	ck_assert_uint_eq(g.sh->proto_count[PC_UDP], g.sh->flows);
+	for (uint32_t b = 0; b < g.sh->sources.nbuckets; b++)
+		for (uint32_t i = g.sh->sources.bucket[b]; i != SOURCE_NIL;
+		     i = source_at(&g.sh->sources, i)->next)
+			ck_assert_uint_le(source_at(&g.sh->sources, i)->flows,
 					  7);
-	group_destroy(&g);
+	tgroup_destroy(&g);
 }
 END_TEST
 
@@ -258,47 +268,47 @@ START_TEST(icmp_error_finds_its_flow_on_another_queue)
 {
 	struct engine_result r;
 	uint8_t l4[20], b[80];
-	struct group g;
+	struct tgroup g;
 	size_t len;
 
 	conf_defaults(&g.conf);
 	g.conf.invalid_verdict = CONF_DROP;
-	group_init(&g, false);
-	ck_assert_int_eq(udp(&g.eng[0], 1, 1000, &r), VERDICT_ACCEPT);
+	tgroup_init(&g, false);
+	ck_assert_int_eq(udp(g.eng[0], 1, 1000, &r), VERDICT_ACCEPT);
 	len = tu_ip6(b, IPPROTO_TCP, "2001:db8::1", "2001:db8:99::1", l4,
 		     tu_tcp(l4, 40000, 443, 0x02, 1, 0));
-	engine_packet(&g.eng[0], b, len, len, 0, &r);
+	engine_packet(g.eng[0], b, len, len, 0, &r);
 	ck_assert_int_eq(r.verdict, VERDICT_ACCEPT);
-	ck_assert_uint_eq(g.eng[0].table.count, 2);
+	ck_assert_uint_eq(g.eng[0]->table.count, 2);
 
 	/* Fragmentation needed, from a router on the way. */
-	ck_assert_int_eq(icmp_error(&g.eng[1], 4, 3, 4, "203.0.113.1",
+	ck_assert_int_eq(icmp_error(g.eng[1], 4, 3, 4, "203.0.113.1",
 				    "10.0.1.1", IPPROTO_UDP, "10.0.1.1", 1000,
 				    "10.99.0.1", 53, &r),
 			 VERDICT_ACCEPT);
 	ck_assert_int_eq(r.invalid, INV_NONE);
 	/* Packet too big, about the TCP connection. */
-	ck_assert_int_eq(icmp_error(&g.eng[1], 6, 2, 0, "2001:db8:ff::1",
+	ck_assert_int_eq(icmp_error(g.eng[1], 6, 2, 0, "2001:db8:ff::1",
 				    "2001:db8::1", IPPROTO_TCP, "2001:db8::1",
 				    40000, "2001:db8:99::1", 443, &r),
 			 VERDICT_ACCEPT);
 	ck_assert_int_eq(r.invalid, INV_NONE);
-	ck_assert_uint_eq(g.eng[1].st.icmp_related, 2);
-	ck_assert_uint_eq(g.eng[1].table.count, 0); /* errors open none */
+	ck_assert_uint_eq(g.eng[1]->st.icmp_related, 2);
+	ck_assert_uint_eq(g.eng[1]->table.count, 0); /* errors open none */
 
 	/* Still: an error about no flow of any queue, or to another host
 	 * than the quoted packet's sender, is invalid. */
-	ck_assert_int_eq(icmp_error(&g.eng[1], 4, 3, 4, "203.0.113.1",
+	ck_assert_int_eq(icmp_error(g.eng[1], 4, 3, 4, "203.0.113.1",
 				    "10.0.1.1", IPPROTO_UDP, "10.0.1.1", 1001,
 				    "10.99.0.1", 53, &r),
 			 VERDICT_DROP);
 	ck_assert_int_eq(r.invalid, INV_ICMP_ERROR_FLOW);
-	ck_assert_int_eq(icmp_error(&g.eng[1], 4, 3, 4, "203.0.113.1",
+	ck_assert_int_eq(icmp_error(g.eng[1], 4, 3, 4, "203.0.113.1",
 				    "10.0.9.9", IPPROTO_UDP, "10.0.1.1", 1000,
 				    "10.99.0.1", 53, &r),
 			 VERDICT_DROP);
 	ck_assert_int_eq(r.invalid, INV_ICMP_ERROR_ADDR);
-	group_destroy(&g);
+	tgroup_destroy(&g);
 }
 END_TEST
 
@@ -339,24 +349,24 @@ START_TEST(icmp_error_lookup_races_a_busy_queue)
 	struct engine_result r;
 	atomic_int stop = 0;
 	struct churner c;
-	struct group g;
+	struct tgroup g;
 	pthread_t t;
 	int i, related = 0;
 
 	conf_defaults(&g.conf);
 	g.conf.invalid_verdict = CONF_DROP;
 	g.conf.buckets = 16; /* long chains: every lookup meets the churn */
-	group_init(&g, true);
+	tgroup_init(&g, true);
 	for (uint16_t p = 1; p <= 64; p++)
-		ck_assert_int_eq(udp(&g.eng[0], 1, p, &r), VERDICT_ACCEPT);
-	c.e = &g.eng[0];
+		ck_assert_int_eq(udp(g.eng[0], 1, p, &r), VERDICT_ACCEPT);
+	c.e = g.eng[0];
 	c.stop = &stop;
 	atomic_init(&c.rounds, 0);
 	ck_assert_int_eq(pthread_create(&t, NULL, churn, &c), 0);
 	/* Until the churn has gone 20,000 rounds alongside, within bounds. */
 	for (i = 0;
 	     i < 2000000 && (i < 20000 || atomic_load(&c.rounds) < 20000); i++)
-		related += icmp_error(&g.eng[1], 4, 3, 4, "203.0.113.1",
+		related += icmp_error(g.eng[1], 4, 3, 4, "203.0.113.1",
 				      "10.0.1.1", IPPROTO_UDP, "10.0.1.1",
 				      (uint16_t)(1 + i % 64), "10.99.0.1", 53,
 				      &r) == VERDICT_ACCEPT;
@@ -364,9 +374,9 @@ START_TEST(icmp_error_lookup_races_a_busy_queue)
 	pthread_join(t, NULL);
 	ck_assert_int_eq(related, i);
 	ck_assert_uint_ge(atomic_load(&c.rounds), 20000);
-	ck_assert_uint_eq(g.eng[0].table.count, 64);
-	ck_assert_uint_eq(g.sh.flows, 64);
-	group_destroy(&g);
+	ck_assert_uint_eq(g.eng[0]->table.count, 64);
+	ck_assert_uint_eq(g.sh->flows, 64);
+	tgroup_destroy(&g);
 }
 END_TEST
 

@@ -21,7 +21,7 @@ static void setup(void)
 
 	conf_defaults(&c);
 	c.max_flows = 64;
-	ck_assert_int_eq(engine_init(&e, &c, &key, 5000000), 0);
+	ck_assert_int_eq(engine_init(&e, tu_params(&c), &key, 5000000), 0);
 }
 
 static void teardown(void)
@@ -103,7 +103,6 @@ END_TEST
 START_TEST(accounting_counters)
 {
 	uint8_t l4[20], b[64];
-	struct engine *es[] = { &e };
 	struct conf c;
 	uint64_t mem;
 
@@ -111,9 +110,10 @@ START_TEST(accounting_counters)
 	c.max_flows = 64;
 	c.accounting = true;
 	engine_destroy(&e);
-	ck_assert_int_eq(engine_init(&e, &c, &key, 5000000), 0);
+	ck_assert_int_eq(engine_init(&e, tu_params(&c), &key, 5000000), 0);
 	/* A small table is populated in full, counters too. */
-	ck_assert_uint_eq(engine_memory(es, 1), engine_reserved(es, 1));
+	ck_assert_uint_eq(group_memory(engine_group(&e)),
+			  group_reserved(engine_group(&e)));
 	ck_assert_uint_eq(e.acct[1].populated, 64);
 	feed(b, tu_ip4(b, IPPROTO_TCP, "192.0.2.7", "198.51.100.1", l4,
 		       tu_tcp(l4, 51324, 443, TCPF_SYN, 100, 0)));
@@ -141,17 +141,18 @@ START_TEST(accounting_counters)
 		strstr(line(true), "\"reply_packets\":1,\"reply_bytes\":40,"));
 
 	/* Off by a reload: no counters, no memory for them. */
-	mem = engine_memory(es, 1);
+	mem = group_memory(engine_group(&e));
 	c.accounting = false;
-	ck_assert_int_eq(engine_reconfigure(&e, &c), 0);
+	ck_assert_int_eq(engine_reconfigure(&e, tu_params(&c)), 0);
 	ck_assert_ptr_null(strstr(line(false), "packets="));
 	ck_assert_ptr_null(e.acct[0].base);
 	ck_assert_ptr_null(e.acct[1].base);
-	ck_assert_uint_le(
-		engine_memory(es, 1) + 2 * 64 * sizeof(struct flow_acct), mem);
+	ck_assert_uint_le(group_memory(engine_group(&e)) +
+				  2 * 64 * sizeof(struct flow_acct),
+			  mem);
 	/* On again: the flow counts from 0. */
 	c.accounting = true;
-	ck_assert_int_eq(engine_reconfigure(&e, &c), 0);
+	ck_assert_int_eq(engine_reconfigure(&e, tu_params(&c)), 0);
 	feed(b, tu_ip4(b, IPPROTO_TCP, "198.51.100.1", "192.0.2.7", l4,
 		       tu_tcp(l4, 443, 51324, TCPF_ACK, 901, 101)));
 	ck_assert_ptr_nonnull(
@@ -162,7 +163,7 @@ START_TEST(accounting_counters)
 	/* A reload that grows the table grows the counters first: flows in
 	 * the new slots count too. */
 	c.max_flows = 256;
-	ck_assert_int_eq(engine_reconfigure(&e, &c), 0);
+	ck_assert_int_eq(engine_reconfigure(&e, tu_params(&c)), 0);
 	for (int v6 = 0; v6 < 2; v6++)
 		ck_assert_uint_ge(e.acct[v6].capacity,
 				  e.table.slab[v6].capacity);

@@ -20,6 +20,7 @@ static char text[64 << 10];
 static struct queue_stats qs;
 static struct queue_kernel_stats ks;
 static struct metrics_input in;
+static struct group_gauges gg;
 
 static void setup(void)
 {
@@ -27,7 +28,7 @@ static void setup(void)
 	memset(&qs, 0, sizeof(qs));
 	memset(&ks, 0, sizeof(ks));
 	in = (struct metrics_input){
-		.engine = &e,
+		.gauges = &gg,
 		.stats = &e.st,
 		.queue = &qs,
 		.kernel = &ks,
@@ -38,7 +39,10 @@ static void setup(void)
 
 static const char *render(void)
 {
-	size_t n = metrics_render(text, sizeof(text), &in);
+	size_t n;
+
+	group_gauges(engine_group(&e), &gg);
+	n = metrics_render(text, sizeof(text), &in);
 
 	ck_assert_uint_lt(n, sizeof(text));
 	ck_assert_uint_eq(n, strlen(text));

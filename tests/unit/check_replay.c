@@ -35,7 +35,7 @@ static void setup(void)
 	snprintf(path, sizeof(path), "%s/cap", dir);
 	conf_defaults(&c);
 	c.max_flows = 256;
-	ck_assert_int_eq(engine_init(&e, &c, &k, 0), 0);
+	ck_assert_int_eq(engine_init(&e, tu_params(&c), &k, 0), 0);
 }
 
 static void teardown(void)
@@ -354,7 +354,7 @@ START_TEST(long_extension_headers_meet_limits)
 	engine_destroy(&e);
 	conf_defaults(&c);
 	c.max_new_per_source = 1;
-	ck_assert_int_eq(engine_init(&e, &c, &k, 0), 0);
+	ck_assert_int_eq(engine_init(&e, tu_params(&c), &k, 0), 0);
 	ck_assert_msg(replay_file(&e, path, &rs, err, sizeof(err)) == 0, "%s",
 		      err);
 	ck_assert_uint_eq(rs.packets, 20);

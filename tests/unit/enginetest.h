@@ -32,7 +32,8 @@ static inline void setup_max(uint32_t max_flows)
 {
 	conf_defaults(&conf);
 	conf.max_flows = max_flows;
-	ck_assert_int_eq(engine_init(&e, &conf, &key, T0 * 1000ULL), 0);
+	ck_assert_int_eq(engine_init(&e, tu_params(&conf), &key, T0 * 1000ULL),
+			 0);
 }
 
 /* A table of max_flows with the kernel's policy: refuse when full. */
@@ -41,7 +42,8 @@ static inline void setup_drop(uint32_t max_flows)
 	conf_defaults(&conf);
 	conf.max_flows = max_flows;
 	conf.on_full = CONF_FULL_DROP;
-	ck_assert_int_eq(engine_init(&e, &conf, &key, T0 * 1000ULL), 0);
+	ck_assert_int_eq(engine_init(&e, tu_params(&conf), &key, T0 * 1000ULL),
+			 0);
 }
 
 static inline void teardown(void)

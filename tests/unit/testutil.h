@@ -15,7 +15,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf.h"
+#include "params.h"
 #include "pkt.h"
+
+/* The engine parameters of configuration c (params_from_conf()), in a
+ * static struct that the next call overwrites. */
+static inline const struct engine_params *tu_params(const struct conf *c)
+{
+	static struct engine_params p;
+
+	params_from_conf(&p, c);
+	return &p;
+}
 
 static inline void put16(uint8_t *p, uint16_t v)
 {
