@@ -116,7 +116,7 @@ struct engine_stats {
 
 struct engine {
 	struct flow_table table;
-	struct policy *lim; /* the group's */
+	struct policy *pol; /* the group's */
 	struct group *grp; /* the group it is in: &own for a lone one */
 	bool locked; /* holds the group's lock */
 	bool guarded; /* took it for a change to the table's chains */
@@ -236,16 +236,16 @@ uint64_t engine_table_bytes(const struct engine *e, bool populated);
  */
 static inline void engine_lock(struct engine *e)
 {
-	if (e->lim->lock.lock)
-		e->lim->lock.lock(e->lim->lock.arg);
+	if (e->pol->lock.lock)
+		e->pol->lock.lock(e->pol->lock.arg);
 	e->locked = true;
 }
 
 static inline void engine_unlock(struct engine *e)
 {
 	e->locked = false;
-	if (e->lim->lock.unlock)
-		e->lim->lock.unlock(e->lim->lock.arg);
+	if (e->pol->lock.unlock)
+		e->pol->lock.unlock(e->pol->lock.arg);
 }
 
 /* The group e is in, and its limits. */
@@ -254,9 +254,9 @@ static inline struct group *engine_group(const struct engine *e)
 	return e->grp;
 }
 
-static inline const struct policy *engine_limits(const struct engine *e)
+static inline const struct policy *engine_policy(const struct engine *e)
 {
-	return e->lim;
+	return e->pol;
 }
 
 /* The engine clock, in milliseconds from any fixed start; it never goes
@@ -301,7 +301,7 @@ void engine_packets(struct engine *e, const struct engine_input *in,
 /* The prefix length sources of this family are counted by. */
 static inline uint8_t engine_source_bits(const struct engine *e, uint8_t family)
 {
-	return family == 6 ? e->lim->prefix6 : e->lim->prefix4;
+	return family == 6 ? e->pol->prefix6 : e->pol->prefix4;
 }
 
 /*

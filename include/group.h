@@ -34,7 +34,7 @@ struct engine;
 struct engine_stats;
 
 struct group {
-	struct policy lim;
+	struct policy pol;
 	unsigned n; /* engines */
 	struct engine *member[GROUP_MAX];
 	struct engine *owned; /* n engines allocated here, or NULL */
@@ -74,13 +74,13 @@ uint64_t group_table_bytes(const struct group *g);
 /* Flows in every table. */
 static inline uint32_t group_flows(const struct group *g)
 {
-	return g->lim.flows;
+	return g->pol.flows;
 }
 
 /* The limits of g, for reading. */
-static inline const struct policy *group_limits(const struct group *g)
+static inline const struct policy *group_policy(const struct group *g)
 {
-	return &g->lim;
+	return &g->pol;
 }
 
 /* The counters of every engine, summed into *sum. O(n). */

@@ -298,7 +298,7 @@ void droplog_packet(struct droplog *dl, const struct engine *e,
 void droplog_tick(struct droplog *dl, struct group *g, uint64_t now_ms)
 {
 	uint64_t n = ratelimit_report(&dl->rl, now_ms), unsourced;
-	const struct policy *e = group_limits(g);
+	const struct policy *e = group_policy(g);
 	uint32_t flows = group_flows(g), events = group_take_events(g);
 	struct engine_stats st;
 	char line[1024];

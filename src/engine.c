@@ -205,7 +205,7 @@ int engine_init_member(struct engine *e, const struct engine_params *p,
 {
 	/* e is zeroed (group_init()'s calloc, engine_init()'s memset). */
 	e->grp = g;
-	e->lim = &g->lim;
+	e->pol = &g->pol;
 	e->now_ms = now_ms;
 	e->batch_min_flows = 65536;
 	e->now = (uint32_t)(now_ms / 1000);
@@ -215,7 +215,7 @@ int engine_init_member(struct engine *e, const struct engine_params *p,
 		return -1;
 	if (slab_reserve(&e->tcp, sizeof(struct flow_tcp), p->max_flows) < 0 ||
 	    acct_resize(e, p->accounting, p->max_flows) < 0 ||
-	    policy_add_table(e->lim, &e->table) < 0) {
+	    policy_add_table(e->pol, &e->table) < 0) {
 		acct_resize(e, false, 0);
 		slab_destroy(&e->tcp);
 		flow_table_destroy(&e->table);
@@ -234,10 +234,10 @@ int engine_init(struct engine *e, const struct engine_params *p,
 
 	memset(e, 0, sizeof(*e));
 	g = &e->own;
-	if (policy_init(&g->lim, p, hkey, NULL) < 0)
+	if (policy_init(&g->pol, p, hkey, NULL) < 0)
 		return -1;
 	if (engine_init_member(e, p, hkey, now_ms, g) < 0) {
-		policy_destroy(&e->own.lim);
+		policy_destroy(&e->own.pol);
 		return -1;
 	}
 	e->own.n = 1;
@@ -247,12 +247,12 @@ int engine_init(struct engine *e, const struct engine_params *p,
 
 void engine_destroy(struct engine *e)
 {
-	policy_remove_table(e->lim, &e->table);
+	policy_remove_table(e->pol, &e->table);
 	acct_resize(e, false, 0);
 	slab_destroy(&e->tcp);
 	flow_table_destroy(&e->table);
 	if (e->grp == &e->own)
-		policy_destroy(&e->own.lim);
+		policy_destroy(&e->own.pol);
 }
 
 int engine_resize(struct engine *e, const struct engine_params *p)
@@ -490,7 +490,7 @@ static struct flow *new_flow(struct engine *e, const struct flow_key *k,
 		r->count = FLOW_CHAIN_MAX;
 		return NULL;
 	}
-	exempt = e->lim->nexempt && policy_exempt(e->lim, p->family, p->src);
+	exempt = e->pol->nexempt && policy_exempt(e->pol, p->family, p->src);
 	/* From the limits' word to the flow counted, so that two queues'
 	 * threads cannot both take the last place. */
 	engine_lock(e);
@@ -510,11 +510,11 @@ static struct flow *new_flow(struct engine *e, const struct flow_key *k,
 		if (t->state && aux != SLAB_NIL)
 			slab_free(&e->tcp, aux);
 		if (src != SOURCE_NIL)
-			source_settle(&e->lim->sources, src, e->now_ms);
+			source_settle(&e->pol->sources, src, e->now_ms);
 		r->verdict = VERDICT_DROP;
 		r->reason = DROP_TABLE_FULL;
-		r->limit = e->lim->max_flows;
-		r->count = e->lim->flows;
+		r->limit = e->pol->max_flows;
+		r->count = e->pol->flows;
 		engine_unlock(e);
 		return NULL;
 	}
@@ -650,7 +650,7 @@ static void track(struct engine *e, const struct pkt *p,
  */
 static bool in_group(struct engine *e, const struct flow_key *k)
 {
-	const struct policy *l = e->lim;
+	const struct policy *l = e->pol;
 	bool found = false;
 
 	if (l->ntables < 2)

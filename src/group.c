@@ -24,7 +24,7 @@ int group_init(struct group *g, const struct engine_params *p,
 	g->owned = calloc(n, sizeof(*g->owned));
 	if (!g->owned)
 		return -1;
-	if (policy_init(&g->lim, p, hkey, lk) < 0) {
+	if (policy_init(&g->pol, p, hkey, lk) < 0) {
 		free(g->owned);
 		return -1;
 	}
@@ -46,7 +46,7 @@ void group_destroy(struct group *g)
 
 	for (unsigned i = 0; i < g->n; i++)
 		engine_destroy(g->member[i]);
-	policy_destroy(&g->lim);
+	policy_destroy(&g->pol);
 	free(g->owned);
 	memset(g, 0, sizeof(*g));
 	errno = err;
@@ -69,7 +69,7 @@ uint64_t group_bytes(const struct engine_params *p, unsigned n)
 
 static uint64_t bytes(const struct group *g, bool populated)
 {
-	const struct source_table *st = &g->lim.sources;
+	const struct source_table *st = &g->pol.sources;
 	uint64_t b = populated ? source_table_populated_bytes(st) :
 				 source_table_bytes_for(st->slab.capacity);
 
@@ -134,7 +134,7 @@ uint32_t group_take_events(struct group *g)
 
 void group_gauges(const struct group *g, struct group_gauges *gg)
 {
-	const struct policy *l = &g->lim;
+	const struct policy *l = &g->pol;
 
 	memset(gg, 0, sizeof(*gg));
 	gg->flows = l->flows;
@@ -172,7 +172,7 @@ void group_emit_stats(const struct group *g,
 		      void *arg)
 {
 	const struct engine *e = g->member[0];
-	const struct policy *l = &g->lim;
+	const struct policy *l = &g->pol;
 	struct engine_stats sum, *s = &sum;
 	uint64_t per_bucket = l->max_flows ?
 				      flow_table_bucket_bytes(&e->table) /
@@ -269,27 +269,27 @@ int group_reconfigure(struct group *g, const struct engine_params *p)
 	struct policy_keys old, new;
 
 	policy_keys_of(&new, p);
-	policy_get_keys(&g->lim, &old);
+	policy_get_keys(&g->pol, &old);
 	for (unsigned i = 0; i < g->n; i++)
 		if (engine_resize(g->member[i], p) < 0)
 			return -1;
-	if (policy_resize(&g->lim, p) < 0)
+	if (policy_resize(&g->pol, p) < 0)
 		return -1;
 	if (!policy_keys_equal(&old, &new)) {
-		policy_set_keys(&g->lim, &new);
+		policy_set_keys(&g->pol, &new);
 		if (recount(g) < 0) {
 			int err = errno;
 
 			/* A recount fails before it moves anything, but
 			 * the tables before the one that failed were
 			 * counted anew: count them all as they were. */
-			policy_set_keys(&g->lim, &old);
+			policy_set_keys(&g->pol, &old);
 			recount(g);
 			errno = err;
 			return -1;
 		}
 	}
-	policy_configure(&g->lim, p);
+	policy_configure(&g->pol, p);
 	for (unsigned i = 0; i < g->n; i++)
 		engine_configure(g->member[i], p);
 	return 0;

@@ -679,7 +679,7 @@ struct topping {
 static bool top_more(void *state, struct ctl_reply *rep)
 {
 	struct topping *tp = state;
-	const struct source_table *st = &group_limits(&tp->d->group)->sources;
+	const struct source_table *st = &group_policy(&tp->d->group)->sources;
 	uint64_t now = group_engine(&tp->d->group, 0)->now_ms;
 
 	if (source_table_top_step(st, now, tp->idx, tp->n, &tp->t,
@@ -1031,7 +1031,7 @@ static void tick(struct daemon *d)
 		notify_status(&d->notify,
 			      "%" PRIu32 "/%" PRIu32 " flows, %" PRIu64
 			      " drops/s",
-			      flows(d), group_limits(&d->group)->max_flows,
+			      flows(d), group_policy(&d->group)->max_flows,
 			      (st.dropped - d->status_dropped) * 1000 /
 				      (now - d->status_ms));
 		d->status_ms = now;
@@ -1314,7 +1314,7 @@ static void log_final(const struct daemon *d, const char *why)
 		" would drop; %" PRIu32 "/%" PRIu32 " flows, %" PRIu64
 		" created, %" PRIu64 " expired, %" PRIu64 " evicted",
 		why, s->packets, s->accepted, s->dropped, by_reason,
-		s->would_drop, flows(d), group_limits(&d->group)->max_flows,
+		s->would_drop, flows(d), group_policy(&d->group)->max_flows,
 		s->flows_created, expired, s->flows_evicted);
 }
 
@@ -1741,7 +1741,7 @@ int main(int argc, char **argv)
 		d.http ? d.conf.metrics_listen : "", d.threaded ? "s" : "",
 		(double)table_bytes(&d) / (1 << 20),
 		(double)source_table_bytes_for(
-			group_limits(&d.group)->sources.slab.capacity) /
+			group_policy(&d.group)->sources.slab.capacity) /
 			(1 << 20));
 
 	ret = run(&d) < 0 ? 1 : 0;

@@ -169,7 +169,7 @@ static const uint32_t *orig_src(const struct flow *f)
 /* Before the first table of a group is recounted. */
 static void recount_begin(void *arg)
 {
-	struct policy *l = ((struct engine *)arg)->lim;
+	struct policy *l = ((struct engine *)arg)->pol;
 
 	source_table_clear(&l->sources);
 	memset(l->proto_count, 0, sizeof(l->proto_count));
@@ -180,7 +180,7 @@ static void recount_begin(void *arg)
 static uint8_t recount_flow(struct flow *f, void *arg)
 {
 	struct engine *e = arg;
-	struct policy *l = e->lim;
+	struct policy *l = e->pol;
 	const uint32_t *src = orig_src(f);
 
 	f->source = SOURCE_NIL;
@@ -212,7 +212,7 @@ void policy_set_timeouts(struct engine *e)
 	uint32_t pa = e->adaptive_permille, pu, cut;
 
 	/* Flows early_drop may take shrink adaptive_factor times as fast. */
-	cut = (1000 - pa) * e->lim->adaptive_factor;
+	cut = (1000 - pa) * e->pol->adaptive_factor;
 	pu = cut >= 1000 ? 0 : 1000 - cut;
 	for (unsigned l = 0; l < AGE_LISTS; l++) {
 		uint32_t base = e->timeouts[l / 4], t, floor;
@@ -231,7 +231,7 @@ void policy_set_timeouts(struct engine *e)
  * timeouts scale by (end - flows) / (end - start). */
 void policy_adapt(struct engine *e)
 {
-	const struct policy *l = e->lim;
+	const struct policy *l = e->pol;
 	uint32_t n = l->flows, p = 1000;
 
 	if (l->adaptive_end) {
@@ -250,7 +250,7 @@ void policy_adapt(struct engine *e)
 
 void policy_tick(struct engine *e)
 {
-	struct policy *l = e->lim;
+	struct policy *l = e->pol;
 
 	source_table_expire(&l->sources, e->now_ms, 10000);
 	policy_adapt(e);
@@ -265,7 +265,7 @@ void policy_tick(struct engine *e)
 
 void policy_closed(struct engine *e, const struct flow *f)
 {
-	struct policy *l = e->lim;
+	struct policy *l = e->pol;
 
 	l->flows--;
 	if (f->flags & FLOW_F_EXEMPT)
@@ -281,7 +281,7 @@ void policy_closed(struct engine *e, const struct flow *f)
 void policy_answered(struct engine *e, struct flow *f)
 {
 	engine_lock(e);
-	e->lim->midstream_count--;
+	e->pol->midstream_count--;
 	engine_unlock(e);
 	f->flags &= (uint8_t)~FLOW_F_MIDSTREAM;
 }
@@ -289,7 +289,7 @@ void policy_answered(struct engine *e, struct flow *f)
 void policy_source_done(struct engine *e, struct flow *f)
 {
 	engine_lock(e);
-	source_closed(&e->lim->sources, f->source, e->now_ms);
+	source_closed(&e->pol->sources, f->source, e->now_ms);
 	engine_unlock(e);
 	f->source = SOURCE_NIL;
 }
@@ -306,10 +306,10 @@ void policy_revive(struct engine *e, struct flow *f)
 	if (f->flags & FLOW_F_EXEMPT || f->source != SOURCE_NIL)
 		return;
 	engine_lock(e);
-	f->source = source_get(&e->lim->sources, f->family, orig_src(f),
+	f->source = source_get(&e->pol->sources, f->family, orig_src(f),
 			       engine_source_bits(e, f->family), e->now_ms);
 	if (f->source != SOURCE_NIL)
-		source_adopt(&e->lim->sources, f->source);
+		source_adopt(&e->pol->sources, f->source);
 	engine_unlock(e);
 }
 
@@ -350,7 +350,7 @@ static bool make_room(struct engine *e, const struct list_set cand[2],
 		      bool for_exempt, enum drop_reason cause,
 		      struct engine_result *r)
 {
-	const struct policy *l = e->lim;
+	const struct policy *l = e->pol;
 	struct flow_table *t = &e->table;
 	struct flow *f;
 
@@ -394,11 +394,11 @@ static bool make_room(struct engine *e, const struct list_set cand[2],
  */
 static bool make_midstream_room(struct engine *e, struct engine_result *r)
 {
-	const struct list_set *cand = &e->lim->cand[PC_TCP][0];
+	const struct list_set *cand = &e->pol->cand[PC_TCP][0];
 	struct flow_table *t = &e->table;
 	struct flow *f = NULL;
 
-	if (e->lim->on_full == ON_FULL_DROP)
+	if (e->pol->on_full == ON_FULL_DROP)
 		return false;
 	for (unsigned i = 0; i < cand->n; i++) {
 		uint32_t idx = t->list[cand->id[i]].oldest;
@@ -431,14 +431,14 @@ static bool make_midstream_room(struct engine *e, struct engine_result *r)
  */
 static bool reclaim_source(struct engine *e, struct engine_result *r)
 {
-	const struct list_set *cand = &e->lim->cand[PC_COUNT][0];
+	const struct list_set *cand = &e->pol->cand[PC_COUNT][0];
 	struct flow *f;
 
-	if (e->lim->on_full == ON_FULL_DROP || r->evicted != EVICT_NONE)
+	if (e->pol->on_full == ON_FULL_DROP || r->evicted != EVICT_NONE)
 		return false;
 	f = flow_table_oldest(&e->table, cand->id, cand->n);
 	if (!f || f->source == SOURCE_NIL ||
-	    source_at(&e->lim->sources, f->source)->flows != 1)
+	    source_at(&e->pol->sources, f->source)->flows != 1)
 		return false;
 	evict(e, f, EVICT_EARLY_DROP, DROP_SOURCE_FULL, r);
 	return true;
@@ -447,7 +447,7 @@ static bool reclaim_source(struct engine *e, struct engine_result *r)
 /* An exempt source's new flow: its own cap, then the table. */
 static bool admit_exempt(struct engine *e, struct engine_result *r)
 {
-	struct policy *l = e->lim;
+	struct policy *l = e->pol;
 
 	if (l->exempt_count >= l->max_exempt &&
 	    !make_room(e, l->exempt_cand, false, DROP_EXEMPT_CAP, r))
@@ -462,7 +462,7 @@ static bool admit_exempt(struct engine *e, struct engine_result *r)
 bool policy_admit(struct engine *e, const struct pkt *p, bool exempt,
 		  bool midstream, uint32_t *src, struct engine_result *r)
 {
-	struct policy *l = e->lim;
+	struct policy *l = e->pol;
 	enum proto_class pc = proto_class(p->family, p->proto);
 	uint8_t bits = engine_source_bits(e, p->family);
 	uint32_t idx, limit;
@@ -530,7 +530,7 @@ refused:
 
 void policy_opened(struct engine *e, struct flow *f, uint32_t src)
 {
-	struct policy *l = e->lim;
+	struct policy *l = e->pol;
 
 	f->source = src;
 	l->flows++;

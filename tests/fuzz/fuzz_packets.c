@@ -154,7 +154,7 @@ static void check(const struct engine *e, const struct engine_result *r,
 		  uint32_t count_before, uint32_t max_before)
 {
 	const struct engine_stats *s = &e->st;
-	uint32_t lists = 0, classes = engine_limits(e)->exempt_count, tcp[2];
+	uint32_t lists = 0, classes = engine_policy(e)->exempt_count, tcp[2];
 
 	if (s->packets != s->accepted + s->dropped)
 		abort();
@@ -173,7 +173,7 @@ static void check(const struct engine *e, const struct engine_result *r,
 	 * the pickups' budget counts the flows it says it does. */
 	stateful_flows(e, tcp);
 	if (e->tcp.in_use != tcp[0] ||
-	    engine_limits(e)->midstream_count != tcp[1])
+	    engine_policy(e)->midstream_count != tcp[1])
 		abort();
 	/* A packet adds one flow at most, and to a full table only by
 	 * reclaiming or evicting one first. */
@@ -184,7 +184,7 @@ static void check(const struct engine *e, const struct engine_result *r,
 	for (uint32_t i = 0; i < e->table.nlists; i++)
 		lists += e->table.list[i].count;
 	for (int i = 0; i < PC_COUNT; i++)
-		classes += engine_limits(e)->proto_count[i];
+		classes += engine_policy(e)->proto_count[i];
 	if (lists != e->table.count || classes != e->table.count)
 		abort();
 }
@@ -268,7 +268,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint8_t flags = data[1];
 		size_t len = (size_t)data[2] << 8 | data[3];
 		uint32_t count = e.table.count,
-			 max = engine_limits(&e)->max_flows;
+			 max = engine_policy(&e)->max_flows;
 		uint8_t *pkt;
 
 		now += advance(data[0]);

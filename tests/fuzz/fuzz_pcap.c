@@ -27,6 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct replay_stats rs;
 	struct engine e;
 	struct conf c;
+	struct engine_params p;
 	char err[512];
 
 	if (fd < 0) {
@@ -42,7 +43,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	conf_defaults(&c);
 	c.max_flows = 16;
 	c.max_flows_per_source = 4;
-	if (engine_init(&e, tu_params(&c), &hkey, 0) < 0)
+	params_from_conf(&p, &c);
+	if (engine_init(&e, &p, &hkey, 0) < 0)
 		abort();
 	if (replay_file(&e, path, &rs, err, sizeof(err)) == 0 &&
 	    rs.frames != rs.packets + rs.not_ip)

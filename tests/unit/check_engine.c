@@ -901,7 +901,7 @@ START_TEST(reconfigure_keeps_flows)
 	conf.buckets = 1024;
 	conf.timeout[TMO_UDP] = 5;
 	ck_assert_int_eq(engine_reconfigure(&e, tu_params(&conf)), 0);
-	ck_assert_uint_eq(engine_limits(&e)->max_flows, 1000);
+	ck_assert_uint_eq(engine_policy(&e)->max_flows, 1000);
 	ck_assert_uint_eq(flow_table_buckets(&e.table), 1024);
 	ck_assert_uint_eq(e.table.slab[0].capacity, 1000);
 	for (int i = 0; i < 40; i++)
@@ -1193,7 +1193,7 @@ START_TEST(bytes_per_flow_figures)
 {
 	uint8_t l4[16], b[80];
 	uint64_t per_bucket = flow_table_bucket_bytes(&e.table) /
-			      engine_limits(&e)->max_flows;
+			      engine_policy(&e)->max_flows;
 
 	ck_assert_uint_eq(reported("bytes_per_flow"), 0);
 	ck_assert_uint_eq(reported("bytes_per_flow_v4"),

@@ -42,7 +42,7 @@ static void tgroup_init(struct tgroup *g, bool threaded)
 			 0);
 	for (int i = 0; i < 2; i++)
 		g->eng[i] = group_engine(&g->grp, i);
-	g->sh = group_limits(&g->grp);
+	g->sh = group_policy(&g->grp);
 }
 
 static void tgroup_destroy(struct tgroup *g)
@@ -166,9 +166,9 @@ START_TEST(reload_recounts_every_table)
 	ck_assert_uint_eq(g.sh->exempt_count, 8);
 	ck_assert_uint_eq(g.sh->proto_count[PC_UDP], 0);
 	ck_assert_uint_eq(g.sh->flows, 8);
-	ck_assert_uint_eq(engine_limits(g.eng[0])->max_flows, 200);
-	ck_assert_uint_eq(engine_limits(g.eng[1])->max_flows, 200);
-	ck_assert_uint_eq(engine_limits(g.eng[1])->nexempt, 1);
+	ck_assert_uint_eq(engine_policy(g.eng[0])->max_flows, 200);
+	ck_assert_uint_eq(engine_policy(g.eng[1])->max_flows, 200);
+	ck_assert_uint_eq(engine_policy(g.eng[1])->nexempt, 1);
 	tgroup_destroy(&g);
 }
 END_TEST

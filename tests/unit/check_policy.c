@@ -41,20 +41,20 @@ static void check_accounting(void)
 {
 	struct flow_cursor cur = { 0, 0 };
 	uint64_t sourced = 0, per_source = 0;
-	uint32_t sum = engine_limits(&e)->exempt_count;
+	uint32_t sum = engine_policy(&e)->exempt_count;
 
 	for (int i = 0; i < PC_COUNT; i++)
-		sum += engine_limits(&e)->proto_count[i];
+		sum += engine_policy(&e)->proto_count[i];
 	ck_assert_uint_eq(sum, e.table.count);
 	while (flow_table_walk_step(&e.table, &cur, 1024, sum_sources,
 				    &sourced))
 		;
-	for (uint32_t b = 0; b < engine_limits(&e)->sources.nbuckets; b++)
-		for (uint32_t i = engine_limits(&e)->sources.bucket[b];
+	for (uint32_t b = 0; b < engine_policy(&e)->sources.nbuckets; b++)
+		for (uint32_t i = engine_policy(&e)->sources.bucket[b];
 		     i != SOURCE_NIL;
-		     i = source_at(&engine_limits(&e)->sources, i)->next)
+		     i = source_at(&engine_policy(&e)->sources, i)->next)
 			per_source +=
-				source_at(&engine_limits(&e)->sources, i)->flows;
+				source_at(&engine_policy(&e)->sources, i)->flows;
 	ck_assert_uint_eq(sourced, per_source);
 }
 
@@ -100,7 +100,7 @@ START_TEST(early_drop_takes_oldest_unassured)
 	conf_defaults(&conf);
 	conf.max_flows = 4;
 	restart();
-	ck_assert_int_eq(engine_limits(&e)->on_full,
+	ck_assert_int_eq(engine_policy(&e)->on_full,
 			 CONF_FULL_EARLY_DROP); /* the default */
 	handshake(&a);
 	handshake(&b);
@@ -294,9 +294,9 @@ START_TEST(source_limit)
 	ck_assert_int_eq(udp4(S4, C4, 53, 5001), VERDICT_ACCEPT);
 	ck_assert_int_eq(udp4(D4, S4, 5002, 53), VERDICT_ACCEPT);
 	ck_assert_int_eq(udp4(C4B, S4, 5002, 53), VERDICT_ACCEPT);
-	ck_assert_uint_eq(engine_limits(&e)->sources.count, 3);
-	ck_assert_uint_eq(source_at(&engine_limits(&e)->sources,
-				    source_find(&engine_limits(&e)->sources, 4,
+	ck_assert_uint_eq(engine_policy(&e)->sources.count, 3);
+	ck_assert_uint_eq(source_at(&engine_policy(&e)->sources,
+				    source_find(&engine_policy(&e)->sources, 4,
 						(uint8_t[]){ 192, 0, 2, 7 },
 						32))
 				  ->refused,
@@ -305,7 +305,7 @@ START_TEST(source_limit)
 	at(conf.timeout[TMO_UDP]);
 	engine_tick(&e);
 	ck_assert_uint_eq(e.table.count, 0);
-	ck_assert_uint_eq(engine_limits(&e)->sources.count, 0);
+	ck_assert_uint_eq(engine_policy(&e)->sources.count, 0);
 	ck_assert_int_eq(udp4(C4, S4, 5002, 53), VERDICT_ACCEPT);
 	check_accounting();
 }
@@ -325,7 +325,7 @@ START_TEST(source_limit_skips_closed_connections)
 	ck_assert_int_eq(c2s(&x, TCPF_SYN, 0), VERDICT_DROP);
 	close_both(&a);
 	close_both(&b);
-	ck_assert_uint_eq(engine_limits(&e)->sources.count, 0);
+	ck_assert_uint_eq(engine_policy(&e)->sources.count, 0);
 	handshake(&c);
 	handshake(&d);
 	ck_assert_uint_eq(e.table.count, 4);
@@ -349,8 +349,8 @@ START_TEST(source_limit_edges)
 	for (uint16_t i = 0; i < 64; i++)
 		ck_assert_int_eq(udp4(C4, S4, (uint16_t)(5000 + i), 53),
 				 VERDICT_ACCEPT);
-	ck_assert_uint_eq(engine_limits(&e)->sources.count, 1);
-	ck_assert_uint_eq(source_at(&engine_limits(&e)->sources, 0)->flows, 64);
+	ck_assert_uint_eq(engine_policy(&e)->sources.count, 1);
+	ck_assert_uint_eq(source_at(&engine_policy(&e)->sources, 0)->flows, 64);
 	check_accounting();
 }
 END_TEST
@@ -376,7 +376,7 @@ START_TEST(source_prefix_aggregation)
 			 VERDICT_DROP);
 	ck_assert_int_eq(udp6("2001:db8:0:1::7", "2001:db8:ff::1", 5000, 53),
 			 VERDICT_ACCEPT);
-	ck_assert_uint_eq(engine_limits(&e)->sources.count, 4);
+	ck_assert_uint_eq(engine_policy(&e)->sources.count, 4);
 	check_accounting();
 }
 END_TEST
@@ -475,9 +475,9 @@ START_TEST(proto_cap_drop)
 	/* UDP-Lite counts as UDP; TCP and ICMP are not held back. */
 	ck_assert_int_eq(tcp4(C4, S4, 1000, 80, TCPF_SYN), VERDICT_ACCEPT);
 	ck_assert_int_eq(icmp4(C4, S4, 8, 1), VERDICT_ACCEPT);
-	ck_assert_uint_eq(engine_limits(&e)->proto_count[PC_UDP], 3);
-	ck_assert_uint_eq(engine_limits(&e)->proto_count[PC_TCP], 1);
-	ck_assert_uint_eq(engine_limits(&e)->proto_count[PC_ICMP], 1);
+	ck_assert_uint_eq(engine_policy(&e)->proto_count[PC_UDP], 3);
+	ck_assert_uint_eq(engine_policy(&e)->proto_count[PC_TCP], 1);
+	ck_assert_uint_eq(engine_policy(&e)->proto_count[PC_ICMP], 1);
 	check_accounting();
 }
 END_TEST
@@ -500,7 +500,7 @@ START_TEST(proto_cap_early_drop_evicts_its_own)
 	ck_assert_int_eq(res.ev.key.proto, IPPROTO_UDP);
 	ck_assert_ptr_null(find(C4, S4, IPPROTO_UDP, 5000, 53));
 	ck_assert_ptr_nonnull(find(C4, S4, IPPROTO_TCP, 1000, 80));
-	ck_assert_uint_eq(engine_limits(&e)->proto_count[PC_UDP], 2);
+	ck_assert_uint_eq(engine_policy(&e)->proto_count[PC_UDP], 2);
 	check_accounting();
 }
 END_TEST
@@ -521,7 +521,7 @@ START_TEST(proto_cap_icmp_and_other)
 			 VERDICT_ACCEPT); /* GRE */
 	ck_assert_int_eq(feed(b, tu_ip4(b, 50, C4, S4, l4, 8)), VERDICT_DROP);
 	ck_assert_int_eq(res.reason, DROP_PROTO_CAP);
-	ck_assert_uint_eq(engine_limits(&e)->proto_count[PC_OTHER], 1);
+	ck_assert_uint_eq(engine_policy(&e)->proto_count[PC_OTHER], 1);
 	check_accounting();
 }
 END_TEST
@@ -554,7 +554,7 @@ START_TEST(exempt_sources)
 		ck_assert_int_eq(tcp4(D4, S4, (uint16_t)(2000 + i), 80,
 				      TCPF_SYN),
 				 VERDICT_ACCEPT);
-	ck_assert_uint_eq(engine_limits(&e)->exempt_count, 1);
+	ck_assert_uint_eq(engine_policy(&e)->exempt_count, 1);
 	ck_assert_uint_eq(e.table.count, 2);
 	/* The table is full of assured and exempt flows, on_full is drop:
 	 * with exempt_evict_assured the admin still gets in, and the
@@ -570,7 +570,7 @@ START_TEST(exempt_sources)
 	ck_assert_int_eq(res.reason, DROP_TABLE_FULL);
 	ck_assert_int_eq(udp4(D4, S4, 5000, 53), VERDICT_DROP);
 	ck_assert_int_eq(res.reason, DROP_EXEMPT_CAP);
-	ck_assert_uint_eq(engine_limits(&e)->sources.count, 0);
+	ck_assert_uint_eq(engine_policy(&e)->sources.count, 0);
 	check_accounting();
 }
 END_TEST
@@ -657,7 +657,7 @@ START_TEST(exempt_cap)
 	conf.on_full = CONF_FULL_DROP;
 	exempt_net();
 	restart();
-	ck_assert_uint_eq(engine_limits(&e)->max_exempt,
+	ck_assert_uint_eq(engine_policy(&e)->max_exempt,
 			  5); /* 25% by default */
 	for (i = 0; i < 5; i++)
 		ck_assert_int_eq(exempt_udp(i), VERDICT_ACCEPT);
@@ -669,7 +669,7 @@ START_TEST(exempt_cap)
 	for (i = 0; i < 15; i++)
 		ck_assert_int_eq(udp4(C4, S4, (uint16_t)(6000 + i), 53),
 				 VERDICT_ACCEPT);
-	ck_assert_uint_eq(engine_limits(&e)->exempt_count, 5);
+	ck_assert_uint_eq(engine_policy(&e)->exempt_count, 5);
 	check_accounting();
 
 	/* early_drop: the idlest exempt flow gives way, and no other. */
@@ -684,13 +684,13 @@ START_TEST(exempt_cap)
 	ck_assert_int_eq(res.ev.cause, DROP_EXEMPT_CAP);
 	ck_assert_ptr_null(find("203.0.113.1", S4, IPPROTO_UDP, 5000, 53));
 	ck_assert_ptr_nonnull(find(C4, S4, IPPROTO_UDP, 6000, 53));
-	ck_assert_uint_eq(engine_limits(&e)->exempt_count, 5);
+	ck_assert_uint_eq(engine_policy(&e)->exempt_count, 5);
 	check_accounting();
 
 	/* The reserve is theirs whatever the share. */
 	conf.reserve = 8;
 	restart();
-	ck_assert_uint_eq(engine_limits(&e)->max_exempt, 8);
+	ck_assert_uint_eq(engine_policy(&e)->max_exempt, 8);
 }
 END_TEST
 
@@ -779,7 +779,7 @@ START_TEST(midstream_budget)
 	ck_assert_int_eq(prefix_parse(&conf.exempt[0], D4, false, &why), 0);
 	conf.nexempt = 1;
 	restart();
-	ck_assert_uint_eq(engine_limits(&e)->max_midstream,
+	ck_assert_uint_eq(engine_policy(&e)->max_midstream,
 			  10); /* 10% by default */
 	for (i = 0; i < 200; i++)
 		accepted += forged_ack(i) == VERDICT_ACCEPT;
@@ -787,12 +787,12 @@ START_TEST(midstream_budget)
 	ck_assert_int_eq(res.reason, DROP_MIDSTREAM_CAP);
 	ck_assert_uint_eq(res.limit, 10);
 	ck_assert_uint_eq(e.st.drop[DROP_MIDSTREAM_CAP], 190);
-	ck_assert_uint_eq(engine_limits(&e)->midstream_count, 10);
+	ck_assert_uint_eq(engine_policy(&e)->midstream_count, 10);
 	ck_assert_uint_eq(e.table.count, 10);
 	/* New connections and the reserve are untouched. */
 	ck_assert_int_eq(tcp4(C4, S4, 3000, 80, TCPF_SYN), VERDICT_ACCEPT);
 	ck_assert_int_eq(tcp4(D4, S4, 3000, 22, TCPF_SYN), VERDICT_ACCEPT);
-	ck_assert_uint_eq(engine_limits(&e)->midstream_count, 10);
+	ck_assert_uint_eq(engine_policy(&e)->midstream_count, 10);
 	check_accounting();
 
 	/* An answered pickup is a real connection: out of the budget. */
@@ -801,12 +801,12 @@ START_TEST(midstream_budget)
 	ck_assert_int_eq(c2s(&cv, TCPF_ACK, 0), VERDICT_DROP);
 	restart();
 	ck_assert_int_eq(c2s(&cv, TCPF_ACK, 10), VERDICT_ACCEPT);
-	ck_assert_uint_eq(engine_limits(&e)->midstream_count, 1);
+	ck_assert_uint_eq(engine_policy(&e)->midstream_count, 1);
 	ck_assert_int_eq(s2c(&cv, TCPF_ACK, 10), VERDICT_ACCEPT);
-	ck_assert_uint_eq(engine_limits(&e)->midstream_count, 1);
+	ck_assert_uint_eq(engine_policy(&e)->midstream_count, 1);
 	ck_assert_int_eq(c2s(&cv, TCPF_ACK, 0), VERDICT_ACCEPT);
 	ck_assert(conv_flow(&cv)->flags & FLOW_F_ASSURED);
-	ck_assert_uint_eq(engine_limits(&e)->midstream_count, 0);
+	ck_assert_uint_eq(engine_policy(&e)->midstream_count, 0);
 	for (i = 0, accepted = 0; i < 20; i++)
 		accepted += forged_ack(i) == VERDICT_ACCEPT;
 	ck_assert_uint_eq(accepted, 10);
@@ -814,7 +814,7 @@ START_TEST(midstream_budget)
 	ck_assert_int_eq(forged_ack(0), VERDICT_ACCEPT); /* in the table */
 	at(conf.timeout[TMO_TCP_UNACK] + 1);
 	engine_tick(&e);
-	ck_assert_uint_eq(engine_limits(&e)->midstream_count, 0);
+	ck_assert_uint_eq(engine_policy(&e)->midstream_count, 0);
 	check_accounting();
 
 	/* early_drop: the oldest unanswered pickup gives way. */
@@ -829,7 +829,7 @@ START_TEST(midstream_budget)
 	ck_assert_int_eq(res.evicted, EVICT_EARLY_DROP);
 	ck_assert_int_eq(res.ev.cause, DROP_MIDSTREAM_CAP);
 	ck_assert_ptr_null(find("10.0.0.0", S4, IPPROTO_TCP, 1024, 80));
-	ck_assert_uint_eq(engine_limits(&e)->midstream_count, 10);
+	ck_assert_uint_eq(engine_policy(&e)->midstream_count, 10);
 	ck_assert_uint_eq(e.table.count, 10);
 	check_accounting();
 }
@@ -924,13 +924,13 @@ START_TEST(warning_mark)
 	conf_defaults(&conf);
 	conf.max_flows = 10;
 	restart();
-	ck_assert_uint_eq(engine_limits(&e)->warn_at, 80); /* the default */
+	ck_assert_uint_eq(engine_policy(&e)->warn_at, 80); /* the default */
 	for (i = 0; i < 7; i++)
 		udp4(C4, S4, (uint16_t)(5000 + i), 53);
 	ck_assert_uint_eq(e.events, 0);
 	udp4(C4, S4, 5007, 53);
 	ck_assert_uint_eq(e.events, ENGINE_EV_WARN_ON);
-	ck_assert(engine_limits(&e)->warn);
+	ck_assert(engine_policy(&e)->warn);
 	e.events = 0;
 	udp4(C4, S4, 5008, 53);
 	ck_assert_uint_eq(e.events, 0);
@@ -941,7 +941,7 @@ START_TEST(warning_mark)
 	engine_tick(&e);
 	ck_assert_uint_eq(e.table.count, 1);
 	ck_assert_uint_eq(e.events, ENGINE_EV_WARN_OFF);
-	ck_assert(!engine_limits(&e)->warn);
+	ck_assert(!engine_policy(&e)->warn);
 
 	conf.warn_at = 0;
 	restart();
@@ -1032,13 +1032,13 @@ START_TEST(reload_recounts_sources)
 		udp4(C4, S4, (uint16_t)(5000 + i), 53);
 	udp4(C4B, S4, 5000, 53);
 	udp4(D4, S4, 5000, 53);
-	ck_assert_uint_eq(engine_limits(&e)->sources.count, 3);
+	ck_assert_uint_eq(engine_policy(&e)->sources.count, 3);
 	at(1);
 	/* A /24 per source: C4 and C4B are one. */
 	conf.source_prefix4 = 24;
 	conf.max_flows_per_source = 4;
 	ck_assert_int_eq(engine_reconfigure(&e, tu_params(&conf)), 0);
-	ck_assert_uint_eq(engine_limits(&e)->sources.count, 2);
+	ck_assert_uint_eq(engine_policy(&e)->sources.count, 2);
 	check_accounting();
 	ck_assert_int_eq(udp4(C4B, S4, 5001, 53), VERDICT_DROP);
 	ck_assert_int_eq(res.reason, DROP_SOURCE_LIMIT);
@@ -1046,16 +1046,16 @@ START_TEST(reload_recounts_sources)
 	ck_assert_int_eq(prefix_parse(&conf.exempt[0], D4, false, &why), 0);
 	conf.nexempt = 1;
 	ck_assert_int_eq(engine_reconfigure(&e, tu_params(&conf)), 0);
-	ck_assert_uint_eq(engine_limits(&e)->exempt_count, 1);
-	ck_assert_uint_eq(engine_limits(&e)->proto_count[PC_UDP], 4);
-	ck_assert_uint_eq(engine_limits(&e)->sources.count, 1);
+	ck_assert_uint_eq(engine_policy(&e)->exempt_count, 1);
+	ck_assert_uint_eq(engine_policy(&e)->proto_count[PC_UDP], 4);
+	ck_assert_uint_eq(engine_policy(&e)->sources.count, 1);
 	ck_assert(find(D4, S4, IPPROTO_UDP, 5000, 53)->flags & FLOW_F_EXEMPT);
 	check_accounting();
 	/* And back. */
 	conf.nexempt = 0;
 	ck_assert_int_eq(engine_reconfigure(&e, tu_params(&conf)), 0);
-	ck_assert_uint_eq(engine_limits(&e)->exempt_count, 0);
-	ck_assert_uint_eq(engine_limits(&e)->sources.count, 2);
+	ck_assert_uint_eq(engine_policy(&e)->exempt_count, 0);
+	ck_assert_uint_eq(engine_policy(&e)->sources.count, 2);
 	check_accounting();
 	/* The expiry order survived the moves: C4's flows (t = 0) first. */
 	at(conf.timeout[TMO_UDP]);
@@ -1098,7 +1098,7 @@ START_TEST(source_flood_keeps_source_limit)
 	ck_assert_uint_eq(accepted, 2);
 	ck_assert_int_eq(res.reason, DROP_SOURCE_LIMIT);
 	ck_assert_uint_eq(e.st.flows_unsourced, 0);
-	ck_assert_uint_eq(engine_limits(&e)->sources.full, 0);
+	ck_assert_uint_eq(engine_policy(&e)->sources.full, 0);
 	/* And so it goes on with the flow table full: early_drop takes the
 	 * spoofed flows, their sources go with them. */
 	spoof_sources(10000);
@@ -1145,7 +1145,7 @@ START_TEST(source_table_full)
 	ck_assert_int_eq(res.reason, DROP_SOURCE_FULL);
 	ck_assert_uint_eq(res.limit, 2);
 	ck_assert_uint_eq(e.st.drop[DROP_SOURCE_FULL], 1);
-	ck_assert_uint_eq(engine_limits(&e)->sources.full, 1);
+	ck_assert_uint_eq(engine_policy(&e)->sources.full, 1);
 	ck_assert_uint_eq(e.st.flows_unsourced, 0);
 	ck_assert_int_eq(udp4(C4, S4, 5001, 53), VERDICT_DROP);
 	ck_assert_int_eq(res.reason, DROP_SOURCE_LIMIT);
