@@ -130,6 +130,7 @@ struct policy {
 struct engine;
 struct engine_result;
 struct pkt;
+struct proto_tracker;
 
 /* Make the limits of a group for p, the source table hashed under hkey;
  * lk NULL: one thread. Returns 0, or -1 with errno set. */
@@ -178,17 +179,19 @@ static inline bool policy_on_sources(const struct policy *l)
 }
 
 /*
- * May a flow of packet p open, under every limit? Under the lock. May
- * evict to make room (then r->evicted says which). Sets *src to the source
- * to count it for (SOURCE_NIL: none), or refuses with the reason in r.
- * O(lists).
+ * Open the flow of packet p (key k, hash), under every limit: admit it,
+ * maybe evicting to make room (then r->evicted says which), insert it on
+ * its age list, take its state slot if its tracker t keeps one, and count
+ * it for its source, its class, the warning mark and the adaptive scale.
+ * swapped: p's sender is the key's second end; midstream: a TCP
+ * connection picked up mid-stream. Takes the group's lock for all of it,
+ * so that two queues' threads cannot both take the last place. Returns
+ * the flow, or NULL with the refusal in r. O(lists).
  */
-bool policy_admit(struct engine *e, const struct pkt *p, bool exempt,
-		  bool midstream, uint32_t *src, struct engine_result *r);
-
-/* Count flow f just made, for source src; note the warning mark and the
- * adaptive scale. Under the lock. O(1). */
-void policy_opened(struct engine *e, struct flow *f, uint32_t src);
+struct flow *policy_open(struct engine *e, const struct flow_key *k,
+			 uint64_t hash, bool swapped, bool midstream,
+			 const struct proto_tracker *t, const struct pkt *p,
+			 struct engine_result *r);
 
 /* Count flow f gone, however it went. Under the lock. O(1). */
 void policy_closed(struct engine *e, const struct flow *f);

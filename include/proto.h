@@ -15,9 +15,11 @@
  * reply; GRE a stream once replied; ICMP query flows open on a request
  * only; neighbour discovery is not tracked at all.
  *
- * Pure: no state, O(1) everything. The table is data and a switch, not
- * function pointers: an indirect call on every packet of an established
- * flow would cost more than the trackers themselves.
+ * Pure: no state, O(1) everything. The table is data (class, timeout
+ * class, state), read when a flow opens or goes; a packet of a flow is
+ * dispatched by a switch on its protocol, not through function pointers:
+ * an indirect call on every packet of an established flow would cost more
+ * than the trackers themselves.
  */
 #ifndef NFQT_PROTO_H
 #define NFQT_PROTO_H
@@ -62,7 +64,10 @@ static inline const struct proto_tracker *proto_tracker(uint8_t family,
 }
 
 /* The protocol class a flow of this protocol counts in. */
-enum proto_class proto_class(uint8_t family, uint8_t proto);
+static inline enum proto_class proto_class(uint8_t family, uint8_t proto)
+{
+	return (enum proto_class)proto_tracker(family, proto)->pclass;
+}
 
 /* The protocol class of the flows of a timeout class (the same as
  * proto_class() of their protocol). */
@@ -82,15 +87,21 @@ static inline bool proto_icmp6_untracked(uint8_t type)
 	return (type >= 130 && type <= 136) || type == 143;
 }
 
-/* A new flow f of a protocol without out-of-flow state: its aux word
- * (UDP: when it was made, in ms). */
-uint32_t proto_new_aux(const struct pkt *p, uint64_t now_ms);
+/* A new flow's aux word for tracker t, if it keeps no state out of the
+ * flow (UDP: when it was made, in ms; else 0). */
+static inline uint32_t proto_new_aux(const struct proto_tracker *t,
+				     uint64_t now_ms)
+{
+	return t->kind == PROTO_UDP ? (uint32_t)now_ms : 0;
+}
 
 /*
  * Packet p of flow f, for the trackers here (not TCP, not SCTP): the
  * flow's timeout class and assurance. now_ms is the engine clock. O(1).
+ * Reached by the engine's switch on the protocol, as the kernel's
+ * nf_conntrack_handle_packet() reaches its trackers: a direct call, not a
+ * table lookup and an indirect one, on every packet of a flow.
  */
-void proto_track(const struct proto_tracker *t, struct flow *f,
-		 const struct pkt *p, uint64_t now_ms);
+void proto_track(struct flow *f, const struct pkt *p, uint64_t now_ms);
 
 #endif

@@ -458,20 +458,19 @@ static void sctp_track(struct engine *e, struct flow *f, const struct pkt *p,
 		f->flags |= FLOW_F_ASSURED;
 }
 
-/* Make the flow for a packet that opens one; NULL if it may not. */
+/* Make the flow for a packet that opens one, if the tracker and the
+ * policy let it; NULL if not, with r saying why. */
 static struct flow *new_flow(struct engine *e, const struct flow_key *k,
 			     uint64_t hash, bool swapped, const struct pkt *p,
 			     struct engine_result *r)
 {
 	const struct proto_tracker *t = proto_tracker(p->family, p->proto);
-	bool exempt, midstream = false;
+	bool midstream = false;
 	struct flow_tcp tcp;
 	struct tcp_seg seg;
 	struct flow *f;
-	uint8_t tclass;
-	uint32_t src, aux = 0;
 
-	if (p->proto == IPPROTO_TCP) {
+	if (t->kind == PROTO_TCP) {
 		tcp_seg_of(&seg, p);
 		if (tcp_new(&tcp, &seg, &e->tcp_params) == TCP_S_INVALID) {
 			invalid(e, r, INV_TCP_NEW);
@@ -490,50 +489,14 @@ static struct flow *new_flow(struct engine *e, const struct flow_key *k,
 		r->count = FLOW_CHAIN_MAX;
 		return NULL;
 	}
-	exempt = e->pol->nexempt && policy_exempt(e->pol, p->family, p->src);
-	/* From the limits' word to the flow counted, so that two queues'
-	 * threads cannot both take the last place. */
-	engine_lock(e);
-	if (!policy_admit(e, p, exempt, midstream, &src, r)) {
-		engine_unlock(e);
+	f = policy_open(e, k, hash, swapped, midstream, t, p, r);
+	if (!f)
 		return NULL;
-	}
-	tclass = t->tclass;
-	/* As many TCP states as flows: never short, but for a reload that
-	 * grew this slab and not the flows'. */
-	if (t->state)
-		aux = slab_alloc(&e->tcp);
-	f = aux == SLAB_NIL ? NULL :
-			      flow_table_insert(&e->table, k, hash, e->now,
-						AGE_LIST(tclass, exempt, true));
-	if (!f) {
-		if (t->state && aux != SLAB_NIL)
-			slab_free(&e->tcp, aux);
-		if (src != SOURCE_NIL)
-			source_settle(&e->pol->sources, src, e->now_ms);
-		r->verdict = VERDICT_DROP;
-		r->reason = DROP_TABLE_FULL;
-		r->limit = e->pol->max_flows;
-		r->count = e->pol->flows;
-		engine_unlock(e);
-		return NULL;
-	}
-	f->flags = (uint8_t)((swapped ? FLOW_F_ORIG_HI : 0) |
-			     (exempt ? FLOW_F_EXEMPT : 0) |
-			     (midstream && !exempt ? FLOW_F_MIDSTREAM : 0));
-	f->tclass = tclass;
+	/* The engine's own, out of the group's lock. */
 	if (e->accounting)
 		memset(engine_flow_acct(e, f), 0, sizeof(struct flow_acct));
-	if (p->proto == IPPROTO_TCP) {
-		f->aux = aux;
+	if (t->kind == PROTO_TCP)
 		*engine_flow_tcp(e, f) = tcp;
-	} else if (p->proto == IPPROTO_SCTP) {
-		f->aux = aux; /* set up by the first packet's tracking */
-	} else {
-		f->aux = proto_new_aux(p, e->now_ms);
-	}
-	policy_opened(e, f, src);
-	engine_unlock(e);
 	return f;
 }
 
@@ -615,8 +578,7 @@ static void track(struct engine *e, const struct pkt *p,
 		}
 		break;
 	default:
-		proto_track(proto_tracker(p->family, p->proto), f, p,
-			    e->now_ms);
+		proto_track(f, p, e->now_ms);
 		break;
 	}
 	/* As the kernel: a reply counts as one only once its protocol's

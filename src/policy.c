@@ -459,11 +459,17 @@ static bool admit_exempt(struct engine *e, struct engine_result *r)
 	return refuse(r, DROP_TABLE_FULL, l->max_flows, l->flows);
 }
 
-bool policy_admit(struct engine *e, const struct pkt *p, bool exempt,
-		  bool midstream, uint32_t *src, struct engine_result *r)
+/*
+ * May a flow of packet p open, under every limit? May evict to make room.
+ * Sets *src to the source to count it for (SOURCE_NIL: none), or refuses
+ * with the reason in r.
+ */
+static bool admit(struct engine *e, const struct pkt *p,
+		  const struct proto_tracker *t, bool exempt, bool midstream,
+		  uint32_t *src, struct engine_result *r)
 {
 	struct policy *l = e->pol;
-	enum proto_class pc = proto_class(p->family, p->proto);
+	enum proto_class pc = (enum proto_class)t->pclass;
 	uint8_t bits = engine_source_bits(e, p->family);
 	uint32_t idx, limit;
 
@@ -528,7 +534,9 @@ refused:
 	return false;
 }
 
-void policy_opened(struct engine *e, struct flow *f, uint32_t src)
+/* Count a flow just made; note the warning mark and the adaptive scale. */
+static void opened(struct engine *e, struct flow *f, enum proto_class pc,
+		   uint32_t src)
 {
 	struct policy *l = e->pol;
 
@@ -537,7 +545,7 @@ void policy_opened(struct engine *e, struct flow *f, uint32_t src)
 	if (f->flags & FLOW_F_EXEMPT)
 		l->exempt_count++;
 	else
-		l->proto_count[proto_class(f->family, f->proto)]++;
+		l->proto_count[pc]++;
 	if (f->flags & FLOW_F_MIDSTREAM)
 		l->midstream_count++;
 	if (src != SOURCE_NIL)
@@ -554,4 +562,50 @@ void policy_opened(struct engine *e, struct flow *f, uint32_t src)
 	    l->flows - e->adaptive_count >=
 		    (l->adaptive_end - l->adaptive_start) / 1000 + 1)
 		policy_adapt(e);
+}
+
+struct flow *policy_open(struct engine *e, const struct flow_key *k,
+			 uint64_t hash, bool swapped, bool midstream,
+			 const struct proto_tracker *t, const struct pkt *p,
+			 struct engine_result *r)
+{
+	struct policy *l = e->pol;
+	bool exempt = l->nexempt && policy_exempt(l, p->family, p->src);
+	uint32_t src, aux = 0;
+	struct flow *f;
+
+	/* From the limits' word to the flow counted, so that two queues'
+	 * threads cannot both take the last place. */
+	engine_lock(e);
+	if (!admit(e, p, t, exempt, midstream, &src, r)) {
+		engine_unlock(e);
+		return NULL;
+	}
+	/* As many TCP states as flows: never short, but for a reload that
+	 * grew this slab and not the flows'. */
+	if (t->state)
+		aux = slab_alloc(&e->tcp);
+	f = aux == SLAB_NIL ?
+		    NULL :
+		    flow_table_insert(&e->table, k, hash, e->now,
+				      AGE_LIST(t->tclass, exempt, true));
+	if (!f) {
+		if (t->state && aux != SLAB_NIL)
+			slab_free(&e->tcp, aux);
+		if (src != SOURCE_NIL)
+			source_settle(&l->sources, src, e->now_ms);
+		refuse(r, DROP_TABLE_FULL, l->max_flows, l->flows);
+		engine_unlock(e);
+		return NULL;
+	}
+	f->flags = (uint8_t)((swapped ? FLOW_F_ORIG_HI : 0) |
+			     (exempt ? FLOW_F_EXEMPT : 0) |
+			     (midstream && !exempt ? FLOW_F_MIDSTREAM : 0));
+	f->tclass = t->tclass;
+	/* TCP's and SCTP's state slot (set up by their trackers), or the
+	 * others' word. */
+	f->aux = t->state ? aux : proto_new_aux(t, e->now_ms);
+	opened(e, f, (enum proto_class)t->pclass, src);
+	engine_unlock(e);
+	return f;
 }

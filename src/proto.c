@@ -40,11 +40,6 @@ const uint8_t proto_index[2][256] = {
 	[1][IPPROTO_ICMPV6] = T_ICMPV6, /* ICMPv6 over IPv6 only */
 };
 
-enum proto_class proto_class(uint8_t family, uint8_t proto)
-{
-	return (enum proto_class)proto_tracker(family, proto)->pclass;
-}
-
 enum proto_class proto_class_of_tclass(unsigned tclass)
 {
 	if (tclass <= TMO_TCP_UNACK)
@@ -54,13 +49,6 @@ enum proto_class proto_class_of_tclass(unsigned tclass)
 	if (tclass == TMO_ICMP || tclass == TMO_ICMPV6)
 		return PC_ICMP;
 	return PC_OTHER;
-}
-
-uint32_t proto_new_aux(const struct pkt *p, uint64_t now_ms)
-{
-	const struct proto_tracker *t = proto_tracker(p->family, p->proto);
-
-	return t->kind == PROTO_UDP ? (uint32_t)now_ms : 0;
 }
 
 static void udp_track(struct flow *f, const struct pkt *p, uint64_t now_ms)
@@ -80,14 +68,14 @@ static void udp_track(struct flow *f, const struct pkt *p, uint64_t now_ms)
 	}
 }
 
-void proto_track(const struct proto_tracker *t, struct flow *f,
-		 const struct pkt *p, uint64_t now_ms)
+void proto_track(struct flow *f, const struct pkt *p, uint64_t now_ms)
 {
-	switch (t->kind) {
-	case PROTO_UDP:
+	switch (p->proto) {
+	case IPPROTO_UDP:
+	case IPPROTO_UDPLITE:
 		udp_track(f, p, now_ms);
 		break;
-	case PROTO_GRE:
+	case IPPROTO_GRE:
 		if (f->flags & FLOW_F_SEEN_REPLY) {
 			f->tclass = TMO_GRE_STREAM;
 			f->flags |= FLOW_F_ASSURED;
