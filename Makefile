@@ -96,7 +96,7 @@ CORE_HDRS  := timeout params
 # What the daemon, the CLI, the tests and the fuzzers link beside it: the
 # configuration and its translation to parameters, logging, reports,
 # control protocol, listings, replay, metrics, threads.
-SUPPORT    := conf params mutex log report droplog ctl list replay metrics \
+SUPPORT    := conf params mutex log report droplog ctl dump replay metrics \
               pause
 CORE_OBJS  := $(CORE:%=src/%.o) $(SUPPORT:%=src/%.o)
 DAEMON_OBJS := src/nfqtrackd.o src/queue.o src/privs.o src/notify.o src/http.o

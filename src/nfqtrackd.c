@@ -50,7 +50,7 @@
 #include "notify.h"
 #include "pause.h"
 #include "privs.h"
-#include "list.h"
+#include "dump.h"
 #include "queue.h"
 #include "replay.h"
 
@@ -589,7 +589,7 @@ static void metrics_reply(struct daemon *d, struct ctl_reply *rep)
 /* A listing in progress: what to show and how far it got. */
 struct listing {
 	struct daemon *d;
-	struct list_filter filter;
+	struct dump_filter filter;
 	struct group_cursor cur; /* every queue's table in turn */
 	bool json;
 	uint64_t shown;
@@ -606,11 +606,11 @@ static void list_one(const struct engine *e, const struct flow *f, void *arg)
 {
 	struct listing *l = arg;
 	uint32_t left = engine_flow_left(e, f);
-	char line[LIST_LINE_MAX];
+	char line[DUMP_LINE_MAX];
 
-	if (!left || !list_match(&l->filter, f))
+	if (!left || !dump_match(&l->filter, f))
 		return;
-	list_format(line, sizeof(line), f, left, engine_flow_acct(e, f),
+	dump_format(line, sizeof(line), f, left, engine_flow_acct(e, f),
 		    l->json);
 	if (l->json)
 		ctl_reply_printf(l->rep, "%s%s", l->shown ? ",\n" : "[\n",
@@ -647,11 +647,11 @@ static void list_reply(struct daemon *d, const struct ctl_request *req,
 		return;
 	}
 	l->d = d;
-	list_filter_init(&l->filter);
+	dump_filter_init(&l->filter);
 	for (int i = 1; i < req->argc; i++) {
 		if (!strcmp(req->argv[i], "json")) {
 			l->json = true;
-		} else if (list_filter_add(&l->filter, req->argv[i], &why) <
+		} else if (dump_filter_add(&l->filter, req->argv[i], &why) <
 			   0) {
 			ctl_reply_error(rep, "%s: %s", req->argv[i], why);
 			free(l);
@@ -752,7 +752,7 @@ static void top_reply(struct daemon *d, const struct ctl_request *req,
 /* A flush in progress: which flows, how far, how many so far. */
 struct flushing {
 	struct daemon *d;
-	struct list_filter filter;
+	struct dump_filter filter;
 	struct group_cursor cur; /* as in struct listing */
 	uint32_t removed;
 	bool json;
@@ -760,7 +760,7 @@ struct flushing {
 
 static bool flush_match(const struct flow *f, void *arg)
 {
-	return list_match(arg, f);
+	return dump_match(arg, f);
 }
 
 /* The next share of a flush: a bounded number of buckets, so that packets
@@ -790,9 +790,9 @@ static void flush_reply(struct daemon *d, const struct ctl_request *req,
 		return;
 	}
 	fl->d = d;
-	list_filter_init(&fl->filter);
+	dump_filter_init(&fl->filter);
 	for (int i = 1; i < req->argc; i++) {
-		if (list_filter_add(&fl->filter, req->argv[i], &why) < 0) {
+		if (dump_filter_add(&fl->filter, req->argv[i], &why) < 0) {
 			ctl_reply_error(rep, "%s: %s", req->argv[i], why);
 			free(fl);
 			return;
@@ -846,10 +846,10 @@ static void get_reply(struct daemon *d, const struct ctl_request *req,
 {
 	const char *proto = arg_value(req, "proto"),
 		   *src = arg_value(req, "src"), *dst = arg_value(req, "dst");
-	struct list_filter pf;
+	struct dump_filter pf;
 	uint8_t a[16], b[16], family = 4;
 	long sport, dport, type, code;
-	char line[LIST_LINE_MAX];
+	char line[DUMP_LINE_MAX];
 	struct engine *e = NULL;
 	struct flow *f = NULL;
 	struct flow_key k;
@@ -863,12 +863,12 @@ static void get_reply(struct daemon *d, const struct ctl_request *req,
 		ctl_reply_error(rep, "get needs proto=, src= and dst=");
 		return;
 	}
-	list_filter_init(&pf);
+	dump_filter_init(&pf);
 	{
 		char term[48];
 
 		snprintf(term, sizeof(term), "proto=%.40s", proto);
-		if (list_filter_add(&pf, term, &why) < 0) {
+		if (dump_filter_add(&pf, term, &why) < 0) {
 			ctl_reply_error(rep, "proto: %s", why);
 			return;
 		}
@@ -910,7 +910,7 @@ static void get_reply(struct daemon *d, const struct ctl_request *req,
 		ctl_reply_error(rep, "no such flow");
 		return;
 	}
-	list_format(line, sizeof(line), f, engine_flow_left(e, f),
+	dump_format(line, sizeof(line), f, engine_flow_left(e, f),
 		    engine_flow_acct(e, f), json);
 	ctl_reply_printf(rep, "%s%s", line, json ? "\n" : "");
 }
@@ -1333,11 +1333,11 @@ static int dump_flow(const struct flow *f, void *arg)
 {
 	struct dump *dp = arg;
 	uint32_t left = engine_flow_left(dp->e, f);
-	char line[LIST_LINE_MAX];
+	char line[DUMP_LINE_MAX];
 
 	if (!left)
 		return 0; /* expired, not yet reclaimed: gone */
-	list_format(line, sizeof(line), f, left, engine_flow_acct(dp->e, f),
+	dump_format(line, sizeof(line), f, left, engine_flow_acct(dp->e, f),
 		    dp->json);
 	if (dp->json)
 		fputs(dp->shown ? ",\n" : "[\n", stdout);

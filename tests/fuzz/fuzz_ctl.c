@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "ctl.h"
-#include "list.h"
+#include "dump.h"
 #include "prefix.h"
 
 static struct ctl_request req, again;
@@ -37,15 +37,15 @@ static void check_words(const struct ctl_request *r)
 /* What the daemon does with the words: filter terms and prefixes. */
 static void use_words(const struct ctl_request *r)
 {
-	struct list_filter lf;
+	struct dump_filter lf;
 	const char *why;
 
-	list_filter_init(&lf);
+	dump_filter_init(&lf);
 	for (int i = 0; i < r->argc; i++) {
 		struct prefix p, q;
 		char text[PREFIX_STR_MAX];
 
-		list_filter_add(&lf, r->argv[i], &why);
+		dump_filter_add(&lf, r->argv[i], &why);
 		for (int loose = 0; loose < 2; loose++) {
 			if (prefix_parse(&p, r->argv[i], loose, &why) < 0)
 				continue;

@@ -25,7 +25,7 @@
 
 #include "conf.h"
 #include "engine.h"
-#include "list.h"
+#include "dump.h"
 #include "testutil.h" /* tu_pkt_invariant(): pure, Check's header only */
 
 #define CONF_BYTES 5
@@ -191,26 +191,26 @@ static void check(const struct engine *e, const struct engine_result *r,
 
 struct walk {
 	const struct engine *e;
-	const struct list_filter *filter;
+	const struct dump_filter *filter;
 	uint32_t seen;
 };
 
 static int format_flow(const struct flow *f, void *arg)
 {
 	struct walk *w = arg;
-	char line[LIST_LINE_MAX];
+	char line[DUMP_LINE_MAX];
 	size_t n;
 
 	w->seen++;
-	list_match(w->filter, f);
+	dump_match(w->filter, f);
 	for (int json = 0; json < 2; json++) {
-		n = list_format(line, sizeof(line), f,
+		n = dump_format(line, sizeof(line), f,
 				engine_flow_left(w->e, f),
 				engine_flow_acct(w->e, f), json);
 		if (n >= sizeof(line) || n != strlen(line))
 			abort();
 		/* Short buffers cut the line, never overrun it. */
-		n = list_format(line, 17, f, engine_flow_left(w->e, f),
+		n = dump_format(line, 17, f, engine_flow_left(w->e, f),
 				engine_flow_acct(w->e, f), json);
 		if (n >= 17 || n != strlen(line))
 			abort();
@@ -220,14 +220,14 @@ static int format_flow(const struct flow *f, void *arg)
 
 static bool match(const struct flow *f, void *arg)
 {
-	return list_match(arg, f);
+	return dump_match(arg, f);
 }
 
 /* Flush the flows that the filter term in b[0, len) selects. */
 static void flush(struct engine *e, const uint8_t *b, size_t len)
 {
 	struct flow_cursor cur = { 0 };
-	struct list_filter lf;
+	struct dump_filter lf;
 	uint32_t removed = 0, count = e->table.count;
 	const char *why;
 	char term[64];
@@ -236,8 +236,8 @@ static void flush(struct engine *e, const uint8_t *b, size_t len)
 		len = sizeof(term) - 1;
 	memcpy(term, b, len);
 	term[len] = '\0';
-	list_filter_init(&lf);
-	if (list_filter_add(&lf, term, &why) < 0)
+	dump_filter_init(&lf);
+	if (dump_filter_add(&lf, term, &why) < 0)
 		return;
 	while (engine_flush_step(e, &cur, 3, match, &lf, &removed))
 		;
@@ -250,7 +250,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct engine_result r;
-	struct list_filter any;
+	struct dump_filter any;
 	struct engine e;
 	struct conf c;
 	uint64_t now = 1000000;
@@ -262,7 +262,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	data += CONF_BYTES;
 	size -= CONF_BYTES;
-	list_filter_init(&any);
+	dump_filter_init(&any);
 
 	while (size >= 4) {
 		uint8_t flags = data[1];

@@ -1061,7 +1061,7 @@ static void report_one(void *arg, const char *k, uint64_t v)
 	}
 }
 
-/* One figure of engine_report(), by name. */
+/* One figure of group_emit_stats(), by name. */
 static uint64_t reported(const char *name)
 {
 	struct {

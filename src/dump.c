@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * list.c - flows in conntrack -L format and JSON, and their filters; see
- * list.h.
+ * dump.c - flows in conntrack -L format and JSON, and their filters; see
+ * dump.h.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -13,7 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "list.h"
+#include "dump.h"
 #include "sctp.h"
 #include "pkt.h"
 #include "tcp.h"
@@ -30,7 +30,7 @@ static const struct {
 
 #define NPROTOS (sizeof(protos) / sizeof(protos[0]))
 
-const char *list_proto_name(uint8_t family, uint8_t proto)
+const char *dump_proto_name(uint8_t family, uint8_t proto)
 {
 	if ((proto == IPPROTO_ICMP && family != 4) ||
 	    (proto == IPPROTO_ICMPV6 && family != 6))
@@ -48,7 +48,7 @@ static bool has_ports(uint8_t proto)
 	       proto == IPPROTO_DCCP;
 }
 
-void list_filter_init(struct list_filter *f)
+void dump_filter_init(struct dump_filter *f)
 {
 	memset(f, 0, sizeof(*f));
 	f->proto = -1;
@@ -56,7 +56,7 @@ void list_filter_init(struct list_filter *f)
 	f->sctp_state = -1;
 }
 
-static int parse_addr(struct list_addr *a, const char *v, const char **why)
+static int parse_addr(struct dump_addr *a, const char *v, const char **why)
 {
 	if (prefix_parse(&a->p, v, true, why) < 0)
 		return -1;
@@ -64,7 +64,7 @@ static int parse_addr(struct list_addr *a, const char *v, const char **why)
 	return 0;
 }
 
-int list_filter_add(struct list_filter *f, const char *term, const char **why)
+int dump_filter_add(struct dump_filter *f, const char *term, const char **why)
 {
 	const char *eq = strchr(term, '=');
 	const char *v = eq ? eq + 1 : "";
@@ -133,7 +133,7 @@ static inline int orig_src(const struct flow *fl)
 	return (fl->flags & FLOW_F_ORIG_HI) ? 1 : 0;
 }
 
-bool list_match(const struct list_filter *f, const struct flow *fl)
+bool dump_match(const struct dump_filter *f, const struct flow *fl)
 {
 	int s = orig_src(fl);
 
@@ -251,7 +251,7 @@ static void put_acct(struct out *o, const struct flow_acct *a, int dir,
 		    a->packets[dir], a->bytes[dir]);
 }
 
-size_t list_format(char *buf, size_t len, const struct flow *fl, uint32_t left,
+size_t dump_format(char *buf, size_t len, const struct flow *fl, uint32_t left,
 		   const struct flow_acct *acct, bool json)
 {
 	struct out o = { buf, len, 0 };
@@ -270,7 +270,7 @@ size_t list_format(char *buf, size_t len, const struct flow *fl, uint32_t left,
 		put(&o,
 		    "{\"family\":\"ipv%u\",\"proto\":\"%s\",\"protonum\":%u,"
 		    "\"timeout\":%u",
-		    fl->family, list_proto_name(fl->family, fl->proto),
+		    fl->family, dump_proto_name(fl->family, fl->proto),
 		    fl->proto, left);
 		if (state)
 			put(&o, ",\"state\":\"%s\"", state);
@@ -283,7 +283,7 @@ size_t list_format(char *buf, size_t len, const struct flow *fl, uint32_t left,
 		    fl->flags & FLOW_F_ASSURED ? "true" : "false");
 		return o.pos;
 	}
-	put(&o, "%-8s %u %u ", list_proto_name(fl->family, fl->proto),
+	put(&o, "%-8s %u %u ", dump_proto_name(fl->family, fl->proto),
 	    fl->proto, left);
 	if (state)
 		put(&o, "%s ", state);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * check_list.c - flows in conntrack -L format and JSON, field for field,
+ * check_dump.c - flows in conntrack -L format and JSON, field for field,
  * and the filters of nfqtrackctl list.
  */
 #include <check.h>
@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "engine.h"
-#include "list.h"
+#include "dump.h"
 #include "testutil.h"
 
 static struct engine e;
@@ -50,10 +50,10 @@ static const struct flow *only(void)
 
 static const char *line(bool json)
 {
-	static char buf[LIST_LINE_MAX];
+	static char buf[DUMP_LINE_MAX];
 	const struct flow *f = only();
 
-	list_format(buf, sizeof(buf), f, engine_flow_left(&e, f),
+	dump_format(buf, sizeof(buf), f, engine_flow_left(&e, f),
 		    engine_flow_acct(&e, f), json);
 	return buf;
 }
@@ -241,7 +241,7 @@ START_TEST(other_protocols)
 		line(false),
 		"unknown  50 600 src=10.0.0.1 dst=10.0.0.2 [UNREPLIED] "
 		"src=10.0.0.2 dst=10.0.0.1 mark=0 use=1\n");
-	ck_assert_str_eq(list_proto_name(6, IPPROTO_ICMP), "unknown");
+	ck_assert_str_eq(dump_proto_name(6, IPPROTO_ICMP), "unknown");
 }
 END_TEST
 
@@ -253,7 +253,7 @@ START_TEST(short_buffer)
 	feed(b, tu_ip6(b, IPPROTO_TCP, "2001:db8:ffff:ffff:ffff:ffff:ffff:1",
 		       "2001:db8:ffff:ffff:ffff:ffff:ffff:2", l4,
 		       tu_tcp(l4, 65535, 65535, TCPF_SYN, 1, 0)));
-	ck_assert_uint_eq(list_format(small, sizeof(small), only(), 1, NULL,
+	ck_assert_uint_eq(dump_format(small, sizeof(small), only(), 1, NULL,
 				      false),
 			  sizeof(small) - 1);
 	ck_assert_uint_eq(strlen(small), sizeof(small) - 1);
@@ -264,16 +264,16 @@ END_TEST
 
 static bool matches(const char *terms)
 {
-	struct list_filter f;
+	struct dump_filter f;
 	char copy[256], *t, *save = NULL;
 	const char *why;
 
-	list_filter_init(&f);
+	dump_filter_init(&f);
 	snprintf(copy, sizeof(copy), "%s", terms);
 	for (t = strtok_r(copy, " ", &save); t; t = strtok_r(NULL, " ", &save))
-		ck_assert_msg(list_filter_add(&f, t, &why) == 0, "%s: %s", t,
+		ck_assert_msg(dump_filter_add(&f, t, &why) == 0, "%s: %s", t,
 			      why);
-	return list_match(&f, only());
+	return dump_match(&f, only());
 }
 
 START_TEST(filters)
@@ -345,13 +345,13 @@ START_TEST(bad_filters)
 		"family=7",    "state=OPEN",	"src=1.2.3", "src=1.2.3.4/33",
 		"dst=::1/129", "addr=1.2.3.4/", "addr=x",    "colour=red",
 	};
-	struct list_filter f;
+	struct dump_filter f;
 	const char *why;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		list_filter_init(&f);
+		dump_filter_init(&f);
 		why = NULL;
-		ck_assert_msg(list_filter_add(&f, bad[i], &why) < 0, "%s",
+		ck_assert_msg(dump_filter_add(&f, bad[i], &why) < 0, "%s",
 			      bad[i]);
 		ck_assert_ptr_nonnull(why);
 	}

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * list.h - flows as people and scripts read them: one line per flow in
- * the format of `conntrack -L`, or one JSON object per flow; and filters
- * by protocol, address and state.
+ * dump.h - the flow table as people and scripts read it (the kernel's
+ * ctnetlink "dumps" it for conntrack -L): one line per flow in the format
+ * of `conntrack -L`, or one JSON object per flow; and filters by protocol,
+ * address and state. What `nfqtrackctl list`, `get`, `flush` and
+ * `nfqtrackd --dump` print and select. ("List" alone means the age lists
+ * of flow.h.)
  *
  * The line format is conntrack's own, field for field, so that what
  * admins and their scripts already read from the kernel's table reads the
@@ -14,8 +17,8 @@
  *
  * (one line). Pure: formats into caller buffers.
  */
-#ifndef NFQT_LIST_H
-#define NFQT_LIST_H
+#ifndef NFQT_DUMP_H
+#define NFQT_DUMP_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -24,19 +27,19 @@
 #include "flow.h"
 #include "prefix.h"
 
-struct list_filter {
+struct dump_filter {
 	int proto; /* protocol number, or -1 for any */
 	uint8_t family; /* 4, 6, or 0 for any */
 	int state; /* TCP state of that name, or -1 */
 	int sctp_state; /* SCTP state of that name, or -1 */
-	struct list_addr {
+	struct dump_addr {
 		bool set;
 		struct prefix p;
 	} src, dst, any; /* original source, destination, either end */
 };
 
 /* Match everything. */
-void list_filter_init(struct list_filter *f);
+void dump_filter_init(struct dump_filter *f);
 
 /*
  * Add one "key=value" term to f: proto=tcp|udp|...|NUMBER,
@@ -44,9 +47,9 @@ void list_filter_init(struct list_filter *f);
  * protocols' flows in a state of that name), src=ADDR[/BITS],
  * dst=ADDR[/BITS], addr=ADDR[/BITS]. Returns 0, or -1 with *why set.
  */
-int list_filter_add(struct list_filter *f, const char *term, const char **why);
+int dump_filter_add(struct dump_filter *f, const char *term, const char **why);
 
-bool list_match(const struct list_filter *f, const struct flow *fl);
+bool dump_match(const struct dump_filter *f, const struct flow *fl);
 
 /*
  * Write flow fl, which has left seconds to live, as a conntrack -L line
@@ -55,11 +58,11 @@ bool list_match(const struct list_filter *f, const struct flow *fl);
  * length written (at most len - 1, always NUL-terminated); 450 bytes are
  * always enough.
  */
-#define LIST_LINE_MAX 512
-size_t list_format(char *buf, size_t len, const struct flow *fl, uint32_t left,
+#define DUMP_LINE_MAX 512
+size_t dump_format(char *buf, size_t len, const struct flow *fl, uint32_t left,
 		   const struct flow_acct *acct, bool json);
 
 /* conntrack's name for a protocol ("tcp", "icmpv6", ...; "unknown"). */
-const char *list_proto_name(uint8_t family, uint8_t proto);
+const char *dump_proto_name(uint8_t family, uint8_t proto);
 
 #endif
