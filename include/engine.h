@@ -209,7 +209,8 @@ int engine_init(struct engine *e, const struct engine_params *p,
 		const struct hash_key *hkey, uint64_t now_ms);
 void engine_destroy(struct engine *e);
 
-/* engine_init() for an engine of group g, whose limits are made (group.c's); e zeroed. */
+/* engine_init() for an engine of group g, whose policy is made (for
+ * group.c). e must be zeroed. */
 int engine_init_member(struct engine *e, const struct engine_params *p,
 		       const struct hash_key *hkey, uint64_t now_ms,
 		       struct group *g);
@@ -218,8 +219,9 @@ int engine_init_member(struct engine *e, const struct engine_params *p,
 int engine_reconfigure(struct engine *e, const struct engine_params *p);
 
 /* group_reconfigure()'s first half for one engine: its table's, TCP
- * states' and counters' capacity and buckets for p. Returns 0, or -1
- * with errno set. */
+ * states' and counters' capacity and buckets for p. O(1) but for the
+ * memory it maps; a new bucket count starts a rehash that the ticks carry
+ * out. Returns 0, or -1 with errno set. */
 int engine_resize(struct engine *e, const struct engine_params *p);
 
 /* And its second: p's packet-path parameters and timeouts, counters off
@@ -248,7 +250,7 @@ static inline void engine_unlock(struct engine *e)
 		e->pol->lock.unlock(e->pol->lock.arg);
 }
 
-/* The group e is in, and its limits. */
+/* The group e is in, and its policy (limits and counts), to read. */
 static inline struct group *engine_group(const struct engine *e)
 {
 	return e->grp;

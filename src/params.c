@@ -6,7 +6,10 @@
 #include <string.h>
 
 #include "conf.h"
+#include "group.h"
 #include "params.h"
+
+_Static_assert(CONF_QUEUES_MAX <= GROUP_MAX, "a group for every queue");
 
 _Static_assert(sizeof(((struct conf *)0)->timeout) ==
 		       sizeof(((struct engine_params *)0)->timeout),
