@@ -179,7 +179,7 @@ static uint64_t mem_available(void)
 }
 
 /* Bytes the engines of nqueues queues may come to hold under c. */
-static uint64_t conf_bytes(const struct conf *c, unsigned nqueues)
+static uint64_t memory_need(const struct conf *c, unsigned nqueues)
 {
 	struct engine_params p;
 
@@ -190,7 +190,7 @@ static uint64_t conf_bytes(const struct conf *c, unsigned nqueues)
 static int check_memory(const struct conf *c, unsigned nqueues,
 			uint64_t already)
 {
-	uint64_t need = conf_bytes(c, nqueues), avail = mem_available();
+	uint64_t need = memory_need(c, nqueues), avail = mem_available();
 
 	if (need <= already || !avail || need - already < avail)
 		return 0;
@@ -1675,7 +1675,8 @@ int main(int argc, char **argv)
 			"cannot allocate the flow table%s (%" PRIu64
 			" MiB): %s",
 			d.nworkers > 1 ? "s" : "",
-			conf_bytes(&d.conf, d.nworkers) >> 20, strerror(errno));
+			memory_need(&d.conf, d.nworkers) >> 20,
+			strerror(errno));
 		goto out;
 	}
 	droplog_init(&d.droplog, &d.conf, mono_ms());
