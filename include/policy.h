@@ -44,9 +44,15 @@
  * Locking: in a group whose engines run on threads of their own, the
  * counts and the source table change under the group's lock, which the
  * caller passes in as struct policy_lock (the core links no thread
- * library). An engine takes it only to open or free a flow and once a
- * tick, never for a packet of a flow that exists. The functions below
- * that change counts expect the caller (engine.c) to hold it.
+ * library). An engine takes it only to open or free a flow, for the
+ * rare packet that changes what a flow counts for (a pickup answered, a
+ * connection closed or revived), and once a tick: never for the other
+ * packets of a flow that exists. Each function below says whether it
+ * takes the lock or expects its caller (engine.c) to hold it.
+ *
+ * The policy is one module with the engine and the group: it acts on an
+ * engine's table and counters (evicting, counting what it refused), as
+ * the kernel's early drop acts on nf_conntrack_core's table.
  */
 #ifndef NFQT_POLICY_H
 #define NFQT_POLICY_H
@@ -165,8 +171,8 @@ bool policy_keys_equal(const struct policy_keys *a,
 
 /* Count every flow of e's table again under the keys now set; first:
  * e's is the group's first table, whose recount clears the counts.
- * O(flows log flows). Returns 0, or -1 with errno set before any flow
- * moved. */
+ * O(flows log flows). None of the group's engines may run meanwhile (no
+ * lock). Returns 0, or -1 with errno set before any flow moved. */
 int policy_recount(struct engine *e, bool first);
 
 /* Is addr (of family) exempt? O(exempt prefixes). */
@@ -206,11 +212,13 @@ void policy_source_done(struct engine *e, struct flow *f);
  * Takes the lock. */
 void policy_revive(struct engine *e, struct flow *f);
 
-/* The timeouts in effect on every age list of e, at its adaptive scale. */
+/* The timeouts in effect on every age list of e, at its adaptive scale.
+ * O(lists). */
 void policy_set_timeouts(struct engine *e);
 
 /* pf's adaptive timeouts for e: recompute its scale from the group's
- * count. O(lists) when the scale changes, else O(1). */
+ * count (under the lock, or with the engines paused). O(lists) when the
+ * scale changes, else O(1). */
 void policy_adapt(struct engine *e);
 
 /* A tick's share, under the lock: idle sources freed (bounded), adaptive
