@@ -92,8 +92,10 @@ CORE       := hash slab prefix flow source pkt tcp sctp engine conf log report d
               defrag \
               metrics pause
 CORE_OBJS  := $(CORE:%=src/%.o)
-DAEMON_OBJS := src/nfqtrackd.o src/queue.o src/privs.o src/notify.o src/http.o
-CTL_OBJS   := src/nfqtrackctl.o
+DAEMON_OBJS := src/nfqtrackd.o src/daemon.o src/worker.o src/ctlcmd.o \
+               src/reload.o src/replaycli.o src/cmdtab.o src/queue.o \
+               src/privs.o src/notify.o src/http.o
+CTL_OBJS   := src/nfqtrackctl.o src/cmdtab.o
 LIB        := src/libnfqtrack.a
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,tests/bin/%,$(wildcard tests/unit/check_*.c))
