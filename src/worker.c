@@ -61,6 +61,10 @@ int workers_setup(struct workers *ws, const struct conf *c, uint64_t start_ms)
 	}
 	ws->n = n;
 	ws->grouped = n > 1;
+	/* None made yet: a failure below leaves nothing to close but what
+	 * was made (calloc's 0 would be standard input). */
+	for (unsigned i = 0; i < n; i++)
+		ws->w[i].wake_fd = -1;
 	for (unsigned i = 0; i < n; i++) {
 		struct worker *w = &ws->w[i];
 
