@@ -19,6 +19,7 @@
 #include "conf.h"
 #include "droplog.h"
 #include "log.h"
+#include "metrics.h"
 #include "notify.h"
 #include "queue.h"
 #include "worker.h"
@@ -51,6 +52,19 @@ struct daemon {
 	struct ratelimit reload_rate;
 	uint64_t status_ms, status_dropped; /* the last status line's */
 };
+
+/* Everything the counters table (metrics.h) reads, gathered. */
+struct daemon_counters {
+	struct metrics_input in; /* points into the rest */
+	struct engine_stats st;
+	struct queue_stats qs;
+	struct queue_kernel_stats ks;
+};
+
+/* Gather the counters of every engine and queue, the kernel's and the
+ * daemon's own into *c, for stats, metrics and the stop line. Workers
+ * paused or stopped; reads the kernel's file once per queue. */
+void daemon_counters(struct daemon *d, struct daemon_counters *c);
 
 /* A daemon with nothing made yet: every descriptor -1, so that
  * daemon_cleanup() may run after a failure at any point. */

@@ -113,7 +113,8 @@ void workers_pause(struct workers *ws);
 void workers_resume(struct workers *ws);
 
 /* The queues' counters, summed; and the kernel's, false if it had none
- * to give for any of them. Workers paused or stopped. */
+ * to give for any of them (or a queue is not bound). Workers paused or
+ * stopped. */
 bool workers_queue_totals(struct workers *ws, struct queue_stats *q,
 			  struct queue_kernel_stats *ks);
 

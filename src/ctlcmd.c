@@ -38,83 +38,44 @@ static void emit_reply(void *arg, const char *key, uint64_t value)
 static void stats_reply(struct daemon *d, const struct ctl_request *req,
 			struct ctl_reply *rep)
 {
-	(void)req;
-	struct queue_stats qs, *q = &qs;
-	struct queue_kernel_stats ks;
-	bool kernel = workers_queue_totals(&d->workers, q, &ks);
+	struct workers *ws = &d->workers;
+	struct daemon_counters c;
 
+	(void)req;
+	daemon_counters(d, &c);
 	ctl_reply_printf(rep, "version %s\n", VERSION);
 	ctl_reply_printf(rep, "uptime_seconds %" PRIu64 "\n",
 			 (mono_ms() - d->start_ms) / 1000);
-	engine_report(d->workers.engines, d->workers.n, emit_reply, rep);
+	engine_report(ws->engines, ws->n, emit_reply, rep);
 	emit_reply(rep, "queue", d->conf.queue);
-	emit_reply(rep, "queues", d->workers.n);
-	for (unsigned i = 0; d->workers.n > 1 && i < d->workers.n; i++)
+	emit_reply(rep, "queues", ws->n);
+	for (unsigned i = 0; ws->n > 1 && i < ws->n; i++)
 		ctl_reply_printf(rep, "queue_%" PRIu32 "_packets %" PRIu64 "\n",
-				 d->workers.w[i].queue_num,
-				 queue_stats(d->workers.w[i].queue)->packets);
-	emit_reply(rep, "queue_packets", q->packets);
-	emit_reply(rep, "queue_recv_calls", q->recv_calls);
-	emit_reply(rep, "queue_send_calls", q->send_calls);
-	emit_reply(rep, "queue_verdict_msgs", q->verdict_msgs);
-	emit_reply(rep, "queue_enobufs", q->enobufs);
-	emit_reply(rep, "queue_eintr", q->eintr);
-	emit_reply(rep, "queue_recv_errors", q->recv_errors);
-	emit_reply(rep, "queue_send_errors", q->send_errors);
-	emit_reply(rep, "queue_nl_errors", q->nl_errors);
-	emit_reply(rep, "queue_bad_messages", q->bad_messages);
-	if (kernel) {
-		emit_reply(rep, "kernel_queue_total", ks.queue_total);
-		emit_reply(rep, "kernel_queue_dropped", ks.queue_dropped);
-		emit_reply(rep, "kernel_user_dropped", ks.user_dropped);
-		emit_reply(rep, "kernel_id_sequence", ks.id_sequence);
-	}
-	emit_reply(rep, "log_suppressed", d->droplog.suppressed);
-	emit_reply(rep, "log_lost", log_lost());
-	emit_reply(rep, "reloads", d->reloads);
-	emit_reply(rep, "reload_errors", d->reload_errors);
+				 ws->w[i].queue_num,
+				 queue_stats(ws->w[i].queue)->packets);
+	/* queue_*, kernel_* (when the kernel's file could be read), log_*,
+	 * reload*: the counters table's daemon rows, as the metrics. */
+	metrics_stats(&c.in, METRICS_DAEMON, emit_reply, rep);
 }
 
 /* The metrics, for the HTTP listener and the control socket: from the
- * same counters as stats_reply(). */
+ * same table as stats_reply()'s. */
 size_t ctlcmd_render_metrics(void *arg, char *buf, size_t len)
 {
-	struct daemon *d = arg;
-	struct queue_kernel_stats ks;
-	struct engine_stats st;
-	struct queue_stats qs;
-	bool kernel = workers_queue_totals(&d->workers, &qs, &ks);
-	uint64_t expired = 0;
-	struct metrics_input in;
+	struct daemon_counters c;
 
-	engine_sum_stats(&st, d->workers.engines, d->workers.n);
-	for (unsigned i = 0; i < d->workers.n; i++)
-		expired += d->workers.engines[i]->table.expired;
-	in = (struct metrics_input){
-		.engine = d->workers.engines[0],
-		.stats = &st,
-		.queue = &qs,
-		.kernel = kernel ? &ks : NULL,
-		.flows_expired = expired,
-		.version = VERSION,
-		.start_time = d->start_time,
-		.reloads = d->reloads,
-		.reload_errors = d->reload_errors,
-		.log_suppressed = d->droplog.suppressed,
-		.log_lost = log_lost(),
-	};
-
-	return metrics_render(buf, len, &in);
+	daemon_counters(arg, &c);
+	return metrics_render(buf, len, &c.in);
 }
 
 /* "metrics": what GET /metrics serves, whatever metrics_listen says. */
 static void metrics_reply(struct daemon *d, const struct ctl_request *req,
 			  struct ctl_reply *rep)
 {
-	(void)req;
 	size_t cap = 16 << 10;
 	char *text = NULL, *bigger;
 
+	(void)req;
 	/* Again with more room if the first try did not fit: the kernel's
 	 * figures may have grown a digit in between. */
 	while ((bigger = realloc(text, cap))) {
@@ -484,11 +445,11 @@ static void get_reply(struct daemon *d, const struct ctl_request *req,
 static void config_reply(struct daemon *d, const struct ctl_request *req,
 			 struct ctl_reply *rep)
 {
-	(void)req;
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
 
+	(void)req;
 	if (!f) {
 		ctl_reply_error(rep, "out of memory");
 		return;
@@ -503,9 +464,9 @@ static void config_reply(struct daemon *d, const struct ctl_request *req,
 static void reload_reply(struct daemon *d, const struct ctl_request *req,
 			 struct ctl_reply *rep)
 {
-	(void)req;
 	struct reload_problems p;
 
+	(void)req;
 	if (!ratelimit_allow(&d->reload_rate, mono_ms()))
 		ctl_reply_error(rep,
 				"too many reloads (%d at once, then one a "

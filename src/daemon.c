@@ -60,6 +60,30 @@ void daemon_cleanup(struct daemon *d)
 	close_fd(&d->timerfd);
 }
 
+void daemon_counters(struct daemon *d, struct daemon_counters *c)
+{
+	struct workers *ws = &d->workers;
+	bool kernel = workers_queue_totals(ws, &c->qs, &c->ks);
+	uint64_t expired = 0;
+
+	engine_sum_stats(&c->st, ws->engines, ws->n);
+	for (unsigned i = 0; i < ws->n; i++)
+		expired += ws->engines[i]->table.expired;
+	c->in = (struct metrics_input){
+		.engine = ws->engines[0],
+		.stats = &c->st,
+		.queue = &c->qs,
+		.kernel = kernel ? &c->ks : NULL,
+		.flows_expired = expired,
+		.version = VERSION,
+		.start_time = d->start_time,
+		.reloads = d->reloads,
+		.reload_errors = d->reload_errors,
+		.log_suppressed = d->droplog.suppressed,
+		.log_lost = log_lost(),
+	};
+}
+
 uint32_t daemon_flows(const struct daemon *d)
 {
 	return d->workers.engines[0]->sh->flows;

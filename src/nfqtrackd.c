@@ -40,6 +40,7 @@
 #include "hash.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "notify.h"
 #include "privs.h"
 #include "reload.h"
@@ -224,30 +225,42 @@ static int run(struct daemon *d)
 	return 0;
 }
 
-static void log_final(const struct daemon *d, const char *why)
+/* A counter of the table (metrics.h) by its stats name. */
+static uint64_t counter(const struct daemon_counters *c, const char *key)
 {
-	struct engine_stats st, *s = &st;
-	char by_reason[256] = "";
-	uint64_t expired = 0;
+	uint64_t v = 0;
+
+	metrics_stat(&c->in, key, &v);
+	return v;
+}
+
+/* The stop line: its figures come from the counters table, as the stats'
+ * and the metrics' do. */
+static void log_final(struct daemon *d, const char *why)
+{
+	struct daemon_counters c;
+	char by_reason[256] = "", key[64];
 	size_t used = 0;
 
-	engine_sum_stats(&st, d->workers.engines, d->workers.n);
-	for (unsigned i = 0; i < d->workers.n; i++)
-		expired += d->workers.engines[i]->table.expired;
-	for (int i = 1; i < DROP_REASON_COUNT && used < sizeof(by_reason); i++)
+	daemon_counters(d, &c);
+	for (int i = 1; i < DROP_REASON_COUNT && used < sizeof(by_reason);
+	     i++) {
+		snprintf(key, sizeof(key), "dropped_%s", engine_drop_name(i));
 		used += (size_t)snprintf(by_reason + used,
 					 sizeof(by_reason) - used,
 					 "%s%s %" PRIu64, i > 1 ? ", " : "",
-					 engine_drop_name(i), s->drop[i]);
+					 engine_drop_name(i), counter(&c, key));
+	}
 	log_msg(LOG_NOTICE,
 		"stopping (%s): %" PRIu64 " packets, %" PRIu64
 		" accepted, %" PRIu64 " dropped (%s), %" PRIu64
-		" would drop; %" PRIu32 "/%" PRIu32 " flows, %" PRIu64
+		" would drop; %" PRIu64 "/%" PRIu64 " flows, %" PRIu64
 		" created, %" PRIu64 " expired, %" PRIu64 " evicted",
-		why, s->packets, s->accepted, s->dropped, by_reason,
-		s->would_drop, daemon_flows(d),
-		d->workers.engines[0]->max_flows, s->flows_created, expired,
-		s->flows_evicted);
+		why, counter(&c, "packets"), counter(&c, "accepted"),
+		counter(&c, "dropped"), by_reason, counter(&c, "would_drop"),
+		counter(&c, "flows"), counter(&c, "flows_max"),
+		counter(&c, "flows_created"), counter(&c, "flows_expired"),
+		counter(&c, "flows_evicted"));
 }
 
 static void usage(FILE *out)

@@ -367,10 +367,14 @@ bool workers_queue_totals(struct workers *ws, struct queue_stats *q,
 	memset(q, 0, sizeof(*q));
 	memset(ks, 0, sizeof(*ks));
 	for (unsigned i = 0; i < ws->n; i++) {
-		const uint64_t *from =
-			(const uint64_t *)queue_stats(ws->w[i].queue);
+		const uint64_t *from;
 		struct queue_kernel_stats one;
 
+		if (!ws->w[i].queue) { /* not bound, or unbound already */
+			kernel = false;
+			continue;
+		}
+		from = (const uint64_t *)queue_stats(ws->w[i].queue);
 		for (size_t j = 0; j < sizeof(*q) / sizeof(uint64_t); j++)
 			((uint64_t *)q)[j] += from[j];
 		if (queue_kernel_stats(ws->w[i].queue, &one) < 0) {
