@@ -93,7 +93,8 @@ struct droplog_feed {
 	struct droplog_entry ring[DROPLOG_RING];
 };
 
-/* An empty feed. */
+/* An empty feed; its ring is left as it is (zeroed memory or not, it
+ * is never read before it is written). */
 void droplog_feed_init(struct droplog_feed *f);
 
 /* The worker: note one packet's outcome, as droplog_packet() would (call

@@ -4,6 +4,7 @@
  */
 #include <arpa/inet.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -398,7 +399,9 @@ void droplog_tick(struct droplog *dl, struct engine *const *es, unsigned ne,
 
 void droplog_feed_init(struct droplog_feed *f)
 {
-	memset(f, 0, sizeof(*f));
+	/* Not the ring: its pages are touched only once lines go through
+	 * (a worker's memory is calloc's, untouched until used). */
+	memset(f, 0, offsetof(struct droplog_feed, ring));
 	for (int i = 0; i < 2; i++) {
 		report_init(&f->drops[i], DROP_REASON_COUNT,
 			    engine_drop_names());
@@ -539,12 +542,14 @@ void droplog_feed_tick(struct droplog *dl, struct droplog_feed *const *fs,
 	bool swapped = true;
 
 	for (unsigned i = 0; i < n; i++) {
+		uint32_t one;
+
 		droplog_drain(dl, fs[i], es[i]);
 		unsourced += atomic_load_explicit(&fs[i]->unsourced_pub,
 						  memory_order_relaxed);
-		uint32_t one = atomic_load_explicit(&fs[i]->sources_pub,
-						    memory_order_relaxed);
-
+		/* The group's count, as the last worker to see it saw it. */
+		one = atomic_load_explicit(&fs[i]->sources_pub,
+					   memory_order_relaxed);
 		sources = one > sources ? one : sources;
 	}
 	say_suppressed(dl, now_ms);

@@ -469,22 +469,23 @@ static int make_workers(struct daemon *d)
 	return 0;
 }
 
-/* "queue 0 bound; control socket ...": the daemon is up. */
-static void log_started(struct daemon *d)
+/* "queue 0 bound; control socket ...": the daemon is up. Made before
+ * the threads start (the tables are theirs then), logged after. */
+static void started_line(struct daemon *d, char *buf, size_t len)
 {
 	struct workers *ws = &d->workers;
 	char queues[32];
 
 	daemon_queues_text(&d->conf, queues, sizeof(queues));
-	log_msg(LOG_NOTICE,
-		"%s bound; control socket %s; metrics "
-		"%s%s; flow table%s %.1f MiB, source table %.1f MiB",
-		queues, d->conf.ctl_socket, d->http ? "on http://" : "off",
-		d->http ? d->conf.metrics_listen : "", ws->n > 1 ? "s" : "",
-		(double)workers_table_bytes(ws) / (1 << 20),
-		(double)source_table_bytes_for(
-			ws->engines[0]->sh->sources.slab.capacity) /
-			(1 << 20));
+	snprintf(buf, len,
+		 "%s bound; control socket %s; metrics "
+		 "%s%s; flow table%s %.1f MiB, source table %.1f MiB",
+		 queues, d->conf.ctl_socket, d->http ? "on http://" : "off",
+		 d->http ? d->conf.metrics_listen : "", ws->n > 1 ? "s" : "",
+		 (double)workers_table_bytes(ws) / (1 << 20),
+		 (double)source_table_bytes_for(
+			 ws->engines[0]->sh->sources.slab.capacity) /
+			 (1 << 20));
 }
 
 /*
@@ -496,7 +497,7 @@ static void log_started(struct daemon *d)
 static int start(struct daemon *d, bool *bound)
 {
 	struct privs_ids ids = { (uid_t)-1, (gid_t)-1, (gid_t)-1, 1 };
-	char err[256];
+	char err[256], line[512];
 
 	/* Root: find the user to become and the socket's group now, before
 	 * anything is bound. Started as that user already: nothing to do. */
@@ -516,17 +517,35 @@ static int start(struct daemon *d, bool *bound)
 	}
 	privs_describe(err, sizeof(err));
 	log_msg(LOG_NOTICE, "running as %s", err);
-	/* Only now: a thread has the credentials of the one that made it,
-	 * and capabilities are a thread's own. */
-	if (workers_start(&d->workers, d->conf.pin_threads) < 0)
-		return -1;
 	d->status_ms = mono_ms();
 	ctlcmd_init(d, d->status_ms);
 	notify_status(&d->notify, "%" PRIu32 "/%" PRIu32 " flows, 0 drops/s",
 		      daemon_flows(d), d->conf.max_flows);
+	started_line(d, line, sizeof(line));
+	/* Only now: a thread has the credentials of the one that made it,
+	 * and capabilities are a thread's own. */
+	if (workers_start(&d->workers, d->conf.pin_threads) < 0)
+		return -1;
 	notify_ready(&d->notify);
-	log_started(d);
+	log_msg(LOG_NOTICE, "%s", line);
 	return 0;
+}
+
+/* The queues were reached: stop the workers, tell systemd, unbind, and
+ * say why and with what counts. */
+static void stop(struct daemon *d)
+{
+	char why[32];
+
+	workers_stop(&d->workers);
+	notify_stopping(&d->notify);
+	if (d->stop_signal)
+		snprintf(why, sizeof(why), "SIG%s",
+			 sigabbrev_np(d->stop_signal));
+	else
+		snprintf(why, sizeof(why), "error");
+	daemon_stop(d);
+	log_final(d, why);
 }
 
 int main(int argc, char **argv)
@@ -534,7 +553,6 @@ int main(int argc, char **argv)
 	static struct daemon d;
 	struct options o = { 0 };
 	bool bound = false;
-	char why[32];
 	int ret;
 
 	daemon_init(&d);
@@ -555,17 +573,8 @@ int main(int argc, char **argv)
 			d.conf_path);
 
 	ret = start(&d, &bound) < 0 || run(&d) < 0 ? 1 : 0;
-	if (bound) {
-		workers_stop(&d.workers);
-		notify_stopping(&d.notify);
-		if (d.stop_signal)
-			snprintf(why, sizeof(why), "SIG%s",
-				 sigabbrev_np(d.stop_signal));
-		else
-			snprintf(why, sizeof(why), "error");
-		daemon_stop(&d);
-		log_final(&d, why);
-	}
+	if (bound)
+		stop(&d);
 	daemon_cleanup(&d);
 	log_close();
 	return ret;

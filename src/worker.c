@@ -190,15 +190,22 @@ static void *worker_run(void *arg)
 		{ .fd = w->wake_fd, .events = POLLIN },
 	};
 	uint64_t woken;
+	bool resumed = false;
 
 	w->tick_ms = mono_ms();
 	while (!atomic_load_explicit(&ws->stopping, memory_order_relaxed)) {
 		uint64_t now;
 
-		if (pause_requested(&ws->pause)) {
+		/* Once resumed, one turn (a batch) before the next pause:
+		 * control requests back to back (a client looping a walk of
+		 * the table) must not keep the queue waiting, as they never
+		 * did when one thread took turns at both. */
+		if (!resumed && pause_requested(&ws->pause)) {
 			pause_park(&ws->pause);
+			resumed = true;
 			continue;
 		}
+		resumed = false;
 		if (poll(pfd, 2, ENGINE_TICK_MS) < 0 && errno != EINTR) {
 			log_msg(LOG_ERR, "queue %" PRIu32 ": poll: %s",
 				w->queue_num, strerror(errno));
