@@ -106,9 +106,11 @@ void workers_close_queues(struct workers *ws);
 void workers_destroy(struct workers *ws);
 
 /* The engines and queues are the caller's until workers_resume(): every
- * running worker is parked between two batches. Costs a wake-up and a
- * condition wait per worker: for control requests, reloads and scrapes
- * only, never for housekeeping. */
+ * running worker is parked between two batches. Costs a wake-up (an
+ * eventfd write) and a condition wait per worker, and a worker once
+ * resumed takes one turn (a batch) before it parks again, so that pauses
+ * back to back never starve a queue: for control requests, reloads and
+ * scrapes only, never for housekeeping. */
 void workers_pause(struct workers *ws);
 void workers_resume(struct workers *ws);
 

@@ -6,7 +6,7 @@
  * Every handler runs on the main thread with the workers paused
  * (workers_pause()): the engines are its own meanwhile. A listing, a
  * flush and top go on over several turns of the loop, a bounded share of
- * buckets each (LIST_BUCKETS_PER_CHUNK), so that packets never wait long
+ * buckets each (WALK_BUCKETS_PER_CHUNK), so that packets never wait long
  * on one.
  */
 #define _GNU_SOURCE
@@ -108,7 +108,7 @@ struct listing {
  * buckets, whatever they hold or the filter takes (a filter that matches
  * nothing would otherwise walk the whole table at once), some 100 us. The
  * control server makes one chunk a turn. */
-#define LIST_BUCKETS_PER_CHUNK 1024
+#define WALK_BUCKETS_PER_CHUNK 1024
 
 static void list_one(const struct flow *f, void *arg)
 {
@@ -129,7 +129,7 @@ static void list_one(const struct flow *f, void *arg)
 	l->shown++;
 }
 
-/* The next chunk: LIST_BUCKETS_PER_CHUNK buckets, so that packets never
+/* The next chunk: WALK_BUCKETS_PER_CHUNK buckets, so that packets never
  * wait long on a listing (at most some 100 KB of lines: chains are
  * short). */
 static bool list_more(void *state, struct ctl_reply *rep)
@@ -139,7 +139,7 @@ static bool list_more(void *state, struct ctl_reply *rep)
 
 	l->rep = rep;
 	more = flow_table_walk_step(&l->d->workers.engines[l->table]->table,
-				    &l->cur, LIST_BUCKETS_PER_CHUNK, list_one,
+				    &l->cur, WALK_BUCKETS_PER_CHUNK, list_one,
 				    l);
 	if (!more && l->table + 1 < l->d->workers.n) {
 		l->table++;
@@ -189,7 +189,7 @@ struct topping {
 	uint32_t idx[TOP_MAX];
 };
 
-/* The next share of a top: LIST_BUCKETS_PER_CHUNK buckets of the source
+/* The next share of a top: WALK_BUCKETS_PER_CHUNK buckets of the source
  * table, then the lines. */
 static bool top_more(void *state, struct ctl_reply *rep)
 {
@@ -198,7 +198,7 @@ static bool top_more(void *state, struct ctl_reply *rep)
 	uint64_t now = tp->d->workers.engines[0]->now_ms;
 
 	if (source_table_top_step(st, now, tp->idx, tp->n, &tp->t,
-				  LIST_BUCKETS_PER_CHUNK))
+				  WALK_BUCKETS_PER_CHUNK))
 		return true;
 	if (tp->json)
 		ctl_reply_printf(rep, "[");
@@ -286,7 +286,7 @@ static bool flush_more(void *state, struct ctl_reply *rep)
 	struct flushing *fl = state;
 
 	if (engine_flush_step(fl->d->workers.engines[fl->table], &fl->cur,
-			      LIST_BUCKETS_PER_CHUNK, flush_match, &fl->filter,
+			      WALK_BUCKETS_PER_CHUNK, flush_match, &fl->filter,
 			      &fl->removed))
 		return true;
 	if (fl->table + 1 < fl->d->workers.n) {
