@@ -99,8 +99,10 @@ CORE_HDRS  := timeout params
 SUPPORT    := conf params mutex log report droplog ctl dump replay metrics \
               pause
 CORE_OBJS  := $(CORE:%=src/%.o) $(SUPPORT:%=src/%.o)
-DAEMON_OBJS := src/nfqtrackd.o src/queue.o src/privs.o src/notify.o src/http.o
-CTL_OBJS   := src/nfqtrackctl.o
+DAEMON_OBJS := src/nfqtrackd.o src/daemon.o src/worker.o src/ctlcmd.o \
+               src/reload.o src/replaycli.o src/cmdtab.o src/queue.o \
+               src/privs.o src/notify.o src/http.o
+CTL_OBJS   := src/nfqtrackctl.o src/cmdtab.o
 LIB        := src/libnfqtrack.a
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,tests/bin/%,$(wildcard tests/unit/check_*.c))

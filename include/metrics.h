@@ -3,14 +3,18 @@
  * metrics.h - the daemon's counters in the Prometheus text exposition
  * format (version 0.0.4), for the HTTP listener and `nfqtrackctl metrics`.
  *
- * One table in metrics.c maps every metric to where its value lives: the
- * group's gauges, its counters, the queue's, the kernel's line for the queue, or
- * the daemon's own. The same sources feed `nfqtrackctl stats`, so the two
- * never disagree. Rendering is pure: no socket, no clock, no allocation.
+ * One table in metrics.c names every counter once: its metric (name,
+ * type, help), its name in `nfqtrackctl stats`, and where its value lives
+ * (the group's gauges, its counters, the queue's, the kernel's line for the
+ * queue, or the daemon's own). The metrics, the daemon's part of the stats
+ * and the stop line all read it, so they never disagree; the few counters
+ * that are stats only (the queue's system calls) are rows without a
+ * metric name. Rendering is pure: no socket, no clock, no allocation.
  */
 #ifndef NFQT_METRICS_H
 #define NFQT_METRICS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,5 +47,25 @@ struct metrics_input {
  * and holds a cut text. O(metrics); about 10 KiB.
  */
 size_t metrics_render(char *buf, size_t len, const struct metrics_input *in);
+
+/* Which rows metrics_stats() walks. */
+enum metrics_part {
+	METRICS_ENGINE, /* the engines' (group_emit_stats() emits them too) */
+	METRICS_DAEMON, /* the queues', the kernel's, the daemon's own */
+};
+
+/*
+ * Each counter of the part that has a stats name, as "key value" to
+ * emit(), in the table's order (that of `nfqtrackctl stats`); rows over
+ * reasons give one key per reason ("dropped_table_full"). Counters whose
+ * source in is NULL (no kernel figures) are left out. O(rows).
+ */
+void metrics_stats(const struct metrics_input *in, enum metrics_part part,
+		   void (*emit)(void *arg, const char *key, uint64_t value),
+		   void *arg);
+
+/* The counter of this stats name into *v; false if there is none or its
+ * source is not in in. O(rows). */
+bool metrics_stat(const struct metrics_input *in, const char *key, uint64_t *v);
 
 #endif

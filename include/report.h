@@ -99,6 +99,16 @@ uint64_t report_total(const struct report *rep);
 size_t report_format(const struct report *rep, const char *verb,
 		     const char *unit, uint32_t seconds, char *buf, size_t len);
 
+/*
+ * Add the counts of from into rep (same reasons), as if rep had counted
+ * from's events too: a source of from found in rep adds its count and
+ * over; else it takes a free slot, or the smallest counter's place as a
+ * newcomer does (its over grows by that counter). Merging into an empty
+ * report copies from exactly, so one worker's report reads the same as
+ * before. O(REPORT_SLOTS^2) per reason, once per interval.
+ */
+void report_merge(struct report *rep, const struct report *from);
+
 /* Forget every count, for the next interval; reasons and names stay. */
 void report_reset(struct report *rep);
 

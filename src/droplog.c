@@ -4,6 +4,7 @@
  */
 #include <arpa/inet.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -262,17 +263,24 @@ static void packet_fields(struct fields *fs, const char *event,
 	fs->f[fs->n++] = (struct log_field){ "NFQTRACK_DPORT", fs->dport };
 }
 
-void droplog_packet(struct droplog *dl, const struct engine *e,
-		    const struct engine_result *r, uint64_t now_ms)
+/* Count the outcome for the interval's report. */
+static void count_packet(struct report *drops, struct report *evictions,
+			 const struct engine *e, const struct engine_result *r)
+{
+	if (r->verdict == VERDICT_DROP || r->shadow)
+		count(drops, r->reason, e, &r->pkt);
+	if (r->evicted)
+		count(evictions, r->evicted, e, &r->pkt);
+}
+
+/* Write the outcome's lines, as the rate limit allows. */
+static void say_packet(struct droplog *dl, const struct engine *e,
+		       const struct engine_result *r, uint64_t now_ms)
 {
 	char line[640];
 	bool dropped = r->verdict == VERDICT_DROP || r->shadow;
 	struct fields fs;
 
-	if (dropped)
-		count(&dl->drops, r->reason, e, &r->pkt);
-	if (r->evicted)
-		count(&dl->evictions, r->evicted, e, &r->pkt);
 	if (r->evicted) {
 		if (ratelimit_allow(&dl->rl, now_ms)) {
 			droplog_fmt_evict(line, sizeof(line), e, r);
@@ -295,18 +303,16 @@ void droplog_packet(struct droplog *dl, const struct engine *e,
 	}
 }
 
-void droplog_tick(struct droplog *dl, struct group *g, uint64_t now_ms)
+void droplog_packet(struct droplog *dl, const struct engine *e,
+		    const struct engine_result *r, uint64_t now_ms)
 {
-	uint64_t n = ratelimit_report(&dl->rl, now_ms), unsourced;
-	const struct policy *e = group_policy(g);
-	uint32_t flows = group_flows(g), events = group_take_events(g);
-	struct engine_stats st;
-	char line[1024];
+	count_packet(&dl->drops, &dl->evictions, e, r);
+	say_packet(dl, e, r, now_ms);
+}
 
-	group_stats(g, &st);
-	unsourced = st.flows_unsourced;
-	if (n)
-		log_msg(LOG_WARNING, "%" PRIu64 " drop messages suppressed", n);
+/* The warning mark's lines. */
+static void say_warn(const struct policy *e, uint32_t events, uint32_t flows)
+{
 	if (events & ENGINE_EV_WARN_ON)
 		log_msg(LOG_WARNING,
 			"flow table %" PRIu32 "%% full: %" PRIu32 " of %" PRIu32
@@ -318,20 +324,46 @@ void droplog_tick(struct droplog *dl, struct group *g, uint64_t now_ms)
 			"flow table back under %" PRIu32 "%%: %" PRIu32
 			" of %" PRIu32 " flows",
 			e->warn_at * 9 / 10, flows, e->max_flows);
-	/* The source table full: at most one line every 10 s. */
+}
+
+/* The count of lines the rate limit held back: at most once a second. */
+static void say_suppressed(struct droplog *dl, uint64_t now_ms)
+{
+	uint64_t n = ratelimit_report(&dl->rl, now_ms);
+
+	if (n)
+		log_msg(LOG_WARNING, "%" PRIu64 " drop messages suppressed", n);
+}
+
+/* The source table full: at most one line every 10 s. */
+static void say_unsourced(struct droplog *dl, uint64_t unsourced,
+			  uint32_t sources, uint64_t now_ms)
+{
 	if (unsourced > dl->unsourced_said &&
 	    now_ms - dl->unsourced_ms >= 10000) {
 		log_msg(LOG_WARNING,
 			"source table full (%" PRIu32 " sources): %" PRIu64
 			" new flows were not limited per source; raise "
 			"max_sources",
-			e->sources.count, unsourced - dl->unsourced_said);
+			sources, unsourced - dl->unsourced_said);
 		dl->unsourced_said = unsourced;
 		dl->unsourced_ms = now_ms;
 	}
-	if (!dl->interval_s ||
-	    now_ms - dl->interval_start_ms < (uint64_t)dl->interval_s * 1000)
-		return;
+}
+
+/* Has the interval ended? */
+static bool interval_over(const struct droplog *dl, uint64_t now_ms)
+{
+	return dl->interval_s && now_ms - dl->interval_start_ms >=
+					 (uint64_t)dl->interval_s * 1000;
+}
+
+/* The interval's report lines, and a new interval. */
+static void say_interval(struct droplog *dl, const struct policy *e,
+			 uint64_t now_ms)
+{
+	char line[1024];
+
 	if (!report_empty(&dl->drops)) {
 		report_format(&dl->drops, e->enforce ? "dropped" : "would drop",
 			      "packets", dl->interval_s, line, sizeof(line));
@@ -345,4 +377,209 @@ void droplog_tick(struct droplog *dl, struct group *g, uint64_t now_ms)
 	report_reset(&dl->drops);
 	report_reset(&dl->evictions);
 	dl->interval_start_ms = now_ms;
+}
+
+void droplog_tick(struct droplog *dl, struct group *g, uint64_t now_ms)
+{
+	const struct policy *e = group_policy(g);
+	uint32_t events = group_take_events(g);
+	struct engine_stats st;
+
+	group_stats(g, &st);
+	say_suppressed(dl, now_ms);
+	say_warn(e, events, e->flows);
+	say_unsourced(dl, st.flows_unsourced, e->sources.count, now_ms);
+	if (interval_over(dl, now_ms))
+		say_interval(dl, e, now_ms);
+}
+
+void droplog_feed_init(struct droplog_feed *f)
+{
+	/* Not the ring: its pages are touched only once lines go through
+	 * (a worker's memory is calloc's, untouched until used). */
+	memset(f, 0, offsetof(struct droplog_feed, ring));
+	for (int i = 0; i < 2; i++) {
+		report_init(&f->drops[i], DROP_REASON_COUNT,
+			    engine_drop_names());
+		report_init(&f->evictions[i], EVICT_REASON_COUNT,
+			    engine_evict_names());
+	}
+	atomic_init(&f->wanted, true);
+}
+
+void droplog_feed_packet(struct droplog_feed *f, const struct engine *e,
+			 const struct engine_result *r, uint64_t now_ms)
+{
+	unsigned head = atomic_load_explicit(&f->head, memory_order_acquire);
+	struct droplog_entry *en;
+
+	count_packet(&f->drops[f->cur], &f->evictions[f->cur], e, r);
+	if (f->tail_local - head >= DROPLOG_RING) {
+		/* What the line(s) would have been: held back. */
+		f->lost += (r->evicted ? 1 : 0) +
+			   (r->verdict == VERDICT_DROP || r->shadow ? 1 : 0);
+		atomic_store_explicit(&f->lost_pub, f->lost,
+				      memory_order_relaxed);
+		return;
+	}
+	en = &f->ring[f->tail_local % DROPLOG_RING];
+	en->r = *r;
+	en->now_ms = now_ms;
+	atomic_store_explicit(&f->tail, ++f->tail_local, memory_order_release);
+	f->pushed = true;
+}
+
+/* A count only its writer changes: a plain store, no locked add. */
+static void publish64(atomic_uint_fast64_t *to, uint64_t v)
+{
+	atomic_store_explicit(to, v, memory_order_relaxed);
+}
+
+bool droplog_feed_publish(struct droplog_feed *f, struct engine *e)
+{
+	unsigned flip = atomic_load_explicit(&f->flip, memory_order_acquire);
+	bool news = f->pushed;
+
+	if (flip != f->acked) {
+		/* The reports counted so far are the main thread's from the
+		 * release below. */
+		f->cur = flip & 1;
+		f->acked = flip;
+		atomic_store_explicit(&f->ack, flip, memory_order_release);
+	}
+	if (e->events || e->st.flows_unsourced != f->unsourced) {
+		engine_lock(e);
+		atomic_store_explicit(&f->warn_flows, engine_policy(e)->flows,
+				      memory_order_relaxed);
+		atomic_store_explicit(&f->sources_pub,
+				      engine_policy(e)->sources.count,
+				      memory_order_relaxed);
+		engine_unlock(e);
+		f->warn_on += !!(e->events & ENGINE_EV_WARN_ON);
+		f->warn_off += !!(e->events & ENGINE_EV_WARN_OFF);
+		atomic_store_explicit(&f->warn_on_pub, f->warn_on,
+				      memory_order_release);
+		atomic_store_explicit(&f->warn_off_pub, f->warn_off,
+				      memory_order_release);
+		news |= e->events != 0;
+		e->events = 0;
+		f->unsourced = e->st.flows_unsourced;
+		publish64(&f->unsourced_pub, f->unsourced);
+	}
+	publish64(&f->dropped_pub, e->st.dropped);
+	atomic_store_explicit(&f->flows_pub, e->table.count,
+			      memory_order_relaxed);
+	f->pushed = false;
+	if (!news)
+		return false;
+	/* Against droplog_drain()'s store of wanted and look at the ring:
+	 * one of the two sees the other's, so nothing waits unannounced
+	 * (one full fence per batch that had something to say). */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (!atomic_load_explicit(&f->wanted, memory_order_relaxed))
+		return false;
+	atomic_store_explicit(&f->wanted, false, memory_order_relaxed);
+	return true;
+}
+
+/* One pass over what the feed holds now. */
+static void drain_once(struct droplog *dl, struct droplog_feed *f,
+		       const struct engine *e)
+{
+	unsigned head = atomic_load_explicit(&f->head, memory_order_relaxed),
+		 tail = atomic_load_explicit(&f->tail, memory_order_acquire);
+	uint64_t lost =
+		atomic_load_explicit(&f->lost_pub, memory_order_relaxed);
+	uint32_t on = atomic_load_explicit(&f->warn_on_pub,
+					   memory_order_acquire),
+		 off = atomic_load_explicit(&f->warn_off_pub,
+					    memory_order_acquire);
+
+	while (head != tail) {
+		const struct droplog_entry *en = &f->ring[head % DROPLOG_RING];
+
+		say_packet(dl, e, &en->r, en->now_ms);
+		atomic_store_explicit(&f->head, ++head, memory_order_release);
+	}
+	if (lost != f->lost_seen) {
+		dl->suppressed += lost - f->lost_seen;
+		dl->rl.suppressed += lost - f->lost_seen;
+		f->lost_seen = lost;
+	}
+	if (on != f->warn_on_seen || off != f->warn_off_seen) {
+		say_warn(engine_policy(e),
+			 (on != f->warn_on_seen ? ENGINE_EV_WARN_ON : 0) |
+				 (off != f->warn_off_seen ? ENGINE_EV_WARN_OFF :
+							    0),
+			 atomic_load_explicit(&f->warn_flows,
+					      memory_order_relaxed));
+		f->warn_on_seen = on;
+		f->warn_off_seen = off;
+	}
+}
+
+void droplog_drain(struct droplog *dl, struct droplog_feed *f,
+		   const struct engine *e)
+{
+	drain_once(dl, f, e);
+	atomic_store_explicit(&f->wanted, true, memory_order_relaxed);
+	/* See droplog_feed_publish(). */
+	atomic_thread_fence(memory_order_seq_cst);
+	drain_once(dl, f, e);
+}
+
+void droplog_feed_tick(struct droplog *dl, struct droplog_feed *const *fs,
+		       struct group *g, uint64_t now_ms)
+{
+	unsigned n = g->n;
+	uint64_t unsourced = 0;
+	uint32_t sources = 0;
+	bool swapped = true;
+
+	for (unsigned i = 0; i < n; i++) {
+		uint32_t one;
+
+		droplog_drain(dl, fs[i], group_engine(g, i));
+		unsourced += atomic_load_explicit(&fs[i]->unsourced_pub,
+						  memory_order_relaxed);
+		/* The group's count, as the last worker to see it saw it. */
+		one = atomic_load_explicit(&fs[i]->sources_pub,
+					   memory_order_relaxed);
+		sources = one > sources ? one : sources;
+	}
+	say_suppressed(dl, now_ms);
+	say_unsourced(dl, unsourced, sources, now_ms);
+	if (!dl->collecting) {
+		if (!interval_over(dl, now_ms))
+			return;
+		for (unsigned i = 0; i < n; i++)
+			atomic_store_explicit(
+				&fs[i]->flip,
+				atomic_load_explicit(&fs[i]->flip,
+						     memory_order_relaxed) +
+					1,
+				memory_order_release);
+		dl->collecting = true;
+		dl->interval_start_ms = now_ms;
+	}
+	for (unsigned i = 0; i < n; i++)
+		swapped &= atomic_load_explicit(&fs[i]->ack,
+						memory_order_acquire) ==
+			   atomic_load_explicit(&fs[i]->flip,
+						memory_order_relaxed);
+	if (!swapped)
+		return;
+	for (unsigned i = 0; i < n; i++) {
+		unsigned old = !(atomic_load_explicit(&fs[i]->flip,
+						      memory_order_relaxed) &
+				 1);
+
+		report_merge(&dl->drops, &fs[i]->drops[old]);
+		report_merge(&dl->evictions, &fs[i]->evictions[old]);
+		report_reset(&fs[i]->drops[old]);
+		report_reset(&fs[i]->evictions[old]);
+	}
+	dl->collecting = false;
+	/* The next interval began at the swap. */
+	say_interval(dl, group_policy(g), dl->interval_start_ms);
 }

@@ -29,7 +29,7 @@ enum src {
 };
 
 struct metric {
-	const char *name;
+	const char *name; /* NULL: no metric, a stats counter only */
 	const char *type; /* NULL: another series of the family above */
 	const char *help;
 	const char *label; /* NULL: no label */
@@ -40,6 +40,10 @@ struct metric {
 	uint8_t src;
 	uint8_t width; /* bytes: 1 (bool), 4 or 8 */
 	uint32_t off;
+	/* Its name in `nfqtrackctl stats` (for a row over reasons, the
+	 * prefix of each reason's name), or NULL: not there. */
+	const char *stat;
+	bool daemon; /* the daemon's own, not the engines' */
 };
 
 #define FIELD(s, type, f) \
@@ -102,6 +106,8 @@ static const char *malformed_name(const struct metrics_input *in, int i)
 
 #define COUNTER "counter"
 #define GAUGE "gauge"
+#define STAT(k) .stat = (k)
+#define DAEMON(k) .stat = (k), .daemon = true
 
 static const struct metric metrics[] = {
 	{ "nfqtrack_build_info", GAUGE, "The daemon's version; always 1.",
@@ -109,122 +115,150 @@ static const struct metric metrics[] = {
 	{ "nfqtrack_start_time_seconds", GAUGE,
 	  "When the daemon started, in seconds since the epoch.",
 	  INPUT(start_time) },
-	{ "nfqtrack_flows", GAUGE, "Flows in the table.", GROUP(flows) },
+	{ "nfqtrack_flows", GAUGE, "Flows in the table.", GROUP(flows),
+	  STAT("flows") },
 	{ "nfqtrack_flows_max", GAUGE, "The table's size (max_flows).",
-	  GROUP(max_flows) },
+	  GROUP(max_flows), STAT("flows_max") },
 	{ "nfqtrack_flows_by_protocol", GAUGE,
 	  "Flows by protocol class, exempt sources' flows not counted.",
 	  .label = "protocol", .lname = proto_name, .first = 0, .end = PC_COUNT,
 	  .src = SRC_GAUGES,
 	  .width = sizeof(((struct group_gauges *)0)->proto_count[0]),
-	  .off = offsetof(struct group_gauges, proto_count) },
+	  .off = offsetof(struct group_gauges, proto_count), STAT("flows_") },
 	{ "nfqtrack_flows_midstream", GAUGE,
 	  "TCP connections picked up mid-stream, not yet answered.",
-	  GROUP(midstream_count) },
+	  GROUP(midstream_count), STAT("flows_midstream") },
 	{ "nfqtrack_flows_exempt", GAUGE, "Flows of exempt sources.",
-	  GROUP(exempt_count) },
+	  GROUP(exempt_count), STAT("flows_exempt") },
 	{ "nfqtrack_sources", GAUGE,
 	  "Sources (addresses or prefixes) counted in the source table.",
-	  GROUP(sources) },
+	  GROUP(sources), STAT("sources") },
 	{ "nfqtrack_sources_max", GAUGE, "The source table's size.",
-	  GROUP(sources_max) },
+	  GROUP(sources_max), STAT("sources_max") },
 	{ "nfqtrack_table_warning", GAUGE,
-	  "1 while the table is past warn_at, else 0.", GROUP(warn) },
+	  "1 while the table is past warn_at, else 0.", GROUP(warn),
+	  STAT("table_warning") },
 	{ "nfqtrack_enforce", GAUGE,
 	  "1 when limits drop packets, 0 in shadow mode (enforce = no).",
-	  GROUP(enforce) },
+	  GROUP(enforce), STAT("enforce") },
+	/* Totals the metrics give by label only. */
+	{ NULL, STATS(packets), STAT("packets") },
+	{ NULL, STATS(would_drop), STAT("would_drop") },
+	{ NULL, STATS(flows_evicted), STAT("flows_evicted") },
 	{ "nfqtrack_packets_total", COUNTER,
 	  "Packets given a verdict, by verdict.", .label = "verdict",
-	  .lvalue = "accept", STATS(accepted) },
+	  .lvalue = "accept", STATS(accepted), STAT("accepted") },
 	{ "nfqtrack_packets_total", .label = "verdict", .lvalue = "drop",
-	  STATS(dropped) },
+	  STATS(dropped), STAT("dropped") },
 	{ "nfqtrack_drops_total", COUNTER, "Packets dropped, by reason.",
-	  REASONS(SRC_STATS, struct engine_stats, drop, drop_name) },
+	  REASONS(SRC_STATS, struct engine_stats, drop, drop_name),
+	  STAT("dropped_") },
 	{ "nfqtrack_would_drops_total", COUNTER,
 	  "Packets that enforce = yes would have dropped, by reason.",
-	  REASONS(SRC_STATS, struct engine_stats, would, drop_name) },
+	  REASONS(SRC_STATS, struct engine_stats, would, drop_name),
+	  STAT("would_drop_") },
 	{ "nfqtrack_malformed_packets_total", COUNTER,
 	  "Malformed packets, by what was wrong with them.",
-	  REASONS(SRC_STATS, struct engine_stats, malformed, malformed_name) },
+	  REASONS(SRC_STATS, struct engine_stats, malformed, malformed_name),
+	  STAT("malformed_") },
 	{ "nfqtrack_invalid_packets_total", COUNTER,
 	  "Well-formed packets not valid for their flow, by reason.",
-	  REASONS(SRC_STATS, struct engine_stats, invalid, invalid_name) },
+	  REASONS(SRC_STATS, struct engine_stats, invalid, invalid_name),
+	  STAT("invalid_") },
 	{ "nfqtrack_fragments_total", COUNTER,
 	  "Non-first fragments, passed by fragment_verdict untracked.",
-	  STATS(fragments) },
+	  STATS(fragments), STAT("fragments") },
 	{ "nfqtrack_icmp_related_total", COUNTER,
-	  "ICMP errors about a flow in the table.", STATS(icmp_related) },
+	  "ICMP errors about a flow in the table.", STATS(icmp_related),
+	  STAT("icmp_related") },
 	{ "nfqtrack_untracked_packets_total", COUNTER,
 	  "Packets passed untracked (neighbour discovery and the like).",
-	  STATS(untracked) },
+	  STATS(untracked), STAT("untracked") },
 	{ "nfqtrack_tcp_ignored_packets_total", COUNTER,
 	  "TCP packets passed without changing their flow (out of step).",
-	  STATS(tcp_ignored) },
+	  STATS(tcp_ignored), STAT("tcp_ignored") },
 	{ "nfqtrack_checksums_verified_total", COUNTER,
 	  "Packets whose checksum nfqtrackd verified (the kernel had not).",
-	  STATS(checksums_verified) },
+	  STATS(checksums_verified), STAT("checksums_verified") },
 	{ "nfqtrack_flows_created_total", COUNTER, "Flows created.",
-	  STATS(flows_created) },
+	  STATS(flows_created), STAT("flows_created") },
 	{ "nfqtrack_flows_reopened_total", COUNTER,
 	  "TCP connections that reopened a closing flow's ports.",
-	  STATS(flows_reopened) },
+	  STATS(flows_reopened), STAT("flows_reopened") },
 	{ "nfqtrack_flows_revived_total", COUNTER,
 	  "Closed TCP flows that carried data again, counted again.",
-	  STATS(flows_revived) },
+	  STATS(flows_revived), STAT("flows_revived") },
 	{ "nfqtrack_flows_closed_total", COUNTER,
 	  "Flows removed at once (a RST before any reply).",
-	  STATS(flows_closed) },
+	  STATS(flows_closed), STAT("flows_closed") },
 	{ "nfqtrack_flows_expired_total", COUNTER,
-	  "Flows removed because they timed out.", INPUT(flows_expired) },
+	  "Flows removed because they timed out.", INPUT(flows_expired),
+	  STAT("flows_expired") },
 	{ "nfqtrack_flows_evicted_total", COUNTER,
 	  "Flows evicted to make room for new ones, by reason.",
-	  REASONS(SRC_STATS, struct engine_stats, evicted, evict_name) },
+	  REASONS(SRC_STATS, struct engine_stats, evicted, evict_name),
+	  STAT("evicted_") },
 	{ "nfqtrack_flows_flushed_total", COUNTER,
-	  "Flows removed by nfqtrackctl flush.", STATS(flows_flushed) },
+	  "Flows removed by nfqtrackctl flush.", STATS(flows_flushed),
+	  STAT("flows_flushed") },
 	{ "nfqtrack_flows_unsourced_total", COUNTER,
 	  "Flows made with no room in the source table to count them.",
-	  STATS(flows_unsourced) },
+	  STATS(flows_unsourced), STAT("flows_unsourced") },
 	{ "nfqtrack_table_warnings_total", COUNTER,
-	  "Times the table went past warn_at.", STATS(warnings) },
+	  "Times the table went past warn_at.", STATS(warnings),
+	  STAT("table_warnings") },
 	{ "nfqtrack_sources_full_total", COUNTER,
 	  "New sources that found no room in the source table.",
-	  GROUP(sources_full) },
+	  GROUP(sources_full), STAT("sources_full") },
 	{ "nfqtrack_sources_reclaimed_total", COUNTER,
-	  "Idle sources freed early to make room.", GROUP(sources_reclaimed) },
+	  "Idle sources freed early to make room.", GROUP(sources_reclaimed),
+	  STAT("sources_reclaimed") },
 	{ "nfqtrack_queue_packets_total", COUNTER,
-	  "Packets received from the queue.", QUEUE(packets) },
+	  "Packets received from the queue.", QUEUE(packets),
+	  DAEMON("queue_packets") },
+	/* The queue's system calls: a diagnostic for stats, not a metric
+	 * (they move with any packet, as queue_packets does). */
+	{ NULL, QUEUE(recv_calls), DAEMON("queue_recv_calls") },
+	{ NULL, QUEUE(send_calls), DAEMON("queue_send_calls") },
+	{ NULL, QUEUE(verdict_msgs), DAEMON("queue_verdict_msgs") },
 	{ "nfqtrack_queue_enobufs_total", COUNTER,
 	  "Receive overruns (ENOBUFS): packets lost to a full socket buffer.",
-	  QUEUE(enobufs) },
+	  QUEUE(enobufs), DAEMON("queue_enobufs") },
+	{ NULL, QUEUE(eintr), DAEMON("queue_eintr") },
 	{ "nfqtrack_queue_recv_errors_total", COUNTER,
-	  "Receives that failed for want of memory.", QUEUE(recv_errors) },
+	  "Receives that failed for want of memory.", QUEUE(recv_errors),
+	  DAEMON("queue_recv_errors") },
 	{ "nfqtrack_queue_send_errors_total", COUNTER,
-	  "Verdicts the kernel did not take.", QUEUE(send_errors) },
+	  "Verdicts the kernel did not take.", QUEUE(send_errors),
+	  DAEMON("queue_send_errors") },
 	{ "nfqtrack_queue_netlink_errors_total", COUNTER,
 	  "Error messages from the kernel on the queue's socket.",
-	  QUEUE(nl_errors) },
+	  QUEUE(nl_errors), DAEMON("queue_nl_errors") },
 	{ "nfqtrack_queue_bad_messages_total", COUNTER,
 	  "Messages from the queue that could not be decoded.",
-	  QUEUE(bad_messages) },
+	  QUEUE(bad_messages), DAEMON("queue_bad_messages") },
 	{ "nfqtrack_kernel_queue_length", GAUGE,
-	  "Packets waiting in the kernel for a verdict.", KERNEL(queue_total) },
+	  "Packets waiting in the kernel for a verdict.", KERNEL(queue_total),
+	  DAEMON("kernel_queue_total") },
 	{ "nfqtrack_kernel_queue_dropped_total", COUNTER,
 	  "Packets the kernel dropped for a full queue (fail_open = no).",
-	  KERNEL(queue_dropped) },
+	  KERNEL(queue_dropped), DAEMON("kernel_queue_dropped") },
 	{ "nfqtrack_kernel_user_dropped_total", COUNTER,
 	  "Packets the kernel dropped for a full socket (fail_open = no).",
-	  KERNEL(user_dropped) },
+	  KERNEL(user_dropped), DAEMON("kernel_user_dropped") },
+	{ NULL, KERNEL(id_sequence), DAEMON("kernel_id_sequence") },
 	{ "nfqtrack_log_suppressed_total", COUNTER,
 	  "Drop and eviction lines held back by log_rate.",
-	  INPUT(log_suppressed) },
+	  INPUT(log_suppressed), DAEMON("log_suppressed") },
 	{ "nfqtrack_log_lost_total", COUNTER,
-	  "Log lines that syslog did not take.", INPUT(log_lost) },
+	  "Log lines that syslog did not take.", INPUT(log_lost),
+	  DAEMON("log_lost") },
 	{ "nfqtrack_config_reloads_total", COUNTER,
 	  "Configuration reloads asked for (SIGHUP, nfqtrackctl reload).",
-	  INPUT(reloads) },
+	  INPUT(reloads), DAEMON("reloads") },
 	{ "nfqtrack_config_reload_errors_total", COUNTER,
 	  "Reloads refused: the running configuration stayed.",
-	  INPUT(reload_errors) },
+	  INPUT(reload_errors), DAEMON("reload_errors") },
 };
 
 /* Text appended to a caller's buffer, counting what did not fit. */
@@ -324,6 +358,8 @@ size_t metrics_render(char *buf, size_t len, const struct metrics_input *in)
 		int first = m->first, end = m->end > m->first ? m->end : 1;
 		uint64_t v;
 
+		if (!m->name)
+			continue;
 		if (m->type)
 			family = m;
 		for (int i = first; i < end; i++) {
@@ -351,4 +387,53 @@ size_t metrics_render(char *buf, size_t len, const struct metrics_input *in)
 		}
 	}
 	return o.used;
+}
+
+/* The stats name of row m's i-th value into key. */
+static void stat_key(const struct metrics_input *in, const struct metric *m,
+		     int i, char *key, size_t len)
+{
+	if (m->lname && m->end > m->first)
+		snprintf(key, len, "%s%s", m->stat, m->lname(in, i));
+	else
+		snprintf(key, len, "%s", m->stat);
+}
+
+void metrics_stats(const struct metrics_input *in, enum metrics_part part,
+		   void (*emit)(void *arg, const char *key, uint64_t value),
+		   void *arg)
+{
+	char key[64];
+
+	for (size_t r = 0; r < sizeof(metrics) / sizeof(metrics[0]); r++) {
+		const struct metric *m = &metrics[r];
+		int end = m->end > m->first ? m->end : m->first + 1;
+		uint64_t v;
+
+		if (!m->stat || m->daemon != (part == METRICS_DAEMON))
+			continue;
+		for (int i = m->first; i < end && value(in, m, i, &v); i++) {
+			stat_key(in, m, i, key, sizeof(key));
+			emit(arg, key, v);
+		}
+	}
+}
+
+bool metrics_stat(const struct metrics_input *in, const char *key, uint64_t *v)
+{
+	char k[64];
+
+	for (size_t r = 0; r < sizeof(metrics) / sizeof(metrics[0]); r++) {
+		const struct metric *m = &metrics[r];
+		int end = m->end > m->first ? m->end : m->first + 1;
+
+		if (!m->stat || strncmp(key, m->stat, strlen(m->stat)))
+			continue;
+		for (int i = m->first; i < end; i++) {
+			stat_key(in, m, i, k, sizeof(k));
+			if (!strcmp(k, key))
+				return value(in, m, i, v);
+		}
+	}
+	return false;
 }

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmdtab.h"
 #include "conf.h"
 #include "ctl.h"
 
@@ -29,39 +30,11 @@ enum { EXIT_DAEMON = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
 
 static void usage(FILE *out)
 {
+	fprintf(out, "usage: nfqtrackctl [-s SOCKET] [-c FILE] [-o text|json] "
+		     "COMMAND\n"
+		     "commands:\n");
+	ctl_cmd_usage(out);
 	fprintf(out,
-		"usage: nfqtrackctl [-s SOCKET] [-c FILE] [-o text|json] "
-		"COMMAND\n"
-		"commands:\n"
-		"  stats     the daemon's counters: flows, packets, drops by "
-		"reason, ...\n"
-		"  metrics   the same in Prometheus's text format, as GET "
-		"/metrics serves them\n"
-		"  list      the flows, as conntrack -L prints them; filters:\n"
-		"              -p, --proto PROTO    tcp, udp, icmp, ... or a "
-		"number\n"
-		"              -f, --family FAMILY  ipv4 or ipv6\n"
-		"              --src ADDR[/BITS]    original source\n"
-		"              --dst ADDR[/BITS]    original destination\n"
-		"              --addr ADDR[/BITS]   either end\n"
-		"              --state STATE        TCP state (ESTABLISHED, "
-		"TIME_WAIT, ...)\n"
-		"  count     the number of flows (as conntrack -C)\n"
-		"  get       one flow, by its tuple either way: -p, --src, "
-		"--dst and\n"
-		"            --sport/--dport, or --icmp-id [--icmp-type "
-		"--icmp-code]\n"
-		"  flush     remove flows: all, or those matching list's "
-		"filters\n"
-		"  reload    re-read the configuration now; errors as "
-		"FILE:LINE, exit 1\n"
-		"  config    the configuration in effect\n"
-		"  top       the sources holding the most flows, with their "
-		"new flows per\n"
-		"            second and how many were refused\n"
-		"              -n, --count N        how many (default 10, at "
-		"most 1000)\n"
-		"  version   the daemon's version\n"
 		"options:\n"
 		"  -s, --socket PATH   control socket (default: ctl_socket "
 		"from the config)\n"
@@ -235,67 +208,8 @@ static void print_pairs(char *body, bool json)
 		puts(first ? "}" : "\n}");
 }
 
-/* Filter options, and which commands take them. */
-enum filter_opt {
-	F_PROTO,
-	F_FAMILY,
-	F_SRC,
-	F_DST,
-	F_ADDR,
-	F_STATE,
-	F_SPORT,
-	F_DPORT,
-	F_ID,
-	F_TYPE,
-	F_CODE,
-	F_COUNT
-};
-
-static const char *const filter_key[F_COUNT] = {
-	"proto", "family", "src", "dst",  "addr", "state",
-	"sport", "dport",  "id",  "type", "code",
-};
-
-#define SELECT                                                        \
-	(1u << F_PROTO | 1u << F_FAMILY | 1u << F_SRC | 1u << F_DST | \
-	 1u << F_ADDR | 1u << F_STATE)
-#define TUPLE                                                        \
-	(1u << F_PROTO | 1u << F_SRC | 1u << F_DST | 1u << F_SPORT | \
-	 1u << F_DPORT | 1u << F_ID | 1u << F_TYPE | 1u << F_CODE)
-
-enum reply_style {
-	R_PAIRS, /* "key value" lines, aligned, or one JSON object */
-	R_VERBATIM, /* printed as it comes */
-	R_STREAM, /* the flow listing */
-	R_TOP,
-	R_COUNT, /* "flows N": N */
-	R_FLUSH, /* "deleted N": said on stderr, as conntrack does */
-	R_RELOAD,
-};
-
-static const struct command {
-	const char *name;
-	unsigned filters; /* bit per enum filter_opt */
-	enum reply_style style;
-	bool json_arg; /* the daemon formats JSON itself */
-} commands[] = {
-	{ "stats", 0, R_PAIRS, false },	    { "count", 0, R_COUNT, false },
-	{ "list", SELECT, R_STREAM, true }, { "get", TUPLE, R_VERBATIM, true },
-	{ "top", 0, R_TOP, true },	    { "flush", SELECT, R_FLUSH, false },
-	{ "reload", 0, R_RELOAD, false },   { "config", 0, R_VERBATIM, false },
-	{ "version", 0, R_PAIRS, false },   { "metrics", 0, R_VERBATIM, false },
-};
-
-static const struct command *find_command(const char *name)
-{
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (!strcmp(commands[i].name, name))
-			return &commands[i];
-	return NULL;
-}
-
 /* Print a successful reply in the command's style. */
-static void print_reply(const struct command *cmd, char *body, bool json)
+static void print_reply(const struct ctl_cmd *cmd, char *body, bool json)
 {
 	unsigned long n = 0;
 
@@ -371,7 +285,7 @@ int main(int argc, char **argv)
 	char filters[1024] = "", req[1200];
 	unsigned used = 0; /* filter options given */
 	const char *socket_path = NULL, *conf_path = CONF_DEFAULT_PATH;
-	const struct command *cmd;
+	const struct ctl_cmd *cmd;
 	struct ctl_reply rep;
 	enum ctl_status st;
 	struct conf conf;
@@ -381,7 +295,7 @@ int main(int argc, char **argv)
 
 	while ((opt = getopt_long(argc, argv, "s:c:o:Vhp:f:n:", opts, NULL)) !=
 	       -1) {
-		enum filter_opt f = F_COUNT;
+		enum ctl_filter f = F_COUNT;
 
 		switch (opt) {
 		case 'p':
@@ -457,15 +371,15 @@ int main(int argc, char **argv)
 		if (f == F_COUNT)
 			continue;
 		used |= 1u << f;
-		if (add_term(filters, sizeof(filters), filter_key[f], optarg) <
-		    0)
+		if (add_term(filters, sizeof(filters), ctl_filter_key[f],
+			     optarg) < 0)
 			return EXIT_USAGE;
 	}
 	if (optind != argc - 1) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	cmd = find_command(argv[optind]);
+	cmd = ctl_cmd_find(argv[optind]);
 	if (!cmd) {
 		fprintf(stderr, "nfqtrackctl: unknown command '%s'\n",
 			argv[optind]);
@@ -478,10 +392,10 @@ int main(int argc, char **argv)
 				fprintf(stderr,
 					"nfqtrackctl: --%s does not go with "
 					"%s\n",
-					filter_key[f], cmd->name);
+					ctl_filter_key[f], cmd->name);
 		return EXIT_USAGE;
 	}
-	if (count && cmd->style != R_TOP) {
+	if (count && !cmd->count) {
 		fprintf(stderr, "nfqtrackctl: -n goes with top\n");
 		return EXIT_USAGE;
 	}
@@ -492,8 +406,8 @@ int main(int argc, char **argv)
 		socket_path = conf.ctl_socket;
 	}
 	snprintf(req, sizeof(req), "%s%s%s%s%s", cmd->name,
-		 cmd->style == R_TOP ? " " : "",
-		 cmd->style == R_TOP ? (count ? count : "10") : "",
+		 cmd->count ? " " : "",
+		 cmd->count ? (count ? count : "10") : "",
 		 json && cmd->json_arg ? " json" : "", filters);
 	if (cmd->style == R_STREAM)
 		return list(socket_path, req, json);

@@ -83,6 +83,40 @@ void report_add(struct report *rep, unsigned reason, uint8_t family,
 	*min = k;
 }
 
+void report_merge(struct report *rep, const struct report *from)
+{
+	for (unsigned i = 1; i < rep->nreasons && i < from->nreasons; i++) {
+		struct report_reason *r = &rep->r[i];
+		const struct report_reason *f = &from->r[i];
+
+		r->count += f->count;
+		for (uint32_t j = 0; j < f->used; j++) {
+			const struct report_src *s = &f->slot[j];
+			struct report_src *min = NULL, *hit = NULL;
+
+			for (uint32_t k = 0; k < r->used && !hit; k++) {
+				if (src_same(&r->slot[k], s))
+					hit = &r->slot[k];
+				else if (!min || r->slot[k].count < min->count)
+					min = &r->slot[k];
+			}
+			if (hit) {
+				hit->count += s->count;
+				hit->over += s->over;
+			} else if (r->used < REPORT_SLOTS) {
+				r->slot[r->used++] = *s;
+			} else {
+				/* As in report_add(), for s->count events. */
+				struct report_src k = *s;
+
+				k.over += min->count;
+				k.count += min->count;
+				*min = k;
+			}
+		}
+	}
+}
+
 uint64_t report_total(const struct report *rep)
 {
 	uint64_t n = 0;

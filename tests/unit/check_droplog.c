@@ -358,6 +358,108 @@ START_TEST(eviction_report_and_source_table_full)
 }
 END_TEST
 
+/* The daemon's way: a worker's feed, read by the main thread's tick; the
+ * same lines as syslog_lines_and_reports, the report a tick after the
+ * interval's end (once the worker swapped). */
+START_TEST(feed_lines_and_reports)
+{
+	static struct droplog_feed f;
+	struct droplog_feed *fs[] = { &f };
+	uint64_t t = T0 * 1000ULL;
+	char *all;
+
+	listen_log();
+	conf_defaults(&conf);
+	conf.max_flows = 10;
+	conf.max_flows_per_source = 4;
+	conf.warn_at = 50;
+	conf.log_rate = 1;
+	conf.log_burst = 3;
+	conf.report_interval = 2;
+	restart();
+	droplog_init(&dl, &conf, t);
+	droplog_feed_init(&f);
+	for (uint16_t i = 0; i < 10; i++) {
+		udp4(C4, S4, (uint16_t)(5000 + i), 53);
+		if (res.verdict == VERDICT_DROP)
+			droplog_feed_packet(&f, &e, &res, t);
+	}
+	for (uint16_t i = 0; i < 2; i++) {
+		udp4("198.18.0.1", S4, (uint16_t)(5000 + i), 53);
+		udp4("198.18.0.2", S4, (uint16_t)(5000 + i), 53);
+	}
+	/* The first news wakes the main thread; then not until it drained. */
+	ck_assert(droplog_feed_publish(&f, &e));
+	ck_assert(!droplog_feed_publish(&f, &e));
+	ck_assert_str_eq(read_log(), "");
+	droplog_feed_tick(&dl, fs, engine_group(&e), t + 100);
+	all = read_log();
+	ck_assert_int_eq(count_lines(all, "source limit (4/4 flows from "
+					  "192.0.2.7), dropping packet"),
+			 3);
+	ck_assert_ptr_nonnull(strstr(all, "flow table 80% full: 8 of 10 "
+					  "flows (warn_at = 50)\n"));
+	ck_assert_uint_eq(dl.suppressed, 3);
+	droplog_feed_tick(&dl, fs, engine_group(&e), t + 1100);
+	all = read_log();
+	ck_assert_ptr_nonnull(strstr(all, "3 drop messages suppressed\n"));
+	/* The interval ends: the worker is asked to swap, and the report
+	 * follows the tick after it did. */
+	droplog_feed_tick(&dl, fs, engine_group(&e), t + 2000);
+	ck_assert_ptr_null(strstr(read_log(), "dropped 6"));
+	droplog_feed_publish(&f, &e);
+	droplog_feed_tick(&dl, fs, engine_group(&e), t + 2100);
+	ck_assert_str_eq(read_log(), "dropped 6 packets in 2 s: "
+				     "source_limit 6 (top: 192.0.2.7 6)\n");
+	droplog_feed_publish(&f, &e);
+	droplog_feed_tick(&dl, fs, engine_group(&e), t + 4000);
+	droplog_feed_publish(&f, &e);
+	droplog_feed_tick(&dl, fs, engine_group(&e), t + 4100);
+	ck_assert_str_eq(read_log(), "");
+	at(conf.timeout[TMO_UDP]);
+	engine_tick(&e);
+	droplog_feed_publish(&f, &e);
+	droplog_feed_tick(&dl, fs, engine_group(&e), t + 30000);
+	ck_assert_str_eq(read_log(),
+			 "flow table back under 45%: 0 of 10 flows\n");
+	unlisten_log();
+}
+END_TEST
+
+/* A full ring costs lines, counted as held back, never the counts. */
+START_TEST(feed_ring_full)
+{
+	static struct droplog_feed f;
+	struct droplog_feed *fs[] = { &f };
+	uint64_t t = T0 * 1000ULL;
+
+	listen_log();
+	conf_defaults(&conf);
+	conf.max_flows = 1;
+	conf.on_full = CONF_FULL_DROP;
+	conf.log_rate = 0;
+	conf.report_interval = 1;
+	restart();
+	droplog_init(&dl, &conf, t);
+	droplog_feed_init(&f);
+	udp4(C4, S4, 4000, 53);
+	for (unsigned i = 0; i < DROPLOG_RING + 5; i++) {
+		udp4(C4, S4, (uint16_t)(5000 + i % 1000), 53);
+		ck_assert_int_eq(res.verdict, VERDICT_DROP);
+		droplog_feed_packet(&f, &e, &res, t);
+	}
+	droplog_feed_publish(&f, &e);
+	droplog_feed_tick(&dl, fs, engine_group(&e), t + 1000);
+	ck_assert_uint_eq(dl.suppressed, DROPLOG_RING + 5);
+	droplog_feed_publish(&f, &e);
+	droplog_feed_tick(&dl, fs, engine_group(&e), t + 1100);
+	ck_assert_ptr_nonnull(strstr(read_log(), "dropped 1029 packets in 1 s: "
+						 "table_full 1029 (top: "
+						 "192.0.2.7 1029)\n"));
+	unlisten_log();
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("droplog");
@@ -370,6 +472,8 @@ int main(void)
 	tcase_add_test(tc, eviction_lines);
 	tcase_add_test(tc, syslog_lines_and_reports);
 	tcase_add_test(tc, eviction_report_and_source_table_full);
+	tcase_add_test(tc, feed_lines_and_reports);
+	tcase_add_test(tc, feed_ring_full);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

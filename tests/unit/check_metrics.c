@@ -294,6 +294,82 @@ START_TEST(truncation)
 }
 END_TEST
 
+/* "key value\n" lines, appended. */
+static char pairs[32 << 10];
+
+static void collect(void *arg, const char *name, uint64_t value)
+{
+	size_t used = strlen(pairs);
+
+	(void)arg;
+	snprintf(pairs + used, sizeof(pairs) - used, "%s %" PRIu64 "\n", name,
+		 value);
+}
+
+/* One counter table: every engine counter it names for the stats reads
+ * what group_emit_stats() says under that name, and metrics_stat() finds
+ * each; the daemon's rows come in the stats' order, stats-only ones
+ * (queue_eintr) too, the kernel's left out without the kernel's file. */
+START_TEST(stats_names)
+{
+	static char table[32 << 10];
+	char *save = NULL, *line;
+
+	ck_assert_int_eq(udp4(C4, S4, 1000, 53), VERDICT_ACCEPT);
+	ck_assert_int_eq(udp4(C4, S4, 1001, 53), VERDICT_ACCEPT);
+	ck_assert_int_eq(udp4(C4, S4, 1002, 53), VERDICT_DROP);
+	pairs[0] = '\0';
+	group_gauges(engine_group(&e), &gg);
+	metrics_stats(&in, METRICS_ENGINE, collect, NULL);
+	strcpy(table, pairs);
+	pairs[0] = '\0';
+	group_emit_stats(engine_group(&e), collect, NULL);
+	ck_assert_uint_gt(strlen(table), 0);
+	for (line = strtok_r(table, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char want[96], name[64];
+		uint64_t v;
+
+		snprintf(want, sizeof(want), "\n%s\n", line);
+		ck_assert_msg(strstr(pairs, want + 1) == pairs ||
+				      strstr(pairs, want),
+			      "group_emit_stats has no '%s'", line);
+		ck_assert_int_eq(sscanf(line, "%63s", name), 1);
+		ck_assert(metrics_stat(&in, name, &v));
+	}
+	qs.eintr = 7;
+	ks.id_sequence = 9;
+	in.log_suppressed = 3;
+	pairs[0] = '\0';
+	metrics_stats(&in, METRICS_DAEMON, collect, NULL);
+	ck_assert_str_eq(pairs, "queue_packets 0\n"
+				"queue_recv_calls 0\n"
+				"queue_send_calls 0\n"
+				"queue_verdict_msgs 0\n"
+				"queue_enobufs 0\n"
+				"queue_eintr 7\n"
+				"queue_recv_errors 0\n"
+				"queue_send_errors 0\n"
+				"queue_nl_errors 0\n"
+				"queue_bad_messages 0\n"
+				"kernel_queue_total 0\n"
+				"kernel_queue_dropped 0\n"
+				"kernel_user_dropped 0\n"
+				"kernel_id_sequence 9\n"
+				"log_suppressed 3\n"
+				"log_lost 0\n"
+				"reloads 0\n"
+				"reload_errors 0\n");
+	in.kernel = NULL;
+	pairs[0] = '\0';
+	metrics_stats(&in, METRICS_DAEMON, collect, NULL);
+	ck_assert_ptr_null(strstr(pairs, "kernel_"));
+	ck_assert_ptr_nonnull(strstr(pairs, "\nlog_suppressed 3\n"));
+	/* Not a metric: the text has no series for it. */
+	ck_assert_ptr_null(strstr(render(), "eintr"));
+}
+END_TEST
+
 static Suite *metrics_suite(void)
 {
 	Suite *s = suite_create("metrics");
@@ -306,6 +382,7 @@ static Suite *metrics_suite(void)
 	tcase_add_test(tc, label_escaping);
 	tcase_add_test(tc, missing_sources);
 	tcase_add_test(tc, truncation);
+	tcase_add_test(tc, stats_names);
 	suite_add_tcase(s, tc);
 	return s;
 }

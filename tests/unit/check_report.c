@@ -403,6 +403,46 @@ START_TEST(reset)
 }
 END_TEST
 
+/* Workers' reports merged by the main thread: one merged into an empty
+ * report reads as itself; shared sources add up; a newcomer to full slots
+ * takes the smallest counter's place, with it as its over. */
+START_TEST(merge)
+{
+	struct report a, b, m;
+
+	report_init(&a, NREASONS, names);
+	report_init(&b, NREASONS, names);
+	report_init(&m, NREASONS, names);
+	add(&a, 1, "203.0.113.9", 32, 5);
+	add(&a, 1, "192.0.2.1", 32, 1);
+	add(&a, 2, "2001:db8::", 48, 2);
+	report_merge(&m, &a);
+	ck_assert_mem_eq(&m, &a, sizeof(m));
+	add(&b, 1, "192.0.2.1", 32, 7);
+	add(&b, 3, "198.51.100.1", 32, 1);
+	report_merge(&m, &b);
+	ck_assert_str_eq(line(&m),
+			 "dropped 16 packets in 10 s: source_limit 13 (top: "
+			 "192.0.2.1 8, 203.0.113.9 5), table_full 2 (top: "
+			 "2001:db8::/48 2), malformed 1 (top: 198.51.100.1 "
+			 "1)");
+	report_reset(&m);
+	report_reset(&b);
+	for (unsigned i = 0; i < REPORT_SLOTS; i++) {
+		char text[32];
+
+		snprintf(text, sizeof(text), "192.0.2.%u", i + 1);
+		add(&m, 1, text, 32, 2 + i);
+	}
+	add(&b, 1, "198.51.100.7", 32, 3);
+	report_merge(&m, &b);
+	ck_assert_uint_eq(m.r[1].used, REPORT_SLOTS);
+	ck_assert_uint_eq(m.r[1].slot[0].count, 5);
+	ck_assert_uint_eq(m.r[1].slot[0].over, 2);
+	ck_assert_uint_eq(report_total(&m), 3 + (2 + 17) * REPORT_SLOTS / 2);
+}
+END_TEST
+
 START_TEST(out_of_range)
 {
 	uint8_t a[4] = { 192, 0, 2, 1 };
@@ -445,6 +485,7 @@ static Suite *report_suite(void)
 	tcase_add_test(tc, space_saving_skewed);
 	tcase_add_test(tc, truncation);
 	tcase_add_test(tc, reset);
+	tcase_add_test(tc, merge);
 	tcase_add_test(tc, out_of_range);
 	suite_add_tcase(s, tc);
 	return s;

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * daemon.h - the running daemon's state, and the few facts about it that
+ * main(), the control commands, reload and the workers all need.
+ *
+ * The main thread owns all of it. The workers (worker.h) own their
+ * engines and queues while they run; the main thread touches those only
+ * between workers_pause() and workers_resume(). Kept apart from
+ * nfqtrackd.c so that ctlcmd.c, reload.c and worker.c can see it without
+ * an include circle.
+ */
+#ifndef NFQT_DAEMON_H
+#define NFQT_DAEMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+#include "droplog.h"
+#include "log.h"
+#include "metrics.h"
+#include "notify.h"
+#include "queue.h"
+#include "worker.h"
+
+#ifndef VERSION
+#define VERSION "unknown"
+#endif
+
+struct ctl_server;
+struct http_server;
+
+struct daemon {
+	struct conf conf;
+	const char *conf_path;
+	bool conf_given; /* -c: the file must exist */
+	bool conf_missing; /* no file: built-in defaults */
+	struct workers workers;
+	struct ctl_server *ctl;
+	struct http_server *http; /* NULL: metrics_listen = off */
+	struct droplog droplog;
+	bool droplog_made;
+	struct notify notify;
+	int epfd, sigfd, timerfd; /* -1 until made */
+	int stop_signal;
+	uint64_t start_ms;
+	uint64_t start_time; /* the same instant, seconds since the epoch */
+	uint64_t reloads, reload_errors;
+	/* `nfqtrackctl reload`s: a member of the socket's group may ask, and
+	 * each reads the file, pauses the queues and writes log lines. */
+	struct ratelimit reload_rate;
+	uint64_t status_ms, status_dropped; /* the last status line's */
+};
+
+/* Everything the counters table (metrics.h) reads, gathered. */
+struct daemon_counters {
+	struct metrics_input in; /* points into the rest */
+	struct engine_stats st;
+	struct group_gauges gg;
+	struct queue_stats qs;
+	struct queue_kernel_stats ks;
+};
+
+/* Gather the counters of every engine and queue, the kernel's and the
+ * daemon's own into *c, for stats, metrics and the stop line. Workers
+ * paused or stopped; reads the kernel's file once per queue. */
+void daemon_counters(struct daemon *d, struct daemon_counters *c);
+
+/* A daemon with nothing made yet: every descriptor -1, so that
+ * daemon_cleanup() may run after a failure at any point. */
+void daemon_init(struct daemon *d);
+
+/* Stop the workers, write what they left to say, unbind the queues;
+ * idempotent. */
+void daemon_stop(struct daemon *d);
+
+/* Undo whatever was made, in reverse order; safe to call at any point
+ * and more than once. Stops the workers first if they run. */
+void daemon_cleanup(struct daemon *d);
+
+/* CLOCK_MONOTONIC in milliseconds: a vDSO call, no system call. */
+uint64_t mono_ms(void);
+
+/* Flows in every table. Main thread, workers paused or stopped. */
+uint32_t daemon_flows(const struct daemon *d);
+
+/* What a queue is opened and reconfigured with. */
+struct queue_params daemon_queue_params(const struct conf *c, uint32_t num);
+
+/* "queue N" or "queues N-M", for the log. */
+void daemon_queues_text(const struct conf *c, char *buf, size_t len);
+
+/* The settings lines at start and reload: "WHAT: queue 0, ...". */
+void daemon_log_settings(const struct daemon *d, const char *what);
+
+#endif

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * worker.h - a thread per queue: receive a batch, decide, send the
+ * verdicts, tick its engine; paused only when the main thread asks, for a
+ * control request, a reload or a metrics scrape.
+ *
+ * One queue is one worker too, so there is one code path whatever the
+ * queue count. The engines form a group (group.h) that shares their
+ * limits; with several queues, under a lock taken only to open or free a
+ * flow; with one, the engine takes no lock.
+ *
+ * What the main thread needs from a running worker comes without a pause
+ * and without a lock: the drop log's lines and counts through the
+ * worker's droplog_feed (a single-producer ring and double-buffered
+ * reports), and a wake-up on workers.log_fd when there is something to
+ * write.
+ */
+#ifndef NFQT_WORKER_H
+#define NFQT_WORKER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+#include "droplog.h"
+#include "engine.h"
+#include "group.h"
+#include "mutex.h"
+#include "hash.h"
+#include "pause.h"
+#include "queue.h"
+
+struct workers;
+
+/* A queue, its engine and its thread. */
+struct worker {
+	struct workers *ws;
+	struct engine *engine; /* the group's, for its queue; NULL: none yet */
+	struct queue *queue;
+	uint32_t queue_num;
+	/* on_packets()'s batch, through the engine */
+	struct engine_input inputs[QUEUE_BATCH_MAX];
+	struct engine_result results[QUEUE_BATCH_MAX];
+	pthread_t thread;
+	bool started;
+	int wake_fd; /* eventfd: the main thread asks it to park; -1 */
+	uint64_t tick_ms;
+	int cpu; /* pinned to; -1: not */
+	struct droplog_feed feed; /* its drop log, for the main thread */
+};
+
+struct workers {
+	struct worker *w;
+	unsigned n;
+	struct droplog_feed *feeds[CONF_QUEUES_MAX]; /* the workers' */
+	struct group group; /* their engines */
+	struct mutex group_lock; /* the group's, with several queues */
+	bool grouped; /* several queues: the engines share limits */
+	bool group_made;
+	struct pause pause;
+	bool pause_made;
+	atomic_bool stopping; /* the workers are to end */
+	/* eventfd: a worker met an error it cannot go on from, and ended */
+	int failed_fd;
+	/* eventfd: a worker has drop lines or events for the main thread */
+	int log_fd;
+	uint64_t start_ms; /* the engines' clock starts here (mono_ms) */
+};
+
+/* Nothing made: every descriptor -1, so workers_destroy() may run. */
+void workers_init(struct workers *ws);
+
+/* A worker per queue of c, with its descriptors; no engine, queue or
+ * thread yet. Returns 0, or -1 (logged). */
+int workers_setup(struct workers *ws, const struct conf *c, uint64_t start_ms);
+
+/* The engines, sharing their limits when there are several. Returns 0,
+ * or -1 with errno set (and none made). */
+int workers_init_engines(struct workers *ws, const struct conf *c,
+			 const struct hash_key *hkey);
+
+/* Bind each worker's queue (as root: before privileges go). Returns 0,
+ * or -1 with the reason in err. */
+int workers_open_queues(struct workers *ws, const struct conf *c, char *err,
+			size_t errlen);
+
+/* A reloaded configuration's queue parameters (workers paused); what
+ * cannot change is logged. */
+void workers_configure_queues(struct workers *ws, const struct conf *c);
+
+/* A thread for each worker, each on a CPU of its own when pin (honoured
+ * with several queues only, as documented). Returns 0, or -1 (logged;
+ * workers_stop() ends those started). */
+int workers_start(struct workers *ws, bool pin);
+
+/* End the threads and wait for them; idempotent. */
+void workers_stop(struct workers *ws);
+
+/* Unbind the queues (after workers_stop()); idempotent. */
+void workers_close_queues(struct workers *ws);
+
+/* Free everything workers_setup() and workers_init_engines() made;
+ * idempotent, safe after a failure at any point. */
+void workers_destroy(struct workers *ws);
+
+/* The engines and queues are the caller's until workers_resume(): every
+ * running worker is parked between two batches. Costs a wake-up (an
+ * eventfd write) and a condition wait per worker, and a worker once
+ * resumed takes one turn (a batch) before it parks again, so that pauses
+ * back to back never starve a queue: for control requests, reloads and
+ * scrapes only, never for housekeeping. */
+void workers_pause(struct workers *ws);
+void workers_resume(struct workers *ws);
+
+/* The queues' counters, summed; and the kernel's, false if it had none
+ * to give for any of them (or a queue is not bound). Workers paused or
+ * stopped. */
+bool workers_queue_totals(struct workers *ws, struct queue_stats *q,
+			  struct queue_kernel_stats *ks);
+
+/* Bytes of the flow tables. Workers paused or stopped. */
+uint64_t workers_table_bytes(const struct workers *ws);
+
+#endif

@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * daemon.c - the running daemon's state; see daemon.h.
+ */
+#define _GNU_SOURCE
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "daemon.h"
+#include "http.h"
+
+uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void daemon_init(struct daemon *d)
+{
+	memset(d, 0, sizeof(*d));
+	workers_init(&d->workers);
+	d->epfd = d->sigfd = d->timerfd = -1;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+void daemon_stop(struct daemon *d)
+{
+	struct workers *ws = &d->workers;
+
+	workers_stop(ws);
+	/* What the workers left to say, before the queues go. */
+	for (unsigned i = 0; d->droplog_made && i < ws->n; i++)
+		droplog_drain(&d->droplog, ws->feeds[i],
+			      group_engine(&ws->group, i));
+	workers_close_queues(ws);
+}
+
+void daemon_cleanup(struct daemon *d)
+{
+	daemon_stop(d);
+	http_close(d->http);
+	d->http = NULL;
+	ctl_server_close(d->ctl);
+	d->ctl = NULL;
+	workers_destroy(&d->workers);
+	d->droplog_made = false;
+	close_fd(&d->epfd);
+	close_fd(&d->sigfd);
+	close_fd(&d->timerfd);
+}
+
+void daemon_counters(struct daemon *d, struct daemon_counters *c)
+{
+	struct workers *ws = &d->workers;
+	bool kernel = workers_queue_totals(ws, &c->qs, &c->ks);
+
+	group_stats(&ws->group, &c->st);
+	group_gauges(&ws->group, &c->gg);
+	c->in = (struct metrics_input){
+		.gauges = &c->gg,
+		.stats = &c->st,
+		.queue = &c->qs,
+		.kernel = kernel ? &c->ks : NULL,
+		.flows_expired = group_expired(&ws->group),
+		.version = VERSION,
+		.start_time = d->start_time,
+		.reloads = d->reloads,
+		.reload_errors = d->reload_errors,
+		.log_suppressed = d->droplog.suppressed,
+		.log_lost = log_lost(),
+	};
+}
+
+uint32_t daemon_flows(const struct daemon *d)
+{
+	return group_flows(&d->workers.group);
+}
+
+struct queue_params daemon_queue_params(const struct conf *c, uint32_t num)
+{
+	return (struct queue_params){
+		.queue = (uint16_t)num,
+		.copy_range = c->copy_range,
+		.queue_maxlen = c->queue_maxlen,
+		.rcvbuf = c->rcvbuf,
+		.fail_open = c->fail_open,
+	};
+}
+
+void daemon_queues_text(const struct conf *c, char *buf, size_t len)
+{
+	if (c->queues[0] == c->queues[1])
+		snprintf(buf, len, "queue %" PRIu32, c->queues[0]);
+	else
+		snprintf(buf, len, "queues %" PRIu32 "-%" PRIu32, c->queues[0],
+			 c->queues[1]);
+}
+
+void daemon_log_settings(const struct daemon *d, const char *what)
+{
+	const struct conf *c = &d->conf;
+	char queues[32];
+
+	daemon_queues_text(c, queues, sizeof(queues));
+	log_msg(LOG_NOTICE,
+		"%s: %s, max_flows %" PRIu32 ", buckets %" PRIu32
+		", fail_open %s, invalid_verdict %s, queue_maxlen %" PRIu32
+		", copy_range %" PRIu32 ", log_rate %" PRIu32
+		"/s burst %" PRIu32,
+		what, queues, c->max_flows, conf_buckets(c),
+		c->fail_open ? "yes" : "no",
+		c->invalid_verdict == CONF_DROP ? "drop" : "accept",
+		c->queue_maxlen, c->copy_range, c->log_rate, c->log_burst);
+	log_msg(LOG_NOTICE,
+		"limits: on_full %s, enforce %s, reserve %" PRIu32
+		", per source (/%" PRIu32 ", /%" PRIu32 ") %" PRIu32
+		" flows and %" PRIu32 " new/s burst %" PRIu32
+		", caps tcp %" PRIu32 " udp %" PRIu32 " icmp %" PRIu32
+		" other %" PRIu32 " (0: none), %" PRIu32
+		" exempt prefixes, adaptive %" PRIu32 "%%-%" PRIu32
+		"%% (0-0: off), warn_at %" PRIu32 "%%",
+		conf_on_full_name(c->on_full), c->enforce ? "yes" : "no",
+		c->reserve, c->source_prefix4, c->source_prefix6,
+		c->max_flows_per_source, c->max_new_per_source,
+		c->max_new_per_source_burst ? c->max_new_per_source_burst :
+					      c->max_new_per_source,
+		c->max_proto[PC_TCP], c->max_proto[PC_UDP],
+		c->max_proto[PC_ICMP], c->max_proto[PC_OTHER], c->nexempt,
+		c->adaptive_start, c->adaptive_end, c->warn_at);
+}
