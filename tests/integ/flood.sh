@@ -29,8 +29,7 @@ setup_attacker() {
 		echo "# $FLOOD is missing: run 'make tests/bin/flood'"
 		return 1
 	fi
-	ip netns add "$NS_A" || return 1
-	ip -n "$NS_A" link set lo up
+	netns_add "$NS_A" || return 1
 	queue_link "$NS_A" veth-a veth-sa "$V4_A" "$V4_SA" "$V6_A" "$V6_SA" || return 1
 	# The attacker reaches the server's service addresses, those the
 	# client uses; the server reaches the forged ranges through it.
