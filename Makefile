@@ -17,6 +17,7 @@
 #                        table, sampling RSS, fds and counters every 10 s
 #                        (tests/soak/soak.sh; not part of check)
 #   make SAN=1 check     the same with AddressSanitizer and UBSan
+#   make SAN=thread ...  the same with ThreadSanitizer
 #   make fuzz            install missing packages, build the libFuzzer targets
 #                        in tests/fuzz with clang (ASan, UBSan; their own
 #                        objects in tests/fuzz/build, never mixed with gcc's)
@@ -27,12 +28,17 @@
 #   make check-san       unit and integration tests and the corpus replay
 #                        under AddressSanitizer and UBSan, any report
 #                        fatal (CI runs it after check: .ci/run)
+#   make check-tsan      unit tests and the threaded integration tests (a
+#                        thread per queue: queues = 0-1) under
+#                        ThreadSanitizer (SAN=thread), any race fatal; known
+#                        ones named in tests/tsan.supp (CI runs it after
+#                        check-san)
 #   make check-systemd   as root: deploy it in a Debian 12 container booted
 #                        with systemd (nspawn, cached debootstrap tree):
 #                        the README's walkthrough as written, the unit's
 #                        start, status, journal, reload, watchdog, stop and
 #                        a reboot; the .deb installed and purged
-#                        (tests/systemd/run.sh; CI runs it after check-san)
+#                        (tests/systemd/run.sh; CI runs it after check-tsan)
 #   make install         PREFIX, DESTDIR, SYSCONFDIR, SBINDIR, MANDIR, UNITDIR,
 #                        SYSUSERSDIR; without DESTDIR, also creates the user
 #   make user            create the system user and group nfqtrack if missing
@@ -71,6 +77,14 @@ LDFLAGS    += -fsanitize=address,undefined
 # above and by halt_on_error; ASan's always are, and leaks count.
 export ASAN_OPTIONS ?= detect_leaks=1
 export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
+endif
+ifeq ($(SAN),thread)
+CFLAGS     := -O1 -g -fsanitize=thread -fno-omit-frame-pointer
+HARDEN     := -fPIE
+LDFLAGS    += -fsanitize=thread
+# Any data race ends the program with a failure (exit 66); the known ones,
+# each named and explained, are in tests/tsan.supp.
+export TSAN_OPTIONS ?= halt_on_error=1:exitcode=66:second_deadlock_stack=1:suppressions=$(abspath tests/tsan.supp)
 endif
 CPPFLAGS   += -Iinclude -DVERSION='"$(VERSION)"' \
               -DSYSCONFDIR='"$(SYSCONFDIR)"' -DRUNSTATEDIR='"$(RUNSTATEDIR)"'
@@ -132,8 +146,8 @@ FUZZ_CHECK_SECONDS ?= 5
 
 .PHONY: all deps user check check-unit check-conf check-docs check-format \
         check-integration check-replay check-valgrind check-agree check-fuzz \
-        check-san check-systemd fuzz fuzz-bins soak demo bench install uninstall \
-        clean deb deb-deps FORCE
+        check-san check-tsan check-integration-threaded check-systemd fuzz \
+        fuzz-bins soak demo bench install uninstall clean deb deb-deps FORCE
 
 all: src/nfqtrackd src/nfqtrackctl
 
@@ -268,8 +282,26 @@ check-san: deps user
 	$(MAKE) --no-print-directory SAN=1 check-unit check-integration \
 		check-replay
 
+# The unit tests and the integration tests that run a thread per queue
+# under ThreadSanitizer (CI runs it after check-san). Those with queues of
+# their own (pinning, two tables, reload and control across them) as they
+# are; the reload storm and the control walks with QUEUES=0-1, which puts
+# their traffic and config on two queues. Not the floods: their figures
+# time the packet path, which TSan slows some tenfold.
+TSAN_INTEG := 14-privileges.sh 21-multiqueue.sh
+TSAN_INTEG_2Q := 18-hup-storm.sh 24-ctl-walk.sh
+check-tsan: deps user
+	$(MAKE) --no-print-directory SAN=thread all $(UNIT_TESTS) $(TOOLS)
+	$(MAKE) --no-print-directory SAN=thread check-unit \
+		check-integration-threaded
+
+check-integration-threaded: all $(TOOLS)
+	@echo "== threaded integration tests (two queues, a thread each)"
+	@tests/integ/run.sh $(TSAN_INTEG) && \
+		QUEUES=0-1 tests/integ/run.sh $(TSAN_INTEG_2Q)
+
 # nfqtrack deployed under a real systemd, in a container (CI runs it after
-# check-san). It builds in the container, from a copy of the clone, as
+# check-tsan). It builds in the container, from a copy of the clone, as
 # the README has an admin do: make install, then make deb.
 check-systemd:
 	$(call install_missing,$(DEB_BED))

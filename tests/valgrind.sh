@@ -14,8 +14,8 @@ if ! command -v valgrind >/dev/null; then
 	echo "valgrind: missing (make deps installs it)" >&2
 	exit 1
 fi
-if ldd "$nfqtrackd" | grep -q libasan; then
-	echo "valgrind: skipped: nfqtrackd is built with AddressSanitizer (SAN=1), which valgrind cannot run"
+if ldd "$nfqtrackd" | grep -qE 'lib[at]san'; then
+	echo "valgrind: skipped: nfqtrackd is built with a sanitizer (SAN=1 or SAN=thread), which valgrind cannot run"
 	exit 0
 fi
 tmp=$(mktemp -d)

@@ -18,12 +18,12 @@ AVG_RTT=10    # ms: nor its average (1.5; 222)
 
 ctl() { "$NFQTRACKCTL" -s "$CTL" "$@"; }
 
-# Under the sanitizers (make check-san) a walk is several times slower:
-# the round trips say nothing there, and a million flows walked by six
-# clients at once outlast nfqtrackctl's 10 s. There the test walks a
+# Under the sanitizers (make check-san, check-tsan) a walk is several
+# times slower: the round trips say nothing there, and a million flows
+# walked by six clients at once outlast nfqtrackctl's 10 s. There the test walks a
 # tenth of the table, for what the sanitizers see, and times nothing.
 TIMED=yes
-if ldd "$NFQTRACKD" 2>/dev/null | grep -q libasan; then
+if ldd "$NFQTRACKD" 2>/dev/null | grep -qE 'lib[at]san'; then
 	TIMED=no FLOWS=100000
 	echo "# built with the sanitizers: $FLOWS flows, round trips not judged"
 fi
