@@ -3,7 +3,7 @@
 #   make                 build src/nfqtrackd and src/nfqtrackctl
 #   make check           install missing packages, build, run every test
 #                        (among them check-valgrind: nfqtrackd --replay
-#                        under valgrind's memcheck, tests/valgrind.sh)
+#                        under valgrind's memcheck, tests/scripts/valgrind.sh)
 #   make demo            install missing packages, build, show it working
 #   make bench           install missing packages, build, measure: packets/s
 #                        and CPU per packet of no queue, an accept-all loop
@@ -328,7 +328,7 @@ check-conf: src/nfqtrackd
 
 check-docs: src/nfqtrackd
 	@echo "== documentation"
-	@tests/docs.sh src/nfqtrackd
+	@tests/scripts/docs.sh src/nfqtrackd
 
 check-integration: all $(TOOLS)
 	@echo "== integration tests (real NFQUEUE in network namespaces)"
@@ -336,11 +336,11 @@ check-integration: all $(TOOLS)
 
 check-replay: all
 	@echo "== replay of every capture in the corpus"
-	@CORPUS=$(CORPUS) tests/replay-corpus.sh
+	@CORPUS=$(CORPUS) tests/scripts/replay-corpus.sh
 
 check-valgrind: all
 	@echo "== valgrind memcheck on nfqtrackd --replay"
-	@CORPUS=$(CORPUS) tests/valgrind.sh
+	@CORPUS=$(CORPUS) tests/scripts/valgrind.sh
 
 check-agree: all $(TOOLS)
 	@echo "== agreement with the kernel's conntrack on the same packets"
@@ -373,7 +373,7 @@ soak: deps user
 
 demo: deps user
 	$(MAKE) --no-print-directory all $(TOOLS)
-	@tests/demo.sh
+	@tests/scripts/demo.sh
 
 # Figures, not pass or fail: the network part needs root (namespaces);
 # results also go to tests/bench/results/.

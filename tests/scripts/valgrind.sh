@@ -7,7 +7,7 @@
 # corpus when there is one; each through a table that holds it and one of
 # 64 flows (early_drop, as in check-replay) with accounting on.
 set -u
-top=$(cd "$(dirname "$0")/.." && pwd)
+top=$(cd "$(dirname "$0")/../.." && pwd)
 corpus=${CORPUS:-$(cd "$top/.." && pwd)/shared/corpus}
 nfqtrackd=$top/src/nfqtrackd
 if ! command -v valgrind >/dev/null; then
