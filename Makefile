@@ -111,9 +111,10 @@ CTL_OBJS   := src/nfqtrackctl.o
 LIB        := src/libnfqtrack.a
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,tests/bin/%,$(wildcard tests/unit/check_*.c))
-TOOLS      := tests/bin/flowgen tests/bin/ctlsend tests/bin/pcap2wire \
-              tests/bin/flood
-BENCH_BINS := tests/bin/bench_gen tests/bin/bench_bare tests/bin/engine_bench
+TOOLS      := tests/bin/flowgen tests/bin/ctlsend tests/bin/pcap2wire
+BENCH_BINS := tests/bin/flowgen tests/bin/bench_bare tests/bin/engine_bench
+# The one traffic tool: real TCP and UDP, the bench's load, floods.
+FLOWGEN_SRCS := $(wildcard tests/tools/flowgen/*.c)
 
 ALL_OBJS   := $(CORE_OBJS) $(DAEMON_OBJS) $(CTL_OBJS)
 
@@ -193,9 +194,12 @@ tests/bin/%: tests/tools/%.c src/.cflags
 	@mkdir -p tests/bin
 	$(call say,CC,$@)$(CC) $(ALL_CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $<
 
-tests/bin/bench_gen: tests/bench/gen.c src/.cflags
+# Its dependencies are all written here: no .d file (one from when it
+# was a single tests/tools/flowgen.c would name a file now gone).
+tests/bin/flowgen: $(FLOWGEN_SRCS) tests/tools/flowgen/flowgen.h src/.cflags
 	@mkdir -p tests/bin
-	$(call say,CC,$@)$(CC) $(ALL_CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $<
+	$(call say,CC,$@)$(CC) $(filter-out -MMD -MP,$(ALL_CFLAGS)) \
+		$(CPPFLAGS) $(LDFLAGS) -o $@ $(FLOWGEN_SRCS)
 
 tests/bin/bench_bare: tests/bench/bare.c src/.cflags
 	@mkdir -p tests/bin
@@ -311,7 +315,8 @@ check-systemd:
 check-format:
 	@echo "== clang-format"
 	@out=$$(clang-format --dry-run $(wildcard src/*.c include/*.h tests/unit/*.c \
-		tests/unit/*.h tests/tools/*.c tests/bench/*.c tests/fuzz/*.c) 2>&1); \
+		tests/unit/*.h tests/tools/*.c tests/tools/flowgen/*.[ch] \
+		tests/bench/*.c tests/fuzz/*.c) 2>&1); \
 	if [ -n "$$out" ]; then echo "$$out" | head -40; \
 		echo "clang-format: run 'clang-format -i' on the files above" >&2; exit 1; fi; \
 	echo "formatting OK"
@@ -443,4 +448,5 @@ clean:
 	rm -rf src/*.o src/*.d src/.cflags $(LIB) src/nfqtrackd src/nfqtrackctl \
 		tests/bin tests/out $(FUZZ_DIR) build
 
--include $(ALL_OBJS:.o=.d) $(wildcard tests/bin/*.d) $(wildcard $(FUZZ_DIR)/*.d)
+-include $(ALL_OBJS:.o=.d) $(filter-out tests/bin/flowgen.d,$(wildcard tests/bin/*.d)) \
+	$(wildcard $(FUZZ_DIR)/*.d)

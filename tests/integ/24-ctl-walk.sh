@@ -44,7 +44,7 @@ start_daemon "$T/nfqtrack.conf" || { fail "daemon start"; done_testing; }
 for _ in 1 2 3 4 5 6; do
 	n=$(ctl count)
 	[ "${n:-0}" -ge "$FLOWS" ] && break
-	r=$(ip netns exec "$NS_A" "$FLOOD" -m udp -s "$SPOOF4" -d "$V4_S" \
+	r=$(ip netns exec "$NS_A" "$FLOWGEN" flood -m udp -s "$SPOOF4" -d "$V4_S" \
 		-p 9 -r 150000 -n $((FLOWS + 50000 - ${n:-0})) -t 30)
 	echo "# $r"
 done
