@@ -1,8 +1,8 @@
 #!/bin/sh
 # make check-format: the core's files include no configuration parser, no
 # threads, no stdio, and of the project's headers only the core's own.
-#   tests/layering.sh "CORE MODULES" "CORE HEADERS WITHOUT A CORE .c"
-cd "$(dirname "$0")/.." || exit 1
+#   tests/scripts/layering.sh "CORE MODULES" "CORE HEADERS WITHOUT A CORE .c"
+cd "$(dirname "$0")/../.." || exit 1
 core=$1
 hdrs=$2
 ok=" "
