@@ -1506,8 +1506,7 @@ static void icmp_error(struct engine *e, const struct pkt *p,
 
 	if (!in->has_ports &&
 	    (in->proto == IPPROTO_TCP || in->proto == IPPROTO_UDP ||
-	     in->proto == IPPROTO_UDPLITE || in->proto == IPPROTO_SCTP ||
-	     in->proto == IPPROTO_DCCP)) {
+	     in->proto == IPPROTO_UDPLITE || in->proto == IPPROTO_SCTP)) {
 		invalid(e, r, INV_ICMP_ERROR_FLOW);
 		return;
 	}

@@ -188,11 +188,12 @@ static int is_icmp_proto(uint8_t family, uint8_t proto)
 	       (family == 6 && proto == IPPROTO_ICMPV6);
 }
 
+/* DCCP is not among them: the kernel's DCCP tracker is gone (Linux
+ * 6.17), and its generic tracker keys DCCP by addresses alone. */
 static int has_ports(uint8_t proto)
 {
 	return proto == IPPROTO_TCP || proto == IPPROTO_UDP ||
-	       proto == IPPROTO_UDPLITE || proto == IPPROTO_SCTP ||
-	       proto == IPPROTO_DCCP;
+	       proto == IPPROTO_UDPLITE || proto == IPPROTO_SCTP;
 }
 
 /*
@@ -387,19 +388,15 @@ static enum pkt_kind parse_l4(struct pkt *p, const struct cur *c, size_t off,
 			p->dport = rd16(c->b + off + 6);
 		return p->kind = PKT_FLOW;
 	case IPPROTO_SCTP:
-	case IPPROTO_DCCP:
-		/* Common headers are 12 bytes; the ports lead both. */
+		/* The common header is 12 bytes; the ports lead it. */
 		if (!need(c, off, 12, PKT_ERR_L4_SHORT, &err))
 			break;
 		p->sport = rd16(c->b + off);
 		p->dport = rd16(c->b + off + 2);
-		if (p->proto == IPPROTO_SCTP) {
-			/* Its chunks, for the SCTP tracker. */
-			p->l4 = c->b + off;
-			p->l4_cap =
-				(uint32_t)((c->cap < c->lim ? c->cap : c->lim) -
-					   off);
-		}
+		/* Its chunks, for the SCTP tracker. */
+		p->l4 = c->b + off;
+		p->l4_cap =
+			(uint32_t)((c->cap < c->lim ? c->cap : c->lim) - off);
 		return p->kind = PKT_FLOW;
 	case IPPROTO_ICMP:
 	case IPPROTO_ICMPV6:
@@ -421,7 +418,9 @@ static enum pkt_kind parse_l4(struct pkt *p, const struct cur *c, size_t off,
 				   rd16(c->b + off + 4), &p->sport, &p->dport);
 		return p->kind = PKT_FLOW;
 	default:
-		return p->kind = PKT_FLOW; /* tracked by addresses alone */
+		/* Tracked by addresses alone, DCCP too: as the kernel since
+		 * its DCCP tracker went (6.17), whatever the header holds. */
+		return p->kind = PKT_FLOW;
 	}
 	/* A first fragment must carry the whole transport header. */
 	if (p->frag == PKT_FRAG_FIRST && err != PKT_ERR_COPY_RANGE)

@@ -376,6 +376,25 @@ def sctp_cookie_echoed(cap, port):
     a.up(chunk(COOKIE_ECHO, b"cookie12"))
 
 
+# --- DCCP: by addresses alone, as the kernel since its DCCP tracker went -----
+
+def dccp(sport, dport, ptype, seq):
+    """A DCCP generic header with 24-bit sequence numbers (X = 0); its
+    checksum is left 0: the kernel's generic tracker reads none of it."""
+    return struct.pack("!HHBBHBBH", sport, dport, 3, 0, 0, ptype << 1, 0,
+                       seq & 0xffff)
+
+
+@case
+def dccp_two_connections_one_flow(cap, port):
+    # Two connections on other ports and a reply to the first: Linux 6.17
+    # and later keep one flow for the address pair, replied, ports 0.
+    cap.v4(33, dccp(port, 5001, 0, 1), True, dt=0.002)  # REQUEST
+    cap.v4(33, dccp(5001, port, 1, 7), False, dt=0.002)  # RESPONSE
+    cap.v4(33, dccp(port + 1000, 5002, 0, 1), True, dt=0.002)
+    cap.v6(33, dccp(port, 5001, 0, 1)[:4], True, dt=0.002)  # cut short
+
+
 # --- 5: what a router takes in: groups, link-local, broadcast ----------------
 
 @case
