@@ -15,10 +15,6 @@
 #define IPPROTO_MH 135
 #endif
 
-/* More extension headers than this is an attack, not a packet: the kernel's
- * own walk has no such limit, but it holds the whole packet. */
-#define MAX_EXTHDRS 16
-
 struct cur {
 	const uint8_t *b;
 	size_t cap; /* bytes we hold, never more than lim */
@@ -200,11 +196,13 @@ static int has_ports(uint8_t proto)
  * Walk IPv6 extension headers from *off with next header *nh. Stops at the
  * first upper-layer header, at ESP (whose payload is opaque) or at a
  * non-first fragment (*frag = PKT_FRAG_LATER). Returns 0 or -1 with *err.
+ * As the kernel's ipv6_skip_exthdr(), it takes any number of headers: the
+ * bytes held bound it, each header being 8 bytes at least.
  */
 static int walk_ext(const struct cur *c, size_t *off, uint8_t *nh,
 		    uint8_t *frag, size_t *fragsize, enum pkt_err *err)
 {
-	for (int n = 0;; n++) {
+	for (;;) {
 		size_t len;
 
 		switch (*nh) {
@@ -241,10 +239,6 @@ static int walk_ext(const struct cur *c, size_t *off, uint8_t *nh,
 			break;
 		default:
 			return 0; /* upper layer, ESP, or no next header */
-		}
-		if (n >= MAX_EXTHDRS) {
-			*err = PKT_ERR_EXTHDR;
-			return -1;
 		}
 		if (!need(c, *off, len, PKT_ERR_EXTHDR, err))
 			return -1;

@@ -235,6 +235,19 @@ def udp6_fragment_unaligned(cap, port):
                                                   False)], port, True)
 
 
+@case
+def udp6_many_extension_headers(cap, port):
+    # 20 destination options headers before UDP: the kernel walks any
+    # number of them (ipv6_skip_exthdr); nfqtrackd once stopped at 16.
+    def chain(seg):
+        hdrs = b"".join(struct.pack("!BB6s", 60 if i < 19 else 17, 0,
+                                    bytes([1, 4, 0, 0, 0, 0]))
+                        for i in range(20))
+        return hdrs + seg
+    cap.v6(60, chain(dns(port, 30, C6, S6, port, 53)), True, dt=0.002)
+    cap.v6(60, chain(dns(port, 60, S6, C6, 53, port)), False, dt=0.002)
+
+
 # --- 4: SCTP, by the kernel's state machine ----------------------------------
 
 def _crc32c_table():
