@@ -135,6 +135,11 @@ static uint8_t icmp_query(uint8_t family, uint8_t type)
 	return 0;
 }
 
+int pkt_icmp_query(uint8_t family, uint8_t type)
+{
+	return icmp_query(family, type);
+}
+
 int pkt_icmp_reply_type(uint8_t family, uint8_t type)
 {
 	if (family == 4) {

@@ -150,6 +150,25 @@ def udp_answered(cap, port):
         cap.v4(17, udp(S4, C4, 53, port, b"a" * (60 + i)), False, dt=0.002)
 
 
+@case
+def icmp_reply_sent_the_request_way(cap, port):
+    # The kernel's tuple holds the type: an echo reply that goes the way
+    # of the request belongs to no flow and opens none (invalid).
+    rest = struct.pack("!HH", port, 1)
+    cap.v4(1, icmp(8, 0, rest, b"p" * 32), True, dt=0.002)
+    cap.v4(1, icmp(0, 0, rest, b"p" * 32), True, dt=0.002)
+
+
+@case
+def icmp_echo_each_way_same_id(cap, port):
+    # Both ends ping each other with one identifier: two flows.
+    rest = struct.pack("!HH", port, 1)
+    cap.v6(58, icmp(128, 0, rest, b"a" * 16, C6, S6), True, dt=0.002)
+    cap.v6(58, icmp(128, 0, rest, b"b" * 24, S6, C6), False, dt=0.002)
+    cap.v6(58, icmp(129, 0, rest, b"b" * 24, C6, S6), True, dt=0.002)
+    cap.v6(58, icmp(129, 0, rest, b"a" * 16, S6, C6), False, dt=0.002)
+
+
 # --- 3: fragments, reassembled before conntrack ------------------------------
 
 def frags4(cap, src, dst, proto, payload, pieces, ident, up):
