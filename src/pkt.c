@@ -534,16 +534,22 @@ static uint8_t csum_check(const struct pkt *p, const uint8_t *b,
 	if ((flags & PKT_F_GSO) || p->frag != PKT_FRAG_NONE)
 		return PKT_CSUM_PARTIAL; /* the sum covers more than this */
 	if (p->proto != IPPROTO_ICMP) {
+		/* UDP-Lite's pseudo-header holds 17, not its own 136 (RFC
+		 * 3828): the kernel's tracker sums it so (udplite_error()
+		 * passes IPPROTO_UDP), and finds the RFC's sum bad. */
+		uint8_t proto = p->proto == IPPROTO_UDPLITE ? IPPROTO_UDP :
+							      p->proto;
+
 		memcpy(pseudo, p->src, alen);
 		memcpy(pseudo + alen, p->dst, alen);
 		if (p->family == 4) {
-			pseudo[9] = p->proto;
+			pseudo[9] = proto;
 			pseudo[10] = (uint8_t)(len >> 8);
 			pseudo[11] = (uint8_t)len;
 		} else {
 			pseudo[34] = (uint8_t)(len >> 8);
 			pseudo[35] = (uint8_t)len;
-			pseudo[39] = p->proto;
+			pseudo[39] = proto;
 		}
 		sum = csum_add(0, pseudo, alen == 4 ? 12 : 40);
 	}
