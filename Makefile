@@ -3,7 +3,7 @@
 #   make                 build src/nfqtrackd and src/nfqtrackctl
 #   make check           install missing packages, build, run every test
 #                        (among them check-valgrind: nfqtrackd --replay
-#                        under valgrind's memcheck, tests/valgrind.sh)
+#                        under valgrind's memcheck, tests/scripts/valgrind.sh)
 #   make demo            install missing packages, build, show it working
 #   make bench           install missing packages, build, measure: packets/s
 #                        and CPU per packet of no queue, an accept-all loop
@@ -17,6 +17,7 @@
 #                        table, sampling RSS, fds and counters every 10 s
 #                        (tests/soak/soak.sh; not part of check)
 #   make SAN=1 check     the same with AddressSanitizer and UBSan
+#   make SAN=thread ...  the same with ThreadSanitizer
 #   make fuzz            install missing packages, build the libFuzzer targets
 #                        in tests/fuzz with clang (ASan, UBSan; their own
 #                        objects in tests/fuzz/build, never mixed with gcc's)
@@ -27,12 +28,17 @@
 #   make check-san       unit and integration tests and the corpus replay
 #                        under AddressSanitizer and UBSan, any report
 #                        fatal (CI runs it after check: .ci/run)
+#   make check-tsan      unit tests and the threaded integration tests (a
+#                        thread per queue: queues = 0-1) under
+#                        ThreadSanitizer (SAN=thread), any race fatal; known
+#                        ones named in tests/tsan.supp (CI runs it after
+#                        check-san)
 #   make check-systemd   as root: deploy it in a Debian 12 container booted
 #                        with systemd (nspawn, cached debootstrap tree):
 #                        the README's walkthrough as written, the unit's
 #                        start, status, journal, reload, watchdog, stop and
 #                        a reboot; the .deb installed and purged
-#                        (tests/systemd/run.sh; CI runs it after check-san)
+#                        (tests/systemd/run.sh; CI runs it after check-tsan)
 #   make install         PREFIX, DESTDIR, SYSCONFDIR, SBINDIR, MANDIR, UNITDIR,
 #                        SYSUSERSDIR; without DESTDIR, also creates the user
 #   make user            create the system user and group nfqtrack if missing
@@ -72,6 +78,14 @@ LDFLAGS    += -fsanitize=address,undefined
 export ASAN_OPTIONS ?= detect_leaks=1
 export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 endif
+ifeq ($(SAN),thread)
+CFLAGS     := -O1 -g -fsanitize=thread -fno-omit-frame-pointer
+HARDEN     := -fPIE
+LDFLAGS    += -fsanitize=thread
+# Any data race ends the program with a failure (exit 66); the known ones,
+# each named and explained, are in tests/tsan.supp.
+export TSAN_OPTIONS ?= halt_on_error=1:exitcode=66:second_deadlock_stack=1:suppressions=$(abspath tests/tsan.supp)
+endif
 CPPFLAGS   += -Iinclude -DVERSION='"$(VERSION)"' \
               -DSYSCONFDIR='"$(SYSCONFDIR)"' -DRUNSTATEDIR='"$(RUNSTATEDIR)"'
 ALL_CFLAGS := -std=gnu11 -pthread $(WARN) $(HARDEN) $(CFLAGS) -MMD -MP
@@ -97,9 +111,10 @@ CTL_OBJS   := src/nfqtrackctl.o
 LIB        := src/libnfqtrack.a
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,tests/bin/%,$(wildcard tests/unit/check_*.c))
-TOOLS      := tests/bin/flowgen tests/bin/ctlsend tests/bin/pcap2wire \
-              tests/bin/flood
-BENCH_BINS := tests/bin/bench_gen tests/bin/bench_bare tests/bin/engine_bench
+TOOLS      := tests/bin/flowgen tests/bin/ctlsend tests/bin/pcap2wire
+BENCH_BINS := tests/bin/flowgen tests/bin/bench_bare tests/bin/engine_bench
+# The one traffic tool: real TCP and UDP, the bench's load, floods.
+FLOWGEN_SRCS := $(wildcard tests/tools/flowgen/*.c)
 
 ALL_OBJS   := $(CORE_OBJS) $(DAEMON_OBJS) $(CTL_OBJS)
 
@@ -132,8 +147,8 @@ FUZZ_CHECK_SECONDS ?= 5
 
 .PHONY: all deps user check check-unit check-conf check-docs check-format \
         check-integration check-replay check-valgrind check-agree check-fuzz \
-        check-san check-systemd fuzz fuzz-bins soak demo bench install uninstall \
-        clean deb deb-deps FORCE
+        check-san check-tsan check-integration-threaded check-systemd fuzz \
+        fuzz-bins soak demo bench install uninstall clean deb deb-deps FORCE
 
 all: src/nfqtrackd src/nfqtrackctl
 
@@ -179,9 +194,12 @@ tests/bin/%: tests/tools/%.c src/.cflags
 	@mkdir -p tests/bin
 	$(call say,CC,$@)$(CC) $(ALL_CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $<
 
-tests/bin/bench_gen: tests/bench/gen.c src/.cflags
+# Its dependencies are all written here: no .d file (one from when it
+# was a single tests/tools/flowgen.c would name a file now gone).
+tests/bin/flowgen: $(FLOWGEN_SRCS) tests/tools/flowgen/flowgen.h src/.cflags
 	@mkdir -p tests/bin
-	$(call say,CC,$@)$(CC) $(ALL_CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $<
+	$(call say,CC,$@)$(CC) $(filter-out -MMD -MP,$(ALL_CFLAGS)) \
+		$(CPPFLAGS) $(LDFLAGS) -o $@ $(FLOWGEN_SRCS)
 
 tests/bin/bench_bare: tests/bench/bare.c src/.cflags
 	@mkdir -p tests/bin
@@ -268,8 +286,26 @@ check-san: deps user
 	$(MAKE) --no-print-directory SAN=1 check-unit check-integration \
 		check-replay
 
+# The unit tests and the integration tests that run a thread per queue
+# under ThreadSanitizer (CI runs it after check-san). Those with queues of
+# their own (pinning, two tables, reload and control across them) as they
+# are; the reload storm and the control walks with QUEUES=0-1, which puts
+# their traffic and config on two queues. Not the floods: their figures
+# time the packet path, which TSan slows some tenfold.
+TSAN_INTEG := 14-privileges.sh 21-multiqueue.sh
+TSAN_INTEG_2Q := 18-hup-storm.sh 24-ctl-walk.sh
+check-tsan: deps user
+	$(MAKE) --no-print-directory SAN=thread all $(UNIT_TESTS) $(TOOLS)
+	$(MAKE) --no-print-directory SAN=thread check-unit \
+		check-integration-threaded
+
+check-integration-threaded: all $(TOOLS)
+	@echo "== threaded integration tests (two queues, a thread each)"
+	@tests/integ/run.sh $(TSAN_INTEG) && \
+		QUEUES=0-1 tests/integ/run.sh $(TSAN_INTEG_2Q)
+
 # nfqtrack deployed under a real systemd, in a container (CI runs it after
-# check-san). It builds in the container, from a copy of the clone, as
+# check-tsan). It builds in the container, from a copy of the clone, as
 # the README has an admin do: make install, then make deb.
 check-systemd:
 	$(call install_missing,$(DEB_BED))
@@ -279,7 +315,8 @@ check-systemd:
 check-format:
 	@echo "== clang-format"
 	@out=$$(clang-format --dry-run $(wildcard src/*.c include/*.h tests/unit/*.c \
-		tests/unit/*.h tests/tools/*.c tests/bench/*.c tests/fuzz/*.c) 2>&1); \
+		tests/unit/*.h tests/tools/*.c tests/tools/flowgen/*.[ch] \
+		tests/bench/*.c tests/fuzz/*.c) 2>&1); \
 	if [ -n "$$out" ]; then echo "$$out" | head -40; \
 		echo "clang-format: run 'clang-format -i' on the files above" >&2; exit 1; fi; \
 	echo "formatting OK"
@@ -296,7 +333,7 @@ check-conf: src/nfqtrackd
 
 check-docs: src/nfqtrackd
 	@echo "== documentation"
-	@tests/docs.sh src/nfqtrackd
+	@tests/scripts/docs.sh src/nfqtrackd
 
 check-integration: all $(TOOLS)
 	@echo "== integration tests (real NFQUEUE in network namespaces)"
@@ -304,11 +341,11 @@ check-integration: all $(TOOLS)
 
 check-replay: all
 	@echo "== replay of every capture in the corpus"
-	@CORPUS=$(CORPUS) tests/replay-corpus.sh
+	@CORPUS=$(CORPUS) tests/scripts/replay-corpus.sh
 
 check-valgrind: all
 	@echo "== valgrind memcheck on nfqtrackd --replay"
-	@CORPUS=$(CORPUS) tests/valgrind.sh
+	@CORPUS=$(CORPUS) tests/scripts/valgrind.sh
 
 check-agree: all $(TOOLS)
 	@echo "== agreement with the kernel's conntrack on the same packets"
@@ -341,7 +378,7 @@ soak: deps user
 
 demo: deps user
 	$(MAKE) --no-print-directory all $(TOOLS)
-	@tests/demo.sh
+	@tests/scripts/demo.sh
 
 # Figures, not pass or fail: the network part needs root (namespaces);
 # results also go to tests/bench/results/.
@@ -411,4 +448,5 @@ clean:
 	rm -rf src/*.o src/*.d src/.cflags $(LIB) src/nfqtrackd src/nfqtrackctl \
 		tests/bin tests/out $(FUZZ_DIR) build
 
--include $(ALL_OBJS:.o=.d) $(wildcard tests/bin/*.d) $(wildcard $(FUZZ_DIR)/*.d)
+-include $(ALL_OBJS:.o=.d) $(filter-out tests/bin/flowgen.d,$(wildcard tests/bin/*.d)) \
+	$(wildcard $(FUZZ_DIR)/*.d)

@@ -9,7 +9,7 @@
 #   a  no queue: what the kernel alone delivers
 #   b  tests/bin/bench_bare, an accept-all loop with batch verdicts
 #   c  src/nfqtrackd, full tracking (the bench config below)
-# with the same load (tests/bin/bench_gen for SECS seconds), generator on
+# with the same load (tests/bin/flowgen tx for SECS seconds), generator on
 # GEN_CPU, consumer on CONS_CPU, receiver on RX_CPU. Figures are medians.
 # A consumer's packets are the queue's id_sequence (the namespace's
 # /proc/net/netfilter/nfnetlink_queue) less user_dropped; its CPU is
@@ -34,6 +34,7 @@
 set -u
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+. "$TOP/tests/lib/netns.sh"
 BIN=$TOP/tests/bin
 NFQTRACKD=$TOP/src/nfqtrackd
 RUNS=${RUNS:-3}
@@ -83,8 +84,7 @@ cleanup() {
 		kill -KILL "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
-	ip netns del "$NS_G" 2>/dev/null
-	ip netns del "$NS_R" 2>/dev/null
+	netns_cleanup
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -120,20 +120,14 @@ wait_for() {
 	return 1
 }
 
+# The generator and the receiver namespaces, a veth pair between them;
+# a static neighbour, so that no ARP rides along with the load.
 net_up() {
-	local mac
-	ip netns add "$NS_G" && ip netns add "$NS_R" || return 1
-	ip link add vg netns "$NS_G" type veth peer name vr netns "$NS_R" || return 1
-	ip -n "$NS_G" addr add 10.77.0.1/16 dev vg
-	ip -n "$NS_R" addr add "$DST/16" dev vr
-	for ns in "$NS_G" "$NS_R"; do
-		ip -n "$ns" link set lo up
-	done
-	ip -n "$NS_G" link set vg up
-	ip -n "$NS_R" link set vr up
-	# A static neighbour: no ARP rides along with the load.
-	mac=$(ip -n "$NS_R" -br link show vr | awk '{ print $3 }')
-	ip -n "$NS_G" neigh replace "$DST" lladdr "$mac" dev vg nud permanent
+	netns_add "$NS_G" "$NS_R" || return 1
+	netns_veth "$NS_G" vg "$NS_R" vr || return 1
+	netns_addr "$NS_G" vg 10.77.0.1/16 || return 1
+	netns_addr "$NS_R" vr "$DST/16" || return 1
+	netns_neigh "$NS_G" vg "$(netns_mac "$NS_R" vr)" "$DST"
 }
 
 # The queues' lines in the receiver namespace, queues 0 to NQ-1 summed:
@@ -215,7 +209,7 @@ start_consumer() {
 }
 
 start_rx() {
-	ip netns exec "$NS_R" taskset -c "$1" "$BIN/bench_gen" rx -p $PORT \
+	ip netns exec "$NS_R" taskset -c "$1" "$BIN/flowgen" rx -p $PORT \
 		-t "$2" -i "$3" ${4:+-n "$4"} >"$T/rx.out" 2>&1 &
 	RX_PID=$!
 	PIDS+=("$RX_PID")
@@ -227,14 +221,15 @@ measure() {
 	local c=$1 f=$2 s=$3 run=$4 q0 q1 c0=0 c1=0 rx pkts verd cpu drops bypass
 	ip netns exec "$NS_R" iptables -F INPUT
 	if [ "$c" != a ]; then
+		# shellcheck disable=SC2046
 		ip netns exec "$NS_R" iptables -A INPUT -p udp --dport $PORT \
-			-j NFQUEUE --queue-num 0 --queue-bypass || return 1
+			-j NFQUEUE $(netns_queue_target 0) || return 1
 	fi
 	start_consumer "$c" 0 || return 1
 	start_rx "$RX_CPU" $((SECS + 20)) 1000 || return 1
 	q0=$(qstat)
 	[ -n "$CONS_PID" ] && c0=$(cpu_ticks "$CONS_PID")
-	ip netns exec "$NS_G" taskset -c "$GEN_CPU" "$BIN/bench_gen" tx \
+	ip netns exec "$NS_G" taskset -c "$GEN_CPU" "$BIN/flowgen" tx \
 		-s $SRC -d $DST -p $PORT -S "$s" -f "$f" -t "$SECS" >"$T/tx.out" 2>&1
 	wait "$RX_PID"
 	forget_pid "$RX_PID"
@@ -263,21 +258,21 @@ measure() {
 # drain CASE RUN: queue DRAIN_N packets to a stopped consumer, resume it,
 # time the drain by the receiver's rate.
 drain() {
-	local c=$1 run=$2 q c0 c1 queued rx n target="--queue-num 0"
+	local c=$1 run=$2 q c0 c1 queued rx n queues=0
 	NQ=1
 	if [ "$c" = mq ]; then
 		NQ=2
-		target="--queue-balance 0:1"
+		queues=0-1
 	fi
 	ip netns exec "$NS_R" iptables -F INPUT
-	# shellcheck disable=SC2086
+	# shellcheck disable=SC2046
 	ip netns exec "$NS_R" iptables -A INPUT -p udp --dport $PORT \
-		-j NFQUEUE $target --queue-bypass || return 1
+		-j NFQUEUE $(netns_queue_target $queues) || return 1
 	start_consumer "$c" 1 || return 1
 	kill -STOP "$CONS_PID"
 	# The receiver on the generator's CPU: idle by the time it drains.
 	start_rx "$GEN_CPU" 60 2000 "$DRAIN_N" || return 1
-	ip netns exec "$NS_G" taskset -c "$GEN_CPU" "$BIN/bench_gen" tx \
+	ip netns exec "$NS_G" taskset -c "$GEN_CPU" "$BIN/flowgen" tx \
 		-s $SRC -d $DST -p $PORT -S 64 -f "$DRAIN_FLOWS" -a "$DRAIN_ADDRS" \
 		-n "$DRAIN_N" -t 10 >"$T/tx.out" 2>&1
 	# Until every packet sent is queued (or the queue stops growing).
@@ -329,7 +324,7 @@ REPORT=$OUT/bench-$STAMP.txt
 : >"$OUT/drain.tsv"
 : >"$OUT/engine.txt"
 
-for bin in "$BIN/bench_gen" "$BIN/bench_bare" "$BIN/engine_bench" "$NFQTRACKD"; do
+for bin in "$BIN/flowgen" "$BIN/bench_bare" "$BIN/engine_bench" "$NFQTRACKD"; do
 	[ -x "$bin" ] || { echo "bench: $bin is missing: run 'make bench'" >&2; exit 1; }
 done
 
@@ -372,8 +367,7 @@ pin_threads = yes" write_daemon_conf "$T/drain-mq.conf" 65536 $((DRAIN_N * 4096)
 			done
 		done
 	fi
-	ip netns del "$NS_G"
-	ip netns del "$NS_R"
+	netns_cleanup
 fi
 
 if has engine; then

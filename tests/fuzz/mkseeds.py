@@ -3,8 +3,11 @@
 """Seeds for the fuzz targets in tests/fuzz.
 
   mkseeds.py committed [DIR]      the hand-made seeds kept in the repository
-                                  (DIR: tests/fuzz/seeds): packets, pcap,
-                                  ctl, and conf from conf/ and tests/conf/
+                                  (DIR: tests/fuzz/seeds): packets, pcap, ctl
+  mkseeds.py conf DIR             the conf target's seeds, into DIR/conf: the
+                                  shipped conf/nfqtrack.conf and every
+                                  tests/conf/*.conf, read at each run (run.sh)
+                                  so that no copy of them is kept apart
   mkseeds.py corpus CORPUS DIR    seeds derived from the captures under
                                   CORPUS (../shared/corpus), which is no part
                                   of a clone, into DIR/packets and DIR/pcap
@@ -291,7 +294,6 @@ def committed(top):
     write(os.path.join(top, 'packets'), packets_seeds())
     write(os.path.join(top, 'pcap'), pcap_seeds())
     write(os.path.join(top, 'ctl'), ctl_seeds())
-    write(os.path.join(top, 'conf'), conf_seeds())
 
 
 # Reading captures, for seeds from the corpus.
@@ -423,6 +425,8 @@ def corpus(src, dst, max_seeds=300, max_pcap=100):
 def main(argv):
     if len(argv) >= 1 and argv[0] == 'committed':
         committed(argv[1] if len(argv) > 1 else os.path.join(HERE, 'seeds'))
+    elif len(argv) == 2 and argv[0] == 'conf':
+        write(os.path.join(argv[1], 'conf'), conf_seeds())
     elif len(argv) == 3 and argv[0] == 'corpus':
         corpus(argv[1], argv[2])
     else:

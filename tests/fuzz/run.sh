@@ -12,8 +12,10 @@
 #   run.sh fuzz DIR SECS NAME...     SECS s of fuzzing each, corpus kept in
 #                                    DIR/corpus/NAME; a summary table
 #
-# Seeds: tests/fuzz/seeds/NAME (committed, from mkseeds.py committed), and
-# DIR/seeds/NAME derived from the captures in $CORPUS when it exists.
+# Seeds: tests/fuzz/seeds/NAME (committed, from mkseeds.py committed);
+# DIR/run-seeds/conf, the config files of conf/ and tests/conf/, copied
+# afresh each run (mkseeds.py conf); and DIR/seeds/NAME derived from the
+# captures in $CORPUS when it exists.
 # Regression inputs, tests/fuzz/regress/NAME, once crashed a target; they
 # are run first, on their own, so that one never hides behind another.
 # Crash inputs go to a fresh directory under DIR/artifacts, named in the
@@ -62,6 +64,11 @@ if [ -n "$corpus" ] && [ -d "$corpus" ] &&
 		touch "$dir/seeds/.done"
 fi
 
+# The conf target's seeds: the golden files and the shipped config as
+# they are now.
+rm -rf "$dir/run-seeds"
+python3 "$here/mkseeds.py" conf "$dir/run-seeds" || exit 1
+
 # Options for every run: inputs up to 16 KiB (a capture seed, a packet
 # sequence); an input that takes over 10 s or 2 GB is a finding too.
 opts="-max_len=16384 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1"
@@ -76,11 +83,17 @@ stat_of() {
 for name in "$@"; do
 	bin=$dir/fuzz_$name
 	log=$art/$name.log
-	seeds=$here/seeds/$name
 	regress=$here/regress/$name
-	dirs=$seeds
-	[ -d "$dir/seeds/$name" ] && dirs="$dirs $dir/seeds/$name"
-	[ -d "$regress" ] && dirs="$dirs $regress"
+	dirs=
+	for d in "$here/seeds/$name" "$dir/run-seeds/$name" \
+		"$dir/seeds/$name" "$regress"; do
+		[ -d "$d" ] && dirs="$dirs $d"
+	done
+	if [ -z "$dirs" ]; then
+		echo "fuzz_$name: no seeds" >&2
+		fail=1
+		continue
+	fi
 	mkdir -p "$art/$name"
 
 	if [ "$mode" = check ] && [ -d "$regress" ] &&

@@ -96,7 +96,7 @@ done
 check "syslog: each refusal keeps the running configuration" wait_syslog \
 	"reload failed: 1 problem in $CONF; the running configuration stays in force\$" 1
 check "syslog: the last good reload" wait_syslog \
-	"^daemon\.notice nfqtrackd\[[0-9]+\]: reloaded: queue 0, max_flows $last_good, " 5
+	"^daemon\.notice nfqtrackd\[[0-9]+\]: reloaded: $QUEUES_LOG, max_flows $last_good, " 5
 
 wait "$UDP_PID"
 forget_pid "$UDP_PID"

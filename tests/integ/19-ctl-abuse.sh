@@ -30,7 +30,7 @@ start_daemon "$T/nfqtrack.conf" || { fail "daemon start"; done_testing; }
 start_server
 
 # Many flows, so that a list is megabytes: forged sources, one flow each.
-r=$(ip netns exec "$NS_A" "$FLOOD" -m udp -s "$SPOOF4" -d "$V4_S" -p "$PORT" \
+r=$(ip netns exec "$NS_A" "$FLOWGEN" flood -m udp -s "$SPOOF4" -d "$V4_S" -p "$PORT" \
 	-r 5000 -n "$FLOWS" -t 10)
 echo "# $r"
 for _ in $(seq 50); do [ "$(ctl count)" -ge "$FLOWS" ] && break; sleep 0.1; done

@@ -18,12 +18,12 @@ AVG_RTT=10    # ms: nor its average (1.5; 222)
 
 ctl() { "$NFQTRACKCTL" -s "$CTL" "$@"; }
 
-# Under the sanitizers (make check-san) a walk is several times slower:
-# the round trips say nothing there, and a million flows walked by six
-# clients at once outlast nfqtrackctl's 10 s. There the test walks a
+# Under the sanitizers (make check-san, check-tsan) a walk is several
+# times slower: the round trips say nothing there, and a million flows
+# walked by six clients at once outlast nfqtrackctl's 10 s. There the test walks a
 # tenth of the table, for what the sanitizers see, and times nothing.
 TIMED=yes
-if ldd "$NFQTRACKD" 2>/dev/null | grep -q libasan; then
+if ldd "$NFQTRACKD" 2>/dev/null | grep -qE 'lib[at]san'; then
 	TIMED=no FLOWS=100000
 	echo "# built with the sanitizers: $FLOWS flows, round trips not judged"
 fi
@@ -44,7 +44,7 @@ start_daemon "$T/nfqtrack.conf" || { fail "daemon start"; done_testing; }
 for _ in 1 2 3 4 5 6; do
 	n=$(ctl count)
 	[ "${n:-0}" -ge "$FLOWS" ] && break
-	r=$(ip netns exec "$NS_A" "$FLOOD" -m udp -s "$SPOOF4" -d "$V4_S" \
+	r=$(ip netns exec "$NS_A" "$FLOWGEN" flood -m udp -s "$SPOOF4" -d "$V4_S" \
 		-p 9 -r 150000 -n $((FLOWS + 50000 - ${n:-0})) -t 30)
 	echo "# $r"
 done

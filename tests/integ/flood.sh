@@ -1,10 +1,9 @@
 # shellcheck shell=bash
 # Shared by the flood tests (07-syn-flood.sh, 08-udp-flood.sh), sourced
 # after lib.sh: an attacker namespace that floods the server with forged
-# sources (tests/bin/flood), the figures that say what the flood did to the
+# sources (flowgen flood), the figures that say what the flood did to the
 # server and to a legitimate client, and one scenario run.
 
-FLOOD=$TOP/tests/bin/flood
 V4_A=10.232.0.1
 V4_SA=10.232.0.2
 V6_A=fd00:232::1
@@ -13,7 +12,7 @@ SPOOF4=10.66.0.0/16
 SPOOF6=fd00:66::/48
 
 # The attacker: a third namespace, joined to the server by a second veth
-# pair (veth-a -- veth-sa), from which tests/bin/flood sends packets with
+# pair (veth-a -- veth-sa), from which flowgen flood sends packets with
 # forged sources in $SPOOF4 and $SPOOF6. The server routes those ranges
 # back through veth-sa, so that its answers to the forged sources (SYN-ACKs,
 # RSTs, ICMP errors) go to the attacker and nowhere else, and it queues
@@ -25,12 +24,7 @@ SPOOF6=fd00:66::/48
 # the raw table (before the stack or conntrack sees it), and any RST or
 # ICMP error it might still send is dropped on the way out.
 setup_attacker() {
-	if [ ! -x "$FLOOD" ]; then
-		echo "# $FLOOD is missing: run 'make tests/bin/flood'"
-		return 1
-	fi
-	ip netns add "$NS_A" || return 1
-	ip -n "$NS_A" link set lo up
+	netns_add "$NS_A" || return 1
 	queue_link "$NS_A" veth-a veth-sa "$V4_A" "$V4_SA" "$V6_A" "$V6_SA" || return 1
 	# The attacker reaches the server's service addresses, those the
 	# client uses; the server reaches the forged ranges through it.
@@ -158,7 +152,7 @@ flood_scenario() {
 	expect "$name: $HELD connections established before the flood" "$r" \
 		"open ok=$HELD fail=0"
 
-	ip netns exec "$NS_A" "$FLOOD" -m "$mode" -s "$src" -d "$V4_S" \
+	ip netns exec "$NS_A" "$FLOWGEN" flood -m "$mode" -s "$src" -d "$V4_S" \
 		-p "$ports" -r "$FLOOD_RATE" -t "$FLOOD_SECS" \
 		-n $((FLOOD_RATE * FLOOD_SECS)) >"$T/$name.flood" 2>&1 &
 	fpid=$!

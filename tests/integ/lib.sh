@@ -8,6 +8,7 @@
 set -u
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+. "$TOP/tests/lib/netns.sh"
 NFQTRACKD=$TOP/src/nfqtrackd
 NFQTRACKCTL=$TOP/src/nfqtrackctl
 FLOWGEN=$TOP/tests/bin/flowgen
@@ -23,6 +24,14 @@ V4_S=10.231.0.2
 V6_C=fd00:231::1
 V6_S=fd00:231::2
 PORT=5000
+# The queues the links' rules and write_conf's configs use: 0, as
+# deployed, or A-B for a thread per queue (make check-tsan runs tests that
+# way); QUEUES_LOG is how the daemon's start and reload lines name them.
+QUEUES=${QUEUES:-0}
+case $QUEUES in
+*-*) QUEUES_LOG="queues $QUEUES" ;;
+*) QUEUES_LOG="queue $QUEUES" ;;
+esac
 CTL=$T/run/ctl
 SYSLOG=$T/syslog.txt
 DAEMON_PID=
@@ -45,9 +54,7 @@ cleanup() {
 		kill -KILL "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
-	ip netns del "$NS_C" 2>/dev/null
-	ip netns del "$NS_S" 2>/dev/null
-	ip netns del "$NS_A" 2>/dev/null
+	netns_cleanup
 	if [ "$FAILED" -eq 0 ]; then
 		rm -rf "$T"
 	else
@@ -94,7 +101,7 @@ expect_ge() {
 
 done_testing() {
 	if [ -n "$DAEMON_PID" ] && [ -s "$T/daemon.err" ] &&
-		grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T/daemon.err"; then
+		grep -qE 'ERROR: (Address|Leak)Sanitizer|WARNING: ThreadSanitizer|runtime error:' "$T/daemon.err"; then
 		fail "sanitizer report from nfqtrackd"
 		sed -n '1,40p' "$T/daemon.err"
 	fi
@@ -107,38 +114,24 @@ done_testing() {
 # namespace NS (DEV) to the server's (SDEV), IPv4 /24 and IPv6 /64, static
 # neighbours (so that no neighbour discovery rides along with the counted
 # traffic); the server's traffic on SDEV goes untracked by the kernel and
-# through queue 0, with --queue-bypass, exactly as the README deploys it;
-# with QUEUE_RULES=no, the link only (the test loads rules of its own).
+# through queue 0 (QUEUES), with --queue-bypass, exactly as the README
+# deploys it; with QUEUE_RULES=no, the link only (the test loads rules of
+# its own). tests/lib/netns.sh does each step.
 queue_link() {
-	local ns=$1 dev=$2 sdev=$3 a4=$4 s4=$5 a6=$6 s6=$7 mac smac ipt
-	ip link add "$dev" netns "$ns" type veth peer name "$sdev" netns "$NS_S" || return 1
-	ip -n "$ns" addr add "$a4/24" dev "$dev"
-	ip -n "$NS_S" addr add "$s4/24" dev "$sdev"
-	ip -n "$ns" addr add "$a6/64" dev "$dev" nodad
-	ip -n "$NS_S" addr add "$s6/64" dev "$sdev" nodad
-	ip -n "$ns" link set "$dev" up
-	ip -n "$NS_S" link set "$sdev" up
-	mac=$(ip -n "$ns" -br link show "$dev" | awk '{print $3}')
-	smac=$(ip -n "$NS_S" -br link show "$sdev" | awk '{print $3}')
-	ip -n "$ns" neigh replace "$s4" lladdr "$smac" dev "$dev" nud permanent
-	ip -n "$ns" neigh replace "$s6" lladdr "$smac" dev "$dev" nud permanent
-	ip -n "$NS_S" neigh replace "$a4" lladdr "$mac" dev "$sdev" nud permanent
-	ip -n "$NS_S" neigh replace "$a6" lladdr "$mac" dev "$sdev" nud permanent
+	local ns=$1 dev=$2 sdev=$3 a4=$4 s4=$5 a6=$6 s6=$7
+	netns_veth "$ns" "$dev" "$NS_S" "$sdev" || return 1
+	netns_addr "$ns" "$dev" "$a4/24" "$a6/64" || return 1
+	netns_addr "$NS_S" "$sdev" "$s4/24" "$s6/64" || return 1
+	netns_neigh "$ns" "$dev" "$(netns_mac "$NS_S" "$sdev")" "$s4" "$s6" || return 1
+	netns_neigh "$NS_S" "$sdev" "$(netns_mac "$ns" "$dev")" "$a4" "$a6" || return 1
 	[ "${QUEUE_RULES:-yes}" = yes ] || return 0
-	for ipt in iptables ip6tables; do
-		ip netns exec "$NS_S" $ipt -t raw -A PREROUTING -i "$sdev" -j CT --notrack || return 1
-		ip netns exec "$NS_S" $ipt -t raw -A OUTPUT -o "$sdev" -j CT --notrack || return 1
-		ip netns exec "$NS_S" $ipt -A INPUT -i "$sdev" -j NFQUEUE --queue-num 0 --queue-bypass || return 1
-		ip netns exec "$NS_S" $ipt -A OUTPUT -o "$sdev" -j NFQUEUE --queue-num 0 --queue-bypass || return 1
-	done
+	netns_queue_link "$NS_S" "$sdev" "$QUEUES"
 }
 
 # The network: client --veth-- server, IPv4 and IPv6, the server's side
 # queued (queue_link).
 setup_net() {
-	ip netns add "$NS_C" && ip netns add "$NS_S" || return 1
-	ip -n "$NS_C" link set lo up
-	ip -n "$NS_S" link set lo up
+	netns_add "$NS_C" "$NS_S" || return 1
 	queue_link "$NS_C" veth-c veth-s "$V4_C" "$V4_S" "$V6_C" "$V6_S"
 }
 
@@ -169,6 +162,8 @@ write_conf() {
 		echo "ctl_socket = $CTL"
 		echo "syslog_socket = $T/log.sock"
 		cat
+		# Last: the test's line numbers stay as they are.
+		[ "$QUEUES" = 0 ] || echo "queues = $QUEUES"
 	} >"$1"
 }
 

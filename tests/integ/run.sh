@@ -1,10 +1,13 @@
 #!/bin/bash
-# Run every integration test (tests/integ/NN-*.sh), each in namespaces of
-# its own, and sum up. A test exits 0 (passed), 77 (skipped) or else.
+# Run every integration test (tests/integ/NN-*.sh), or those named
+# (run.sh 21-multiqueue.sh ...), each in namespaces of its own, and sum
+# up. A test exits 0 (passed), 77 (skipped) or else.
 set -u
 cd "$(dirname "$0")" || exit 1
 passed=0 failed=0 skipped=0 failures=
-for t in [0-9][0-9]-*.sh; do
+[ $# -gt 0 ] || set -- [0-9][0-9]-*.sh
+for t in "$@"; do
+	[ -f "$t" ] || { echo "# $t: no such test" >&2; exit 1; }
 	start=$(date +%s)
 	timeout -k 10 300 ./"$t"
 	rc=$?

@@ -82,7 +82,7 @@ remaining() {
 flood_for() {
 	local src=$1 rate=$2 secs
 	secs=$(remaining 60)
-	ip netns exec "$NS_A" "$FLOOD" -m udp -s "$src" -d "$V4_S" \
+	ip netns exec "$NS_A" "$FLOWGEN" flood -m udp -s "$src" -d "$V4_S" \
 		-p 10000-60000 -r "$rate" -t "$secs" -n $((rate * secs))
 }
 

@@ -2719,58 +2719,46 @@ static void rehash_run(struct model *m, uint32_t to, uint32_t budget,
 	model_verify(m, *now);
 }
 
-START_TEST(test_rehash_grow)
+/* Resizes driven a few buckets at a time (rehash_run) through a model
+ * table: its capacity, first buckets, flows and ids, then each resize
+ * (to buckets, budget per step) in turn, and whether the table is churned
+ * and checked once more afterwards. */
+static const struct rehash_case {
+	uint32_t capacity, nbuckets, nflows, max_ids;
+	struct {
+		uint32_t to, budget;
+	} resizes[5];
+	bool churn_after;
+} rehash_cases[] = {
+	/* grow */
+	{ 16384, 256, 10000, 12000, .resizes = { { 4096, 5 } },
+	  .churn_after = true },
+	/* shrink */
+	{ 16384, 4096, 10000, 12000, .resizes = { { 16, 200 } },
+	  .churn_after = true },
+	/* both ways */
+	{ 16384, 256, 10000, 12000,
+	  .resizes = { { 4096, 64 }, { 16, 256 }, { 256, 3 } } },
+	/* small tables, one bucket per step, growing and shrinking */
+	{ 4096, 1, 300, 2000,
+	  .resizes = { { 2, 1 }, { 64, 1 }, { 8, 1 }, { 1, 1 }, { 1024, 1 } } },
+};
+
+START_TEST(test_rehash)
 {
+	const struct rehash_case *rc = &rehash_cases[_i];
 	struct model m;
 	uint32_t now = 10;
 
-	model_init(&m, 16384, 256, 10000, 12000);
-	rehash_run(&m, 4096, 5, &now);
-	/* Everything still works afterwards. */
-	model_churn(&m, 100, 100, now);
-	model_verify(&m, now);
-	model_free(&m);
-}
-END_TEST
-
-START_TEST(test_rehash_shrink)
-{
-	struct model m;
-	uint32_t now = 10;
-
-	model_init(&m, 16384, 4096, 10000, 12000);
-	rehash_run(&m, 16, 200, &now);
-	model_churn(&m, 100, 100, now);
-	model_verify(&m, now);
-	model_free(&m);
-}
-END_TEST
-
-START_TEST(test_rehash_both_ways)
-{
-	struct model m;
-	uint32_t now = 10;
-
-	model_init(&m, 16384, 256, 10000, 12000);
-	rehash_run(&m, 4096, 64, &now);
-	rehash_run(&m, 16, 256, &now);
-	rehash_run(&m, 256, 3, &now);
-	model_free(&m);
-}
-END_TEST
-
-/* Small tables, one bucket per step, growing and shrinking. */
-START_TEST(test_rehash_small_steps)
-{
-	struct model m;
-	uint32_t now = 10;
-
-	model_init(&m, 4096, 1, 300, 2000);
-	rehash_run(&m, 2, 1, &now);
-	rehash_run(&m, 64, 1, &now);
-	rehash_run(&m, 8, 1, &now);
-	rehash_run(&m, 1, 1, &now);
-	rehash_run(&m, 1024, 1, &now);
+	model_init(&m, rc->capacity, rc->nbuckets, rc->nflows, rc->max_ids);
+	for (size_t i = 0; i < ARRAY_SIZE(rc->resizes) && rc->resizes[i].to;
+	     i++)
+		rehash_run(&m, rc->resizes[i].to, rc->resizes[i].budget, &now);
+	if (rc->churn_after) {
+		/* Everything still works afterwards. */
+		model_churn(&m, 100, 100, now);
+		model_verify(&m, now);
+	}
 	model_free(&m);
 }
 END_TEST
@@ -3737,10 +3725,7 @@ static Suite *flow_suite(void)
 
 	tc = tcase_create("rehash");
 	tcase_set_timeout(tc, 300);
-	tcase_add_test(tc, test_rehash_grow);
-	tcase_add_test(tc, test_rehash_shrink);
-	tcase_add_test(tc, test_rehash_both_ways);
-	tcase_add_test(tc, test_rehash_small_steps);
+	tcase_add_loop_test(tc, test_rehash, 0, (int)ARRAY_SIZE(rehash_cases));
 	tcase_add_test(tc, test_rehash_drops_expired);
 	tcase_add_test(tc, test_rehash_lazy_expiry);
 	tcase_add_test(tc, test_rehash_second_resize);

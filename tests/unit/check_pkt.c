@@ -1559,178 +1559,128 @@ static struct pkt want_err6(uint8_t type, uint8_t code, size_t qlen)
 	return e;
 }
 
-START_TEST(icmp4_error_quoting_tcp)
-{
-	uint8_t b[BUFSZ], t = err4_types[_i], c = err4_codes[_i];
-	size_t n = err4(b, t, c, Q_TCP);
-	struct pkt p, e = want_err4(t, c, 28);
+/* An ICMP error quoting a whole packet of each kind, under every error
+ * type of its family (err4_types, err6_types): the quote's length, and
+ * the quoted packet's protocol and ports (an echo's id and type). */
+static const struct quote_case {
+	int family;
+	enum quote q;
+	size_t qlen;
+	uint8_t proto;
+	uint16_t sport, dport;
+	uint8_t icmp_type; /* the quoted echo's, or 0 */
+} quote_cases[] = {
+	{ 4, Q_TCP, 28, IPPROTO_TCP, 40000, 443, 0 },
+	{ 4, Q_UDP, 28, IPPROTO_UDP, 53001, 53, 0 },
+	{ 4, Q_ECHO, 28, IPPROTO_ICMP, 0x7777, 8 << 8, 8 },
+	{ 6, Q_TCP, 100, IPPROTO_TCP, 40000, 443, 0 },
+	{ 6, Q_UDP, 88, IPPROTO_UDP, 53001, 53, 0 },
+	{ 6, Q_ECHO, 80, IPPROTO_ICMPV6, 0x7777, 128 << 8, 128 },
+};
 
-	ck_assert_int_eq(parse(&p, b, n), PKT_ICMP_ERROR);
-	want_inner(&e, IPPROTO_TCP, A4, B4, 40000, 443);
-	e.inner.has_ports = 1;
-	EXPECT(&p, &e);
+/* How many error types a case is run under. */
+static size_t quote_case_types(const struct quote_case *qc)
+{
+	return qc->family == 4 ? sizeof(err4_types) : sizeof(err6_types);
 }
-END_TEST
 
-START_TEST(icmp4_error_quoting_udp)
+/* Every (case, error type) pair, for tcase_add_loop_test. */
+static int quote_case_runs(void)
 {
-	uint8_t b[BUFSZ], t = err4_types[_i], c = err4_codes[_i];
-	size_t n = err4(b, t, c, Q_UDP);
-	struct pkt p, e = want_err4(t, c, 28);
+	size_t n = 0;
 
-	ck_assert_int_eq(parse(&p, b, n), PKT_ICMP_ERROR);
-	want_inner(&e, IPPROTO_UDP, A4, B4, 53001, 53);
-	e.inner.has_ports = 1;
-	EXPECT(&p, &e);
+	for (size_t i = 0; i < ARRAY_SIZE(quote_cases); i++)
+		n += quote_case_types(&quote_cases[i]);
+	return (int)n;
 }
-END_TEST
 
-START_TEST(icmp4_error_quoting_echo)
+/* Run I of icmp_error_quoting: its case, and in *K its error type. */
+static const struct quote_case *quote_case_run(int i, size_t *k)
 {
-	uint8_t b[BUFSZ], t = err4_types[_i], c = err4_codes[_i];
-	size_t n = err4(b, t, c, Q_ECHO);
-	struct pkt p, e = want_err4(t, c, 28);
+	const struct quote_case *qc = quote_cases;
 
-	ck_assert_int_eq(parse(&p, b, n), PKT_ICMP_ERROR);
-	want_inner(&e, IPPROTO_ICMP, A4, B4, 0x7777, 8 << 8);
-	e.inner.has_ports = 1;
-	e.inner.icmp_type = 8;
-	EXPECT(&p, &e);
+	*k = (size_t)i;
+	while (*k >= quote_case_types(qc))
+		*k -= quote_case_types(qc++);
+	return qc;
 }
-END_TEST
 
-START_TEST(icmp6_error_quoting_tcp)
+START_TEST(icmp_error_quoting)
 {
-	uint8_t b[BUFSZ], t = err6_types[_i], c = err6_codes[_i];
-	size_t n = err6(b, t, c, Q_TCP);
-	struct pkt p, e = want_err6(t, c, 100);
+	size_t k;
+	const struct quote_case *qc = quote_case_run(_i, &k);
+	bool v4 = qc->family == 4;
+	uint8_t b[BUFSZ], t = v4 ? err4_types[k] : err6_types[k],
+			  c = v4 ? err4_codes[k] : err6_codes[k];
+	size_t n = v4 ? err4(b, t, c, qc->q) : err6(b, t, c, qc->q);
+	struct pkt p,
+		e = v4 ? want_err4(t, c, qc->qlen) : want_err6(t, c, qc->qlen);
 
 	ck_assert_int_eq(parse(&p, b, n), PKT_ICMP_ERROR);
-	want_inner(&e, IPPROTO_TCP, A6, B6, 40000, 443);
+	want_inner(&e, qc->proto, v4 ? A4 : A6, v4 ? B4 : B6, qc->sport,
+		   qc->dport);
 	e.inner.has_ports = 1;
-	EXPECT(&p, &e);
-}
-END_TEST
-
-START_TEST(icmp6_error_quoting_udp)
-{
-	uint8_t b[BUFSZ], t = err6_types[_i], c = err6_codes[_i];
-	size_t n = err6(b, t, c, Q_UDP);
-	struct pkt p, e = want_err6(t, c, 88);
-
-	ck_assert_int_eq(parse(&p, b, n), PKT_ICMP_ERROR);
-	want_inner(&e, IPPROTO_UDP, A6, B6, 53001, 53);
-	e.inner.has_ports = 1;
-	EXPECT(&p, &e);
-}
-END_TEST
-
-START_TEST(icmp6_error_quoting_echo)
-{
-	uint8_t b[BUFSZ], t = err6_types[_i], c = err6_codes[_i];
-	size_t n = err6(b, t, c, Q_ECHO);
-	struct pkt p, e = want_err6(t, c, 80);
-
-	ck_assert_int_eq(parse(&p, b, n), PKT_ICMP_ERROR);
-	want_inner(&e, IPPROTO_ICMPV6, A6, B6, 0x7777, 128 << 8);
-	e.inner.has_ports = 1;
-	e.inner.icmp_type = 128;
+	if (qc->icmp_type)
+		e.inner.icmp_type = qc->icmp_type;
 	EXPECT(&p, &e);
 }
 END_TEST
 
 /* The quoted packet is cut: its own length fields are not checked, and
  * 4 bytes of TCP or UDP (the ports) are enough. */
-START_TEST(icmp4_error_minimal_quote)
+static size_t g_err4_minimal(uint8_t *b)
 {
-	uint8_t b[BUFSZ], o[256];
-	size_t n;
-	struct pkt p, e = want_err4(3, 3, 24);
+	uint8_t o[256];
 
 	orig4(o, Q_UDP);
-	n = err4_quoting(b, 3, 3, o, 24);
-	ck_assert_int_eq(parse(&p, b, n), PKT_ICMP_ERROR);
-	want_inner(&e, IPPROTO_UDP, A4, B4, 53001, 53);
-	e.inner.has_ports = 1;
-	EXPECT(&p, &e);
+	return err4_quoting(b, 3, 3, o, 24);
 }
-END_TEST
-
-START_TEST(icmp4_error_quoting_options)
-{
-	uint8_t b[BUFSZ];
-	size_t n = g_err4_opts(b);
-	struct pkt p, e = want_err4(3, 3, 36);
-
-	ck_assert_int_eq(parse(&p, b, n), PKT_ICMP_ERROR);
-	want_inner(&e, IPPROTO_UDP, A4, B4, 123, 123);
-	e.inner.has_ports = 1;
-	EXPECT(&p, &e);
-}
-END_TEST
-
-START_TEST(icmp6_error_quoting_ext_headers)
-{
-	uint8_t b[BUFSZ];
-	size_t n = g_err6_ext(b);
-	struct pkt p, e = want_err6(1, 3, 40 + 56 + 28);
-
-	ck_assert_int_eq(parse(&p, b, n), PKT_ICMP_ERROR);
-	want_inner(&e, IPPROTO_UDP, A6, B6, 4500, 4501);
-	e.inner.has_ports = 1;
-	EXPECT(&p, &e);
-}
-END_TEST
-
-START_TEST(icmp4_error_quoting_later_fragment)
-{
-	uint8_t b[BUFSZ];
-	size_t n = g_err4_frag(b);
-	struct pkt p, e = want_err4(11, 1, 28);
-
-	ck_assert_int_eq(parse(&p, b, n), PKT_ICMP_ERROR);
-	want_inner(&e, IPPROTO_TCP, A4, B4, 0, 0);
-	EXPECT(&p, &e);
-}
-END_TEST
-
-START_TEST(icmp6_error_quoting_later_fragment)
-{
-	uint8_t b[BUFSZ];
-	size_t n = g_err6_frag(b);
-	struct pkt p, e = want_err6(3, 1, 64);
-
-	ck_assert_int_eq(parse(&p, b, n), PKT_ICMP_ERROR);
-	want_inner(&e, IPPROTO_TCP, A6, B6, 0, 0);
-	EXPECT(&p, &e);
-}
-END_TEST
 
 /* A quoted first fragment has its ports. */
-START_TEST(icmp4_error_quoting_first_fragment)
+static size_t g_err4_first_frag(uint8_t *b)
 {
-	uint8_t b[BUFSZ], o[256];
-	size_t n;
-	struct pkt p, e = want_err4(3, 4, 28);
+	uint8_t o[256];
 
 	orig4(o, Q_TCP);
 	tu_ip4_frag(o, 98, 1, 0);
-	n = err4_quoting(b, 3, 4, o, 28);
-	ck_assert_int_eq(parse(&p, b, n), PKT_ICMP_ERROR);
-	want_inner(&e, IPPROTO_TCP, A4, B4, 40000, 443);
-	e.inner.has_ports = 1;
-	EXPECT(&p, &e);
+	return err4_quoting(b, 3, 4, o, 28);
 }
-END_TEST
 
-START_TEST(icmp4_error_quoting_unknown_proto)
+/* ICMP errors quoting packets of particular shapes (the g_err* generators)
+ * and what parsing must find in them. */
+static const struct shaped_err_case {
+	size_t (*make)(uint8_t *b);
+	int family;
+	uint8_t type, code;
+	size_t qlen;
+	uint8_t proto;
+	uint16_t sport, dport;
+	bool has_ports;
+} shaped_err_cases[] = {
+	{ g_err4_minimal, 4, 3, 3, 24, IPPROTO_UDP, 53001, 53, true },
+	{ g_err4_opts, 4, 3, 3, 36, IPPROTO_UDP, 123, 123, true },
+	{ g_err6_ext, 6, 1, 3, 40 + 56 + 28, IPPROTO_UDP, 4500, 4501, true },
+	/* a later fragment: no transport header, so no ports */
+	{ g_err4_frag, 4, 11, 1, 28, IPPROTO_TCP, 0, 0, false },
+	{ g_err6_frag, 6, 3, 1, 64, IPPROTO_TCP, 0, 0, false },
+	{ g_err4_first_frag, 4, 3, 4, 28, IPPROTO_TCP, 40000, 443, true },
+	{ g_err4_gre, 4, 3, 2, 28, IPPROTO_GRE, 0, 0, false },
+};
+
+START_TEST(icmp_error_quoting_shapes)
 {
+	const struct shaped_err_case *sc = &shaped_err_cases[_i];
+	bool v4 = sc->family == 4;
 	uint8_t b[BUFSZ];
-	size_t n = g_err4_gre(b);
-	struct pkt p, e = want_err4(3, 2, 28);
+	size_t n = sc->make(b);
+	struct pkt p, e = v4 ? want_err4(sc->type, sc->code, sc->qlen) :
+			       want_err6(sc->type, sc->code, sc->qlen);
 
 	ck_assert_int_eq(parse(&p, b, n), PKT_ICMP_ERROR);
-	want_inner(&e, IPPROTO_GRE, A4, B4, 0, 0);
+	want_inner(&e, sc->proto, v4 ? A4 : A6, v4 ? B4 : B6, sc->sport,
+		   sc->dport);
+	if (sc->has_ports)
+		e.inner.has_ports = 1;
 	EXPECT(&p, &e);
 }
 END_TEST
@@ -3017,21 +2967,9 @@ static Suite *pkt_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("icmp_error");
-	tcase_add_loop_test(tc, icmp4_error_quoting_tcp, 0, sizeof(err4_types));
-	tcase_add_loop_test(tc, icmp4_error_quoting_udp, 0, sizeof(err4_types));
-	tcase_add_loop_test(tc, icmp4_error_quoting_echo, 0,
-			    sizeof(err4_types));
-	tcase_add_loop_test(tc, icmp6_error_quoting_tcp, 0, sizeof(err6_types));
-	tcase_add_loop_test(tc, icmp6_error_quoting_udp, 0, sizeof(err6_types));
-	tcase_add_loop_test(tc, icmp6_error_quoting_echo, 0,
-			    sizeof(err6_types));
-	tcase_add_test(tc, icmp4_error_minimal_quote);
-	tcase_add_test(tc, icmp4_error_quoting_options);
-	tcase_add_test(tc, icmp6_error_quoting_ext_headers);
-	tcase_add_test(tc, icmp4_error_quoting_later_fragment);
-	tcase_add_test(tc, icmp6_error_quoting_later_fragment);
-	tcase_add_test(tc, icmp4_error_quoting_first_fragment);
-	tcase_add_test(tc, icmp4_error_quoting_unknown_proto);
+	tcase_add_loop_test(tc, icmp_error_quoting, 0, quote_case_runs());
+	tcase_add_loop_test(tc, icmp_error_quoting_shapes, 0,
+			    (int)ARRAY_SIZE(shaped_err_cases));
 	tcase_add_test(tc, icmp4_error_quoting_error);
 	tcase_add_test(tc, icmp6_error_quoting_error);
 	tcase_add_test(tc, icmp4_error_quote_too_short);

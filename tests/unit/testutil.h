@@ -15,6 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The number of elements of array A. */
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
 #include "pkt.h"
 
 static inline void put16(uint8_t *p, uint16_t v)

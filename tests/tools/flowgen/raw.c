@@ -1,35 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * gen - the benchmark's UDP load: a sender of raw IPv4/UDP packets over
- * many flows, and a receiver that counts what arrives. Run between
- * network namespaces tests/bench/run.sh makes; every run is bounded in
- * packets and in time.
- *
- *   gen tx -s SRC -d DST -p DPORT [-S SIZE] [-f FLOWS] [-a ADDRS]
- *          [-n COUNT] [-t SECONDS]
- *
- *	Sends COUNT packets (default and at most 100000000) or for SECONDS
- *	(default 3, at most 60), whichever ends first, in sendmmsg() batches
- *	of 64. Each carries SIZE bytes of UDP payload (default 64) from one
- *	of FLOWS flows (default 1): ADDRS source addresses from SRC up
- *	(default: one per 1000 flows) times as many source ports as it
- *	takes, visited in turn, so that every flow sees a packet before any
- *	sees its next one. The source addresses must be on the link's
- *	subnet for the receiver to take them.
- *	-> "tx sent=N secs=S pps=P"
- *
- *   gen rx -p PORT [-n COUNT] [-t SECONDS] [-i IDLE_MS]
- *
- *	Counts UDP datagrams to PORT until COUNT have come (default no
- *	limit), IDLE_MS pass without one once the first has come (default
- *	1000), or SECONDS have passed (default 30, at most 600). The rate
- *	is over the time from the first datagram to the last, so waiting
- *	for traffic does not dilute it.
- *	-> "rx pkts=N secs=S pps=P"
- *
- * Both refuse to run in the initial network namespace, and tx in one
- * with a default route: its packets must stay between the benchmark's
- * namespaces.
+ * flowgen's raw modes, the benchmark's UDP load (tests/bench/run.sh): a
+ * sender of raw IPv4/UDP packets over many flows (tx), and a receiver
+ * that counts what arrives (rx). Every run is bounded in packets and in
+ * time; main.c describes the options.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -50,6 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "flowgen.h"
+
 #define BATCH 64 /* packets per sendmmsg() and recvmmsg() */
 #define SIZE_MAX_PAYLOAD 1472 /* a 1500-byte IP packet */
 #define PKT_MAX \
@@ -60,85 +36,9 @@
 #define FLOWS_PER_ADDR 1000
 #define SPORT_BASE 1024
 
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
-static void fatal(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("gen: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
-
 static double now_s(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static long num(const char *opt, const char *s, long min, long max)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max)
-		fatal("-%s %s: a number from %ld to %ld", opt, s, min, max);
-	return v;
-}
-
-static double seconds(const char *s, double max)
-{
-	char *end;
-	double v = strtod(s, &end);
-
-	if (end == s || *end || !(v > 0) || v > max)
-		fatal("-t %s: seconds, more than 0 and at most %g", s, max);
-	return v;
-}
-
-static bool has_default_route(void)
-{
-	unsigned int dst, mask;
-	char line[512];
-	bool found = false;
-	FILE *f = fopen("/proc/net/route", "r");
-
-	while (f && !found && fgets(line, sizeof(line), f))
-		found = sscanf(line, "%*s %x %*x %*x %*d %*d %*d %x", &dst,
-			       &mask) == 2 &&
-			dst == 0 && mask == 0;
-	if (f)
-		fclose(f);
-	return found;
-}
-
-/* Raw packets with forged sources must stay between the namespaces the
- * harness made: never the host's own, never one routed anywhere else. */
-static void check_namespace(bool sender)
-{
-	struct stat self, init;
-
-	if (stat("/proc/self/ns/net", &self) == 0 &&
-	    stat("/proc/1/ns/net", &init) == 0 && self.st_ino == init.st_ino &&
-	    self.st_dev == init.st_dev)
-		fatal("refusing to run in the initial network namespace "
-		      "(use ip netns exec)");
-	if (sender && has_default_route())
-		fatal("refusing to send from a namespace with a default route");
+	return (double)flowgen_now_ns() / 1e9;
 }
 
 struct tx {
@@ -169,7 +69,7 @@ static size_t build(struct tx *t, uint8_t *p)
 	return len;
 }
 
-static int tx_main(int argc, char **argv)
+int flowgen_tx_main(int argc, char **argv)
 {
 	static uint8_t pkts[BATCH][PKT_MAX] __attribute__((aligned(64)));
 	struct tx t = {
@@ -183,6 +83,8 @@ static int tx_main(int argc, char **argv)
 	long sent = 0;
 	int opt, fd, one = 1;
 
+	flowgen_on_signals(false);
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	while ((opt = getopt(argc, argv, "s:d:p:S:f:a:n:t:")) != -1) {
 		switch (opt) {
 		case 's':
@@ -192,44 +94,48 @@ static int tx_main(int argc, char **argv)
 			have_dst = inet_pton(AF_INET, optarg, &t.dst) == 1;
 			break;
 		case 'p':
-			t.dport = (uint16_t)num("p", optarg, 1, 65535);
+			t.dport = (uint16_t)flowgen_num("p", optarg, 1, 65535);
 			break;
 		case 'S':
-			t.size = (unsigned int)num("S", optarg, 0,
-						   SIZE_MAX_PAYLOAD);
+			t.size = (unsigned int)flowgen_num("S", optarg, 0,
+							   SIZE_MAX_PAYLOAD);
 			break;
 		case 'f':
-			t.flows = (unsigned long)num("f", optarg, 1, 10000000);
+			t.flows = (unsigned long)flowgen_num("f", optarg, 1,
+							     10000000);
 			break;
 		case 'a':
-			t.addrs = (unsigned long)num("a", optarg, 1, 65536);
+			t.addrs = (unsigned long)flowgen_num("a", optarg, 1,
+							     65536);
 			break;
 		case 'n':
-			t.count = num("n", optarg, 1, TX_MAX_COUNT);
+			t.count = flowgen_num("n", optarg, 1, TX_MAX_COUNT);
 			break;
 		case 't':
-			t.secs = seconds(optarg, TX_MAX_SECONDS);
+			t.secs = flowgen_seconds(optarg, TX_MAX_SECONDS);
 			break;
 		default:
 			return 2;
 		}
 	}
 	if (!have_src || !have_dst || !t.dport)
-		fatal("tx needs -s SRC -d DST -p DPORT (IPv4 addresses)");
+		flowgen_fatal(
+			"tx needs -s SRC -d DST -p DPORT (IPv4 addresses)");
 	if (!t.addrs)
 		t.addrs = (t.flows + FLOWS_PER_ADDR - 1) / FLOWS_PER_ADDR;
 	if (t.addrs > t.flows)
 		t.addrs = t.flows;
 	if ((t.flows + t.addrs - 1) / t.addrs > 65535 - SPORT_BASE)
-		fatal("%lu flows over %lu addresses: too many ports per address",
-		      t.flows, t.addrs);
-	check_namespace(true);
+		flowgen_fatal(
+			"%lu flows over %lu addresses: too many ports per address",
+			t.flows, t.addrs);
+	flowgen_check_namespace(true);
 
 	fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
 	if (fd < 0)
-		fatal("raw socket: %s", strerror(errno));
+		flowgen_fatal("raw socket: %s", strerror(errno));
 	if (setsockopt(fd, IPPROTO_IP, IP_HDRINCL, &one, sizeof(one)) < 0)
-		fatal("IP_HDRINCL: %s", strerror(errno));
+		flowgen_fatal("IP_HDRINCL: %s", strerror(errno));
 	to.sin_addr = t.dst;
 	for (int i = 0; i < BATCH; i++) {
 		struct iphdr *ip = (struct iphdr *)(void *)pkts[i];
@@ -254,7 +160,7 @@ static int tx_main(int argc, char **argv)
 
 	start = now_s();
 	end = start;
-	while (!stop && sent < t.count && end - start < t.secs) {
+	while (!flowgen_stop && sent < t.count && end - start < t.secs) {
 		int n = (int)(t.count - sent < BATCH ? t.count - sent : BATCH);
 		int r;
 
@@ -262,7 +168,7 @@ static int tx_main(int argc, char **argv)
 			iov[i].iov_len = build(&t, pkts[i]);
 		r = sendmmsg(fd, msgs, (unsigned int)n, 0);
 		if (r < 0 && errno != EINTR && errno != ENOBUFS)
-			fatal("sendmmsg: %s", strerror(errno));
+			flowgen_fatal("sendmmsg: %s", strerror(errno));
 		if (r > 0)
 			sent += r;
 		end = now_s();
@@ -273,7 +179,7 @@ static int tx_main(int argc, char **argv)
 	return 0;
 }
 
-static int rx_main(int argc, char **argv)
+int flowgen_rx_main(int argc, char **argv)
 {
 	static uint8_t bufs[BATCH][2048];
 	struct mmsghdr msgs[BATCH];
@@ -283,38 +189,41 @@ static int rx_main(int argc, char **argv)
 	double secs = 30, start, first = 0, last = 0;
 	int opt, fd, rcvbuf = 64 << 20;
 
+	flowgen_on_signals(false);
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	while ((opt = getopt(argc, argv, "p:n:t:i:")) != -1) {
 		switch (opt) {
 		case 'p':
-			sa.sin_port =
-				htons((uint16_t)num("p", optarg, 1, 65535));
+			sa.sin_port = htons(
+				(uint16_t)flowgen_num("p", optarg, 1, 65535));
 			break;
 		case 'n':
-			limit = num("n", optarg, 1, TX_MAX_COUNT);
+			limit = flowgen_num("n", optarg, 1, TX_MAX_COUNT);
 			break;
 		case 't':
-			secs = seconds(optarg, RX_MAX_SECONDS);
+			secs = flowgen_seconds(optarg, RX_MAX_SECONDS);
 			break;
 		case 'i':
-			idle_ms = num("i", optarg, 1, 600000);
+			idle_ms = flowgen_num("i", optarg, 1, 600000);
 			break;
 		default:
 			return 2;
 		}
 	}
 	if (!sa.sin_port)
-		fatal("rx needs -p PORT");
-	check_namespace(false);
+		flowgen_fatal("rx needs -p PORT");
+	flowgen_check_namespace(false);
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		fatal("socket: %s", strerror(errno));
+		flowgen_fatal("socket: %s", strerror(errno));
 	/* A big buffer, so that the receiver is never what drops: FORCE
 	 * needs CAP_NET_ADMIN, else the plain one up to rmem_max. */
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf,
 		       sizeof(rcvbuf)) < 0)
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		fatal("bind port %u: %s", ntohs(sa.sin_port), strerror(errno));
+		flowgen_fatal("bind port %u: %s", ntohs(sa.sin_port),
+			      strerror(errno));
 	for (int i = 0; i < BATCH; i++) {
 		iov[i].iov_base = bufs[i];
 		iov[i].iov_len = sizeof(bufs[i]);
@@ -324,7 +233,7 @@ static int rx_main(int argc, char **argv)
 	}
 
 	start = now_s();
-	while (!stop && (limit < 0 || count < limit)) {
+	while (!flowgen_stop && (limit < 0 || count < limit)) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 		double t = now_s(), wait = start + secs - t;
 		int r;
@@ -337,14 +246,14 @@ static int rx_main(int argc, char **argv)
 			break;
 		r = poll(&pfd, 1, (int)(wait * 1000) + 1);
 		if (r < 0 && errno != EINTR)
-			fatal("poll: %s", strerror(errno));
+			flowgen_fatal("poll: %s", strerror(errno));
 		if (r <= 0)
 			continue;
 		r = recvmmsg(fd, msgs, BATCH, MSG_DONTWAIT, NULL);
 		if (r < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
-			fatal("recvmmsg: %s", strerror(errno));
+			flowgen_fatal("recvmmsg: %s", strerror(errno));
 		}
 		last = now_s();
 		if (!count)
@@ -355,22 +264,4 @@ static int rx_main(int argc, char **argv)
 	       last > first ? (double)count / (last - first) : 0.0);
 	close(fd);
 	return 0;
-}
-
-int main(int argc, char **argv)
-{
-	struct sigaction sa = { .sa_handler = on_signal };
-
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (argc >= 2 && !strcmp(argv[1], "tx"))
-		return tx_main(argc - 1, argv + 1);
-	if (argc >= 2 && !strcmp(argv[1], "rx"))
-		return rx_main(argc - 1, argv + 1);
-	fprintf(stderr, "usage: gen tx -s SRC -d DST -p DPORT [-S SIZE] "
-			"[-f FLOWS] [-a ADDRS] [-n COUNT] [-t SECONDS]\n"
-			"       gen rx -p PORT [-n COUNT] [-t SECONDS] "
-			"[-i IDLE_MS]\n");
-	return 2;
 }

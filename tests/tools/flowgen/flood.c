@@ -1,26 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * flood - spoofed-source packet floods for the integration tests' flood
- * scenarios, sent between network namespaces the test creates. Every run
- * is bounded in packets and in time.
- *
- *   flood -m syn|udp -s SRC_CIDR -d DST_ADDR -p DPORT[-DPORT2]
- *         [-r PPS] [-t SECONDS] [-n COUNT]
- *
- *	syn: TCP SYNs as a real stack sends them (correct checksums, random
- *	     sequence number, an MSS option, random source port).
- *	udp: small UDP datagrams from random source ports.
- *
- *	Each packet's source address is the next one of SRC_CIDR (a /32 or
- *	/128 is one address) in a scrambled order that visits every address
- *	of the range before any repeats (for IPv6 only the low 64 bits
- *	vary); its destination port is a random one of DPORT..DPORT2.
- *	At most PPS packets a second (default 20000, sent in bursts of about
- *	a millisecond's worth), for at most SECONDS (default 5, at most 60)
- *	or COUNT packets (default 1000000, at most 10000000).
- *	-> "flood sent=N seconds=S.SS pps=P"; exit 1 on errors.
- *	It refuses to run in the initial network namespace, or in any
- *	with a default route, where its packets could reach a real network.
+ * flowgen's flood mode: spoofed-source packet floods for the integration
+ * tests' flood scenarios and the soak, sent between network namespaces
+ * the test creates. Every run is bounded in packets and in time; main.c
+ * describes the options.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -41,6 +24,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "flowgen.h"
 
 #define BATCH 64 /* packets per sendmmsg() */
 #define PKT_MAX 128
@@ -65,34 +50,6 @@ struct flood {
 	uint64_t rng;
 };
 
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
-static void fatal(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("flood: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 static void sleep_until(int64_t ns)
 {
 	struct timespec ts = { .tv_sec = ns / 1000000000LL,
@@ -100,7 +57,7 @@ static void sleep_until(int64_t ns)
 
 	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) ==
 		       EINTR &&
-	       !stop)
+	       !flowgen_stop)
 		;
 }
 
@@ -239,53 +196,6 @@ static size_t build(struct flood *f, uint64_t i, uint8_t *buf)
 	return iphl + l4len;
 }
 
-/* Whether this namespace has a usable default route, IPv4 or IPv6. */
-static int has_default_route(void)
-{
-	char line[512], dev[64];
-	unsigned int dst, mask, plen, flags;
-	int found = 0;
-	FILE *f = fopen("/proc/net/route", "r");
-
-	while (f && !found && fgets(line, sizeof(line), f))
-		if (sscanf(line, "%63s %x %*x %*x %*d %*d %*d %x", dev, &dst,
-			   &mask) == 3 &&
-		    dst == 0 && mask == 0)
-			found = 1;
-	if (f)
-		fclose(f);
-	f = fopen("/proc/net/ipv6_route", "r");
-	/* Every namespace has a ::/0 reject route on lo: it does not count. */
-	while (f && !found && fgets(line, sizeof(line), f))
-		if (sscanf(line, "%*32[0] %x %*s %*x %*s %*x %*x %*x %x %63s",
-			   &plen, &flags, dev) == 3 &&
-		    plen == 0 && !(flags & 0x200))
-			found = 1;
-	if (f)
-		fclose(f);
-	return found;
-}
-
-/*
- * The forged packets, and the answers they draw, must stay between the
- * namespaces a test made: refuse to run where they could reach a real
- * network, in the network namespace of PID 1 or one with a default route.
- */
-static void check_namespace(void)
-{
-	struct stat self, init;
-
-	if (stat("/proc/self/ns/net", &self) == 0 &&
-	    stat("/proc/1/ns/net", &init) == 0 && self.st_ino == init.st_ino &&
-	    self.st_dev == init.st_dev)
-		fatal("refusing to flood from the initial network namespace: "
-		      "run it in a test's namespace (ip netns exec)");
-	if (has_default_route())
-		fatal("refusing to flood from a network namespace with a "
-		      "default route: run it in a test's namespace, with "
-		      "routes to its peers only");
-}
-
 static void parse_cidr(struct flood *f, const char *arg)
 {
 	char addr[INET6_ADDRSTRLEN + 8];
@@ -295,7 +205,7 @@ static void parse_cidr(struct flood *f, const char *arg)
 	char *end;
 
 	if (alen >= sizeof(addr))
-		fatal("bad source range '%s'", arg);
+		flowgen_fatal("bad source range '%s'", arg);
 	memcpy(addr, arg, alen);
 	addr[alen] = '\0';
 	if (inet_pton(AF_INET, addr, &f->src.v4) == 1)
@@ -303,14 +213,14 @@ static void parse_cidr(struct flood *f, const char *arg)
 	else if (inet_pton(AF_INET6, addr, &f->src.v6) == 1)
 		f->family = AF_INET6;
 	else
-		fatal("bad source address '%s'", addr);
+		flowgen_fatal("bad source address '%s'", addr);
 	bits = f->family == AF_INET ? 32 : 128;
 	len = bits;
 	if (slash) {
 		errno = 0;
 		len = (unsigned int)strtoul(slash + 1, &end, 10);
 		if (errno || end == slash + 1 || *end || len > bits)
-			fatal("bad prefix length in '%s'", arg);
+			flowgen_fatal("bad prefix length in '%s'", arg);
 	}
 	f->host_bits = bits - len > 64 ? 64 : bits - len;
 	/* Clear the host part, so that the range is what the prefix says. */
@@ -346,22 +256,11 @@ static void parse_dst(struct flood *f, const char *arg)
 		sin6->sin6_addr = f->dst.v6;
 		f->to_len = sizeof(*sin6);
 	} else {
-		fatal("bad destination '%s' (it must be of the source range's "
-		      "family)",
-		      arg);
+		flowgen_fatal(
+			"bad destination '%s' (it must be of the source range's "
+			"family)",
+			arg);
 	}
-}
-
-static long parse_long(const char *arg, char opt, long lo, long hi)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(arg, &end, 10);
-	if (errno || end == arg || *end || v < lo || v > hi)
-		fatal("-%c %s: expected %ld to %ld", opt, arg, lo, hi);
-	return v;
 }
 
 static void parse_ports(struct flood *f, const char *arg)
@@ -380,19 +279,18 @@ static void parse_ports(struct flood *f, const char *arg)
 			hi = 0;
 	}
 	if (errno || *end || lo < 1 || hi > 65535 || lo > hi)
-		fatal("bad port range '%s'", arg);
+		flowgen_fatal("bad port range '%s'", arg);
 	f->port_lo = (uint16_t)lo;
 	f->port_hi = (uint16_t)hi;
 }
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: flood -m syn|udp -s SRC_CIDR -d DST_ADDR "
-			"-p DPORT[-DPORT2] [-r PPS] [-t SECONDS] [-n COUNT]\n");
-	exit(1);
+	flowgen_fatal("usage: flowgen flood -m syn|udp -s SRC_CIDR -d DST_ADDR "
+		      "-p DPORT[-DPORT2] [-r PPS] [-t SECONDS] [-n COUNT]");
 }
 
-int main(int argc, char **argv)
+int flowgen_flood_main(int argc, char **argv)
 {
 	static uint8_t pkts[BATCH][PKT_MAX];
 	struct mmsghdr msgs[BATCH];
@@ -403,7 +301,6 @@ int main(int argc, char **argv)
 	double secs = 5;
 	int64_t t0, end, now;
 	int opt, fd, one = 1;
-	char *e;
 
 	while ((opt = getopt(argc, argv, "m:s:d:p:r:t:n:")) != -1) {
 		switch (opt) {
@@ -420,18 +317,13 @@ int main(int argc, char **argv)
 			ports = optarg;
 			break;
 		case 'r':
-			pps = parse_long(optarg, 'r', 1, MAX_PPS);
+			pps = flowgen_num("r", optarg, 1, MAX_PPS);
 			break;
 		case 't':
-			secs = strtod(optarg, &e);
-			if (e == optarg || *e ||
-			    !(secs > 0 && secs <= MAX_SECONDS))
-				fatal("-t %s: expected more than 0 and at most "
-				      "%.0f seconds",
-				      optarg, MAX_SECONDS);
+			secs = flowgen_seconds(optarg, MAX_SECONDS);
 			break;
 		case 'n':
-			count = parse_long(optarg, 'n', 1, MAX_COUNT);
+			count = flowgen_num("n", optarg, 1, MAX_COUNT);
 			break;
 		default:
 			usage();
@@ -444,24 +336,25 @@ int main(int argc, char **argv)
 	else if (!strcmp(mode, "udp"))
 		f.mode = MODE_UDP;
 	else
-		fatal("bad mode '%s' (syn or udp)", mode);
+		flowgen_fatal("bad mode '%s' (syn or udp)", mode);
 	parse_cidr(&f, src);
 	parse_dst(&f, dst);
 	parse_ports(&f, ports);
 	if (getrandom(&f.rng, sizeof(f.rng), 0) != sizeof(f.rng) || !f.rng)
-		f.rng = ((uint64_t)now_ns() ^ (uint64_t)getpid() << 32) | 1;
+		f.rng = ((uint64_t)flowgen_now_ns() ^ (uint64_t)getpid()
+							      << 32) |
+			1;
 
-	check_namespace();
+	flowgen_check_namespace(true);
 	/* IPPROTO_RAW implies that we write the IP header ourselves. */
 	fd = socket(f.family, SOCK_RAW, IPPROTO_RAW);
 	if (fd < 0)
-		fatal("raw socket: %s", strerror(errno));
+		flowgen_fatal("raw socket: %s", strerror(errno));
 	if (f.family == AF_INET &&
 	    setsockopt(fd, IPPROTO_IP, IP_HDRINCL, &one, sizeof(one)) < 0)
-		fatal("IP_HDRINCL: %s", strerror(errno));
+		flowgen_fatal("IP_HDRINCL: %s", strerror(errno));
 
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
+	flowgen_on_signals(true);
 	alarm((unsigned int)secs + 5); /* a hard stop, whatever happens */
 
 	for (int k = 0; k < BATCH; k++) {
@@ -478,14 +371,14 @@ int main(int argc, char **argv)
 	 */
 	burst = pps / 1000;
 	burst = burst < 1 ? 1 : burst > BATCH ? BATCH : burst;
-	t0 = now_ns();
+	t0 = flowgen_now_ns();
 	end = t0 + (int64_t)(secs * 1e9);
 	now = t0;
-	while (sent < count && !stop) {
+	while (sent < count && !flowgen_stop) {
 		int64_t due;
 		int n, r;
 
-		now = now_ns();
+		now = flowgen_now_ns();
 		if (now >= end)
 			break;
 		due = (now - t0) * pps / 1000000000LL + 1;
@@ -505,18 +398,19 @@ int main(int argc, char **argv)
 		if (r < 0) {
 			if (errno != ENOBUFS && errno != EAGAIN &&
 			    errno != EINTR)
-				fatal("send: %s", strerror(errno));
+				flowgen_fatal("send: %s", strerror(errno));
 			/* Transient: the device's queue is full. Back off. */
 			errors++;
-			sleep_until(now_ns() + 200000);
+			sleep_until(flowgen_now_ns() + 200000);
 			continue;
 		}
 		sent += r;
 	}
-	now = now_ns();
+	now = flowgen_now_ns();
 	close(fd);
 	if (errors)
-		fprintf(stderr, "flood: %ld sends failed for a full queue\n",
+		fprintf(stderr,
+			"flowgen flood: %ld sends failed for a full queue\n",
 			errors);
 	{
 		double s = (double)(now - t0) / 1e9;

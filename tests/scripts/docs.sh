@@ -6,7 +6,7 @@
 # render without warnings; the unit file passes systemd-analyze verify
 # once installed.
 set -u
-top=$(cd "$(dirname "$0")/.." && pwd)
+top=$(cd "$(dirname "$0")/../.." && pwd)
 daemon=$top/${1:-src/nfqtrackd}
 pass=0 failed=0
 ok() { pass=$((pass + 1)); }

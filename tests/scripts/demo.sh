@@ -6,7 +6,7 @@
 # then 4 more (the table is full: dropped and logged), then shows that the
 # first 8 still work. Everything it made is removed on exit.
 set -u
-top=$(cd "$(dirname "$0")/.." && pwd)
+top=$(cd "$(dirname "$0")/../.." && pwd)
 nfqtrackd=$top/src/nfqtrackd
 nfqtrackctl=$top/src/nfqtrackctl
 flowgen=$top/tests/bin/flowgen

@@ -1,35 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * flowgen - traffic for the integration tests: real TCP connections and
- * UDP flows between network namespaces, every loop bounded in count and
- * time.
- *
- *   flowgen serve -p PORT [-t SECS]
- *	TCP and UDP echo server on PORT (IPv4 and IPv6).
- *   flowgen client -d ADDR [-s SRC] -p PORT [-t SECS]
- *	Reads commands on stdin, answers one line each:
- *	  open N MS   open N more TCP connections at once, wait up to MS
- *	              -> "open ok=X fail=Y"
- *	  echo MS     one round trip on every open connection
- *	              -> "echo ok=X fail=Y"
- *	  close       close them all -> "close n=X"
- *	  churn N RATE MS
- *	              open N new TCP connections, one every 1000/RATE ms
- *	              (at most 64 under way at once), each: connect, send a
- *	              line, wait for its echo, close. One not done within MS
- *	              of its start failed. The connections held by open are
- *	              left alone. -> "churn ok=X fail=Y max_ms=Z", Z the
- *	              slowest success
- *	  quit
- *   flowgen udp -d ADDR [-s SRC] -p PORT -n COUNT [-f FLOWS] [-w MS] [-i MS]
- *	Send COUNT datagrams spread over FLOWS source ports; with -w, wait
- *	up to MS for each echo; with -i, start one every MS milliseconds.
- *	-> "udp sent=X recv=Y"
- *
- * -s SRC sends from that address of the host (clients and udp).
- *
- * Every mode exits by itself after -t SECS (default 60, at most a day,
- * for the soak) at the latest.
+ * flowgen's socket modes: real TCP connections and UDP flows through the
+ * stack, for the integration tests and the soak (main.c: serve, client,
+ * udp). Every loop is bounded in count and time.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -46,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "flowgen.h"
+
 #define MAX_CONNS 4096
 #define CHURN_INFLIGHT 64
 
@@ -54,16 +29,12 @@ static socklen_t peer_len, local_len; /* local_len 0: any source */
 
 static void die(const char *what)
 {
-	fprintf(stderr, "flowgen: %s: %s\n", what, strerror(errno));
-	exit(1);
+	flowgen_fatal("%s: %s", what, strerror(errno));
 }
 
 static long now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+	return (long)(flowgen_now_ns() / 1000000);
 }
 
 static void set_peer(const char *addr, const char *port)
@@ -468,17 +439,12 @@ static int udp(int count, int flows, int wait_ms, int interval_ms)
 	return 0;
 }
 
-int main(int argc, char **argv)
+int flowgen_sock_main(int argc, char **argv)
 {
 	const char *addr = NULL, *port = NULL, *src = NULL;
 	int secs = 60, count = 0, flows = 1, wait_ms = 0, interval_ms = 0, opt;
 
-	if (argc < 2) {
-		fprintf(stderr,
-			"usage: see the comment at the top of flowgen.c\n");
-		return 2;
-	}
-	optind = 2;
+	optind = 1;
 	while ((opt = getopt(argc, argv, "d:s:p:t:n:f:w:i:")) != -1) {
 		switch (opt) {
 		case 'd':
@@ -513,7 +479,7 @@ int main(int argc, char **argv)
 		return 2;
 	signal(SIGPIPE, SIG_IGN);
 	alarm((unsigned)secs + 5); /* a hard stop, whatever happens */
-	if (!strcmp(argv[1], "serve"))
+	if (!strcmp(argv[0], "serve"))
 		return serve(atoi(port), secs);
 	if (!addr)
 		return 2;
@@ -523,9 +489,9 @@ int main(int argc, char **argv)
 		local_len = peer_len;
 	}
 	set_peer(addr, port);
-	if (!strcmp(argv[1], "client"))
+	if (!strcmp(argv[0], "client"))
 		return client(secs);
-	if (!strcmp(argv[1], "udp"))
+	if (!strcmp(argv[0], "udp"))
 		return udp(count, flows, wait_ms, interval_ms);
 	return 2;
 }

@@ -7,15 +7,15 @@
 # corpus when there is one; each through a table that holds it and one of
 # 64 flows (early_drop, as in check-replay) with accounting on.
 set -u
-top=$(cd "$(dirname "$0")/.." && pwd)
+top=$(cd "$(dirname "$0")/../.." && pwd)
 corpus=${CORPUS:-$(cd "$top/.." && pwd)/shared/corpus}
 nfqtrackd=$top/src/nfqtrackd
 if ! command -v valgrind >/dev/null; then
 	echo "valgrind: missing (make deps installs it)" >&2
 	exit 1
 fi
-if ldd "$nfqtrackd" | grep -q libasan; then
-	echo "valgrind: skipped: nfqtrackd is built with AddressSanitizer (SAN=1), which valgrind cannot run"
+if ldd "$nfqtrackd" | grep -qE 'lib[at]san'; then
+	echo "valgrind: skipped: nfqtrackd is built with a sanitizer (SAN=1 or SAN=thread), which valgrind cannot run"
 	exit 0
 fi
 tmp=$(mktemp -d)

@@ -6,7 +6,7 @@
 # link type it does not take, a file that is no capture); a crash or a
 # sanitizer report fails the test.
 set -u
-top=$(cd "$(dirname "$0")/.." && pwd)
+top=$(cd "$(dirname "$0")/../.." && pwd)
 corpus=${CORPUS:-$(cd "$top/.." && pwd)/shared/corpus}
 nfqtrackd=$top/src/nfqtrackd
 if [ ! -d "$corpus" ]; then
