@@ -199,7 +199,9 @@ struct flow_table {
 /*
  * Build a canonical key from a packet's source and destination. Returns
  * true when the packet's source is endpoint 1 of the key (it was swapped).
- * Addresses are 4 (IPv4) or 16 (IPv6) bytes.
+ * Addresses are 4 (IPv4) or 16 (IPv6) bytes. ICMP and ICMPv6 keys are
+ * never swapped: src is the requester's address, dst the responder's
+ * (for a reply, pass its destination first), as in the kernel's tuple.
  */
 bool flow_key_make(struct flow_key *k, uint8_t family, uint8_t proto,
 		   const void *src, const void *dst, uint16_t sport,

@@ -132,6 +132,10 @@ int pkt_icmp_is_error(uint8_t family, uint8_t type);
 /* The reply type of an ICMP(v6) query type, or -1 for other types. */
 int pkt_icmp_reply_type(uint8_t family, uint8_t type);
 
+/* Is this ICMP(v6) type a query's request (1), its reply (2), or neither
+ * (0)? */
+int pkt_icmp_query(uint8_t family, uint8_t type);
+
 /* Payload bytes of a parsed TCP segment. */
 static inline uint32_t pkt_tcp_payload(const struct pkt *p)
 {

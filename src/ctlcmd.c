@@ -405,6 +405,15 @@ static void get_reply(struct daemon *d, const struct ctl_request *req,
 		}
 		if (sport < 0 || type < 0 || code < 0)
 			return;
+		/* Keys name the request, the requester first (flow.h). */
+		if (pkt_icmp_query(family, (uint8_t)type) == 2) {
+			uint8_t t[16];
+
+			type = pkt_icmp_reply_type(family, (uint8_t)type);
+			memcpy(t, a, sizeof(t));
+			memcpy(a, b, sizeof(t));
+			memcpy(b, t, sizeof(t));
+		}
 		dport = type << 8 | code;
 	} else {
 		sport = arg_number(req, "sport", 65535, 0, rep);
@@ -412,9 +421,13 @@ static void get_reply(struct daemon *d, const struct ctl_request *req,
 		if (sport < 0 || dport < 0)
 			return;
 	}
-	flow_key_make(&k, family, pnum, a, b, (uint16_t)sport, (uint16_t)dport);
-	/* In whichever queue's table it is. */
-	f = group_find(&d->workers.group, &k, &e);
+	/* In whichever queue's table it is; an ICMP query's either way
+	 * (its key keeps the requester first). */
+	for (int way = 0; way < (icmp ? 2 : 1) && !f; way++) {
+		flow_key_make(&k, family, pnum, way ? b : a, way ? a : b,
+			      (uint16_t)sport, (uint16_t)dport);
+		f = group_find(&d->workers.group, &k, &e);
+	}
 	if (!f) {
 		ctl_reply_error(rep, "no such flow");
 		return;

@@ -41,6 +41,8 @@ const char *dump_proto_name(uint8_t family, uint8_t proto)
 	return "unknown";
 }
 
+/* DCCP's ports are printed, as conntrack -L prints them: 0 and 0 since the
+ * kernel tracks DCCP by addresses alone (see pkt.c). */
 static bool has_ports(uint8_t proto)
 {
 	return proto == IPPROTO_TCP || proto == IPPROTO_UDP ||

@@ -641,13 +641,20 @@ static void icmp_error(struct engine *e, const struct pkt *p,
 
 	if (!in->has_ports &&
 	    (in->proto == IPPROTO_TCP || in->proto == IPPROTO_UDP ||
-	     in->proto == IPPROTO_UDPLITE || in->proto == IPPROTO_SCTP ||
-	     in->proto == IPPROTO_DCCP)) {
+	     in->proto == IPPROTO_UDPLITE || in->proto == IPPROTO_SCTP)) {
 		invalid(e, r, INV_ICMP_ERROR_FLOW);
 		return;
 	}
-	flow_key_make(&k, in->family, in->proto, in->src, in->dst, in->sport,
-		      in->dport);
+	/* A quoted ICMP reply went from the responder: the key is the
+	 * requester's first (flow.h). */
+	if (((in->family == 4 && in->proto == IPPROTO_ICMP) ||
+	     (in->family == 6 && in->proto == IPPROTO_ICMPV6)) &&
+	    pkt_icmp_query(in->family, in->icmp_type) == 2)
+		flow_key_make(&k, in->family, in->proto, in->dst, in->src,
+			      in->sport, in->dport);
+	else
+		flow_key_make(&k, in->family, in->proto, in->src, in->dst,
+			      in->sport, in->dport);
 	if (!flow_table_lookup(&e->table, &k, flow_hash(&e->table, &k),
 			       e->now) &&
 	    !in_group(e, &k)) {
@@ -679,8 +686,14 @@ static void prepare(const struct engine *e, const uint8_t *buf, size_t caplen,
 		flags &= ~(unsigned int)PKT_F_CSUM;
 	if (pkt_parse(p, buf, caplen, wirelen, flags) != PKT_FLOW)
 		return;
-	r->swapped = flow_key_make(&r->key, p->family, p->proto, p->src, p->dst,
-				   p->sport, p->dport);
+	/* An ICMP reply's key is its request's, the requester first: the
+	 * kernel's tuple holds the type (flow.h). */
+	if (p->icmp_query == 2)
+		r->swapped = !flow_key_make(&r->key, p->family, p->proto,
+					    p->dst, p->src, p->sport, p->dport);
+	else
+		r->swapped = flow_key_make(&r->key, p->family, p->proto, p->src,
+					   p->dst, p->sport, p->dport);
 	r->hash = flow_hash(&e->table, &r->key);
 }
 

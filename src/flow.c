@@ -32,10 +32,13 @@ bool flow_key_make(struct flow_key *k, uint8_t family, uint8_t proto,
 	size_t alen = family == 4 ? 4 : 16;
 	int c = addr_cmp(src, dst, alen);
 	/* An ICMP query's two numbers (identifier, kind) belong to the
-	 * exchange, not to an endpoint: they never swap. */
+	 * exchange, not to an endpoint: they never swap. Nor do its
+	 * addresses: the caller gives the requester first, for the
+	 * kernel's tuple holds the type, so that an echo request each way
+	 * is two flows, and a reply sent the way of a request is none. */
 	bool icmp = (family == 4 && proto == IPPROTO_ICMP) ||
 		    (family == 6 && proto == IPPROTO_ICMPV6);
-	bool swap = c > 0 || (c == 0 && !icmp && sport > dport);
+	bool swap = !icmp && (c > 0 || (c == 0 && sport > dport));
 
 	memset(k, 0, sizeof(*k));
 	memcpy(k->addr[swap], src, alen);

@@ -15,10 +15,6 @@
 #define IPPROTO_MH 135
 #endif
 
-/* More extension headers than this is an attack, not a packet: the kernel's
- * own walk has no such limit, but it holds the whole packet. */
-#define MAX_EXTHDRS 16
-
 struct cur {
 	const uint8_t *b;
 	size_t cap; /* bytes we hold, never more than lim */
@@ -139,6 +135,11 @@ static uint8_t icmp_query(uint8_t family, uint8_t type)
 	return 0;
 }
 
+int pkt_icmp_query(uint8_t family, uint8_t type)
+{
+	return icmp_query(family, type);
+}
+
 int pkt_icmp_reply_type(uint8_t family, uint8_t type)
 {
 	if (family == 4) {
@@ -188,22 +189,25 @@ static int is_icmp_proto(uint8_t family, uint8_t proto)
 	       (family == 6 && proto == IPPROTO_ICMPV6);
 }
 
+/* DCCP is not among them: the kernel's DCCP tracker is gone (Linux
+ * 6.17), and its generic tracker keys DCCP by addresses alone. */
 static int has_ports(uint8_t proto)
 {
 	return proto == IPPROTO_TCP || proto == IPPROTO_UDP ||
-	       proto == IPPROTO_UDPLITE || proto == IPPROTO_SCTP ||
-	       proto == IPPROTO_DCCP;
+	       proto == IPPROTO_UDPLITE || proto == IPPROTO_SCTP;
 }
 
 /*
  * Walk IPv6 extension headers from *off with next header *nh. Stops at the
  * first upper-layer header, at ESP (whose payload is opaque) or at a
  * non-first fragment (*frag = PKT_FRAG_LATER). Returns 0 or -1 with *err.
+ * As the kernel's ipv6_skip_exthdr(), it takes any number of headers: the
+ * bytes held bound it, each header being 8 bytes at least.
  */
 static int walk_ext(const struct cur *c, size_t *off, uint8_t *nh,
 		    uint8_t *frag, size_t *fragsize, enum pkt_err *err)
 {
-	for (int n = 0;; n++) {
+	for (;;) {
 		size_t len;
 
 		switch (*nh) {
@@ -240,10 +244,6 @@ static int walk_ext(const struct cur *c, size_t *off, uint8_t *nh,
 			break;
 		default:
 			return 0; /* upper layer, ESP, or no next header */
-		}
-		if (n >= MAX_EXTHDRS) {
-			*err = PKT_ERR_EXTHDR;
-			return -1;
 		}
 		if (!need(c, *off, len, PKT_ERR_EXTHDR, err))
 			return -1;
@@ -387,19 +387,15 @@ static enum pkt_kind parse_l4(struct pkt *p, const struct cur *c, size_t off,
 			p->dport = rd16(c->b + off + 6);
 		return p->kind = PKT_FLOW;
 	case IPPROTO_SCTP:
-	case IPPROTO_DCCP:
-		/* Common headers are 12 bytes; the ports lead both. */
+		/* The common header is 12 bytes; the ports lead it. */
 		if (!need(c, off, 12, PKT_ERR_L4_SHORT, &err))
 			break;
 		p->sport = rd16(c->b + off);
 		p->dport = rd16(c->b + off + 2);
-		if (p->proto == IPPROTO_SCTP) {
-			/* Its chunks, for the SCTP tracker. */
-			p->l4 = c->b + off;
-			p->l4_cap =
-				(uint32_t)((c->cap < c->lim ? c->cap : c->lim) -
-					   off);
-		}
+		/* Its chunks, for the SCTP tracker. */
+		p->l4 = c->b + off;
+		p->l4_cap =
+			(uint32_t)((c->cap < c->lim ? c->cap : c->lim) - off);
 		return p->kind = PKT_FLOW;
 	case IPPROTO_ICMP:
 	case IPPROTO_ICMPV6:
@@ -421,7 +417,9 @@ static enum pkt_kind parse_l4(struct pkt *p, const struct cur *c, size_t off,
 				   rd16(c->b + off + 4), &p->sport, &p->dport);
 		return p->kind = PKT_FLOW;
 	default:
-		return p->kind = PKT_FLOW; /* tracked by addresses alone */
+		/* Tracked by addresses alone, DCCP too: as the kernel since
+		 * its DCCP tracker went (6.17), whatever the header holds. */
+		return p->kind = PKT_FLOW;
 	}
 	/* A first fragment must carry the whole transport header. */
 	if (p->frag == PKT_FRAG_FIRST && err != PKT_ERR_COPY_RANGE)
@@ -536,16 +534,22 @@ static uint8_t csum_check(const struct pkt *p, const uint8_t *b,
 	if ((flags & PKT_F_GSO) || p->frag != PKT_FRAG_NONE)
 		return PKT_CSUM_PARTIAL; /* the sum covers more than this */
 	if (p->proto != IPPROTO_ICMP) {
+		/* UDP-Lite's pseudo-header holds 17, not its own 136 (RFC
+		 * 3828): the kernel's tracker sums it so (udplite_error()
+		 * passes IPPROTO_UDP), and finds the RFC's sum bad. */
+		uint8_t proto = p->proto == IPPROTO_UDPLITE ? IPPROTO_UDP :
+							      p->proto;
+
 		memcpy(pseudo, p->src, alen);
 		memcpy(pseudo + alen, p->dst, alen);
 		if (p->family == 4) {
-			pseudo[9] = p->proto;
+			pseudo[9] = proto;
 			pseudo[10] = (uint8_t)(len >> 8);
 			pseudo[11] = (uint8_t)len;
 		} else {
 			pseudo[34] = (uint8_t)(len >> 8);
 			pseudo[35] = (uint8_t)len;
-			pseudo[39] = p->proto;
+			pseudo[39] = proto;
 		}
 		sum = csum_add(0, pseudo, alen == 4 ? 12 : 40);
 	}

@@ -14,6 +14,7 @@ the capture's last packet; --replay dumps at that packet's time).
 """
 import ipaddress
 import re
+import struct
 import sys
 
 TOLERANCE = 2
@@ -87,6 +88,85 @@ def martian(key):
     return src.is_multicast or src.ipv4_mapped is not None
 
 
+def options_refused(opts):
+    """Would a kernel's IP layer drop an IPv4 packet with these options on
+    input? ip_options_compile() refuses malformed ones (IpInHdrErrors),
+    and ip_rcv_options() drops a source route unless accept_source_route
+    is set on all interfaces, which it is not by default. Either way it
+    happens after conntrack's PREROUTING hook made an entry and before any
+    hook confirms one."""
+    i, seen = 0, set()
+    while i < len(opts):
+        kind = opts[i]
+        if kind == 0:  # IPOPT_END
+            return False
+        if kind == 1:  # IPOPT_NOOP
+            i += 1
+            continue
+        if i + 1 >= len(opts):
+            return True
+        n = opts[i + 1]
+        if n < 2 or n > len(opts) - i:
+            return True
+        o = opts[i:i + n]
+        if kind in (131, 137):  # LSRR, SSRR
+            if n < 3 or o[2] < 4 or "srr" in seen:
+                return True
+            seen.add("srr")
+        elif kind == 7:  # RR
+            if "rr" in seen or n < 3 or o[2] < 4:
+                return True
+            if o[2] <= n and o[2] + 3 > n:
+                return True
+            seen.add("rr")
+        elif kind == 68:  # TIMESTAMP
+            if "ts" in seen or n < 4 or o[2] < 5:
+                return True
+            if o[2] <= n:
+                if o[2] + 3 > n:
+                    return True
+                if (o[3] & 0xF) in (1, 3) and o[2] + 7 > n:
+                    return True
+            elif o[3] >> 4 == 15:
+                return True
+            seen.add("ts")
+        elif kind == 148:  # RA
+            if n < 4:
+                return True
+        elif kind == 134:  # CIPSO: its own checks; none in the corpus
+            if "cipso" in seen:
+                return True
+            seen.add("cipso")
+        i += n
+    return "srr" in seen
+
+
+def refused(wire):
+    """{(protocol, address pair)} of a wire capture (pcap2wire's: classic
+    pcap, Ethernet, untagged) whose IPv4 packets all carry options that
+    the IP layer refuses (options_refused)."""
+    bad, good = set(), set()
+    with open(wire, "rb") as f:
+        data = f.read()
+    order = "<" if data[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
+    off = 24
+    while off + 16 <= len(data):
+        caplen = struct.unpack(order + "I", data[off + 8:off + 12])[0]
+        frame = data[off + 16:off + 16 + caplen]
+        off += 16 + caplen
+        if len(frame) < 34 or frame[12:14] != b"\x08\x00":
+            continue
+        ip = frame[14:]
+        ihl = (ip[0] & 15) * 4
+        key = (str(ip[9]), frozenset((str(ipaddress.ip_address(ip[12:16])),
+                                      str(ipaddress.ip_address(ip[16:20])))))
+        if ihl > 20 and options_refused(ip[20:ihl]):
+            bad.add(key)
+        else:
+            good.add(key)
+    return bad - good
+
+
 def local(path):
     """compare.py --local OURS: what the test router must take in for the
     flows of OURS to be confirmed as on a host: "join GROUP/LEN" for
@@ -118,6 +198,10 @@ def main():
     if sys.argv[1] == "--local":
         local(sys.argv[2])
         return
+    wire = None
+    if sys.argv[1] == "--wire":
+        wire = refused(sys.argv[2])
+        del sys.argv[1:3]
     (kernel, kx), (ours, ox) = load(sys.argv[1]), load(sys.argv[2])
     keys = set(kernel) | set(ours)
     agree = [k for k in keys if kernel.get(k) == ours.get(k)]
@@ -125,6 +209,13 @@ def main():
     only_o = [k for k in keys if k not in kernel]
     mcast = [k for k in only_o if multicast(k) and not martian(k)]
     mart = [k for k in only_o if martian(k)]
+    # Packets whose IPv4 options the IP layer refuses: the kernel drops
+    # them before confirming a flow; live, they never reach a queue rule
+    # in INPUT or FORWARD either. Only a replay sees them.
+    opts = [k for k in only_o if not martian(k) and not multicast(k) and
+            wire and (k[0], frozenset(
+                w[4:] for w in k[1].split()
+                if w.startswith(("src=", "dst=")))) in wire]
     differ = [k for k in keys
               if k in kernel and k in ours and kernel[k] != ours[k]]
     # UDP becomes assured when replies go on past two seconds: replayed
@@ -140,11 +231,11 @@ def main():
     timer = [k for k in both
              if abs(kx[k][1] - ox[k][1]) <= TOLERANCE]
     print("flows=%d agree=%d only_kernel=%d only_ours=%d differ=%d "
-          "udp_timing=%d multicast=%d martian=%d both=%d counted=%d "
-          "counters=%d timer=%d" %
+          "udp_timing=%d multicast=%d martian=%d ip_options=%d both=%d "
+          "counted=%d counters=%d timer=%d" %
           (len(keys), len(agree), len(only_k), len(only_o), len(differ),
-           len(timing), len(mcast), len(mart), len(both), len(counted),
-           len(counters), len(timer)))
+           len(timing), len(mcast), len(mart), len(opts), len(both),
+           len(counted), len(counters), len(timer)))
     for k in sorted(set(counted) - set(counters)):
         print("counters proto %s %s: kernel %s, ours %s" %
               (k[0], k[1], " ".join(kx[k][0]), " ".join(ox[k][0])))

@@ -17,7 +17,7 @@ import os
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "tools"))
 from mkpcap import (C4, S4, C6, S6, ETH_IP4, ETH_IP6, SYN, ACK, FIN, RST,  # noqa: E402
-                    PSH, Capture, icmp, ip4, ip6, tcp, udp)
+                    PSH, Capture, csum, icmp, ip4, ip6, tcp, udp)
 
 CASES = []
 
@@ -150,6 +150,45 @@ def udp_answered(cap, port):
         cap.v4(17, udp(S4, C4, 53, port, b"a" * (60 + i)), False, dt=0.002)
 
 
+@case
+def icmp_reply_sent_the_request_way(cap, port):
+    # The kernel's tuple holds the type: an echo reply that goes the way
+    # of the request belongs to no flow and opens none (invalid).
+    rest = struct.pack("!HH", port, 1)
+    cap.v4(1, icmp(8, 0, rest, b"p" * 32), True, dt=0.002)
+    cap.v4(1, icmp(0, 0, rest, b"p" * 32), True, dt=0.002)
+
+
+@case
+def icmp_echo_each_way_same_id(cap, port):
+    # Both ends ping each other with one identifier: two flows.
+    rest = struct.pack("!HH", port, 1)
+    cap.v6(58, icmp(128, 0, rest, b"a" * 16, C6, S6), True, dt=0.002)
+    cap.v6(58, icmp(128, 0, rest, b"b" * 24, S6, C6), False, dt=0.002)
+    cap.v6(58, icmp(129, 0, rest, b"b" * 24, C6, S6), True, dt=0.002)
+    cap.v6(58, icmp(129, 0, rest, b"a" * 16, S6, C6), False, dt=0.002)
+
+
+def udplite(src, dst, sport, dport, data, cover=0):
+    """UDP-Lite (RFC 3828): the checksum covers the first cover bytes (0:
+    all), under a pseudo-header holding the whole length, and 17 where
+    the RFC has 136: the kernel's tracker sums it so, and would hold the
+    RFC's sum bad under AGREE_CHECKSUM=1."""
+    seg = struct.pack("!HHHH", sport, dport, cover, 0) + data
+    ph = struct.pack("!4s4sBBH", src, dst, 0, 17, len(seg))
+    c = csum(ph + (seg[:cover] if cover else seg)) or 0xFFFF
+    return seg[:6] + struct.pack("!H", c) + seg[8:]
+
+
+@case
+def udplite_answered(cap, port):
+    # Linux 6.18 still tracks UDP-Lite as UDP, by ports (the DCCP tracker
+    # went, this one stayed): a query, its answer, an 8-byte coverage.
+    cap.v4(136, udplite(C4, S4, port, 5004, b"q" * 40), True, dt=0.002)
+    cap.v4(136, udplite(S4, C4, 5004, port, b"a" * 80, cover=8), False,
+           dt=0.002)
+
+
 # --- 3: fragments, reassembled before conntrack ------------------------------
 
 def frags4(cap, src, dst, proto, payload, pieces, ident, up):
@@ -233,6 +272,19 @@ def udp6_fragment_unaligned(cap, port):
     q = dns(port, 2000, C6, S6, port, 53)
     frags6(cap, C6, S6, 17, q, [(0, 1001, True), (1008, len(q) - 1008,
                                                   False)], port, True)
+
+
+@case
+def udp6_many_extension_headers(cap, port):
+    # 20 destination options headers before UDP: the kernel walks any
+    # number of them (ipv6_skip_exthdr); nfqtrackd once stopped at 16.
+    def chain(seg):
+        hdrs = b"".join(struct.pack("!BB6s", 60 if i < 19 else 17, 0,
+                                    bytes([1, 4, 0, 0, 0, 0]))
+                        for i in range(20))
+        return hdrs + seg
+    cap.v6(60, chain(dns(port, 30, C6, S6, port, 53)), True, dt=0.002)
+    cap.v6(60, chain(dns(port, 60, S6, C6, 53, port)), False, dt=0.002)
 
 
 # --- 4: SCTP, by the kernel's state machine ----------------------------------
@@ -374,6 +426,25 @@ def sctp_cookie_echoed(cap, port):
     a.up(chunk(INIT, a.init(a.atag)), vtag=0)
     a.down(chunk(INIT_ACK, a.init(a.btag)))
     a.up(chunk(COOKIE_ECHO, b"cookie12"))
+
+
+# --- DCCP: by addresses alone, as the kernel since its DCCP tracker went -----
+
+def dccp(sport, dport, ptype, seq):
+    """A DCCP generic header with 24-bit sequence numbers (X = 0); its
+    checksum is left 0: the kernel's generic tracker reads none of it."""
+    return struct.pack("!HHBBHBBH", sport, dport, 3, 0, 0, ptype << 1, 0,
+                       seq & 0xffff)
+
+
+@case
+def dccp_two_connections_one_flow(cap, port):
+    # Two connections on other ports and a reply to the first: Linux 6.17
+    # and later keep one flow for the address pair, replied, ports 0.
+    cap.v4(33, dccp(port, 5001, 0, 1), True, dt=0.002)  # REQUEST
+    cap.v4(33, dccp(5001, port, 1, 7), False, dt=0.002)  # RESPONSE
+    cap.v4(33, dccp(port + 1000, 5002, 0, 1), True, dt=0.002)
+    cap.v6(33, dccp(port, 5001, 0, 1)[:4], True, dt=0.002)  # cut short
 
 
 # --- 5: what a router takes in: groups, link-local, broadcast ----------------

@@ -331,7 +331,7 @@ static inline const char *tu_pkt_invariant(const struct pkt *p, enum pkt_kind k,
 		if (p->proto == IPPROTO_UDP || p->proto == IPPROTO_UDPLITE ||
 		    icmp)
 			hdr = 8;
-		else if (p->proto == IPPROTO_SCTP || p->proto == IPPROTO_DCCP)
+		else if (p->proto == IPPROTO_SCTP)
 			hdr = 12;
 		if (p->l4_len < hdr)
 			return "transport header past the IP length";
