@@ -92,8 +92,9 @@ uint64_t group_expired(const struct group *g);
 /* The engines' events (enum engine_event) since the last call, cleared. */
 uint32_t group_take_events(struct group *g);
 
-/* The gauges the metrics read, one struct (so that no reader needs the
- * engines' layout). */
+/* The gauges of the counters table (metrics.h), one struct, so that no
+ * reader needs the engines' layout. The sizes are the stats' only: what
+ * the tables cost now and what one flow costs by kind. */
 struct group_gauges {
 	uint32_t flows;
 	uint32_t max_flows;
@@ -102,20 +103,24 @@ struct group_gauges {
 	uint32_t exempt_count;
 	uint32_t sources;
 	uint32_t sources_max;
+	uint32_t adaptive_permille; /* the timeouts' scale; 1000: full */
 	bool warn;
 	bool enforce;
+	bool rehashing;
 	uint64_t sources_full;
 	uint64_t sources_reclaimed;
+	uint64_t buckets;
+	uint64_t memory, reserved; /* group_memory(), group_reserved() */
+	/* The memory committed to the flows in the tables, margins
+	 * included, over their number (0 without flows). */
+	uint64_t bytes_per_flow;
+	/* One flow's objects by kind, with its share of a bucket array for
+	 * max_flows and its accounting; one TCP state's. */
+	uint64_t bytes_per_flow_v4, bytes_per_flow_v6, bytes_per_tcp_state;
 };
 
+/* O(n): the tables' sizes are summed. */
 void group_gauges(const struct group *g, struct group_gauges *gg);
-
-/* Every counter and gauge of g (counters summed), by name, to emit(), in a
- * fixed order: the common part of `nfqtrackctl stats` and of a replay's.
- * O(n + counters). */
-void group_emit_stats(const struct group *g,
-		      void (*emit)(void *arg, const char *key, uint64_t value),
-		      void *arg);
 
 /*
  * Apply new parameters to a running group without losing flows: limits

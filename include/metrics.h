@@ -6,10 +6,11 @@
  * One table in metrics.c names every counter once: its metric (name,
  * type, help), its name in `nfqtrackctl stats`, and where its value lives
  * (the group's gauges, its counters, the queue's, the kernel's line for the
- * queue, or the daemon's own). The metrics, the daemon's part of the stats
- * and the stop line all read it, so they never disagree; the few counters
- * that are stats only (the queue's system calls) are rows without a
- * metric name. Rendering is pure: no socket, no clock, no allocation.
+ * queue, or the daemon's own). The metrics, the stats (the daemon's and a
+ * replay's) and the stop line all read it, so they never disagree; the
+ * counters that are stats only (the tables' sizes, the totals the metrics
+ * give by label, the queue's system calls) are rows without a metric
+ * name. Rendering is pure: no socket, no clock, no allocation.
  */
 #ifndef NFQT_METRICS_H
 #define NFQT_METRICS_H
@@ -50,7 +51,7 @@ size_t metrics_render(char *buf, size_t len, const struct metrics_input *in);
 
 /* Which rows metrics_stats() walks. */
 enum metrics_part {
-	METRICS_ENGINE, /* the engines' (group_emit_stats() emits them too) */
+	METRICS_ENGINE, /* the group's: its gauges, sizes and counters */
 	METRICS_DAEMON, /* the queues', the kernel's, the daemon's own */
 };
 

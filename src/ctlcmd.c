@@ -46,15 +46,16 @@ static void stats_reply(struct daemon *d, const struct ctl_request *req,
 	ctl_reply_printf(rep, "version %s\n", VERSION);
 	ctl_reply_printf(rep, "uptime_seconds %" PRIu64 "\n",
 			 (mono_ms() - d->start_ms) / 1000);
-	group_emit_stats(&ws->group, emit_reply, rep);
+	/* The group's gauges and counters, then the queues', the kernel's
+	 * (when its file could be read) and the daemon's own: the counters
+	 * table's rows (metrics.h), as the metrics and the stop line. */
+	metrics_stats(&c.in, METRICS_ENGINE, emit_reply, rep);
 	emit_reply(rep, "queue", d->conf.queue);
 	emit_reply(rep, "queues", ws->n);
 	for (unsigned i = 0; ws->n > 1 && i < ws->n; i++)
 		ctl_reply_printf(rep, "queue_%" PRIu32 "_packets %" PRIu64 "\n",
 				 ws->w[i].queue_num,
 				 queue_stats(ws->w[i].queue)->packets);
-	/* queue_*, kernel_* (when the kernel's file could be read), log_*,
-	 * reload*: the counters table's daemon rows, as the metrics. */
 	metrics_stats(&c.in, METRICS_DAEMON, emit_reply, rep);
 }
 

@@ -134,8 +134,16 @@ uint32_t group_take_events(struct group *g)
 
 void group_gauges(const struct group *g, struct group_gauges *gg)
 {
+	const struct engine *e = g->member[0];
 	const struct policy *l = &g->pol;
+	uint64_t per_bucket = l->max_flows ?
+				      flow_table_bucket_bytes(&e->table) /
+					      l->max_flows :
+				      0,
+		 acct = e->accounting ? sizeof(struct flow_acct) : 0, table = 0;
 
+	for (unsigned i = 0; i < g->n; i++)
+		table += engine_table_bytes(g->member[i], true);
 	memset(gg, 0, sizeof(*gg));
 	gg->flows = l->flows;
 	gg->max_flows = l->max_flows;
@@ -144,115 +152,19 @@ void group_gauges(const struct group *g, struct group_gauges *gg)
 	gg->exempt_count = l->exempt_count;
 	gg->sources = l->sources.count;
 	gg->sources_max = l->sources.slab.capacity;
+	gg->adaptive_permille = e->adaptive_permille;
 	gg->warn = l->warn;
 	gg->enforce = l->enforce;
+	gg->rehashing = flow_table_rehashing(&e->table);
 	gg->sources_full = l->sources.full;
 	gg->sources_reclaimed = l->sources.reclaimed;
-}
-
-/* "prefix" followed by name, into key (len bytes): what snprintf's "%s%s"
- * would write, without stdio in the core. */
-static const char *key_of(char *key, size_t len, const char *prefix,
-			  const char *name)
-{
-	size_t a = strlen(prefix), b = strlen(name);
-
-	if (a >= len)
-		a = len - 1;
-	if (b >= len - a)
-		b = len - a - 1;
-	memcpy(key, prefix, a);
-	memcpy(key + a, name, b);
-	key[a + b] = '\0';
-	return key;
-}
-
-void group_emit_stats(const struct group *g,
-		      void (*emit)(void *arg, const char *key, uint64_t value),
-		      void *arg)
-{
-	const struct engine *e = g->member[0];
-	const struct policy *l = &g->pol;
-	struct engine_stats sum, *s = &sum;
-	uint64_t per_bucket = l->max_flows ?
-				      flow_table_bucket_bytes(&e->table) /
-					      l->max_flows :
-				      0,
-		 acct = e->accounting ? sizeof(struct flow_acct) : 0, table = 0;
-	char key[64];
-
-	group_stats(g, &sum);
-	for (unsigned i = 0; i < g->n; i++)
-		table += engine_table_bytes(g->member[i], true);
-	emit(arg, "flows", l->flows);
-	emit(arg, "flows_max", l->max_flows);
-	emit(arg, "flows_tcp", l->proto_count[PC_TCP]);
-	emit(arg, "flows_udp", l->proto_count[PC_UDP]);
-	emit(arg, "flows_icmp", l->proto_count[PC_ICMP]);
-	emit(arg, "flows_other", l->proto_count[PC_OTHER]);
-	emit(arg, "flows_exempt", l->exempt_count);
-	emit(arg, "flows_midstream", l->midstream_count);
-	emit(arg, "table_warning", l->warn);
-	emit(arg, "adaptive_scale_permille", e->adaptive_permille);
-	emit(arg, "enforce", e->enforce);
-	emit(arg, "sources", l->sources.count);
-	emit(arg, "sources_max", l->sources.slab.capacity);
-	emit(arg, "buckets", flow_table_buckets(&e->table));
-	emit(arg, "rehashing", flow_table_rehashing(&e->table));
-	emit(arg, "memory_bytes", group_memory(g));
-	emit(arg, "memory_reserved_bytes", group_reserved(g));
-	/* What the flows in the tables cost now, margins included: the
-	 * memory committed to them over their number. */
-	emit(arg, "bytes_per_flow", l->flows ? table / l->flows : 0);
-	/* And what one costs by kind, from the object sizes, with its share
-	 * of a bucket array for max_flows. */
-	emit(arg, "bytes_per_flow_v4",
-	     sizeof(struct flow4) + per_bucket + acct);
-	emit(arg, "bytes_per_flow_v6",
-	     sizeof(struct flow6) + per_bucket + acct);
-	emit(arg, "bytes_per_tcp_state", sizeof(struct flow_tcp));
-	emit(arg, "packets", s->packets);
-	emit(arg, "accepted", s->accepted);
-	emit(arg, "dropped", s->dropped);
-	for (int i = 1; i < DROP_REASON_COUNT; i++)
-		emit(arg,
-		     key_of(key, sizeof(key), "dropped_", engine_drop_name(i)),
-		     s->drop[i]);
-	for (int i = 1; i < PKT_ERR_COUNT; i++)
-		emit(arg,
-		     key_of(key, sizeof(key), "malformed_", pkt_err_name(i)),
-		     s->malformed[i]);
-	for (int i = 1; i < INV_REASON_COUNT; i++)
-		emit(arg,
-		     key_of(key, sizeof(key), "invalid_",
-			    engine_invalid_name(i)),
-		     s->invalid[i]);
-	emit(arg, "fragments", s->fragments);
-	emit(arg, "icmp_related", s->icmp_related);
-	emit(arg, "untracked", s->untracked);
-	emit(arg, "tcp_ignored", s->tcp_ignored);
-	emit(arg, "checksums_verified", s->checksums_verified);
-	emit(arg, "flows_created", s->flows_created);
-	emit(arg, "flows_reopened", s->flows_reopened);
-	emit(arg, "flows_revived", s->flows_revived);
-	emit(arg, "flows_closed", s->flows_closed);
-	emit(arg, "flows_expired", group_expired(g));
-	emit(arg, "flows_evicted", s->flows_evicted);
-	for (int i = 1; i < EVICT_REASON_COUNT; i++)
-		emit(arg,
-		     key_of(key, sizeof(key), "evicted_", engine_evict_name(i)),
-		     s->evicted[i]);
-	emit(arg, "would_drop", s->would_drop);
-	for (int i = 1; i < DROP_REASON_COUNT; i++)
-		emit(arg,
-		     key_of(key, sizeof(key), "would_drop_",
-			    engine_drop_name(i)),
-		     s->would[i]);
-	emit(arg, "flows_unsourced", s->flows_unsourced);
-	emit(arg, "flows_flushed", s->flows_flushed);
-	emit(arg, "sources_full", l->sources.full);
-	emit(arg, "sources_reclaimed", l->sources.reclaimed);
-	emit(arg, "table_warnings", s->warnings);
+	gg->buckets = flow_table_buckets(&e->table);
+	gg->memory = group_memory(g);
+	gg->reserved = group_reserved(g);
+	gg->bytes_per_flow = l->flows ? table / l->flows : 0;
+	gg->bytes_per_flow_v4 = sizeof(struct flow4) + per_bucket + acct;
+	gg->bytes_per_flow_v6 = sizeof(struct flow6) + per_bucket + acct;
+	gg->bytes_per_tcp_state = sizeof(struct flow_tcp);
 }
 
 /* Count every flow of the group again, under the keys now set. */

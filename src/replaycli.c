@@ -12,12 +12,27 @@
 #include "engine.h"
 #include "hash.h"
 #include "dump.h"
+#include "metrics.h"
 #include "replay.h"
 #include "replaycli.h"
 
 static void emit_line(void *arg, const char *key, uint64_t value)
 {
 	fprintf(arg, "%s %" PRIu64 "\n", key, value);
+}
+
+/* The group's rows of the counters table (metrics.h), as `nfqtrackctl
+ * stats` prints them: a replay has no queue and no daemon. */
+static void emit_counters(const struct group *g, FILE *out)
+{
+	struct group_gauges gg;
+	struct engine_stats st;
+	struct metrics_input in = { .gauges = &gg, .stats = &st };
+
+	group_gauges(g, &gg);
+	group_stats(g, &st);
+	in.flows_expired = group_expired(g);
+	metrics_stats(&in, METRICS_ENGINE, emit_line, out);
 }
 
 struct dump {
@@ -85,7 +100,7 @@ int replaycli_run(const struct conf *c, const char *path, int dump)
 		  rs.wall_seconds > 0 ?
 			  (uint64_t)((double)rs.packets / rs.wall_seconds) :
 			  0);
-	group_emit_stats(engine_group(e), emit_line, out);
+	emit_counters(engine_group(e), out);
 	if (dump) {
 		flow_table_walk(&e->table, dump_flow, &dp);
 		if (dp.json)

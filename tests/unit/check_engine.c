@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "enginetest.h"
+#include "metrics.h"
 
 static void setup(void)
 {
@@ -1047,32 +1048,19 @@ static bool match_all(const struct flow *f, void *arg)
 	return true;
 }
 
-static void report_one(void *arg, const char *k, uint64_t v)
-{
-	struct kv {
-		const char *key;
-		uint64_t value;
-		bool found;
-	} *want = arg;
-
-	if (!strcmp(k, want->key)) {
-		want->value = v;
-		want->found = true;
-	}
-}
-
-/* One figure of group_emit_stats(), by name. */
+/* One figure of the stats (the counters table's group rows), by name. */
 static uint64_t reported(const char *name)
 {
-	struct {
-		const char *key;
-		uint64_t value;
-		bool found;
-	} want = { name, 0, false };
+	struct group_gauges gg;
+	struct engine_stats st;
+	struct metrics_input in = { .gauges = &gg, .stats = &st };
+	uint64_t v = 0;
 
-	group_emit_stats(engine_group(&e), report_one, &want);
-	ck_assert_msg(want.found, "no %s in the report", name);
-	return want.value;
+	group_gauges(engine_group(&e), &gg);
+	group_stats(engine_group(&e), &st);
+	in.flows_expired = group_expired(engine_group(&e));
+	ck_assert_msg(metrics_stat(&in, name, &v), "no %s in the stats", name);
+	return v;
 }
 
 /*
