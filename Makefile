@@ -106,7 +106,7 @@ endif
 # tests/scripts/layering.sh).
 # Headers of its own beyond its modules': timeout.h, params.h.
 CORE       := hash slab prefix flow source pkt tcp sctp defrag proto policy \
-              engine group
+              engine enginelife group
 CORE_HDRS  := timeout params
 # What the daemon, the CLI, the tests and the fuzzers link beside it: the
 # configuration and its translation to parameters, logging, reports,

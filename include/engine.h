@@ -9,6 +9,14 @@
  * engines of all queues make a group (group.h), which shares their limits
  * and gives every view across them.
  *
+ * Two files implement it: engine.c the packet path (engine_packet(),
+ * engine_packets(): prepare, track, decide; engine_flow_left(), which
+ * TCP tracking calls too), enginelife.c all the rest
+ * (engine_init() to engine_destroy(), engine_resize() and
+ * engine_configure(), engine_tick()'s housekeeping, engine_flush_step(),
+ * the reasons' names), none of which runs per packet. The inline helpers
+ * here are the packet path's and the views'.
+ *
  * The engine is pure: no sockets, no clock, no logging. The caller sets
  * the time (engine_set_time), feeds packets, and logs what the returned
  * verdict and reason say. The daemon, the tests and an offline replay all
