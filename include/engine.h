@@ -223,9 +223,6 @@ int engine_init_member(struct engine *e, const struct engine_params *p,
 		       const struct hash_key *hkey, uint64_t now_ms,
 		       struct group *g);
 
-/* group_reconfigure() for a lone engine. */
-int engine_reconfigure(struct engine *e, const struct engine_params *p);
-
 /* group_reconfigure()'s first half for one engine: its table's, TCP
  * states' and counters' capacity and buckets for p. O(1) but for the
  * memory it maps; a new bucket count starts a rehash that the ticks carry

@@ -264,11 +264,6 @@ int engine_resize(struct engine *e, const struct engine_params *p)
 	return 0;
 }
 
-int engine_reconfigure(struct engine *e, const struct engine_params *p)
-{
-	return group_reconfigure(e->grp, p);
-}
-
 uint32_t engine_tick(struct engine *e)
 {
 	const struct flow_table *t = &e->table;

@@ -12,7 +12,7 @@
  *	u16 len    big endian, then len bytes
  *
  * The bytes are an IP packet, or for REC_RECONF a new configuration
- * (engine_reconfigure), or for REC_FLUSH a list filter term whose flows
+ * (group_reconfigure), or for REC_FLUSH a list filter term whose flows
  * are flushed. A short last record takes what is left. Tables are tiny
  * (at most 32 flows, maybe one bucket) so that limits, eviction and
  * expiry happen within a few packets.
@@ -281,7 +281,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (len >= CONF_BYTES) {
 				conf_from(&c, data);
 				/* Failure leaves the engine as it was. */
-				engine_reconfigure(&e, tu_params(&c));
+				group_reconfigure(engine_group(&e),
+						  tu_params(&c));
 			}
 			check(&e, NULL, 0, 0);
 		} else if (flags & REC_FLUSH) {

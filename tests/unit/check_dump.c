@@ -143,7 +143,7 @@ START_TEST(accounting_counters)
 	/* Off by a reload: no counters, no memory for them. */
 	mem = group_memory(engine_group(&e));
 	c.accounting = false;
-	ck_assert_int_eq(engine_reconfigure(&e, tu_params(&c)), 0);
+	ck_assert_int_eq(group_reconfigure(engine_group(&e), tu_params(&c)), 0);
 	ck_assert_ptr_null(strstr(line(false), "packets="));
 	ck_assert_ptr_null(e.acct[0].base);
 	ck_assert_ptr_null(e.acct[1].base);
@@ -152,7 +152,7 @@ START_TEST(accounting_counters)
 			  mem);
 	/* On again: the flow counts from 0. */
 	c.accounting = true;
-	ck_assert_int_eq(engine_reconfigure(&e, tu_params(&c)), 0);
+	ck_assert_int_eq(group_reconfigure(engine_group(&e), tu_params(&c)), 0);
 	feed(b, tu_ip4(b, IPPROTO_TCP, "198.51.100.1", "192.0.2.7", l4,
 		       tu_tcp(l4, 443, 51324, TCPF_ACK, 901, 101)));
 	ck_assert_ptr_nonnull(
@@ -163,7 +163,7 @@ START_TEST(accounting_counters)
 	/* A reload that grows the table grows the counters first: flows in
 	 * the new slots count too. */
 	c.max_flows = 256;
-	ck_assert_int_eq(engine_reconfigure(&e, tu_params(&c)), 0);
+	ck_assert_int_eq(group_reconfigure(engine_group(&e), tu_params(&c)), 0);
 	for (int v6 = 0; v6 < 2; v6++)
 		ck_assert_uint_ge(e.acct[v6].capacity,
 				  e.table.slab[v6].capacity);

@@ -901,7 +901,8 @@ START_TEST(reconfigure_keeps_flows)
 	conf.max_flows = 1000;
 	conf.buckets = 1024;
 	conf.timeout[TMO_UDP] = 5;
-	ck_assert_int_eq(engine_reconfigure(&e, tu_params(&conf)), 0);
+	ck_assert_int_eq(group_reconfigure(engine_group(&e), tu_params(&conf)),
+			 0);
 	ck_assert_uint_eq(engine_policy(&e)->max_flows, 1000);
 	ck_assert_uint_eq(flow_table_buckets(&e.table), 1024);
 	ck_assert_uint_eq(e.table.slab[0].capacity, 1000);
@@ -924,7 +925,8 @@ START_TEST(reconfigure_lower_limit_keeps_flows)
 		udp4(C4, S4, (uint16_t)(1000 + i), 53);
 	conf.max_flows = 5;
 	conf.on_full = CONF_FULL_DROP;
-	ck_assert_int_eq(engine_reconfigure(&e, tu_params(&conf)), 0);
+	ck_assert_int_eq(group_reconfigure(engine_group(&e), tu_params(&conf)),
+			 0);
 	ck_assert_uint_eq(e.table.count, 10);
 	ck_assert_int_eq(udp4(C4, S4, 1003, 53), VERDICT_ACCEPT);
 	ck_assert_int_eq(udp4(C4, S4, 2000, 53), VERDICT_DROP);
@@ -1108,7 +1110,8 @@ START_TEST(tcp_state_released_on_every_free_path)
 
 	/* A reload that recounts every flow (relist) keeps them. */
 	conf.source_prefix4 = 24;
-	ck_assert_int_eq(engine_reconfigure(&e, tu_params(&conf)), 0);
+	ck_assert_int_eq(group_reconfigure(engine_group(&e), tu_params(&conf)),
+			 0);
 	ck_assert_uint_eq(e.tcp.in_use, 1);
 
 	/* Flush. */

@@ -1009,7 +1009,8 @@ START_TEST(reload_lowers_limits)
 	conf.max_flows_per_source = 3;
 	conf.max_proto[PC_UDP] = 4;
 	conf.on_full = CONF_FULL_DROP;
-	ck_assert_int_eq(engine_reconfigure(&e, tu_params(&conf)), 0);
+	ck_assert_int_eq(group_reconfigure(engine_group(&e), tu_params(&conf)),
+			 0);
 	/* Kept, not replaced. */
 	ck_assert_uint_eq(e.table.count, 6);
 	ck_assert_int_eq(udp4(C4, S4, 5006, 53), VERDICT_DROP);
@@ -1037,7 +1038,8 @@ START_TEST(reload_recounts_sources)
 	/* A /24 per source: C4 and C4B are one. */
 	conf.source_prefix4 = 24;
 	conf.max_flows_per_source = 4;
-	ck_assert_int_eq(engine_reconfigure(&e, tu_params(&conf)), 0);
+	ck_assert_int_eq(group_reconfigure(engine_group(&e), tu_params(&conf)),
+			 0);
 	ck_assert_uint_eq(engine_policy(&e)->sources.count, 2);
 	check_accounting();
 	ck_assert_int_eq(udp4(C4B, S4, 5001, 53), VERDICT_DROP);
@@ -1045,7 +1047,8 @@ START_TEST(reload_recounts_sources)
 	/* D4 becomes exempt: out of the source and protocol counts. */
 	ck_assert_int_eq(prefix_parse(&conf.exempt[0], D4, false, &why), 0);
 	conf.nexempt = 1;
-	ck_assert_int_eq(engine_reconfigure(&e, tu_params(&conf)), 0);
+	ck_assert_int_eq(group_reconfigure(engine_group(&e), tu_params(&conf)),
+			 0);
 	ck_assert_uint_eq(engine_policy(&e)->exempt_count, 1);
 	ck_assert_uint_eq(engine_policy(&e)->proto_count[PC_UDP], 4);
 	ck_assert_uint_eq(engine_policy(&e)->sources.count, 1);
@@ -1053,7 +1056,8 @@ START_TEST(reload_recounts_sources)
 	check_accounting();
 	/* And back. */
 	conf.nexempt = 0;
-	ck_assert_int_eq(engine_reconfigure(&e, tu_params(&conf)), 0);
+	ck_assert_int_eq(group_reconfigure(engine_group(&e), tu_params(&conf)),
+			 0);
 	ck_assert_uint_eq(engine_policy(&e)->exempt_count, 0);
 	ck_assert_uint_eq(engine_policy(&e)->sources.count, 2);
 	check_accounting();
