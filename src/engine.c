@@ -11,9 +11,7 @@
  * the others as proto.h says; ICMP errors open nothing and belong to the
  * flow they quote, if they are addressed to its end.
  */
-#include <errno.h>
 #include <netinet/in.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "engine.h"
