@@ -87,7 +87,7 @@ static bool tcp_track(struct engine *e, struct flow *f, const struct pkt *p,
 	case TCP_V_ACCEPT:
 		f->tclass = out.tclass;
 		if (out.assured)
-			f->flags |= FLOW_F_ASSURED;
+			flow_flags_set(f, FLOW_F_ASSURED);
 		if (out.assured && (f->flags & FLOW_F_MIDSTREAM)) {
 			/* Answered: a real connection, out of the budget. */
 			policy_answered(e, f);
@@ -155,7 +155,7 @@ static void sctp_track(struct engine *e, struct flow *f, const struct pkt *p,
 	}
 	/* The kernel marks it assured on the way, whatever comes after. */
 	if (out.assured)
-		f->flags |= FLOW_F_ASSURED;
+		flow_flags_set(f, FLOW_F_ASSURED);
 }
 
 /* Make the flow for a packet that opens one, if the tracker and the
@@ -285,7 +285,7 @@ static void track(struct engine *e, const struct pkt *p,
 	 * tracker took it (accepted or ignored), so that a forged packet
 	 * cannot make a half-open flow replied, then assured. */
 	if (dir == FLOW_DIR_REPLY && r->invalid == INV_NONE)
-		f->flags |= FLOW_F_SEEN_REPLY;
+		flow_flags_set(f, FLOW_F_SEEN_REPLY);
 	/* nf_conntrack_acct counts where the tracker refreshes the timer:
 	 * not a packet it found invalid, not one it ignored, not a SYN
 	 * retransmitted before any reply. */
@@ -322,7 +322,7 @@ static bool in_group(struct engine *e, const struct flow_key *k)
 		const struct flow_table *t = l->table[i];
 
 		if (t != &e->table)
-			found = flow_table_has(t, k, flow_hash(t, k));
+			found = flow_table_find(t, k, flow_hash(t, k));
 	}
 	engine_unlock(e);
 	return found;
