@@ -95,6 +95,22 @@ enum invalid_reason {
 	INV_REASON_COUNT
 };
 
+/*
+ * The packet's state as the kernel's conntrack match names it
+ * (--ctstate), for the state marks (mark.h): what a ruleset after the
+ * queue rule matches on. Set for every accepted packet (shadow ones too),
+ * CT_STATE_NONE for a dropped one. The values are the mark's state field.
+ */
+enum ct_state {
+	CT_STATE_NONE,
+	CT_STATE_NEW, /* opens a flow, or of one not yet answered */
+	CT_STATE_ESTABLISHED, /* of a flow that has seen a reply, or a reply */
+	CT_STATE_RELATED, /* an ICMP error about a flow in the table */
+	CT_STATE_INVALID, /* malformed or invalid, accepted (invalid_verdict) */
+	CT_STATE_UNTRACKED, /* left untracked: neighbour discovery, fragments */
+	CT_STATE_COUNT
+};
+
 /* Every counter. Monotonic; read them whole for `nfqtrackctl stats`. */
 struct engine_stats {
 	uint64_t packets;
@@ -156,22 +172,6 @@ struct engine {
 	struct slab acct[2];
 	struct engine_stats st;
 	struct group own; /* a lone engine's group of one */
-};
-
-/*
- * The packet's state as the kernel's conntrack match names it
- * (--ctstate), for the state marks (mark.h): what a ruleset after the
- * queue rule matches on. Set for every accepted packet (shadow ones too),
- * CT_STATE_NONE for a dropped one. The values are the mark's state field.
- */
-enum ct_state {
-	CT_STATE_NONE,
-	CT_STATE_NEW, /* opens a flow, or of one not yet answered */
-	CT_STATE_ESTABLISHED, /* of a flow that has seen a reply, or a reply */
-	CT_STATE_RELATED, /* an ICMP error about a flow in the table */
-	CT_STATE_INVALID, /* malformed or invalid, accepted (invalid_verdict) */
-	CT_STATE_UNTRACKED, /* left untracked: neighbour discovery, fragments */
-	CT_STATE_COUNT
 };
 
 /* What engine_packet() decided, with what the caller needs to log it. */
