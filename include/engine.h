@@ -117,6 +117,8 @@ struct engine_stats {
 	uint64_t accepted;
 	uint64_t dropped;
 	uint64_t drop[DROP_REASON_COUNT];
+	uint64_t state[CT_STATE_COUNT]; /* accepted packets by their state;
+					 * [CT_STATE_NONE] stays 0 */
 	uint64_t malformed[PKT_ERR_COUNT];
 	uint64_t invalid[INV_REASON_COUNT];
 	uint64_t fragments; /* non-first fragments: no transport header */
@@ -346,6 +348,8 @@ uint32_t engine_flow_left(const struct engine *e, const struct flow *f);
 const char *engine_drop_name(enum drop_reason r);
 const char *engine_invalid_name(enum invalid_reason r);
 const char *engine_evict_name(enum evict_reason r);
+/* "new", "established", ...: as the metrics' label and the stats keys. */
+const char *engine_state_name(enum ct_state s);
 
 /* The names above as arrays, indexed by reason (for report.h). */
 const char *const *engine_drop_names(void);

@@ -522,6 +522,7 @@ static void decide(struct engine *e, struct engine_result *r)
 		r->ct_assured = false;
 	} else {
 		e->st.accepted++;
+		e->st.state[r->ct_state]++;
 	}
 }
 
