@@ -401,7 +401,8 @@ bench: deps
 
 # Files in SYSCONFDIR/nfqtrack that the admin edits: installed when missing,
 # never overwritten; uninstalled only when unchanged.
-ETC_FILES  := conf/nfqtrack.conf conf/nfqtrack.rules conf/nfqtrack6.rules
+ETC_FILES  := conf/nfqtrack.conf conf/nfqtrack.rules conf/nfqtrack6.rules \
+	      conf/nfqtrack-stateful.rules conf/nfqtrack6-stateful.rules
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
