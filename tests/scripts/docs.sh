@@ -77,8 +77,10 @@ done
 # make uninstall takes them all away again.
 d=$(mktemp -d)
 make -s -C "$top" install DESTDIR="$d" >/dev/null
-want="/etc/nfqtrack/nfqtrack.conf
+want="/etc/nfqtrack/nfqtrack-stateful.rules
+/etc/nfqtrack/nfqtrack.conf
 /etc/nfqtrack/nfqtrack.rules
+/etc/nfqtrack/nfqtrack6-stateful.rules
 /etc/nfqtrack/nfqtrack6.rules
 /usr/local/lib/systemd/system/nfqtrack.service
 /usr/local/lib/sysusers.d/nfqtrack.conf
