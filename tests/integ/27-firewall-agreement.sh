@@ -6,8 +6,8 @@
 # state marks (verdict_mode = mark, invalid_verdict = accept), each in a
 # client and server namespace pair of its own, the same addresses in both.
 # K is made from the shipped file itself: its filter table with each mark
-# match replaced by the --ctstate match it stands for (the translation
-# table of the README), so the two cannot drift apart. The same probes go
+# match replaced by the conntrack match it stands for, as `nfqtrackd
+# --marks` prints the translation, so the two cannot drift apart. The same probes go
 # to both, IPv4 and IPv6: an open and a closed port, replies to the
 # server's own TCP and DNS-like UDP, ping both ways, an ICMP error for a
 # live flow (RELATED), and packets crafted with scapy: controls that must
@@ -39,18 +39,17 @@ pair() {
 		netns_neigh "$2" veth-s "$(netns_mac "$1" veth-c)" "$V4_C" "$V6_C"
 }
 
-# kernel_rules FILE: K's firewall from the shipped FILE: its filter table,
-# each mark match replaced by its --ctstate match; no raw or mangle rule
-# (no notrack, no queue). Fails if a mark match is left.
+# kernel_rules FILE OUT: K's firewall from the shipped FILE: its filter
+# table, each mark match replaced by the conntrack match that `nfqtrackd
+# --marks` says it stands for (its iptables lines: "MATCH  -m mark --mark
+# V/M"); no raw or mangle rule (no notrack, no queue). Fails if a mark
+# match is left.
 kernel_rules() {
-	sed -n '/^\*filter/,/^COMMIT/p' "$1" | grep -v '^#' | sed \
-		-e 's|-m mark --mark 0x05000000/0x0d000000|-m conntrack --ctstate ESTABLISHED,RELATED|' \
-		-e 's|-m mark --mark 0x03000000/0x0f000000|-m conntrack --ctstate NEW|' \
-		-e 's|-m mark --mark 0x05000000/0x0f000000|-m conntrack --ctstate ESTABLISHED|' \
-		-e 's|-m mark --mark 0x07000000/0x0f000000|-m conntrack --ctstate RELATED|' \
-		-e 's|-m mark --mark 0x09000000/0x0f000000|-m conntrack --ctstate INVALID|' \
-		-e 's|-m mark --mark 0x0b000000/0x0f000000|-m conntrack --ctstate UNTRACKED|' \
-		>"$2"
+	"$NFQTRACKD" --marks -c /dev/null | sed -n '/^# iptables/,/^# nftables/p' |
+		sed -n 's|^\(.*[^ ]\)  *\(-m mark --mark 0x[0-9a-f]*/0x[0-9a-f]*\)$|s#\2\\b#-m conntrack \1#|p' \
+		>"$T/marks.sed"
+	[ "$(wc -l <"$T/marks.sed")" -ge 9 ] || return 1
+	sed -n '/^\*filter/,/^COMMIT/p' "$1" | grep -v '^#' | sed -f "$T/marks.sed" >"$2"
 	! grep -q -- '-m mark' "$2"
 }
 
