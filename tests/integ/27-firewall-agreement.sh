@@ -7,18 +7,20 @@
 # client and server namespace pair of its own, the same addresses in both.
 # K is made from the shipped file itself: its filter table with each mark
 # match replaced by the conntrack match it stands for, as `nfqtrackd
-# --marks` prints the translation, so the two cannot drift apart. The same probes go
-# to both, IPv4 and IPv6: an open and a closed port, replies to the
-# server's own TCP and DNS-like UDP, ping both ways, an ICMP error for a
-# live flow (RELATED), and packets crafted with scapy: controls that must
-# pass, and INVALID ones (out-of-window data, a stray SYN-ACK, a RST for
-# nothing, an ICMP error for no flow) that must not. Whether a crafted
-# packet passed filter INPUT is read off raw sockets in the server
-# namespace, which get a copy of every packet delivered locally, after
-# LOCAL_IN, and of no other. Then N again with the queue rules at the top
-# of filter INPUT and OUTPUT (`-m mark ! --mark SEEN/SEEN -j NFQUEUE`) and
-# verdict_mode = repeat. Every probe must get its expected outcome from K
-# and from each N; the table of outcomes is printed.
+# --marks` prints the translation, so the two cannot drift apart. The same
+# probes go to both, IPv4 and IPv6: an open and a closed port, replies to
+# the server's own TCP and DNS-like UDP, ping both ways, an ICMP error for
+# a live flow (RELATED), and packets crafted with scapy: some that must
+# pass (a SYN, data in window, a bare ACK picked up mid-stream as NEW, an
+# ICMP error about a live flow), and INVALID ones that must not
+# (out-of-window data, a stray SYN-ACK, a RST for nothing, an ICMP error
+# for no flow). Whether a crafted packet passed filter INPUT is read off
+# raw sockets in the server namespace, which get a copy of every packet
+# delivered locally, after LOCAL_IN, and of no other. Then N again with
+# the queue rules at the top of filter INPUT and OUTPUT (`-m mark ! --mark
+# SEEN/SEEN -j NFQUEUE`) and verdict_mode = repeat. Every probe must get
+# its expected outcome from K and from each N; the table of outcomes is
+# printed.
 . "$(dirname "$0")/lib.sh"
 
 HERE=$TOP/tests/integ
@@ -70,16 +72,18 @@ repeat_rules() {
 }
 
 # start_pair_services SIDE CLIENT_NS SERVER_NS: the probes' listeners and
-# the server's raw-socket watch (its log is $T/raw-SIDE.log).
+# the server's raw-socket watch (its log is $T/raw-SIDE.log); they run the
+# probes asked on $T/SIDE-c.sock and $T/SIDE-s.sock.
 start_pair_services() {
 	local side=$1 i
 	: >"$T/raw-$side.log"
 	ip netns exec "$3" "$PY" "$HERE/fwprobe.py" serve "$T/raw-$side.log" \
-		>"$T/serve-$side.out" 2>&1 &
+		"$T/$side-s.sock" >"$T/serve-$side.out" 2>&1 &
 	PIDS+=($!)
-	ip netns exec "$2" "$PY" "$HERE/fwprobe.py" peer >"$T/peer-$side.out" 2>&1 &
+	ip netns exec "$2" "$PY" "$HERE/fwprobe.py" peer "$T/$side-c.sock" \
+		>"$T/peer-$side.out" 2>&1 &
 	PIDS+=($!)
-	for i in $(seq 50); do
+	for i in $(seq 100); do
 		grep -q ready "$T/serve-$side.out" && grep -q ready "$T/peer-$side.out" &&
 			return 0
 		sleep 0.1
@@ -104,6 +108,7 @@ PROBES=(
 	"port unreachable, server's udp (RELATED)|s|unreach DST|refused"
 	"crafted SYN to 80 (control, NEW)|c|crafted syn DST SRC LOG|passed"
 	"crafted data in window (control)|c|crafted inwin DST SRC LOG|passed"
+	"crafted bare ACK to 80 (pickup, NEW)|c|crafted ack DST SRC LOG|passed"
 	"crafted data out of window (INVALID)|c|crafted oow DST SRC LOG|dropped"
 	"crafted stray SYN-ACK to 80 (INVALID)|c|crafted synack DST SRC LOG|dropped"
 	"crafted RST for nothing to 80 (INVALID)|c|crafted rst DST SRC LOG|dropped"
@@ -111,27 +116,23 @@ PROBES=(
 	"crafted port unreach., no flow (INVALID)|c|crafted icmp-noflow DST SRC LOG|dropped"
 )
 
-# run_probes SIDE CLIENT_NS SERVER_NS LOG: every probe, IPv4 then IPv6,
-# the server's raw watch writing LOG; the outcomes go to
-# OUT[SIDE,family,index].
+# run_probes SIDE PAIR LOG: every probe, IPv4 then IPv6, run by PAIR's
+# services (start_pair_services), the server's raw watch writing LOG; the
+# outcomes go to OUT[SIDE,family,index].
 declare -A OUT
 run_probes() {
-	local side=$1 fam i name from args want ns dst src r ca sa
+	local side=$1 fam i name from args want dst src r ca sa
 	for fam in 4 6; do
 		if [ $fam = 4 ]; then ca=$V4_C sa=$V4_S; else ca=$V6_C sa=$V6_S; fi
 		for i in "${!PROBES[@]}"; do
 			IFS='|' read -r name from args want <<<"${PROBES[$i]}"
-			if [ "$from" = c ]; then
-				ns=$2 dst=$sa src=$ca
-			else
-				ns=$3 dst=$ca src=$sa
-			fi
+			if [ "$from" = c ]; then dst=$sa src=$ca; else dst=$ca src=$sa; fi
 			args=${args//DST/$dst}
 			args=${args//SRC/$src}
-			args=${args//LOG/$4}
+			args=${args//LOG/$3}
 			# shellcheck disable=SC2086
-			r=$(timeout -k 2 15 ip netns exec "$ns" "$PY" "$HERE/fwprobe.py" $args \
-				2>>"$T/probes-$side.err")
+			r=$(timeout -k 2 20 "$PY" "$HERE/fwprobe.py" ask "$T/$2-$from.sock" \
+				$args 2>>"$T/probes-$side.err")
 			OUT[$side,$fam,$i]=${r:-error}
 		done
 	done
@@ -157,9 +158,11 @@ nfq_run() {
 		done
 		return 1
 	fi
-	run_probes "$side" "$NS_C" "$NS_S" "$T/raw-N.log"
-	echo "# $side: $("$NFQTRACKCTL" -s "$CTL" stats |
-		grep -E '^(packets|accepted|dropped|invalid|already_marked) ' | tr '\n' ' ')"
+	run_probes "$side" N "$T/raw-N.log"
+	echo "# $side: $("$NFQTRACKCTL" -s "$CTL" stats | awk '
+		/^(packets|accepted|dropped|already_marked|state_[a-z]+) / {
+			printf "%s=%s ", $1, $2
+		}')"
 	check_accounting "$side"
 	stop_daemon
 	expect "$side: nfqtrackd exit status" "$DAEMON_RC" 0
@@ -185,7 +188,7 @@ expect "K: the rules loaded" "$?" 0
 start_pair_services K "$NS_KC" "$NS_KS" || { fail "K: services"; done_testing; }
 start_pair_services N "$NS_C" "$NS_S" || { fail "N: services"; done_testing; }
 
-run_probes K "$NS_KC" "$NS_KS" "$T/raw-K.log"
+run_probes K K "$T/raw-K.log"
 nfq_run N "$T/nfqtrack-n.rules" "$T/nfqtrack6-n.rules" mark
 nfq_run R "$T/nfqtrack-r.rules" "$T/nfqtrack6-r.rules" repeat
 

@@ -1,21 +1,27 @@
 #!/usr/bin/python3
-# The probes of 27-firewall-agreement.sh, one process per probe, run in a
-# client or a server namespace with `ip netns exec`; each prints one word,
-# the probe's outcome. Packets are crafted with scapy (python3-scapy) and
-# sent whole through an IPPROTO_RAW socket, so that no scapy routing or
-# neighbour lookup is involved.
+# The probes of 27-firewall-agreement.sh. Two long-running processes per
+# namespace pair, started with `ip netns exec`, each answering probe
+# requests on a Unix socket (a path, reachable from any network
+# namespace) by running the probe in a child of its own, in its own
+# namespace, scapy already imported:
 #
-#   fwprobe.py serve LOG         server: TCP 80 and 8080 (each says "ok"),
-#                                UDP echo on 5353, and raw sockets that
-#                                write to LOG, one line each, the transport
-#                                bytes (hex) of every TCP, UDP, ICMP and
-#                                ICMPv6 packet delivered locally: a packet
-#                                is there only if it passed filter INPUT
-#   fwprobe.py peer              client: TCP 9000 (says "ok"), UDP echo on 53
-#   fwprobe.py PROBE DST [SRC LOG]  one probe (below), toward DST
+#   fwprobe.py serve LOG SOCK  server: TCP 80 and 8080 (each says "ok"),
+#                              UDP echo on 5353, and raw sockets that write
+#                              to LOG, one line each, the transport bytes
+#                              (hex) of every TCP, UDP, ICMP and ICMPv6
+#                              packet delivered locally: a packet is there
+#                              only if it passed filter INPUT
+#   fwprobe.py peer SOCK       client: TCP 9000 (says "ok"), UDP echo on 53
+#   fwprobe.py ask SOCK PROBE ARGS...  run one probe (probe() below) where
+#                              SOCK's process is; print its outcome, a word
+#
+# Packets are crafted with scapy (python3-scapy) and sent whole through an
+# IPPROTO_RAW socket, so that no scapy routing or neighbour lookup is
+# involved.
 import errno
 import os
 import select
+import signal
 import socket
 import struct
 import subprocess
@@ -48,9 +54,11 @@ def bind_udp(port):
     return s
 
 
-def serve(tcp_ports, udp_ports, log=None):
+def serve(tcp_ports, udp_ports, ctl, log=None):
     """Accept on the TCP ports (say "ok", then read and forget), echo on
-    the UDP ports; with LOG, watch the raw sockets too. Until killed."""
+    the UDP ports; with LOG, watch the raw sockets too; run each probe
+    asked on CTL in a child. Until killed."""
+    import scapy.all  # noqa: F401 (once, for every child)
     lst = {listen_tcp(p): 'listen' for p in tcp_ports}
     lst.update({bind_udp(p): 'udp' for p in udp_ports})
     out = None
@@ -60,11 +68,28 @@ def serve(tcp_ports, udp_ports, log=None):
                           (socket.AF_INET6, (6, 17, 58))):
             for p in protos:
                 lst[socket.socket(f, socket.SOCK_RAW, p)] = ('raw', f)
+    u = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    u.bind(ctl)
+    u.listen(8)
+    lst[u] = 'ctl'
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # no zombies
     print('ready', flush=True)
     while True:
         for s in select.select(list(lst), [], [])[0]:
             kind = lst[s]
-            if kind == 'listen':
+            if kind == 'ctl':
+                c, _ = s.accept()
+                if os.fork() == 0:
+                    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                    try:
+                        args = c.makefile().readline().split()
+                        r = probe(args)
+                    except Exception as e:  # a word for the table
+                        r = 'error:' + type(e).__name__
+                    c.sendall((r + '\n').encode())
+                    os._exit(0)
+                c.close()
+            elif kind == 'listen':
                 c, _ = s.accept()
                 c.setblocking(False)
                 try:
@@ -202,6 +227,10 @@ def crafted(name, dst, src, log):
     if name == 'syn':  # control: a SYN to the open port is NEW
         return send_crafted(l3(src, dst) / TCP(sport=40001, dport=80,
                                                 flags='S', seq=1000), log)
+    if name == 'ack':  # a bare ACK for nothing: picked up mid-stream, NEW
+        return send_crafted(l3(src, dst) / TCP(sport=40005, dport=80,
+                                                flags='A', seq=5000,
+                                                ack=6000), log)
     if name == 'synack':  # a SYN-ACK that answers nothing
         return send_crafted(l3(src, dst) / TCP(sport=40002, dport=80,
                                                 flags='SA', seq=2000,
@@ -234,27 +263,41 @@ def crafted(name, dst, src, log):
         else:
             err = IP(src=src, dst=dst) / ICMP(type=3, code=3) / inner
         return send_crafted(err, log)
-    raise SystemExit('fwprobe.py: unknown probe ' + name)
+    raise ValueError('unknown crafted probe ' + name)
+
+
+def probe(a):
+    """One probe, its outcome."""
+    if a[0] == 'tcp':  # tcp DST PORT
+        return tcp_connect(a[1], int(a[2]))
+    if a[0] == 'udp':  # udp DST PORT
+        return udp_query(a[1], int(a[2]))
+    if a[0] == 'dns':  # the server's DNS-like query, from DNS_SPORT
+        return udp_query(a[1], 53, DNS_SPORT)
+    if a[0] == 'ping':
+        return ping(a[1])
+    if a[0] == 'unreach':
+        return unreach(a[1])
+    if a[0] == 'crafted':  # crafted NAME DST SRC LOG
+        return crafted(a[1], a[2], a[3], a[4])
+    raise ValueError('unknown probe ' + a[0])
 
 
 def main():
     a = sys.argv[1:]
     if a[0] == 'serve':
-        serve((80, 8080), (5353,), a[1])
+        serve((80, 8080), (5353,), a[2], a[1])
     elif a[0] == 'peer':
-        serve((9000,), (53,))
-    elif a[0] == 'tcp':  # tcp DST PORT
-        print(tcp_connect(a[1], int(a[2])))
-    elif a[0] == 'udp':  # udp DST PORT
-        print(udp_query(a[1], int(a[2])))
-    elif a[0] == 'dns':  # the server's DNS-like query, from DNS_SPORT
-        print(udp_query(a[1], 53, DNS_SPORT))
-    elif a[0] == 'ping':
-        print(ping(a[1]))
-    elif a[0] == 'unreach':
-        print(unreach(a[1]))
-    else:  # crafted NAME DST SRC LOG
-        print(crafted(a[1], a[2], a[3], a[4]))
+        serve((9000,), (53,), a[1])
+    elif a[0] == 'ask':
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        c.settimeout(15)
+        c.connect(a[1])
+        c.sendall((' '.join(a[2:]) + '\n').encode())
+        print(c.makefile().readline().strip())
+    else:
+        raise SystemExit('usage: fwprobe.py serve LOG SOCK | peer SOCK | '
+                         'ask SOCK PROBE ARGS...')
 
 
 if __name__ == '__main__':
