@@ -115,7 +115,7 @@ want="/etc/nfqtrack/nfqtrack-stateful.rules
 /usr/local/share/man/man5/nfqtrack.conf.5
 /usr/local/share/man/man8/nfqtrackctl.8
 /usr/local/share/man/man8/nfqtrackd.8"
-if [ "$(cd "$d" && find . -type f | sed 's/^[.]//' | sort)" = "$want" ]; then ok
+if [ "$(cd "$d" && find . -type f | sed 's/^[.]//' | LC_ALL=C sort)" = "$want" ]; then ok
 else bad "make install DESTDIR=: unexpected files: $(cd "$d" && find . -type f)"; fi
 echo "# changed" >>"$d/etc/nfqtrack/nfqtrack.conf"
 make -s -C "$top" install DESTDIR="$d" >/dev/null
