@@ -284,6 +284,17 @@ check_accounting() {
 	UNDELIVERED=$lost
 }
 
+# python_with MODULE PACKAGE: PY, a python3 that imports MODULE (from the
+# Debian package PACKAGE, which make deps installs): the first python3 in
+# PATH, else the system's; the test ends if neither has it.
+python_with() {
+	PY=python3
+	"$PY" -c "import $1" 2>/dev/null || PY=/usr/bin/python3
+	"$PY" -c "import $1" 2>/dev/null && return 0
+	echo "# $TEST: $2 is missing: run 'make deps' (make check does)"
+	exit 1
+}
+
 # quiet COMMAND...: run it with its output thrown away.
 quiet() {
 	"$@" >/dev/null 2>&1
