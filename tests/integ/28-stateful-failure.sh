@@ -82,10 +82,12 @@ rules() {
 		ip netns exec "$NS_S" ip6tables-restore <"$T/nfqtrack6-stateful-$1.rules"
 }
 
-# kernel_queue_total: packets waiting in queue 0, read in the server's
+# kernel_queue FIELD: queue 0's total (packets waiting) or dropped (found
+# it full, without fail-open), read in the server's
 # /proc/net/netfilter/nfnetlink_queue (the daemon may be stopped).
-kernel_queue_total() {
-	ip netns exec "$NS_S" awk '$1 == 0 { print $3 }' /proc/net/netfilter/nfnetlink_queue
+kernel_queue() {
+	ip netns exec "$NS_S" awk -v f="$1" '$1 == 0 { print (f == "total" ? $3 : $6) }' \
+		/proc/net/netfilter/nfnetlink_queue
 }
 
 # stall: SIGSTOP the daemon, then fill its queue with datagrams (the
@@ -96,7 +98,7 @@ stall() {
 	STALLED_PID=$DAEMON_PID
 	ip netns exec "$NS_C" "$FLOWGEN" udp -d "$V4_S" -p 9 -n $((MAXLEN * 2)) -f 4 >/dev/null
 	for i in $(seq 50); do
-		[ "$(kernel_queue_total)" = "$MAXLEN" ] && return 0
+		[ "$(kernel_queue total)" = "$MAXLEN" ] && return 0
 		sleep 0.1
 	done
 	return 1
@@ -180,7 +182,7 @@ print_table() {
 
 # variant NAME RULES STOPPED: part 1 for one file.
 variant() {
-	local v=$1 stopped=$3
+	local v=$1 stopped=$3 d0
 	rules "$2" || { fail "$v: iptables-restore"; return 1; }
 	start_daemon "$T/mark.conf" || { fail "$v: daemon start"; return 1; }
 	probe "$v: running" "$RUNNING"
@@ -190,7 +192,11 @@ variant() {
 	start_daemon "$T/mark.conf" || { fail "$v: daemon restart"; return 1; }
 	probe "$v: restarted" "$RUNNING"
 	check "$v: SIGSTOP, queue filled to $MAXLEN" stall
+	d0=$(kernel_queue dropped)
 	probe "$v: stalled, fail_open=yes" "$stopped"
+	expect "$v: stalled: the queue still full" "$(kernel_queue total)" "$MAXLEN"
+	expect "$v: stalled: fail-open passed the rest, none counted dropped" \
+		"$(kernel_queue dropped)" "$d0"
 	check "$v: SIGCONT, the daemon empties its queue" resume
 	probe "$v: continued" "$RUNNING"
 	check_accounting "$v: after SIGCONT"
@@ -202,9 +208,11 @@ variant() {
 conn_start() {
 	local n=$1 w r
 	mkfifo "$T/$n.in" "$T/$n.out" || return 1
+	# Opened read-write, our ends never block, whether the client
+	# starts or not; conn_cmd's read is bounded.
+	exec {w}<>"$T/$n.in" {r}<>"$T/$n.out"
 	ip netns exec "$2" "$FLOWGEN" client -d "$3" -p "$4" -t 120 <"$T/$n.in" >"$T/$n.out" &
 	PIDS+=($!)
-	exec {w}>"$T/$n.in" {r}<"$T/$n.out"
 	eval "${n}_W=$w ${n}_R=$r"
 }
 
@@ -321,7 +329,12 @@ variant fail-open open "$ALLPASS"
 rules closed || fail "fail_open=no: iptables-restore"
 if start_daemon "$T/no.conf"; then
 	check "fail_open=no: SIGSTOP, queue filled to $MAXLEN" stall
+	d0=$(kernel_queue dropped)
 	probe "fail_open=no: stalled, queue full" "$ALLFAIL"
+	expect "fail_open=no: stalled: the queue still full" "$(kernel_queue total)" "$MAXLEN"
+	d1=$(kernel_queue dropped)
+	echo "# fail_open=no: stalled: the probes' packets that found the queue full and were dropped: $((d1 - d0))"
+	expect_ge "fail_open=no: stalled: those drops counted (queue_dropped)" $((d1 - d0)) 8
 	check "fail_open=no: SIGCONT, the daemon empties its queue" resume
 	probe "fail_open=no: continued" "$RUNNING"
 	check_accounting "fail_open=no: after SIGCONT"
