@@ -7,7 +7,8 @@
 #   make demo            install missing packages, build, show it working
 #   make bench           install missing packages, build, measure: packets/s
 #                        and CPU per packet of no queue, an accept-all loop
-#                        and nfqtrackd side by side; drain rate; the engine
+#                        and nfqtrackd side by side, nfqtrackd also in
+#                        verdict_mode mark and repeat; drain rate; the engine
 #                        alone at 1k-10M flows against DRAM latency; bytes
 #                        per flow; callgrind instructions per packet; corpus
 #                        replay (tests/bench/run.sh; RUNS, SECS, FLOWS,
