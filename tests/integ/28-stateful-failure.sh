@@ -267,25 +267,29 @@ mangle_passes() {
 			END { print p + 0, q + 0 }'
 }
 
-# switch_mode MODE: edit the config, nfqtrackctl reload, and check that
-# the daemon runs MODE and that every part 2 flow is still there.
+# switch_mode MODE PHASE: edit the config, nfqtrackctl reload, and check
+# that the daemon runs MODE and that every part 2 flow is still there.
+# The echo rounds are labelled to-PHASE during the reload, PHASE once it
+# is done: a round labelled PHASE at its start and at its end ran
+# entirely in MODE. The mangle counters start from zero with PHASE.
 switch_mode() {
+	echo "to-$2" >"$T/phase"
 	sed -i "s/^verdict_mode = .*/verdict_mode = $1/" "$T/long.conf"
 	check "reload to verdict_mode = $1" quiet "$NFQTRACKCTL" -s "$CTL" reload
 	expect "the daemon runs verdict_mode = $1" \
 		"$("$NFQTRACKCTL" -s "$CTL" config | awk '$1 == "verdict_mode" { print $3 }')" "$1"
+	ip netns exec "$NS_S" iptables -w -t mangle -Z INPUT
+	echo "$2" >"$T/phase"
 	check "verdict_mode = $1: the same $((2 * CONNS)) ESTABLISHED flows" \
 		test "$(long_flows)" = "$FLOWS0"
 }
 
-# phase NAME SECONDS: label the echo rounds from now on NAME, zero the
-# mangle counters, wait, and report the passes per queued packet.
+# phase SECONDS: let the rounds run, then report the passes per queued
+# packet since the switch (PASSES, QUEUED).
 phase() {
-	echo "$1" >"$T/phase"
-	ip netns exec "$NS_S" iptables -w -t mangle -Z INPUT
-	sleep "$2"
+	sleep "$1"
 	read -r PASSES QUEUED <<<"$(mangle_passes)"
-	echo "# phase $1: mangle INPUT passes $PASSES, queued $QUEUED"
+	echo "# phase $(cat "$T/phase"): mangle INPUT passes $PASSES, queued $QUEUED"
 }
 
 # rounds NAME PHASES...: the rounds of NAME that started and ended in one
@@ -366,30 +370,35 @@ sleep 0.2
 FLOWS0=$(long_flows)
 expect "the daemon has them as $((2 * CONNS)) ESTABLISHED flows" "$(echo "$FLOWS0" | grep -c .)" $((2 * CONNS))
 CREATED0=$(counter flows_created)
-echo start >"$T/phase"
+echo mark1 >"$T/phase"
+ip netns exec "$NS_S" iptables -w -t mangle -Z INPUT
 LOOPS=()
 for n in in out; do
 	echo_loop $n &
 	LOOPS+=($!)
 done
 PIDS+=("${LOOPS[@]}")
-phase mark1 1
-switch_mode repeat
-phase repeat 1.5
+phase 1
+switch_mode repeat repeat
+phase 1.5
 check "repeat: each queued packet passes mangle INPUT twice" \
 	test $((10 * PASSES)) -ge $((18 * QUEUED)) -a "$QUEUED" -gt 0
-switch_mode mark
-phase mark2 1.5
+switch_mode mark mark2
+phase 1.5
 check "mark: each queued packet passes mangle INPUT once" \
 	test $((10 * PASSES)) -le $((11 * QUEUED + 20)) -a "$QUEUED" -gt 0
-switch_mode accept
-phase accept 3
-switch_mode mark
-echo mark3 >"$T/phase"
+# Long enough for a round of 2 s to run in accept mode from its start to
+# its end, short enough that TCP's backoff lets the stalled connections
+# retransmit soon after it.
+switch_mode accept accept
+phase 5
+t0=$(date +%s%N)
+switch_mode mark mark3
 for _ in $(seq 100); do
 	[ "$(tail -n 1 "$T/out.log" | cut -d' ' -f3-)" = "echo ok=$CONNS fail=0" ] && break
 	sleep 0.1
 done
+echo "# back to mark: the outbound connections echoed again $((($(date +%s%N) - t0) / 1000000)) ms after the reload began"
 sleep 0.5
 touch "$T/stop"
 for p in "${LOOPS[@]}"; do
@@ -397,7 +406,7 @@ for p in "${LOOPS[@]}"; do
 	forget_pid "$p"
 done
 for n in in out; do
-	r=$(rounds $n mark1 repeat mark2)
+	r=$(rounds $n mark1 to-repeat repeat to-mark2 mark2)
 	echo "# $n: mark and repeat phases: rounds, all connections echoing: $r"
 	check "$n: every round through mark -> repeat -> mark echoed on all $CONNS connections" \
 		test "${r% *}" -ge 10 -a "${r% *}" = "${r#* }"
@@ -413,7 +422,10 @@ check "accept: the outbound connections stall (no mark on their replies)" \
 	test "${r% *}" -ge 1 -a "${r#* }" = 0
 r=$(rounds out mark3)
 check "back to mark: the outbound connections echo again" test "${r#* }" -ge 1
-echo "# flows_created during the switches: $(($(counter flows_created) - CREATED0))"
+echo "# flows_created during the switches: $(($(counter flows_created) - CREATED0));" \
+	"$("$NFQTRACKCTL" -s "$CTL" stats | awk '$1 ~ /^state_/ { printf " %s=%s", $1, $2 }')"
+expect "no packet came to the queue marked already (the rule skips them)" \
+	"$(counter already_marked)" 0
 check "the same $((2 * CONNS)) ESTABLISHED flows at the end" test "$(long_flows)" = "$FLOWS0"
 check_accounting "part 2"
 done_testing
