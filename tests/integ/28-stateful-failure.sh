@@ -24,7 +24,10 @@
 #              on unmarked, as stopped
 #   restarted, continued (SIGCONT): back to running
 # and with fail_open = no, stalled: every new packet finds the queue full
-# and is dropped, every probe fails; continued: running.
+# and is dropped (counted in the queue's queue_dropped), every probe
+# fails, the open port and ping too; continued: running. The daemon's
+# counters add up (check_accounting) before each stop and after each
+# continue. The table of cases is printed at the end of part 1.
 #
 # Part 2: reloads switching verdict_mode under traffic. The shipped files
 # queue in mangle, so repeat works there too: the packet re-enters mangle
@@ -35,10 +38,11 @@
 # pause while `nfqtrackctl reload` switches mark -> repeat -> mark ->
 # accept -> mark. Every round of echoes in the mark and repeat phases must
 # succeed on every connection and the daemon must keep each of them as the
-# same ESTABLISHED flow. In accept mode nfqtrackd sets no mark: the
-# inbound connections flow on by the open-port rule, the outbound ones
-# stall (their replies are dropped by policy) and recover once marks are
-# back.
+# same ESTABLISHED flow (nfqtrackctl list), none made anew. In accept
+# mode nfqtrackd sets no mark: the inbound connections flow on by the
+# open-port rule, the outbound ones stall (their replies meet the policy
+# DROP) and recover by TCP's retransmissions once marks are back, within
+# a few seconds; nfqtrackd keeps tracking them all the while.
 . "$(dirname "$0")/lib.sh"
 
 MAXLEN=16     # the stalled daemon's queue
