@@ -47,6 +47,7 @@
 
 MAXLEN=16     # the stalled daemon's queue
 PROBE_MS=1500 # a probe's time to connect, then to echo
+PING_WAIT=1.5 # the same for ping -W, in seconds
 OPEN=80       # an open port of the shipped file
 CLOSED=5000   # a port it does not open
 OUT=6000      # the client's listener for the server's own connections
@@ -128,12 +129,12 @@ probe_tcp() {
 	case $r in
 	*"open ok=1"*"echo ok=1 "*) echo pass ;;
 	*"open ok=0"*) echo fail ;;
-	*) echo "half"
+	*) echo half ;;
 	esac
 }
 
 probe_ping() {
-	if timeout 10 ip netns exec "$NS_C" ping -c 1 -W "$((PROBE_MS / 1000)).5" -q "$1" >/dev/null 2>&1; then
+	if timeout 10 ip netns exec "$NS_C" ping -c 1 -W "$PING_WAIT" -q "$1" >/dev/null 2>&1; then
 		echo pass
 	else
 		echo fail
