@@ -138,6 +138,9 @@ DEB_TEST   := iptables iproute2 iputils-ping rsyslog procps clang-format python3
               man-db groff-base tcpreplay conntrack curl python3-prometheus-client \
               python3-scapy \
               systemd valgrind clang libclang-rt-14-dev
+# The real software of make bench's web and bulk rows (tests/bench/run.sh
+# runs its own instances, in its namespaces, and stops them).
+DEB_BENCH  := nginx wrk iperf3
 # To build the Debian package (make deb) and check it.
 DEB_PKG    := build-essential dpkg-dev debhelper lintian
 CORPUS     ?= $(abspath ../shared/corpus)
@@ -160,7 +163,7 @@ FUZZ_CHECK_SECONDS ?= 5
 .PHONY: all deps user check check-unit check-conf check-docs check-format \
         check-integration check-replay check-valgrind check-agree check-fuzz \
         check-san check-tsan check-integration-threaded check-systemd fuzz \
-        fuzz-bins soak demo bench install uninstall clean deb deb-deps FORCE
+        fuzz-bins soak demo bench bench-deps install uninstall clean deb deb-deps FORCE
 
 all: src/nfqtrackd src/nfqtrackctl
 
@@ -262,6 +265,9 @@ endef
 
 deps:
 	$(call install_missing,$(DEB_BUILD) $(DEB_TEST))
+
+bench-deps:
+	$(call install_missing,$(DEB_BENCH))
 
 deb-deps:
 	$(call install_missing,$(DEB_BUILD) $(DEB_PKG))
@@ -397,7 +403,7 @@ demo: deps user
 
 # Figures, not pass or fail: the network part needs root (namespaces);
 # results also go to tests/bench/results/.
-bench: deps
+bench: deps bench-deps
 	$(MAKE) --no-print-directory all $(BENCH_BINS)
 	@CORPUS=$(CORPUS) tests/bench/run.sh
 

@@ -28,12 +28,16 @@
 # consumer scales with queues, once the generator has left the cores to
 # it. The drain load comes from DRAIN_ADDRS source addresses, so that the
 # kernel spreads it over the queues.
+# Real software (tests/bench/real.sh, cases web and bulk): nginx and wrk,
+# iperf3, between two namespaces of their own, with no queue, the kernel's
+# conntrack, the bare loop on every packet and on SYN/FIN/RST only, and
+# nfqtrackd under the shipped rules; its REAL_* knobs pass through.
 # Engine: tests/bin/engine_bench (no network), callgrind instructions
 # per packet when valgrind is installed, and nfqtrackd --replay over the
 # captures in CORPUS when there are any.
 #
 # Environment: RUNS SECS FLOWS SIZES CASES (of: a b c cm cr drain engine
-# callgrind replay mq) DAEMON_CONF_EXTRA (config lines for c, overriding the
+# callgrind replay mq web bulk) DAEMON_CONF_EXTRA (config lines for c, overriding the
 # bench config's) GEN_CPU CONS_CPU RX_CPU DRAIN_N DRAIN_FLOWS
 # ENGINE_FLOWS ENGINE_LOOKUPS DRAM_MIB CORPUS OUT (results directory).
 # Only processes started here are ever signalled, by PID; namespaces are
@@ -48,7 +52,7 @@ RUNS=${RUNS:-3}
 SECS=${SECS:-3}
 FLOWS=${FLOWS:-1 1000 100000}
 SIZES=${SIZES:-64 1400}
-CASES=${CASES:-a b c cm cr drain mq engine callgrind replay}
+CASES=${CASES:-a b c cm cr drain mq web bulk engine callgrind replay}
 DAEMON_CONF_EXTRA=${DAEMON_CONF_EXTRA:-}
 GEN_CPU=${GEN_CPU:-0}
 CONS_CPU=${CONS_CPU:-1}
@@ -339,6 +343,7 @@ REPORT=$OUT/bench-$STAMP.txt
 : >"$OUT/runs.tsv"
 : >"$OUT/drain.tsv"
 : >"$OUT/engine.txt"
+: >"$OUT/real.txt"
 
 for bin in "$BIN/flowgen" "$BIN/bench_bare" "$BIN/engine_bench" "$NFQTRACKD"; do
 	[ -x "$bin" ] || { echo "bench: $bin is missing: run 'make bench'" >&2; exit 1; }
@@ -394,6 +399,19 @@ pin_threads = yes" write_daemon_conf "$T/drain-mq.conf" 65536 $((DRAIN_N * 4096)
 		done
 	fi
 	netns_cleanup
+fi
+
+ROWS=
+for r in web bulk; do
+	has $r && ROWS="$ROWS${ROWS:+ }$r"
+done
+if [ -n "$ROWS" ]; then
+	if [ "$(id -u)" != 0 ]; then
+		echo "# bench: $ROWS skipped: they need root (namespaces, iptables)"
+	else
+		ROWS=$ROWS OUT=$OUT "$TOP/tests/bench/real.sh" ||
+			{ echo "bench: the real-software rows failed" >&2; exit 1; }
+	fi
 fi
 
 if has engine; then
@@ -499,6 +517,10 @@ fi
 			[ "$dx" = - ] || echo "$c/c drain rate: $(ratio "$dx" "$dc")"
 		done
 		[ "$dm" = - ] || echo "mq/c drain rate (2 queues, 2 threads / 1 queue; $(nproc) CPUs): $(ratio "$dm" "$dc")"
+	fi
+	if [ -s "$OUT/real.txt" ]; then
+		echo
+		cat "$OUT/real.txt"
 	fi
 	if grep -q '^engine\|^dram' "$OUT/engine.txt"; then
 		dram=$(kv "$OUT/engine.txt" ns)

@@ -1,0 +1,385 @@
+#!/bin/bash
+# make bench's real-software rows (called by tests/bench/run.sh, or alone):
+# software nobody here wrote, between a client and a server namespace
+# joined by a veth pair, the server namespace's rules deciding what its
+# traffic costs.
+#   web   nginx serves a small static file to wrk, one short request per
+#         connection (Connection: close); req/s as wrk counts them
+#   bulk  one iperf3 TCP transfer from the client to the server; Gb/s as
+#         the receiver counts them
+# Each for these cases (REAL_CASES), interleaved within each round:
+#   a   no queue, no rule: what the kernel alone does
+#   k   the kernel's conntrack: one stateful rule (-m conntrack) on INPUT
+#   b   tests/bin/bench_bare on every packet, under the shipped rules
+#   bs  bench_bare with only TCP SYN, FIN and RST queued: one rule before
+#       the shipped ones accepts the rest
+#   c   nfqtrackd, default configuration, under the shipped rules
+# "The shipped rules" are conf/nfqtrack.rules with eth0 replaced by the
+# server's veth end: notrack in raw, INPUT and OUTPUT to queue 0.
+# Every process and both namespaces are made fresh for each run, so that
+# no TIME_WAIT socket or conntrack entry of a run meets the next; in the
+# client namespace net.ipv4.tcp_tw_reuse = 1, or wrk runs out of ports.
+# Figures are means of REAL_RUNS rounds. CPU is utime + stime: from
+# /proc/PID/stat over the load for the consumer, nginx (master and
+# workers) and the iperf3 server; from getrusage (bash's times) for wrk
+# and the iperf3 client, which exit with the load. "total" is the sum of
+# all of these; the kernel's network work is in it, charged to whichever
+# of them it ran in. Queued packets are the queue's id_sequence.
+#
+# Environment: ROWS (web bulk) REAL_CASES (a k b bs c) REAL_RUNS (2)
+# REAL_SECS (10) WRK_CONNS (32) WRK_THREADS (1) NGINX_WORKERS (1)
+# OUT (results directory). Only processes started here are signalled, by
+# PID; the namespaces are removed on exit, on failure and on ^C alike.
+set -u
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+. "$TOP/tests/lib/netns.sh"
+NFQTRACKD=$TOP/src/nfqtrackd
+NFQTRACKCTL=$TOP/src/nfqtrackctl
+BARE=$TOP/tests/bin/bench_bare
+ROWS=${ROWS:-web bulk}
+REAL_CASES=${REAL_CASES:-a k b bs c}
+REAL_RUNS=${REAL_RUNS:-2}
+REAL_SECS=${REAL_SECS:-10}
+WRK_CONNS=${WRK_CONNS:-32}
+WRK_THREADS=${WRK_THREADS:-1}
+NGINX_WORKERS=${NGINX_WORKERS:-1}
+OUT=${OUT:-$TOP/tests/bench/results}
+NS_C=nfqtb-$$-wc
+NS_S=nfqtb-$$-ws
+DEV=ws
+CLI=10.78.0.1
+SRV=10.78.0.2
+HTTP_PORT=8080
+IPERF_PORT=5201
+HZ=$(getconf CLK_TCK)
+T=$(mktemp -d /tmp/nfqtb-real.XXXXXX)
+chmod 755 "$T"
+PIDS=()
+
+cleanup() {
+	stop_all
+	netns_cleanup
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# wait_for COMMAND...: until it succeeds, at most 10 s.
+wait_for() {
+	for _ in $(seq 100); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# children PID: the PIDs of its child processes.
+children() {
+	cat /proc/"$1"/task/*/children 2>/dev/null
+}
+
+# cpu_ticks PID...: user + system clock ticks of these processes, summed.
+cpu_ticks() {
+	local p t=0 n
+	for p in "$@"; do
+		n=$(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null)
+		t=$((t + ${n:-0}))
+	done
+	echo $t
+}
+
+listening() {
+	ip netns exec "$NS_S" cat /proc/net/tcp |
+		awk -v p="$(printf ':%04X' "$1")" '$2 ~ p "$" && $4 == "0A" { f = 1 } END { exit !f }'
+}
+
+qstat() {
+	ip netns exec "$NS_S" cat /proc/net/netfilter/nfnetlink_queue |
+		awk '$1 == 0 { print $8 }'
+}
+queue_bound() { [ -n "$(qstat)" ]; }
+
+net_up() {
+	netns_add "$NS_C" "$NS_S" || return 1
+	netns_veth "$NS_C" wc "$NS_S" "$DEV" || return 1
+	netns_addr "$NS_C" wc "$CLI/24" || return 1
+	netns_addr "$NS_S" "$DEV" "$SRV/24" || return 1
+	netns_neigh "$NS_C" wc "$(netns_mac "$NS_S" "$DEV")" "$SRV" || return 1
+	netns_neigh "$NS_S" "$DEV" "$(netns_mac "$NS_C" wc)" "$CLI" || return 1
+	ip netns exec "$NS_C" sysctl -qw net.ipv4.tcp_tw_reuse=1
+}
+
+# rules CASE: the server namespace's rules for CASE.
+rules() {
+	local ipt="ip netns exec $NS_S iptables"
+	case $1 in
+	a) return 0 ;;
+	k)
+		$ipt -A INPUT -i $DEV -m conntrack \
+			--ctstate NEW,ESTABLISHED,RELATED -j ACCEPT
+		return
+		;;
+	esac
+	sed "s/\\<eth0\\>/$DEV/g" "$TOP/conf/nfqtrack.rules" |
+		ip netns exec "$NS_S" iptables-restore --noflush || return 1
+	if [ "$1" = bs ]; then
+		$ipt -I INPUT 1 -i $DEV -p tcp --tcp-flags SYN,FIN,RST NONE \
+			-j ACCEPT || return 1
+		$ipt -I OUTPUT 1 -o $DEV -p tcp --tcp-flags SYN,FIN,RST NONE \
+			-j ACCEPT || return 1
+	fi
+}
+
+# start_consumer CASE: CONS_PID, or none for a and k.
+start_consumer() {
+	CONS_PID=
+	case $1 in
+	b | bs)
+		ip netns exec "$NS_S" "$BARE" -c 128 -r 8388608 -Q 4096 -N \
+			-t 600 >>"$T/bare.out" 2>&1 &
+		;;
+	c)
+		ip netns exec "$NS_S" "$NFQTRACKD" -e -c "$T/nfqtrackd.conf" \
+			>>"$T/nfqtrackd.out" 2>&1 &
+		;;
+	*) return 0 ;;
+	esac
+	CONS_PID=$!
+	PIDS+=("$CONS_PID")
+	wait_for queue_bound || {
+		echo "# real $1: the queue was not bound:" >&2
+		tail -5 "$T/bare.out" "$T/nfqtrackd.out" 2>/dev/null >&2
+		return 1
+	}
+}
+
+# start_server ROW: nginx or the iperf3 server in the server namespace;
+# SRV_PIDS (nginx's workers too).
+start_server() {
+	local p
+	case $1 in
+	web)
+		rm -f "$T/nginx.pid"
+		ip netns exec "$NS_S" nginx -p "$T/" -e "$T/nginx.err" \
+			-c "$T/nginx.conf" >>"$T/nginx.out" 2>&1 &
+		p=$!
+		PIDS+=("$p")
+		wait_for listening $HTTP_PORT || return 1
+		# Its workers, so that they too are counted, and stopped.
+		read -ra SRV_PIDS <<<"$p $(children "$p" | tr '\n' ' ')"
+		;;
+	bulk)
+		ip netns exec "$NS_S" iperf3 -s -B "$SRV" -p $IPERF_PORT \
+			>>"$T/iperf3-s.out" 2>&1 &
+		p=$!
+		PIDS+=("$p")
+		wait_for listening $IPERF_PORT || return 1
+		SRV_PIDS=("$p")
+		;;
+	esac
+	PIDS+=("${SRV_PIDS[@]:1}")
+}
+
+# client ROW: the load, in the foreground; its output in $T/client.out,
+# its CPU (getrusage of the shell that waited for it) in $T/client.times.
+client() {
+	local cmd
+	case $1 in
+	web)
+		cmd="wrk -t $WRK_THREADS -c $WRK_CONNS -d ${REAL_SECS}s \
+-H 'Connection: close' http://$SRV:$HTTP_PORT/index.html"
+		;;
+	bulk) cmd="iperf3 -c $SRV -p $IPERF_PORT -t $REAL_SECS -J" ;;
+	esac
+	rm -f "$T/client.pid"
+	ip netns exec "$NS_C" bash -c "$cmd >'$T/client.out' 2>&1 &
+echo \$! >'$T/client.pid'; wait \$!; times >'$T/client.times'" &
+	CLIENT_PID=$!
+	PIDS+=("$CLIENT_PID")
+	# The client itself, so that it too is stopped on failure.
+	wait_for test -s "$T/client.pid" && PIDS+=("$(cat "$T/client.pid")")
+	wait "$CLIENT_PID"
+}
+
+# times_ticks FILE: the children's user + system time of bash's times, in
+# clock ticks.
+times_ticks() {
+	sed -n 2p "$1" | awk -v hz="$HZ" '{
+		t = 0
+		for (i = 1; i <= 2; i++) {
+			split($i, a, /m|s/); t += a[1] * 60 + a[2]
+		}
+		printf "%.0f\n", t * hz }'
+}
+
+# stop_all: every process started here, SIGTERM, then at most 5 s before
+# SIGKILL.
+stop_all() {
+	local p
+	for p in "${PIDS[@]}"; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	for p in "${PIDS[@]}"; do
+		for _ in $(seq 50); do
+			kill -0 "$p" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	PIDS=()
+}
+
+# measure ROW CASE RUN: one run; a row of $OUT/real.tsv: row case run
+# rate units (req or bytes) consumer_ticks total_ticks queued
+# flows_created errors.
+measure() {
+	local row=$1 c=$2 run=$3 q0=0 q1=0 c0=0 c1=0 s0 s1 ct rate units flows=- err=0
+	net_up || return 1
+	rules "$c" || return 1
+	start_consumer "$c" || return 1
+	start_server "$row" || { echo "# real: $row server did not start" >&2; return 1; }
+	[ -n "$CONS_PID" ] && q0=$(qstat) && c0=$(cpu_ticks "$CONS_PID")
+	s0=$(cpu_ticks "${SRV_PIDS[@]}")
+	client "$row"
+	s1=$(cpu_ticks "${SRV_PIDS[@]}")
+	if [ -n "$CONS_PID" ]; then
+		q1=$(qstat)
+		c1=$(cpu_ticks "$CONS_PID")
+		if [ "$c" = c ]; then
+			flows=$("$NFQTRACKCTL" -s "$T/ctl" stats 2>/dev/null |
+				awk '$1 == "flows_created" { print $2 }')
+		fi
+	fi
+	ct=$(times_ticks "$T/client.times")
+	case $row in
+	web)
+		rate=$(awk '/^Requests\/sec:/ { print $2 }' "$T/client.out")
+		units=$(awk '/ requests in / { print $1 }' "$T/client.out")
+		err=$(awk '/Socket errors:/ { gsub(/,/, ""); print $4 + $6 + $8 + $10 }
+			/Non-2xx/ { n += $NF } END { }' "$T/client.out" | head -1)
+		;;
+	bulk)
+		read -r rate units < <(python3 -c '
+import json, sys
+e = json.load(open(sys.argv[1]))["end"]["sum_received"]
+print(e["bits_per_second"] / 1e9, e["bytes"])' "$T/client.out" 2>/dev/null)
+		;;
+	esac
+	[ -n "${rate:-}" ] || {
+		echo "# real $row $c: no result from the client:" >&2
+		tail -5 "$T/client.out" >&2
+		rate=0 units=0
+	}
+	stop_all
+	netns_cleanup
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$row" "$c" "$run" \
+		"$rate" "$units" $((c1 - c0)) $((c1 - c0 + s1 - s0 + ct)) \
+		$((q1 - q0)) "${flows:--}" "${err:-0}" >>"$OUT/real.tsv"
+	printf '  %-4s %-2s run %s: %s %s, %s %s, queued %s, consumer %s ticks, total %s ticks%s\n' \
+		"$row" "$c" "$run" "$rate" "$([ "$row" = web ] && echo req/s || echo Gb/s)" \
+		"$units" "$([ "$row" = web ] && echo requests || echo bytes)" \
+		$((q1 - q0)) $((c1 - c0)) $((c1 - c0 + s1 - s0 + ct)) \
+		"$([ "$flows" != - ] && echo ", flows_created $flows")$([ "${err:-0}" != 0 ] && echo ", socket errors $err")"
+}
+
+for bin in "$BARE" "$NFQTRACKD" "$NFQTRACKCTL"; do
+	[ -x "$bin" ] || { echo "real: $bin is missing: run 'make bench'" >&2; exit 1; }
+done
+for cmd in nginx wrk iperf3 python3; do
+	command -v $cmd >/dev/null ||
+		{ echo "real: $cmd is missing: 'make bench-deps' installs it" >&2; exit 1; }
+done
+[ "$(id -u)" = 0 ] || { echo "real: needs root (namespaces, iptables)" >&2; exit 1; }
+
+mkdir -p "$OUT" "$T/www"
+: >"$OUT/real.tsv"
+head -c 1024 /dev/zero | tr '\0' 'x' >"$T/www/index.html"
+cat >"$T/nginx.conf" <<EOF
+# nginx as tests/bench/real.sh runs it: one small static file, no logs
+daemon off;
+worker_processes $NGINX_WORKERS;
+pid $T/nginx.pid;
+error_log $T/nginx.err;
+events { worker_connections 4096; }
+http {
+	access_log off;
+	keepalive_timeout 0;
+	client_body_temp_path $T/tmp;
+	server {
+		listen $SRV:$HTTP_PORT backlog=4096;
+		root $T/www;
+	}
+}
+EOF
+mkdir -p "$T/tmp"
+# The default configuration, less what a run here must change.
+cat >"$T/nfqtrackd.conf" <<EOF
+ctl_socket = $T/ctl
+syslog_socket = $T/no-syslog
+user = root
+EOF
+"$NFQTRACKD" -t -c "$T/nfqtrackd.conf" >/dev/null ||
+	{ echo "real: the nfqtrackd config is refused" >&2; exit 1; }
+
+echo "== real software: rows {$ROWS}, cases {$REAL_CASES}, $REAL_RUNS rounds of $REAL_SECS s"
+for run in $(seq "$REAL_RUNS"); do
+	for row in $ROWS; do
+		for c in $REAL_CASES; do
+			measure "$row" "$c" "$run" ||
+				{ echo "real: $row $c failed" >&2; exit 1; }
+		done
+	done
+done
+
+# mean ROW CASE EXPR: EXPR (awk, over the columns of real.tsv) averaged
+# over the rounds; "-" when there is none.
+mean() {
+	awk -F'\t' -v r="$1" -v c="$2" -v hz="$HZ" '
+		$1 == r && $2 == c { s += '"$3"'; n++ }
+		END { if (n) print s / n; else print "-" }' "$OUT/real.tsv"
+}
+ratio() { awk -v x="$1" -v y="$2" 'BEGIN { if (x != "-" && y != "-" && y > 0) printf "%.2f", x / y; else print "-" }'; }
+num() { awk -v x="$1" -v f="$2" 'BEGIN { if (x == "-") print "-"; else printf f, x }'; }
+
+label() {
+	case $1 in
+	a) echo "no queue" ;;
+	k) echo "kernel conntrack" ;;
+	b) echo "bare loop, every packet" ;;
+	bs) echo "bare loop, only SYN/FIN/RST queued" ;;
+	c) echo "nfqtrackd, shipped rules" ;;
+	esac
+}
+
+# The table; mean's expressions are awk's, in single quotes.
+# shellcheck disable=SC2016
+{
+	echo "real software, two namespaces, mean of $REAL_RUNS rounds of $REAL_SECS s:" \
+		"web = nginx ($NGINX_WORKERS worker) to wrk ($WRK_THREADS thread, $WRK_CONNS connections," \
+		"Connection: close), bulk = one iperf3 TCP transfer"
+	printf '%-40s | %9s | %4s | %8s | %8s | %8s | %9s | %4s | %8s | %8s\n' \
+		case "web req/s" /a "pkts/req" "us/req c" "us/req t" "bulk Gb/s" /a "ms/GB c" "ms/GB t"
+	wa=$(mean web a '$4')
+	ba=$(mean bulk a '$4')
+	for c in $REAL_CASES; do
+		w=$(mean web "$c" '$4')
+		g=$(mean bulk "$c" '$4')
+		printf '%-40s | %9s | %4s | %8s | %8s | %8s | %9s | %4s | %8s | %8s\n' \
+			"$c  $(label "$c")" "$(num "$w" %.0f)" "$(ratio "$w" "$wa")" \
+			"$(num "$(mean web "$c" '($5 > 0 ? $8 / $5 : 0)')" %.2f)" \
+			"$(num "$(mean web "$c" '($5 > 0 ? $6 / hz * 1e6 / $5 : 0)')" %.1f)" \
+			"$(num "$(mean web "$c" '($5 > 0 ? $7 / hz * 1e6 / $5 : 0)')" %.1f)" \
+			"$(num "$g" %.2f)" "$(ratio "$g" "$ba")" \
+			"$(num "$(mean bulk "$c" '($5 > 0 ? $6 / hz * 1e12 / $5 : 0)')" %.0f)" \
+			"$(num "$(mean bulk "$c" '($5 > 0 ? $7 / hz * 1e12 / $5 : 0)')" %.0f)"
+	done
+	echo "pkts/req: packets queued per request; us/req, ms/GB: CPU of the consumer (c) and in total (t: consumer, server, client)"
+	if grep -q '^web	c	' "$OUT/real.tsv"; then
+		awk -F'\t' '$2 == "c" && $1 == "web" { printf "nfqtrackd flows_created, web run %s: %s for %s requests (%s socket errors)\n", $3, $9, $5, $10 }
+			$2 == "c" && $1 == "bulk" { printf "nfqtrackd flows_created, bulk run %s: %s\n", $3, $9 }' "$OUT/real.tsv"
+	fi
+	awk -F'\t' '$10 > 0 && $1 == "web" { printf "warning: web %s run %s: %s socket errors\n", $2, $3, $10 }' "$OUT/real.tsv"
+} >"$OUT/real.txt"
+cat "$OUT/real.txt"
