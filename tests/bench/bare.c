@@ -6,7 +6,7 @@
  * each receive with one NFQNL_MSG_VERDICT_BATCH, so that what nfqtrackd
  * costs beyond it is its tracking.
  *
- *   bare [-q QUEUE] [-c COPY] [-r RCVBUF] [-Q MAXLEN] [-N] [-F]
+ *   bare [-q QUEUE] [-c COPY] [-r RCVBUF] [-Q MAXLEN] [-N] [-F] [-G]
  *        [-t SECONDS] [-i IDLE_MS]
  *
  *	-q  queue number (default 0)
@@ -15,6 +15,8 @@
  *	-Q  queue maxlen (default: the kernel's, 1024)
  *	-N  NETLINK_NO_ENOBUFS: overruns are counted, not reported
  *	-F  fail-open: accept, not drop, what a full queue cannot hold
+ *	-G  take GSO packets whole (NFQA_CFG_F_GSO, as nfqtrackd does), not
+ *	    segmented by the kernel before they are queued
  *	-t  stop after SECONDS (default 60, at most 3600)
  *	-i  stop IDLE_MS after the last packet (default 0: never)
  *
@@ -174,10 +176,10 @@ int main(int argc, char **argv)
 	struct nlmsghdr *nlh;
 	long copy = 128, rcvbuf = 8 << 20, maxlen = 0, idle_ms = 0;
 	double secs = 60, start, first = 0, last = 0;
-	bool no_enobufs = false, fail_open = false;
+	bool no_enobufs = false, fail_open = false, gso = false;
 	int opt, fd, ret = 0;
 
-	while ((opt = getopt(argc, argv, "q:c:r:Q:NFt:i:")) != -1) {
+	while ((opt = getopt(argc, argv, "q:c:r:Q:NFGt:i:")) != -1) {
 		switch (opt) {
 		case 'q':
 			b.queue = (uint16_t)num(opt, optarg, 0, 65535);
@@ -197,6 +199,9 @@ int main(int argc, char **argv)
 		case 'F':
 			fail_open = true;
 			break;
+		case 'G':
+			gso = true;
+			break;
 		case 't':
 			secs = (double)num(opt, optarg, 1, 3600);
 			break;
@@ -204,9 +209,10 @@ int main(int argc, char **argv)
 			idle_ms = num(opt, optarg, 0, 600000);
 			break;
 		default:
-			fprintf(stderr, "usage: bare [-q QUEUE] [-c COPY] "
-					"[-r RCVBUF] [-Q MAXLEN] [-N] [-F] "
-					"[-t SECONDS] [-i IDLE_MS]\n");
+			fprintf(stderr,
+				"usage: bare [-q QUEUE] [-c COPY] "
+				"[-r RCVBUF] [-Q MAXLEN] [-N] [-F] [-G] "
+				"[-t SECONDS] [-i IDLE_MS]\n");
 			return 2;
 		}
 	}
@@ -242,8 +248,10 @@ int main(int argc, char **argv)
 	if (maxlen)
 		nfq_nlmsg_cfg_put_qmaxlen(nlh, (uint32_t)maxlen);
 	mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS,
-			 htonl(fail_open ? NFQA_CFG_F_FAIL_OPEN : 0));
-	mnl_attr_put_u32(nlh, NFQA_CFG_MASK, htonl(NFQA_CFG_F_FAIL_OPEN));
+			 htonl((fail_open ? NFQA_CFG_F_FAIL_OPEN : 0) |
+			       (gso ? NFQA_CFG_F_GSO : 0)));
+	mnl_attr_put_u32(nlh, NFQA_CFG_MASK,
+			 htonl(NFQA_CFG_F_FAIL_OPEN | NFQA_CFG_F_GSO));
 	if (config(&b, nlh) < 0) {
 		perror("bare: binding the queue");
 		return 1;

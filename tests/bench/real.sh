@@ -11,6 +11,8 @@
 #   a   no queue, no rule: what the kernel alone does
 #   k   the kernel's conntrack: one stateful rule (-m conntrack) on INPUT
 #   b   tests/bin/bench_bare on every packet, under the shipped rules
+#   bg  b taking GSO packets whole (-G), as nfqtrackd does; b has the
+#       kernel segment them before they are queued
 #   bs  bench_bare with only TCP SYN, FIN and RST queued: one rule before
 #       the shipped ones accepts the rest
 #   c   nfqtrackd, default configuration, under the shipped rules
@@ -26,7 +28,7 @@
 # all of these; the kernel's network work is in it, charged to whichever
 # of them it ran in. Queued packets are the queue's id_sequence.
 #
-# Environment: ROWS (web bulk) REAL_CASES (a k b bs c) REAL_RUNS (2)
+# Environment: ROWS (web bulk) REAL_CASES (a k b bg bs c) REAL_RUNS (2)
 # REAL_SECS (10) WRK_CONNS (32) WRK_THREADS (1) NGINX_WORKERS (1)
 # OUT (results directory). Only processes started here are signalled, by
 # PID; the namespaces are removed on exit, on failure and on ^C alike.
@@ -38,7 +40,7 @@ NFQTRACKD=$TOP/src/nfqtrackd
 NFQTRACKCTL=$TOP/src/nfqtrackctl
 BARE=$TOP/tests/bin/bench_bare
 ROWS=${ROWS:-web bulk}
-REAL_CASES=${REAL_CASES:-a k b bs c}
+REAL_CASES=${REAL_CASES:-a k b bg bs c}
 REAL_RUNS=${REAL_RUNS:-2}
 REAL_SECS=${REAL_SECS:-10}
 WRK_CONNS=${WRK_CONNS:-32}
@@ -135,9 +137,10 @@ rules() {
 start_consumer() {
 	CONS_PID=
 	case $1 in
-	b | bs)
+	b | bg | bs)
+		# shellcheck disable=SC2046
 		ip netns exec "$NS_S" "$BARE" -c 128 -r 8388608 -Q 4096 -N \
-			-t 600 >>"$T/bare.out" 2>&1 &
+			$([ "$1" = bg ] && echo -G) -t 600 >>"$T/bare.out" 2>&1 &
 		;;
 	c)
 		ip netns exec "$NS_S" "$NFQTRACKD" -e -c "$T/nfqtrackd.conf" \
@@ -348,6 +351,7 @@ label() {
 	a) echo "no queue" ;;
 	k) echo "kernel conntrack" ;;
 	b) echo "bare loop, every packet" ;;
+	bg) echo "bare loop + GSO, every packet" ;;
 	bs) echo "bare loop, only SYN/FIN/RST queued" ;;
 	c) echo "nfqtrackd, shipped rules" ;;
 	esac
