@@ -77,9 +77,13 @@ done
 # make uninstall takes them all away again.
 d=$(mktemp -d)
 make -s -C "$top" install DESTDIR="$d" >/dev/null
-want="/etc/nfqtrack/nfqtrack.conf
+want="/etc/nfqtrack/nfqtrack-stateful.rules
+/etc/nfqtrack/nfqtrack.conf
 /etc/nfqtrack/nfqtrack.rules
+/etc/nfqtrack/nfqtrack6-stateful.rules
 /etc/nfqtrack/nfqtrack6.rules
+/etc/nfqtrack/ufw/before.init
+/etc/nfqtrack/ufw/before.rules.sed
 /usr/local/lib/systemd/system/nfqtrack.service
 /usr/local/lib/sysusers.d/nfqtrack.conf
 /usr/local/sbin/nfqtrackctl
@@ -87,8 +91,11 @@ want="/etc/nfqtrack/nfqtrack.conf
 /usr/local/share/man/man5/nfqtrack.conf.5
 /usr/local/share/man/man8/nfqtrackctl.8
 /usr/local/share/man/man8/nfqtrackd.8"
-if [ "$(cd "$d" && find . -type f | sed 's/^[.]//' | sort)" = "$want" ]; then ok
+if [ "$(cd "$d" && find . -type f | sed 's/^[.]//' | LC_ALL=C sort)" = "$want" ]; then ok
 else bad "make install DESTDIR=: unexpected files: $(cd "$d" && find . -type f)"; fi
+# ufw's before.init is copied to /etc/ufw as it is: it must run.
+if [ -x "$d/etc/nfqtrack/ufw/before.init" ]; then ok
+else bad "make install: /etc/nfqtrack/ufw/before.init is not executable"; fi
 echo "# changed" >>"$d/etc/nfqtrack/nfqtrack.conf"
 make -s -C "$top" install DESTDIR="$d" >/dev/null
 if grep -q '^# changed' "$d/etc/nfqtrack/nfqtrack.conf"; then ok
