@@ -95,12 +95,30 @@ enum invalid_reason {
 	INV_REASON_COUNT
 };
 
+/*
+ * The packet's state as the kernel's conntrack match names it
+ * (--ctstate), for the state marks (mark.h): what a ruleset after the
+ * queue rule matches on. Set for every accepted packet (shadow ones too),
+ * CT_STATE_NONE for a dropped one. The values are the mark's state field.
+ */
+enum ct_state {
+	CT_STATE_NONE,
+	CT_STATE_NEW, /* opens a flow, or of one not yet answered */
+	CT_STATE_ESTABLISHED, /* of a flow that has seen a reply, or a reply */
+	CT_STATE_RELATED, /* an ICMP error about a flow in the table */
+	CT_STATE_INVALID, /* malformed or invalid, accepted (invalid_verdict) */
+	CT_STATE_UNTRACKED, /* left untracked: neighbour discovery, fragments */
+	CT_STATE_COUNT
+};
+
 /* Every counter. Monotonic; read them whole for `nfqtrackctl stats`. */
 struct engine_stats {
 	uint64_t packets;
 	uint64_t accepted;
 	uint64_t dropped;
 	uint64_t drop[DROP_REASON_COUNT];
+	uint64_t state[CT_STATE_COUNT]; /* accepted packets by their state;
+					 * [CT_STATE_NONE] stays 0 */
 	uint64_t malformed[PKT_ERR_COUNT];
 	uint64_t invalid[INV_REASON_COUNT];
 	uint64_t fragments; /* non-first fragments: no transport header */
@@ -156,22 +174,6 @@ struct engine {
 	struct slab acct[2];
 	struct engine_stats st;
 	struct group own; /* a lone engine's group of one */
-};
-
-/*
- * The packet's state as the kernel's conntrack match names it
- * (--ctstate), for the state marks (mark.h): what a ruleset after the
- * queue rule matches on. Set for every accepted packet (shadow ones too),
- * CT_STATE_NONE for a dropped one. The values are the mark's state field.
- */
-enum ct_state {
-	CT_STATE_NONE,
-	CT_STATE_NEW, /* opens a flow, or of one not yet answered */
-	CT_STATE_ESTABLISHED, /* of a flow that has seen a reply, or a reply */
-	CT_STATE_RELATED, /* an ICMP error about a flow in the table */
-	CT_STATE_INVALID, /* malformed or invalid, accepted (invalid_verdict) */
-	CT_STATE_UNTRACKED, /* left untracked: neighbour discovery, fragments */
-	CT_STATE_COUNT
 };
 
 /* What engine_packet() decided, with what the caller needs to log it. */
@@ -346,6 +348,8 @@ uint32_t engine_flow_left(const struct engine *e, const struct flow *f);
 const char *engine_drop_name(enum drop_reason r);
 const char *engine_invalid_name(enum invalid_reason r);
 const char *engine_evict_name(enum evict_reason r);
+/* "new", "established", ...: as the metrics' label and the stats keys. */
+const char *engine_state_name(enum ct_state s);
 
 /* The names above as arrays, indexed by reason (for report.h). */
 const char *const *engine_drop_names(void);

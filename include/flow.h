@@ -42,7 +42,7 @@
  * with one way out: every change to the chains, the bucket arrays or the
  * objects in use happens between guard(arg, true) and guard(arg, false),
  * so that an owner whose guard takes a lock lets others call
- * flow_table_has() under that lock while it runs.
+ * flow_table_find() under that lock while it runs.
  */
 #ifndef NFQT_FLOW_H
 #define NFQT_FLOW_H
@@ -207,6 +207,32 @@ bool flow_key_make(struct flow_key *k, uint8_t family, uint8_t proto,
 		   const void *src, const void *dst, uint16_t sport,
 		   uint16_t dport);
 
+/*
+ * Set or clear flags of a flow that is in the table. A relaxed atomic
+ * store, which costs what a plain one does: another thread may read the
+ * flags (flow_flags()) of a flow it found with flow_table_find(), for the
+ * bits set when the flow was made, while the owner changes the others.
+ * Only the owner writes a flow's flags; it reads them plainly.
+ */
+static inline void flow_flags_set(struct flow *f, uint8_t bits)
+{
+	__atomic_store_n(&f->flags, (uint8_t)(f->flags | bits),
+			 __ATOMIC_RELAXED);
+}
+
+static inline void flow_flags_clear(struct flow *f, uint8_t bits)
+{
+	__atomic_store_n(&f->flags, (uint8_t)(f->flags & ~bits),
+			 __ATOMIC_RELAXED);
+}
+
+/* The flags of a flow another thread owns: FLOW_F_ORIG_HI as set when
+ * it was made, the others as they were a moment ago. */
+static inline uint8_t flow_flags(const struct flow *f)
+{
+	return __atomic_load_n(&f->flags, __ATOMIC_RELAXED);
+}
+
 /* The direction of a packet whose key was built with swapped = sw. */
 static inline enum flow_dir flow_dir_of(const struct flow *f, bool sw)
 {
@@ -301,13 +327,14 @@ struct flow *flow_table_lookup(struct flow_table *t, const struct flow_key *k,
 			       uint64_t hash, uint32_t now);
 
 /*
- * Is there a flow with key k (hash from flow_hash()), live or expired and
- * not yet reclaimed? Reads the chain and the keys only, and changes
+ * The flow with key k (hash from flow_hash()), live or expired and not yet
+ * reclaimed, or NULL. Reads the chain and the keys only, and changes
  * nothing: another thread may call it while the owner works, if it holds
- * what the table's guard takes. O(chain length).
+ * what the table's guard takes, and read the flow's flags with
+ * flow_flags() while it holds it. O(chain length).
  */
-bool flow_table_has(const struct flow_table *t, const struct flow_key *k,
-		    uint64_t hash);
+const struct flow *flow_table_find(const struct flow_table *t,
+				   const struct flow_key *k, uint64_t hash);
 
 /*
  * Does the chain a flow with this hash would join hold FLOW_CHAIN_MAX

@@ -128,7 +128,7 @@ struct policy {
 	/* The group's tables, for an ICMP error that reaches another queue
 	 * than the flow it quotes: the kernel balances queues by addresses,
 	 * and an error's are not its flow's. Changes to a table's chains
-	 * take the lock, so that others may look in (flow_table_has()). */
+	 * take the lock, so that others may look in (flow_table_find()). */
 	unsigned ntables;
 	const struct flow_table *table[POLICY_TABLES_MAX];
 };

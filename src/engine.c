@@ -34,11 +34,15 @@ uint32_t engine_flow_left(const struct engine *e, const struct flow *f)
 	return idle < to ? to - idle : 0;
 }
 
-/* The verdict for a malformed or invalid packet. */
+/* The verdict for a malformed or invalid packet; accepted, it is INVALID,
+ * of no flow, as the kernel leaves a packet its tracker refused. */
 static void reject(struct engine *e, struct engine_result *r,
 		   enum drop_reason why)
 {
 	r->reason = why;
+	r->ct_state = CT_STATE_INVALID;
+	r->ct_reply = false;
+	r->ct_assured = false;
 	if (e->invalid_drop)
 		r->verdict = VERDICT_DROP;
 }
@@ -87,7 +91,7 @@ static bool tcp_track(struct engine *e, struct flow *f, const struct pkt *p,
 	case TCP_V_ACCEPT:
 		f->tclass = out.tclass;
 		if (out.assured)
-			f->flags |= FLOW_F_ASSURED;
+			flow_flags_set(f, FLOW_F_ASSURED);
 		if (out.assured && (f->flags & FLOW_F_MIDSTREAM)) {
 			/* Answered: a real connection, out of the budget. */
 			policy_answered(e, f);
@@ -155,7 +159,7 @@ static void sctp_track(struct engine *e, struct flow *f, const struct pkt *p,
 	}
 	/* The kernel marks it assured on the way, whatever comes after. */
 	if (out.assured)
-		f->flags |= FLOW_F_ASSURED;
+		flow_flags_set(f, FLOW_F_ASSURED);
 }
 
 /* Make the flow for a packet that opens one, if the tracker and the
@@ -224,10 +228,12 @@ static void track(struct engine *e, const struct pkt *p,
 		return;
 	}
 	if (proto_is_icmp(p) && !p->icmp_query) {
-		if (p->family == 6 && proto_icmp6_untracked(p->icmp_type))
+		if (p->family == 6 && proto_icmp6_untracked(p->icmp_type)) {
 			e->st.untracked++;
-		else
+			r->ct_state = CT_STATE_UNTRACKED;
+		} else {
 			invalid(e, r, INV_ICMP_NEW);
+		}
 		return;
 	}
 	f = flow_table_lookup(&e->table, k, hash, e->now);
@@ -249,17 +255,22 @@ static void track(struct engine *e, const struct pkt *p,
 	case IPPROTO_TCP:
 		refresh = false;
 		if (!tcp_track(e, f, p, dir, r, &reopen, &refresh)) {
-			if (!reopen)
+			if (!reopen) {
+				/* A RST before any reply: the kernel forgets
+				 * the flow, and the packet is of it. */
+				r->ct_state = (uint8_t)(CT_STATE_NEW + dir);
+				r->ct_reply = dir;
 				return;
+			}
 			/* The old connection is gone; this SYN opens the
-			 * new one. */
+			 * new one, whichever way the old one went. */
+			dir = FLOW_DIR_ORIGINAL;
 			f = new_flow(e, k, hash, swapped, p, r);
 			if (!f)
 				return;
 			created = true;
 			refresh = false;
-			if (!tcp_track(e, f, p, FLOW_DIR_ORIGINAL, r, &reopen,
-				       &refresh))
+			if (!tcp_track(e, f, p, dir, r, &reopen, &refresh))
 				return;
 		}
 		if (created && r->invalid) {
@@ -281,11 +292,22 @@ static void track(struct engine *e, const struct pkt *p,
 		proto_track(f, p, e->now_ms);
 		break;
 	}
-	/* As the kernel: a reply counts as one only once its protocol's
-	 * tracker took it (accepted or ignored), so that a forged packet
-	 * cannot make a half-open flow replied, then assured. */
-	if (dir == FLOW_DIR_REPLY && r->invalid == INV_NONE)
-		f->flags |= FLOW_F_SEEN_REPLY;
+	/* A packet the tracker took (accepted or ignored), as the kernel's
+	 * resolve_normal_ct() names it: a reply, or a packet of a flow that
+	 * had seen one before it, is ESTABLISHED, else NEW; ASSURED as the
+	 * tracker left it. An invalid one is INVALID (reject()). And only
+	 * then does a reply count as one, so that a forged packet cannot
+	 * make a half-open flow replied, then assured. */
+	if (r->invalid == INV_NONE) {
+		uint8_t fl = f->flags;
+
+		r->ct_state = (uint8_t)(CT_STATE_NEW +
+					(dir | !!(fl & FLOW_F_SEEN_REPLY)));
+		r->ct_reply = dir;
+		r->ct_assured = !!(fl & FLOW_F_ASSURED);
+		if (dir == FLOW_DIR_REPLY)
+			flow_flags_set(f, FLOW_F_SEEN_REPLY);
+	}
 	/* nf_conntrack_acct counts where the tracker refreshes the timer:
 	 * not a packet it found invalid, not one it ignored, not a SYN
 	 * retransmitted before any reply. */
@@ -304,40 +326,47 @@ static void track(struct engine *e, const struct pkt *p,
 }
 
 /*
- * Is the flow of key k in the table of another engine of the group? Under
- * the group's lock, which their chains change under (chain_guard()): an
- * ICMP error is rare, and waits at worst for a tick's expiry. A flow
- * expired but not reclaimed yet counts, as its owner's last_seen is not
- * ours to read. O(queues x chain length).
+ * The flags of the flow of key k in the table of another engine of the
+ * group (flow_flags(): its FLOW_F_ORIG_HI tells the directions), or -1 if
+ * there is none. Under the group's lock, which their chains change under
+ * (chain_guard()): an ICMP error is rare, and waits at worst for a tick's
+ * expiry. A flow expired but not reclaimed yet counts, as its owner's
+ * last_seen is not ours to read. O(queues x chain length).
  */
-static bool in_group(struct engine *e, const struct flow_key *k)
+static int in_group(struct engine *e, const struct flow_key *k)
 {
 	const struct policy *l = e->pol;
-	bool found = false;
+	const struct flow *f = NULL;
+	int flags = -1;
 
 	if (l->ntables < 2)
-		return false;
+		return -1;
 	engine_lock(e);
-	for (unsigned i = 0; i < l->ntables && !found; i++) {
+	for (unsigned i = 0; i < l->ntables && !f; i++) {
 		const struct flow_table *t = l->table[i];
 
 		if (t != &e->table)
-			found = flow_table_has(t, k, flow_hash(t, k));
+			f = flow_table_find(t, k, flow_hash(t, k));
 	}
+	if (f)
+		flags = flow_flags(f);
 	engine_unlock(e);
-	return found;
+	return flags;
 }
 
 /*
- * An ICMP error is accepted as part of the flow it quotes, if it is sent
- * to the end that sent the quoted packet; otherwise it is invalid.
+ * An ICMP error is accepted as part of the flow it quotes (RELATED), if it
+ * is sent to the end that sent the quoted packet; otherwise it is invalid.
  */
 static void icmp_error(struct engine *e, const struct pkt *p,
 		       struct engine_result *r)
 {
 	const struct pkt_inner *in = &p->inner;
 	size_t alen = p->family == 4 ? 4 : 16;
+	const struct flow *f;
 	struct flow_key k;
+	bool sw; /* the quoted packet's sender is endpoint 1 of k */
+	int flags;
 
 	if (!in->has_ports &&
 	    (in->proto == IPPROTO_TCP || in->proto == IPPROTO_UDP ||
@@ -350,14 +379,14 @@ static void icmp_error(struct engine *e, const struct pkt *p,
 	if (((in->family == 4 && in->proto == IPPROTO_ICMP) ||
 	     (in->family == 6 && in->proto == IPPROTO_ICMPV6)) &&
 	    pkt_icmp_query(in->family, in->icmp_type) == 2)
-		flow_key_make(&k, in->family, in->proto, in->dst, in->src,
-			      in->sport, in->dport);
+		sw = !flow_key_make(&k, in->family, in->proto, in->dst, in->src,
+				    in->sport, in->dport);
 	else
-		flow_key_make(&k, in->family, in->proto, in->src, in->dst,
-			      in->sport, in->dport);
-	if (!flow_table_lookup(&e->table, &k, flow_hash(&e->table, &k),
-			       e->now) &&
-	    !in_group(e, &k)) {
+		sw = flow_key_make(&k, in->family, in->proto, in->src, in->dst,
+				   in->sport, in->dport);
+	f = flow_table_lookup(&e->table, &k, flow_hash(&e->table, &k), e->now);
+	flags = f ? f->flags : in_group(e, &k);
+	if (flags < 0) {
 		invalid(e, r, INV_ICMP_ERROR_FLOW);
 		return;
 	}
@@ -368,6 +397,12 @@ static void icmp_error(struct engine *e, const struct pkt *p,
 		return;
 	}
 	e->st.icmp_related++;
+	/* The kernel finds the flow by the quoted packet's tuple inverted:
+	 * the error goes the reply way (IP_CT_IS_REPLY) when the quoted
+	 * packet went the original way. The flow's status is the error's. */
+	r->ct_state = CT_STATE_RELATED;
+	r->ct_reply = sw == !!(flags & FLOW_F_ORIG_HI);
+	r->ct_assured = !!(flags & FLOW_F_ASSURED);
 }
 
 /* The first half of engine_packet(): parse, and key and hash a packet of
@@ -378,6 +413,9 @@ static void prepare(const struct engine *e, const uint8_t *buf, size_t caplen,
 	struct pkt *p = &r->pkt;
 
 	r->verdict = VERDICT_ACCEPT;
+	r->ct_state = CT_STATE_NONE;
+	r->ct_reply = false;
+	r->ct_assured = false;
 	r->reason = DROP_NONE;
 	r->invalid = INV_NONE;
 	r->shadow = false;
@@ -442,11 +480,14 @@ static void decide(struct engine *e, struct engine_result *r)
 		 * would meet no limit: its verdict of its own refuses it
 		 * by default, lest long headers become a way around them. */
 		r->reason = DROP_MALFORMED;
+		r->ct_state = CT_STATE_INVALID;
 		if (e->copy_range_drop)
 			r->verdict = VERDICT_DROP;
 		break;
 	case PKT_FRAGMENT:
+		/* The kernel tracks reassembled packets only. */
 		e->st.fragments++;
+		r->ct_state = CT_STATE_UNTRACKED;
 		if (e->fragment_drop) {
 			r->verdict = VERDICT_DROP;
 			r->reason = DROP_FRAGMENT;
@@ -468,12 +509,20 @@ static void decide(struct engine *e, struct engine_result *r)
 		r->shadow = true;
 		e->st.would_drop++;
 		e->st.would[r->reason]++;
+		/* Refused by a limit, it would have opened a flow, as the
+		 * kernel's has no limits. */
+		if (r->ct_state == CT_STATE_NONE)
+			r->ct_state = CT_STATE_NEW;
 	}
 	if (r->verdict == VERDICT_DROP) {
 		e->st.dropped++;
 		e->st.drop[r->reason]++;
+		r->ct_state = CT_STATE_NONE;
+		r->ct_reply = false;
+		r->ct_assured = false;
 	} else {
 		e->st.accepted++;
+		e->st.state[r->ct_state]++;
 	}
 }
 

@@ -38,6 +38,15 @@ static const char *const evict_names[EVICT_REASON_COUNT] = {
 	[EVICT_FOR_EXEMPT] = "exempt",
 };
 
+static const char *const state_names[CT_STATE_COUNT] = {
+	[CT_STATE_NONE] = "none",
+	[CT_STATE_NEW] = "new",
+	[CT_STATE_ESTABLISHED] = "established",
+	[CT_STATE_RELATED] = "related",
+	[CT_STATE_INVALID] = "invalid",
+	[CT_STATE_UNTRACKED] = "untracked",
+};
+
 static const char *const invalid_names[INV_REASON_COUNT] = {
 	[INV_NONE] = "none",
 	[INV_TCP_FLAGS] = "tcp_flags",
@@ -70,6 +79,11 @@ const char *engine_invalid_name(enum invalid_reason r)
 const char *engine_evict_name(enum evict_reason r)
 {
 	return (unsigned)r < EVICT_REASON_COUNT ? evict_names[r] : "?";
+}
+
+const char *engine_state_name(enum ct_state s)
+{
+	return (unsigned)s < CT_STATE_COUNT ? state_names[s] : "?";
 }
 
 const char *const *engine_drop_names(void)

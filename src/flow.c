@@ -274,8 +274,8 @@ struct flow *flow_table_lookup(struct flow_table *t, const struct flow_key *k,
 	return NULL;
 }
 
-bool flow_table_has(const struct flow_table *t, const struct flow_key *k,
-		    uint64_t hash)
+const struct flow *flow_table_find(const struct flow_table *t,
+				   const struct flow_key *k, uint64_t hash)
 {
 	uint32_t ref = *head_for((struct flow_table *)t, hash), n = 0;
 	uint32_t kw[2], v6 = k->family == 6 ? FLOW_REF_V6 : 0;
@@ -287,10 +287,10 @@ bool flow_table_has(const struct flow_table *t, const struct flow_key *k,
 		const struct flow *f = flow_table_at(t, ref);
 
 		if ((ref & FLOW_REF_V6) == v6 && key_equal(f, kw, k))
-			return true;
+			return f;
 		ref = f->next;
 	}
-	return false;
+	return NULL;
 }
 
 bool flow_table_chain_full(const struct flow_table *t, uint64_t hash)

@@ -94,18 +94,26 @@ static const char *invalid_name(const struct metrics_input *in, int i)
 	return engine_invalid_name((enum invalid_reason)i);
 }
 
+static const char *state_name(const struct metrics_input *in, int i)
+{
+	(void)in;
+	return engine_state_name((enum ct_state)i);
+}
+
 static const char *malformed_name(const struct metrics_input *in, int i)
 {
 	(void)in;
 	return pkt_err_name((enum pkt_err)i);
 }
 
-/* An array of reasons: series 1 to the end (0 is "none", never counted). */
-#define REASONS(s, type, f, fn)                                    \
+/* An array of counters labelled lab, series 1 to the end (0 is "none",
+ * never counted): reasons, states. */
+#define BY(s, type, f, fn, lab)                                    \
 	.src = (s), .width = sizeof(((type *)0)->f[0]),            \
 	.off = offsetof(type, f), .first = 1,                      \
 	.end = sizeof(((type *)0)->f) / sizeof(((type *)0)->f[0]), \
-	.label = "reason", .lname = (fn)
+	.label = (lab), .lname = (fn)
+#define REASONS(s, type, f, fn) BY(s, type, f, fn, "reason")
 
 #define COUNTER "counter"
 #define GAUGE "gauge"
@@ -162,6 +170,10 @@ static const struct metric metrics[] = {
 	{ "nfqtrack_drops_total", COUNTER, "Packets dropped, by reason.",
 	  REASONS(SRC_STATS, struct engine_stats, drop, drop_name),
 	  STAT("dropped_") },
+	{ "nfqtrack_packets_by_state_total", COUNTER,
+	  "Packets accepted, by the state they were given (--ctstate's).",
+	  BY(SRC_STATS, struct engine_stats, state, state_name, "state"),
+	  STAT("state_") },
 	{ "nfqtrack_malformed_packets_total", COUNTER,
 	  "Malformed packets, by what was wrong with them.",
 	  REASONS(SRC_STATS, struct engine_stats, malformed, malformed_name),

@@ -185,10 +185,10 @@ static uint8_t recount_flow(struct flow *f, void *arg)
 
 	f->source = SOURCE_NIL;
 	if (policy_exempt(l, f->family, src)) {
-		f->flags |= FLOW_F_EXEMPT;
+		flow_flags_set(f, FLOW_F_EXEMPT);
 		l->exempt_count++;
 	} else {
-		f->flags &= (uint8_t)~FLOW_F_EXEMPT;
+		flow_flags_clear(f, FLOW_F_EXEMPT);
 		l->proto_count[proto_class(f->family, f->proto)]++;
 		if (!policy_counts_for_source(f))
 			return policy_list_of(f);
@@ -283,7 +283,7 @@ void policy_answered(struct engine *e, struct flow *f)
 	engine_lock(e);
 	e->pol->midstream_count--;
 	engine_unlock(e);
-	f->flags &= (uint8_t)~FLOW_F_MIDSTREAM;
+	flow_flags_clear(f, FLOW_F_MIDSTREAM);
 }
 
 void policy_source_done(struct engine *e, struct flow *f)
@@ -301,7 +301,7 @@ void policy_source_done(struct engine *e, struct flow *f)
  */
 void policy_revive(struct engine *e, struct flow *f)
 {
-	f->flags |= FLOW_F_REVIVED;
+	flow_flags_set(f, FLOW_F_REVIVED);
 	e->st.flows_revived++;
 	if (f->flags & FLOW_F_EXEMPT || f->source != SOURCE_NIL)
 		return;

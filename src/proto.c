@@ -63,7 +63,7 @@ static void udp_track(struct flow *f, const struct pkt *p, uint64_t now_ms)
 		if (p->proto == IPPROTO_UDPLITE ||
 		    (f->flags & FLOW_F_ASSURED) || age_ms > UDP_STREAM_MS) {
 			f->tclass = TMO_UDP_STREAM;
-			f->flags |= FLOW_F_ASSURED;
+			flow_flags_set(f, FLOW_F_ASSURED);
 		}
 	}
 }
@@ -78,7 +78,7 @@ void proto_track(struct flow *f, const struct pkt *p, uint64_t now_ms)
 	case IPPROTO_GRE:
 		if (f->flags & FLOW_F_SEEN_REPLY) {
 			f->tclass = TMO_GRE_STREAM;
-			f->flags |= FLOW_F_ASSURED;
+			flow_flags_set(f, FLOW_F_ASSURED);
 		}
 		break;
 	default:

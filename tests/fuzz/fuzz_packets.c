@@ -166,6 +166,20 @@ static void check(const struct engine *e, const struct engine_result *r,
 		abort();
 	if (r && r->shadow && (e->enforce || r->verdict != VERDICT_ACCEPT))
 		abort();
+	/* Every accepted packet has a state, a dropped one none; only a
+	 * packet of a flow has a direction or assurance. */
+	if (s->accepted != SUM(s->state) || s->state[CT_STATE_NONE])
+		abort();
+	if (r && (r->verdict == VERDICT_DROP) != (r->ct_state == CT_STATE_NONE))
+		abort();
+	if (r && (r->ct_state >= CT_STATE_COUNT ||
+		  (r->ct_state == CT_STATE_NEW && r->ct_reply)))
+		abort();
+	if (r && (r->ct_reply || r->ct_assured) &&
+	    r->ct_state != CT_STATE_NEW &&
+	    r->ct_state != CT_STATE_ESTABLISHED &&
+	    r->ct_state != CT_STATE_RELATED)
+		abort();
 	if (e->table.count > e->table.slab[0].capacity ||
 	    e->table.count != e->table.slab[0].in_use + e->table.slab[1].in_use)
 		abort();

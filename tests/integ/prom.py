@@ -57,6 +57,7 @@ def mirror(stats):
     prefixed = {
         "flows_": "nfqtrack_flows_by_protocol{protocol=\"%s\"}",
         "dropped_": "nfqtrack_drops_total{reason=\"%s\"}",
+        "state_": "nfqtrack_packets_by_state_total{state=\"%s\"}",
         "would_drop_": "nfqtrack_would_drops_total{reason=\"%s\"}",
         "malformed_": "nfqtrack_malformed_packets_total{reason=\"%s\"}",
         "invalid_": "nfqtrack_invalid_packets_total{reason=\"%s\"}",

@@ -319,7 +319,8 @@ struct churner {
 };
 
 /* Opens TCP connections and resets them at once, each a chain insert and
- * removal, until told to stop. */
+ * removal, and answers the UDP flows the ICMP errors quote (their flags
+ * change as the other thread reads them), until told to stop. */
 static void *churn(void *arg)
 {
 	struct churner *c = arg;
@@ -335,6 +336,9 @@ static void *churn(void *arg)
 		engine_packet(c->e, b, len, len, 0, &r);
 		len = tu_ip4(b, IPPROTO_TCP, "10.0.2.1", "10.99.0.1", l4,
 			     tu_tcp(l4, port, 80, 0x04, 2, 0));
+		engine_packet(c->e, b, len, len, 0, &r);
+		len = tu_ip4(b, IPPROTO_UDP, "10.99.0.1", "10.0.1.1", l4,
+			     tu_udp(l4, 53, (uint16_t)(1 + port % 64), 8));
 		engine_packet(c->e, b, len, len, 0, &r);
 		atomic_fetch_add(&c->rounds, 1);
 	}
@@ -369,7 +373,8 @@ START_TEST(icmp_error_lookup_races_a_busy_queue)
 		related += icmp_error(g.eng[1], 4, 3, 4, "203.0.113.1",
 				      "10.0.1.1", IPPROTO_UDP, "10.0.1.1",
 				      (uint16_t)(1 + i % 64), "10.99.0.1", 53,
-				      &r) == VERDICT_ACCEPT;
+				      &r) == VERDICT_ACCEPT &&
+			   r.ct_state == CT_STATE_RELATED && r.ct_reply;
 	atomic_store(&stop, 1);
 	pthread_join(t, NULL);
 	ck_assert_int_eq(related, i);

@@ -101,6 +101,17 @@ START_TEST(values_from_the_engine)
 	assert_line(t, "nfqtrack_drops_total{reason=\"table_full\"} 2");
 	assert_line(t, "nfqtrack_drops_total{reason=\"source_limit\"} 0");
 	assert_line(t, "nfqtrack_malformed_packets_total{reason=\"short\"} 1");
+	/* Accepted packets by state: two flows opened, one answered, the
+	 * malformed one accepted as invalid; "none" is no series. */
+	assert_line(t, "# TYPE nfqtrack_packets_by_state_total counter");
+	assert_line(t, "nfqtrack_packets_by_state_total{state=\"new\"} 2");
+	assert_line(t,
+		    "nfqtrack_packets_by_state_total{state=\"established\"} 1");
+	assert_line(t, "nfqtrack_packets_by_state_total{state=\"related\"} 0");
+	assert_line(t, "nfqtrack_packets_by_state_total{state=\"invalid\"} 1");
+	assert_line(t,
+		    "nfqtrack_packets_by_state_total{state=\"untracked\"} 0");
+	ck_assert_ptr_null(strstr(t, "{state=\"none\"}"));
 	assert_line(t, "nfqtrack_flows_created_total 2");
 	assert_line(t, "nfqtrack_flows_expired_total 0");
 	assert_line(t, "nfqtrack_queue_packets_total 6");
