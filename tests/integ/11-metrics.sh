@@ -80,11 +80,18 @@ now=$(date +%s)
 check "start time: in the last 10 minutes ($start)" \
 	test "$start" -le "$now" -a "$start" -ge $((now - 600))
 
-# nfqtrackctl metrics: the same text, parsed the same.
-ctl metrics >"$T/m3"
-expect "nfqtrackctl metrics: exit 0" "$?" 0
+# nfqtrackctl metrics: the same text, parsed the same. The link's own
+# IPv6 traffic (neighbour discovery, MLD) may pass the queue between two
+# reads: they are taken back to back, up to three times, as above.
+for try in 1 2 3; do
+	scrape -o "$T/m4" "$URL/metrics"
+	ctl metrics >"$T/m3"
+	rc=$?
+	[ $rc = 0 ] && prom same "$T/m4" "$T/m3" >/dev/null 2>&1 && break
+done
+expect "nfqtrackctl metrics: exit 0" "$rc" 0
 check "nfqtrackctl metrics: the same series and values as GET" \
-	quiet prom same "$T/m2" "$T/m3"
+	quiet prom same "$T/m4" "$T/m3"
 r=$(ctl metrics extra 2>&1)
 expect "metrics takes no arguments" "$?" 2
 
