@@ -7,7 +7,8 @@
 #   make demo            install missing packages, build, show it working
 #   make bench           install missing packages, build, measure: packets/s
 #                        and CPU per packet of no queue, an accept-all loop
-#                        and nfqtrackd side by side; drain rate; the engine
+#                        and nfqtrackd side by side, nfqtrackd also in
+#                        verdict_mode mark and repeat; drain rate; the engine
 #                        alone at 1k-10M flows against DRAM latency; bytes
 #                        per flow; callgrind instructions per packet; corpus
 #                        replay (tests/bench/run.sh; RUNS, SECS, FLOWS,
@@ -110,9 +111,9 @@ CORE       := hash slab prefix flow source pkt tcp sctp defrag proto policy \
 CORE_HDRS  := timeout params
 # What the daemon, the CLI, the tests and the fuzzers link beside it: the
 # configuration and its translation to parameters, logging, reports,
-# control protocol, listings, replay, metrics, threads.
+# control protocol, listings, replay, metrics, threads, state marks.
 SUPPORT    := conf params mutex log report droplog ctl dump replay metrics \
-              pause
+              pause mark
 CORE_OBJS  := $(CORE:%=src/%.o) $(SUPPORT:%=src/%.o)
 DAEMON_OBJS := src/nfqtrackd.o src/daemon.o src/worker.o src/ctlcmd.o \
                src/reload.o src/replaycli.o src/cmdtab.o src/queue.o \
@@ -135,6 +136,7 @@ DEB_BUILD  := gcc libc6-dev make pkg-config libmnl-dev libnetfilter-queue-dev \
               libcap-ng-dev
 DEB_TEST   := iptables iproute2 iputils-ping rsyslog procps clang-format python3 \
               man-db groff-base tcpreplay conntrack curl python3-prometheus-client \
+              python3-scapy \
               systemd valgrind clang libclang-rt-14-dev
 # To build the Debian package (make deb) and check it.
 DEB_PKG    := build-essential dpkg-dev debhelper lintian

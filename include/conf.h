@@ -27,6 +27,13 @@
 
 enum conf_verdict { CONF_ACCEPT, CONF_DROP };
 
+/* verdict_mode's values: what an accepted packet's verdict is (mark.h). */
+enum conf_verdict_mode {
+	CONF_MODE_ACCEPT, /* NF_ACCEPT, the mark untouched */
+	CONF_MODE_MARK, /* NF_ACCEPT with the state mark */
+	CONF_MODE_REPEAT, /* NF_REPEAT with the state mark */
+};
+
 /* on_full's values: the engine's (params.h). */
 enum conf_on_full {
 	CONF_FULL_DROP = ON_FULL_DROP,
@@ -50,6 +57,8 @@ struct conf {
 	uint32_t invalid_verdict; /* enum conf_verdict */
 	uint32_t fragment_verdict; /* enum conf_verdict */
 	uint32_t copy_range_verdict; /* enum conf_verdict */
+	uint32_t verdict_mode; /* enum conf_verdict_mode */
+	uint32_t mark_mask; /* 6 contiguous bits (mark.h) */
 	bool checksum; /* verify what the kernel has not */
 	bool tcp_loose; /* pick up connections mid-stream */
 	bool tcp_liberal; /* no sequence-window checks */
@@ -128,6 +137,9 @@ bool conf_exempt(const struct conf *c, uint8_t family, const void *addr);
 struct sockaddr_storage;
 int conf_listen_addr(const char *text, struct sockaddr_storage *addr,
 		     unsigned int *len);
+
+/* Name of a verdict_mode value ("repeat"). */
+const char *conf_verdict_mode_name(uint32_t v);
 
 /* Name of an on_full value ("early_drop"). */
 const char *conf_on_full_name(uint32_t v);

@@ -39,6 +39,7 @@ struct metrics_input {
 	uint64_t flows_expired; /* of every table */
 	uint64_t reloads, reload_errors;
 	uint64_t log_suppressed, log_lost;
+	uint64_t already_marked; /* the loop guard's (verdict_mode) */
 };
 
 /*

@@ -4,14 +4,18 @@
  * verdict in batches.
  *
  * Packets are received many per system call (recvmmsg). Each gets exactly
- * one verdict: a run of accepts is answered by one NFQNL_MSG_VERDICT_BATCH
- * (which covers every queued id up to the last accepted one), a drop by a
- * verdict of its own after the accepts before it, and all verdicts of one
- * receive go out in one sendto(). No packet waits for more than the batch
- * it arrived in, unless the kernel refuses the send (ENOBUFS): then the
- * drops are kept and go out again, each on its own, ahead of any later
- * batch verdict, so that a batch never accepts a packet that was to be
- * dropped. A message cut short by the receive buffer still yields its
+ * one verdict: a run of packets with the same verdict (accept or repeat)
+ * and the same mark to set, or none, is answered by one
+ * NFQNL_MSG_VERDICT_BATCH (which covers every queued id up to the run's
+ * last, and carries the run's NFQA_MARK if it sets one); a change of
+ * verdict or mark starts another run; a drop gets a verdict of its own
+ * after the runs before it, and all verdicts of one receive go out in one
+ * sendto(). No packet waits for more than the batch it arrived in, unless
+ * the kernel refuses the send (ENOBUFS): then the drops are kept and go
+ * out again, each on its own, ahead of any later batch verdict, so that a
+ * batch never accepts a packet that was to be dropped, and the runs are
+ * kept and go out again in their order, each with its own verdict and
+ * mark. A message cut short by the receive buffer still yields its
  * packet, with the bytes that arrived. Not thread-safe: one struct queue
  * per thread.
  */
@@ -44,7 +48,8 @@ struct queue_stats {
 };
 
 /* One packet of a batch: the IP packet (caplen bytes of it, wirelen
- * long; data NULL when the kernel sent none), whether it is an
+ * long; data NULL when the kernel sent none), its mark (NFQA_MARK; 0 when
+ * the kernel sent none, which it does for a mark of 0), whether it is an
  * unsegmented GSO packet, and whether its checksum is yet to be verified
  * (NFQA_SKB_CSUM_NOTVERIFIED: neither the device nor the kernel has; not
  * set for one still to be computed, NFQA_SKB_CSUMNOTREADY). */
@@ -52,18 +57,31 @@ struct queue_pkt {
 	const uint8_t *data;
 	uint32_t caplen, wirelen;
 	uint32_t id;
+	uint32_t mark;
 	bool gso;
 	bool csum_unverified;
+};
+
+/* What becomes of a packet: NF_ACCEPT, NF_DROP or NF_REPEAT. */
+enum queue_action { QUEUE_ACCEPT, QUEUE_DROP, QUEUE_REPEAT };
+
+/* A packet's verdict: its action and, for an accept or a repeat, the mark
+ * to give it (set_mark; mark is then the whole new mark) or none (the
+ * mark stays as it is, and the verdict carries no NFQA_MARK). */
+struct queue_verdict {
+	uint8_t action; /* enum queue_action */
+	bool set_mark;
+	uint32_t mark; /* 0 unless set_mark */
 };
 
 /* The most packets one call of a queue_batch_fn gets. */
 #define QUEUE_BATCH_MAX 64
 
 /* Called with the packets of one receive, in the kernel's order, at most
- * QUEUE_BATCH_MAX at a time: set drop[i] for each packet (true to drop
- * it). The packets' data is valid until it returns. */
+ * QUEUE_BATCH_MAX at a time: set v[i] for each packet. The packets' data
+ * is valid until it returns. */
 typedef void (*queue_batch_fn)(void *arg, const struct queue_pkt *pkts,
-			       unsigned int n, bool *drop);
+			       unsigned int n, struct queue_verdict *v);
 
 struct queue;
 

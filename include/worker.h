@@ -30,6 +30,7 @@
 #include "group.h"
 #include "mutex.h"
 #include "hash.h"
+#include "mark.h"
 #include "pause.h"
 #include "queue.h"
 
@@ -41,9 +42,20 @@ struct worker {
 	struct engine *engine; /* the group's, for its queue; NULL: none yet */
 	struct queue *queue;
 	uint32_t queue_num;
-	/* on_packets()'s batch, through the engine */
+	/* on_packets()'s batch, through the engine; fed[j]: the packet of
+	 * the batch whose input is inputs[j] (mark and repeat modes) */
 	struct engine_input inputs[QUEUE_BATCH_MAX];
 	struct engine_result results[QUEUE_BATCH_MAX];
+	uint8_t fed[QUEUE_BATCH_MAX];
+	/* verdict_mode and mark_mask in force; changed only while the
+	 * worker is parked (workers_configure_verdicts()), so that a reload
+	 * switches them between two batches, with no lock per packet */
+	uint32_t verdict_mode; /* enum conf_verdict_mode */
+	struct mark_layout marks;
+	/* Packets that came marked SEEN already, passed untracked (the loop
+	 * guard). Its own: written by its thread alone, read by the main
+	 * thread while it is parked, as its queue's counters. */
+	uint64_t already_marked;
 	pthread_t thread;
 	bool started;
 	int wake_fd; /* eventfd: the main thread asks it to park; -1 */
@@ -91,6 +103,10 @@ int workers_open_queues(struct workers *ws, const struct conf *c, char *err,
  * cannot change is logged. */
 void workers_configure_queues(struct workers *ws, const struct conf *c);
 
+/* verdict_mode and mark_mask of c for every worker: at setup, and on a
+ * reload with the workers paused. */
+void workers_configure_verdicts(struct workers *ws, const struct conf *c);
+
 /* A thread for each worker, each on a CPU of its own when pin (honoured
  * with several queues only, as documented). Returns 0, or -1 (logged;
  * workers_stop() ends those started). */
@@ -120,6 +136,10 @@ void workers_resume(struct workers *ws);
  * stopped. */
 bool workers_queue_totals(struct workers *ws, struct queue_stats *q,
 			  struct queue_kernel_stats *ks);
+
+/* Packets the loop guard passed, of every worker. Workers paused or
+ * stopped. */
+uint64_t workers_already_marked(const struct workers *ws);
 
 /* Bytes of the flow tables. Workers paused or stopped. */
 uint64_t workers_table_bytes(const struct workers *ws);

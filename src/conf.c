@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 
 #include "conf.h"
+#include "mark.h"
 
 #ifndef RUNSTATEDIR
 #define RUNSTATEDIR "/run"
@@ -35,6 +36,8 @@ enum key_type {
 	K_NAME, /* a user or group name */
 	K_LISTEN, /* "off" or ADDR:PORT */
 	K_RANGE, /* N or N-M: two uint32, first and last */
+	K_MODE, /* accept/mark/repeat */
+	K_MASK, /* a mark mask: 6 contiguous bits, decimal or 0x hex */
 };
 
 struct key {
@@ -69,6 +72,8 @@ static const struct key keys[] = {
 	  "accept" },
 	{ "copy_range_verdict", K_VERDICT, OFF(copy_range_verdict), 0, 1,
 	  "drop" },
+	{ "verdict_mode", K_MODE, OFF(verdict_mode), 0, 2, "accept" },
+	{ "mark_mask", K_MASK, OFF(mark_mask), 0, 0, "0x3f000000" },
 	{ "checksum", K_BOOL, OFF(checksum), 0, 1, "yes" },
 	{ "tcp_loose", K_BOOL, OFF(tcp_loose), 0, 1, "yes" },
 	{ "tcp_liberal", K_BOOL, OFF(tcp_liberal), 0, 1, "no" },
@@ -182,6 +187,18 @@ static const char *const on_full_names[] = {
 	[CONF_FULL_EARLY_DROP] = "early_drop",
 	[CONF_FULL_EVICT_IDLE] = "evict_idle",
 };
+
+static const char *const mode_names[] = {
+	[CONF_MODE_ACCEPT] = "accept",
+	[CONF_MODE_MARK] = "mark",
+	[CONF_MODE_REPEAT] = "repeat",
+};
+
+const char *conf_verdict_mode_name(uint32_t v)
+{
+	return v < sizeof(mode_names) / sizeof(mode_names[0]) ? mode_names[v] :
+								"?";
+}
 
 const char *conf_on_full_name(uint32_t v)
 {
@@ -347,6 +364,32 @@ static const char *set_range(struct conf *c, const struct key *k, const char *v,
 	return NULL;
 }
 
+/* A mark mask, decimal or 0x hex, exactly MARK_BITS contiguous bits,
+ * into the uint32 at k's offset. Returns NULL, or the problem (in buf). */
+static const char *set_mask(struct conf *c, const struct key *k, const char *v,
+			    char *buf, size_t buflen)
+{
+	struct mark_layout l;
+	unsigned long long n;
+	char *end;
+
+	errno = 0;
+	n = strtoull(v, &end, 0);
+	if (!isdigit((unsigned char)v[0]) || *end || errno || n > UINT32_MAX) {
+		snprintf(buf, buflen, "'%s' is not a 32-bit number", v);
+		return buf;
+	}
+	if (mark_layout_init(&l, (uint32_t)n) < 0) {
+		snprintf(buf, buflen,
+			 "%s is not %d contiguous bits (0x3f000000, 0x3f, "
+			 "0xfc000000, ...)",
+			 v, MARK_BITS);
+		return buf;
+	}
+	*u32_at(c, k) = (uint32_t)n;
+	return NULL;
+}
+
 /* Set key k of c from text v. Returns NULL, or the problem (in buf). */
 static const char *set_value(struct conf *c, const struct key *k, const char *v,
 			     char *buf, size_t buflen)
@@ -403,6 +446,17 @@ static const char *set_value(struct conf *c, const struct key *k, const char *v,
 			}
 		}
 		break;
+	case K_MODE:
+		why = "is not accept, mark or repeat";
+		for (uint32_t i = 0; i <= CONF_MODE_REPEAT; i++) {
+			if (!strcmp(v, mode_names[i])) {
+				n = i;
+				why = NULL;
+			}
+		}
+		break;
+	case K_MASK:
+		return set_mask(c, k, v, buf, buflen);
 	case K_PREFIXES:
 		return set_prefixes(c, v, buf, buflen);
 	case K_NAME:
@@ -448,7 +502,7 @@ static const char *set_value(struct conf *c, const struct key *k, const char *v,
 	}
 	if (k->type != K_BOOL && k->type != K_VERDICT &&
 	    k->type != K_FACILITY && k->type != K_ON_FULL &&
-	    (n < k->min || n > k->max)) {
+	    k->type != K_MODE && (n < k->min || n > k->max)) {
 		snprintf(buf, buflen,
 			 "%s is out of range (%" PRIu64 " to %" PRIu64 ")", v,
 			 k->min, k->max);
@@ -773,6 +827,12 @@ void conf_print(const struct conf *c, FILE *out)
 			break;
 		case K_ON_FULL:
 			fputs(conf_on_full_name(v), out);
+			break;
+		case K_MODE:
+			fputs(conf_verdict_mode_name(v), out);
+			break;
+		case K_MASK:
+			fprintf(out, "0x%08" PRIx32, v);
 			break;
 		case K_RANGE: {
 			const uint32_t *r = u32_of(c, k);

@@ -80,6 +80,7 @@ void daemon_counters(struct daemon *d, struct daemon_counters *c)
 		.reload_errors = d->reload_errors,
 		.log_suppressed = d->droplog.suppressed,
 		.log_lost = log_lost(),
+		.already_marked = workers_already_marked(ws),
 	};
 }
 
@@ -116,12 +117,14 @@ void daemon_log_settings(const struct daemon *d, const char *what)
 	daemon_queues_text(c, queues, sizeof(queues));
 	log_msg(LOG_NOTICE,
 		"%s: %s, max_flows %" PRIu32 ", buckets %" PRIu32
-		", fail_open %s, invalid_verdict %s, queue_maxlen %" PRIu32
+		", fail_open %s, invalid_verdict %s, verdict_mode %s "
+		"(mark_mask 0x%08" PRIx32 "), queue_maxlen %" PRIu32
 		", copy_range %" PRIu32 ", log_rate %" PRIu32
 		"/s burst %" PRIu32,
 		what, queues, c->max_flows, conf_buckets(c),
 		c->fail_open ? "yes" : "no",
 		c->invalid_verdict == CONF_DROP ? "drop" : "accept",
+		conf_verdict_mode_name(c->verdict_mode), c->mark_mask,
 		c->queue_maxlen, c->copy_range, c->log_rate, c->log_burst);
 	log_msg(LOG_NOTICE,
 		"limits: on_full %s, enforce %s, reserve %" PRIu32

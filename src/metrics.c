@@ -239,6 +239,10 @@ static const struct metric metrics[] = {
 	{ "nfqtrack_queue_packets_total", COUNTER,
 	  "Packets received from the queue.", QUEUE(packets),
 	  DAEMON("queue_packets") },
+	{ "nfqtrack_already_marked_packets_total", COUNTER,
+	  "Packets that came marked by nfqtrackd already (verdict_mode "
+	  "mark, repeat): accepted as they were, untracked.",
+	  INPUT(already_marked), DAEMON("already_marked") },
 	/* The queue's system calls: a diagnostic for stats, not a metric
 	 * (they move with any packet, as queue_packets does). */
 	{ NULL, QUEUE(recv_calls), DAEMON("queue_recv_calls") },

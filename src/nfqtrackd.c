@@ -40,6 +40,7 @@
 #include "hash.h"
 #include "http.h"
 #include "log.h"
+#include "mark.h"
 #include "metrics.h"
 #include "notify.h"
 #include "privs.h"
@@ -52,6 +53,7 @@ struct options {
 	const char *socket_path, *replay_path;
 	int dump; /* 1: text, 2: JSON */
 	bool to_stderr, test, quiet;
+	bool marks; /* --marks: print the translation table */
 };
 
 static void print_error(void *arg, const char *msg)
@@ -270,6 +272,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: nfqtrackd [-c FILE] [-s SOCKET] [-e] [-t [-q]]\n"
 		"       nfqtrackd [-c FILE] --replay FILE [--dump[=json]]\n"
+		"       nfqtrackd [-c FILE] --marks\n"
 		"  -c, --config FILE   configuration file (default %s)\n"
 		"  -s, --socket PATH   control socket (overrides ctl_socket)\n"
 		"  -e, --stderr        also log to standard error\n"
@@ -283,6 +286,10 @@ static void usage(FILE *out)
 		"      --dump[=json]   with --replay: print the flow table "
 		"left at the end\n"
 		"                      (conntrack -L format, or JSON)\n"
+		"      --marks         print the mark match that stands for "
+		"each conntrack\n"
+		"                      match under the configured "
+		"mark_mask, exit\n"
 		"  -V, --version       print the version and exit\n"
 		"  -h, --help          this help\n",
 		CONF_DEFAULT_PATH);
@@ -303,6 +310,7 @@ static int parse_options(int argc, char **argv, struct daemon *d,
 		{ "help", no_argument, NULL, 'h' },
 		{ "replay", required_argument, NULL, 'R' },
 		{ "dump", optional_argument, NULL, 'D' },
+		{ "marks", no_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
@@ -328,6 +336,9 @@ static int parse_options(int argc, char **argv, struct daemon *d,
 			break;
 		case 'R':
 			o->replay_path = optarg;
+			break;
+		case 'M':
+			o->marks = true;
 			break;
 		case 'D':
 			if (!optarg || !strcmp(optarg, "text")) {
@@ -396,6 +407,15 @@ static int load(struct daemon *d, const struct options *o)
 	}
 	if (o->replay_path)
 		return replaycli_run(&d->conf, o->replay_path, o->dump);
+	if (o->marks) {
+		struct mark_layout l;
+
+		mark_layout_init(&l, d->conf.mark_mask); /* conf.c checked it */
+		printf("# verdict_mode = %s\n",
+		       conf_verdict_mode_name(d->conf.verdict_mode));
+		mark_print(&l, stdout);
+		return 0;
+	}
 	if (o->test) {
 		/* -q (the unit's ExecStartPre=): the one line only, not the
 		 * whole configuration into the journal at every start. */

@@ -30,6 +30,15 @@
 #define OUT_SIZE ((2 * RECV_BATCH + 4) * VERDICT_MSG)
 #define SYNC_TIMEOUT_MS 5000
 
+/* Packets up to upto given the same verdict (NF_ACCEPT or NF_REPEAT) and
+ * the same mark, or none (!set_mark). */
+struct run {
+	uint32_t upto;
+	uint32_t mark;
+	int verdict;
+	bool set_mark;
+};
+
 struct queue {
 	struct mnl_socket *nl;
 	int fd;
@@ -45,18 +54,23 @@ struct queue {
 
 	char out[OUT_SIZE]; /* verdicts to send */
 	size_t outlen;
-	uint32_t accept_upto; /* highest id to accept in a batch */
-	bool accept_pending;
+	/* Runs of packets decided alike, oldest first, each to be one batch
+	 * verdict: the first runs_out of them are in out, the rest not yet.
+	 * A run leaves only once a send carried it to the kernel; a failed
+	 * send leaves them all to go again, in their order. */
+	struct run *runs;
+	uint32_t nruns, runs_out;
 	/* Drops the kernel has not taken (a send failed): sent again, each
 	 * on its own, before any batch verdict, since a batch accepts every
-	 * queued id up to its own. As many as the kernel can hold queued;
-	 * should that ever not do, batch_off: accepts go one by one. */
+	 * queued id up to its own. As many as the kernel can hold queued
+	 * (runs too); should that ever not do, batch_off: accepts and
+	 * repeats go one by one. */
 	uint32_t *held;
 	uint32_t nheld, held_cap;
 	bool batch_off;
 
 	struct queue_pkt batch[QUEUE_BATCH_MAX]; /* received, not decided */
-	bool drop[QUEUE_BATCH_MAX];
+	struct queue_verdict verdict[QUEUE_BATCH_MAX];
 	unsigned int nbatch;
 
 	uint32_t wait_seq; /* config message awaiting its answer */
@@ -70,12 +84,13 @@ struct queue {
 	int kstats;
 };
 
-/* Room to keep a drop for every packet the kernel may hold queued, and
- * for those of one more receive; grown, never shrunk, since a shorter
- * queue keeps what it holds. */
+/* Room to keep a drop, or a run, for every packet the kernel may hold
+ * queued, and for those of one more receive; grown, never shrunk, since
+ * a shorter queue keeps what it holds. */
 static int set_held(struct queue *q, uint32_t queue_maxlen)
 {
 	uint32_t cap = queue_maxlen + 2 * RECV_BATCH;
+	struct run *r;
 	uint32_t *h;
 
 	if (cap <= q->held_cap)
@@ -84,6 +99,10 @@ static int set_held(struct queue *q, uint32_t queue_maxlen)
 	if (!h)
 		return -1;
 	q->held = h;
+	r = realloc(q->runs, cap * sizeof(*r));
+	if (!r)
+		return -1; /* the old cap still holds for both */
+	q->runs = r;
 	q->held_cap = cap;
 	return 0;
 }
@@ -123,8 +142,9 @@ static void hold_drop(struct queue *q, uint32_t id)
 /*
  * The kernel took none of the verdicts in q->out (a netlink send is one
  * message to the kernel, processed whole or not at all): keep the drops,
- * and fold the accepts into the next batch verdict, which goes out only
- * after the drops kept. O(verdicts in q->out).
+ * which go out again before any batch verdict. The batch verdicts' runs
+ * are still in q->runs, to go again in their order. O(verdicts in
+ * q->out).
  */
 static void keep_unsent(struct queue *q)
 {
@@ -134,30 +154,33 @@ static void keep_unsent(struct queue *q)
 	for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
 		const struct nlattr *a;
 
+		if (NFNL_MSG_TYPE(nlh->nlmsg_type) != NFQNL_MSG_VERDICT)
+			continue;
 		mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
 		{
 			const struct nfqnl_msg_verdict_hdr *vh;
-			uint32_t id;
 
 			if (mnl_attr_get_type(a) != NFQA_VERDICT_HDR ||
 			    mnl_attr_get_payload_len(a) < sizeof(*vh))
 				continue;
 			vh = mnl_attr_get_payload(a);
-			id = ntohl(vh->id);
-			if (ntohl(vh->verdict) != NF_ACCEPT)
-				hold_drop(q, id);
-			else if (NFNL_MSG_TYPE(nlh->nlmsg_type) ==
-					 NFQNL_MSG_VERDICT_BATCH &&
-				 (!q->accept_pending ||
-				  (int32_t)(id - q->accept_upto) > 0)) {
-				q->accept_upto = id;
-				q->accept_pending = true;
-			}
-			/* An accept of its own (batch_off) is lost: that
-			 * packet waits in the kernel's queue, never
-			 * accepted past a drop. */
+			if (ntohl(vh->verdict) == NF_DROP)
+				hold_drop(q, ntohl(vh->id));
+			/* An accept or repeat of its own (batch_off) is
+			 * lost: that packet waits in the kernel's queue,
+			 * never accepted past a drop. */
 		}
 	}
+}
+
+/* The runs a send carried to the kernel are done. */
+static void runs_sent(struct queue *q)
+{
+	if (!q->runs_out)
+		return;
+	q->nruns -= q->runs_out;
+	memmove(q->runs, q->runs + q->runs_out, q->nruns * sizeof(*q->runs));
+	q->runs_out = 0;
 }
 
 /* Send q->out. Returns 0, or -1 when the kernel would not take it; the
@@ -169,6 +192,7 @@ static int send_out(struct queue *q)
 	while (q->outlen) {
 		if (mnl_socket_sendto(q->nl, q->out, q->outlen) >= 0) {
 			q->st.send_calls++;
+			runs_sent(q);
 			break;
 		}
 		if (errno == EINTR) {
@@ -182,6 +206,7 @@ static int send_out(struct queue *q)
 			continue;
 		q->st.send_errors++;
 		keep_unsent(q);
+		q->runs_out = 0;
 		ret = -1;
 		break;
 	}
@@ -198,72 +223,123 @@ static int make_room(struct queue *q)
 	return send_out(q);
 }
 
-static void put_msg(struct queue *q, int type, uint32_t id, int verdict)
+/* A verdict message into q->out (room made), with NFQA_MARK if mark. */
+static void put_msg(struct queue *q, int type, uint32_t id, int verdict,
+		    const uint32_t *mark)
 {
 	struct nlmsghdr *nlh =
 		nfq_nlmsg_put(q->out + q->outlen, type, q->queue);
 
 	nfq_nlmsg_verdict_put(nlh, (int)id, verdict);
+	if (mark)
+		nfq_nlmsg_verdict_put_mark(nlh, *mark);
 	q->outlen += NLMSG_ALIGN(nlh->nlmsg_len);
 	q->st.verdict_msgs++;
 }
 
 /* A verdict of one packet's own; a drop that cannot go out now is kept. */
-static void put_verdict(struct queue *q, uint32_t id, int verdict)
+static void put_verdict(struct queue *q, uint32_t id, int verdict,
+			const uint32_t *mark)
 {
-	if (make_room(q) < 0 && verdict != NF_ACCEPT) {
+	if (make_room(q) < 0 && verdict == NF_DROP) {
 		hold_drop(q, id);
 		return;
 	}
-	put_msg(q, NFQNL_MSG_VERDICT, id, verdict);
+	put_msg(q, NFQNL_MSG_VERDICT, id, verdict, mark);
 }
 
 /*
- * The pending accepts, as one batch verdict, behind every drop kept from
- * a failed send, in the same send: the kernel then drops those before the
- * batch can accept them. If they cannot be sent, the batch waits too.
+ * The pending runs, each as one batch verdict in their order, behind every
+ * drop kept from a failed send, in the same send: the kernel then drops
+ * those before a batch can accept them. If they cannot be sent, the runs
+ * wait too.
  */
-static void put_accepts(struct queue *q)
+static void put_runs(struct queue *q)
 {
-	if (!q->accept_pending || q->batch_off)
+	if (q->runs_out == q->nruns || q->batch_off)
 		return;
 	while (q->nheld) {
 		if (make_room(q) < 0)
 			return; /* kept again by keep_unsent() */
-		put_msg(q, NFQNL_MSG_VERDICT, q->held[--q->nheld], NF_DROP);
+		put_msg(q, NFQNL_MSG_VERDICT, q->held[--q->nheld], NF_DROP,
+			NULL);
 	}
-	if (make_room(q) < 0 || q->nheld)
-		return;
-	put_msg(q, NFQNL_MSG_VERDICT_BATCH, q->accept_upto, NF_ACCEPT);
-	q->accept_pending = false;
+	while (q->runs_out < q->nruns) {
+		const struct run *r;
+
+		/* A send in make_room() moves the runs it carried out. */
+		if (make_room(q) < 0 || q->nheld)
+			return;
+		r = &q->runs[q->runs_out++];
+		put_msg(q, NFQNL_MSG_VERDICT_BATCH, r->upto, r->verdict,
+			r->set_mark ? &r->mark : NULL);
+	}
 }
 
 /* Everything decided goes out; drops kept from a failed send go again
- * even when no accept follows them. */
+ * even when no run follows them. */
 static void flush(struct queue *q)
 {
-	put_accepts(q);
+	put_runs(q);
 	while (q->nheld && make_room(q) == 0)
-		put_msg(q, NFQNL_MSG_VERDICT, q->held[--q->nheld], NF_DROP);
+		put_msg(q, NFQNL_MSG_VERDICT, q->held[--q->nheld], NF_DROP,
+			NULL);
 	send_out(q);
 }
 
+/* Packet id, accepted or repeated as v says: onto the last run if it is
+ * decided alike and not in q->out yet, else a run of its own (one by one
+ * once batch_off). O(1). */
+static void add_to_run(struct queue *q, uint32_t id,
+		       const struct queue_verdict *v)
+{
+	int verdict = v->action == QUEUE_REPEAT ? NF_REPEAT : NF_ACCEPT;
+
+	if (q->nruns > q->runs_out) {
+		struct run *r = &q->runs[q->nruns - 1];
+
+		if (r->verdict == verdict && r->set_mark == v->set_mark &&
+		    (!v->set_mark || r->mark == v->mark)) {
+			r->upto = id;
+			return;
+		}
+	}
+	if (q->nruns == q->held_cap) {
+		/* Runs kept from sends that failed fill the room: send
+		 * them now, or go one by one. */
+		put_runs(q);
+		send_out(q);
+		if (q->nruns == q->held_cap)
+			q->batch_off = true;
+	}
+	if (q->batch_off) {
+		put_verdict(q, id, verdict, v->set_mark ? &v->mark : NULL);
+		return;
+	}
+	q->runs[q->nruns++] = (struct run){
+		.upto = id,
+		.mark = v->set_mark ? v->mark : 0,
+		.verdict = verdict,
+		.set_mark = v->set_mark,
+	};
+}
+
 /* Decide the packets collected so far, and queue their verdicts: a run of
- * accepts becomes one batch verdict, sent before any drop after it. */
+ * packets decided alike becomes one batch verdict, sent before any drop
+ * after it. */
 static void run_batch(struct queue *q, queue_batch_fn fn, void *arg)
 {
 	if (!q->nbatch)
 		return;
-	fn(arg, q->batch, q->nbatch, q->drop);
+	fn(arg, q->batch, q->nbatch, q->verdict);
 	for (unsigned int i = 0; i < q->nbatch; i++) {
-		if (q->drop[i]) {
-			put_accepts(q); /* ids before this one */
-			put_verdict(q, q->batch[i].id, NF_DROP);
-		} else if (q->batch_off) {
-			put_verdict(q, q->batch[i].id, NF_ACCEPT);
+		const struct queue_verdict *v = &q->verdict[i];
+
+		if (v->action == QUEUE_DROP) {
+			put_runs(q); /* ids before this one */
+			put_verdict(q, q->batch[i].id, NF_DROP, NULL);
 		} else {
-			q->accept_upto = q->batch[i].id;
-			q->accept_pending = true;
+			add_to_run(q, q->batch[i].id, v);
 		}
 	}
 	q->nbatch = 0;
@@ -281,7 +357,7 @@ static void handle_packet(struct queue *q, const struct nlmsghdr *nlh,
 			  size_t have, queue_batch_fn fn, void *arg)
 {
 	const uint8_t *payload = NULL, *at, *end = (const uint8_t *)nlh + have;
-	uint32_t id = 0, wirelen = 0, skbinfo = 0, plen = 0;
+	uint32_t id = 0, wirelen = 0, skbinfo = 0, plen = 0, mark = 0;
 	bool have_id = false;
 
 	/* Signed: the payload, last, is not padded to the alignment that
@@ -329,6 +405,10 @@ static void handle_packet(struct queue *q, const struct nlmsghdr *nlh,
 			if (len >= 4)
 				skbinfo = ntohl(mnl_attr_get_u32(a));
 			break;
+		case NFQA_MARK:
+			if (len >= 4)
+				mark = ntohl(mnl_attr_get_u32(a));
+			break;
 		}
 		at += MNL_ALIGN(alen);
 	}
@@ -347,6 +427,7 @@ static void handle_packet(struct queue *q, const struct nlmsghdr *nlh,
 		.caplen = payload ? plen : 0,
 		.wirelen = wirelen,
 		.id = id,
+		.mark = mark,
 		.gso = skbinfo & NFQA_SKB_GSO,
 		.csum_unverified = skbinfo & NFQA_SKB_CSUM_NOTVERIFIED,
 	};
@@ -565,6 +646,7 @@ static void queue_free(struct queue *q)
 		close(q->kstats);
 	free(q->bufs);
 	free(q->held);
+	free(q->runs);
 	free(q);
 }
 

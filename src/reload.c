@@ -201,6 +201,7 @@ static int apply_reload(struct daemon *d, struct reload_problems *p)
 		return -1;
 	}
 	workers_configure_queues(&d->workers, &nc);
+	workers_configure_verdicts(&d->workers, &nc);
 	log_configure(nc.syslog_facility, nc.syslog_socket);
 	droplog_configure(&d->droplog, &nc);
 	d->conf = nc;

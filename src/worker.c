@@ -18,28 +18,84 @@
 
 #define BATCH_PACKETS 1024 /* packets per turn of a worker's loop */
 
+/* The engine's input for packet p. */
+static struct engine_input input_of(const struct queue_pkt *p)
+{
+	return (struct engine_input){
+		.buf = p->data,
+		.caplen = p->caplen,
+		.wirelen = p->wirelen,
+		.flags = (p->gso ? PKT_F_GSO : 0) |
+			 (p->csum_unverified ? PKT_F_CSUM : 0),
+	};
+}
+
+/* What the drop log wants of result r; whether it is a drop. */
+static bool judged(struct worker *w, const struct engine_result *r)
+{
+	if (r->verdict == VERDICT_DROP || r->shadow || r->evicted)
+		droplog_feed_packet(&w->feed, w->engine, r, mono_ms());
+	return r->verdict == VERDICT_DROP;
+}
+
+/*
+ * verdict_mode = mark or repeat: a packet marked SEEN already is passed
+ * as it is, untracked (the loop guard: a queue rule that does not skip
+ * marked packets would otherwise get a repeated packet back forever); the
+ * others go to the engine, and those it accepts get the state mark, with
+ * NF_ACCEPT or NF_REPEAT.
+ */
+static void on_packets_marked(struct worker *w, const struct queue_pkt *pkts,
+			      unsigned int n, struct queue_verdict *v)
+{
+	uint8_t action = w->verdict_mode == CONF_MODE_REPEAT ? QUEUE_REPEAT :
+							       QUEUE_ACCEPT;
+	struct engine_result *r = w->results;
+	unsigned int m = 0;
+
+	for (unsigned int i = 0; i < n; i++) {
+		if (mark_seen(&w->marks, pkts[i].mark)) {
+			v[i] = (struct queue_verdict){ .action = QUEUE_ACCEPT };
+			w->already_marked++;
+			continue;
+		}
+		w->fed[m] = (uint8_t)i;
+		w->inputs[m++] = input_of(&pkts[i]);
+	}
+	engine_packets(w->engine, w->inputs, m, r);
+	for (unsigned int j = 0; j < m; j++) {
+		unsigned int i = w->fed[j];
+
+		if (judged(w, &r[j]))
+			v[i] = (struct queue_verdict){ .action = QUEUE_DROP };
+		else
+			v[i] = (struct queue_verdict){
+				.action = action,
+				.set_mark = true,
+				.mark = mark_of(&w->marks, r[j].ct_state,
+						r[j].ct_reply, r[j].ct_assured,
+						pkts[i].mark),
+			};
+	}
+}
+
 static void on_packets(void *arg, const struct queue_pkt *pkts, unsigned int n,
-		       bool *drop)
+		       struct queue_verdict *v)
 {
 	struct worker *w = arg;
-	struct engine_input *in = w->inputs;
 	struct engine_result *r = w->results;
 
-	for (unsigned int i = 0; i < n; i++)
-		in[i] = (struct engine_input){
-			.buf = pkts[i].data,
-			.caplen = pkts[i].caplen,
-			.wirelen = pkts[i].wirelen,
-			.flags = (pkts[i].gso ? PKT_F_GSO : 0) |
-				 (pkts[i].csum_unverified ? PKT_F_CSUM : 0),
-		};
-	engine_packets(w->engine, in, n, r);
-	for (unsigned int i = 0; i < n; i++) {
-		if (r[i].verdict == VERDICT_DROP || r[i].shadow || r[i].evicted)
-			droplog_feed_packet(&w->feed, w->engine, &r[i],
-					    mono_ms());
-		drop[i] = r[i].verdict == VERDICT_DROP;
+	if (w->verdict_mode != CONF_MODE_ACCEPT) {
+		on_packets_marked(w, pkts, n, v);
+		return;
 	}
+	for (unsigned int i = 0; i < n; i++)
+		w->inputs[i] = input_of(&pkts[i]);
+	engine_packets(w->engine, w->inputs, n, r);
+	for (unsigned int i = 0; i < n; i++)
+		v[i] = (struct queue_verdict){
+			.action = judged(w, &r[i]) ? QUEUE_DROP : QUEUE_ACCEPT,
+		};
 }
 
 void workers_init(struct workers *ws)
@@ -86,6 +142,7 @@ int workers_setup(struct workers *ws, const struct conf *c, uint64_t start_ms)
 		return -1;
 	}
 	ws->pause_made = true;
+	workers_configure_verdicts(ws, c);
 	return 0;
 }
 
@@ -138,6 +195,18 @@ void workers_configure_queues(struct workers *ws, const struct conf *c)
 				"reload: cannot change queue %" PRIu32
 				"'s parameters: %s",
 				w->queue_num, strerror(errno));
+	}
+}
+
+void workers_configure_verdicts(struct workers *ws, const struct conf *c)
+{
+	for (unsigned i = 0; i < ws->n; i++) {
+		struct worker *w = &ws->w[i];
+
+		w->verdict_mode = c->verdict_mode;
+		/* conf.c took only a valid mask. */
+		if (mark_layout_init(&w->marks, c->mark_mask) < 0)
+			mark_layout_init(&w->marks, MARK_MASK_DEFAULT);
 	}
 }
 
@@ -393,6 +462,15 @@ bool workers_queue_totals(struct workers *ws, struct queue_stats *q,
 		ks->id_sequence += one.id_sequence;
 	}
 	return kernel;
+}
+
+uint64_t workers_already_marked(const struct workers *ws)
+{
+	uint64_t n = 0;
+
+	for (unsigned i = 0; i < ws->n; i++)
+		n += ws->w[i].already_marked;
+	return n;
 }
 
 uint64_t workers_table_bytes(const struct workers *ws)

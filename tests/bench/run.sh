@@ -5,17 +5,24 @@
 # namespace over a veth pair; the receiver's INPUT queues it to NFQUEUE 0
 # (--queue-bypass, as deployed; no conntrack in these namespaces). For
 # each FLOWS x SIZES configuration, RUNS rounds of, interleaved so that
-# the machine's drifts spread over all three alike:
+# the machine's drifts spread over all of them alike:
 #   a  no queue: what the kernel alone delivers
 #   b  tests/bin/bench_bare, an accept-all loop with batch verdicts
 #   c  src/nfqtrackd, full tracking (the bench config below)
+#   cm c with verdict_mode = mark: the queue rule in mangle INPUT skipping
+#      marked packets, each accept carrying the state mark
+#   cr c with verdict_mode = repeat: the queue rule in filter INPUT
+#      skipping marked packets, each packet NF_REPEATed with its mark and
+#      taken through the chain again (in the verdict's system call, so on
+#      the consumer's CPU time, as the rest of its delivery is)
 # with the same load (tests/bin/flowgen tx for SECS seconds), generator on
 # GEN_CPU, consumer on CONS_CPU, receiver on RX_CPU. Figures are medians.
 # A consumer's packets are the queue's id_sequence (the namespace's
 # /proc/net/netfilter/nfnetlink_queue) less user_dropped; its CPU is
 # utime + stime from /proc/PID/stat over the load, startup excluded.
 # Drain: b and c stopped (SIGSTOP) while DRAIN_N packets queue up, then
-# resumed; verdicts/s is the receiver's rate while they drain. Case mq
+# resumed; verdicts/s is the receiver's rate while they drain (b, c, and
+# with cm and cr among the cases, c in mark and repeat mode). Case mq
 # drains the same way with nfqtrackd on two queues (queues = 0-1, threads
 # pinned, iptables --queue-balance 0:1), beside c on one: how the
 # consumer scales with queues, once the generator has left the cores to
@@ -25,7 +32,7 @@
 # per packet when valgrind is installed, and nfqtrackd --replay over the
 # captures in CORPUS when there are any.
 #
-# Environment: RUNS SECS FLOWS SIZES CASES (of: a b c drain engine
+# Environment: RUNS SECS FLOWS SIZES CASES (of: a b c cm cr drain engine
 # callgrind replay mq) DAEMON_CONF_EXTRA (config lines for c, overriding the
 # bench config's) GEN_CPU CONS_CPU RX_CPU DRAIN_N DRAIN_FLOWS
 # ENGINE_FLOWS ENGINE_LOOKUPS DRAM_MIB CORPUS OUT (results directory).
@@ -41,7 +48,7 @@ RUNS=${RUNS:-3}
 SECS=${SECS:-3}
 FLOWS=${FLOWS:-1 1000 100000}
 SIZES=${SIZES:-64 1400}
-CASES=${CASES:-a b c drain mq engine callgrind replay}
+CASES=${CASES:-a b c cm cr drain mq engine callgrind replay}
 DAEMON_CONF_EXTRA=${DAEMON_CONF_EXTRA:-}
 GEN_CPU=${GEN_CPU:-0}
 CONS_CPU=${CONS_CPU:-1}
@@ -175,8 +182,25 @@ write_daemon_conf() {
 	return 0
 }
 
-# start_consumer CASE DRAIN: b or c bound to queue 0 in the receiver
-# namespace on CONS_CPU; CONS_PID.
+# queue_rule CASE QUEUES: the receiver's rule that sends the load to
+# QUEUES (netns_queue_target) for CASE, every other rule gone: none for a;
+# filter INPUT for b and c; for cm, mangle INPUT and for cr filter INPUT,
+# skipping packets marked SEEN (the default mark_mask's 0x01000000).
+queue_rule() {
+	local skip=
+	ip netns exec "$NS_R" iptables -F INPUT
+	ip netns exec "$NS_R" iptables -t mangle -F INPUT
+	case $1 in
+	a) return 0 ;;
+	cm | cr) skip="-m mark ! --mark 0x01000000/0x01000000" ;;
+	esac
+	# shellcheck disable=SC2046,SC2086
+	ip netns exec "$NS_R" iptables $([ "$1" = cm ] && echo -t mangle) \
+		-A INPUT -p udp --dport $PORT $skip -j NFQUEUE $(netns_queue_target "$2")
+}
+
+# start_consumer CASE DRAIN: b, c, cm or cr bound to queue 0 in the
+# receiver namespace on CONS_CPU; CONS_PID.
 start_consumer() {
 	CONS_PID=
 	case $1 in
@@ -186,11 +210,11 @@ start_consumer() {
 		ip netns exec "$NS_R" taskset -c "$CONS_CPU" "$BIN/bench_bare" \
 			-c $COPY -r "$r" -Q "$q" -N -t 600 >>"$T/bare.out" 2>&1 &
 		;;
-	c)
-		local conf=$T/bench.conf
-		[ "$2" = 1 ] && conf=$T/drain.conf
+	c | cm | cr)
+		local conf=$T/bench
+		[ "$2" = 1 ] && conf=$T/drain
 		ip netns exec "$NS_R" taskset -c "$CONS_CPU" "$NFQTRACKD" -e \
-			-c "$conf" >>"$T/nfqtrackd.out" 2>&1 &
+			-c "$conf${1#c}.conf" >>"$T/nfqtrackd.out" 2>&1 &
 		;;
 	mq)
 		# Every CPU: pin_threads puts one queue's thread on each.
@@ -219,12 +243,7 @@ start_rx() {
 # measure CASE FLOWS SIZE RUN: one run; appends a row to $OUT/runs.tsv.
 measure() {
 	local c=$1 f=$2 s=$3 run=$4 q0 q1 c0=0 c1=0 rx pkts verd cpu drops bypass
-	ip netns exec "$NS_R" iptables -F INPUT
-	if [ "$c" != a ]; then
-		# shellcheck disable=SC2046
-		ip netns exec "$NS_R" iptables -A INPUT -p udp --dport $PORT \
-			-j NFQUEUE $(netns_queue_target 0) || return 1
-	fi
+	queue_rule "$c" 0 || return 1
 	start_consumer "$c" 0 || return 1
 	start_rx "$RX_CPU" $((SECS + 20)) 1000 || return 1
 	q0=$(qstat)
@@ -264,10 +283,7 @@ drain() {
 		NQ=2
 		queues=0-1
 	fi
-	ip netns exec "$NS_R" iptables -F INPUT
-	# shellcheck disable=SC2046
-	ip netns exec "$NS_R" iptables -A INPUT -p udp --dport $PORT \
-		-j NFQUEUE $(netns_queue_target $queues) || return 1
+	queue_rule "$c" $queues || return 1
 	start_consumer "$c" 1 || return 1
 	kill -STOP "$CONS_PID"
 	# The receiver on the generator's CPU: idle by the time it drains.
@@ -341,6 +357,12 @@ if [ $NET = yes ]; then
 	net_up || { echo "bench: network setup failed" >&2; exit 1; }
 	write_daemon_conf "$T/bench.conf" $QMAXLEN $RCVBUF
 	write_daemon_conf "$T/drain.conf" 65536 $((DRAIN_N * 4096))
+	for m in mark repeat; do
+		DAEMON_CONF_EXTRA="$DAEMON_CONF_EXTRA
+verdict_mode = $m" write_daemon_conf "$T/bench${m:0:1}.conf" $QMAXLEN $RCVBUF
+		DAEMON_CONF_EXTRA="$DAEMON_CONF_EXTRA
+verdict_mode = $m" write_daemon_conf "$T/drain${m:0:1}.conf" 65536 $((DRAIN_N * 4096))
+	done
 	DAEMON_CONF_EXTRA="$DAEMON_CONF_EXTRA
 queues = 0-1
 pin_threads = yes" write_daemon_conf "$T/drain-mq.conf" 65536 $((DRAIN_N * 4096))
@@ -350,7 +372,7 @@ pin_threads = yes" write_daemon_conf "$T/drain-mq.conf" 65536 $((DRAIN_N * 4096)
 	for run in $(seq "$RUNS"); do
 		for f in $FLOWS; do
 			for s in $SIZES; do
-				for c in a b c; do
+				for c in a b c cm cr; do
 					has $c || continue
 					measure "$c" "$f" "$s" "$run" ||
 						{ echo "bench: case $c failed" >&2; exit 1; }
@@ -361,8 +383,12 @@ pin_threads = yes" write_daemon_conf "$T/drain-mq.conf" 65536 $((DRAIN_N * 4096)
 	if has drain || has mq; then
 		echo "== drain: $DRAIN_N packets queued to a stopped consumer"
 		for run in $(seq "$RUNS"); do
-			for c in b c mq; do
-				{ [ $c = mq ] && has mq; } || { [ $c != mq ] && has drain; } || continue
+			for c in b c cm cr mq; do
+				case $c in
+				mq) has mq ;;
+				cm | cr) has drain && has "$c" ;;
+				*) has drain ;;
+				esac || continue
 				drain "$c" "$run" || { echo "bench: drain $c failed" >&2; exit 1; }
 			done
 		done
@@ -437,11 +463,26 @@ fi
 			done
 		done
 	fi
+	if grep -q '	c[mr]	' "$OUT/runs.tsv" 2>/dev/null; then
+		echo
+		echo "verdict_mode: c accept, cm mark (queue rule in mangle), cr repeat (in filter, chain taken twice); pps received, medians of $RUNS"
+		printf '%-13s | %8s | %8s | %8s | %8s | %8s | %8s | %7s | %7s\n' \
+			"flows size" "c pps" "cm pps" "cr pps" "c us/pkt" "cm us/pkt" "cr us/pkt" "cm/c cpu" "cr/c cpu"
+		for f in $FLOWS; do
+			for s in $SIZES; do
+				cu=$(col "$f" "$s" c 9); mu=$(col "$f" "$s" cm 9); ru=$(col "$f" "$s" cr 9)
+				printf '%-13s | %8s | %8s | %8s | %8s | %8s | %8s | %7s | %7s\n' \
+					"$f $s" "$(fmt "$(col "$f" "$s" c 6)")" "$(fmt "$(col "$f" "$s" cm 6)")" \
+					"$(fmt "$(col "$f" "$s" cr 6)")" "$cu" "$mu" "$ru" \
+					"$(ratio "$mu" "$cu")" "$(ratio "$ru" "$cu")"
+			done
+		done
+	fi
 	if [ -s "$OUT/drain.tsv" ]; then
 		echo
 		echo "drain: $DRAIN_N packets queued to a stopped consumer, then resumed"
 		printf '%-5s | %8s | %8s | %11s | %8s\n' case queued drained verdicts/s "us/pkt"
-		for c in b c mq; do
+		for c in b c cm cr mq; do
 			grep -q "^$c	" "$OUT/drain.tsv" || continue
 			printf '%-5s | %8s | %8s | %11s | %8s\n' "$c" \
 				"$(fmt "$(awk -F'\t' -v c=$c '$1 == c { print $3 }' "$OUT/drain.tsv" | median)")" \
@@ -453,6 +494,10 @@ fi
 		dc=$(awk -F'\t' '$1 == "c" { print $5 }' "$OUT/drain.tsv" | median)
 		dm=$(awk -F'\t' '$1 == "mq" { print $5 }' "$OUT/drain.tsv" | median)
 		echo "c/b drain rate: $(ratio "$dc" "$db")"
+		for c in cm cr; do
+			dx=$(awk -F'\t' -v c=$c '$1 == c { print $5 }' "$OUT/drain.tsv" | median)
+			[ "$dx" = - ] || echo "$c/c drain rate: $(ratio "$dx" "$dc")"
+		done
 		[ "$dm" = - ] || echo "mq/c drain rate (2 queues, 2 threads / 1 queue; $(nproc) CPUs): $(ratio "$dm" "$dc")"
 	fi
 	if grep -q '^engine\|^dram' "$OUT/engine.txt"; then

@@ -14,14 +14,8 @@ MPORT=9469
 HTTP_PER_ADDRESS=4 # HTTP_PER_ADDRESS_MAX in include/http.h
 URL=http://$V4_S:$MPORT
 HERE=$TOP/tests/integ
-# The Debian package's parser (python3-prometheus-client), whichever python3
-# comes first in PATH.
-PY=python3
-$PY -c 'import prometheus_client' 2>/dev/null || PY=/usr/bin/python3
-if ! $PY -c 'from prometheus_client.parser import text_string_to_metric_families' 2>/dev/null; then
-	echo "# $TEST: python3-prometheus-client is missing: run 'make deps' (make check does)"
-	exit 1
-fi
+# The Debian package's parser.
+python_with prometheus_client.parser python3-prometheus-client
 if ! command -v curl >/dev/null; then
 	echo "# $TEST: curl is missing: run 'make deps' (make check does)"
 	exit 1

@@ -2,7 +2,9 @@
 # Documentation stays in step with the code: every configuration key is in
 # the shipped config (commented out, with its default), in nfqtrack.conf(5)
 # and in the README; the shipped config parses to the built-in defaults;
-# every nfqtrackd option and every metric is in nfqtrackd(8); the man pages
+# every nfqtrackd option and every metric is in nfqtrackd(8); the state
+# marks' translation table in the README and nfqtrack.conf(5) is
+# nfqtrackd --marks's; the man pages
 # render without warnings; the unit file passes systemd-analyze verify
 # once installed.
 set -u
@@ -60,6 +62,30 @@ for m in $metrics; do
 	if grep -qw -- "$m" <<<"$section"; then ok; else
 		bad "nfqtrackd(8) does not describe the metric $m under METRICS"; fi
 done
+
+# The translation table of the README (Stateful firewall) and of
+# nfqtrack.conf(5) (STATE MARKS) is the one nfqtrackd --marks prints for
+# the default mask: each conntrack match with its iptables and nftables
+# mark match, on one row of the README, on consecutive lines of the page.
+marks=$("$daemon" --marks -c /dev/null 2>/dev/null)
+ipt=$(echo "$marks" | sed -n '/^# iptables/,/^# nftables/{/^#/d;p;}')
+nft=$(echo "$marks" | sed -n '/^# nftables/,${/^#/d;p;}')
+if [ "$(echo "$ipt" | wc -l)" -ge 9 ] && [ "$(echo "$nft" | wc -l)" = "$(echo "$ipt" | wc -l)" ]
+then ok; else bad "nfqtrackd --marks printed no translation table to check"; fi
+page=$(sed 's/\\-/-/g' "$top/man/nfqtrack.conf.5")
+while IFS=$'\t' read -r ct m n; do
+	n=${n#*$'\t'}
+	if awk -v a="$ct" -v b="\`$m\`" -v c="\`$n\`" \
+		'index($0, a) && index($0, b) && index($0, c) { f = 1 } END { exit !f }' \
+		"$top/README.md"; then ok
+	else bad "README.md: no row of the translation table with $ct, $m, $n"; fi
+	if awk -v a="$ct" -v b=".B $m" -v c=".B $n" '
+		($0 == ".B " a || $0 == a) { i = NR }
+		NR == i + 1 && $0 == b { j = NR }
+		NR == j + 2 && NR == i + 3 && $0 == c { f = 1 }
+		END { exit !f }' <<<"$page"; then ok
+	else bad "nfqtrack.conf(5): no entry of the translation table with $ct, $m, $n"; fi
+done < <(paste <(echo "$ipt" | sed 's/  \+/\t/') <(echo "$nft" | sed 's/  \+/\t/'))
 
 for opt in $("$daemon" -h | grep -oE '^  (-[a-zA-Z], |    )--[a-z]+' | tr -d ','); do
 	if grep -q -- "$(echo "$opt" | sed 's/-/\\\\-/g')" "$top/man/nfqtrackd.8"; then ok

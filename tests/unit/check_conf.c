@@ -122,6 +122,17 @@ START_TEST(booleans_and_words)
 	ck_assert_uint_eq(c.syslog_facility, LOG_LOCAL5);
 	ck_assert_str_eq(conf_facility_name(LOG_LOCAL5), "local5");
 	ck_assert_ptr_null(conf_facility_name(LOG_KERN));
+	ck_assert_uint_eq(c.verdict_mode, CONF_MODE_ACCEPT);
+	ck_assert_uint_eq(c.mark_mask, 0x3f000000);
+	ck_assert_int_eq(parse(&c, "verdict_mode = repeat\n"
+				   "mark_mask = 0XFC\n"),
+			 0);
+	ck_assert_uint_eq(c.verdict_mode, CONF_MODE_REPEAT);
+	ck_assert_uint_eq(c.mark_mask, 0xfc);
+	ck_assert_int_eq(parse(&c, "verdict_mode = mark\nmark_mask = 63\n"), 0);
+	ck_assert_uint_eq(c.verdict_mode, CONF_MODE_MARK);
+	ck_assert_uint_eq(c.mark_mask, 0x3f);
+	ck_assert_str_eq(conf_verdict_mode_name(CONF_MODE_MARK), "mark");
 }
 END_TEST
 
@@ -142,6 +153,15 @@ static const struct error_case {
 	  "t.conf:1: max_flows: '18446744073709551616' is too large\n" },
 	{ "rcvbuf = 17179869184G\n",
 	  "t.conf:1: rcvbuf: '17179869184G' is too large\n" },
+	{ "\n\nmark_mask = 0x3f000001\n",
+	  "t.conf:3: mark_mask: 0x3f000001 is not 6 contiguous bits "
+	  "(0x3f000000, 0x3f, 0xfc000000, ...)\n" },
+	{ "mark_mask = 0xfc0000000\n",
+	  "t.conf:1: mark_mask: '0xfc0000000' is not a 32-bit number\n" },
+	{ "mark_mask = -1\n", NULL },
+	{ "mark_mask = 0\n", NULL },
+	{ "verdict_mode = drop\n",
+	  "t.conf:1: verdict_mode: 'drop' is not accept, mark or repeat\n" },
 };
 
 START_TEST(errors_name_file_line_problem)
@@ -252,10 +272,12 @@ START_TEST(print_parses_back)
 	size_t len = 0;
 	FILE *out;
 
-	ck_assert_int_eq(parse(&c, "max_flows = 1000\nbuckets = 256\n"
-				   "fail_open = no\ninvalid_verdict = drop\n"
-				   "timeout_udp = 1m\nsyslog_facility = user\n"
-				   "ctl_socket = /tmp/a b\n"),
+	ck_assert_int_eq(parse(&c,
+			       "max_flows = 1000\nbuckets = 256\n"
+			       "fail_open = no\ninvalid_verdict = drop\n"
+			       "timeout_udp = 1m\nsyslog_facility = user\n"
+			       "ctl_socket = /tmp/a b\n"
+			       "verdict_mode = repeat\nmark_mask = 0xfc00\n"),
 			 0);
 	out = open_memstream(&text, &len);
 	conf_print(&c, out);

@@ -365,9 +365,11 @@ START_TEST(stats_names)
 	qs.eintr = 7;
 	ks.id_sequence = 9;
 	in.log_suppressed = 3;
+	in.already_marked = 5;
 	pairs[0] = '\0';
 	metrics_stats(&in, METRICS_DAEMON, collect, NULL);
 	ck_assert_str_eq(pairs, "queue_packets 0\n"
+				"already_marked 5\n"
 				"queue_recv_calls 0\n"
 				"queue_send_calls 0\n"
 				"queue_verdict_msgs 0\n"

@@ -8,7 +8,10 @@
  * id up to its own), answers configuration messages, fails sends on
  * request (ENOBUFS) and cuts datagrams longer than the receive buffer
  * (MSG_TRUNC). What is checked: a packet meant to be dropped is never
- * accepted, whatever sends fail and whatever message is cut short.
+ * accepted, whatever sends fail and whatever message is cut short; a
+ * packet accepted or repeated gets exactly the verdict and the mark (or
+ * none) decided for it, however runs of them are batched; a mark comes in
+ * as NFQA_MARK and goes out in the batch verdicts.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -31,10 +34,14 @@
 #define MAXRX 256
 #define PKT_MAX 8192
 
-enum { UNDECIDED, QUEUED, ACCEPTED, DROPPED };
+enum { UNDECIDED, QUEUED, ACCEPTED, DROPPED, REPEATED };
 
 static struct fake {
 	uint8_t state[MAXID]; /* by packet id */
+	bool marked[MAXID]; /* by packet id: a verdict set its mark */
+	uint32_t mark[MAXID]; /* to this */
+	unsigned batch_msgs, single_msgs; /* verdict messages taken */
+	unsigned mark_attrs; /* of them with NFQA_MARK */
 	uint8_t rx[MAXRX][PKT_MAX + 256]; /* datagrams to receive */
 	size_t rxlen[MAXRX];
 	unsigned rxhead, rxtail;
@@ -141,18 +148,20 @@ static void ack(const struct nlmsghdr *req)
 	rx_push(buf, nlh->nlmsg_len);
 }
 
-static void verdict(uint32_t id, uint32_t v, bool batch)
+/* As nfnetlink_queue applies a verdict: one id, or (batch) every queued
+ * id up to it; the mark, if the message has one, on each. */
+static void verdict(uint32_t id, uint32_t v, bool batch, const uint32_t *mark)
 {
-	uint8_t to = v == NF_ACCEPT ? ACCEPTED : DROPPED;
+	uint8_t to = v == NF_ACCEPT ? ACCEPTED :
+		     v == NF_REPEAT ? REPEATED :
+				      DROPPED;
 
-	if (!batch) {
-		if (id < MAXID && k.state[id] == QUEUED)
-			k.state[id] = to;
-		return;
-	}
-	for (uint32_t i = 1; i <= id && i < MAXID; i++)
-		if (k.state[i] == QUEUED)
+	for (uint32_t i = batch ? 1 : id; i <= id && i < MAXID; i++)
+		if (k.state[i] == QUEUED) {
 			k.state[i] = to;
+			k.marked[i] = mark != NULL;
+			k.mark[i] = mark ? *mark : 0;
+		}
 }
 
 ssize_t __wrap_mnl_socket_sendto(const struct mnl_socket *nl, const void *buf,
@@ -176,16 +185,28 @@ ssize_t __wrap_mnl_socket_sendto(const struct mnl_socket *nl, const void *buf,
 				ack(nlh);
 			continue;
 		}
+		const struct nfqnl_msg_verdict_hdr *vh = NULL;
+		uint32_t mark;
+		bool has_mark = false;
+
 		mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
 		{
-			const struct nfqnl_msg_verdict_hdr *vh;
-
-			if (mnl_attr_get_type(a) != NFQA_VERDICT_HDR)
-				continue;
-			vh = mnl_attr_get_payload(a);
-			verdict(ntohl(vh->id), ntohl(vh->verdict),
-				type == NFQNL_MSG_VERDICT_BATCH);
+			if (mnl_attr_get_type(a) == NFQA_VERDICT_HDR)
+				vh = mnl_attr_get_payload(a);
+			if (mnl_attr_get_type(a) == NFQA_MARK) {
+				mark = ntohl(mnl_attr_get_u32(a));
+				has_mark = true;
+			}
 		}
+		ck_assert_ptr_nonnull(vh);
+		k.mark_attrs += has_mark;
+		if (type == NFQNL_MSG_VERDICT_BATCH)
+			k.batch_msgs++;
+		else
+			k.single_msgs++;
+		verdict(ntohl(vh->id), ntohl(vh->verdict),
+			type == NFQNL_MSG_VERDICT_BATCH,
+			has_mark ? &mark : NULL);
 	}
 	return (ssize_t)len;
 }
@@ -232,10 +253,13 @@ int __wrap_recvmmsg(int fd, struct mmsghdr *msgs, unsigned int n, int flags,
 }
 
 static uint32_t skb_info; /* NFQA_SKB_INFO of the packets to come */
+static uint32_t in_mark; /* NFQA_MARK of the packets to come; 0: none */
 
 /* Queue a packet of len bytes whose first byte says what the test wants
- * for it ('D': drop). Returns its id. */
-static uint32_t arrive(char want, size_t len)
+ * for it ('A': accept, 'D': drop, 'R': repeat) and whose second byte the
+ * mark to set (0: none; else that byte times 0x01000000). Returns its
+ * id. */
+static uint32_t arrive_marked(char want, uint8_t mark, size_t len)
 {
 	static uint8_t buf[PKT_MAX + 256];
 	uint8_t data[PKT_MAX];
@@ -253,8 +277,11 @@ static uint32_t arrive(char want, size_t len)
 	mnl_attr_put(nlh, NFQA_PACKET_HDR, sizeof(ph), &ph);
 	if (skb_info)
 		mnl_attr_put_u32(nlh, NFQA_SKB_INFO, htonl(skb_info));
+	if (in_mark)
+		mnl_attr_put_u32(nlh, NFQA_MARK, htonl(in_mark));
 	memset(data, 0, len);
 	data[0] = (uint8_t)want;
+	data[1] = mark;
 	mnl_attr_put(nlh, NFQA_PAYLOAD, len, data);
 	/* As the kernel sends it: the payload, last, not padded. */
 	nlh->nlmsg_len -= (uint32_t)(MNL_ALIGN(len) - len);
@@ -263,21 +290,45 @@ static uint32_t arrive(char want, size_t len)
 	return id;
 }
 
+static uint32_t arrive(char want, size_t len)
+{
+	return arrive_marked(want, 0, len);
+}
+
 static uint8_t want[MAXID]; /* by id: what the batch function decided */
+static uint32_t want_mark[MAXID]; /* by id: the mark it set; 0: none */
+static uint32_t got_mark[MAXID]; /* by id: NFQA_MARK as received */
 static bool unverified[MAXID]; /* by id: checksum not verified */
 static unsigned cut; /* packets judged on less than they were */
 
 static void decide(void *arg, const struct queue_pkt *pkts, unsigned int n,
-		   bool *drop)
+		   struct queue_verdict *v)
 {
 	(void)arg;
 	for (unsigned int i = 0; i < n; i++) {
+		uint32_t id = pkts[i].id;
+
 		ck_assert_ptr_nonnull(pkts[i].data);
-		ck_assert_uint_ge(pkts[i].caplen, 1);
-		drop[i] = pkts[i].data[0] == 'D';
-		want[pkts[i].id] = drop[i] ? DROPPED : ACCEPTED;
+		ck_assert_uint_ge(pkts[i].caplen, 2);
+		switch (pkts[i].data[0]) {
+		case 'D':
+			v[i].action = QUEUE_DROP;
+			want[id] = DROPPED;
+			break;
+		case 'R':
+			v[i].action = QUEUE_REPEAT;
+			want[id] = REPEATED;
+			break;
+		default:
+			v[i].action = QUEUE_ACCEPT;
+			want[id] = ACCEPTED;
+		}
+		v[i].mark = (uint32_t)pkts[i].data[1] << 24;
+		v[i].set_mark = v[i].mark && v[i].action != QUEUE_DROP;
+		want_mark[id] = v[i].set_mark ? v[i].mark : 0;
+		got_mark[id] = pkts[i].mark;
 		cut += pkts[i].caplen < pkts[i].wirelen;
-		unverified[pkts[i].id] = pkts[i].csum_unverified;
+		unverified[id] = pkts[i].csum_unverified;
 	}
 }
 
@@ -295,6 +346,9 @@ static void setup(void)
 
 	memset(&k, 0, sizeof(k));
 	memset(want, 0, sizeof(want));
+	memset(want_mark, 0, sizeof(want_mark));
+	memset(got_mark, 0, sizeof(got_mark));
+	in_mark = 0;
 	memset(unverified, 0, sizeof(unverified));
 	skb_info = 0;
 	cut = 0;
@@ -307,20 +361,32 @@ static void teardown(void)
 	queue_close(q, decide, NULL);
 }
 
-/* No packet meant to be dropped was accepted, nor one meant to pass
- * dropped; with all, every packet decided has its verdict. */
+/* No packet meant to be dropped was accepted or repeated, nor one meant
+ * to pass dropped; one that passed, with the verdict and the mark (or
+ * none) decided for it; with all, every packet decided has its verdict. */
 static void check_verdicts(bool all)
 {
 	for (uint32_t id = 1; id <= k.next_id; id++) {
 		if (want[id] == DROPPED)
-			ck_assert_msg(k.state[id] != ACCEPTED,
-				      "packet %u was to be dropped, but was "
-				      "accepted",
+			ck_assert_msg(k.state[id] != ACCEPTED &&
+					      k.state[id] != REPEATED,
+				      "packet %u was to be dropped, but passed",
 				      id);
-		if (want[id] == ACCEPTED)
+		if (want[id] == ACCEPTED || want[id] == REPEATED) {
 			ck_assert_msg(k.state[id] != DROPPED,
 				      "packet %u was to pass, but was dropped",
 				      id);
+			if (k.state[id] != QUEUED)
+				ck_assert_msg(
+					k.state[id] == want[id] &&
+						k.marked[id] ==
+							!!want_mark[id] &&
+						k.mark[id] == want_mark[id],
+					"packet %u: verdict %u mark %d "
+					"0x%08x, want %u 0x%08x",
+					id, k.state[id], k.marked[id],
+					k.mark[id], want[id], want_mark[id]);
+		}
 		if (all && want[id])
 			ck_assert_msg(k.state[id] == want[id],
 				      "packet %u has no verdict", id);
@@ -394,18 +460,64 @@ START_TEST(checksum_hint_passed_on)
 }
 END_TEST
 
-/* Rounds of receives, each with a random pattern of drops and of failed
- * sends (some rounds fail every retry, some only the first tries). */
+/* Accept mode sends what it always sent: one batch verdict for a run of
+ * accepts, no NFQA_MARK, whatever mark the packets came with. */
+START_TEST(accepts_one_batch_no_mark)
+{
+	in_mark = 0x00000042;
+	for (int i = 0; i < 20; i++)
+		arrive('A', 60);
+	ck_assert_int_eq(queue_process(q, 1000, decide, NULL), 20);
+	check_verdicts(true);
+	ck_assert_uint_eq(k.batch_msgs, 1);
+	ck_assert_uint_eq(k.single_msgs, 0);
+	ck_assert_uint_eq(k.mark_attrs, 0);
+	ck_assert_uint_eq(got_mark[7], 0x42);
+}
+END_TEST
+
+/* A run is split where the verdict or the mark changes, and a drop gets a
+ * verdict of its own: each run one batch verdict with its mark. */
+START_TEST(runs_split_on_verdict_or_mark)
+{
+	static const struct {
+		char want;
+		uint8_t mark;
+	} seq[] = { { 'A', 3 }, { 'A', 3 }, { 'A', 5 }, { 'A', 5 },
+		    { 'R', 5 }, { 'R', 5 }, { 'D', 0 }, { 'R', 5 },
+		    { 'A', 0 }, { 'A', 0 }, { 'R', 0 }, { 'R', 7 } };
+
+	for (size_t i = 0; i < ARRAY_SIZE(seq); i++)
+		arrive_marked(seq[i].want, seq[i].mark, 60);
+	ck_assert_int_eq(queue_process(q, 1000, decide, NULL), ARRAY_SIZE(seq));
+	check_verdicts(true);
+	/* A3 A5 R5 | drop | R5 A- R- R7 */
+	ck_assert_uint_eq(k.batch_msgs, 7);
+	ck_assert_uint_eq(k.single_msgs, 1);
+	ck_assert_uint_eq(k.mark_attrs, 5);
+	ck_assert_uint_eq(queue_stats(q)->send_calls, 1);
+	ck_assert_uint_eq(k.mark[2], 0x03000000);
+	ck_assert(!k.marked[9]);
+	ck_assert_int_eq(k.state[11], REPEATED);
+}
+END_TEST
+
+/* Rounds of receives, each with a random pattern of drops, repeats, marks
+ * and failed sends (some rounds fail every retry, some only the first
+ * tries): no drop passes, and every packet that passes has its own
+ * verdict and mark, never a neighbouring run's. */
 START_TEST(random_send_failures_never_accept_a_drop)
 {
+	static const char wants[] = { 'A', 'A', 'R', 'D' };
 	unsigned seed = 12345;
 
 	for (int round = 0; round < 300 && k.next_id < MAXID - 80; round++) {
 		int n = 1 + rand_r(&seed) % 70;
 
 		for (int i = 0; i < n; i++)
-			arrive(rand_r(&seed) % 4 ? 'A' : 'D',
-			       37 + (size_t)(rand_r(&seed) % 8));
+			arrive_marked(wants[rand_r(&seed) % 4],
+				      (uint8_t)(rand_r(&seed) % 3),
+				      37 + (size_t)(rand_r(&seed) % 8));
 		k.fail_sends =
 			(unsigned)(rand_r(&seed) % 3 ? 0 : rand_r(&seed) % 8);
 		ck_assert_int_eq(queue_process(q, 1000, decide, NULL), n);
@@ -428,6 +540,8 @@ static Suite *queue_suite(void)
 	tcase_add_test(tc, kept_drop_sent_without_accepts);
 	tcase_add_test(tc, cut_message_gets_own_verdict);
 	tcase_add_test(tc, checksum_hint_passed_on);
+	tcase_add_test(tc, accepts_one_batch_no_mark);
+	tcase_add_test(tc, runs_split_on_verdict_or_mark);
 	tcase_add_test(tc, random_send_failures_never_accept_a_drop);
 	suite_add_tcase(s, tc);
 	return s;

@@ -1,0 +1,214 @@
+#!/bin/bash
+# Firewall agreement (issue 15): the same server firewall written twice,
+# (K) on the kernel's connection tracker (`-m conntrack --ctstate`) and (N)
+# the shipped conf/nfqtrack-stateful.rules and nfqtrack6-stateful.rules,
+# loaded as shipped (eth0 edited as their comments say) on nfqtrackd's
+# state marks (verdict_mode = mark, invalid_verdict = accept), each in a
+# client and server namespace pair of its own, the same addresses in both.
+# K is made from the shipped file itself: its filter table with each mark
+# match replaced by the conntrack match it stands for, as `nfqtrackd
+# --marks` prints the translation, so the two cannot drift apart. The same
+# probes go to both, IPv4 and IPv6: an open and a closed port, replies to
+# the server's own TCP and DNS-like UDP, ping both ways, an ICMP error for
+# a live flow (RELATED), and packets crafted with scapy: some that must
+# pass (a SYN, data in window, a bare ACK picked up mid-stream as NEW, an
+# ICMP error about a live flow), and INVALID ones that must not
+# (out-of-window data, a stray SYN-ACK, a RST for nothing, an ICMP error
+# for no flow). Whether a crafted packet passed filter INPUT is read off
+# raw sockets in the server namespace, which get a copy of every packet
+# delivered locally, after LOCAL_IN, and of no other. Then N again with
+# the queue rules at the top of filter INPUT and OUTPUT (`-m mark ! --mark
+# SEEN/SEEN -j NFQUEUE`) and verdict_mode = repeat. Every probe must get
+# its expected outcome from K and from each N; the table of outcomes is
+# printed.
+. "$(dirname "$0")/lib.sh"
+
+HERE=$TOP/tests/integ
+python_with scapy.all python3-scapy
+
+# K's pair; N's is lib.sh's NS_C and NS_S.
+NS_KC=nfqt-$$-kc
+NS_KS=nfqt-$$-ks
+
+# pair CLIENT_NS SERVER_NS: the two namespaces joined by veth-c and
+# veth-s, IPv4 and IPv6, static neighbours; no rule.
+pair() {
+	netns_add "$1" "$2" &&
+		netns_veth "$1" veth-c "$2" veth-s &&
+		netns_addr "$1" veth-c "$V4_C/24" "$V6_C/64" &&
+		netns_addr "$2" veth-s "$V4_S/24" "$V6_S/64" &&
+		netns_neigh "$1" veth-c "$(netns_mac "$2" veth-s)" "$V4_S" "$V6_S" &&
+		netns_neigh "$2" veth-s "$(netns_mac "$1" veth-c)" "$V4_C" "$V6_C"
+}
+
+# kernel_rules FILE OUT: K's firewall from the shipped FILE: its filter
+# table, each mark match replaced by the conntrack match that `nfqtrackd
+# --marks` says it stands for (its iptables lines: "MATCH  -m mark --mark
+# V/M"); no raw or mangle rule (no notrack, no queue). Fails if a mark
+# match is left.
+kernel_rules() {
+	"$NFQTRACKD" --marks -c /dev/null | sed -n '/^# iptables/,/^# nftables/p' |
+		sed -n 's|^\(.*[^ ]\)  *\(-m mark --mark 0x[0-9a-f]*/0x[0-9a-f]*\)$|s#\2\\b#-m conntrack \1#|p' \
+		>"$T/marks.sed"
+	[ "$(wc -l <"$T/marks.sed")" -ge 9 ] || return 1
+	sed -n '/^\*filter/,/^COMMIT/p' "$1" | grep -v '^#' | sed -f "$T/marks.sed" >"$2"
+	! grep -q -- '-m mark' "$2"
+}
+
+# repeat_rules FILE OUT: the shipped FILE (eth0 edited) with its mangle
+# NFQUEUE rules moved to the top of the filter chains, for verdict_mode =
+# repeat.
+repeat_rules() {
+	awk '
+		/^\*/ { table = $1 }
+		table == "*mangle" && /-j NFQUEUE/ { q[n++] = $0; next }
+		table == "*filter" && /^-A / && !done {
+			for (i = 0; i < n; i++) print q[i]
+			done = 1
+		}
+		{ print }
+	' "$1" >"$2"
+	[ "$(grep -c -- '-j NFQUEUE' "$2")" = 2 ]
+}
+
+# start_pair_services SIDE CLIENT_NS SERVER_NS: the probes' listeners and
+# the server's raw-socket watch (its log is $T/raw-SIDE.log); they run the
+# probes asked on $T/SIDE-c.sock and $T/SIDE-s.sock.
+start_pair_services() {
+	local side=$1 i
+	: >"$T/raw-$side.log"
+	ip netns exec "$3" "$PY" "$HERE/fwprobe.py" serve "$T/raw-$side.log" \
+		"$T/$side-s.sock" >"$T/serve-$side.out" 2>&1 &
+	PIDS+=($!)
+	ip netns exec "$2" "$PY" "$HERE/fwprobe.py" peer "$T/$side-c.sock" \
+		>"$T/peer-$side.out" 2>&1 &
+	PIDS+=($!)
+	for i in $(seq 100); do
+		grep -q ready "$T/serve-$side.out" && grep -q ready "$T/peer-$side.out" &&
+			return 0
+		sleep 0.1
+	done
+	echo "# $side: services did not start:"
+	cat "$T/serve-$side.out" "$T/peer-$side.out"
+	return 1
+}
+
+# The probes, in order (the crafted ICMP error about a live flow quotes
+# the DNS-like exchange before it): NAME|FROM|ARGS|EXPECTED. FROM is c (the
+# client, toward the server) or s (the server, toward the client); in
+# ARGS, DST is the other end, SRC this one, LOG the server's raw watch.
+PROBES=(
+	"tcp 80 in: open port, listener|c|tcp DST 80|connected"
+	"tcp 8080 in: closed port, listener|c|tcp DST 8080|timeout"
+	"udp 5353 in: closed port, listener|c|udp DST 5353|timeout"
+	"ping in|c|ping DST|reply"
+	"server's tcp out, its replies|s|tcp DST 9000|connected"
+	"server's udp out (DNS-like), its reply|s|dns DST|reply"
+	"server's ping out, its reply|s|ping DST|reply"
+	"port unreachable, server's udp (RELATED)|s|unreach DST|refused"
+	"crafted SYN to 80 (control, NEW)|c|crafted syn DST SRC LOG|passed"
+	"crafted data in window (control)|c|crafted inwin DST SRC LOG|passed"
+	"crafted bare ACK to 80 (pickup, NEW)|c|crafted ack DST SRC LOG|passed"
+	"crafted data out of window (INVALID)|c|crafted oow DST SRC LOG|dropped"
+	"crafted stray SYN-ACK to 80 (INVALID)|c|crafted synack DST SRC LOG|dropped"
+	"crafted RST for nothing to 80 (INVALID)|c|crafted rst DST SRC LOG|dropped"
+	"crafted port unreach., live flow (RELATED)|c|crafted icmp-flow DST SRC LOG|passed"
+	"crafted port unreach., no flow (INVALID)|c|crafted icmp-noflow DST SRC LOG|dropped"
+)
+
+# run_probes SIDE PAIR LOG: every probe, IPv4 then IPv6, run by PAIR's
+# services (start_pair_services), the server's raw watch writing LOG; the
+# outcomes go to OUT[SIDE,family,index].
+declare -A OUT
+run_probes() {
+	local side=$1 fam i name from args want dst src r ca sa
+	for fam in 4 6; do
+		if [ $fam = 4 ]; then ca=$V4_C sa=$V4_S; else ca=$V6_C sa=$V6_S; fi
+		for i in "${!PROBES[@]}"; do
+			IFS='|' read -r name from args want <<<"${PROBES[$i]}"
+			if [ "$from" = c ]; then dst=$sa src=$ca; else dst=$ca src=$sa; fi
+			args=${args//DST/$dst}
+			args=${args//SRC/$src}
+			args=${args//LOG/$3}
+			# shellcheck disable=SC2086
+			r=$(timeout -k 2 20 "$PY" "$HERE/fwprobe.py" ask "$T/$2-$from.sock" \
+				$args 2>>"$T/probes-$side.err")
+			OUT[$side,$fam,$i]=${r:-error}
+		done
+	done
+}
+
+nsx() { ip netns exec "$NS_S" "$@"; }
+
+# nfq_run SIDE RULES4 RULES6 MODE: N's rules loaded whole (replacing the
+# last run's), nfqtrackd started with verdict_mode = MODE, the probes, its
+# accounting; SIDE names the column.
+nfq_run() {
+	local side=$1 mode=$4 k
+	nsx iptables-restore "$2" && nsx ip6tables-restore "$3"
+	expect "$side: the rules loaded" "$?" 0
+	write_conf "$T/$side.conf" <<-CONF
+		verdict_mode = $mode
+		invalid_verdict = accept
+	CONF
+	if ! start_daemon "$T/$side.conf"; then
+		fail "$side: nfqtrackd with verdict_mode = $mode did not start"
+		for k in "${!PROBES[@]}"; do
+			OUT[$side,4,$k]=no-daemon OUT[$side,6,$k]=no-daemon
+		done
+		return 1
+	fi
+	run_probes "$side" N "$T/raw-N.log"
+	echo "# $side: $("$NFQTRACKCTL" -s "$CTL" stats | awk '
+		/^(packets|accepted|dropped|already_marked|state_[a-z]+) / {
+			printf "%s=%s ", $1, $2
+		}')"
+	check_accounting "$side"
+	stop_daemon
+	expect "$side: nfqtrackd exit status" "$DAEMON_RC" 0
+}
+
+start_syslog || { fail "syslog"; done_testing; }
+pair "$NS_KC" "$NS_KS" || { fail "K: network setup"; done_testing; }
+pair "$NS_C" "$NS_S" || { fail "N: network setup"; done_testing; }
+
+for f in nfqtrack nfqtrack6; do
+	sed 's/\<eth0\>/veth-s/g' "$TOP/conf/$f-stateful.rules" >"$T/$f-n.rules"
+	check "$f-stateful.rules: the kernel's twin made from it" \
+		kernel_rules "$T/$f-n.rules" "$T/$f-k.rules"
+	check "$f-stateful.rules: the repeat variant made from it" \
+		repeat_rules "$T/$f-n.rules" "$T/$f-r.rules"
+done
+echo "# K's IPv4 filter table (made from nfqtrack-stateful.rules):"
+grep '^-A' "$T/nfqtrack-k.rules" | sed 's/^/#   /'
+
+ip netns exec "$NS_KS" iptables-restore "$T/nfqtrack-k.rules" &&
+	ip netns exec "$NS_KS" ip6tables-restore "$T/nfqtrack6-k.rules"
+expect "K: the rules loaded" "$?" 0
+start_pair_services K "$NS_KC" "$NS_KS" || { fail "K: services"; done_testing; }
+start_pair_services N "$NS_C" "$NS_S" || { fail "N: services"; done_testing; }
+
+run_probes K K "$T/raw-K.log"
+nfq_run N "$T/nfqtrack-n.rules" "$T/nfqtrack6-n.rules" mark
+nfq_run R "$T/nfqtrack-r.rules" "$T/nfqtrack6-r.rules" repeat
+
+# The table, and a verdict on each row: K, N (mark) and R (repeat) each
+# got the expected outcome.
+printf '# %-44s %-4s %-9s %-9s %-9s %-9s\n' probe fam expected \
+	"K" "N(mark)" "N(repeat)"
+for fam in 4 6; do
+	for i in "${!PROBES[@]}"; do
+		IFS='|' read -r name _ _ want <<<"${PROBES[$i]}"
+		k=${OUT[K,$fam,$i]} n=${OUT[N,$fam,$i]} r=${OUT[R,$fam,$i]}
+		printf '# %-44s IPv%s %-9s %-9s %-9s %-9s\n' "$name" "$fam" "$want" "$k" "$n" "$r"
+	done
+done
+for fam in 4 6; do
+	for i in "${!PROBES[@]}"; do
+		IFS='|' read -r name _ _ want <<<"${PROBES[$i]}"
+		expect "IPv$fam $name: K, N(mark), N(repeat)" \
+			"${OUT[K,$fam,$i]} ${OUT[N,$fam,$i]} ${OUT[R,$fam,$i]}" \
+			"$want $want $want"
+	done
+done
+done_testing
