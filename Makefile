@@ -136,7 +136,7 @@ DEB_BUILD  := gcc libc6-dev make pkg-config libmnl-dev libnetfilter-queue-dev \
               libcap-ng-dev
 DEB_TEST   := iptables iproute2 iputils-ping rsyslog procps clang-format python3 \
               man-db groff-base tcpreplay conntrack curl python3-prometheus-client \
-              python3-scapy \
+              python3-scapy nftables \
               systemd valgrind clang libclang-rt-14-dev
 # To build the Debian package (make deb) and check it.
 DEB_PKG    := build-essential dpkg-dev debhelper lintian
