@@ -136,7 +136,7 @@ DEB_BUILD  := gcc libc6-dev make pkg-config libmnl-dev libnetfilter-queue-dev \
               libcap-ng-dev
 DEB_TEST   := iptables iproute2 iputils-ping rsyslog procps clang-format python3 \
               man-db groff-base tcpreplay conntrack curl python3-prometheus-client \
-              python3-scapy \
+              python3-scapy nftables \
               systemd valgrind clang libclang-rt-14-dev
 # The real software of make bench's web and bulk rows (tests/bench/run.sh
 # runs its own instances, in its namespaces, and stops them).
@@ -408,9 +408,11 @@ bench: deps bench-deps
 	@CORPUS=$(CORPUS) tests/bench/run.sh
 
 # Files in SYSCONFDIR/nfqtrack that the admin edits: installed when missing,
-# never overwritten; uninstalled only when unchanged.
+# never overwritten; uninstalled only when unchanged. Executable ones (ufw's
+# before.init) keep their x bit.
 ETC_FILES  := conf/nfqtrack.conf conf/nfqtrack.rules conf/nfqtrack6.rules \
-	      conf/nfqtrack-stateful.rules conf/nfqtrack6-stateful.rules
+	      conf/nfqtrack-stateful.rules conf/nfqtrack6-stateful.rules \
+	      conf/ufw/before.init conf/ufw/before.rules.sed
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
@@ -427,7 +429,8 @@ install: all
 	@for f in $(ETC_FILES); do \
 		t=$(DESTDIR)$(SYSCONFDIR)/nfqtrack/$${f#conf/}; \
 		if [ -e $$t ]; then echo "keeping the existing $$t"; \
-		else echo "install -m 0644 $$f $$t"; install -m 0644 $$f $$t || exit 1; fi; \
+		else m=0644; [ -x $$f ] && m=0755; \
+			echo "install -D -m $$m $$f $$t"; install -D -m $$m $$f $$t || exit 1; fi; \
 	done
 	@if [ -z "$(DESTDIR)" ]; then $(MAKE) --no-print-directory user; fi
 
@@ -443,7 +446,8 @@ uninstall:
 		if [ -e $$t ] && cmp -s $$t $$f; then rm -f $$t; \
 		elif [ -e $$t ]; then echo "keeping $$t: it was changed"; fi; \
 	done; \
-	rmdir $(DESTDIR)$(SYSCONFDIR)/nfqtrack 2>/dev/null || true
+	rmdir $(DESTDIR)$(SYSCONFDIR)/nfqtrack/ufw $(DESTDIR)$(SYSCONFDIR)/nfqtrack \
+		2>/dev/null || true
 
 # The Debian package, built from a copy of the tree (what git tracks plus
 # what it does not ignore; the whole tree outside git) in DEB_DIR, where

@@ -108,6 +108,8 @@ want="/etc/nfqtrack/nfqtrack-stateful.rules
 /etc/nfqtrack/nfqtrack.rules
 /etc/nfqtrack/nfqtrack6-stateful.rules
 /etc/nfqtrack/nfqtrack6.rules
+/etc/nfqtrack/ufw/before.init
+/etc/nfqtrack/ufw/before.rules.sed
 /usr/local/lib/systemd/system/nfqtrack.service
 /usr/local/lib/sysusers.d/nfqtrack.conf
 /usr/local/sbin/nfqtrackctl
@@ -117,6 +119,9 @@ want="/etc/nfqtrack/nfqtrack-stateful.rules
 /usr/local/share/man/man8/nfqtrackd.8"
 if [ "$(cd "$d" && find . -type f | sed 's/^[.]//' | LC_ALL=C sort)" = "$want" ]; then ok
 else bad "make install DESTDIR=: unexpected files: $(cd "$d" && find . -type f)"; fi
+# ufw's before.init is copied to /etc/ufw as it is: it must run.
+if [ -x "$d/etc/nfqtrack/ufw/before.init" ]; then ok
+else bad "make install: /etc/nfqtrack/ufw/before.init is not executable"; fi
 echo "# changed" >>"$d/etc/nfqtrack/nfqtrack.conf"
 make -s -C "$top" install DESTDIR="$d" >/dev/null
 if grep -q '^# changed' "$d/etc/nfqtrack/nfqtrack.conf"; then ok

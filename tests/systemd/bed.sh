@@ -28,13 +28,15 @@
 BED_CACHE=${BED_CACHE:-/var/cache/nfqtrack-bed}
 BED_WORK=${BED_WORK:-/var/tmp/nfqtrack-bed}
 BED_SUITE=bookworm
-# systemd and its tools, the firewall and the traffic tools, by
-# debootstrap; then, by apt-get in the tree (debootstrap's own resolver
-# fails on some of their dependencies, lintian's), the packages that make
-# and make deb need (NFQ_BUILD_PACKAGES: the Makefile's DEB_BUILD and
-# DEB_PKG), which bring the run-time libraries with them. The container has
-# no network to fetch anything later.
-BED_CORE="systemd systemd-sysv dbus iproute2 iptables procps python3 passwd util-linux"
+# systemd and its tools, the firewalls (iptables, nftables, and ufw for
+# the ufw test) and the traffic tools, by debootstrap; then, by apt-get in
+# the tree (debootstrap's own resolver fails on some of their
+# dependencies, lintian's), the packages that make and make deb need
+# (NFQ_BUILD_PACKAGES: the Makefile's DEB_BUILD and DEB_PKG), which bring
+# the run-time libraries with them. The container has no network to fetch
+# anything later.
+BED_CORE="systemd systemd-sysv dbus iproute2 iptables nftables ufw procps python3 passwd \
+	util-linux"
 BED_EXTRA=${NFQ_BUILD_PACKAGES:-gcc libc6-dev make pkg-config libmnl-dev \
 	libnetfilter-queue-dev libnfnetlink-dev check libpcap-dev libmicrohttpd-dev \
 	libsystemd-dev libcap-ng-dev build-essential dpkg-dev debhelper lintian}

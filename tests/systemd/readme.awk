@@ -1,13 +1,13 @@
 # readme.awk README.md: the commands of the README's deployment walkthrough,
 # for tests/systemd/run.sh to run as written. In the "## Deployment"
 # section, every fenced block whose info string begins with "sh" holds
-# commands; for each command (lines joined at a trailing backslash; blank
-# and comment lines left out) prints the block's info string and the
-# command, each ended by a NUL. Other blocks (the rules as they read, a
-# config excerpt) are text.
+# commands, and so does a block tagged "sh WORD" anywhere in the README
+# (```sh ufw: the ufw setup, wherever its subsection sits); for each
+# command (lines joined at a trailing backslash; blank and comment lines
+# left out) prints the block's info string and the command, each ended by
+# a NUL. Other blocks (the rules as they read, a config excerpt) are text.
 /^## / { in_section = ($0 == "## Deployment") }
-!in_section { next }
-!in_block && /^```sh( |$)/ {
+!in_block && /^```sh( |$)/ && (in_section || /^```sh [^ ]/) {
 	in_block = 1
 	info = substr($0, 4)
 	cmd = ""

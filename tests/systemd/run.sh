@@ -21,12 +21,18 @@
 #    in place of make install, the same checks of the running unit, then
 #    apt purge, which must leave nothing of ours (files, the user's
 #    processes).
+# 3. ufw on nfqtrackd's state: a fresh container, the README's install
+#    block and its ufw block (```sh ufw) as written, with Debian's ufw
+#    package; then probes from the client namespace and from the container
+#    (allowed and closed ports, replies to the container's own TCP and UDP
+#    connections, a stray SYN-ACK), nfqtrackctl list, ufw limit, ufw
+#    reload, the daemon stopped, ufw disable.
 #
 # Needs root, systemd-nspawn and debootstrap (make check-systemd installs
 # them). The base tree is cached in BED_CACHE (/var/cache/nfqtrack-bed);
 # each container runs on an overlay of it that is removed at the end, on
 # failure too. OUT (tests/out/systemd) keeps what the checks saw;
-# BED_PHASES="source deb" (the default) picks the parts to run.
+# BED_PHASES="source deb ufw" (the default) picks the parts to run.
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 HERE=$TOP/tests/systemd
@@ -158,6 +164,39 @@ while done < n and time.monotonic() < end:
 print("connected=%d" % done, flush=True)
 time.sleep(hold)
 EOF
+	cat >"$BED_ROOT/root/bed/udp.py" <<'EOF'
+# udp.py serve ADDR PORT: send every datagram back.
+# udp.py ask ADDR PORT: one datagram; print reply=yes if it comes back
+# within 2 s, else reply=no.
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+if sys.argv[1] == "serve":
+    s.bind((sys.argv[2], int(sys.argv[3])))
+    while True:
+        d, a = s.recvfrom(2048)
+        s.sendto(d, a)
+s.settimeout(2)
+s.sendto(b"query", (sys.argv[2], int(sys.argv[3])))
+try:
+    s.recvfrom(2048)
+    print("reply=yes")
+except socket.timeout:
+    print("reply=no")
+EOF
+	cat >"$BED_ROOT/root/bed/synack.py" <<'EOF'
+# synack.py SRC DST DPORT: one TCP SYN-ACK from SRC:40100 to DST:DPORT,
+# of no connection (the kernel's tracker calls it INVALID), by a raw socket.
+import socket, struct, sys
+src, dst, dport = sys.argv[1], sys.argv[2], int(sys.argv[3])
+def csum(b):
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    s = (s >> 16) + (s & 0xffff)
+    return ~(s + (s >> 16)) & 0xffff
+h = struct.pack("!HHIIBBHHH", 40100, dport, 1000, 2000, 5 << 4, 0x12, 64240, 0, 0)
+ph = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 6, len(h))
+h = h[:16] + struct.pack("!H", csum(ph + h)) + h[18:]
+socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP).sendto(h, (dst, 0))
+EOF
 	cat >"$BED_ROOT/root/bed/fields.py" <<'EOF'
 # fields.py KEY...: journalctl -o json on stdin; each entry's KEY=VALUE for
 # the keys asked, one entry a line.
@@ -231,14 +270,18 @@ pre_lines() {
 		awk -v m="_PID=$main" '$1 != m { sub(/^_PID=[0-9]+ MESSAGE=/, ""); print }'
 }
 
-# readme KIND DIR: the walkthrough, run inside from DIR: the README's
-# install block for KIND (```sh install-KIND, in place of step 1), then
-# every ```sh block of its Deployment section in order. Each command is
-# run alone, as pasted, and must exit 0. After the rules are loaded a
-# connection is held, so that the commands that follow have a flow to show.
+# readme KIND DIR [PASS...]: the walkthrough, run inside from DIR: the
+# README's install block for KIND (```sh install-KIND, in place of step 1),
+# then every ```sh block of its Deployment section in order; or the blocks
+# whose info string is each PASS in turn. Each command is run alone, as
+# pasted, and must exit 0. After the rules are loaded a connection is held,
+# so that the commands that follow have a flow to show.
 readme() {
-	local kind=$1 dir=$2 info cmd out rc i=0 label pass t
-	for pass in "sh install-$kind" sh; do
+	local kind=$1 dir=$2 info cmd out rc i=0 label pass t passes
+	shift 2
+	passes=("$@")
+	[ $# -gt 0 ] || passes=("sh install-$kind" sh)
+	for pass in "${passes[@]}"; do
 		while IFS= read -r -d '' info && IFS= read -r -d '' cmd; do
 			[ "$info" = "$pass" ] || continue
 			i=$((i + 1))
@@ -246,13 +289,13 @@ readme() {
 			t=$(date +%s)
 			out=$(bed timeout -k 10 900 bash -c "cd $dir && $cmd" 2>&1)
 			rc=$?
-			[ "$pass" = sh ] || INSTALL=$((INSTALL + $(date +%s) - t))
+			case $pass in "sh install-"*) INSTALL=$((INSTALL + $(date +%s) - t)) ;; esac
 			printf '$ %s\n%s\n' "$cmd" "$out" >>"$OUT/readme-$kind.txt"
 			if [ $rc -eq 0 ]; then ok "$label"; else
 				notok "$label: exit $rc"
 				echo "$out" | tail -n 15 | sed 's/^/#   /'
 				# Nothing after a failed install could work.
-				[ "$pass" = sh ] || return 1
+				case $pass in "sh install-"*) return 1 ;; esac
 			fi
 			case $cmd in
 			ip6tables-restore*) hold >/dev/null && sleep 1 ;;
@@ -492,7 +535,134 @@ phase_deb() {
 	check "deb: the unit is gone" sh -c "! nsenter -t $BED_LEADER -a systemctl cat nfqtrack >/dev/null 2>&1"
 }
 
-for phase in ${BED_PHASES:-source deb}; do
+# ufw on nfqtrackd's state, set up as the README's ufw block says, in a
+# fresh container with Debian's ufw package.
+# ufw_rules: the before.init rules loaded, as "IPv4 IPv6" counts of
+# rules on ens3 that notrack or queue.
+ufw_rules() {
+	local ipt n=
+	for ipt in iptables ip6tables; do
+		n="$n$(bed "$ipt-save" | grep -c -- '-[io] ens3 .*-j \(CT --notrack\|NFQUEUE\)') "
+	done
+	echo "${n% }"
+}
+# counter RULE: the packets that an iptables rule (as iptables-save writes
+# it, without -A) has matched.
+counter() {
+	bed iptables-save -c | awk -v r="$1" '{ c = $1; $1 = ""; sub(/^ -A /, "") }
+		$0 == r { gsub(/[][]/, "", c); split(c, p, ":"); print p[1]; exit }'
+}
+# probe WHAT EXPECT COMMAND...: run COMMAND, its output must be EXPECT;
+# the line goes to the probe table.
+probe() {
+	local what=$1 want=$2 out
+	shift 2
+	out=$("$@" 2>&1 | tail -n 1)
+	printf '%-62s %-14s %s\n' "$what" "$out" "$([ "$out" = "$want" ] && echo ok || echo "NOT $want")" \
+		>>"$OUT/ufw-probes.txt"
+	if [ "$out" = "$want" ]; then ok "ufw: $what: $out"; else notok "ufw: $what: $out, not $want"; fi
+}
+out_tcp() { bed python3 /root/bed/tcp.py open "$CLIENT" 8080 1 0; }
+out_udp() { bed python3 /root/bed/udp.py ask "$CLIENT" 53; }
+in_tcp() { bed ip netns exec client python3 /root/bed/tcp.py open "$SERVER" "$@"; }
+
+phase_ufw() {
+	local a b n est inv
+	setup_begin
+	bed_tree "$TAG-ufw" || { notok "ufw: a live tree"; setup_end; return; }
+	put_clone
+	put_helpers
+	bed_boot || { notok "ufw: the container boots"; setup_end; return; }
+	# Servers: in the container on 22 (allowed), 443 (net_up: closed) and
+	# 2222 (ufw limit); in the client namespace, a TCP and a UDP (DNS-like)
+	# peer for the container's own connections.
+	if net_up &&
+		bed systemd-run --quiet --unit=bed-ssh python3 /root/bed/tcp.py serve "$SERVER" 22 &&
+		bed systemd-run --quiet --unit=bed-limit python3 /root/bed/tcp.py serve "$SERVER" 2222 &&
+		bed systemd-run --quiet --unit=bed-peer ip netns exec client \
+			python3 /root/bed/tcp.py serve "$CLIENT" 8080 &&
+		bed systemd-run --quiet --unit=bed-dns ip netns exec client \
+			python3 /root/bed/udp.py serve "$CLIENT" 53; then
+		ok "ufw: the container boots, the network and the servers are up ($(bed ufw version | head -n 1))"
+	else notok "ufw: the container's network and servers"; fi
+	setup_end
+
+	readme ufw /root/nfqtrack "sh install-source" "sh ufw" || return
+	: >"$OUT/ufw-probes.txt"
+	check "ufw: nfqtrack is active" wait_for 10 bed systemctl -q is-active nfqtrack
+	check "ufw: verdict_mode = mark in force" sh -c "nsenter -t $BED_LEADER -a nfqtrackctl config 2>&1 | grep -qx 'verdict_mode = mark'"
+	bed ufw status verbose >"$OUT/ufw-status.txt" 2>&1
+	if grep -q '^Status: active' "$OUT/ufw-status.txt" && grep -q '^22/tcp  *ALLOW IN' "$OUT/ufw-status.txt"; then
+		ok "ufw: ufw status: active, 22/tcp allowed"
+	else notok "ufw: ufw status: active, 22/tcp allowed"; note "$OUT/ufw-status.txt"; fi
+	n=$(ufw_rules)
+	check "ufw: before.init start loaded the notrack and queue rules on ens3 (IPv4 IPv6: $n)" [ "$n" = "4 4" ]
+	n="$(bed iptables-save | grep -c -- '--comment nfqtrack ') $(bed ip6tables-save | grep -c -- '--comment nfqtrack ')"
+	check "ufw: the mark lines of before.rules and before6.rules are loaded ($n)" [ "$n" = "4 4" ]
+
+	# Probes. The client connects from outside the container's network
+	# namespace; the container connects out to the client.
+	probe "client -> 22/tcp (ufw allow 22/tcp)" connected=1 in_tcp 22 1 0
+	probe "client -> 443/tcp (no rule: ufw's default deny)" connected=0 in_tcp 443 1 0
+	est="ufw-before-input -m mark --mark 0x5000000/0xd000000 -m comment --comment nfqtrack -j ACCEPT"
+	a=$(counter "$est")
+	probe "container -> client 8080/tcp (reply ESTABLISHED by mark)" connected=1 out_tcp
+	probe "container -> client 53/udp (reply ESTABLISHED by mark)" reply=yes out_udp
+	b=$(counter "$est")
+	check "ufw: the replies were accepted by the ESTABLISHED mark line (${a:-?} -> ${b:-?} packets)" \
+		[ "${b:-0}" -gt "${a:-0}" ]
+	inv="ufw-before-input -m mark --mark 0x9000000/0xf000000 -m comment --comment nfqtrack -j DROP"
+	a=$(counter "$inv")
+	bed ip netns exec client python3 /root/bed/synack.py "$CLIENT" "$SERVER" 22
+	sleep 0.5
+	b=$(counter "$inv")
+	check "ufw: a stray SYN-ACK to the allowed port 22 dropped by the INVALID mark line (${a:-?} -> ${b:-?} packets)" \
+		[ "${b:-0}" -gt "${a:-0}" ]
+	bed nfqtrackctl list >"$OUT/ufw-list.txt" 2>&1
+	n=0
+	grep -q "^tcp .* src=$CLIENT dst=$SERVER sport=[0-9]* dport=22 " "$OUT/ufw-list.txt" && n=$((n + 1))
+	grep -q "^tcp .* src=$SERVER dst=$CLIENT sport=[0-9]* dport=8080 " "$OUT/ufw-list.txt" && n=$((n + 1))
+	grep -q "^udp .* src=$SERVER dst=$CLIENT sport=[0-9]* dport=53 " "$OUT/ufw-list.txt" && n=$((n + 1))
+	if [ $n = 3 ]; then ok "ufw: nfqtrackctl list shows the flows to 22, 8080 and 53 ($(wc -l <"$OUT/ufw-list.txt") lines)"; else
+		notok "ufw: nfqtrackctl list shows the flows to 22, 8080 and 53 ($n of 3)"; note "$OUT/ufw-list.txt"; fi
+
+	# ufw limit: its --ctstate NEW -m recent never matches UNTRACKED
+	# packets, so every connection is let in (the README says so).
+	bed ufw limit 2222/tcp >/dev/null
+	probe "client -> 2222/tcp x8 at once (ufw limit: a plain allow)" connected=8 in_tcp 2222 8 0
+
+	# ufw reload runs before.init stop and start twice each: the rules are
+	# there once, and the container's connections still get replies.
+	check "ufw: ufw reload" bed ufw reload
+	n=$(ufw_rules)
+	check "ufw: after ufw reload, the rules once each (IPv4 IPv6: $n)" [ "$n" = "4 4" ]
+	probe "after ufw reload: container -> client 8080/tcp" connected=1 out_tcp
+
+	# nfqtrackd stopped: --queue-bypass, packets meet ufw unmarked:
+	# stateless allowances hold, replies are not ESTABLISHED (fail-closed).
+	bed systemctl stop nfqtrack
+	check "ufw: systemctl stop nfqtrack" [ $? -eq 0 ]
+	probe "nfqtrackd stopped: client -> 22/tcp" connected=1 in_tcp 22 1 0
+	probe "nfqtrackd stopped: client -> 443/tcp" connected=0 in_tcp 443 1 0
+	probe "nfqtrackd stopped: container -> client 8080/tcp (fail-closed)" connected=0 out_tcp
+	probe "nfqtrackd stopped: container -> client 53/udp (fail-closed)" reply=no out_udp
+	bed systemctl start nfqtrack
+	check "ufw: systemctl start nfqtrack" wait_for 10 bed systemctl -q is-active nfqtrack
+	probe "nfqtrackd back: container -> client 8080/tcp" connected=1 out_tcp
+
+	# ufw disable: before.init stop takes the rules out; the kernel tracks
+	# again and nothing is queued.
+	check "ufw: ufw disable" bed ufw disable
+	n=$(ufw_rules)
+	check "ufw: after ufw disable, no notrack or queue rule left (IPv4 IPv6: $n)" [ "$n" = "0 0" ]
+	a=$(bed nfqtrackctl count 2>&1)
+	probe "ufw disabled: container -> client 8080/tcp" connected=1 out_tcp
+	b=$(bed nfqtrackctl count 2>&1)
+	check "ufw: after ufw disable, nfqtrackd sees no new flow ($a -> $b flows)" [ "${b:-x}" -le "${a:-0}" ]
+	note "$OUT/ufw-probes.txt"
+}
+
+for phase in ${BED_PHASES:-source deb ufw}; do
 	"phase_$phase"
 	bed_cleanup
 done
