@@ -238,7 +238,7 @@ stop_all() {
 # rate units (req or bytes) consumer_ticks total_ticks queued
 # flows_created errors.
 measure() {
-	local row=$1 c=$2 run=$3 q0=0 q1=0 c0=0 c1=0 s0 s1 ct rate units flows=- err=0
+	local row=$1 c=$2 run=$3 q0=0 q1=0 c0=0 c1=0 s0 s1 ct rate units flows=- err=0 batch=
 	net_up || return 1
 	rules "$c" || return 1
 	start_consumer "$c" || return 1
@@ -277,6 +277,15 @@ print(e["bits_per_second"] / 1e9, e["bytes"])' "$T/client.out" 2>/dev/null)
 	}
 	stop_all
 	netns_cleanup
+	# bench_bare's own count, when it stops: packets per receive call,
+	# how well it batches.
+	case $c in
+	b | bg | bs)
+		batch=$(tail -1 "$T/bare.out" | awk '{ for (i = 1; i <= NF; i++) {
+				split($i, kv, "="); v[kv[1]] = kv[2] }
+			if (v["recv_calls"] > 0) printf ", %.1f pkts per receive", v["pkts"] / v["recv_calls"] }')
+		;;
+	esac
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$row" "$c" "$run" \
 		"$rate" "$units" $((c1 - c0)) $((c1 - c0 + s1 - s0 + ct)) \
 		$((q1 - q0)) "${flows:--}" "${err:-0}" >>"$OUT/real.tsv"
@@ -284,7 +293,7 @@ print(e["bits_per_second"] / 1e9, e["bytes"])' "$T/client.out" 2>/dev/null)
 		"$row" "$c" "$run" "$rate" "$([ "$row" = web ] && echo req/s || echo Gb/s)" \
 		"$units" "$([ "$row" = web ] && echo requests || echo bytes)" \
 		$((q1 - q0)) $((c1 - c0)) $((c1 - c0 + s1 - s0 + ct)) \
-		"$([ "$flows" != - ] && echo ", flows_created $flows")$([ "${err:-0}" != 0 ] && echo ", socket errors $err")"
+		"$([ "$flows" != - ] && echo ", flows_created $flows")$([ "${err:-0}" != 0 ] && echo ", socket errors $err")$batch"
 }
 
 for bin in "$BARE" "$NFQTRACKD" "$NFQTRACKCTL"; do
