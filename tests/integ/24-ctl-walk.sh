@@ -52,19 +52,23 @@ n=$(ctl count)
 expect_ge "a table of $FLOWS flows" "${n:-0}" "$FLOWS"
 
 # ping_rtt SECONDS: ping through the queue for so long, one every 10 ms;
-# prints "RECEIVED AVG_MS MAX_MS" (rounded up).
+# prints "SENT RECEIVED AVG_MS MAX_MS" (rounded up). A loaded machine (a
+# sanitizer build beside other work) may send fewer than asked before the
+# deadline: what counts is that every one sent is answered.
 ping_rtt() {
 	ip netns exec "$NS_C" ping -n -q -c $(($1 * 100)) -i 0.01 -W 1 \
 		-w $(($1 + 5)) "$V4_S" >"$T/ping.out" 2>&1
-	local got avg max
+	local sent got avg max
+	sent=$(grep -oE '[0-9]+ packets transmitted' "$T/ping.out" | cut -d' ' -f1)
 	got=$(grep -oE '[0-9]+ received' "$T/ping.out" | cut -d' ' -f1)
 	read -r avg max < <(sed -n 's|^rtt min/avg/max/mdev = [0-9.]*/\([0-9.]*\)/\([0-9.]*\)/.*|\1 \2|p' "$T/ping.out")
-	awk -v g="${got:-0}" -v a="${avg:-9999}" -v m="${max:-9999}" \
-		'BEGIN { printf "%d %d %d\n", g, a + 0.999, m + 0.999 }'
+	awk -v s="${sent:-0}" -v g="${got:-0}" -v a="${avg:-9999}" \
+		-v m="${max:-9999}" \
+		'BEGIN { printf "%d %d %d %d\n", s, g, a + 0.999, m + 0.999 }'
 }
 
-read -r got idle_avg idle_max < <(ping_rtt 3)
-echo "# ping alone: $got/300 answered, avg ${idle_avg} ms, max ${idle_max} ms"
+read -r sent got idle_avg idle_max < <(ping_rtt 3)
+echo "# ping alone: $got/$sent answered (300 asked), avg ${idle_avg} ms, max ${idle_max} ms"
 
 # Alone, for the record: a whole listing, and one that matches nothing.
 t0=$(date +%s%N)
@@ -95,7 +99,7 @@ PIDS+=($!)
 loop "$T/top" top -n 1000 &
 PIDS+=($!)
 sleep 0.5
-read -r got busy_avg busy_max < <(ping_rtt $((SECS - 2)))
+read -r sent got busy_avg busy_max < <(ping_rtt $((SECS - 2)))
 for _ in $(seq $((LISTERS + 2))); do
 	wait "${PIDS[-1]}" 2>/dev/null
 	forget_pid "${PIDS[-1]}"
@@ -112,8 +116,9 @@ read -r tops bad <"$T/top"
 expect "top client: every top complete" "$bad" 0
 echo "# walks of the $n-flow table in $SECS s: $lists lists, $flushes flushes; $tops tops"
 expect_ge "the lists went on all along" "$lists" "$LISTERS"
-echo "# ping beside them: $got/$(((SECS - 2) * 100)) answered, avg ${busy_avg} ms, max ${busy_max} ms"
-expect "every ping answered" "$got" $(((SECS - 2) * 100))
+echo "# ping beside them: $got/$sent answered ($(((SECS - 2) * 100)) asked), avg ${busy_avg} ms, max ${busy_max} ms"
+expect_ge "the ping ran all along: sent" "$sent" $(((SECS - 2) * 50))
+expect "every ping answered" "$got" "$sent"
 if [ "$TIMED" = yes ]; then
 	check "the ping's worst round trip stays under $MAX_RTT ms" \
 		test "$busy_max" -lt "$MAX_RTT"
