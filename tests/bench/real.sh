@@ -16,6 +16,9 @@
 #   bs  bench_bare with only TCP SYN, FIN and RST queued: one rule before
 #       the shipped ones accepts the rest
 #   c   nfqtrackd, default configuration, under the shipped rules
+#   cm  nfqtrackd with verdict_mode = mark under the shipped stateful
+#       firewall (conf/nfqtrack-stateful.rules, its open ports made the
+#       bench's): the state marks' cost, batches split where marks change
 # "The shipped rules" are conf/nfqtrack.rules with eth0 replaced by the
 # server's veth end: notrack in raw, INPUT and OUTPUT to queue 0.
 # Every process and both namespaces are made fresh for each run, so that
@@ -28,7 +31,7 @@
 # all of these; the kernel's network work is in it, charged to whichever
 # of them it ran in. Queued packets are the queue's id_sequence.
 #
-# Environment: ROWS (web bulk) REAL_CASES (a k b bg bs c) REAL_RUNS (2)
+# Environment: ROWS (web bulk) REAL_CASES (a k b bg bs c cm) REAL_RUNS (2)
 # REAL_SECS (10) WRK_CONNS (32) WRK_THREADS (1) NGINX_WORKERS (1)
 # OUT (results directory). Only processes started here are signalled, by
 # PID; the namespaces are removed on exit, on failure and on ^C alike.
@@ -40,7 +43,7 @@ NFQTRACKD=$TOP/src/nfqtrackd
 NFQTRACKCTL=$TOP/src/nfqtrackctl
 BARE=$TOP/tests/bin/bench_bare
 ROWS=${ROWS:-web bulk}
-REAL_CASES=${REAL_CASES:-a k b bg bs c}
+REAL_CASES=${REAL_CASES:-a k b bg bs c cm}
 REAL_RUNS=${REAL_RUNS:-2}
 REAL_SECS=${REAL_SECS:-10}
 WRK_CONNS=${WRK_CONNS:-32}
@@ -122,6 +125,14 @@ rules() {
 			--ctstate NEW,ESTABLISHED,RELATED -j ACCEPT
 		return
 		;;
+	cm)
+		sed -e "s/\\<eth0\\>/$DEV/g" \
+			-e "s/--dport 80 /--dport $HTTP_PORT /" \
+			-e "/--dport 22 /a -A INPUT -p tcp --dport $IPERF_PORT -j ACCEPT" \
+			"$TOP/conf/nfqtrack-stateful.rules" |
+			ip netns exec "$NS_S" iptables-restore
+		return
+		;;
 	esac
 	sed "s/\\<eth0\\>/$DEV/g" "$TOP/conf/nfqtrack.rules" |
 		ip netns exec "$NS_S" iptables-restore --noflush || return 1
@@ -142,8 +153,8 @@ start_consumer() {
 		ip netns exec "$NS_S" "$BARE" -c 128 -r 8388608 -Q 4096 -N \
 			$([ "$1" = bg ] && echo -G) -t 600 >>"$T/bare.out" 2>&1 &
 		;;
-	c)
-		ip netns exec "$NS_S" "$NFQTRACKD" -e -c "$T/nfqtrackd.conf" \
+	c | cm)
+		ip netns exec "$NS_S" "$NFQTRACKD" -e -c "$T/nfqtrackd-$1.conf" \
 			>>"$T/nfqtrackd.out" 2>&1 &
 		;;
 	*) return 0 ;;
@@ -250,7 +261,7 @@ measure() {
 	if [ -n "$CONS_PID" ]; then
 		q1=$(qstat)
 		c1=$(cpu_ticks "$CONS_PID")
-		if [ "$c" = c ]; then
+		if [ "$c" = c ] || [ "$c" = cm ]; then
 			flows=$("$NFQTRACKCTL" -s "$T/ctl" stats 2>/dev/null |
 				awk '$1 == "flows_created" { print $2 }')
 		fi
@@ -327,13 +338,16 @@ http {
 EOF
 mkdir -p "$T/tmp"
 # The default configuration, less what a run here must change.
-cat >"$T/nfqtrackd.conf" <<EOF
+cat >"$T/nfqtrackd-c.conf" <<EOF
 ctl_socket = $T/ctl
 syslog_socket = $T/no-syslog
 user = root
 EOF
-"$NFQTRACKD" -t -c "$T/nfqtrackd.conf" >/dev/null ||
-	{ echo "real: the nfqtrackd config is refused" >&2; exit 1; }
+{ cat "$T/nfqtrackd-c.conf"; echo "verdict_mode = mark"; } >"$T/nfqtrackd-cm.conf"
+for f in c cm; do
+	"$NFQTRACKD" -t -c "$T/nfqtrackd-$f.conf" >/dev/null ||
+		{ echo "real: the nfqtrackd config ($f) is refused" >&2; exit 1; }
+done
 
 echo "== real software: rows {$ROWS}, cases {$REAL_CASES}, $REAL_RUNS rounds of $REAL_SECS s"
 for run in $(seq "$REAL_RUNS"); do
@@ -363,6 +377,7 @@ label() {
 	bg) echo "bare loop + GSO, every packet" ;;
 	bs) echo "bare loop, only SYN/FIN/RST queued" ;;
 	c) echo "nfqtrackd, shipped rules" ;;
+	cm) echo "nfqtrackd, mark, stateful rules" ;;
 	esac
 }
 
@@ -389,10 +404,8 @@ label() {
 			"$(num "$(mean bulk "$c" '($5 > 0 ? $7 / hz * 1e12 / $5 : 0)')" %.0f)"
 	done
 	echo "pkts/req: packets queued per request; us/req, ms/GB: CPU of the consumer (c) and in total (t: consumer, server, client)"
-	if grep -q '^web	c	' "$OUT/real.tsv"; then
-		awk -F'\t' '$2 == "c" && $1 == "web" { printf "nfqtrackd flows_created, web run %s: %s for %s requests (%s socket errors)\n", $3, $9, $5, $10 }
-			$2 == "c" && $1 == "bulk" { printf "nfqtrackd flows_created, bulk run %s: %s\n", $3, $9 }' "$OUT/real.tsv"
-	fi
+	awk -F'\t' '($2 == "c" || $2 == "cm") && $1 == "web" { printf "nfqtrackd (%s) flows_created, web run %s: %s for %s requests (%s socket errors)\n", $2, $3, $9, $5, $10 }
+		($2 == "c" || $2 == "cm") && $1 == "bulk" { printf "nfqtrackd (%s) flows_created, bulk run %s: %s\n", $2, $3, $9 }' "$OUT/real.tsv"
 	awk -F'\t' '$10 > 0 && $1 == "web" { printf "warning: web %s run %s: %s socket errors\n", $2, $3, $10 }' "$OUT/real.tsv"
 } >"$OUT/real.txt"
 cat "$OUT/real.txt"
