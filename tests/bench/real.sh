@@ -262,8 +262,13 @@ measure() {
 		q1=$(qstat)
 		c1=$(cpu_ticks "$CONS_PID")
 		if [ "$c" = c ] || [ "$c" = cm ]; then
-			flows=$("$NFQTRACKCTL" -s "$T/ctl" stats 2>/dev/null |
-				awk '$1 == "flows_created" { print $2 }')
+			"$NFQTRACKCTL" -s "$T/ctl" stats >"$T/stats" 2>/dev/null
+			flows=$(awk '$1 == "flows_created" { print $2 }' "$T/stats")
+			# How well the verdicts batch: packets per verdict
+			# message (a mark change splits a batch).
+			batch=$(awk '$1 == "queue_packets" { p = $2 }
+				$1 == "queue_verdict_msgs" { m = $2 }
+				END { if (m > 0) printf ", %.1f pkts per verdict message", p / m }' "$T/stats")
 		fi
 	fi
 	ct=$(times_ticks "$T/client.times")
