@@ -364,7 +364,7 @@ static const char *set_range(struct conf *c, const struct key *k, const char *v,
 	return NULL;
 }
 
-/* A mark mask, decimal or 0x hex, exactly MARK_BITS contiguous bits,
+/* A mark mask, decimal or 0x hex, MARK_BITS or MARK_BITS_STATE contiguous bits,
  * into the uint32 at k's offset. Returns NULL, or the problem (in buf). */
 static const char *set_mask(struct conf *c, const struct key *k, const char *v,
 			    char *buf, size_t buflen)
@@ -381,9 +381,9 @@ static const char *set_mask(struct conf *c, const struct key *k, const char *v,
 	}
 	if (mark_layout_init(&l, (uint32_t)n) < 0) {
 		snprintf(buf, buflen,
-			 "%s is not %d contiguous bits (0x3f000000, 0x3f, "
-			 "0xfc000000, ...)",
-			 v, MARK_BITS);
+			 "%s is not %d or %d contiguous bits (0x3f000000, "
+			 "0x0f000000, 0x3f, ...)",
+			 v, MARK_BITS, MARK_BITS_STATE);
 		return buf;
 	}
 	*u32_at(c, k) = (uint32_t)n;

@@ -13,19 +13,23 @@ _Static_assert(CT_STATE_COUNT <= 8, "enum ct_state fits the 3-bit field");
 int mark_layout_init(struct mark_layout *l, uint32_t mask)
 {
 	uint8_t shift = 0;
+	bool full;
 
 	if (!mask)
 		return -1;
 	while (!(mask >> shift & 1))
 		shift++;
-	if (shift > 32 - MARK_BITS || mask >> shift != (1u << MARK_BITS) - 1)
+	full = shift <= 32 - MARK_BITS &&
+	       mask >> shift == (1u << MARK_BITS) - 1;
+	if (!full && (shift > 32 - MARK_BITS_STATE ||
+		      mask >> shift != (1u << MARK_BITS_STATE) - 1))
 		return -1;
 	*l = (struct mark_layout){
 		.mask = mask,
 		.seen = 1u << shift,
 		.state = 7u << (shift + 1),
-		.reply = 1u << (shift + 4),
-		.assured = 1u << (shift + 5),
+		.reply = full ? 1u << (shift + 4) : 0,
+		.assured = full ? 1u << (shift + 5) : 0,
 		.shift = shift,
 	};
 	return 0;
@@ -68,6 +72,8 @@ size_t mark_matches(const struct mark_layout *l, struct mark_match *m)
 		.set_mask = field,
 		.set2 = state_value(l, CT_STATE_RELATED),
 	};
+	if (!l->reply)
+		goto seen;
 	m[n++] = (struct mark_match){
 		.ct = "--ctdir ORIGINAL",
 		.value = l->seen,
@@ -88,6 +94,7 @@ size_t mark_matches(const struct mark_layout *l, struct mark_match *m)
 		.value = l->seen,
 		.mask = l->seen | l->assured,
 	};
+seen:
 	m[n++] = (struct mark_match){
 		.ct = "(not seen by nfqtrackd)",
 		.value = l->seen,
@@ -104,9 +111,14 @@ void mark_print(const struct mark_layout *l, FILE *out)
 
 	fprintf(out,
 		"# mark_mask 0x%08" PRIx32 ": SEEN 0x%08" PRIx32
-		", STATE 0x%08" PRIx32 ", REPLY 0x%08" PRIx32
-		", ASSURED 0x%08" PRIx32 "\n",
-		l->mask, l->seen, l->state, l->reply, l->assured);
+		", STATE 0x%08" PRIx32,
+		l->mask, l->seen, l->state);
+	if (l->reply)
+		fprintf(out, ", REPLY 0x%08" PRIx32 ", ASSURED 0x%08" PRIx32,
+			l->reply, l->assured);
+	else
+		fprintf(out, " (the state alone: no --ctdir, no --ctstatus)");
+	fprintf(out, "\n");
 	fprintf(out, "# iptables (-m conntrack MATCH becomes -m mark ...)\n");
 	for (size_t i = 0; i < n; i++)
 		fprintf(out,

@@ -154,8 +154,8 @@ static const struct error_case {
 	{ "rcvbuf = 17179869184G\n",
 	  "t.conf:1: rcvbuf: '17179869184G' is too large\n" },
 	{ "\n\nmark_mask = 0x3f000001\n",
-	  "t.conf:3: mark_mask: 0x3f000001 is not 6 contiguous bits "
-	  "(0x3f000000, 0x3f, 0xfc000000, ...)\n" },
+	  "t.conf:3: mark_mask: 0x3f000001 is not 6 or 4 contiguous bits "
+	  "(0x3f000000, 0x0f000000, 0x3f, ...)\n" },
 	{ "mark_mask = 0xfc0000000\n",
 	  "t.conf:1: mark_mask: '0xfc0000000' is not a 32-bit number\n" },
 	{ "mark_mask = -1\n", NULL },

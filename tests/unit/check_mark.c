@@ -17,8 +17,9 @@
 
 START_TEST(mask_validation)
 {
-	static const uint32_t good[] = { 0x3f000000, 0x3f, 0xfc000000,
-					 0x00fc0000, 0x7e };
+	static const uint32_t good[] = { 0x3f000000, 0x3f,	 0xfc000000,
+					 0x00fc0000, 0x7e,	 0x0f000000,
+					 0xf,	     0xf0000000, 0x1e00 };
 	static const uint32_t bad[] = {
 		0,	    0x1f000000, 0x7f000000, 0x3f000001,	    0x3d000000,
 		0xffffffff, 0x7,	0xf8000001, 0x3f00 << 1 | 1
@@ -49,6 +50,49 @@ START_TEST(default_mask_fields)
 	ck_assert_uint_eq(l.reply, 0x10000000);
 	ck_assert_uint_eq(l.assured, 0x20000000);
 	ck_assert_uint_eq(l.seen | l.state | l.reply | l.assured, l.mask);
+}
+END_TEST
+
+/* The state alone (4 bits): no REPLY or ASSURED written, nothing of the
+ * admin's touched past the mask, and only the state matches offered. */
+START_TEST(state_only_layout)
+{
+	struct mark_layout l;
+	struct mark_match m[MARK_MATCHES];
+	size_t n;
+	char buf[2048];
+	FILE *f;
+
+	ck_assert_int_eq(mark_layout_init(&l, 0x0f000000), 0);
+	ck_assert_uint_eq(l.seen, 0x01000000);
+	ck_assert_uint_eq(l.state, 0x0e000000);
+	ck_assert_uint_eq(l.reply, 0);
+	ck_assert_uint_eq(l.assured, 0);
+	/* Reply and assured change nothing: the same mark for every packet
+	 * of an established flow, whichever way it goes. */
+	ck_assert_uint_eq(mark_of(&l, CT_STATE_ESTABLISHED, true, true,
+				  0xf0000042),
+			  0xf5000042);
+	ck_assert_uint_eq(mark_of(&l, CT_STATE_ESTABLISHED, false, false,
+				  0xf0000042),
+			  0xf5000042);
+	ck_assert_uint_eq(mark_of(&l, CT_STATE_NEW, false, false, 0),
+			  0x03000000);
+	n = mark_matches(&l, m);
+	ck_assert_uint_eq(n, 7);
+	for (size_t i = 0; i < n; i++)
+		ck_assert_msg(strncmp(m[i].ct, "--ctdir", 7) &&
+				      !strstr(m[i].ct, "--ctstatus"),
+			      "%s", m[i].ct);
+	ck_assert_str_eq(m[n - 1].ct, "(not seen by nfqtrackd)");
+	f = fmemopen(buf, sizeof(buf), "w");
+	ck_assert_ptr_nonnull(f);
+	mark_print(&l, f);
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(buf, "the state alone"));
+	ck_assert_ptr_null(strstr(buf, "--ctdir ORIGINAL"));
+	ck_assert_ptr_nonnull(
+		strstr(buf, "-m mark --mark 0x05000000/0x0d000000"));
 }
 END_TEST
 
@@ -267,6 +311,7 @@ static Suite *mark_suite(void)
 
 	tcase_add_test(tc, mask_validation);
 	tcase_add_test(tc, default_mask_fields);
+	tcase_add_test(tc, state_only_layout);
 	tcase_add_test(tc, every_state_direction_assured);
 	tcase_add_test(tc, other_bits_kept);
 	tcase_add_test(tc, seen_test);
