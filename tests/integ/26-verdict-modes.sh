@@ -11,7 +11,8 @@
 # PREROUTING) survives. The loop guard: a queue rule that does not skip
 # marked packets, in repeat mode: traffic still flows, in bounded time,
 # every packet comes back once and is counted already_marked. A reload
-# switches the mode under held connections without losing one.
+# switches the mode under held connections without losing one. A 4-bit
+# mark_mask writes the state alone.
 # (The shipped stateful rules and the firewall agreement are tested
 # elsewhere: this is the plumbing.)
 QUEUE_RULES=no
@@ -216,6 +217,28 @@ tcp_done
 check "the reload's settings line names the mode" \
 	wait_syslog "reloaded: .*verdict_mode mark \(mark_mask 0x3f000000\)"
 check_accounting reload
+
+# The state alone (a 4-bit mark_mask): the same --ctstate values, no
+# REPLY or ASSURED bits written, the admin's bits kept.
+write_conf "$T/nfqtrack.conf" <<EOF
+verdict_mode = mark
+mark_mask = 0x0f000000
+EOF
+"$NFQTRACKCTL" -s "$CTL" reload >/dev/null || fail "reload to a 4-bit mask"
+load_rules mark || fail "state-only rules"
+traffic state-only
+expect "state-only: every INPUT packet marked" "$(count filter INPUT in_unseen)" 0
+expect "state-only: the 5 SYNs matched NEW" "$(count filter INPUT in_syn_new)" 5
+expect "state-only: INPUT is NEW or ESTABLISHED" \
+	"$(($(count filter INPUT in_new) + $(count filter INPUT in_est)))" \
+	"$(count filter INPUT in_all)"
+expect "state-only: the server's packets ESTABLISHED" \
+	"$(count filter OUTPUT out_est)" "$(count filter OUTPUT out_all)"
+expect "state-only: no REPLY bit" "$(count filter OUTPUT out_reply)" 0
+expect "state-only: no ASSURED bit" "$(count filter INPUT in_assured)" 0
+expect "state-only: the admin's mark in other bits survived" \
+	"$(count filter INPUT in_admin)" "$(count filter INPUT in_all)"
+check_accounting state-only
 
 stop_daemon TERM
 expect "SIGTERM: exit status 0" "$DAEMON_RC" 0
