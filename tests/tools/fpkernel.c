@@ -90,11 +90,27 @@ static int nft(char *out, size_t outlen, const char *fmt, ...)
 	nft_ctx_buffer_output(ctx);
 	nft_ctx_buffer_error(ctx);
 	r = nft_run_cmd_from_buffer(ctx, cmd);
-	if (r)
+	if (r && !out)
 		fprintf(stderr, "# nft: %s: %s", cmd,
 			nft_ctx_get_error_buffer(ctx));
 	if (out)
 		snprintf(out, outlen, "%s", nft_ctx_get_output_buffer(ctx));
+	nft_ctx_free(ctx);
+	return r;
+}
+
+/* Run a script of any length; 0 or the error (printed). */
+static int nft_script(const char *script)
+{
+	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	int r;
+
+	nft_ctx_buffer_output(ctx);
+	nft_ctx_buffer_error(ctx);
+	r = nft_run_cmd_from_buffer(ctx, script);
+	if (r)
+		fprintf(stderr, "# nft: %.200s\n",
+			nft_ctx_get_error_buffer(ctx));
 	nft_ctx_free(ctx);
 	return r;
 }
@@ -106,15 +122,19 @@ static void test_table(int port)
 	nft(NULL, 0,
 	    "add table inet fpktest\ndelete table inet fpktest\n"
 	    "table inet fpktest {\n"
-	    "\tcounter out {\n\t}\n"
-	    "\tcounter in {\n\t}\n"
+	    "\tcounter tcp_out {\n\t}\n"
+	    "\tcounter tcp_in {\n\t}\n"
+	    "\tcounter udp_out {\n\t}\n"
+	    "\tcounter udp_in {\n\t}\n"
 	    "\tchain pre_out {\n"
 	    "\t\ttype filter hook output priority -170;\n"
-	    "\t\tth dport %d counter name out\n"
+	    "\t\ttcp dport %d counter name tcp_out\n"
+	    "\t\tudp dport %d counter name udp_out\n"
 	    "\t}\n"
 	    "\tchain pre_in {\n"
 	    "\t\ttype filter hook input priority -170;\n"
-	    "\t\tth sport %d counter name in\n"
+	    "\t\ttcp sport %d counter name tcp_in\n"
+	    "\t\tudp sport %d counter name udp_in\n"
 	    "\t}\n"
 	    "\tchain mark_out {\n"
 	    "\t\ttype filter hook output priority -150;\n"
@@ -122,7 +142,7 @@ static void test_table(int port)
 	    "meta mark | 0x%x\n"
 	    "\t}\n"
 	    "}\n",
-	    port, port, port, ADMIT);
+	    port, port, port, port, port, ADMIT);
 }
 
 /* A reference counter: packets and bytes, reset. */
@@ -237,11 +257,12 @@ static void tcp_case(struct fastpath_nl *nl, const struct peer *p)
 	struct fastpath_tuple t, t2;
 	struct fastpath_flow f[2];
 	uint64_t op, ob, ip, ib;
-	int fd, fd2;
+	int fd, fd2, r;
 	int v = p->family;
 
-	ref("out", &op, &ob);
-	ref("in", &ip, &ib);
+	settle(); /* the last case's closing packets */
+	ref("tcp_out", &op, &ob);
+	ref("tcp_in", &ip, &ib);
 	fd = tcp_open(p);
 	if (fd < 0) {
 		ok(false, "v%d: tcp connect to %s", v, p->addr);
@@ -250,8 +271,8 @@ static void tcp_case(struct fastpath_nl *nl, const struct peer *p)
 	tuple_of(fd, IPPROTO_TCP, &t);
 	echo(fd, 10);
 	settle();
-	ref("out", &op, &ob);
-	ref("in", &ip, &ib);
+	ref("tcp_out", &op, &ob);
+	ref("tcp_in", &ip, &ib);
 	ok(!fastpath_query(nl, &t, 1, false, f), "v%d tcp: query", v);
 	ok(in(&f[0].dir[0], FP_SET_EST) && in(&f[0].dir[1], FP_SET_EST),
 	   "v%d tcp: both directions in est (%d, %d)", v, f[0].dir[0].set,
@@ -281,8 +302,8 @@ static void tcp_case(struct fastpath_nl *nl, const struct peer *p)
 	   "v%d tcp: reset zeroed the counters, kept the elements", v);
 	echo(fd, 3);
 	settle();
-	ref("out", &op, &ob);
-	ref("in", &ip, &ib);
+	ref("tcp_out", &op, &ob);
+	ref("tcp_in", &ip, &ib);
 	ok(!fastpath_query(nl, &t, 1, false, f) && f[0].dir[0].packets == op &&
 		   f[0].dir[1].packets == ip,
 	   "v%d tcp: counting again after the reset (%" PRIu64 "=%" PRIu64
@@ -292,8 +313,8 @@ static void tcp_case(struct fastpath_nl *nl, const struct peer *p)
 	/* FIN: the kernel moves the flow to close, timeout_closing. */
 	shutdown(fd, SHUT_WR);
 	settle();
-	ok(!fastpath_query(nl, &t, 1, false, f) &&
-		   in(&f[0].dir[0], FP_SET_CLOSE) &&
+	r = fastpath_query(nl, &t, 1, false, f);
+	ok(!r && in(&f[0].dir[0], FP_SET_CLOSE) &&
 		   in(&f[0].dir[1], FP_SET_CLOSE) &&
 		   f[0].dir[0].timeout_ms == params.timeout_closing * 1000,
 	   "v%d tcp: FIN moved both directions to close (%d, %d, %" PRIu32
@@ -311,8 +332,8 @@ static void tcp_case(struct fastpath_nl *nl, const struct peer *p)
 		setsockopt(fd2, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
 		close(fd2);
 		settle();
-		ok(!fastpath_query(nl, &t2, 1, false, f) &&
-			   in(&f[0].dir[0], FP_SET_CLOSE) &&
+		r = fastpath_query(nl, &t2, 1, false, f);
+		ok(!r && in(&f[0].dir[0], FP_SET_CLOSE) &&
 			   in(&f[0].dir[1], FP_SET_CLOSE) &&
 			   f[0].dir[1].timeout_ms ==
 				   params.timeout_close * 1000,
@@ -342,6 +363,21 @@ static void tcp_case(struct fastpath_nl *nl, const struct peer *p)
 	}
 }
 
+/* Direction dir of t as an nft element ("a . b . udp . 1 . 2"). */
+static const char *elem_text(const struct fastpath_tuple *t, int dir, char *buf,
+			     size_t len)
+{
+	int af = t->family == 6 ? AF_INET6 : AF_INET;
+	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+
+	inet_ntop(af, dir ? t->dst : t->src, a, sizeof(a));
+	inet_ntop(af, dir ? t->src : t->dst, b, sizeof(b));
+	snprintf(buf, len, "%s . %s . %s . %u . %u", a, b,
+		 t->proto == IPPROTO_UDP ? "udp" : "tcp",
+		 dir ? t->dport : t->sport, dir ? t->sport : t->dport);
+	return buf;
+}
+
 static void udp_case(struct fastpath_nl *nl, const struct peer *p)
 {
 	int fd = socket(p->family == 6 ? AF_INET6 : AF_INET, SOCK_DGRAM, 0);
@@ -349,13 +385,14 @@ static void udp_case(struct fastpath_nl *nl, const struct peer *p)
 	struct fastpath_tuple t;
 	struct fastpath_flow f[1];
 	uint64_t op, ob, ip, ib;
-	char buf[256];
-	int v = p->family;
+	char buf[256], key[160], key2[160];
+	int v = p->family, r;
 
+	settle();
 	connect(fd, (const void *)&p->sa, p->salen);
 	tuple_of(fd, IPPROTO_UDP, &t);
-	ref("out", &op, &ob);
-	ref("in", &ip, &ib);
+	ref("udp_out", &op, &ob);
+	ref("udp_in", &ip, &ib);
 	/* The first datagram not admitted, the second admitted (the
 	 * daemon's verdict would carry the mark), then 5 more. */
 	for (int i = 0; i < 7; i++) {
@@ -370,10 +407,10 @@ static void udp_case(struct fastpath_nl *nl, const struct peer *p)
 				   sizeof(zero));
 	}
 	settle();
-	ref("out", &op, &ob);
-	ref("in", &ip, &ib);
-	ok(!fastpath_query(nl, &t, 1, false, f) &&
-		   in(&f[0].dir[0], FP_SET_UDP) && in(&f[0].dir[1], FP_SET_UDP),
+	ref("udp_out", &op, &ob);
+	ref("udp_in", &ip, &ib);
+	r = fastpath_query(nl, &t, 1, false, f);
+	ok(!r && in(&f[0].dir[0], FP_SET_UDP) && in(&f[0].dir[1], FP_SET_UDP),
 	   "v%d udp: both directions in udp (%d, %d)", v, f[0].dir[0].set,
 	   f[0].dir[1].set);
 	ok(f[0].dir[0].timeout_ms == params.timeout_udp * 1000,
@@ -388,9 +425,29 @@ static void udp_case(struct fastpath_nl *nl, const struct peer *p)
 		   !fastpath_query(nl, &t, 1, false, f) &&
 		   f[0].dir[0].packets == 0 && f[0].dir[1].packets == 0,
 	   "v%d udp: reset", v);
+	/* One direction gone (it expired: one-way traffic): the other is
+	 * found, whichever it is. */
+	nft(NULL, 0, "delete element inet %s udp%d { %s }", TABLE, v,
+	    elem_text(&t, 0, key, sizeof(key)));
+	r = fastpath_query(nl, &t, 1, false, f);
+	ok(!r && in(&f[0].dir[0], FP_SET_NONE) && in(&f[0].dir[1], FP_SET_UDP),
+	   "v%d udp: the original's element gone, the reply's found (%d, "
+	   "%d)",
+	   v, f[0].dir[0].set, f[0].dir[1].set);
+	nft(NULL, 0,
+	    "add element inet %s udp%d { %s timeout 90s }\n"
+	    "delete element inet %s udp%d { %s }",
+	    TABLE, v, elem_text(&t, 0, key, sizeof(key)), TABLE, v,
+	    elem_text(&t, 1, key2, sizeof(key2)));
+	r = fastpath_query(nl, &t, 1, false, f);
+	ok(!r && in(&f[0].dir[0], FP_SET_UDP) && in(&f[0].dir[1], FP_SET_NONE),
+	   "v%d udp: the reply's element gone, the original's found (%d, "
+	   "%d)",
+	   v, f[0].dir[0].set, f[0].dir[1].set);
 	ok(!fastpath_forget(nl, &t, 1) &&
 		   !fastpath_query(nl, &t, 1, false, f) &&
-		   in(&f[0].dir[0], FP_SET_NONE),
+		   in(&f[0].dir[0], FP_SET_NONE) &&
+		   in(&f[0].dir[1], FP_SET_NONE),
 	   "v%d udp: forget", v);
 	close(fd);
 }
@@ -550,7 +607,7 @@ static int bench(const struct peer *p, int rounds)
 				"timeout 60s",
 				i ? ", " : "", i / 250, i % 250, 1024 + i);
 		sprintf(cmd + len, " }");
-		if (size && nft(NULL, 0, "%s", cmd))
+		if (size && nft_script(cmd))
 			fprintf(stderr, "add elements failed\n");
 		free(cmd);
 		t0 = now_us();
