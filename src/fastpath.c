@@ -654,9 +654,9 @@ static size_t put_set_msg(struct fastpath_nl *nl, size_t len, uint16_t type,
 			  uint16_t flags, int idx,
 			  const struct fastpath_tuple *t, int dir0)
 {
-	struct nlmsghdr *nlh =
-		put_msg(nl->tx + len, (NFNL_SUBSYS_NFTABLES << 8) | type,
-			flags, nl->seq++, 0);
+	struct nlmsghdr *nlh = put_msg(nl->tx + len,
+				       (NFNL_SUBSYS_NFTABLES << 8) | type,
+				       flags, nl->seq++, 0);
 	char name[8];
 
 	set_name(idx, name);
