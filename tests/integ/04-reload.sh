@@ -69,6 +69,21 @@ expect "no new connection" "$(tcp_cmd open 1 2500)" "open ok=0 fail=1"
 expect "buckets derived from max_flows again" "$(counter buckets)" 64
 expect "reloads counted" "$(counter reloads)" 3
 
+# The fast path's table name takes a restart: the reload keeps the one in
+# force and says so.
+write_conf "$T/nfqtrack.conf" <<EOF
+max_flows = 5
+log_rate = 100
+log_burst = 100
+fastpath_table = nfqt_other
+EOF
+r=$("$NFQTRACKCTL" -s "$CTL" reload)
+expect "reload with a new fastpath_table: done, with a warning" "$?:$r" \
+	"0:reloaded $T/nfqtrack.conf
+warning: fastpath_table: a new name takes a restart; staying on nfqtrack"
+expect "config shows the name in force" \
+	"$("$NFQTRACKCTL" -s "$CTL" config | grep '^fastpath_table')" "fastpath_table = nfqtrack"
+
 check_accounting "end"
 stop_daemon TERM
 expect "SIGTERM: exit status 0" "$DAEMON_RC" 0
