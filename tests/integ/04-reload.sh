@@ -2,7 +2,8 @@
 # SIGHUP: a broken file is reported (file:line) and the old limits stay;
 # a good one applies the new limit live, keeps every flow, and a new
 # bucket count rehashes them without losing one. Lowering the limit below
-# the count keeps the flows and admits no new one.
+# the count keeps the flows and admits no new one. A new fastpath_table
+# waits for a restart, with a warning.
 . "$(dirname "$0")/lib.sh"
 
 setup_net || { fail "network setup"; done_testing; }
