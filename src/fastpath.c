@@ -224,7 +224,10 @@ static void put_chains(struct text *t, const struct fastpath_params *p)
 }
 
 /* The whole script: fresh (the table deleted and made anew, empty), or
- * keeping the sets (every rule flushed, the chains declared again). */
+ * keeping the elements: the sets declared (made if missing; an existing
+ * one stays as it is, size included: the kernel takes a declaration of a
+ * set that is there as a no-op), every rule flushed, the chains declared
+ * again, in one transaction. */
 static size_t rules_text(const struct fastpath_params *p, bool fresh, char *buf,
 			 size_t len)
 {
@@ -239,11 +242,11 @@ static size_t rules_text(const struct fastpath_params *p, bool fresh, char *buf,
 		    "add table inet %s\n"
 		    "delete table inet %s\n",
 		    p->table, p->table);
-	else
-		put(&t, "flush table inet %s\n", p->table);
 	put(&t, "table inet %s {\n", p->table);
-	if (fresh)
-		put_sets(&t, p);
+	put_sets(&t, p);
+	if (!fresh)
+		put(&t, "}\nflush table inet %s\ntable inet %s {\n", p->table,
+		    p->table);
 	put_chains(&t, p);
 	put(&t, "}\n");
 	return t.need;
@@ -268,6 +271,8 @@ static int run_nft(const char *script, char *err, size_t errlen)
 	nft_ctx_buffer_output(ctx);
 	nft_ctx_buffer_error(ctx);
 	r = nft_run_cmd_from_buffer(ctx, script);
+	if (errlen)
+		err[0] = '\0';
 	if (r) {
 		size_t n;
 
