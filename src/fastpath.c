@@ -334,7 +334,7 @@ int fastpath_remove(const char *table, char *err, size_t errlen)
 struct fastpath_nl {
 	struct mnl_socket *sock;
 	uint32_t portid;
-	uint32_t seq;
+	uint32_t seq, batch_seq;
 	char table[FASTPATH_TABLE_MAX];
 	char tx[FP_TXBUF];
 	char rx[FP_RXVEC][FP_RXBUF];
@@ -474,6 +474,18 @@ static void parse_counter(const struct nlattr *expr, struct fastpath_elem *e)
 	}
 }
 
+/* A u64 of milliseconds, at most UINT32_MAX (49 days: timeouts may be up
+ * to 365). */
+static uint32_t ms_of(const struct nlattr *a)
+{
+	uint64_t v;
+
+	if (mnl_attr_get_payload_len(a) < 8)
+		return 0;
+	v = be64toh(mnl_attr_get_u64(a));
+	return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+}
+
 static void parse_elem(const struct nlattr *elem, struct fastpath_elem *e)
 {
 	const struct nlattr *a, *x;
@@ -482,14 +494,10 @@ static void parse_elem(const struct nlattr *elem, struct fastpath_elem *e)
 	{
 		switch (mnl_attr_get_type(a)) {
 		case NFTA_SET_ELEM_TIMEOUT:
-			if (mnl_attr_get_payload_len(a) >= 8)
-				e->timeout_ms =
-					(uint32_t)be64toh(mnl_attr_get_u64(a));
+			e->timeout_ms = ms_of(a);
 			break;
 		case NFTA_SET_ELEM_EXPIRATION:
-			if (mnl_attr_get_payload_len(a) >= 8)
-				e->expires_ms =
-					(uint32_t)be64toh(mnl_attr_get_u64(a));
+			e->expires_ms = ms_of(a);
 			break;
 		case NFTA_SET_ELEM_EXPR:
 			parse_counter(a, e);
@@ -755,39 +763,45 @@ int fastpath_query(struct fastpath_nl *nl, const struct fastpath_tuple *t,
 
 /* A batch: BEGIN at the start of nl->tx (returns its length), element
  * messages asking for an ACK each, END; batch_end() sends it and takes
- * the nmsg ACKs. Returns 0 or -1, errno. */
+ * the nmsg ACKs, or the errors (of BEGIN too: a batch refused whole).
+ * Returns 0 or -1, errno. */
 static size_t batch_begin(struct fastpath_nl *nl)
 {
+	nl->batch_seq = nl->seq;
 	return put_msg(nl->tx, NFNL_MSG_BATCH_BEGIN, 0, nl->seq++,
 		       NFNL_SUBSYS_NFTABLES)
 		->nlmsg_len;
 }
 
-/* An answer to a batch's message: the first error is the batch's. */
+struct batch {
+	int fail; /* the first error */
+	uint32_t acks;
+};
+
 static void batch_answer(void *arg, uint32_t idx, const struct nlmsghdr *nlh,
 			 int error)
 {
-	int *fail = arg;
+	struct batch *b = arg;
 
 	(void)idx;
 	(void)nlh;
-	if (error && !*fail)
-		*fail = -error;
+	if (!error)
+		b->acks++;
+	else if (!b->fail)
+		b->fail = -error;
 }
 
-static int batch_end(struct fastpath_nl *nl, size_t len, uint32_t seq0,
-		     uint32_t nmsg)
+static int batch_end(struct fastpath_nl *nl, size_t len, uint32_t nmsg)
 {
-	int fail = 0, have;
+	struct batch b = { 0, 0 };
 
 	len += put_msg(nl->tx + len, NFNL_MSG_BATCH_END, 0, nl->seq++,
 		       NFNL_SUBSYS_NFTABLES)
 		       ->nlmsg_len;
-	have = exchange(nl, len, seq0, nmsg, batch_answer, &fail);
-	if (have < 0)
+	if (exchange(nl, len, nl->batch_seq, nmsg + 2, batch_answer, &b) < 0)
 		return -1;
-	if (fail || (uint32_t)have != nmsg) {
-		errno = fail ? fail : EIO;
+	if (b.fail || b.acks != nmsg) {
+		errno = b.fail ? b.fail : EIO;
 		return -1;
 	}
 	return 0;
@@ -797,7 +811,7 @@ int fastpath_forget(struct fastpath_nl *nl, const struct fastpath_tuple *t,
 		    unsigned int n)
 {
 	size_t len;
-	uint32_t seq0, nmsg = 0;
+	uint32_t nmsg = 0;
 
 	if (n > FASTPATH_BATCH_MAX) {
 		errno = EINVAL;
@@ -806,7 +820,6 @@ int fastpath_forget(struct fastpath_nl *nl, const struct fastpath_tuple *t,
 	if (!n)
 		return 0;
 	len = batch_begin(nl);
-	seq0 = nl->seq;
 	/* One message per set: every element of the flows that may be in
 	 * it, both directions. */
 	for (int idx = 0; idx < FP_SETS; idx++) {
@@ -845,17 +858,16 @@ int fastpath_forget(struct fastpath_nl *nl, const struct fastpath_tuple *t,
 			len += nlh->nlmsg_len;
 		}
 	}
-	return batch_end(nl, len, seq0, nmsg);
+	return batch_end(nl, len, nmsg);
 }
 
 int fastpath_flush(struct fastpath_nl *nl)
 {
 	size_t len = batch_begin(nl);
-	uint32_t seq0 = nl->seq;
 
 	/* DELSETELEM without elements empties the set. */
 	for (int idx = 0; idx < FP_SETS; idx++)
 		len += put_set_msg(nl, len, NFT_MSG_DELSETELEM, NLM_F_ACK, idx,
 				   NULL, 0);
-	return batch_end(nl, len, seq0, FP_SETS);
+	return batch_end(nl, len, FP_SETS);
 }

@@ -778,10 +778,26 @@ int main(int argc, char **argv)
 		struct fastpath_tuple t = { .family = 4, .proto = 6 };
 		struct fastpath_flow f;
 
+		int r, e;
+
 		errno = 0;
-		ok(fastpath_query(nl, &t, 1, false, &f) < 0 && errno == ENOENT,
+		r = fastpath_query(nl, &t, 1, false, &f);
+		e = errno;
+		ok(r < 0 && e == ENOENT,
 		   "query without the table: -1, errno ENOENT (%s)",
-		   strerror(errno));
+		   strerror(e));
+		errno = 0;
+		r = fastpath_forget(nl, &t, 1);
+		e = errno;
+		ok(r < 0 && e == ENOENT,
+		   "forget without the table: -1, errno ENOENT (%s)",
+		   strerror(e));
+		errno = 0;
+		r = fastpath_flush(nl);
+		e = errno;
+		ok(r < 0 && e == ENOENT,
+		   "flush without the table: -1, errno ENOENT (%s)",
+		   strerror(e));
 	}
 	ok(!fastpath_remove(TABLE, err, sizeof(err)),
 	   "remove without a table: no error");
