@@ -225,19 +225,22 @@ static void fast_detach(struct engine *e, struct flow *f)
  * kernel sends here so that the counters are read first (one query, the
  * packet path's only one, once a connection). The daemon's TCP state is
  * as old as the last check and its windows older: they are forgotten,
- * as for a connection picked up mid-stream, and a handshake state the
- * kernel carried past is taken as established (its SYN-ACK and ACK went
- * by the kernel). Out of line: rare.
+ * as for a connection picked up mid-stream; and unless the kernel was
+ * just asked, a handshake state that an ACK or data follows is taken as
+ * established (the SYN-ACK and ACK went by the kernel, e.g. before a
+ * reload turned the fast path off). Out of line: rare.
  */
 static __attribute__((noinline)) void
 fast_seen(struct engine *e, struct flow *f, const struct pkt *p)
 {
+	bool asked = false;
 	struct flow_tcp *t;
 
 	if (f->proto != IPPROTO_TCP)
 		return;
 	if (e->accounting && (p->tcp_flags & (TCPF_FIN | TCPF_RST)) &&
 	    e->fast.ops.query) {
+		asked = true;
 		struct fastpath_tuple tu;
 		struct fastpath_flow k;
 
@@ -258,8 +261,9 @@ fast_seen(struct engine *e, struct flow *f, const struct pkt *p)
 		t->side[i].flags |= TCP_SIDE_BE_LIBERAL | TCP_SIDE_SACK_PERM;
 	}
 	t->retrans = 0;
-	if (f->state == TCP_S_SYN_SENT || f->state == TCP_S_SYN_RECV ||
-	    f->state == TCP_S_SYN_SENT2) {
+	if (!asked && !(p->tcp_flags & (TCPF_FIN | TCPF_RST)) &&
+	    (f->state == TCP_S_SYN_SENT || f->state == TCP_S_SYN_RECV ||
+	     f->state == TCP_S_SYN_SENT2)) {
 		f->state = TCP_S_ESTABLISHED;
 		f->tclass = TCP_S_ESTABLISHED;
 		flow_flags_set(f, FLOW_F_SEEN_REPLY);

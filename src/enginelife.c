@@ -386,6 +386,23 @@ static const struct fastpath_elem *fast_best(const struct fastpath_flow *k)
 	return ra >= rb ? a : b;
 }
 
+/* Did a packet without SYN, FIN or RST refresh one of k's est elements
+ * (timeout_established instead of admission's timeout_open)? When both
+ * timeouts are the same, it cannot tell: yes. */
+static bool fast_refreshed(const struct engine *e,
+			   const struct fastpath_flow *k)
+{
+	uint32_t open_ms = e->fast.timeout[FAST_OPEN] * 1000;
+
+	if (e->fast.timeout[FAST_OPEN] == e->fast.timeout[FAST_EST])
+		return true;
+	for (int d = 0; d < 2; d++)
+		if (k->dir[d].set == FP_SET_EST &&
+		    k->dir[d].timeout_ms != open_ms)
+			return true;
+	return false;
+}
+
 bool engine_fastpath_found(struct engine *e, struct flow *f,
 			   const struct fastpath_flow *k, bool reclaim)
 {
@@ -400,6 +417,13 @@ bool engine_fastpath_found(struct engine *e, struct flow *f,
 		}
 	switch (best->set) {
 	case FP_SET_EST:
+		/* Only SYNs passed (the SYN-ACK among them) while its
+		 * elements kept the timeout admission gave them: still the
+		 * handshake, as far as the kernel knows. */
+		if (!fast_refreshed(e, k)) {
+			kind = FAST_OPEN;
+			break;
+		}
 		f->state = TCP_S_ESTABLISHED;
 		f->tclass = TCP_S_ESTABLISHED;
 		flow_flags_set(f, FLOW_F_SEEN_REPLY | FLOW_F_ASSURED);

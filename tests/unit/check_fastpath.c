@@ -292,6 +292,21 @@ START_TEST(check_alive_established)
 }
 END_TEST
 
+START_TEST(check_alive_handshake)
+{
+	struct conv cv = conv4(1022);
+	/* The elements still have admission's timeout: nothing but SYNs
+	 * passed. */
+	struct flow *f =
+		checked(&cv, FP_SET_EST, e.fast.timeout[FAST_OPEN] * 1000);
+
+	ck_assert_uint_eq(f->state, TCP_S_SYN_SENT);
+	ck_assert(!(f->flags & FLOW_F_ASSURED));
+	ck_assert(on_fast_list(f, FAST_OPEN));
+	ck_assert_uint_eq(e.st.fastpath_alive, 1);
+}
+END_TEST
+
 START_TEST(check_alive_closing)
 {
 	struct conv cv = conv4(1011);
@@ -533,6 +548,78 @@ START_TEST(accounting_adds_kernel_counters)
 }
 END_TEST
 
+/* With accounting, a RST answering the admitted SYN comes to the daemon:
+ * the kernel says handshake, and the RST before any reply closes it. */
+START_TEST(accounting_rst_refused)
+{
+	struct conv cv = conv4(1023);
+
+	conf.accounting = true;
+	remake();
+	c2s(&cv, TCPF_SYN, 0);
+	fk.answer.dir[0] = (struct fastpath_elem){
+		FP_SET_EST, e.fast.timeout[FAST_OPEN] * 1000, 0, 0, 0
+	};
+	fk.answer.dir[1] = fk.answer.dir[0];
+	s2c(&cv, TCPF_RST | TCPF_ACK, 0);
+	ck_assert_uint_eq(fk.queries, 1);
+	ck_assert(fk.reset);
+	ck_assert_uint_eq(res.invalid, INV_NONE);
+	ck_assert_ptr_null(conv_flow(&cv));
+	ck_assert_uint_eq(e.st.flows_closed, 1);
+	engine_fastpath_sync(&e);
+	ck_assert_uint_eq(fk.forgotten, 1);
+}
+END_TEST
+
+/* With accounting, a RST of an established fast flow: read, forgotten,
+ * and the flow closes in the daemon. */
+START_TEST(accounting_rst_established)
+{
+	struct conv cv = conv4(1024);
+	struct flow *f;
+
+	conf.accounting = true;
+	remake();
+	f = checked(&cv, FP_SET_EST, 0);
+	ck_assert_uint_eq(f->state, TCP_S_ESTABLISHED);
+	cv.sseq += 5000;
+	cv.cseq += 7000;
+	c2s(&cv, TCPF_RST | TCPF_ACK, 0);
+	ck_assert_uint_eq(res.invalid, INV_NONE);
+	f = conv_flow(&cv);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(f->state, TCP_S_CLOSE);
+	ck_assert(!(f->flags & FLOW_F_FAST));
+	engine_fastpath_sync(&e);
+	ck_assert_uint_eq(fk.forgotten, 1);
+}
+END_TEST
+
+/* Turned off (the table gone), an established fast flow's next packets
+ * are the daemon's again: taken as they come, windows forgotten. */
+START_TEST(off_flow_carries_on)
+{
+	struct conv cv = conv4(1025);
+
+	conf.invalid_verdict = CONF_DROP;
+	remake();
+	c2s(&cv, TCPF_SYN, 0);
+	ck_assert(res.fast_admit);
+	/* The kernel carried the handshake and much data. */
+	cv.sseq += 1;
+	cv.cseq += 123456;
+	cv.sseq += 654321;
+	engine_fastpath_set(&e, NULL, 0);
+	ck_assert_int_eq(c2s(&cv, TCPF_ACK, 100), VERDICT_ACCEPT);
+	ck_assert_int_eq(s2c(&cv, TCPF_ACK, 0), VERDICT_ACCEPT);
+	ck_assert_uint_eq(conv_flow(&cv)->state, TCP_S_ESTABLISHED);
+	ck_assert(!(conv_flow(&cv)->flags & FLOW_F_FAST));
+	ck_assert(conv_flow(&cv)->list < AGE_LISTS);
+	ck_assert_uint_eq(e.st.dropped, 0);
+}
+END_TEST
+
 static Suite *fastpath_suite(void)
 {
 	Suite *s = suite_create("fastpath");
@@ -549,6 +636,7 @@ static Suite *fastpath_suite(void)
 	tcase_add_test(tc, udp_after_n_with_reply);
 	tcase_add_test(tc, icmp_never_admits);
 	tcase_add_test(tc, check_alive_established);
+	tcase_add_test(tc, check_alive_handshake);
 	tcase_add_test(tc, check_alive_closing);
 	tcase_add_test(tc, check_alive_reset);
 	tcase_add_test(tc, check_alive_udp);
@@ -561,6 +649,9 @@ static Suite *fastpath_suite(void)
 	tcase_add_test(tc, flush_forgets);
 	tcase_add_test(tc, drop_forgets);
 	tcase_add_test(tc, accounting_adds_kernel_counters);
+	tcase_add_test(tc, accounting_rst_refused);
+	tcase_add_test(tc, accounting_rst_established);
+	tcase_add_test(tc, off_flow_carries_on);
 	suite_add_tcase(s, tc);
 	return s;
 }
