@@ -274,7 +274,8 @@ fast_seen(struct engine *e, struct flow *f, const struct pkt *p)
  * May the kernel carry f from packet p on (accepted, valid, tracked)?
  * TCP: the pure SYN that opens or reopens it, or a packet without SYN,
  * FIN or RST of a flow established and answered (pickups too, once
- * answered); UDP: once it has a reply and udp_after packets. Nothing
+ * answered); UDP: once it has a reply and udp_after packets (counted
+ * while the fast path is on). Nothing
  * else (ICMP, SCTP, GRE, UDP-Lite: the kernel's sets hold TCP and UDP).
  */
 static bool fast_admissible(const struct engine *e, const struct flow *f,
@@ -307,6 +308,10 @@ static __attribute__((noinline)) void
 fast_decide(struct engine *e, struct flow *f, const struct pkt *p,
 	    struct engine_result *r, bool refresh)
 {
+	/* UDP's state byte is free: its packets while the fast path is on,
+	 * for fast_admissible() (saturating). */
+	if (p->proto == IPPROTO_UDP && f->state < UINT8_MAX)
+		f->state++;
 	if (e->fast.on && r->verdict == VERDICT_ACCEPT &&
 	    r->invalid == INV_NONE && fast_admissible(e, f, p)) {
 		r->fast_admit = true;
@@ -413,10 +418,6 @@ static void track(struct engine *e, const struct pkt *p,
 		break;
 	default:
 		proto_track(f, p, e->now_ms);
-		/* UDP's state byte is free: its packets, for fast_admissible()
-		 * (saturating). */
-		if (p->proto == IPPROTO_UDP && f->state < UINT8_MAX)
-			f->state++;
 		break;
 	}
 	/* A packet the tracker took (accepted or ignored), as the kernel's
@@ -446,7 +447,7 @@ static void track(struct engine *e, const struct pkt *p,
 	}
 	/* Only a refresh moves a flow between lists: its state, class and
 	 * assurance change on no other packet. But for the fast path's. */
-	if (e->fast.on || (f->flags & FLOW_F_FAST))
+	if (e->fast_live)
 		fast_decide(e, f, p, r, refresh);
 	else if (refresh)
 		flow_table_touch(&e->table, f, policy_list_of(f), e->now);

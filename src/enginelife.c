@@ -360,6 +360,7 @@ void engine_fastpath_set(struct engine *e,
 		e->fast.on = false;
 	}
 	e->fast.udp_after = udp_after;
+	e->fast_live = e->fast.on || engine_fast_flows(e);
 }
 
 uint32_t engine_fast_flows(const struct engine *e)
@@ -561,6 +562,7 @@ uint32_t engine_tick(struct engine *e)
 	if (engine_fast_flows(e))
 		n += fast_check(e);
 	engine_fastpath_sync(e);
+	e->fast_live = e->fast.on || engine_fast_flows(e);
 	/* This engine's own memory, out of the lock: committing megabytes
 	 * takes a while, and other queues' new flows need not wait for it.
 	 * Failures are not fatal: memory not committed now is faulted in
