@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * check_fastpath.c - the fast path's daemon side in the engine: which
+ * check_fastengine.c - the fast path's daemon side in the engine: which
  * packets admit their flow, the fast lists' checks with the kernel (a
  * fake one here: the callbacks of struct engine_fastpath_ops), and every
  * end of a fast flow removing its elements.
