@@ -90,4 +90,39 @@ stop_daemon
 expect "nfqtrackd exit status" "$DAEMON_RC" 0
 check "the stop removes the table" bash -c "! ip netns exec $NS_S nft list table inet nfqtrack >/dev/null 2>&1"
 
+# The checks with the kernel, on short timeouts: established connections
+# found alive in est and kept (ESTABLISHED, assured); closed ones (the
+# kernel saw their FINs) found gone, and reclaimed.
+write_conf "$T/short.conf" <<EOF
+fastpath = yes
+timeout_tcp_syn_recv = 2
+timeout_tcp_established = 4
+timeout_tcp_time_wait = 3
+EOF
+start_daemon "$T/short.conf" || { fail "daemon start, short timeouts"; done_testing; }
+tcp_client "$V4_S"
+r=$(tcp_cmd open 3 3000)
+expect "3 TCP connections open" "$r" "open ok=3 fail=0"
+for _ in 1 2 3 4; do
+	r=$(tcp_cmd echo 3000)
+	sleep 1
+done
+expect "data flows" "$r" "echo ok=3 fail=0"
+snapshot
+expect_ge "checked with the kernel" "${S[fastpath_checks]}" 3
+expect_ge "found alive" "${S[fastpath_alive]}" 3
+expect "and kept, ESTABLISHED and assured" \
+	"$("$NFQTRACKCTL" -s "$CTL" list 2>/dev/null | grep -c 'ESTABLISHED .*\[ASSURED\] \[FAST\]')" 3
+tcp_done
+for _ in $(seq 30); do
+	[ "$(counter flows)" = 0 ] && break
+	sleep 0.5
+done
+snapshot
+expect "closed in the kernel, reclaimed" "${S[flows]}" 0
+expect_ge "found gone" "${S[fastpath_ended]}" 3
+expect "no fast path error" "${S[fastpath_errors]}" 0
+stop_daemon
+expect "nfqtrackd exit status" "$DAEMON_RC" 0
+
 done_testing
