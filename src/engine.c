@@ -214,6 +214,11 @@ static struct flow *new_flow(struct engine *e, const struct flow_key *k,
  */
 static void fast_detach(struct engine *e, struct flow *f)
 {
+	struct flow_acct *a = engine_flow_acct(e, f);
+
+	/* Its elements go unread, with what they counted of admissions. */
+	if (a)
+		a->admit_packets = a->admit_bytes = 0;
 	engine_fastpath_forget(e, f);
 	flow_flags_clear(f, FLOW_F_FAST);
 	flow_table_touch(&e->table, f, policy_list_of(f), e->now);
@@ -316,6 +321,12 @@ fast_decide(struct engine *e, struct flow *f, const struct pkt *p,
 	    r->invalid == INV_NONE && fast_admissible(e, f, p)) {
 		r->fast_admit = true;
 		e->st.fastpath_admitted++;
+		if (e->accounting) {
+			struct flow_acct *a = engine_flow_acct(e, f);
+
+			a->admit_packets++;
+			a->admit_bytes += p->ip_len;
+		}
 		flow_flags_set(f, FLOW_F_FAST);
 		flow_table_touch(&e->table, f,
 				 FAST_LIST(p->proto == IPPROTO_TCP ? FAST_OPEN :

@@ -420,11 +420,24 @@ bool engine_fastpath_found(struct engine *e, struct flow *f,
 	struct flow_acct *a = engine_flow_acct(e, f);
 	enum fast_kind kind;
 
-	if (a)
+	if (a) {
+		/* Read with reset: what the elements counted since, less the
+		 * admitting packets (counted here already, and by the
+		 * admission in both directions' elements). */
 		for (int d = 0; d < 2; d++) {
-			a->packets[d] += k->dir[d].packets;
-			a->bytes[d] += k->dir[d].bytes;
+			const struct fastpath_elem *x = &k->dir[d];
+
+			if (x->set == FP_SET_NONE)
+				continue;
+			a->packets[d] += x->packets > a->admit_packets ?
+						 x->packets - a->admit_packets :
+						 0;
+			a->bytes[d] += x->bytes > a->admit_bytes ?
+					       x->bytes - a->admit_bytes :
+					       0;
 		}
+		a->admit_packets = a->admit_bytes = 0;
+	}
 	switch (best->set) {
 	case FP_SET_EST:
 		/* Only SYNs passed (the SYN-ACK among them) while its
