@@ -125,4 +125,26 @@ expect "no fast path error" "${S[fastpath_errors]}" 0
 stop_daemon
 expect "nfqtrackd exit status" "$DAEMON_RC" 0
 
+# accounting = yes: the kernel's counters, read at the check, make the
+# flow's: 50 datagrams each way, 8 of them through the queue, the rest by
+# the kernel (the admitting one not counted twice). The datagrams take
+# 2.5 s; the check comes 4 to 5 s after the admission, the flow's
+# elements expire 4 s after the last one, the next check 5 to 6 s after.
+write_conf "$T/acct.conf" <<EOF
+fastpath = yes
+accounting = yes
+timeout_udp_stream = 4
+EOF
+start_daemon "$T/acct.conf" || { fail "daemon start, accounting"; done_testing; }
+r=$(ip netns exec "$NS_C" "$FLOWGEN" udp -d "$V4_S" -p "$PORT" -n 50 -f 1 -w 1000 -i 50)
+expect "UDP echoed" "$r" "udp sent=50 recv=50"
+sleep 3.5
+expect_ge "checked" "$(counter fastpath_checks)" 1
+expect "the kernel's counters added, each packet once" \
+	"$("$NFQTRACKCTL" -s "$CTL" list 2>/dev/null | grep -o 'packets=[0-9]*' | tr '\n' ' ')" \
+	"packets=50 packets=50 "
+expect "no fast path error" "$(counter fastpath_errors)" 0
+stop_daemon
+expect "nfqtrackd exit status" "$DAEMON_RC" 0
+
 done_testing
