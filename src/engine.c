@@ -245,10 +245,10 @@ fast_seen(struct engine *e, struct flow *f, const struct pkt *p)
 		return;
 	if (e->accounting && (p->tcp_flags & (TCPF_FIN | TCPF_RST)) &&
 	    e->fast.ops.query) {
-		asked = true;
 		struct fastpath_tuple tu;
 		struct fastpath_flow k;
 
+		asked = true;
 		engine_fastpath_tuple(f, &tu);
 		if (e->fast.ops.query(e->fast.ops.arg, &tu, 1, true, &k) < 0) {
 			e->st.fastpath_errors++;
@@ -280,8 +280,8 @@ fast_seen(struct engine *e, struct flow *f, const struct pkt *p)
  * TCP: the pure SYN that opens or reopens it, or a packet without SYN,
  * FIN or RST of a flow established and answered (pickups too, once
  * answered); UDP: once it has a reply and udp_after packets (counted
- * while the fast path is on). Nothing
- * else (ICMP, SCTP, GRE, UDP-Lite: the kernel's sets hold TCP and UDP).
+ * while the fast path is on). Nothing else (ICMP, SCTP, GRE, UDP-Lite:
+ * the kernel's sets hold TCP and UDP).
  */
 static bool fast_admissible(const struct engine *e, const struct flow *f,
 			    const struct pkt *p)
