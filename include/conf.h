@@ -97,6 +97,8 @@ struct conf {
 	char fastpath_table[FASTPATH_TABLE_MAX]; /* restart only */
 	uint32_t fastpath_admit_mark; /* one bit, outside mark_mask */
 	uint32_t fastpath_udp_after; /* packets; 0: no UDP fast path */
+	uint32_t fastpath_check_interval; /* seconds: fast flows asked at least
+					   * this often */
 };
 
 /* Receives each problem, already formatted as "FILE:LINE: problem". */

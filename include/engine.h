@@ -170,7 +170,11 @@ struct engine_fastpath {
 	bool on; /* admit flows (ops set) */
 	uint32_t udp_after; /* UDP packets before admission; 0: never */
 	struct engine_fastpath_ops ops;
-	uint32_t timeout[FAST_KINDS]; /* seconds, the fast lists' */
+	uint32_t timeout[FAST_KINDS]; /* seconds, the kernel sets' */
+	/* Seconds from a fast flow's last_seen (its admission, or its last
+	 * check) to its next check: its list's timeout, or
+	 * fastpath_check_interval when that is shorter (engine_configure()). */
+	uint32_t check[FAST_KINDS];
 	/* Freed fast flows whose elements are still to be removed: before
 	 * the verdicts of the batch that freed them go out (a reopened
 	 * flow's admission would be removed too, else), at the latest. */

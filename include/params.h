@@ -64,6 +64,9 @@ struct engine_params {
 	uint32_t adaptive_start, adaptive_end; /* percent; 0, 0: off */
 	uint32_t adaptive_unassured_factor;
 	uint32_t warn_at; /* percent; 0: off */
+	/* The fast path: the longest a fast flow goes without a check,
+	 * seconds (0: each fast list's own timeout). */
+	uint32_t fastpath_check_interval;
 };
 
 /* The parameters of configuration c, into *p. Outside the core (params.c):

@@ -77,8 +77,9 @@
  * Flows the kernel's fast path carries (FLOW_F_FAST) are on lists of
  * their own, one per kernel set and timeout (fastpath.h), exempt or not,
  * after the age lists. The table never expires them (their table timeout
- * is UINT32_MAX): when their time in the engine's fast_timeout[] runs
- * out, engine_tick() asks the kernel whether they live (enginelife.c).
+ * is UINT32_MAX): when their time in the engine's fast.check[] runs out
+ * (their set's timeout, or fastpath_check_interval if shorter),
+ * engine_tick() asks the kernel whether they live (enginelife.c).
  */
 enum fast_kind {
 	FAST_OPEN, /* TCP admitted, handshake: timeout_tcp_syn_recv */

@@ -175,6 +175,8 @@ static const struct key keys[] = {
 	  "0x00800000" },
 	{ "fastpath_udp_after", K_UINT, OFF(fastpath_udp_after), 0, 1000000,
 	  "8" },
+	{ "fastpath_check_interval", K_SECONDS, OFF(fastpath_check_interval), 1,
+	  365 * DAY, "120" },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

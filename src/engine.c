@@ -29,10 +29,13 @@ static struct flow_sctp *flow_sctp(const struct engine *e, const struct flow *f)
 
 uint32_t engine_flow_left(const struct engine *e, const struct flow *f)
 {
-	uint32_t idle = e->now - f->last_seen,
-		 to = f->list >= AGE_LISTS ?
-			      e->fast.timeout[FAST_LIST_KIND(f->list)] :
-			      e->list_timeout[f->list];
+	uint32_t idle = e->now - f->last_seen, to = e->list_timeout[f->list];
+
+	/* A fast flow: until its next check (fast_check()). */
+	if (f->list >= AGE_LISTS)
+		to = e->fast.ops.query ?
+			     e->fast.check[FAST_LIST_KIND(f->list)] :
+			     e->fast.timeout[FAST_LIST_KIND(f->list)];
 
 	return idle < to ? to - idle : 0;
 }

@@ -55,4 +55,5 @@ void params_from_conf(struct engine_params *p, const struct conf *c)
 	p->adaptive_end = c->adaptive_end;
 	p->adaptive_unassured_factor = c->adaptive_unassured_factor;
 	p->warn_at = c->warn_at;
+	p->fastpath_check_interval = c->fastpath_check_interval;
 }

@@ -183,6 +183,9 @@ static const struct error_case {
 	{ "fastpath_udp_after = 1000001\n",
 	  "t.conf:1: fastpath_udp_after: 1000001 is out of range (0 to "
 	  "1000000)\n" },
+	{ "fastpath_check_interval = 0\n",
+	  "t.conf:1: fastpath_check_interval: 0 is out of range (1 to "
+	  "31536000)\n" },
 };
 
 START_TEST(errors_name_file_line_problem)

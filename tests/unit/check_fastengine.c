@@ -288,7 +288,9 @@ START_TEST(check_alive_established)
 	ck_assert(on_fast_list(f, FAST_EST));
 	ck_assert_uint_eq(e.st.fastpath_alive, 1);
 	ck_assert(!fk.reset); /* no accounting */
-	ck_assert_uint_eq(engine_flow_left(&e, f), e.fast.timeout[FAST_EST]);
+	/* Next asked after fastpath_check_interval, not days. */
+	ck_assert_uint_eq(e.fast.check[FAST_EST], 120);
+	ck_assert_uint_eq(engine_flow_left(&e, f), 120);
 }
 END_TEST
 
@@ -341,15 +343,21 @@ START_TEST(check_alive_reset)
 }
 END_TEST
 
+/* A UDP flow from port cp to 53, admitted by its fourth packet. */
+static void udp_admitted(uint16_t cp)
+{
+	for (int i = 0; i < 2; i++) {
+		udp4(C4, S4, cp, 53);
+		udp4(S4, C4, 53, cp);
+	}
+	ck_assert(res.fast_admit);
+}
+
 START_TEST(check_alive_udp)
 {
 	struct flow *f;
 
-	udp4(C4, S4, 2003, 53);
-	udp4(S4, C4, 53, 2003);
-	udp4(C4, S4, 2003, 53);
-	udp4(S4, C4, 53, 2003);
-	ck_assert(res.fast_admit);
+	udp_admitted(2003);
 	fk.answer.dir[0].set = FP_SET_UDP;
 	at(e.fast.timeout[FAST_UDP] + 1);
 	engine_tick(&e);
@@ -418,6 +426,98 @@ START_TEST(check_bounded_per_tick)
 	engine_tick(&e);
 	ck_assert_uint_eq(fk.queried, n);
 	ck_assert_uint_eq(e.table.list[FAST_LIST(FAST_EST, 0)].count, n);
+}
+END_TEST
+
+/* The engine made again with fastpath_check_interval = iv. */
+static void with_interval(uint32_t iv)
+{
+	engine_destroy(&e);
+	conf.fastpath_check_interval = iv;
+	remake();
+}
+
+/* fastpath_check_interval: an established fast flow asked again after it,
+ * not timeout_tcp_established; found closed, then gone: reclaimed. */
+START_TEST(check_interval_established)
+{
+	struct conv cv = conv4(1030);
+	uint32_t t0 = e.fast.timeout[FAST_OPEN] + 1;
+	struct flow *f;
+
+	with_interval(30);
+	f = checked(&cv, FP_SET_EST, 0);
+	ck_assert(on_fast_list(f, FAST_EST));
+	ck_assert_uint_eq(engine_flow_left(&e, f), 30);
+	at(t0 + 30);
+	engine_tick(&e);
+	ck_assert_uint_eq(fk.queries, 1);
+	at(t0 + 31);
+	engine_tick(&e);
+	ck_assert_uint_eq(fk.queries, 2);
+	ck_assert(on_fast_list(f, FAST_EST));
+	ck_assert_uint_eq(e.st.fastpath_alive, 2);
+	/* The kernel saw its FIN: TIME_WAIT, no longer its source's. */
+	fk.answer.dir[0].set = fk.answer.dir[1].set = FP_SET_CLOSE;
+	fk.answer.dir[0].timeout_ms = fk.answer.dir[1].timeout_ms =
+		e.fast.timeout[FAST_CLOSING] * 1000;
+	at(t0 + 62);
+	engine_tick(&e);
+	ck_assert_uint_eq(fk.queries, 3);
+	ck_assert_uint_eq(f->state, TCP_S_TIME_WAIT);
+	ck_assert(on_fast_list(f, FAST_CLOSING));
+	ck_assert_uint_eq(f->source, SOURCE_NIL);
+	/* Gone from the kernel: gone from the table, within an interval. */
+	fk.answer.dir[0].set = fk.answer.dir[1].set = FP_SET_NONE;
+	at(t0 + 93);
+	engine_tick(&e);
+	ck_assert_uint_eq(fk.queries, 4);
+	ck_assert_ptr_null(conv_flow(&cv));
+	ck_assert_uint_eq(e.st.flows_closed, 1);
+	ck_assert_uint_eq(e.pol->flows, 0);
+}
+END_TEST
+
+/* UDP likewise; the handshake's list keeps its timeout (its check reads
+ * an element outliving it as refreshed). */
+START_TEST(check_interval_udp_not_open)
+{
+	struct conv cv = conv4(1031);
+
+	with_interval(5);
+	ck_assert_uint_eq(e.fast.check[FAST_OPEN], e.fast.timeout[FAST_OPEN]);
+	ck_assert_uint_gt(e.fast.timeout[FAST_OPEN], 6);
+	ck_assert_uint_eq(e.fast.check[FAST_UDP], 5);
+	ck_assert_uint_eq(e.fast.check[FAST_CLOSE], 5);
+	c2s(&cv, TCPF_SYN, 0);
+	udp_admitted(2005);
+	fk.answer.dir[0].set = FP_SET_UDP;
+	at(6);
+	engine_tick(&e);
+	ck_assert_uint_eq(fk.queried, 1); /* the UDP flow, not the SYN's */
+	ck_assert(on_fast_list(conv_flow(&cv), FAST_OPEN));
+}
+END_TEST
+
+/* Off, fast flows left are reclaimed unasked after their set's timeout,
+ * not the interval: an idle connection is not dropped at 2 minutes. */
+START_TEST(check_interval_off_waits_timeout)
+{
+	struct conv cv = conv4(1032);
+	uint32_t t0 = e.fast.timeout[FAST_OPEN] + 1;
+
+	with_interval(30);
+	checked(&cv, FP_SET_EST, 0);
+	engine_fastpath_set(&e, NULL, 0);
+	at(t0 + 31);
+	engine_tick(&e);
+	ck_assert_ptr_nonnull(conv_flow(&cv));
+	ck_assert_uint_eq(engine_flow_left(&e, conv_flow(&cv)),
+			  e.fast.timeout[FAST_EST] - 31);
+	at(t0 + e.fast.timeout[FAST_EST] + 1);
+	engine_tick(&e);
+	ck_assert_ptr_null(conv_flow(&cv));
+	ck_assert_uint_eq(fk.queries, 1);
 }
 END_TEST
 
@@ -676,6 +776,9 @@ static Suite *fastpath_suite(void)
 	tcase_add_test(tc, check_absent_reclaims);
 	tcase_add_test(tc, check_failed_keeps);
 	tcase_add_test(tc, check_bounded_per_tick);
+	tcase_add_test(tc, check_interval_established);
+	tcase_add_test(tc, check_interval_udp_not_open);
+	tcase_add_test(tc, check_interval_off_waits_timeout);
 	tcase_add_test(tc, off_reclaims_unasked);
 	tcase_add_test(tc, eviction_forgets);
 	tcase_add_test(tc, established_fast_not_evicted_idle);
