@@ -84,6 +84,16 @@ int fastpath_apply(const struct fastpath_params *p, bool keep_elements,
  * Returns 0 (also when there was none) or -1 with the message in err. */
 int fastpath_remove(const char *table, char *err, size_t errlen);
 
+/*
+ * At a start with the fast path off: delete table if it is there, left by
+ * a run that was killed (its elements would keep passing admitted flows,
+ * unseen, until they expire). *found says whether it was. Returns 0, or
+ * -1 with libnftables' message in err (*found: whether the listing showed
+ * it).
+ */
+int fastpath_remove_left(const char *table, bool *found, char *err,
+			 size_t errlen);
+
 /* A flow as the kernel sees it: its original direction. Addresses in
  * network byte order (IPv4 in src[0]/dst[0]), ports in host order. */
 struct fastpath_tuple {

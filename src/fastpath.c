@@ -257,8 +257,13 @@ size_t fastpath_rules(const struct fastpath_params *p, char *buf, size_t len)
 	return rules_text(p, true, buf, len);
 }
 
-/* Run script through libnftables. Returns 0, or -1 with its message. */
-static int run_nft(const char *script, char *err, size_t errlen)
+/*
+ * Run script through libnftables; with has_table, say in it whether the
+ * output (of a "list tables inet") has the line "table inet HAS_TABLE".
+ * Returns 0, or -1 with its message.
+ */
+static int run_nft_list(const char *script, const char *has_table, bool *found,
+			char *err, size_t errlen)
 {
 	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
 	const char *msg;
@@ -281,9 +286,26 @@ static int run_nft(const char *script, char *err, size_t errlen)
 		n = strlen(err);
 		while (n && err[n - 1] == '\n')
 			err[--n] = '\0';
+	} else if (has_table) {
+		const char *p = nft_ctx_get_output_buffer(ctx), *nl;
+		char want[FASTPATH_TABLE_MAX + 16];
+		int wlen = snprintf(want, sizeof(want), "table inet %s\n",
+				    has_table);
+
+		for (; p && *p; p = nl ? nl + 1 : NULL) {
+			nl = strchr(p, '\n');
+			if (!strncmp(p, want, (size_t)wlen))
+				*found = true;
+		}
 	}
 	nft_ctx_free(ctx);
 	return r ? -1 : 0;
+}
+
+/* Run script through libnftables. Returns 0, or -1 with its message. */
+static int run_nft(const char *script, char *err, size_t errlen)
+{
+	return run_nft_list(script, NULL, NULL, err, errlen);
 }
 
 int fastpath_apply(const struct fastpath_params *p, bool keep_elements,
@@ -310,6 +332,15 @@ int fastpath_remove(const char *table, char *err, size_t errlen)
 	snprintf(buf, sizeof(buf), "add table inet %s\ndelete table inet %s\n",
 		 table, table);
 	return run_nft(buf, err, errlen);
+}
+
+int fastpath_remove_left(const char *table, bool *found, char *err,
+			 size_t errlen)
+{
+	*found = false;
+	if (run_nft_list("list tables inet\n", table, found, err, errlen) < 0)
+		return -1;
+	return *found ? fastpath_remove(table, err, errlen) : 0;
 }
 
 /* ---- The elements: nf_tables netlink ---- */

@@ -543,15 +543,34 @@ static void started_line(struct daemon *d, char *buf, size_t len)
  * The kernel's fast path, when on: its table made afresh (what an
  * earlier run left is cleared; its connections come back through the
  * queue), then the workers' sockets. A failure fails the start, with
- * libnftables' word. Returns 0, or -1 (logged).
+ * libnftables' word. Off: a table of its name that a killed run left is
+ * deleted, else the flows it admitted would pass, unseen, until their
+ * elements expire; one line when there was one, a warning if it stays
+ * (the start goes on: nftables may not even be there). Returns 0, or -1
+ * (logged).
  */
 static int start_fastpath(struct daemon *d)
 {
 	struct fastpath_params fp;
+	bool found;
 	char err[512];
 
-	if (!d->conf.fastpath)
+	if (!d->conf.fastpath) {
+		if (fastpath_remove_left(d->conf.fastpath_table, &found, err,
+					 sizeof(err)) == 0) {
+			if (found)
+				log_msg(LOG_NOTICE,
+					"fastpath: removed table %s, left by an "
+					"earlier run (fastpath = no)",
+					d->conf.fastpath_table);
+		} else if (found) {
+			log_msg(LOG_WARNING,
+				"fastpath: cannot remove table %s, left by an "
+				"earlier run: %s",
+				d->conf.fastpath_table, err);
+		}
 		return 0;
+	}
 	conf_fastpath_params(&d->conf, &fp);
 	if (fastpath_apply(&fp, false, err, sizeof(err)) < 0) {
 		log_msg(LOG_ERR, "fastpath: cannot make table %s: %s",

@@ -4,7 +4,8 @@
 # packets then pass by the kernel, off the queue (the queue rules skip
 # SEEN, as the shipped ones do); list shows them [FAST]; flush empties the
 # sets; a reload turns it off (the table goes, connections carry on
-# through the queue) and on again; the stop removes the table.
+# through the queue) and on again; the stop removes the table; a kill -9
+# leaves it, and a start with fastpath = no removes it.
 QUEUE_RULES=no
 . "$(dirname "$0")/lib.sh"
 
@@ -171,6 +172,30 @@ expect "the kernel's counters added, each packet once" \
 	"packets=50 packets=50 "
 expect "no fast path error" "$(counter fastpath_errors)" 0
 stop_daemon
+expect "nfqtrackd exit status" "$DAEMON_RC" 0
+
+# kill -9 leaves the table (admitted flows would pass, unseen, until their
+# elements expire); a start with fastpath = no removes it, says so once,
+# and the connections come back through the queue.
+tables() { nft_s list tables inet | tr '\n' ' '; }
+start_daemon "$T/on.conf" || { fail "daemon start, fast path on"; done_testing; }
+tcp_client "$V4_S"
+r=$(tcp_cmd open 2 3000)
+expect "2 TCP connections open" "$r" "open ok=2 fail=0"
+stop_daemon KILL
+expect "kill -9 leaves the table" "$(tables)" "table inet nfqtrack "
+start_daemon "$T/off.conf" || { fail "daemon start, fast path off"; done_testing; }
+expect "fastpath = no: the table left is removed" "$(tables)" ""
+check "and logged" wait_syslog "fastpath: removed table nfqtrack, left by an earlier run"
+r=$(tcp_cmd echo 3000)
+expect "the connections carry on through the queue" "$r" "echo ok=2 fail=0"
+expect_ge "picked up by the queue" "$(counter flows)" 2
+tcp_done
+stop_daemon
+start_daemon "$T/off.conf" || { fail "daemon start, no table left"; done_testing; }
+stop_daemon
+expect "no table: logged once, not at every start" \
+	"$(grep -c 'fastpath: removed table' "$SYSLOG")" 1
 expect "nfqtrackd exit status" "$DAEMON_RC" 0
 
 done_testing
