@@ -227,25 +227,54 @@ static void fast_detach(struct engine *e, struct flow *f)
 	flow_table_touch(&e->table, f, policy_list_of(f), e->now);
 }
 
+static bool tcp_handshake(uint8_t state)
+{
+	return state == TCP_S_SYN_SENT || state == TCP_S_SYN_RECV ||
+	       state == TCP_S_SYN_SENT2;
+}
+
 /*
  * The daemon sees a packet of a flow the kernel carried: its elements
  * expired or were removed, or (with accounting) a FIN or RST, which the
  * kernel sends here so that the counters are read first (one query, the
- * packet path's only one, once a connection). The daemon's TCP state is
- * as old as the last check and its windows older: they are forgotten,
- * as for a connection picked up mid-stream; and unless the kernel was
- * just asked, a handshake state that an ACK or data follows is taken as
- * established (the SYN-ACK and ACK went by the kernel, e.g. before a
- * reload turned the fast path off). Out of line: rare.
+ * packet path's only one, once a connection), or a pure SYN, which the
+ * kernel always sends here. The daemon's TCP state is as old as the last
+ * check and its windows older: they are forgotten, as for a connection
+ * picked up mid-stream; and unless the kernel was just asked, a handshake
+ * state that an ACK or data follows is taken as established (the SYN-ACK
+ * and ACK went by the kernel, e.g. before a reload turned the fast path
+ * off). Out of line: rare.
+ *
+ * Returns true for a new connection on the flow's ports: a pure SYN the
+ * original way, in a handshake state (not checked since its admission),
+ * whose sequence number is not the admitted SYN's (fast_decide() keeps it
+ * in last_seq). The daemon saw neither the FIN nor the RST that ended the
+ * old connection in the kernel (a client reusing its port, tcp_tw_reuse),
+ * whose close set would say it is over: it is, and this SYN reopens, as
+ * it would after TIME_WAIT. The same number is a retransmission, as ever.
+ * A pure SYN on an established one (checked) is the kernel's tracker's
+ * case: ignored, remembered; the flow leaves the fast path, so that a
+ * SYN-ACK answering it (the server took a new connection) resynchronises
+ * the daemon's state as it does the kernel's, and anything else finds the
+ * windows forgotten.
  */
-static __attribute__((noinline)) void
-fast_seen(struct engine *e, struct flow *f, const struct pkt *p)
+static __attribute__((noinline)) bool fast_seen(struct engine *e,
+						struct flow *f,
+						const struct pkt *p,
+						enum flow_dir dir)
 {
 	bool asked = false;
 	struct flow_tcp *t;
 
 	if (f->proto != IPPROTO_TCP)
-		return;
+		return false;
+	t = engine_flow_tcp(e, f);
+	if (tcp_handshake(f->state) &&
+	    (p->tcp_flags & (TCPF_SYN | TCPF_ACK | TCPF_FIN | TCPF_RST)) ==
+		    TCPF_SYN) {
+		/* Else the tracker's, as ever. */
+		return dir == FLOW_DIR_ORIGINAL && p->tcp_seq != t->last_seq;
+	}
 	if (e->accounting && (p->tcp_flags & (TCPF_FIN | TCPF_RST)) &&
 	    e->fast.ops.query) {
 		struct fastpath_tuple tu;
@@ -261,21 +290,20 @@ fast_seen(struct engine *e, struct flow *f, const struct pkt *p)
 		}
 		fast_detach(e, f);
 	}
-	if (p->tcp_flags & TCPF_SYN)
-		return; /* opens or reopens: the tracker starts over */
-	t = engine_flow_tcp(e, f);
+	if ((p->tcp_flags & TCPF_SYN) && tcp_handshake(f->state))
+		return false; /* a SYN-ACK: the tracker as ever */
 	for (int i = 0; i < 2; i++) {
 		t->side[i].maxwin = 0;
 		t->side[i].flags |= TCP_SIDE_BE_LIBERAL | TCP_SIDE_SACK_PERM;
 	}
 	t->retrans = 0;
-	if (!asked && !(p->tcp_flags & (TCPF_FIN | TCPF_RST)) &&
-	    (f->state == TCP_S_SYN_SENT || f->state == TCP_S_SYN_RECV ||
-	     f->state == TCP_S_SYN_SENT2)) {
+	if (!asked && !(p->tcp_flags & (TCPF_SYN | TCPF_FIN | TCPF_RST)) &&
+	    tcp_handshake(f->state)) {
 		f->state = TCP_S_ESTABLISHED;
 		f->tclass = TCP_S_ESTABLISHED;
 		flow_flags_set(f, FLOW_F_SEEN_REPLY);
 	}
+	return false;
 }
 
 /*
@@ -324,6 +352,12 @@ fast_decide(struct engine *e, struct flow *f, const struct pkt *p,
 	    r->invalid == INV_NONE && fast_admissible(e, f, p)) {
 		r->fast_admit = true;
 		e->st.fastpath_admitted++;
+		/* The SYN's own number, for fast_seen() to tell a new
+		 * connection on these ports from its retransmission: the
+		 * tracker reads last_seq only for ACKs, and a fast flow's
+		 * first packet seen again has its windows forgotten. */
+		if (p->proto == IPPROTO_TCP && (p->tcp_flags & TCPF_SYN))
+			engine_flow_tcp(e, f)->last_seq = p->tcp_seq;
 		if (e->accounting) {
 			struct flow_acct *a = engine_flow_acct(e, f);
 
@@ -379,8 +413,17 @@ static void track(struct engine *e, const struct pkt *p,
 	f = flow_table_lookup(&e->table, k, hash, e->now);
 	if (f) {
 		dir = flow_dir_of(f, swapped);
-		if (f->flags & FLOW_F_FAST)
-			fast_seen(e, f, p);
+		if ((f->flags & FLOW_F_FAST) && fast_seen(e, f, p, dir)) {
+			/* Over in the kernel: this SYN opens the next
+			 * connection, counted and limited as new (its
+			 * elements are forgotten before its admission). */
+			flow_table_remove(&e->table, f);
+			e->st.flows_reopened++;
+			f = new_flow(e, k, hash, swapped, p, r);
+			if (!f)
+				return;
+			created = true;
+		}
 		/* A ping to oneself: the type tells the direction. */
 		if (proto_is_icmp(p) &&
 		    !memcmp(k->addr[0], k->addr[1], sizeof(k->addr[0])))

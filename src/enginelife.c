@@ -482,7 +482,11 @@ bool engine_fastpath_found(struct engine *e, struct flow *f,
 			f->state = TCP_S_CLOSE;
 			kind = FAST_CLOSE;
 		} else {
+			/* A FIN went by: a SYN on these ports reopens, as
+			 * after the kernel's TIME_WAIT (tcp.c). */
 			f->state = TCP_S_TIME_WAIT;
+			engine_flow_tcp(e, f)->side[0].flags |=
+				TCP_SIDE_CLOSE_INIT;
 			kind = FAST_CLOSING;
 		}
 		f->tclass = f->state;

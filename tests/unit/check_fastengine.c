@@ -521,6 +521,128 @@ START_TEST(check_interval_off_waits_timeout)
 }
 END_TEST
 
+/* A client reusing its port (tcp_tw_reuse) after the kernel carried and
+ * closed the connection, unseen: a pure SYN of another number on a fast
+ * flow still in its handshake is a new connection, counted and admitted;
+ * the old one's elements go first. */
+START_TEST(port_reuse_reopens)
+{
+	struct conv cv = conv4(1040);
+
+	c2s(&cv, TCPF_SYN, 0);
+	ck_assert(res.fast_admit);
+	cv.cseq += 5000000; /* the kernel carried it, then its FINs */
+	c2s(&cv, TCPF_SYN, 0);
+	ck_assert(res.fast_admit);
+	ck_assert_uint_eq(res.verdict, VERDICT_ACCEPT);
+	ck_assert_uint_eq(e.st.flows_reopened, 1);
+	ck_assert_uint_eq(e.st.flows_created, 2);
+	ck_assert_uint_eq(e.st.fastpath_admitted, 2);
+	ck_assert_uint_eq(e.pol->flows, 1);
+	ck_assert(on_fast_list(conv_flow(&cv), FAST_OPEN));
+	engine_fastpath_sync(&e);
+	ck_assert_uint_eq(fk.forgotten, 1);
+	/* Its SYN again, the same number: a retransmission, as ever. */
+	cv.cseq--;
+	c2s(&cv, TCPF_SYN, 0);
+	ck_assert(res.fast_admit);
+	ck_assert_uint_eq(e.st.flows_reopened, 1);
+	ck_assert_uint_eq(e.st.flows_created, 2);
+	engine_fastpath_sync(&e);
+	ck_assert_uint_eq(fk.forgotten, 1);
+}
+END_TEST
+
+/* The new connection meets the limits as any: refused by its source's
+ * rate, it opens nothing, and the old one is gone all the same. */
+START_TEST(port_reuse_limited)
+{
+	struct conv cv = conv4(1041);
+
+	engine_destroy(&e);
+	conf.max_new_per_source = 1;
+	remake();
+	c2s(&cv, TCPF_SYN, 0);
+	ck_assert(res.fast_admit);
+	cv.cseq += 5000000;
+	c2s(&cv, TCPF_SYN, 0);
+	ck_assert(!res.fast_admit);
+	ck_assert_uint_eq(res.verdict, VERDICT_DROP);
+	ck_assert_uint_eq(res.reason, DROP_SOURCE_RATE);
+	ck_assert_ptr_null(conv_flow(&cv));
+	ck_assert_uint_eq(e.st.flows_reopened, 1);
+	engine_fastpath_sync(&e);
+	ck_assert_uint_eq(fk.forgotten, 1);
+}
+END_TEST
+
+/* Found closed by a FIN in the kernel (TIME_WAIT): a SYN reopens, as after
+ * the kernel's TIME_WAIT. */
+START_TEST(port_reuse_after_check_reopens)
+{
+	struct conv cv = conv4(1042);
+
+	checked(&cv, FP_SET_CLOSE, e.fast.timeout[FAST_CLOSING] * 1000);
+	ck_assert_uint_eq(conv_flow(&cv)->state, TCP_S_TIME_WAIT);
+	cv.cseq += 5000000;
+	c2s(&cv, TCPF_SYN, 0);
+	ck_assert(res.fast_admit);
+	ck_assert_uint_eq(e.st.flows_reopened, 1);
+	ck_assert_uint_eq(e.st.flows_created, 2);
+	ck_assert(on_fast_list(conv_flow(&cv), FAST_OPEN));
+}
+END_TEST
+
+/* A pure SYN on an established fast flow: as the kernel's tracker,
+ * ignored (passed, no new flow) and remembered; the flow leaves the fast
+ * path, so that the server's SYN-ACK to it resynchronises the daemon... */
+START_TEST(syn_on_established_resyncs)
+{
+	struct conv cv = conv4(1043);
+
+	checked(&cv, FP_SET_EST, 0);
+	ck_assert_uint_eq(conv_flow(&cv)->state, TCP_S_ESTABLISHED);
+	cv.cseq += 5000000;
+	c2s(&cv, TCPF_SYN, 0);
+	ck_assert_uint_eq(res.verdict, VERDICT_ACCEPT);
+	ck_assert(!res.fast_admit);
+	ck_assert_uint_eq(e.st.flows_reopened, 0);
+	ck_assert(!(conv_flow(&cv)->flags & FLOW_F_FAST));
+	engine_fastpath_sync(&e);
+	ck_assert_uint_eq(fk.forgotten, 1);
+	s2c(&cv, TCPF_SYN | TCPF_ACK, 0);
+	ck_assert_uint_eq(res.invalid, INV_NONE);
+	ck_assert_uint_eq(conv_flow(&cv)->state, TCP_S_SYN_RECV);
+	c2s(&cv, TCPF_ACK, 0);
+	ck_assert_uint_eq(conv_flow(&cv)->state, TCP_S_ESTABLISHED);
+	ck_assert(res.fast_admit);
+	ck_assert_uint_eq(e.st.flows_created, 1);
+}
+END_TEST
+
+/* ... and the old connection, if it lives on (a stray SYN), carries on
+ * with the windows forgotten, which the kernel moved far on unseen. */
+START_TEST(syn_on_established_stray)
+{
+	struct conv cv = conv4(1044), old;
+
+	checked(&cv, FP_SET_EST, 0);
+	old = cv;
+	old.cseq += 10000000;
+	old.sseq += 10000000;
+	cv.cseq += 5000000;
+	c2s(&cv, TCPF_SYN, 0);
+	ck_assert(!res.fast_admit);
+	s2c(&old, TCPF_ACK, 0); /* the server's challenge ACK */
+	ck_assert_uint_eq(res.invalid, INV_NONE);
+	c2s(&old, TCPF_ACK | TCPF_PSH, 100);
+	ck_assert_uint_eq(res.invalid, INV_NONE);
+	ck_assert(res.fast_admit);
+	ck_assert_uint_eq(conv_flow(&cv)->state, TCP_S_ESTABLISHED);
+	ck_assert_uint_eq(e.st.flows_created, 1);
+}
+END_TEST
+
 START_TEST(off_reclaims_unasked)
 {
 	struct conv cv = conv4(1015);
@@ -761,6 +883,11 @@ static Suite *fastpath_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, pure_syn_admits);
 	tcase_add_test(tc, reopen_admits);
+	tcase_add_test(tc, port_reuse_reopens);
+	tcase_add_test(tc, port_reuse_limited);
+	tcase_add_test(tc, port_reuse_after_check_reopens);
+	tcase_add_test(tc, syn_on_established_resyncs);
+	tcase_add_test(tc, syn_on_established_stray);
 	tcase_add_test(tc, synack_fin_rst_do_not_admit);
 	tcase_add_test(tc, unanswered_pickup_does_not_admit);
 	tcase_add_test(tc, dropped_does_not_admit);
