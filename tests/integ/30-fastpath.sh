@@ -5,7 +5,8 @@
 # SEEN, as the shipped ones do); list shows them [FAST]; flush empties the
 # sets; a reload turns it off (the table goes, connections carry on
 # through the queue) and on again; the stop removes the table; a kill -9
-# leaves it, and a start with fastpath = no removes it.
+# leaves it, and a start with fastpath = no removes it; a client reusing
+# its port has each connection counted and admitted.
 QUEUE_RULES=no
 . "$(dirname "$0")/lib.sh"
 
@@ -196,6 +197,44 @@ start_daemon "$T/off.conf" || { fail "daemon start, no table left"; done_testing
 stop_daemon
 expect "no table: logged once, not at every start" \
 	"$(grep -c 'fastpath: removed table' "$SYSLOG")" 1
+expect "nfqtrackd exit status" "$DAEMON_RC" 0
+
+# Port reuse: N connections one after the other from one client port
+# (tcp_tw_reuse: the client's TIME_WAIT gives way after a second), each
+# closed by FINs the kernel carried, unseen by the daemon, whose flow is
+# still in its handshake: each new SYN has a new number, so each is a new
+# connection (flows_reopened, counted in flows_created too), admitted.
+N=4
+ip netns exec "$NS_C" sysctl -qw net.ipv4.tcp_tw_reuse=1
+start_daemon "$T/on.conf" || { fail "daemon start, port reuse"; done_testing; }
+r=$(ip netns exec "$NS_C" python3 - "$V4_C" "$V4_S" "$PORT" "$N" <<'PY'
+import socket, sys, time
+src, dst, port, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+ok = 0
+for i in range(n):
+    if i:
+        time.sleep(1.2)
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.settimeout(3)
+    try:
+        s.bind((src, 40123))
+        s.connect((dst, port))
+        s.sendall(b"ping")
+        ok += s.recv(4) == b"ping"
+    except OSError as e:
+        print("#", i, e, file=sys.stderr)
+    s.close()
+print(f"reuse ok={ok}")
+PY
+)
+expect "$N connections from one port" "$r" "reuse ok=$N"
+snapshot
+expect "each one a flow" "${S[flows_created]}" "$N"
+expect "each after the first a reopening" "${S[flows_reopened]}" $((N - 1))
+expect "each admitted" "${S[fastpath_admitted]}" "$N"
+expect "nothing dropped" "${S[dropped]}" 0
+stop_daemon
 expect "nfqtrackd exit status" "$DAEMON_RC" 0
 
 done_testing
