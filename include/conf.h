@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "fastpath.h"
 #include "params.h"
 #include "prefix.h"
 #include "timeout.h"
@@ -92,6 +93,10 @@ struct conf {
 	char user[CONF_NAME_MAX]; /* run as, once the queue is bound */
 	char group[CONF_NAME_MAX]; /* of the control socket */
 	char metrics_listen[CONF_LISTEN_MAX]; /* "off", "ADDR:PORT" */
+	bool fastpath; /* admitted flows carried by nftables (fastpath.h) */
+	char fastpath_table[FASTPATH_TABLE_MAX]; /* restart only */
+	uint32_t fastpath_admit_mark; /* one bit, outside mark_mask */
+	uint32_t fastpath_udp_after; /* packets; 0: no UDP fast path */
 };
 
 /* Receives each problem, already formatted as "FILE:LINE: problem". */
@@ -137,6 +142,15 @@ bool conf_exempt(const struct conf *c, uint8_t family, const void *addr);
 struct sockaddr_storage;
 int conf_listen_addr(const char *text, struct sockaddr_storage *addr,
 		     unsigned int *len);
+
+/*
+ * The kernel fast path's parameters under c: the table, the admit mark,
+ * mark_mask, the set size (2 x max_flows: a flow is two elements), the
+ * accounting and UDP switches and the timeouts of the matching states
+ * (timeout_tcp_syn_recv for a flow just admitted, _established, _time_wait
+ * after a FIN, _close after a RST, timeout_udp_stream). Pure.
+ */
+void conf_fastpath_params(const struct conf *c, struct fastpath_params *p);
 
 /* Name of a verdict_mode value ("repeat"). */
 const char *conf_verdict_mode_name(uint32_t v);

@@ -38,6 +38,8 @@ enum key_type {
 	K_RANGE, /* N or N-M: two uint32, first and last */
 	K_MODE, /* accept/mark/repeat */
 	K_MASK, /* a mark mask: 6 contiguous bits, decimal or 0x hex */
+	K_BIT, /* one mark bit, decimal or 0x hex */
+	K_TABLE, /* an nftables table name: [A-Za-z0-9_]{1,31} */
 };
 
 struct key {
@@ -166,6 +168,13 @@ static const struct key keys[] = {
 	{ "user", K_NAME, OFF(user), 0, 0, "nfqtrack" },
 	{ "group", K_NAME, OFF(group), 0, 0, "nfqtrack" },
 	{ "metrics_listen", K_LISTEN, OFF(metrics_listen), 0, 0, "off" },
+	{ "fastpath", K_BOOL, OFF(fastpath), 0, 1, "no" },
+	{ "fastpath_table", K_TABLE, OFF(fastpath_table), 0, 0,
+	  FASTPATH_TABLE_DEFAULT },
+	{ "fastpath_admit_mark", K_BIT, OFF(fastpath_admit_mark), 0, 0,
+	  "0x00800000" },
+	{ "fastpath_udp_after", K_UINT, OFF(fastpath_udp_after), 0, 1000000,
+	  "8" },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -364,18 +373,29 @@ static const char *set_range(struct conf *c, const struct key *k, const char *v,
 	return NULL;
 }
 
+/* A 32-bit number, decimal or 0x hex (no sign), into *out. Returns 0 or -1. */
+static int parse_u32(const char *v, uint32_t *out)
+{
+	unsigned long long n;
+	char *end;
+
+	errno = 0;
+	n = strtoull(v, &end, 0);
+	if (!isdigit((unsigned char)v[0]) || *end || errno || n > UINT32_MAX)
+		return -1;
+	*out = (uint32_t)n;
+	return 0;
+}
+
 /* A mark mask, decimal or 0x hex, MARK_BITS or MARK_BITS_STATE contiguous bits,
  * into the uint32 at k's offset. Returns NULL, or the problem (in buf). */
 static const char *set_mask(struct conf *c, const struct key *k, const char *v,
 			    char *buf, size_t buflen)
 {
 	struct mark_layout l;
-	unsigned long long n;
-	char *end;
+	uint32_t n;
 
-	errno = 0;
-	n = strtoull(v, &end, 0);
-	if (!isdigit((unsigned char)v[0]) || *end || errno || n > UINT32_MAX) {
+	if (parse_u32(v, &n) < 0) {
 		snprintf(buf, buflen, "'%s' is not a 32-bit number", v);
 		return buf;
 	}
@@ -384,6 +404,26 @@ static const char *set_mask(struct conf *c, const struct key *k, const char *v,
 			 "%s is not %d or %d contiguous bits (0x3f000000, "
 			 "0x0f000000, 0x3f, ...)",
 			 v, MARK_BITS, MARK_BITS_STATE);
+		return buf;
+	}
+	*u32_at(c, k) = n;
+	return NULL;
+}
+
+/* One mark bit, decimal or 0x hex, into the uint32 at k's offset. Returns
+ * NULL, or the problem (in buf). */
+static const char *set_bit(struct conf *c, const struct key *k, const char *v,
+			   char *buf, size_t buflen)
+{
+	uint32_t n;
+
+	if (parse_u32(v, &n) < 0) {
+		snprintf(buf, buflen, "'%s' is not a 32-bit number", v);
+		return buf;
+	}
+	if (!n || (n & (n - 1))) {
+		snprintf(buf, buflen,
+			 "%s is not exactly one bit (0x00800000, ...)", v);
 		return buf;
 	}
 	*u32_at(c, k) = (uint32_t)n;
@@ -457,6 +497,20 @@ static const char *set_value(struct conf *c, const struct key *k, const char *v,
 		break;
 	case K_MASK:
 		return set_mask(c, k, v, buf, buflen);
+	case K_BIT:
+		return set_bit(c, k, v, buf, buflen);
+	case K_TABLE:
+		if (strlen(v) >= FASTPATH_TABLE_MAX ||
+		    strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUV"
+			      "WXYZ0123456789_") != strlen(v)) {
+			snprintf(buf, buflen,
+				 "'%s' is not a table name (letters, digits "
+				 "and _, %d at most)",
+				 v, FASTPATH_TABLE_MAX - 1);
+			return buf;
+		}
+		strcpy((char *)c + k->offset, v);
+		return NULL;
 	case K_PREFIXES:
 		return set_prefixes(c, v, buf, buflen);
 	case K_NAME:
@@ -606,6 +660,18 @@ static int check_together(struct conf *c, const unsigned *seen_on,
 		       "adaptive_end: %" PRIu32 " must be above "
 		       "adaptive_start (%" PRIu32 ")",
 		       c->adaptive_end, c->adaptive_start);
+		errors++;
+	}
+	/* The admit bit rides in the verdict's mark beside the state: it must
+	 * not be one of the state's bits. Only with the fast path on: off, the
+	 * bit is never written and any mark_mask stays valid. */
+	if (c->fastpath && (c->fastpath_admit_mark & c->mark_mask)) {
+		unsigned l = line_of(seen_on, "fastpath_admit_mark");
+
+		report(err, arg, name, l ? l : line_of(seen_on, "mark_mask"),
+		       "fastpath_admit_mark: 0x%08" PRIx32 " is a bit of "
+		       "mark_mask (0x%08" PRIx32 "); choose a bit outside it",
+		       c->fastpath_admit_mark, c->mark_mask);
 		errors++;
 	}
 	if (c->max_new_per_source_burst && !c->max_new_per_source) {
@@ -776,6 +842,25 @@ int conf_listen_addr(const char *text, struct sockaddr_storage *addr,
 	return 0;
 }
 
+void conf_fastpath_params(const struct conf *c, struct fastpath_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	snprintf(p->table, sizeof(p->table), "%s", c->fastpath_table);
+	p->admit_mark = c->fastpath_admit_mark;
+	p->mark_mask = c->mark_mask;
+	/* Both directions of every flow the daemon may hold; max_flows is at
+	 * most 2^30, so this fits. The kernel sizes each set's first hash
+	 * table from it (nft_set_rhash: nelem_hint). */
+	p->max_elements = 2 * c->max_flows;
+	p->accounting = c->accounting;
+	p->udp = c->fastpath_udp_after > 0;
+	p->timeout_open = c->timeout[TCP_S_SYN_RECV];
+	p->timeout_established = c->timeout[TCP_S_ESTABLISHED];
+	p->timeout_closing = c->timeout[TCP_S_TIME_WAIT];
+	p->timeout_close = c->timeout[TCP_S_CLOSE];
+	p->timeout_udp = c->timeout[TMO_UDP_STREAM];
+}
+
 uint32_t conf_max_sources(const struct conf *c)
 {
 	if (c->max_sources)
@@ -800,7 +885,8 @@ void conf_print(const struct conf *c, FILE *out)
 	for (size_t i = 0; i < NKEYS; i++) {
 		const struct key *k = &keys[i];
 		bool text = k->type == K_PATH || k->type == K_NAME ||
-			    k->type == K_LISTEN || k->type == K_RANGE;
+			    k->type == K_LISTEN || k->type == K_RANGE ||
+			    k->type == K_TABLE;
 		uint32_t v = text || k->type == K_BOOL ||
 					     k->type == K_PREFIXES ?
 				     0 :
@@ -823,6 +909,7 @@ void conf_print(const struct conf *c, FILE *out)
 		case K_PATH:
 		case K_NAME:
 		case K_LISTEN:
+		case K_TABLE:
 			fputs((const char *)c + k->offset, out);
 			break;
 		case K_ON_FULL:
@@ -832,6 +919,7 @@ void conf_print(const struct conf *c, FILE *out)
 			fputs(conf_verdict_mode_name(v), out);
 			break;
 		case K_MASK:
+		case K_BIT:
 			fprintf(out, "0x%08" PRIx32, v);
 			break;
 		case K_RANGE: {

@@ -103,6 +103,18 @@ static void reload_warning(struct reload_problems *p, const char *fmt, ...)
 					    "warning: %s\n", msg);
 }
 
+/* A text setting only a restart changes: what the file has now (cur) goes
+ * back to the running value (run), with a warning saying what. cur and run
+ * are arrays of the same size. */
+static void keep_text(struct reload_problems *p, const char *what, char *cur,
+		      const char *run)
+{
+	if (!strcmp(cur, run))
+		return;
+	reload_warning(p, "%s takes a restart; staying on %s", what, run);
+	strcpy(cur, run);
+}
+
 /* Why a reload failed, into p as well as the log. */
 static void reload_failed(struct daemon *d, struct reload_problems *p,
 			  const char *fmt, ...)
@@ -159,13 +171,8 @@ static int apply_reload(struct daemon *d, struct reload_problems *p)
 			       d->conf.pin_threads ? "yes" : "no");
 		nc.pin_threads = d->conf.pin_threads;
 	}
-	if (strcmp(nc.ctl_socket, d->conf.ctl_socket)) {
-		reload_warning(p,
-			       "ctl_socket: a new path takes a restart; "
-			       "staying on %s",
-			       d->conf.ctl_socket);
-		strcpy(nc.ctl_socket, d->conf.ctl_socket);
-	}
+	keep_text(p, "ctl_socket: a new path", nc.ctl_socket,
+		  d->conf.ctl_socket);
 	if (strcmp(nc.user, d->conf.user) || strcmp(nc.group, d->conf.group)) {
 		reload_warning(p,
 			       "user, group: a change takes a restart; "
@@ -174,6 +181,10 @@ static int apply_reload(struct daemon *d, struct reload_problems *p)
 		strcpy(nc.user, d->conf.user);
 		strcpy(nc.group, d->conf.group);
 	}
+	/* The table's name is in every worker's netlink messages and the
+	 * old table would be left behind: a new name waits for a restart. */
+	keep_text(p, "fastpath_table: a new name", nc.fastpath_table,
+		  d->conf.fastpath_table);
 	/* The listener was bound as root, maybe to a port below 1024: it
 	 * cannot move once privileges are gone. */
 	if (strcmp(nc.metrics_listen, d->conf.metrics_listen)) {

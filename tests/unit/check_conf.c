@@ -162,6 +162,27 @@ static const struct error_case {
 	{ "mark_mask = 0\n", NULL },
 	{ "verdict_mode = drop\n",
 	  "t.conf:1: verdict_mode: 'drop' is not accept, mark or repeat\n" },
+	{ "fastpath_admit_mark = 0x00c00000\n",
+	  "t.conf:1: fastpath_admit_mark: 0x00c00000 is not exactly one bit "
+	  "(0x00800000, ...)\n" },
+	{ "fastpath_admit_mark = 0\n", NULL },
+	{ "fastpath_admit_mark = 0x100000000\n",
+	  "t.conf:1: fastpath_admit_mark: '0x100000000' is not a 32-bit "
+	  "number\n" },
+	{ "fastpath = yes\n\nfastpath_admit_mark = 0x02000000\n",
+	  "t.conf:3: fastpath_admit_mark: 0x02000000 is a bit of mark_mask "
+	  "(0x3f000000); choose a bit outside it\n" },
+	{ "fastpath = yes\nmark_mask = 0x00f00000\n",
+	  "t.conf:2: fastpath_admit_mark: 0x00800000 is a bit of mark_mask "
+	  "(0x00f00000); choose a bit outside it\n" },
+	{ "fastpath_table = a-b\n",
+	  "t.conf:1: fastpath_table: 'a-b' is not a table name (letters, "
+	  "digits and _, 31 at most)\n" },
+	{ "fastpath_table = abcdefghijabcdefghijabcdefghij012\n", NULL },
+	{ "fastpath_table = a b\n", NULL },
+	{ "fastpath_udp_after = 1000001\n",
+	  "t.conf:1: fastpath_udp_after: 1000001 is out of range (0 to "
+	  "1000000)\n" },
 };
 
 START_TEST(errors_name_file_line_problem)
@@ -172,6 +193,56 @@ START_TEST(errors_name_file_line_problem)
 	ck_assert_int_eq(parse(&c, ec->text), 1);
 	if (ec->error)
 		ck_assert_str_eq(errors, ec->error);
+}
+END_TEST
+
+START_TEST(fastpath_keys)
+{
+	struct fastpath_params p;
+	struct conf c;
+
+	conf_defaults(&c);
+	ck_assert(!c.fastpath);
+	ck_assert_str_eq(c.fastpath_table, "nfqtrack");
+	ck_assert_uint_eq(c.fastpath_admit_mark, FASTPATH_ADMIT_MARK_DEFAULT);
+	ck_assert_uint_eq(c.fastpath_udp_after, 8);
+	/* Off, a mark_mask over the admit bit is no problem. */
+	ck_assert_int_eq(parse(&c, "mark_mask = 0x00f00000\n"), 0);
+	ck_assert_int_eq(parse(&c, "fastpath = yes\n"
+				   "fastpath_table = Fast_1\n"
+				   "fastpath_admit_mark = 1\n"
+				   "mark_mask = 0x3f00\n"
+				   "fastpath_udp_after = 0\n"
+				   "max_flows = 1000\naccounting = yes\n"
+				   "timeout_tcp_syn_recv = 7\n"
+				   "timeout_tcp_established = 1h\n"
+				   "timeout_tcp_time_wait = 9\n"
+				   "timeout_tcp_close = 3\n"
+				   "timeout_udp_stream = 11\n"),
+			 0);
+	ck_assert(c.fastpath);
+	ck_assert_str_eq(c.fastpath_table, "Fast_1");
+	ck_assert_uint_eq(c.fastpath_admit_mark, 1);
+	ck_assert_uint_eq(c.fastpath_udp_after, 0);
+	memset(&p, 0x5a, sizeof(p));
+	conf_fastpath_params(&c, &p);
+	ck_assert_str_eq(p.table, "Fast_1");
+	ck_assert_uint_eq(p.admit_mark, 1);
+	ck_assert_uint_eq(p.mark_mask, 0x3f00);
+	ck_assert_uint_eq(p.max_elements, 2000);
+	ck_assert(p.accounting);
+	ck_assert(!p.udp);
+	ck_assert_uint_eq(p.timeout_open, 7);
+	ck_assert_uint_eq(p.timeout_established, 3600);
+	ck_assert_uint_eq(p.timeout_closing, 9);
+	ck_assert_uint_eq(p.timeout_close, 3);
+	ck_assert_uint_eq(p.timeout_udp, 11);
+	conf_defaults(&c);
+	c.max_flows = 1u << 30;
+	conf_fastpath_params(&c, &p);
+	ck_assert_uint_eq(p.max_elements, 1u << 31);
+	ck_assert(p.udp);
+	ck_assert(!p.accounting);
 }
 END_TEST
 
@@ -314,6 +385,7 @@ static Suite *conf_suite(void)
 	tcase_add_test(tc, booleans_and_words);
 	tcase_add_loop_test(tc, errors_name_file_line_problem, 0,
 			    (int)ARRAY_SIZE(error_cases));
+	tcase_add_test(tc, fastpath_keys);
 	tcase_add_test(tc, duplicates_are_errors);
 	tcase_add_test(tc, every_problem_reported);
 	tcase_add_test(tc, fresh_struct_each_parse);
