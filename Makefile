@@ -106,10 +106,12 @@ endif
 # The pure core: packets to verdicts, no configuration parser, no threads,
 # no stdio (check-format checks what its files include:
 # tests/scripts/layering.sh).
-# Headers of its own beyond its modules': timeout.h, params.h.
+# Headers of its own beyond its modules': timeout.h, params.h, and
+# fastpath.h for its types (the engine reaches the kernel through
+# callbacks; src/fastpath.c is the daemon's).
 CORE       := hash slab prefix flow source pkt tcp sctp defrag proto policy \
               engine enginelife group
-CORE_HDRS  := timeout params
+CORE_HDRS  := timeout params fastpath
 # What the daemon, the CLI, the tests and the fuzzers link beside it: the
 # configuration and its translation to parameters, logging, reports,
 # control protocol, listings, replay, metrics, threads, state marks.

@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fastpath.h"
 #include "flow.h"
 #include "group.h"
 #include "policy.h"
@@ -138,6 +139,43 @@ struct engine_stats {
 	uint64_t flows_unsourced; /* made with no room to count the source */
 	uint64_t flows_flushed; /* removed by request (nfqtrackctl flush) */
 	uint64_t warnings; /* times the table went past warn_at */
+	/* The kernel fast path (fastpath.h, engine_fastpath_set()). */
+	uint64_t fastpath_admitted; /* packets whose verdict admits */
+	uint64_t fastpath_checks; /* fast flows asked of the kernel */
+	uint64_t fastpath_alive; /* of those, found in a set */
+	uint64_t fastpath_ended; /* found in none: reclaimed */
+	uint64_t fastpath_forgotten; /* removed from the sets by the daemon */
+	uint64_t fastpath_errors; /* queries or removals that failed */
+};
+
+/*
+ * The kernel's side of the fast path, as callbacks (the worker's, on its
+ * own fastpath_nl; tests give fakes), so that the engine stays pure: the
+ * same contracts as fastpath_query(), fastpath_forget() and
+ * fastpath_flush(). Called from engine_tick(), engine_fastpath_sync()
+ * and engine_fastpath_flush(), and on the packet path only for a FIN or
+ * RST of a fast flow with accounting (one query) and when more freed fast
+ * flows wait than a batch holds.
+ */
+struct engine_fastpath_ops {
+	int (*query)(void *arg, const struct fastpath_tuple *t, unsigned n,
+		     bool reset, struct fastpath_flow *out);
+	int (*forget)(void *arg, const struct fastpath_tuple *t, unsigned n);
+	int (*flush)(void *arg);
+	void *arg;
+};
+
+/* The fast path as the engine runs it. */
+struct engine_fastpath {
+	bool on; /* admit flows (ops set) */
+	uint32_t udp_after; /* UDP packets before admission; 0: never */
+	struct engine_fastpath_ops ops;
+	uint32_t timeout[FAST_KINDS]; /* seconds, the fast lists' */
+	/* Freed fast flows whose elements are still to be removed: before
+	 * the verdicts of the batch that freed them go out (a reopened
+	 * flow's admission would be removed too, else), at the latest. */
+	unsigned npending;
+	struct fastpath_tuple pending[FASTPATH_BATCH_MAX];
 };
 
 struct engine {
@@ -151,7 +189,8 @@ struct engine {
 	bool checksum; /* verify checksums the kernel has not (PKT_F_CSUM) */
 	bool enforce;
 	uint32_t timeouts[TMO_COUNT]; /* configured, by timeout class */
-	uint32_t list_timeout[AGE_LISTS]; /* in effect, by age list */
+	uint32_t list_timeout[TABLE_LISTS]; /* in effect, by age list;
+					     * UINT32_MAX on the fast ones */
 	uint32_t adaptive_permille; /* timeouts' scale; 1000: full */
 	uint32_t adaptive_count; /* the flow count it was computed at */
 	uint32_t events; /* enum engine_event */
@@ -172,6 +211,7 @@ struct engine {
 	 * with the flow slabs. Both empty (base NULL) when off. */
 	bool accounting;
 	struct slab acct[2];
+	struct engine_fastpath fast;
 	struct engine_stats st;
 	struct group own; /* a lone engine's group of one */
 };
@@ -185,6 +225,8 @@ struct engine_result {
 	enum drop_reason reason; /* also set for accepted invalid packets */
 	uint8_t invalid; /* enum invalid_reason */
 	bool shadow; /* dropped, had enforce been yes; accepted */
+	bool fast_admit; /* the kernel is to carry its flow: the verdict
+			  * carries admit_mark (fastpath.h) */
 	uint8_t evicted; /* enum evict_reason: a flow was evicted for it */
 	uint32_t limit, count; /* a refusal's limit and what reached it */
 	struct evicted_flow {
@@ -342,8 +384,48 @@ bool engine_flush_step(struct engine *e, struct flow_cursor *cur,
 		       bool (*pred)(const struct flow *f, void *arg), void *arg,
 		       uint32_t *removed);
 
-/* Seconds flow f has left to live, 0 if expired. */
+/* Seconds flow f has left to live, 0 if expired; for a fast flow, until
+ * the kernel is next asked about it. */
 uint32_t engine_flow_left(const struct engine *e, const struct flow *f);
+
+/*
+ * Turn the fast path on (ops non-NULL: admit flows, check and forget
+ * them through ops) or off (ops NULL: admit none; fast flows still in
+ * the table become the daemon's again at their next packet, and are
+ * reclaimed, unasked, when their fast time runs out: with the table
+ * gone from the kernel, their packets come to the queue). udp_after: as
+ * fastpath_udp_after. Between batches (the worker parked). O(1).
+ */
+void engine_fastpath_set(struct engine *e,
+			 const struct engine_fastpath_ops *ops,
+			 uint32_t udp_after);
+
+/* Remove the elements of the fast flows freed since the last call: one
+ * forget per FASTPATH_BATCH_MAX of them, none when there are none. The
+ * worker calls it before a batch's verdicts go out; the main thread
+ * after a flush or a reload. */
+void engine_fastpath_sync(struct engine *e);
+
+/* Empty the kernel's sets (nfqtrackctl flush of the whole table), after
+ * the flows went. Returns the callback's result; 0 when off. */
+int engine_fastpath_flush(struct engine *e);
+
+/* Fast flows in e's table, on the fast lists. O(lists). */
+uint32_t engine_fast_flows(const struct engine *e);
+
+/* Between engine.c and enginelife.c. The kernel's tuple of flow f (its
+ * original direction). O(1). */
+void engine_fastpath_tuple(const struct flow *f, struct fastpath_tuple *t);
+
+/* Queue fast flow f's elements for removal (engine_fastpath_sync());
+ * syncs at once when FASTPATH_BATCH_MAX wait already. */
+void engine_fastpath_forget(struct engine *e, const struct flow *f);
+
+/* What the kernel holds of fast flow f (k, from a query with reset when
+ * accounting): its counters added, its state as the sets say, relisted;
+ * in no set: reclaimed if reclaim (returns true), else left as it is. */
+bool engine_fastpath_found(struct engine *e, struct flow *f,
+			   const struct fastpath_flow *k, bool reclaim);
 
 const char *engine_drop_name(enum drop_reason r);
 const char *engine_invalid_name(enum invalid_reason r);

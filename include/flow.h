@@ -76,6 +76,8 @@ enum flow_flags {
 	FLOW_F_MIDSTREAM = 1 << 4, /* TCP picked up mid-stream, not yet
 				    * answered (engine.h) */
 	FLOW_F_REVIVED = 1 << 5, /* the engine's: closed TCP carrying data */
+	FLOW_F_FAST = 1 << 6, /* the engine's: carried by the kernel's fast
+			       * path (fastpath.h), on a fast age list */
 };
 
 enum flow_dir { FLOW_DIR_ORIGINAL = 0, FLOW_DIR_REPLY = 1 };
@@ -155,7 +157,7 @@ struct flow_acct {
 	uint64_t bytes[2]; /* IP length */
 };
 
-#define FLOW_LISTS_MAX 112
+#define FLOW_LISTS_MAX 128
 
 /*
  * The longest chain a new flow may join, as the kernel caps its own

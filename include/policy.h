@@ -72,12 +72,33 @@
 #define AGE_LIST(tclass, exempt, evictable) \
 	((uint8_t)((tclass)*4 + ((exempt) ? 2 : 0) + ((evictable) ? 1 : 0)))
 #define AGE_LISTS (TMO_COUNT * 4)
-_Static_assert(AGE_LISTS <= FLOW_LISTS_MAX, "age lists fit the table");
+
+/*
+ * Flows the kernel's fast path carries (FLOW_F_FAST) are on lists of
+ * their own, one per kernel set and timeout (fastpath.h), exempt or not,
+ * after the age lists. The table never expires them (their table timeout
+ * is UINT32_MAX): when their time in the engine's fast_timeout[] runs
+ * out, engine_tick() asks the kernel whether they live (enginelife.c).
+ */
+enum fast_kind {
+	FAST_OPEN, /* TCP admitted, handshake: timeout_tcp_syn_recv */
+	FAST_EST, /* TCP established: timeout_tcp_established */
+	FAST_CLOSING, /* TCP after a FIN: timeout_tcp_time_wait */
+	FAST_CLOSE, /* TCP after a RST: timeout_tcp_close */
+	FAST_UDP, /* UDP: timeout_udp_stream */
+	FAST_KINDS
+};
+
+#define FAST_LIST(kind, exempt) \
+	((uint8_t)(AGE_LISTS + (kind)*2 + ((exempt) ? 1 : 0)))
+#define FAST_LIST_KIND(list) ((enum fast_kind)(((list)-AGE_LISTS) / 2))
+#define TABLE_LISTS (AGE_LISTS + FAST_KINDS * 2)
+_Static_assert(TABLE_LISTS <= FLOW_LISTS_MAX, "age lists fit the table");
 
 /* A set of age lists to evict from. */
 struct list_set {
 	uint8_t n;
-	uint8_t id[AGE_LISTS];
+	uint8_t id[TABLE_LISTS];
 };
 
 /* The engines of one group at most (one per queue). */
@@ -239,7 +260,8 @@ static inline bool policy_evictable(const struct flow *f)
 	       (f->proto == IPPROTO_SCTP && sctp_closing(f->state));
 }
 
-/* The age list flow f belongs on. Inline: on the established path. */
+/* The age list flow f belongs on, were the daemon to carry it (not the
+ * fast lists). Inline: on the established path. */
 static inline uint8_t policy_list_of(const struct flow *f)
 {
 	return AGE_LIST(f->tclass, f->flags & FLOW_F_EXEMPT,

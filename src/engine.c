@@ -29,7 +29,10 @@ static struct flow_sctp *flow_sctp(const struct engine *e, const struct flow *f)
 
 uint32_t engine_flow_left(const struct engine *e, const struct flow *f)
 {
-	uint32_t idle = e->now - f->last_seen, to = e->list_timeout[f->list];
+	uint32_t idle = e->now - f->last_seen,
+		 to = f->list >= AGE_LISTS ?
+			      e->fast.timeout[FAST_LIST_KIND(f->list)] :
+			      e->list_timeout[f->list];
 
 	return idle < to ? to - idle : 0;
 }
@@ -204,6 +207,120 @@ static struct flow *new_flow(struct engine *e, const struct flow_key *k,
 	return f;
 }
 
+/*
+ * Fast flow f leaves the kernel: its elements are removed before this
+ * batch's verdicts go out, and it goes back on the age list of its
+ * state, the daemon's again.
+ */
+static void fast_detach(struct engine *e, struct flow *f)
+{
+	engine_fastpath_forget(e, f);
+	flow_flags_clear(f, FLOW_F_FAST);
+	flow_table_touch(&e->table, f, policy_list_of(f), e->now);
+}
+
+/*
+ * The daemon sees a packet of a flow the kernel carried: its elements
+ * expired or were removed, or (with accounting) a FIN or RST, which the
+ * kernel sends here so that the counters are read first (one query, the
+ * packet path's only one, once a connection). The daemon's TCP state is
+ * as old as the last check and its windows older: they are forgotten,
+ * as for a connection picked up mid-stream, and a handshake state the
+ * kernel carried past is taken as established (its SYN-ACK and ACK went
+ * by the kernel). Out of line: rare.
+ */
+static __attribute__((noinline)) void
+fast_seen(struct engine *e, struct flow *f, const struct pkt *p)
+{
+	struct flow_tcp *t;
+
+	if (f->proto != IPPROTO_TCP)
+		return;
+	if (e->accounting && (p->tcp_flags & (TCPF_FIN | TCPF_RST)) &&
+	    e->fast.ops.query) {
+		struct fastpath_tuple tu;
+		struct fastpath_flow k;
+
+		engine_fastpath_tuple(f, &tu);
+		if (e->fast.ops.query(e->fast.ops.arg, &tu, 1, true, &k) < 0) {
+			e->st.fastpath_errors++;
+		} else {
+			e->st.fastpath_checks++;
+			engine_fastpath_found(e, f, &k, false);
+		}
+		fast_detach(e, f);
+	}
+	if (p->tcp_flags & TCPF_SYN)
+		return; /* opens or reopens: the tracker starts over */
+	t = engine_flow_tcp(e, f);
+	for (int i = 0; i < 2; i++) {
+		t->side[i].maxwin = 0;
+		t->side[i].flags |= TCP_SIDE_BE_LIBERAL | TCP_SIDE_SACK_PERM;
+	}
+	t->retrans = 0;
+	if (f->state == TCP_S_SYN_SENT || f->state == TCP_S_SYN_RECV ||
+	    f->state == TCP_S_SYN_SENT2) {
+		f->state = TCP_S_ESTABLISHED;
+		f->tclass = TCP_S_ESTABLISHED;
+		flow_flags_set(f, FLOW_F_SEEN_REPLY);
+	}
+}
+
+/*
+ * May the kernel carry f from packet p on (accepted, valid, tracked)?
+ * TCP: the pure SYN that opens or reopens it, or a packet without SYN,
+ * FIN or RST of a flow established and answered (pickups too, once
+ * answered); UDP: once it has a reply and udp_after packets. Nothing
+ * else (ICMP, SCTP, GRE, UDP-Lite: the kernel's sets hold TCP and UDP).
+ */
+static bool fast_admissible(const struct engine *e, const struct flow *f,
+			    const struct pkt *p)
+{
+	uint8_t fl = p->tcp_flags;
+
+	switch (p->proto) {
+	case IPPROTO_TCP:
+		if ((fl & (TCPF_SYN | TCPF_ACK | TCPF_FIN | TCPF_RST)) ==
+		    TCPF_SYN)
+			return f->state == TCP_S_SYN_SENT;
+		return !(fl & (TCPF_SYN | TCPF_FIN | TCPF_RST)) &&
+		       f->state == TCP_S_ESTABLISHED &&
+		       !(f->flags & FLOW_F_MIDSTREAM);
+	case IPPROTO_UDP:
+		return e->fast.udp_after && (f->flags & FLOW_F_SEEN_REPLY) &&
+		       f->state >= (e->fast.udp_after < UINT8_MAX ?
+					    e->fast.udp_after :
+					    UINT8_MAX);
+	default:
+		return false;
+	}
+}
+
+/* The end of track() with the fast path on, or for a fast flow: admit
+ * it (the fast list of its kind, the open one for TCP), or take it back
+ * from the kernel, or refresh it as usual. */
+static __attribute__((noinline)) void
+fast_decide(struct engine *e, struct flow *f, const struct pkt *p,
+	    struct engine_result *r, bool refresh)
+{
+	if (e->fast.on && r->verdict == VERDICT_ACCEPT &&
+	    r->invalid == INV_NONE && fast_admissible(e, f, p)) {
+		r->fast_admit = true;
+		e->st.fastpath_admitted++;
+		flow_flags_set(f, FLOW_F_FAST);
+		flow_table_touch(&e->table, f,
+				 FAST_LIST(p->proto == IPPROTO_TCP ? FAST_OPEN :
+								     FAST_UDP,
+					   f->flags & FLOW_F_EXEMPT),
+				 e->now);
+		return;
+	}
+	if (f->flags & FLOW_F_FAST)
+		fast_detach(e, f);
+	else if (refresh)
+		flow_table_touch(&e->table, f, policy_list_of(f), e->now);
+}
+
 static void track(struct engine *e, const struct pkt *p,
 		  struct engine_result *r)
 {
@@ -239,6 +356,8 @@ static void track(struct engine *e, const struct pkt *p,
 	f = flow_table_lookup(&e->table, k, hash, e->now);
 	if (f) {
 		dir = flow_dir_of(f, swapped);
+		if (f->flags & FLOW_F_FAST)
+			fast_seen(e, f, p);
 		/* A ping to oneself: the type tells the direction. */
 		if (proto_is_icmp(p) &&
 		    !memcmp(k->addr[0], k->addr[1], sizeof(k->addr[0])))
@@ -290,6 +409,10 @@ static void track(struct engine *e, const struct pkt *p,
 		break;
 	default:
 		proto_track(f, p, e->now_ms);
+		/* UDP's state byte is free: its packets, for fast_admissible()
+		 * (saturating). */
+		if (p->proto == IPPROTO_UDP && f->state < UINT8_MAX)
+			f->state++;
 		break;
 	}
 	/* A packet the tracker took (accepted or ignored), as the kernel's
@@ -318,8 +441,10 @@ static void track(struct engine *e, const struct pkt *p,
 		a->bytes[dir] += p->ip_len;
 	}
 	/* Only a refresh moves a flow between lists: its state, class and
-	 * assurance change on no other packet. */
-	if (refresh)
+	 * assurance change on no other packet. But for the fast path's. */
+	if (e->fast.on || (f->flags & FLOW_F_FAST))
+		fast_decide(e, f, p, r, refresh);
+	else if (refresh)
 		flow_table_touch(&e->table, f, policy_list_of(f), e->now);
 	if (created)
 		e->st.flows_created++;
@@ -419,6 +544,7 @@ static void prepare(const struct engine *e, const uint8_t *buf, size_t caplen,
 	r->reason = DROP_NONE;
 	r->invalid = INV_NONE;
 	r->shadow = false;
+	r->fast_admit = false;
 	r->evicted = EVICT_NONE;
 	if (!e->checksum)
 		flags &= ~(unsigned int)PKT_F_CSUM;

@@ -184,6 +184,15 @@ void engine_configure(struct engine *e, const struct engine_params *p)
 	e->adaptive_permille = 1000;
 	policy_set_timeouts(e);
 	policy_adapt(e);
+	/* The fast lists: never expired by the table; their own times are
+	 * the kernel sets' timeouts (fastpath_params), never adaptive. */
+	for (unsigned l = AGE_LISTS; l < TABLE_LISTS; l++)
+		e->list_timeout[l] = UINT32_MAX;
+	e->fast.timeout[FAST_OPEN] = p->timeout[TCP_S_SYN_RECV];
+	e->fast.timeout[FAST_EST] = p->timeout[TCP_S_ESTABLISHED];
+	e->fast.timeout[FAST_CLOSING] = p->timeout[TCP_S_TIME_WAIT];
+	e->fast.timeout[FAST_CLOSE] = p->timeout[TCP_S_CLOSE];
+	e->fast.timeout[FAST_UDP] = p->timeout[TMO_UDP_STREAM];
 }
 
 /* The flow table's word on every flow it frees, however it goes. */
@@ -197,6 +206,10 @@ static void on_release(void *arg, const struct flow *f)
 	policy_closed(e, f);
 	if (take)
 		engine_unlock(e);
+	/* Its elements go too, else its packets would pass the kernel
+	 * untracked, past every limit. */
+	if (f->flags & FLOW_F_FAST)
+		engine_fastpath_forget(e, f);
 	/* The engine's own: no lock. */
 	if (proto_tracker(f->family, f->proto)->state && f->aux != SLAB_NIL)
 		slab_free(&e->tcp, f->aux);
@@ -213,7 +226,7 @@ int engine_init_member(struct engine *e, const struct engine_params *p,
 	e->batch_min_flows = 65536;
 	e->now = (uint32_t)(now_ms / 1000);
 	engine_configure(e, p);
-	if (flow_table_init(&e->table, p->max_flows, p->buckets, AGE_LISTS,
+	if (flow_table_init(&e->table, p->max_flows, p->buckets, TABLE_LISTS,
 			    hkey, e->list_timeout) < 0)
 		return -1;
 	if (slab_reserve(&e->tcp, sizeof(struct flow_tcp), p->max_flows) < 0 ||
@@ -250,6 +263,8 @@ int engine_init(struct engine *e, const struct engine_params *p,
 
 void engine_destroy(struct engine *e)
 {
+	/* The kernel's table goes with the daemon (fastpath_remove()). */
+	e->fast.npending = 0;
 	policy_remove_table(e->pol, &e->table);
 	acct_resize(e, false, 0);
 	slab_destroy(&e->tcp);
@@ -278,6 +293,223 @@ int engine_resize(struct engine *e, const struct engine_params *p)
 	return 0;
 }
 
+void engine_fastpath_tuple(const struct flow *f, struct fastpath_tuple *t)
+{
+	unsigned o = !!(f->flags & FLOW_F_ORIG_HI);
+	size_t alen = f->family == 6 ? 16 : 4;
+
+	memset(t, 0, sizeof(*t));
+	t->family = f->family;
+	t->proto = f->proto;
+	t->sport = f->port[o];
+	t->dport = f->port[!o];
+	memcpy(t->src, flow_addr(f, o), alen);
+	memcpy(t->dst, flow_addr(f, !o), alen);
+}
+
+void engine_fastpath_sync(struct engine *e)
+{
+	struct engine_fastpath *fp = &e->fast;
+
+	if (!fp->npending)
+		return;
+	if (fp->ops.forget &&
+	    fp->ops.forget(fp->ops.arg, fp->pending, fp->npending) < 0)
+		e->st.fastpath_errors++;
+	else if (fp->ops.forget)
+		e->st.fastpath_forgotten += fp->npending;
+	fp->npending = 0;
+}
+
+void engine_fastpath_forget(struct engine *e, const struct flow *f)
+{
+	struct engine_fastpath *fp = &e->fast;
+
+	/* Off, the kernel holds no table: nothing to remove. */
+	if (!fp->ops.forget)
+		return;
+	if (fp->npending == FASTPATH_BATCH_MAX)
+		engine_fastpath_sync(e);
+	engine_fastpath_tuple(f, &fp->pending[fp->npending++]);
+}
+
+int engine_fastpath_flush(struct engine *e)
+{
+	engine_fastpath_sync(e);
+	if (!e->fast.ops.flush)
+		return 0;
+	if (e->fast.ops.flush(e->fast.ops.arg) < 0) {
+		e->st.fastpath_errors++;
+		return -1;
+	}
+	return 0;
+}
+
+void engine_fastpath_set(struct engine *e,
+			 const struct engine_fastpath_ops *ops,
+			 uint32_t udp_after)
+{
+	/* What the old socket owes first: with the table gone it fails,
+	 * harmlessly (counted). */
+	engine_fastpath_sync(e);
+	if (ops) {
+		e->fast.ops = *ops;
+		e->fast.on = true;
+	} else {
+		memset(&e->fast.ops, 0, sizeof(e->fast.ops));
+		e->fast.on = false;
+	}
+	e->fast.udp_after = udp_after;
+}
+
+uint32_t engine_fast_flows(const struct engine *e)
+{
+	uint32_t n = 0;
+
+	for (unsigned l = AGE_LISTS; l < TABLE_LISTS; l++)
+		n += e->table.list[l].count;
+	return n;
+}
+
+/* The set of a flow's elements that says most: est, then close, then
+ * udp. */
+static const struct fastpath_elem *fast_best(const struct fastpath_flow *k)
+{
+	static const uint8_t rank[] = { [FP_SET_NONE] = 0,
+					[FP_SET_UDP] = 1,
+					[FP_SET_CLOSE] = 2,
+					[FP_SET_EST] = 3 };
+	const struct fastpath_elem *a = &k->dir[0], *b = &k->dir[1];
+	uint8_t ra = a->set < 4 ? rank[a->set] : 0,
+		rb = b->set < 4 ? rank[b->set] : 0;
+
+	return ra >= rb ? a : b;
+}
+
+bool engine_fastpath_found(struct engine *e, struct flow *f,
+			   const struct fastpath_flow *k, bool reclaim)
+{
+	const struct fastpath_elem *best = fast_best(k);
+	struct flow_acct *a = engine_flow_acct(e, f);
+	enum fast_kind kind;
+
+	if (a)
+		for (int d = 0; d < 2; d++) {
+			a->packets[d] += k->dir[d].packets;
+			a->bytes[d] += k->dir[d].bytes;
+		}
+	switch (best->set) {
+	case FP_SET_EST:
+		f->state = TCP_S_ESTABLISHED;
+		f->tclass = TCP_S_ESTABLISHED;
+		flow_flags_set(f, FLOW_F_SEEN_REPLY | FLOW_F_ASSURED);
+		if (f->flags & FLOW_F_MIDSTREAM)
+			policy_answered(e, f);
+		kind = FAST_EST;
+		break;
+	case FP_SET_CLOSE:
+		/* The kernel moved it there on a FIN (timeout_closing) or a
+		 * RST (timeout_close): its timeout tells which. */
+		if (best->timeout_ms ==
+			    e->fast.timeout[FAST_CLOSE] * (uint32_t)1000 &&
+		    e->fast.timeout[FAST_CLOSE] !=
+			    e->fast.timeout[FAST_CLOSING]) {
+			f->state = TCP_S_CLOSE;
+			kind = FAST_CLOSE;
+		} else {
+			f->state = TCP_S_TIME_WAIT;
+			kind = FAST_CLOSING;
+		}
+		f->tclass = f->state;
+		if (f->source != SOURCE_NIL && !policy_counts_for_source(f))
+			policy_source_done(e, f);
+		break;
+	case FP_SET_UDP:
+		f->tclass = TMO_UDP_STREAM;
+		flow_flags_set(f, FLOW_F_SEEN_REPLY | FLOW_F_ASSURED);
+		kind = FAST_UDP;
+		break;
+	default:
+		if (!reclaim)
+			return false;
+		/* Ended in the kernel: nothing left there to remove. */
+		e->st.fastpath_ended++;
+		if (f->list == FAST_LIST(FAST_CLOSING, 0) ||
+		    f->list == FAST_LIST(FAST_CLOSING, 1) ||
+		    f->list == FAST_LIST(FAST_CLOSE, 0) ||
+		    f->list == FAST_LIST(FAST_CLOSE, 1))
+			e->st.flows_closed++;
+		else
+			e->table.expired++;
+		flow_flags_clear(f, FLOW_F_FAST);
+		flow_table_remove(&e->table, f);
+		return true;
+	}
+	e->st.fastpath_alive++;
+	flow_table_touch(&e->table, f,
+			 FAST_LIST(kind, f->flags & FLOW_F_EXEMPT), e->now);
+	return false;
+}
+
+/*
+ * The fast flows whose fast time ran out, at most FAST_CHECK_BATCHES
+ * queries of FASTPATH_BATCH_MAX: each asked of the kernel (with reset
+ * when accounting), found alive and relisted, or reclaimed. A failed
+ * query keeps them, for the next tick. Off (no query), they are
+ * reclaimed unasked: a packet since would have taken them off the fast
+ * lists. Returns the flows reclaimed. O(flows checked + lists), and a
+ * netlink round trip per batch: some 64 x a few microseconds.
+ */
+#define FAST_CHECK_BATCHES 4
+static uint32_t fast_check(struct engine *e)
+{
+	struct flow_table *t = &e->table;
+	uint32_t reclaimed = 0;
+
+	for (unsigned b = 0; b < FAST_CHECK_BATCHES; b++) {
+		struct flow *f[FASTPATH_BATCH_MAX];
+		struct fastpath_tuple tu[FASTPATH_BATCH_MAX];
+		struct fastpath_flow k[FASTPATH_BATCH_MAX];
+		unsigned n = 0;
+
+		for (unsigned l = AGE_LISTS; l < TABLE_LISTS; l++) {
+			uint32_t to = e->fast.timeout[FAST_LIST_KIND(l)];
+			uint32_t ref = t->list[l].oldest;
+
+			while (ref != FLOW_NIL && n < FASTPATH_BATCH_MAX) {
+				struct flow *g = flow_table_at(t, ref);
+
+				if (e->now - g->last_seen < to)
+					break;
+				f[n] = g;
+				engine_fastpath_tuple(g, &tu[n++]);
+				ref = g->newer;
+			}
+		}
+		if (!n)
+			break;
+		if (!e->fast.ops.query) {
+			for (unsigned i = 0; i < n; i++) {
+				flow_flags_clear(f[i], FLOW_F_FAST);
+				flow_table_remove(t, f[i]);
+				t->expired++;
+			}
+			reclaimed += n;
+			continue;
+		}
+		if (e->fast.ops.query(e->fast.ops.arg, tu, n, e->accounting,
+				      k) < 0) {
+			e->st.fastpath_errors++;
+			break;
+		}
+		e->st.fastpath_checks += n;
+		for (unsigned i = 0; i < n; i++)
+			reclaimed +=
+				engine_fastpath_found(e, f[i], &k[i], true);
+	}
+	return reclaimed;
+}
+
 uint32_t engine_tick(struct engine *e)
 {
 	const struct flow_table *t = &e->table;
@@ -301,6 +533,10 @@ uint32_t engine_tick(struct engine *e)
 	n += flow_table_migrate(&e->table, e->now, buckets);
 	policy_tick(e);
 	engine_unlock(e);
+	/* Out of the lock: a netlink round trip per batch of checks. */
+	if (engine_fast_flows(e))
+		n += fast_check(e);
+	engine_fastpath_sync(e);
 	/* This engine's own memory, out of the lock: committing megabytes
 	 * takes a while, and other queues' new flows need not wait for it.
 	 * Failures are not fatal: memory not committed now is faulted in
@@ -322,5 +558,6 @@ bool engine_flush_step(struct engine *e, struct flow_cursor *cur,
 
 	*removed += n;
 	e->st.flows_flushed += n;
+	engine_fastpath_sync(e);
 	return more;
 }

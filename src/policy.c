@@ -35,6 +35,30 @@ static void build_sets(struct policy *l)
 		set_add(&l->cand[pc][kind], (uint8_t)i);
 		set_add(&l->cand[PC_COUNT][kind], (uint8_t)i);
 	}
+	/*
+	 * Fast flows (policy.h): candidates by their daemon state, those of
+	 * the handshake (not assured until the kernel is first asked) and of
+	 * closing connections, to early_drop, by when the daemon last saw or
+	 * checked them. Established TCP and UDP ones are no candidates at
+	 * all: their last_seen says nothing of a flow the kernel carries, so
+	 * evict_idle would take busy connections; they end when a check
+	 * finds them gone from the kernel.
+	 */
+	for (unsigned x = 0; x < 2; x++) {
+		static const uint8_t kinds[] = { FAST_OPEN, FAST_CLOSING,
+						 FAST_CLOSE };
+
+		for (unsigned k = 0; k < sizeof(kinds); k++) {
+			uint8_t id = FAST_LIST(kinds[k], x);
+
+			if (x) {
+				set_add(&l->exempt_cand[0], id);
+				continue;
+			}
+			set_add(&l->cand[PC_TCP][0], id);
+			set_add(&l->cand[PC_COUNT][0], id);
+		}
+	}
 }
 
 static uint32_t percent_of(uint32_t pct, uint32_t n)
@@ -190,14 +214,18 @@ static uint8_t recount_flow(struct flow *f, void *arg)
 	} else {
 		flow_flags_clear(f, FLOW_F_EXEMPT);
 		l->proto_count[proto_class(f->family, f->proto)]++;
-		if (!policy_counts_for_source(f))
-			return policy_list_of(f);
-		f->source = source_get(&l->sources, f->family, src,
-				       engine_source_bits(e, f->family),
-				       e->now_ms);
-		if (f->source != SOURCE_NIL)
-			source_adopt(&l->sources, f->source);
+		if (policy_counts_for_source(f)) {
+			f->source = source_get(&l->sources, f->family, src,
+					       engine_source_bits(e, f->family),
+					       e->now_ms);
+			if (f->source != SOURCE_NIL)
+				source_adopt(&l->sources, f->source);
+		}
 	}
+	/* A fast flow stays on its kind of fast list, exempt or not now. */
+	if (f->flags & FLOW_F_FAST)
+		return FAST_LIST(FAST_LIST_KIND(f->list),
+				 f->flags & FLOW_F_EXEMPT);
 	return policy_list_of(f);
 }
 
