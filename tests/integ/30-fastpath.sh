@@ -108,7 +108,7 @@ for o in d.get("nftables", []):
         v = e["elem"]["val"] if isinstance(e, dict) and "elem" in e else e
         if isinstance(v, dict) and "concat" in v:
             print(s["name"], *v["concat"])
-' 
+'
 	done
 }
 
