@@ -195,6 +195,8 @@ udp_fast() { flows -p udp | grep -q ' fast$'; }
 no_udp_fast() { ! udp_fast; }
 # nelems_is N SET...: the sets hold N elements.
 nelems_is() { [ "$(nelems "${@:2}")" = "$1" ]; }
+# reloads_logged N: syslog has N lines "reloaded: ...".
+reloads_logged() { [ "$(grep -c ' reloaded: ' "$SYSLOG")" -ge "$1" ]; }
 # set_empty SET: there, and empty.
 set_empty() { nsx nft list set inet "$FT" "$1" >/dev/null 2>&1 && nelems_is 0 "$1"; }
 # established N: the daemon has N TCP flows ESTABLISHED.
@@ -341,9 +343,9 @@ expect "reload: they echo" "$(tcp_cmd echo 3000)" "echo ok=5 fail=0"
 before=$(elems est4 | sort)
 cr0=$(counter flows_created)
 sed -i "s/^log_rate = .*/log_rate = 999/" "$T/fp.conf"
+n=$(grep -c ' reloaded: ' "$SYSLOG")
 kill -HUP "$DAEMON_PID"
-check "SIGHUP: reloaded" wait_syslog "reload" 5
-sleep 0.5
+check "SIGHUP: reloaded" wait_for 5 reloads_logged $((n + 1))
 expect "SIGHUP: the elements kept" "$(elems est4 | sort)" "$before"
 expect "SIGHUP: they echo" "$(tcp_cmd echo 3000)" "echo ok=5 fail=0"
 r=$("$NFQTRACKCTL" -s "$CTL" reload 2>&1)
