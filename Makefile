@@ -93,6 +93,8 @@ CPPFLAGS   += -Iinclude -DVERSION='"$(VERSION)"' \
 ALL_CFLAGS := -std=gnu11 -pthread $(WARN) $(HARDEN) $(CFLAGS) -MMD -MP
 LDFLAGS    += -pie -Wl,-z,relro,-z,now
 LIBS_NFQ   := -lnetfilter_queue -lmnl
+# The fast path: its table through libnftables, its elements over libmnl.
+LIBS_NFT    = $(shell pkg-config --libs libnftables 2>/dev/null || echo -lnftables) -lmnl
 LIBS_CHECK  = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
 
 ifeq ($(V),1)
@@ -120,12 +122,13 @@ SUPPORT    := conf params mutex log report droplog ctl dump replay metrics \
 CORE_OBJS  := $(CORE:%=src/%.o) $(SUPPORT:%=src/%.o)
 DAEMON_OBJS := src/nfqtrackd.o src/daemon.o src/worker.o src/ctlcmd.o \
                src/reload.o src/replaycli.o src/cmdtab.o src/queue.o \
-               src/privs.o src/notify.o src/http.o
+               src/privs.o src/notify.o src/http.o src/fastpath.o
 CTL_OBJS   := src/nfqtrackctl.o src/cmdtab.o
 LIB        := src/libnfqtrack.a
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,tests/bin/%,$(wildcard tests/unit/check_*.c))
-TOOLS      := tests/bin/flowgen tests/bin/ctlsend tests/bin/pcap2wire
+TOOLS      := tests/bin/flowgen tests/bin/ctlsend tests/bin/pcap2wire \
+              tests/bin/fpkernel
 BENCH_BINS := tests/bin/flowgen tests/bin/bench_bare tests/bin/engine_bench
 # The one traffic tool: real TCP and UDP, the bench's load, floods.
 FLOWGEN_SRCS := $(wildcard tests/tools/flowgen/*.c)
@@ -136,7 +139,7 @@ ALL_OBJS   := $(CORE_OBJS) $(DAEMON_OBJS) $(CTL_OBJS)
 # benchmarks.
 DEB_BUILD  := gcc libc6-dev make pkg-config libmnl-dev libnetfilter-queue-dev \
               libnfnetlink-dev check libpcap-dev libmicrohttpd-dev libsystemd-dev \
-              libcap-ng-dev
+              libcap-ng-dev libnftables-dev
 DEB_TEST   := iptables iproute2 iputils-ping rsyslog procps clang-format python3 \
               man-db groff-base tcpreplay conntrack curl python3-prometheus-client \
               python3-scapy nftables \
@@ -183,7 +186,7 @@ $(LIB): $(CORE_OBJS) Makefile
 
 src/nfqtrackd: $(DAEMON_OBJS) $(LIB)
 	$(call say,LD,$@)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_NFQ) -lpcap \
-		-lcap-ng -lsystemd -lmicrohttpd
+		-lcap-ng -lsystemd -lmicrohttpd $(LIBS_NFT)
 
 src/nfqtrackctl: $(CTL_OBJS) $(LIB)
 	$(call say,LD,$@)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^
@@ -202,6 +205,18 @@ tests/bin/check_queue: tests/unit/check_queue.c tests/unit/testutil.h src/queue.
 	$(call say,CC,$@)$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -Itests/unit $(LDFLAGS) \
 		$(QUEUE_WRAP:%=-Wl,--wrap=%) -o $@ $< src/queue.o $(LIBS_NFQ) \
 		$(LIBS_CHECK)
+
+# The fast path's text against its module (which links libnftables).
+tests/bin/check_fastpath: tests/unit/check_fastpath.c tests/unit/testutil.h src/fastpath.o $(LIB) src/.cflags
+	@mkdir -p tests/bin
+	$(call say,CC,$@)$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -Itests/unit $(LDFLAGS) \
+		-o $@ $< src/fastpath.o $(LIB) $(LIBS_NFT) $(LIBS_CHECK)
+
+# The fast path against the real kernel (tests/integ/29-fastpath-kernel.sh).
+tests/bin/fpkernel: tests/tools/fpkernel.c src/fastpath.o $(LIB) src/.cflags
+	@mkdir -p tests/bin
+	$(call say,CC,$@)$(CC) $(ALL_CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $< \
+		src/fastpath.o $(LIB) $(LIBS_NFT)
 
 tests/bin/pcap2wire: tests/tools/pcap2wire.c $(LIB) src/.cflags
 	@mkdir -p tests/bin

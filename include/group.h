@@ -101,6 +101,7 @@ struct group_gauges {
 	uint32_t proto_count[PC_COUNT];
 	uint32_t midstream_count;
 	uint32_t exempt_count;
+	uint32_t fast_flows; /* carried by the kernel's fast path */
 	uint32_t sources;
 	uint32_t sources_max;
 	uint32_t adaptive_permille; /* the timeouts' scale; 1000: full */

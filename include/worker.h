@@ -27,6 +27,7 @@
 #include "conf.h"
 #include "droplog.h"
 #include "engine.h"
+#include "fastpath.h"
 #include "group.h"
 #include "mutex.h"
 #include "hash.h"
@@ -52,6 +53,11 @@ struct worker {
 	 * switches them between two batches, with no lock per packet */
 	uint32_t verdict_mode; /* enum conf_verdict_mode */
 	struct mark_layout marks;
+	/* The fast path, set as the verdicts are: this thread's socket for
+	 * its elements (NULL: off), the bit an admitting verdict carries
+	 * (0: off). */
+	struct fastpath_nl *fp;
+	uint32_t admit_mark;
 	/* Packets that came marked SEEN already, passed untracked (the loop
 	 * guard). Its own: written by its thread alone, read by the main
 	 * thread while it is parked, as its queue's counters. */
@@ -106,6 +112,45 @@ void workers_configure_queues(struct workers *ws, const struct conf *c);
 /* verdict_mode and mark_mask of c for every worker: at setup, and on a
  * reload with the workers paused. */
 void workers_configure_verdicts(struct workers *ws, const struct conf *c);
+
+/*
+ * fastpath, fastpath_udp_after and fastpath_admit_mark of c for every
+ * worker: a socket each for the kernel's elements, callbacks into its
+ * engine; or none, off. At setup, and on a reload with the workers
+ * paused (the table is there already when on: fastpath_apply()).
+ * Returns 0, or -1 (logged) with the fast path off in every worker.
+ */
+int workers_configure_fastpath(struct workers *ws, const struct conf *c);
+
+/*
+ * The verdict for result r of a packet that came with mark in, in
+ * verdict_mode mode under layout m; drop: the engine dropped it. A packet
+ * whose flow the kernel is to carry (r->fast_admit) has admit_mark in its
+ * mark: in accept mode the mark it came with and that bit (the only mode
+ * that then sets a mark), in mark and repeat modes the state mark and
+ * that bit. Pure, inline: per packet.
+ */
+static inline struct queue_verdict
+worker_verdict(uint32_t mode, const struct mark_layout *m, uint32_t admit_mark,
+	       const struct engine_result *r, bool drop, uint32_t in)
+{
+	uint32_t admit = r->fast_admit ? admit_mark : 0;
+
+	if (drop)
+		return (struct queue_verdict){ .action = QUEUE_DROP };
+	if (mode == CONF_MODE_ACCEPT)
+		return (struct queue_verdict){ .action = QUEUE_ACCEPT,
+					       .set_mark = admit != 0,
+					       .mark = admit ? in | admit : 0 };
+	return (struct queue_verdict){
+		.action = mode == CONF_MODE_REPEAT ? QUEUE_REPEAT :
+						     QUEUE_ACCEPT,
+		.set_mark = true,
+		.mark = mark_of(m, r->ct_state, r->ct_reply, r->ct_assured,
+				in) |
+			admit,
+	};
+}
 
 /* A thread for each worker, each on a CPU of its own when pin (honoured
  * with several queues only, as documented). Returns 0, or -1 (logged;

@@ -265,6 +265,7 @@ struct flushing {
 	struct group_cursor cur; /* as in struct listing */
 	uint32_t removed;
 	bool json;
+	bool all; /* no filter: the kernel's fast path sets are emptied too */
 };
 
 static bool flush_match(const struct flow *f, void *arg)
@@ -282,6 +283,15 @@ static bool flush_more(void *state, struct ctl_reply *rep)
 			     WALK_BUCKETS_PER_CHUNK, flush_match, &fl->filter,
 			     &fl->removed))
 		return true;
+	/* The removed fast flows' elements went with them (their engines'
+	 * sync); the whole table's flush empties the sets as well, with
+	 * whatever they held that no flow names. One socket does for all:
+	 * the table is one. */
+	if (fl->all && fl->d->workers.n &&
+	    engine_fastpath_flush(group_engine(&fl->d->workers.group, 0)) < 0)
+		log_msg(LOG_WARNING,
+			"flush: cannot empty the fastpath sets: %s",
+			strerror(errno));
 	ctl_reply_printf(rep, "deleted %" PRIu32 "\n", fl->removed);
 	log_msg(LOG_NOTICE, "flush: %" PRIu32 " flows removed by request",
 		fl->removed);
@@ -300,6 +310,7 @@ static void flush_reply(struct daemon *d, const struct ctl_request *req,
 		return;
 	}
 	fl->d = d;
+	fl->all = req->argc < 2;
 	dump_filter_init(&fl->filter);
 	for (int i = 1; i < req->argc; i++) {
 		if (dump_filter_add(&fl->filter, req->argv[i], &why) < 0) {

@@ -280,9 +280,10 @@ size_t dump_format(char *buf, size_t len, const struct flow *fl, uint32_t left,
 		put_acct(&o, acct, FLOW_DIR_ORIGINAL, true, "");
 		put_tuple_json(&o, fl, &reply, "reply_");
 		put_acct(&o, acct, FLOW_DIR_REPLY, true, "reply_");
-		put(&o, ",\"unreplied\":%s,\"assured\":%s}",
+		put(&o, ",\"unreplied\":%s,\"assured\":%s%s}",
 		    fl->flags & FLOW_F_SEEN_REPLY ? "false" : "true",
-		    fl->flags & FLOW_F_ASSURED ? "true" : "false");
+		    fl->flags & FLOW_F_ASSURED ? "true" : "false",
+		    fl->flags & FLOW_F_FAST ? ",\"fast\":true" : "");
 		return o.pos;
 	}
 	put(&o, "%-8s %u %u ", dump_proto_name(fl->family, fl->proto),
@@ -297,6 +298,10 @@ size_t dump_format(char *buf, size_t len, const struct flow *fl, uint32_t left,
 	put_acct(&o, acct, FLOW_DIR_REPLY, false, "");
 	if (fl->flags & FLOW_F_ASSURED)
 		put(&o, "[ASSURED] ");
+	/* Carried by the kernel's fast path: its state is the last
+	 * check's (fastpath.h). */
+	if (fl->flags & FLOW_F_FAST)
+		put(&o, "[FAST] ");
 	put(&o, "mark=0 use=1\n");
 	return o.pos;
 }

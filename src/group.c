@@ -150,6 +150,8 @@ void group_gauges(const struct group *g, struct group_gauges *gg)
 	memcpy(gg->proto_count, l->proto_count, sizeof(gg->proto_count));
 	gg->midstream_count = l->midstream_count;
 	gg->exempt_count = l->exempt_count;
+	for (unsigned i = 0; i < g->n; i++)
+		gg->fast_flows += engine_fast_flows(g->member[i]);
 	gg->sources = l->sources.count;
 	gg->sources_max = l->sources.slab.capacity;
 	gg->adaptive_permille = e->adaptive_permille;

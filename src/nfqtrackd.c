@@ -37,6 +37,7 @@
 #include "daemon.h"
 #include "droplog.h"
 #include "engine.h"
+#include "fastpath.h"
 #include "hash.h"
 #include "http.h"
 #include "log.h"
@@ -512,6 +513,28 @@ static void started_line(struct daemon *d, char *buf, size_t len)
 }
 
 /*
+ * The kernel's fast path, when on: its table made afresh (what an
+ * earlier run left is cleared; its connections come back through the
+ * queue), then the workers' sockets. A failure fails the start, with
+ * libnftables' word. Returns 0, or -1 (logged).
+ */
+static int start_fastpath(struct daemon *d)
+{
+	struct fastpath_params fp;
+	char err[512];
+
+	if (!d->conf.fastpath)
+		return 0;
+	conf_fastpath_params(&d->conf, &fp);
+	if (fastpath_apply(&fp, false, err, sizeof(err)) < 0) {
+		log_msg(LOG_ERR, "fastpath: cannot make table %s: %s",
+			d->conf.fastpath_table, err);
+		return -1;
+	}
+	return workers_configure_fastpath(&d->workers, &d->conf);
+}
+
+/*
  * From the configuration to a running daemon: the user to become, the
  * workers, the sockets, the queues, privileges dropped, the threads.
  * Returns 0, or -1 (logged); *bound says whether the queues were reached
@@ -538,6 +561,8 @@ static int start(struct daemon *d, bool *bound)
 		log_msg(LOG_ERR, "%s", err);
 		return -1;
 	}
+	if (start_fastpath(d) < 0)
+		return -1;
 	privs_describe(err, sizeof(err));
 	log_msg(LOG_NOTICE, "running as %s", err);
 	d->status_ms = mono_ms();
@@ -558,10 +583,16 @@ static int start(struct daemon *d, bool *bound)
  * say why and with what counts. */
 static void stop(struct daemon *d)
 {
-	char why[32];
+	char why[32], err[256];
 
 	workers_stop(&d->workers);
 	notify_stopping(&d->notify);
+	/* The table goes with the daemon (a kill -9 leaves it: admitted
+	 * flows then pass until their elements expire). */
+	if (d->conf.fastpath &&
+	    fastpath_remove(d->conf.fastpath_table, err, sizeof(err)) < 0)
+		log_msg(LOG_WARNING, "fastpath: cannot remove table %s: %s",
+			d->conf.fastpath_table, err);
 	if (d->stop_signal)
 		snprintf(why, sizeof(why), "SIG%s",
 			 sigabbrev_np(d->stop_signal));

@@ -11,6 +11,7 @@
 
 #include "daemon.h"
 #include "engine.h"
+#include "fastpath.h"
 #include "log.h"
 #include "reload.h"
 
@@ -203,6 +204,23 @@ static int apply_reload(struct daemon *d, struct reload_problems *p)
 			      nc.max_flows);
 		return -1;
 	}
+	/* The kernel's table first, the one step here that may fail for
+	 * reasons of its own: on and on, the chains replaced and the
+	 * elements kept; turned on, made afresh. */
+	if (nc.fastpath) {
+		struct fastpath_params fp;
+		char err[512];
+
+		conf_fastpath_params(&nc, &fp);
+		if (fastpath_apply(&fp, d->conf.fastpath, err, sizeof(err)) <
+		    0) {
+			reload_failed(d, p,
+				      "reload failed: fastpath: %s; the "
+				      "running configuration stays in force",
+				      err);
+			return -1;
+		}
+	}
 	params_from_conf(&np, &nc);
 	if (group_reconfigure(&d->workers.group, &np) < 0) {
 		reload_failed(d, p,
@@ -213,6 +231,18 @@ static int apply_reload(struct daemon *d, struct reload_problems *p)
 	}
 	workers_configure_queues(&d->workers, &nc);
 	workers_configure_verdicts(&d->workers, &nc);
+	/* Turned off, the table goes once the engines owe it nothing. A
+	 * socket that cannot be opened leaves it off (logged). */
+	if (workers_configure_fastpath(&d->workers, &nc) < 0)
+		nc.fastpath = false;
+	if (d->conf.fastpath && !nc.fastpath) {
+		char err[512];
+
+		if (fastpath_remove(nc.fastpath_table, err, sizeof(err)) < 0)
+			reload_warning(p,
+				       "fastpath: cannot remove table %s: %s",
+				       nc.fastpath_table, err);
+	}
 	log_configure(nc.syslog_facility, nc.syslog_socket);
 	droplog_configure(&d->droplog, &nc);
 	d->conf = nc;

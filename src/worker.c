@@ -48,8 +48,6 @@ static bool judged(struct worker *w, const struct engine_result *r)
 static void on_packets_marked(struct worker *w, const struct queue_pkt *pkts,
 			      unsigned int n, struct queue_verdict *v)
 {
-	uint8_t action = w->verdict_mode == CONF_MODE_REPEAT ? QUEUE_REPEAT :
-							       QUEUE_ACCEPT;
 	struct engine_result *r = w->results;
 	unsigned int m = 0;
 
@@ -66,16 +64,8 @@ static void on_packets_marked(struct worker *w, const struct queue_pkt *pkts,
 	for (unsigned int j = 0; j < m; j++) {
 		unsigned int i = w->fed[j];
 
-		if (judged(w, &r[j]))
-			v[i] = (struct queue_verdict){ .action = QUEUE_DROP };
-		else
-			v[i] = (struct queue_verdict){
-				.action = action,
-				.set_mark = true,
-				.mark = mark_of(&w->marks, r[j].ct_state,
-						r[j].ct_reply, r[j].ct_assured,
-						pkts[i].mark),
-			};
+		v[i] = worker_verdict(w->verdict_mode, &w->marks, w->admit_mark,
+				      &r[j], judged(w, &r[j]), pkts[i].mark);
 	}
 }
 
@@ -87,15 +77,76 @@ static void on_packets(void *arg, const struct queue_pkt *pkts, unsigned int n,
 
 	if (w->verdict_mode != CONF_MODE_ACCEPT) {
 		on_packets_marked(w, pkts, n, v);
-		return;
+	} else {
+		for (unsigned int i = 0; i < n; i++)
+			w->inputs[i] = input_of(&pkts[i]);
+		engine_packets(w->engine, w->inputs, n, r);
+		for (unsigned int i = 0; i < n; i++)
+			v[i] = worker_verdict(CONF_MODE_ACCEPT, &w->marks,
+					      w->admit_mark, &r[i],
+					      judged(w, &r[i]), pkts[i].mark);
 	}
-	for (unsigned int i = 0; i < n; i++)
-		w->inputs[i] = input_of(&pkts[i]);
-	engine_packets(w->engine, w->inputs, n, r);
-	for (unsigned int i = 0; i < n; i++)
-		v[i] = (struct queue_verdict){
-			.action = judged(w, &r[i]) ? QUEUE_DROP : QUEUE_ACCEPT,
-		};
+	/* Before the verdicts go: the elements of the fast flows this batch
+	 * freed (none, mostly: no system call). */
+	engine_fastpath_sync(w->engine);
+}
+
+/* The engine's callbacks to the kernel (engine.h), on the worker's
+ * socket. */
+static int fp_query(void *arg, const struct fastpath_tuple *t, unsigned n,
+		    bool reset, struct fastpath_flow *out)
+{
+	return fastpath_query(((struct worker *)arg)->fp, t, n, reset, out);
+}
+
+static int fp_forget(void *arg, const struct fastpath_tuple *t, unsigned n)
+{
+	return fastpath_forget(((struct worker *)arg)->fp, t, n);
+}
+
+static int fp_flush(void *arg)
+{
+	return fastpath_flush(((struct worker *)arg)->fp);
+}
+
+/* Worker w's fast path off: its engine first, which may owe the kernel
+ * removals through the socket, then the socket. */
+static void fastpath_off(struct worker *w)
+{
+	if (w->engine)
+		engine_fastpath_set(w->engine, NULL, 0);
+	w->admit_mark = 0;
+	if (w->fp)
+		fastpath_nl_close(w->fp);
+	w->fp = NULL;
+}
+
+int workers_configure_fastpath(struct workers *ws, const struct conf *c)
+{
+	for (unsigned i = 0; i < ws->n; i++) {
+		struct worker *w = &ws->w[i];
+		struct engine_fastpath_ops ops = { fp_query, fp_forget,
+						   fp_flush, w };
+
+		if (!c->fastpath) {
+			fastpath_off(w);
+			continue;
+		}
+		if (!w->fp)
+			w->fp = fastpath_nl_open(c->fastpath_table);
+		if (!w->fp) {
+			log_msg(LOG_ERR,
+				"fastpath: queue %" PRIu32
+				": cannot open a netlink socket: %s",
+				w->queue_num, strerror(errno));
+			for (unsigned j = 0; j < ws->n; j++)
+				fastpath_off(&ws->w[j]);
+			return -1;
+		}
+		engine_fastpath_set(w->engine, &ops, c->fastpath_udp_after);
+		w->admit_mark = c->fastpath_admit_mark;
+	}
+	return 0;
 }
 
 void workers_init(struct workers *ws)
@@ -413,6 +464,7 @@ void workers_destroy(struct workers *ws)
 	for (unsigned i = 0; ws->w && i < ws->n; i++) {
 		struct worker *w = &ws->w[i];
 
+		fastpath_off(w);
 		w->engine = NULL;
 		if (w->wake_fd >= 0)
 			close(w->wake_fd);

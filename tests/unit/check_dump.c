@@ -94,6 +94,22 @@ START_TEST(tcp_unreplied_then_assured)
 }
 END_TEST
 
+/* A flow the kernel's fast path carries: flagged, in both forms. */
+START_TEST(fast_flow_flagged)
+{
+	uint8_t l4[20], b[64];
+
+	feed(b, tu_ip4(b, IPPROTO_TCP, "192.0.2.7", "198.51.100.1", l4,
+		       tu_tcp(l4, 51324, 443, TCPF_SYN, 100, 0)));
+	ck_assert_ptr_null(strstr(line(false), "[FAST]"));
+	ck_assert_ptr_null(strstr(line(true), "fast"));
+	flow_flags_set((struct flow *)only(), FLOW_F_FAST);
+	ck_assert_ptr_nonnull(strstr(line(false), " [FAST] mark=0 use=1\n"));
+	ck_assert_ptr_nonnull(
+		strstr(line(true), ",\"assured\":false,\"fast\":true}"));
+}
+END_TEST
+
 /*
  * accounting = yes: packets and IP bytes by direction after each tuple,
  * as conntrack -L prints them with nf_conntrack_acct = 1; an invalid
@@ -365,6 +381,7 @@ static Suite *list_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, tcp_unreplied_then_assured);
+	tcase_add_test(tc, fast_flow_flagged);
 	tcase_add_test(tc, originator_is_the_reply_side_of_the_key);
 	tcase_add_test(tc, accounting_counters);
 	tcase_add_test(tc, icmp_and_icmpv6);

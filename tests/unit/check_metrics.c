@@ -327,6 +327,7 @@ START_TEST(stats_names)
 	static const char head[] = "flows 2\nflows_max 2\nflows_tcp 0\n"
 				   "flows_udp 2\nflows_icmp 0\nflows_other 0\n"
 				   "flows_exempt 0\nflows_midstream 0\n"
+				   "fastpath_flows 0\n"
 				   "table_warning 1\n"
 				   "adaptive_scale_permille 1000\nenforce 1\n"
 				   "sources ";
