@@ -59,8 +59,9 @@ struct fastpath_params {
 };
 
 /*
- * The nft script for p: "table inet T { ... }" after a "destroy table"
- * of the same name, so running it creates the table afresh and empty.
+ * The nft script for p: "table inet T { ... }" after an "add table" and a
+ * "delete table" of the same name (nft 1.0.6 has no "destroy"), so
+ * running it creates the table afresh and empty.
  * Writes at most len bytes with the NUL; returns the length it needed
  * (snprintf's contract). Pure: also what `nfqtrackd --fastpath-rules`
  * prints.
@@ -93,10 +94,19 @@ struct fastpath_tuple {
 
 enum fastpath_set { FP_SET_NONE, FP_SET_EST, FP_SET_CLOSE, FP_SET_UDP };
 
-/* One direction's element, as fastpath_query() found it. */
+/*
+ * One direction's element, as fastpath_query() found it. timeout_ms is
+ * the one the element was created with (Linux 6.18: a refresh by the
+ * packet path moves the expiry, not this): timeout_open for est, the
+ * FIN's timeout_closing or the RST's timeout_close for close,
+ * timeout_udp for udp. The counters count each packet that met the
+ * element once; the admission creates both directions' elements with
+ * the admitting packet, so each starts with that packet (the reply's
+ * too) until the first reset.
+ */
 struct fastpath_elem {
 	uint8_t set; /* enum fastpath_set; FP_SET_NONE: not in the kernel */
-	uint32_t timeout_ms; /* the timeout it was last given */
+	uint32_t timeout_ms; /* the timeout it was created with */
 	uint32_t expires_ms; /* left to live */
 	uint64_t packets, bytes; /* its counter (since the last reset) */
 };

@@ -3,14 +3,19 @@
  * fastpath.c - the kernel fast path's table (nft text through libnftables)
  * and its elements (nf_tables netlink over libmnl); see fastpath.h.
  *
- * The kernel answers a GETSETELEM request one element at a time and stops
- * at the first absent one (ENOENT for the whole rest of the request), so
- * every element asked about is a request of its own: without NLM_F_ACK,
- * each gets exactly one message back, the element or an error. Many
- * requests go out in one sendmsg(); the kernel handles them in that call,
- * so when it returns every answer is queued, and recvmmsg() takes them in
- * a few calls. Removals are one batch (a transaction) with one
- * DESTROYSETELEM message per set, which ignores absent elements.
+ * The kernel answers a GETSETELEM request element after element, one
+ * message each, and stops at the first absent one with ENOENT (Linux
+ * 6.18: the elements after it get no answer). So a query asks for both
+ * directions of a flow in each set it may be in (TCP: est, close; UDP:
+ * udp), original first: a live flow's two elements come back from one
+ * request, and the count of answers before an ENOENT tells which was
+ * absent; a second round asks for the reply's element alone where the
+ * original's was absent (ended flows, one-way UDP). Without NLM_F_ACK a
+ * request found whole has no ACK. Many requests go out in one sendmsg();
+ * the kernel handles them within that call, so when it returns every
+ * answer is queued, and recvmmsg() drains them in a few calls. Removals
+ * are one batch (a transaction) with one DESTROYSETELEM message per set,
+ * which ignores absent elements.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -308,12 +313,12 @@ int fastpath_remove(const char *table, char *err, size_t errlen)
 #define FP_KEY_MAX 44 /* v6: 16 + 16 + 4 + 4 + 4 */
 /* Requests in flight at once: their answers must fit the receive buffer
  * (each one an skb of about 1 KiB truesize). */
-#define FP_CHUNK 128
+#define FP_CHUNK 64
 #define FP_RXBUF 1024 /* one answer: an element, or an error */
 #define FP_RXVEC 64 /* answers per recvmmsg() */
 /* The largest send: a query chunk, or a removal batch of
  * FASTPATH_BATCH_MAX flows (two elements each in each of its sets). */
-#define FP_REQ_MAX 160 /* one GETSETELEM request, header to key */
+#define FP_REQ_MAX 256 /* one GETSETELEM request of two v6 elements */
 #define FP_ELEM_MAX 72 /* one element in a DESTROYSETELEM list */
 #define FP_TXBUF                                                           \
 	(FP_CHUNK * FP_REQ_MAX > FP_SETS * (256 + 2 * FASTPATH_BATCH_MAX * \
@@ -511,35 +516,30 @@ static void parse_answer(const struct nlmsghdr *nlh, struct fastpath_elem *e)
 }
 
 /*
- * Send len bytes of requests and take the answers: want of them, each
- * with a sequence number in [seq0, seq0 + want). For each, got(arg,
- * index, nlh, error) with error 0 and the message, or the negative errno.
- * Returns 0, or -1 with errno (the socket's, or EIO for lost answers).
+ * Send len bytes of requests, numbered from seq0, and take every answer:
+ * the kernel handled them within sendmsg(), so they are all queued when
+ * it returns and the socket is read until it is empty. For each answer
+ * to one of the nreq requests, got(arg, index, nlh, error) with error 0
+ * and the message, or the negative errno of an error message (an ACK is
+ * an error 0). Returns the number of answers, or -1 with errno (the
+ * socket's: ENOBUFS when answers were lost).
  */
 typedef void (*answer_fn)(void *arg, uint32_t idx, const struct nlmsghdr *nlh,
 			  int error);
 
 static int exchange(struct fastpath_nl *nl, size_t len, uint32_t seq0,
-		    uint32_t want, answer_fn got, void *arg)
+		    uint32_t nreq, answer_fn got, void *arg)
 {
-	int fd = mnl_socket_get_fd(nl->sock);
-	uint32_t have = 0;
-	int fail = 0;
+	int fd = mnl_socket_get_fd(nl->sock), have = 0, n;
 
 	if (mnl_socket_sendto(nl->sock, nl->tx, len) < 0)
 		return -1;
-	while (have < want) {
-		int n = recvmmsg(fd, nl->mm, FP_RXVEC, MSG_DONTWAIT, NULL);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			/* The kernel answered within sendmsg(): nothing
-			 * more is coming. */
-			if (errno == EAGAIN)
-				errno = EIO;
-			return -1;
-		}
+	do {
+		n = recvmmsg(fd, nl->mm, FP_RXVEC, MSG_DONTWAIT, NULL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno == EAGAIN ? have : -1;
 		for (int i = 0; i < n; i++) {
 			const struct nlmsghdr *h = (void *)nl->rx[i];
 			int left = (int)nl->mm[i].msg_len;
@@ -549,33 +549,37 @@ static int exchange(struct fastpath_nl *nl, size_t len, uint32_t seq0,
 				uint32_t idx = h->nlmsg_seq - seq0;
 				int error = 0;
 
+				if (idx >= nreq || h->nlmsg_type == NLMSG_DONE)
+					continue;
 				if (h->nlmsg_type == NLMSG_ERROR) {
 					const struct nlmsgerr *e =
 						mnl_nlmsg_get_payload(h);
 
 					error = e->error;
 				}
-				if (idx >= want || h->nlmsg_type == NLMSG_DONE)
-					continue;
-				if (got)
-					got(arg, idx, h, error);
-				else if (error && !fail)
-					fail = -error;
+				got(arg, idx, h, error);
 				have++;
 			}
 		}
-	}
-	if (fail) {
-		errno = fail;
-		return -1;
-	}
-	return 0;
+		/* Fewer than asked for: the queue is empty. */
+	} while (n == FP_RXVEC);
+	return have;
 }
+
+/* One request of a query: a flow's elements in one set, from direction
+ * dir0 (0: both, original first; 1: the reply's alone). The kernel
+ * answers element after element and stops at the first absent one with
+ * ENOENT: the answers' count tells which was which. */
+struct qreq {
+	uint8_t flow, set, dir0, got;
+};
 
 struct query {
 	const struct fastpath_tuple *t;
 	struct fastpath_flow *out;
-	uint16_t map[FP_CHUNK]; /* a request's number, flow * 4 + dir * 2 + k */
+	struct qreq *req; /* the chunk's */
+	uint8_t unknown[FASTPATH_BATCH_MAX]; /* sets (bits) where the
+					      * reply's element is unknown */
 	size_t tlen; /* the table attribute's length in a request */
 	int error; /* an error other than an absent element */
 };
@@ -617,28 +621,38 @@ static void query_answer(void *arg, uint32_t idx, const struct nlmsghdr *nlh,
 			 int error)
 {
 	struct query *q = arg;
-	unsigned int r = q->map[idx];
-	unsigned int flow = r / 4, dir = r / 2 % 2, k = r % 2;
-	struct fastpath_elem *e = &q->out[flow].dir[dir];
+	struct qreq *r = &q->req[idx];
+	unsigned int dir = r->dir0 + r->got;
+	struct fastpath_elem *e;
 
 	if (error) {
 		/* ENOENT: the element is not there, or the table or set
 		 * (the extended ACK points at their attribute). */
-		if ((error != -ENOENT || !elem_absent(nlh, q->tlen)) &&
-		    !q->error)
-			q->error = -error;
+		if (error != -ENOENT || !elem_absent(nlh, q->tlen)) {
+			if (!q->error)
+				q->error = -error;
+		} else if (dir == 0) {
+			/* The original's is absent: the reply's was not
+			 * looked at. */
+			q->unknown[r->flow] |= (uint8_t)(1u << r->set);
+		}
 		return;
 	}
+	if (dir > 1)
+		return;
+	r->got++;
+	e = &q->out[r->flow].dir[dir];
 	memset(e, 0, sizeof(*e));
-	e->set = (uint8_t)query_set(&q->t[flow], k);
+	e->set = r->set;
 	parse_answer(nlh, e);
 }
 
 /* Append to nl->tx at len one element message of type for set idx:
- * the element key[klen], or none (the whole set). Returns its length. */
+ * the elements of t from direction dir0 on, or with t NULL none (the
+ * whole set). Returns its length. */
 static size_t put_set_msg(struct fastpath_nl *nl, size_t len, uint16_t type,
-			  uint16_t flags, int idx, const uint8_t *key,
-			  size_t klen)
+			  uint16_t flags, int idx,
+			  const struct fastpath_tuple *t, int dir0)
 {
 	struct nlmsghdr *nlh = put_msg(nl->tx + len,
 				       (NFNL_SUBSYS_NFTABLES << 8) | type,
@@ -648,51 +662,84 @@ static size_t put_set_msg(struct fastpath_nl *nl, size_t len, uint16_t type,
 	set_name(idx, name);
 	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, nl->table);
 	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, name);
-	if (key) {
+	if (t) {
 		struct nlattr *list =
 			mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
 
-		put_elem(nlh, key, klen);
+		for (int dir = dir0; dir < 2; dir++) {
+			uint8_t key[FP_KEY_MAX];
+
+			put_elem(nlh, key, make_key(t, dir, key));
+		}
 		mnl_attr_nest_end(nlh, list);
 	}
 	return nlh->nlmsg_len;
+}
+
+/* Ask for the nreq requests of req, FP_CHUNK at a time. 0 or -1, errno. */
+static int query_round(struct fastpath_nl *nl, struct query *q,
+		       struct qreq *req, unsigned int nreq, uint16_t type)
+{
+	for (unsigned int first = 0; first < nreq; first += FP_CHUNK) {
+		unsigned int n = nreq - first < FP_CHUNK ? nreq - first :
+							   FP_CHUNK;
+		uint32_t seq0 = nl->seq;
+		size_t len = 0;
+
+		for (unsigned int i = 0; i < n; i++) {
+			const struct qreq *r = &req[first + i];
+			const struct fastpath_tuple *f = &q->t[r->flow];
+
+			len += put_set_msg(nl, len, type, 0,
+					   set_index(f->family, r->set), f,
+					   r->dir0);
+		}
+		q->req = req + first;
+		if (exchange(nl, len, seq0, n, query_answer, q) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 int fastpath_query(struct fastpath_nl *nl, const struct fastpath_tuple *t,
 		   unsigned int n, bool reset, struct fastpath_flow *out)
 {
 	struct fastpath_flow res[FASTPATH_BATCH_MAX];
+	struct qreq req[2 * FASTPATH_BATCH_MAX];
 	uint16_t type = reset ? FP_MSG_GETSETELEM_RESET : NFT_MSG_GETSETELEM;
 	struct query q = { .t = t, .out = res };
-	unsigned int r = 0, total = n * 4;
+	unsigned int nreq = 0;
 
-	q.tlen = MNL_ALIGN(MNL_ATTR_HDRLEN + strlen(nl->table) + 1);
 	if (n > FASTPATH_BATCH_MAX) {
 		errno = EINVAL;
 		return -1;
 	}
+	q.tlen = MNL_ALIGN(MNL_ATTR_HDRLEN + strlen(nl->table) + 1);
 	memset(res, 0, n * sizeof(*res));
-	while (r < total) {
-		uint32_t seq0 = nl->seq, sent = 0;
-		size_t len = 0;
-
-		for (; r < total && sent < FP_CHUNK; r++) {
-			const struct fastpath_tuple *f = &t[r / 4];
-			int set = query_set(f, r % 2);
-			uint8_t key[FP_KEY_MAX];
-			size_t klen;
-
-			if (set == FP_SET_NONE)
-				continue;
-			klen = make_key(f, (int)(r / 2 % 2), key);
-			len += put_set_msg(nl, len, type, 0,
-					   set_index(f->family, set), key,
-					   klen);
-			q.map[sent++] = (uint16_t)r;
-		}
-		if (exchange(nl, len, seq0, sent, query_answer, &q) < 0)
-			return -1;
-	}
+	/* Both directions in each set a flow may be in: a live flow's two
+	 * elements come back from one request. */
+	for (unsigned int i = 0; i < n; i++)
+		for (unsigned int k = 0; k < 2; k++)
+			if (query_set(&t[i], k) != FP_SET_NONE)
+				req[nreq++] = (struct qreq){
+					(uint8_t)i,
+					(uint8_t)query_set(&t[i], k), 0, 0
+				};
+	if (query_round(nl, &q, req, nreq, type) < 0)
+		return -1;
+	/* The reply's element where the original's was absent and the
+	 * reply's found nowhere yet: a flow the kernel ended, or a UDP
+	 * flow one of whose directions expired. */
+	nreq = 0;
+	for (unsigned int i = 0; i < n && !q.error; i++)
+		for (int set = FP_SET_EST; set <= FP_SET_UDP; set++)
+			if ((q.unknown[i] & (1u << set)) &&
+			    res[i].dir[1].set == FP_SET_NONE)
+				req[nreq++] = (struct qreq){ (uint8_t)i,
+							     (uint8_t)set, 1,
+							     0 };
+	if (nreq && query_round(nl, &q, req, nreq, type) < 0)
+		return -1;
 	if (q.error) {
 		errno = q.error;
 		return -1;
@@ -711,13 +758,34 @@ static size_t batch_begin(struct fastpath_nl *nl)
 		->nlmsg_len;
 }
 
+/* An answer to a batch's message: the first error is the batch's. */
+static void batch_answer(void *arg, uint32_t idx, const struct nlmsghdr *nlh,
+			 int error)
+{
+	int *fail = arg;
+
+	(void)idx;
+	(void)nlh;
+	if (error && !*fail)
+		*fail = -error;
+}
+
 static int batch_end(struct fastpath_nl *nl, size_t len, uint32_t seq0,
 		     uint32_t nmsg)
 {
+	int fail = 0, have;
+
 	len += put_msg(nl->tx + len, NFNL_MSG_BATCH_END, 0, nl->seq++,
 		       NFNL_SUBSYS_NFTABLES)
 		       ->nlmsg_len;
-	return exchange(nl, len, seq0, nmsg, NULL, NULL);
+	have = exchange(nl, len, seq0, nmsg, batch_answer, &fail);
+	if (have < 0)
+		return -1;
+	if (fail || (uint32_t)have != nmsg) {
+		errno = fail ? fail : EIO;
+		return -1;
+	}
+	return 0;
 }
 
 int fastpath_forget(struct fastpath_nl *nl, const struct fastpath_tuple *t,

@@ -55,6 +55,7 @@ struct options {
 	int dump; /* 1: text, 2: JSON */
 	bool to_stderr, test, quiet;
 	bool marks; /* --marks: print the translation table */
+	bool fastpath_rules; /* --fastpath-rules: print the nft table */
 };
 
 static void print_error(void *arg, const char *msg)
@@ -274,6 +275,7 @@ static void usage(FILE *out)
 		"usage: nfqtrackd [-c FILE] [-s SOCKET] [-e] [-t [-q]]\n"
 		"       nfqtrackd [-c FILE] --replay FILE [--dump[=json]]\n"
 		"       nfqtrackd [-c FILE] --marks\n"
+		"       nfqtrackd [-c FILE] --fastpath-rules\n"
 		"  -c, --config FILE   configuration file (default %s)\n"
 		"  -s, --socket PATH   control socket (overrides ctl_socket)\n"
 		"  -e, --stderr        also log to standard error\n"
@@ -291,6 +293,10 @@ static void usage(FILE *out)
 		"each conntrack\n"
 		"                      match under the configured "
 		"mark_mask, exit\n"
+		"      --fastpath-rules\n"
+		"                      print the kernel fast path's nftables "
+		"table for the\n"
+		"                      configuration (nft -f loads it), exit\n"
 		"  -V, --version       print the version and exit\n"
 		"  -h, --help          this help\n",
 		CONF_DEFAULT_PATH);
@@ -312,6 +318,7 @@ static int parse_options(int argc, char **argv, struct daemon *d,
 		{ "replay", required_argument, NULL, 'R' },
 		{ "dump", optional_argument, NULL, 'D' },
 		{ "marks", no_argument, NULL, 'M' },
+		{ "fastpath-rules", no_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
@@ -340,6 +347,9 @@ static int parse_options(int argc, char **argv, struct daemon *d,
 			break;
 		case 'M':
 			o->marks = true;
+			break;
+		case 'F':
+			o->fastpath_rules = true;
 			break;
 		case 'D':
 			if (!optarg || !strcmp(optarg, "text")) {
@@ -415,6 +425,23 @@ static int load(struct daemon *d, const struct options *o)
 		printf("# verdict_mode = %s\n",
 		       conf_verdict_mode_name(d->conf.verdict_mode));
 		mark_print(&l, stdout);
+		return 0;
+	}
+	if (o->fastpath_rules) {
+		struct fastpath_params p;
+		char *buf;
+		size_t len;
+
+		conf_fastpath_params(&d->conf, &p);
+		len = fastpath_rules(&p, NULL, 0) + 1;
+		buf = malloc(len);
+		if (!buf) {
+			fprintf(stderr, "nfqtrackd: out of memory\n");
+			return 1;
+		}
+		fastpath_rules(&p, buf, len);
+		fputs(buf, stdout);
+		free(buf);
 		return 0;
 	}
 	if (o->test) {

@@ -39,7 +39,7 @@ BED_CORE="systemd systemd-sysv dbus iproute2 iptables nftables ufw procps python
 	util-linux"
 BED_EXTRA=${NFQ_BUILD_PACKAGES:-gcc libc6-dev make pkg-config libmnl-dev \
 	libnetfilter-queue-dev libnfnetlink-dev check libpcap-dev libmicrohttpd-dev \
-	libsystemd-dev libcap-ng-dev build-essential dpkg-dev debhelper lintian}
+	libsystemd-dev libcap-ng-dev libnftables-dev build-essential dpkg-dev debhelper lintian}
 BED_NAME=
 BED_ROOT=
 BED_RUN=

@@ -5,7 +5,8 @@
  *
  *   fpkernel test PEER4 PEER6 PORT    TAP lines: real TCP and UDP to an
  *                                     echo server at PEER (flowgen serve)
- *   fpkernel bench PEER4 PORT N       the cost of query, forget, flush
+ *   fpkernel bench ROUNDS             the cost of query, forget, flush
+ *                                     (synthetic elements)
  *   fpkernel probe                    how GETSETELEM answers several
  *                                     elements, one absent
  *
@@ -90,11 +91,27 @@ static int nft(char *out, size_t outlen, const char *fmt, ...)
 	nft_ctx_buffer_output(ctx);
 	nft_ctx_buffer_error(ctx);
 	r = nft_run_cmd_from_buffer(ctx, cmd);
-	if (r)
+	if (r && !out)
 		fprintf(stderr, "# nft: %s: %s", cmd,
 			nft_ctx_get_error_buffer(ctx));
 	if (out)
 		snprintf(out, outlen, "%s", nft_ctx_get_output_buffer(ctx));
+	nft_ctx_free(ctx);
+	return r;
+}
+
+/* Run a script of any length; 0 or the error (printed). */
+static int nft_script(const char *script)
+{
+	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	int r;
+
+	nft_ctx_buffer_output(ctx);
+	nft_ctx_buffer_error(ctx);
+	r = nft_run_cmd_from_buffer(ctx, script);
+	if (r)
+		fprintf(stderr, "# nft: %.200s\n",
+			nft_ctx_get_error_buffer(ctx));
 	nft_ctx_free(ctx);
 	return r;
 }
@@ -106,15 +123,19 @@ static void test_table(int port)
 	nft(NULL, 0,
 	    "add table inet fpktest\ndelete table inet fpktest\n"
 	    "table inet fpktest {\n"
-	    "\tcounter out {\n\t}\n"
-	    "\tcounter in {\n\t}\n"
+	    "\tcounter tcp_out {\n\t}\n"
+	    "\tcounter tcp_in {\n\t}\n"
+	    "\tcounter udp_out {\n\t}\n"
+	    "\tcounter udp_in {\n\t}\n"
 	    "\tchain pre_out {\n"
 	    "\t\ttype filter hook output priority -170;\n"
-	    "\t\tth dport %d counter name out\n"
+	    "\t\ttcp dport %d counter name tcp_out\n"
+	    "\t\tudp dport %d counter name udp_out\n"
 	    "\t}\n"
 	    "\tchain pre_in {\n"
 	    "\t\ttype filter hook input priority -170;\n"
-	    "\t\tth sport %d counter name in\n"
+	    "\t\ttcp sport %d counter name tcp_in\n"
+	    "\t\tudp sport %d counter name udp_in\n"
 	    "\t}\n"
 	    "\tchain mark_out {\n"
 	    "\t\ttype filter hook output priority -150;\n"
@@ -122,7 +143,7 @@ static void test_table(int port)
 	    "meta mark | 0x%x\n"
 	    "\t}\n"
 	    "}\n",
-	    port, port, port, ADMIT);
+	    port, port, port, port, port, ADMIT);
 }
 
 /* A reference counter: packets and bytes, reset. */
@@ -237,11 +258,12 @@ static void tcp_case(struct fastpath_nl *nl, const struct peer *p)
 	struct fastpath_tuple t, t2;
 	struct fastpath_flow f[2];
 	uint64_t op, ob, ip, ib;
-	int fd, fd2;
+	int fd, fd2, r;
 	int v = p->family;
 
-	ref("out", &op, &ob);
-	ref("in", &ip, &ib);
+	settle(); /* the last case's closing packets */
+	ref("tcp_out", &op, &ob);
+	ref("tcp_in", &ip, &ib);
 	fd = tcp_open(p);
 	if (fd < 0) {
 		ok(false, "v%d: tcp connect to %s", v, p->addr);
@@ -250,8 +272,8 @@ static void tcp_case(struct fastpath_nl *nl, const struct peer *p)
 	tuple_of(fd, IPPROTO_TCP, &t);
 	echo(fd, 10);
 	settle();
-	ref("out", &op, &ob);
-	ref("in", &ip, &ib);
+	ref("tcp_out", &op, &ob);
+	ref("tcp_in", &ip, &ib);
 	ok(!fastpath_query(nl, &t, 1, false, f), "v%d tcp: query", v);
 	ok(in(&f[0].dir[0], FP_SET_EST) && in(&f[0].dir[1], FP_SET_EST),
 	   "v%d tcp: both directions in est (%d, %d)", v, f[0].dir[0].set,
@@ -281,8 +303,8 @@ static void tcp_case(struct fastpath_nl *nl, const struct peer *p)
 	   "v%d tcp: reset zeroed the counters, kept the elements", v);
 	echo(fd, 3);
 	settle();
-	ref("out", &op, &ob);
-	ref("in", &ip, &ib);
+	ref("tcp_out", &op, &ob);
+	ref("tcp_in", &ip, &ib);
 	ok(!fastpath_query(nl, &t, 1, false, f) && f[0].dir[0].packets == op &&
 		   f[0].dir[1].packets == ip,
 	   "v%d tcp: counting again after the reset (%" PRIu64 "=%" PRIu64
@@ -292,8 +314,8 @@ static void tcp_case(struct fastpath_nl *nl, const struct peer *p)
 	/* FIN: the kernel moves the flow to close, timeout_closing. */
 	shutdown(fd, SHUT_WR);
 	settle();
-	ok(!fastpath_query(nl, &t, 1, false, f) &&
-		   in(&f[0].dir[0], FP_SET_CLOSE) &&
+	r = fastpath_query(nl, &t, 1, false, f);
+	ok(!r && in(&f[0].dir[0], FP_SET_CLOSE) &&
 		   in(&f[0].dir[1], FP_SET_CLOSE) &&
 		   f[0].dir[0].timeout_ms == params.timeout_closing * 1000,
 	   "v%d tcp: FIN moved both directions to close (%d, %d, %" PRIu32
@@ -311,8 +333,8 @@ static void tcp_case(struct fastpath_nl *nl, const struct peer *p)
 		setsockopt(fd2, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
 		close(fd2);
 		settle();
-		ok(!fastpath_query(nl, &t2, 1, false, f) &&
-			   in(&f[0].dir[0], FP_SET_CLOSE) &&
+		r = fastpath_query(nl, &t2, 1, false, f);
+		ok(!r && in(&f[0].dir[0], FP_SET_CLOSE) &&
 			   in(&f[0].dir[1], FP_SET_CLOSE) &&
 			   f[0].dir[1].timeout_ms ==
 				   params.timeout_close * 1000,
@@ -342,6 +364,21 @@ static void tcp_case(struct fastpath_nl *nl, const struct peer *p)
 	}
 }
 
+/* Direction dir of t as an nft element ("a . b . udp . 1 . 2"). */
+static const char *elem_text(const struct fastpath_tuple *t, int dir, char *buf,
+			     size_t len)
+{
+	int af = t->family == 6 ? AF_INET6 : AF_INET;
+	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+
+	inet_ntop(af, dir ? t->dst : t->src, a, sizeof(a));
+	inet_ntop(af, dir ? t->src : t->dst, b, sizeof(b));
+	snprintf(buf, len, "%s . %s . %s . %u . %u", a, b,
+		 t->proto == IPPROTO_UDP ? "udp" : "tcp",
+		 dir ? t->dport : t->sport, dir ? t->sport : t->dport);
+	return buf;
+}
+
 static void udp_case(struct fastpath_nl *nl, const struct peer *p)
 {
 	int fd = socket(p->family == 6 ? AF_INET6 : AF_INET, SOCK_DGRAM, 0);
@@ -349,13 +386,14 @@ static void udp_case(struct fastpath_nl *nl, const struct peer *p)
 	struct fastpath_tuple t;
 	struct fastpath_flow f[1];
 	uint64_t op, ob, ip, ib;
-	char buf[256];
-	int v = p->family;
+	char buf[256], key[160], key2[160];
+	int v = p->family, r;
 
+	settle();
 	connect(fd, (const void *)&p->sa, p->salen);
 	tuple_of(fd, IPPROTO_UDP, &t);
-	ref("out", &op, &ob);
-	ref("in", &ip, &ib);
+	ref("udp_out", &op, &ob);
+	ref("udp_in", &ip, &ib);
 	/* The first datagram not admitted, the second admitted (the
 	 * daemon's verdict would carry the mark), then 5 more. */
 	for (int i = 0; i < 7; i++) {
@@ -370,10 +408,10 @@ static void udp_case(struct fastpath_nl *nl, const struct peer *p)
 				   sizeof(zero));
 	}
 	settle();
-	ref("out", &op, &ob);
-	ref("in", &ip, &ib);
-	ok(!fastpath_query(nl, &t, 1, false, f) &&
-		   in(&f[0].dir[0], FP_SET_UDP) && in(&f[0].dir[1], FP_SET_UDP),
+	ref("udp_out", &op, &ob);
+	ref("udp_in", &ip, &ib);
+	r = fastpath_query(nl, &t, 1, false, f);
+	ok(!r && in(&f[0].dir[0], FP_SET_UDP) && in(&f[0].dir[1], FP_SET_UDP),
 	   "v%d udp: both directions in udp (%d, %d)", v, f[0].dir[0].set,
 	   f[0].dir[1].set);
 	ok(f[0].dir[0].timeout_ms == params.timeout_udp * 1000,
@@ -388,9 +426,29 @@ static void udp_case(struct fastpath_nl *nl, const struct peer *p)
 		   !fastpath_query(nl, &t, 1, false, f) &&
 		   f[0].dir[0].packets == 0 && f[0].dir[1].packets == 0,
 	   "v%d udp: reset", v);
+	/* One direction gone (it expired: one-way traffic): the other is
+	 * found, whichever it is. */
+	nft(NULL, 0, "delete element inet %s udp%d { %s }", TABLE, v,
+	    elem_text(&t, 0, key, sizeof(key)));
+	r = fastpath_query(nl, &t, 1, false, f);
+	ok(!r && in(&f[0].dir[0], FP_SET_NONE) && in(&f[0].dir[1], FP_SET_UDP),
+	   "v%d udp: the original's element gone, the reply's found (%d, "
+	   "%d)",
+	   v, f[0].dir[0].set, f[0].dir[1].set);
+	nft(NULL, 0,
+	    "add element inet %s udp%d { %s timeout 90s }\n"
+	    "delete element inet %s udp%d { %s }",
+	    TABLE, v, elem_text(&t, 0, key, sizeof(key)), TABLE, v,
+	    elem_text(&t, 1, key2, sizeof(key2)));
+	r = fastpath_query(nl, &t, 1, false, f);
+	ok(!r && in(&f[0].dir[0], FP_SET_UDP) && in(&f[0].dir[1], FP_SET_NONE),
+	   "v%d udp: the reply's element gone, the original's found (%d, "
+	   "%d)",
+	   v, f[0].dir[0].set, f[0].dir[1].set);
 	ok(!fastpath_forget(nl, &t, 1) &&
 		   !fastpath_query(nl, &t, 1, false, f) &&
-		   in(&f[0].dir[0], FP_SET_NONE),
+		   in(&f[0].dir[0], FP_SET_NONE) &&
+		   in(&f[0].dir[1], FP_SET_NONE),
 	   "v%d udp: forget", v);
 	close(fd);
 }
@@ -479,89 +537,118 @@ static double now_us(void)
 	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
 }
 
-static int bench(const struct peer *p, int rounds)
+/* n synthetic TCP flows of family f (no packets needed: the kernel
+ * holds elements, whoever added them). */
+static void synth(struct fastpath_tuple *t, int n, int f)
 {
-	struct fastpath_tuple t[FASTPATH_BATCH_MAX];
-	struct fastpath_flow f[FASTPATH_BATCH_MAX];
-	int fd[FASTPATH_BATCH_MAX], n = FASTPATH_BATCH_MAX;
-	struct fastpath_nl *nl = fastpath_nl_open(TABLE);
-	char err[512];
-	double t0;
+	for (int i = 0; i < n; i++) {
+		t[i] = (struct fastpath_tuple){ .family = (uint8_t)f,
+						.proto = IPPROTO_TCP,
+						.sport = (uint16_t)(1024 + i),
+						.dport = 80 };
+		if (f == 4) {
+			t[i].src[0] = htonl(0x0a090000u + (uint32_t)i);
+			t[i].dst[0] = htonl(0x0a080001u);
+		} else {
+			t[i].src[0] = htonl(0xfd000009u);
+			t[i].src[3] = htonl((uint32_t)i + 1);
+			t[i].dst[0] = htonl(0xfd000008u);
+			t[i].dst[3] = htonl(1);
+		}
+	}
+}
 
-	if (!nl || fastpath_apply(&params, false, err, sizeof(err)) < 0) {
+/* Add both directions of flows [first, first + n) of t to set. */
+static void add_elems(const struct fastpath_tuple *t, int first, int n,
+		      const char *set)
+{
+	size_t cap = 128 + (size_t)n * 2 * 128, len;
+	char *cmd = malloc(cap), k[160];
+
+	len = (size_t)snprintf(cmd, cap, "add element inet %s %s { ", TABLE,
+			       set);
+	for (int i = first; i < first + n; i++)
+		for (int dir = 0; dir < 2; dir++)
+			len += (size_t)snprintf(
+				cmd + len, cap - len, "%s%s timeout 600s",
+				i > first || dir ? ", " : "",
+				elem_text(&t[i], dir, k, sizeof(k)));
+	snprintf(cmd + len, cap - len, " }");
+	if (nft_script(cmd))
+		fprintf(stderr, "add elements failed\n");
+	free(cmd);
+}
+
+/* The mean of rounds calls of what, in microseconds. */
+#define TIME(rounds, what)                            \
+	({                                            \
+		double t0_ = now_us();                \
+		for (int r_ = 0; r_ < (rounds); r_++) \
+			if ((what) < 0)               \
+				perror(#what);        \
+		(now_us() - t0_) / (rounds);          \
+	})
+
+static int bench(int rounds)
+{
+	static struct fastpath_tuple t[4096];
+	struct fastpath_flow f[FASTPATH_BATCH_MAX];
+	struct fastpath_nl *nl;
+	char err[512];
+	int n = FASTPATH_BATCH_MAX;
+
+	if (fastpath_apply(&params, false, err, sizeof(err)) < 0) {
 		fprintf(stderr, "setup: %s\n", err);
 		return 1;
 	}
-	test_table(ntohs(((struct sockaddr_in *)&p->sa)->sin_port));
-	if (open_many(p, n, fd, t) < 0)
+	nl = fastpath_nl_open(TABLE);
+	if (!nl)
 		return 1;
-	settle();
-	for (int k = 1; k <= n; k *= 8) {
-		for (int reset = 0; reset < 2; reset++) {
-			t0 = now_us();
-			for (int i = 0; i < rounds; i++)
-				if (fastpath_query(nl, t, (unsigned)k, reset,
-						   f) < 0)
-					perror("query");
-			printf("query%s of %2d flows (alive): %8.1f us, %.2f us "
-			       "per flow\n",
-			       reset ? " reset" : "      ", k,
-			       (now_us() - t0) / rounds,
-			       (now_us() - t0) / rounds / k);
+	for (int fam = 4; fam <= 6; fam += 2) {
+		synth(t, n, fam);
+		add_elems(t, 0, n, fam == 4 ? "est4" : "est6");
+		for (int k = 1; k <= n; k *= 8) {
+			printf("v%d query of %2d flows, alive: %7.1f us, "
+			       "reset: %7.1f us\n",
+			       fam, k,
+			       TIME(rounds, fastpath_query(nl, t, (unsigned)k,
+							   false, f)),
+			       TIME(rounds, fastpath_query(nl, t, (unsigned)k,
+							   true, f)));
 		}
-	}
-	t0 = now_us();
-	for (int i = 0; i < rounds; i++)
-		fastpath_query(nl, t, (unsigned)n, false, f);
-	printf("query of 64 flows (alive): %8.1f us\n",
-	       (now_us() - t0) / rounds);
-	/* forget: the first round removes, the others find nothing. */
-	t0 = now_us();
-	if (fastpath_forget(nl, t, (unsigned)n) < 0)
-		perror("forget");
-	printf("forget of 64 flows (present): %8.1f us\n", now_us() - t0);
-	t0 = now_us();
-	for (int i = 0; i < rounds; i++)
-		fastpath_query(nl, t, (unsigned)n, false, f);
-	printf("query of 64 flows (absent): %8.1f us\n",
-	       (now_us() - t0) / rounds);
-	t0 = now_us();
-	for (int i = 0; i < rounds; i++)
-		fastpath_forget(nl, t, 1);
-	printf("forget of 1 flow (absent): %8.1f us\n",
-	       (now_us() - t0) / rounds);
-	t0 = now_us();
-	for (int i = 0; i < rounds; i++)
-		fastpath_forget(nl, t, (unsigned)n);
-	printf("forget of 64 flows (absent): %8.1f us\n",
-	       (now_us() - t0) / rounds);
-	close_many(n, fd);
-	/* flush of sets holding many elements: added by nft. */
-	for (int size = 0; size <= 10000; size = size ? size * 10 : 100) {
-		char *cmd = malloc(64 + (size_t)size * 64);
-		size_t len = 0;
+		/* forget of present elements: added again between rounds,
+		 * untimed. */
+		for (int k = 1; k <= n; k *= 64) {
+			double sum = 0;
 
-		len += (size_t)sprintf(cmd + len, "add element inet %s est4 { ",
-				       TABLE);
-		for (int i = 0; i < size; i++)
-			len += (size_t)sprintf(
-				cmd + len,
-				"%s10.9.%d.%d . 10.8.0.1 . tcp . %d . 80 "
-				"timeout 60s",
-				i ? ", " : "", i / 250, i % 250, 1024 + i);
-		sprintf(cmd + len, " }");
-		if (size && nft(NULL, 0, "%s", cmd))
-			fprintf(stderr, "add elements failed\n");
-		free(cmd);
-		t0 = now_us();
-		if (fastpath_flush(nl) < 0)
-			perror("flush");
-		printf("flush with %5d elements: %8.1f us\n", size,
-		       now_us() - t0);
+			for (int r = 0; r < 20; r++) {
+				add_elems(t, 0, k, fam == 4 ? "est4" : "est6");
+				sum += TIME(1, fastpath_forget(nl, t,
+							       (unsigned)k));
+			}
+			printf("v%d forget of %2d flows, present: %7.1f us\n",
+			       fam, k, sum / 20);
+		}
+		for (int k = 1; k <= n; k *= 64)
+			printf("v%d query of %2d flows, absent: %7.1f us, "
+			       "forget: %7.1f us\n",
+			       fam, k,
+			       TIME(rounds, fastpath_query(nl, t, (unsigned)k,
+							   false, f)),
+			       TIME(rounds,
+				    fastpath_forget(nl, t, (unsigned)k)));
+	}
+	/* flush of sets holding many elements. */
+	synth(t, 2048, 4);
+	for (int size = 0; size <= 2048; size = size ? size * 4 : 32) {
+		for (int i = 0; i < size; i += 512)
+			add_elems(t, i, size - i < 512 ? size - i : 512,
+				  "est4");
+		printf("flush of sets holding %4d elements: %7.1f us\n",
+		       2 * size, TIME(1, fastpath_flush(nl)));
 	}
 	fastpath_nl_close(nl);
 	fastpath_remove(TABLE, err, sizeof(err));
-	nft(NULL, 0, "delete table inet fpktest");
 	return 0;
 }
 
@@ -644,13 +731,11 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc == 2 && !strcmp(argv[1], "probe"))
 		return probe();
-	if (argc == 5 && !strcmp(argv[1], "bench")) {
-		peer_init(&p4, argv[2], atoi(argv[3]));
-		return bench(&p4, atoi(argv[4]));
-	}
+	if (argc == 3 && !strcmp(argv[1], "bench"))
+		return bench(atoi(argv[2]));
 	if (argc != 5 || strcmp(argv[1], "test")) {
 		fprintf(stderr, "usage: fpkernel test PEER4 PEER6 PORT | "
-				"bench PEER PORT ROUNDS | probe\n");
+				"bench ROUNDS | probe\n");
 		return 2;
 	}
 	peer_init(&p4, argv[2], atoi(argv[4]));
