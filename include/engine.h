@@ -188,6 +188,9 @@ struct engine {
 	bool invalid_drop, fragment_drop, copy_range_drop;
 	bool checksum; /* verify checksums the kernel has not (PKT_F_CSUM) */
 	bool enforce;
+	/* The fast path is on, or fast flows remain from when it was: the
+	 * packet path's one test of it (engine_fastpath_set(), the tick). */
+	bool fast_live;
 	uint32_t timeouts[TMO_COUNT]; /* configured, by timeout class */
 	uint32_t list_timeout[TABLE_LISTS]; /* in effect, by age list;
 					     * UINT32_MAX on the fast ones */

@@ -225,19 +225,22 @@ static void fast_detach(struct engine *e, struct flow *f)
  * kernel sends here so that the counters are read first (one query, the
  * packet path's only one, once a connection). The daemon's TCP state is
  * as old as the last check and its windows older: they are forgotten,
- * as for a connection picked up mid-stream, and a handshake state the
- * kernel carried past is taken as established (its SYN-ACK and ACK went
- * by the kernel). Out of line: rare.
+ * as for a connection picked up mid-stream; and unless the kernel was
+ * just asked, a handshake state that an ACK or data follows is taken as
+ * established (the SYN-ACK and ACK went by the kernel, e.g. before a
+ * reload turned the fast path off). Out of line: rare.
  */
 static __attribute__((noinline)) void
 fast_seen(struct engine *e, struct flow *f, const struct pkt *p)
 {
+	bool asked = false;
 	struct flow_tcp *t;
 
 	if (f->proto != IPPROTO_TCP)
 		return;
 	if (e->accounting && (p->tcp_flags & (TCPF_FIN | TCPF_RST)) &&
 	    e->fast.ops.query) {
+		asked = true;
 		struct fastpath_tuple tu;
 		struct fastpath_flow k;
 
@@ -258,8 +261,9 @@ fast_seen(struct engine *e, struct flow *f, const struct pkt *p)
 		t->side[i].flags |= TCP_SIDE_BE_LIBERAL | TCP_SIDE_SACK_PERM;
 	}
 	t->retrans = 0;
-	if (f->state == TCP_S_SYN_SENT || f->state == TCP_S_SYN_RECV ||
-	    f->state == TCP_S_SYN_SENT2) {
+	if (!asked && !(p->tcp_flags & (TCPF_FIN | TCPF_RST)) &&
+	    (f->state == TCP_S_SYN_SENT || f->state == TCP_S_SYN_RECV ||
+	     f->state == TCP_S_SYN_SENT2)) {
 		f->state = TCP_S_ESTABLISHED;
 		f->tclass = TCP_S_ESTABLISHED;
 		flow_flags_set(f, FLOW_F_SEEN_REPLY);
@@ -270,7 +274,8 @@ fast_seen(struct engine *e, struct flow *f, const struct pkt *p)
  * May the kernel carry f from packet p on (accepted, valid, tracked)?
  * TCP: the pure SYN that opens or reopens it, or a packet without SYN,
  * FIN or RST of a flow established and answered (pickups too, once
- * answered); UDP: once it has a reply and udp_after packets. Nothing
+ * answered); UDP: once it has a reply and udp_after packets (counted
+ * while the fast path is on). Nothing
  * else (ICMP, SCTP, GRE, UDP-Lite: the kernel's sets hold TCP and UDP).
  */
 static bool fast_admissible(const struct engine *e, const struct flow *f,
@@ -303,6 +308,10 @@ static __attribute__((noinline)) void
 fast_decide(struct engine *e, struct flow *f, const struct pkt *p,
 	    struct engine_result *r, bool refresh)
 {
+	/* UDP's state byte is free: its packets while the fast path is on,
+	 * for fast_admissible() (saturating). */
+	if (p->proto == IPPROTO_UDP && f->state < UINT8_MAX)
+		f->state++;
 	if (e->fast.on && r->verdict == VERDICT_ACCEPT &&
 	    r->invalid == INV_NONE && fast_admissible(e, f, p)) {
 		r->fast_admit = true;
@@ -409,10 +418,6 @@ static void track(struct engine *e, const struct pkt *p,
 		break;
 	default:
 		proto_track(f, p, e->now_ms);
-		/* UDP's state byte is free: its packets, for fast_admissible()
-		 * (saturating). */
-		if (p->proto == IPPROTO_UDP && f->state < UINT8_MAX)
-			f->state++;
 		break;
 	}
 	/* A packet the tracker took (accepted or ignored), as the kernel's
@@ -442,7 +447,7 @@ static void track(struct engine *e, const struct pkt *p,
 	}
 	/* Only a refresh moves a flow between lists: its state, class and
 	 * assurance change on no other packet. But for the fast path's. */
-	if (e->fast.on || (f->flags & FLOW_F_FAST))
+	if (e->fast_live)
 		fast_decide(e, f, p, r, refresh);
 	else if (refresh)
 		flow_table_touch(&e->table, f, policy_list_of(f), e->now);

@@ -360,6 +360,7 @@ void engine_fastpath_set(struct engine *e,
 		e->fast.on = false;
 	}
 	e->fast.udp_after = udp_after;
+	e->fast_live = e->fast.on || engine_fast_flows(e);
 }
 
 uint32_t engine_fast_flows(const struct engine *e)
@@ -386,6 +387,23 @@ static const struct fastpath_elem *fast_best(const struct fastpath_flow *k)
 	return ra >= rb ? a : b;
 }
 
+/* Did a packet without SYN, FIN or RST refresh one of k's est elements
+ * (timeout_established instead of admission's timeout_open)? When both
+ * timeouts are the same, it cannot tell: yes. */
+static bool fast_refreshed(const struct engine *e,
+			   const struct fastpath_flow *k)
+{
+	uint32_t open_ms = e->fast.timeout[FAST_OPEN] * 1000;
+
+	if (e->fast.timeout[FAST_OPEN] == e->fast.timeout[FAST_EST])
+		return true;
+	for (int d = 0; d < 2; d++)
+		if (k->dir[d].set == FP_SET_EST &&
+		    k->dir[d].timeout_ms != open_ms)
+			return true;
+	return false;
+}
+
 bool engine_fastpath_found(struct engine *e, struct flow *f,
 			   const struct fastpath_flow *k, bool reclaim)
 {
@@ -400,6 +418,13 @@ bool engine_fastpath_found(struct engine *e, struct flow *f,
 		}
 	switch (best->set) {
 	case FP_SET_EST:
+		/* Only SYNs passed (the SYN-ACK among them) while its
+		 * elements kept the timeout admission gave them: still the
+		 * handshake, as far as the kernel knows. */
+		if (!fast_refreshed(e, k)) {
+			kind = FAST_OPEN;
+			break;
+		}
 		f->state = TCP_S_ESTABLISHED;
 		f->tclass = TCP_S_ESTABLISHED;
 		flow_flags_set(f, FLOW_F_SEEN_REPLY | FLOW_F_ASSURED);
@@ -537,6 +562,7 @@ uint32_t engine_tick(struct engine *e)
 	if (engine_fast_flows(e))
 		n += fast_check(e);
 	engine_fastpath_sync(e);
+	e->fast_live = e->fast.on || engine_fast_flows(e);
 	/* This engine's own memory, out of the lock: committing megabytes
 	 * takes a while, and other queues' new flows need not wait for it.
 	 * Failures are not fatal: memory not committed now is faulted in

@@ -1,0 +1,662 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * check_fastengine.c - the fast path's daemon side in the engine: which
+ * packets admit their flow, the fast lists' checks with the kernel (a
+ * fake one here: the callbacks of struct engine_fastpath_ops), and every
+ * end of a fast flow removing its elements.
+ */
+#include <check.h>
+#include <string.h>
+
+#include "enginetest.h"
+
+/* The fake kernel: what every query finds, what it was asked. */
+static struct {
+	bool fail; /* queries and removals fail */
+	struct fastpath_flow answer; /* for every flow queried */
+	unsigned queries, queried; /* calls, flows */
+	bool reset; /* the last query's */
+	unsigned forgets, forgotten; /* calls, flows */
+	struct fastpath_tuple last_forgotten;
+	unsigned flushes;
+} fk;
+
+static int fake_query(void *arg, const struct fastpath_tuple *t, unsigned n,
+		      bool reset, struct fastpath_flow *out)
+{
+	(void)arg;
+	(void)t;
+	ck_assert_uint_le(n, FASTPATH_BATCH_MAX);
+	fk.queries++;
+	if (fk.fail)
+		return -1;
+	fk.queried += n;
+	fk.reset = reset;
+	for (unsigned i = 0; i < n; i++)
+		out[i] = fk.answer;
+	return 0;
+}
+
+static int fake_forget(void *arg, const struct fastpath_tuple *t, unsigned n)
+{
+	(void)arg;
+	ck_assert_uint_le(n, FASTPATH_BATCH_MAX);
+	fk.forgets++;
+	if (fk.fail)
+		return -1;
+	fk.forgotten += n;
+	fk.last_forgotten = t[n - 1];
+	return 0;
+}
+
+static int fake_flush(void *arg)
+{
+	(void)arg;
+	fk.flushes++;
+	return 0;
+}
+
+static const struct engine_fastpath_ops ops = { fake_query, fake_forget,
+						fake_flush, NULL };
+
+static void fast_on(uint32_t udp_after)
+{
+	engine_fastpath_set(&e, &ops, udp_after);
+}
+
+/* An engine of max_flows with conf's other settings as they are. */
+static void remake(void)
+{
+	engine_destroy(&e);
+	ck_assert_int_eq(engine_init(&e, tu_params(&conf), &key, T0 * 1000ULL),
+			 0);
+	fast_on(4);
+}
+
+static void setup(void)
+{
+	csum = csum_bad = false;
+	memset(&fk, 0, sizeof(fk));
+	setup_max(64);
+	fast_on(4);
+}
+
+static bool on_fast_list(const struct flow *f, enum fast_kind kind)
+{
+	return (f->flags & FLOW_F_FAST) && f->list == FAST_LIST(kind, false);
+}
+
+/* The handshake, with the fast path off, then on: an open connection. */
+static struct flow *established(struct conv *cv)
+{
+	engine_fastpath_set(&e, NULL, 0);
+	c2s(cv, TCPF_SYN, 0);
+	s2c(cv, TCPF_SYN | TCPF_ACK, 0);
+	c2s(cv, TCPF_ACK, 0);
+	fast_on(4);
+	ck_assert_uint_eq(conv_flow(cv)->state, TCP_S_ESTABLISHED);
+	return conv_flow(cv);
+}
+
+START_TEST(pure_syn_admits)
+{
+	struct conv cv = conv4(1000);
+	struct flow *f;
+
+	c2s(&cv, TCPF_SYN, 0);
+	ck_assert(res.fast_admit);
+	f = conv_flow(&cv);
+	ck_assert(on_fast_list(f, FAST_OPEN));
+	ck_assert_uint_eq(f->state, TCP_S_SYN_SENT);
+	ck_assert_uint_eq(e.st.fastpath_admitted, 1);
+	ck_assert_uint_eq(engine_fast_flows(&e), 1);
+	/* Off: no admission. */
+	engine_fastpath_set(&e, NULL, 0);
+	c2s(&(struct conv){ C4, S4, 1001, 80, 5, 9 }, TCPF_SYN, 0);
+	ck_assert(!res.fast_admit);
+}
+END_TEST
+
+START_TEST(reopen_admits)
+{
+	struct conv cv = conv4(1002);
+
+	established(&cv);
+	c2s(&cv, TCPF_ACK, 0);
+	ck_assert(res.fast_admit);
+	/* Back at the daemon (the elements gone): its FIN closes as ever. */
+	c2s(&cv, TCPF_FIN | TCPF_ACK, 0);
+	ck_assert(!res.fast_admit);
+	s2c(&cv, TCPF_FIN | TCPF_ACK, 0);
+	c2s(&cv, TCPF_ACK, 0);
+	ck_assert_uint_eq(conv_flow(&cv)->state, TCP_S_TIME_WAIT);
+	cv.cseq += 1000000;
+	c2s(&cv, TCPF_SYN, 0);
+	ck_assert(res.fast_admit);
+	ck_assert_uint_eq(e.st.flows_reopened, 1);
+	ck_assert(on_fast_list(conv_flow(&cv), FAST_OPEN));
+}
+END_TEST
+
+START_TEST(synack_fin_rst_do_not_admit)
+{
+	struct conv cv = conv4(1003);
+
+	engine_fastpath_set(&e, NULL, 0);
+	c2s(&cv, TCPF_SYN, 0);
+	fast_on(4);
+	s2c(&cv, TCPF_SYN | TCPF_ACK, 0);
+	ck_assert_int_eq(res.verdict, VERDICT_ACCEPT);
+	ck_assert(!res.fast_admit);
+	/* The ACK that completes the handshake: established, admitted. */
+	c2s(&cv, TCPF_ACK, 0);
+	ck_assert(res.fast_admit);
+	c2s(&cv, TCPF_ACK | TCPF_FIN, 0);
+	ck_assert(!res.fast_admit);
+	ck_assert(!(conv_flow(&cv)->flags & FLOW_F_FAST));
+	/* What the kernel held of it goes before the verdict. */
+	engine_fastpath_sync(&e);
+	ck_assert_uint_eq(fk.forgotten, 1);
+
+	struct conv r = conv4(1004);
+
+	established(&r);
+	c2s(&r, TCPF_RST, 0);
+	ck_assert(!res.fast_admit);
+}
+END_TEST
+
+START_TEST(unanswered_pickup_does_not_admit)
+{
+	/* A bare ACK picked up: established, not answered. */
+	ck_assert_int_eq(tcp4(C4, S4, 1005, 80, TCPF_ACK), VERDICT_ACCEPT);
+	ck_assert(!res.fast_admit);
+	ck_assert(find(C4, S4, IPPROTO_TCP, 1005, 80)->flags &
+		  FLOW_F_MIDSTREAM);
+}
+END_TEST
+
+START_TEST(dropped_does_not_admit)
+{
+	conf.invalid_verdict = CONF_DROP;
+	remake();
+	/* Invalid: no flow, and dropped. */
+	ck_assert_int_eq(tcp4(C4, S4, 1006, 80, TCPF_SYN | TCPF_FIN),
+			 VERDICT_DROP);
+	ck_assert(!res.fast_admit);
+	/* The table full: refused. */
+	conf.invalid_verdict = CONF_ACCEPT;
+	conf.max_flows = 1;
+	conf.on_full = CONF_FULL_DROP;
+	remake();
+	udp4(C4, S4, 1, 53);
+	ck_assert_int_eq(tcp4(C4, S4, 1007, 80, TCPF_SYN), VERDICT_DROP);
+	ck_assert(!res.fast_admit);
+}
+END_TEST
+
+START_TEST(invalid_accepted_does_not_admit)
+{
+	struct conv cv = conv4(1008);
+
+	established(&cv);
+	/* Far out of the window: invalid, accepted by default. */
+	cv.cseq += 2000000000u;
+	ck_assert_int_eq(c2s(&cv, TCPF_ACK, 0), VERDICT_ACCEPT);
+	ck_assert_uint_ne(res.invalid, INV_NONE);
+	ck_assert(!res.fast_admit);
+}
+END_TEST
+
+START_TEST(shadow_does_not_admit)
+{
+	conf.enforce = false;
+	conf.max_flows = 1;
+	conf.on_full = CONF_FULL_DROP;
+	remake();
+	udp4(C4, S4, 1, 53);
+	ck_assert_int_eq(tcp4(C4, S4, 1009, 80, TCPF_SYN), VERDICT_ACCEPT);
+	ck_assert(res.shadow);
+	ck_assert(!res.fast_admit);
+}
+END_TEST
+
+START_TEST(udp_after_n_with_reply)
+{
+	/* Never without a reply. */
+	for (int i = 0; i < 10; i++) {
+		udp4(C4, S4, 2000, 53);
+		ck_assert(!res.fast_admit);
+	}
+	/* 4 packets, a reply among them: the 4th admits. */
+	udp4(C4, S4, 2001, 53);
+	udp4(S4, C4, 53, 2001);
+	udp4(C4, S4, 2001, 53);
+	ck_assert(!res.fast_admit);
+	udp4(S4, C4, 53, 2001);
+	ck_assert(res.fast_admit);
+	ck_assert(on_fast_list(find(C4, S4, IPPROTO_UDP, 2001, 53), FAST_UDP));
+	/* udp_after 0: UDP never. */
+	fast_on(0);
+	for (int i = 0; i < 6; i++) {
+		udp4(C4, S4, 2002, 53);
+		udp4(S4, C4, 53, 2002);
+		ck_assert(!res.fast_admit);
+	}
+}
+END_TEST
+
+START_TEST(icmp_never_admits)
+{
+	for (int i = 0; i < 10; i++) {
+		icmp4(C4, S4, 8, 7);
+		ck_assert(!res.fast_admit);
+		icmp4(S4, C4, 0, 7);
+		ck_assert(!res.fast_admit);
+	}
+}
+END_TEST
+
+/* An admitted SYN's flow, its open time run out, ticked with the fake
+ * kernel's answer. */
+static struct flow *checked(struct conv *cv, uint8_t set, uint32_t tmo_ms)
+{
+	c2s(cv, TCPF_SYN, 0);
+	ck_assert(res.fast_admit);
+	fk.answer.dir[0].set = set;
+	fk.answer.dir[1].set = set;
+	fk.answer.dir[0].timeout_ms = fk.answer.dir[1].timeout_ms = tmo_ms;
+	at(e.fast.timeout[FAST_OPEN] - 1);
+	engine_tick(&e);
+	ck_assert_uint_eq(fk.queries, 0); /* not yet */
+	at(e.fast.timeout[FAST_OPEN] + 1);
+	engine_tick(&e);
+	ck_assert_uint_eq(fk.queries, 1);
+	ck_assert_uint_eq(e.st.fastpath_checks, 1);
+	return conv_flow(cv);
+}
+
+START_TEST(check_alive_established)
+{
+	struct conv cv = conv4(1010);
+	struct flow *f = checked(&cv, FP_SET_EST, 0);
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(f->state, TCP_S_ESTABLISHED);
+	ck_assert(f->flags & FLOW_F_ASSURED);
+	ck_assert(f->flags & FLOW_F_SEEN_REPLY);
+	ck_assert(on_fast_list(f, FAST_EST));
+	ck_assert_uint_eq(e.st.fastpath_alive, 1);
+	ck_assert(!fk.reset); /* no accounting */
+	ck_assert_uint_eq(engine_flow_left(&e, f), e.fast.timeout[FAST_EST]);
+}
+END_TEST
+
+START_TEST(check_alive_handshake)
+{
+	struct conv cv = conv4(1022);
+	/* The elements still have admission's timeout: nothing but SYNs
+	 * passed. */
+	struct flow *f =
+		checked(&cv, FP_SET_EST, e.fast.timeout[FAST_OPEN] * 1000);
+
+	ck_assert_uint_eq(f->state, TCP_S_SYN_SENT);
+	ck_assert(!(f->flags & FLOW_F_ASSURED));
+	ck_assert(on_fast_list(f, FAST_OPEN));
+	ck_assert_uint_eq(e.st.fastpath_alive, 1);
+}
+END_TEST
+
+START_TEST(check_alive_closing)
+{
+	struct conv cv = conv4(1011);
+	struct flow *f =
+		checked(&cv, FP_SET_CLOSE, e.fast.timeout[FAST_CLOSING] * 1000);
+
+	ck_assert_uint_eq(f->state, TCP_S_TIME_WAIT);
+	ck_assert(on_fast_list(f, FAST_CLOSING));
+	/* Then gone from the kernel: closed. */
+	fk.answer.dir[0].set = fk.answer.dir[1].set = FP_SET_NONE;
+	at(e.fast.timeout[FAST_OPEN] + 2 + e.fast.timeout[FAST_CLOSING]);
+	engine_tick(&e);
+	ck_assert_ptr_null(conv_flow(&cv));
+	ck_assert_uint_eq(e.st.flows_closed, 1);
+	ck_assert_uint_eq(e.st.fastpath_ended, 1);
+	ck_assert_uint_eq(fk.forgets, 0);
+}
+END_TEST
+
+START_TEST(check_alive_reset)
+{
+	struct conv cv = conv4(1012);
+	struct flow *f;
+
+	/* timeout_close must differ from timeout_closing to tell them. */
+	ck_assert_uint_ne(e.fast.timeout[FAST_CLOSE],
+			  e.fast.timeout[FAST_CLOSING]);
+	f = checked(&cv, FP_SET_CLOSE, e.fast.timeout[FAST_CLOSE] * 1000);
+	ck_assert_uint_eq(f->state, TCP_S_CLOSE);
+	ck_assert(on_fast_list(f, FAST_CLOSE));
+}
+END_TEST
+
+START_TEST(check_alive_udp)
+{
+	struct flow *f;
+
+	udp4(C4, S4, 2003, 53);
+	udp4(S4, C4, 53, 2003);
+	udp4(C4, S4, 2003, 53);
+	udp4(S4, C4, 53, 2003);
+	ck_assert(res.fast_admit);
+	fk.answer.dir[0].set = FP_SET_UDP;
+	at(e.fast.timeout[FAST_UDP] + 1);
+	engine_tick(&e);
+	f = find(C4, S4, IPPROTO_UDP, 2003, 53);
+	ck_assert_ptr_nonnull(f);
+	ck_assert(on_fast_list(f, FAST_UDP));
+	ck_assert_uint_eq(f->last_seen, T0 + e.fast.timeout[FAST_UDP] + 1);
+	ck_assert_uint_eq(e.st.fastpath_alive, 1);
+}
+END_TEST
+
+START_TEST(check_absent_reclaims)
+{
+	struct conv cv = conv4(1013);
+	uint64_t expired = e.table.expired;
+
+	ck_assert_ptr_null(checked(&cv, FP_SET_NONE, 0));
+	ck_assert_uint_eq(e.st.fastpath_ended, 1);
+	ck_assert_uint_eq(e.table.expired, expired + 1);
+	ck_assert_uint_eq(e.table.count, 0);
+	ck_assert_uint_eq(e.pol->flows, 0);
+	ck_assert_uint_eq(fk.forgets, 0);
+	ck_assert_uint_eq(engine_fast_flows(&e), 0);
+}
+END_TEST
+
+START_TEST(check_failed_keeps)
+{
+	struct conv cv = conv4(1014);
+	struct flow *f;
+
+	c2s(&cv, TCPF_SYN, 0);
+	fk.fail = true;
+	at(e.fast.timeout[FAST_OPEN] + 1);
+	engine_tick(&e);
+	f = conv_flow(&cv);
+	ck_assert_ptr_nonnull(f);
+	ck_assert(on_fast_list(f, FAST_OPEN));
+	ck_assert_uint_eq(e.st.fastpath_errors, 1);
+	ck_assert_uint_eq(e.st.fastpath_checks, 0);
+	/* Retried at the next tick. */
+	fk.fail = false;
+	fk.answer.dir[0].set = FP_SET_EST;
+	engine_tick(&e);
+	ck_assert(on_fast_list(conv_flow(&cv), FAST_EST));
+	ck_assert_uint_eq(e.st.fastpath_checks, 1);
+}
+END_TEST
+
+START_TEST(check_bounded_per_tick)
+{
+	unsigned n = 4 * FASTPATH_BATCH_MAX + 10;
+
+	engine_destroy(&e);
+	conf.max_flows = 1024;
+	remake();
+	for (unsigned i = 0; i < n; i++)
+		c2s(&(struct conv){ C4, S4, (uint16_t)(3000 + i), 80, 5, 9 },
+		    TCPF_SYN, 0);
+	ck_assert_uint_eq(engine_fast_flows(&e), n);
+	fk.answer.dir[0].set = FP_SET_EST;
+	at(e.fast.timeout[FAST_OPEN] + 1);
+	engine_tick(&e);
+	ck_assert_uint_eq(fk.queries, 4);
+	ck_assert_uint_eq(fk.queried, 4 * FASTPATH_BATCH_MAX);
+	engine_tick(&e);
+	ck_assert_uint_eq(fk.queried, n);
+	ck_assert_uint_eq(e.table.list[FAST_LIST(FAST_EST, 0)].count, n);
+}
+END_TEST
+
+START_TEST(off_reclaims_unasked)
+{
+	struct conv cv = conv4(1015);
+
+	c2s(&cv, TCPF_SYN, 0);
+	engine_fastpath_set(&e, NULL, 0);
+	at(e.fast.timeout[FAST_OPEN] + 1);
+	engine_tick(&e);
+	ck_assert_ptr_null(conv_flow(&cv));
+	ck_assert_uint_eq(fk.queries, 0);
+	ck_assert_uint_eq(fk.forgets, 0);
+}
+END_TEST
+
+START_TEST(eviction_forgets)
+{
+	struct conv cv = conv4(1016);
+	uint8_t s[4];
+
+	conf.max_flows = 1;
+	conf.on_full = CONF_FULL_EARLY_DROP;
+	remake();
+	c2s(&cv, TCPF_SYN, 0);
+	ck_assert(res.fast_admit);
+	at(1);
+	udp4(C4, S4, 1, 53);
+	ck_assert_uint_eq(res.evicted, EVICT_EARLY_DROP);
+	ck_assert_uint_eq(fk.forgets, 0); /* until the batch's end */
+	engine_fastpath_sync(&e);
+	ck_assert_uint_eq(fk.forgotten, 1);
+	ck_assert_uint_eq(e.st.fastpath_forgotten, 1);
+	/* The original direction's tuple. */
+	inet_pton(AF_INET, C4, s);
+	ck_assert_uint_eq(fk.last_forgotten.family, 4);
+	ck_assert_uint_eq(fk.last_forgotten.proto, IPPROTO_TCP);
+	ck_assert_uint_eq(fk.last_forgotten.sport, 1016);
+	ck_assert_uint_eq(fk.last_forgotten.dport, 80);
+	ck_assert(!memcmp(fk.last_forgotten.src, s, 4));
+}
+END_TEST
+
+START_TEST(established_fast_not_evicted_idle)
+{
+	struct conv cv = conv4(1017);
+
+	conf.max_flows = 1;
+	conf.on_full = CONF_FULL_EVICT_IDLE;
+	remake();
+	checked(&cv, FP_SET_EST, 0);
+	at(100000);
+	ck_assert_int_eq(udp4(C4, S4, 1, 53), VERDICT_DROP);
+	ck_assert_uint_eq(res.reason, DROP_TABLE_FULL);
+	ck_assert_ptr_nonnull(conv_flow(&cv));
+}
+END_TEST
+
+static bool all(const struct flow *f, void *arg)
+{
+	(void)f;
+	(void)arg;
+	return true;
+}
+
+START_TEST(flush_forgets)
+{
+	struct flow_cursor cur = { 0, 0 };
+	uint32_t removed = 0;
+
+	c2s(&(struct conv){ C4, S4, 1018, 80, 5, 9 }, TCPF_SYN, 0);
+	c2s(&(struct conv){ C4, S4, 1019, 80, 5, 9 }, TCPF_SYN, 0);
+	udp4(C4, S4, 1, 53); /* not fast: nothing to forget */
+	while (engine_flush_step(&e, &cur, 1000, all, NULL, &removed))
+		;
+	ck_assert_uint_eq(removed, 3);
+	ck_assert_uint_eq(fk.forgotten, 2);
+	ck_assert_int_eq(engine_fastpath_flush(&e), 0);
+	ck_assert_uint_eq(fk.flushes, 1);
+}
+END_TEST
+
+START_TEST(drop_forgets)
+{
+	struct conv cv = conv4(1020);
+
+	conf.invalid_verdict = CONF_DROP;
+	remake();
+	established(&cv);
+	c2s(&cv, TCPF_ACK, 0);
+	ck_assert(res.fast_admit);
+	/* A SYN-ACK from the client: invalid in its state, dropped. */
+	ck_assert_int_eq(c2s(&cv, TCPF_SYN | TCPF_ACK, 0), VERDICT_DROP);
+	ck_assert(!(conv_flow(&cv)->flags & FLOW_F_FAST));
+	ck_assert(conv_flow(&cv)->list < AGE_LISTS);
+	engine_fastpath_sync(&e);
+	ck_assert_uint_eq(fk.forgotten, 1);
+}
+END_TEST
+
+START_TEST(accounting_adds_kernel_counters)
+{
+	struct conv cv = conv4(1021);
+	const struct flow_acct *a;
+	struct flow *f;
+
+	conf.accounting = true;
+	remake();
+	fk.answer.dir[0] = (struct fastpath_elem){ FP_SET_EST, 0, 0, 10, 1000 };
+	fk.answer.dir[1] = (struct fastpath_elem){ FP_SET_EST, 0, 0, 7, 9000 };
+	f = checked(&cv, FP_SET_EST, 0);
+	ck_assert(fk.reset);
+	a = engine_flow_acct(&e, f);
+	ck_assert_uint_eq(a->packets[0],
+			  1 + 10); /* the SYN, then the kernel's */
+	ck_assert_uint_eq(a->packets[1], 7);
+	ck_assert_uint_eq(a->bytes[1], 9000);
+	/* A FIN with accounting: read (reset) once more, then forgotten. */
+	c2s(&cv, TCPF_FIN | TCPF_ACK, 0);
+	ck_assert_uint_eq(fk.queries, 2);
+	ck_assert_uint_eq(a->packets[0], 1 + 10 + 10 + 1);
+	ck_assert(!res.fast_admit);
+	ck_assert_int_eq(res.verdict, VERDICT_ACCEPT);
+	ck_assert_uint_eq(res.invalid, INV_NONE);
+	ck_assert_uint_eq(f->state, TCP_S_FIN_WAIT);
+	engine_fastpath_sync(&e);
+	ck_assert_uint_eq(fk.forgotten, 1);
+}
+END_TEST
+
+/* With accounting, a RST answering the admitted SYN comes to the daemon:
+ * the kernel says handshake, and the RST before any reply closes it. */
+START_TEST(accounting_rst_refused)
+{
+	struct conv cv = conv4(1023);
+
+	conf.accounting = true;
+	remake();
+	c2s(&cv, TCPF_SYN, 0);
+	fk.answer.dir[0] = (struct fastpath_elem){
+		FP_SET_EST, e.fast.timeout[FAST_OPEN] * 1000, 0, 0, 0
+	};
+	fk.answer.dir[1] = fk.answer.dir[0];
+	s2c(&cv, TCPF_RST | TCPF_ACK, 0);
+	ck_assert_uint_eq(fk.queries, 1);
+	ck_assert(fk.reset);
+	ck_assert_uint_eq(res.invalid, INV_NONE);
+	ck_assert_ptr_null(conv_flow(&cv));
+	ck_assert_uint_eq(e.st.flows_closed, 1);
+	engine_fastpath_sync(&e);
+	ck_assert_uint_eq(fk.forgotten, 1);
+}
+END_TEST
+
+/* With accounting, a RST of an established fast flow: read, forgotten,
+ * and the flow closes in the daemon. */
+START_TEST(accounting_rst_established)
+{
+	struct conv cv = conv4(1024);
+	struct flow *f;
+
+	conf.accounting = true;
+	remake();
+	f = checked(&cv, FP_SET_EST, 0);
+	ck_assert_uint_eq(f->state, TCP_S_ESTABLISHED);
+	cv.sseq += 5000;
+	cv.cseq += 7000;
+	c2s(&cv, TCPF_RST | TCPF_ACK, 0);
+	ck_assert_uint_eq(res.invalid, INV_NONE);
+	f = conv_flow(&cv);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(f->state, TCP_S_CLOSE);
+	ck_assert(!(f->flags & FLOW_F_FAST));
+	engine_fastpath_sync(&e);
+	ck_assert_uint_eq(fk.forgotten, 1);
+}
+END_TEST
+
+/* Turned off (the table gone), an established fast flow's next packets
+ * are the daemon's again: taken as they come, windows forgotten. */
+START_TEST(off_flow_carries_on)
+{
+	struct conv cv = conv4(1025);
+
+	conf.invalid_verdict = CONF_DROP;
+	remake();
+	c2s(&cv, TCPF_SYN, 0);
+	ck_assert(res.fast_admit);
+	/* The kernel carried the handshake and much data. */
+	cv.sseq += 1;
+	cv.cseq += 123456;
+	cv.sseq += 654321;
+	engine_fastpath_set(&e, NULL, 0);
+	ck_assert_int_eq(c2s(&cv, TCPF_ACK, 100), VERDICT_ACCEPT);
+	ck_assert_int_eq(s2c(&cv, TCPF_ACK, 0), VERDICT_ACCEPT);
+	ck_assert_uint_eq(conv_flow(&cv)->state, TCP_S_ESTABLISHED);
+	ck_assert(!(conv_flow(&cv)->flags & FLOW_F_FAST));
+	ck_assert(conv_flow(&cv)->list < AGE_LISTS);
+	ck_assert_uint_eq(e.st.dropped, 0);
+}
+END_TEST
+
+static Suite *fastpath_suite(void)
+{
+	Suite *s = suite_create("fastpath");
+	TCase *tc = tcase_create("engine");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, pure_syn_admits);
+	tcase_add_test(tc, reopen_admits);
+	tcase_add_test(tc, synack_fin_rst_do_not_admit);
+	tcase_add_test(tc, unanswered_pickup_does_not_admit);
+	tcase_add_test(tc, dropped_does_not_admit);
+	tcase_add_test(tc, invalid_accepted_does_not_admit);
+	tcase_add_test(tc, shadow_does_not_admit);
+	tcase_add_test(tc, udp_after_n_with_reply);
+	tcase_add_test(tc, icmp_never_admits);
+	tcase_add_test(tc, check_alive_established);
+	tcase_add_test(tc, check_alive_handshake);
+	tcase_add_test(tc, check_alive_closing);
+	tcase_add_test(tc, check_alive_reset);
+	tcase_add_test(tc, check_alive_udp);
+	tcase_add_test(tc, check_absent_reclaims);
+	tcase_add_test(tc, check_failed_keeps);
+	tcase_add_test(tc, check_bounded_per_tick);
+	tcase_add_test(tc, off_reclaims_unasked);
+	tcase_add_test(tc, eviction_forgets);
+	tcase_add_test(tc, established_fast_not_evicted_idle);
+	tcase_add_test(tc, flush_forgets);
+	tcase_add_test(tc, drop_forgets);
+	tcase_add_test(tc, accounting_adds_kernel_counters);
+	tcase_add_test(tc, accounting_rst_refused);
+	tcase_add_test(tc, accounting_rst_established);
+	tcase_add_test(tc, off_flow_carries_on);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return tu_run(fastpath_suite());
+}
