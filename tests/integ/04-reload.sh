@@ -2,7 +2,8 @@
 # SIGHUP: a broken file is reported (file:line) and the old limits stay;
 # a good one applies the new limit live, keeps every flow, and a new
 # bucket count rehashes them without losing one. Lowering the limit below
-# the count keeps the flows and admits no new one.
+# the count keeps the flows and admits no new one. A new fastpath_table
+# waits for a restart, with a warning.
 . "$(dirname "$0")/lib.sh"
 
 setup_net || { fail "network setup"; done_testing; }
@@ -68,6 +69,21 @@ expect "all 15 connections still work" "$(tcp_cmd echo 3000)" "echo ok=15 fail=0
 expect "no new connection" "$(tcp_cmd open 1 2500)" "open ok=0 fail=1"
 expect "buckets derived from max_flows again" "$(counter buckets)" 64
 expect "reloads counted" "$(counter reloads)" 3
+
+# The fast path's table name takes a restart: the reload keeps the one in
+# force and says so.
+write_conf "$T/nfqtrack.conf" <<EOF
+max_flows = 5
+log_rate = 100
+log_burst = 100
+fastpath_table = nfqt_other
+EOF
+r=$("$NFQTRACKCTL" -s "$CTL" reload)
+expect "reload with a new fastpath_table: done, with a warning" "$?:$r" \
+	"0:reloaded $T/nfqtrack.conf
+warning: fastpath_table: a new name takes a restart; staying on nfqtrack"
+expect "config shows the name in force" \
+	"$("$NFQTRACKCTL" -s "$CTL" config | grep '^fastpath_table')" "fastpath_table = nfqtrack"
 
 check_accounting "end"
 stop_daemon TERM
