@@ -426,9 +426,10 @@ void engine_fastpath_forget(struct engine *e, const struct flow *f);
 
 /* What the kernel holds of fast flow f (k, from a query with reset when
  * accounting): its counters added, its state as the sets say, relisted;
- * in no set: reclaimed if reclaim (returns true), else left as it is. */
+ * in no set: reclaimed if ticked (engine_tick()'s check, once f's fast
+ * time ran out; returns true), else left as it is. */
 bool engine_fastpath_found(struct engine *e, struct flow *f,
-			   const struct fastpath_flow *k, bool reclaim);
+			   const struct fastpath_flow *k, bool ticked);
 
 const char *engine_drop_name(enum drop_reason r);
 const char *engine_invalid_name(enum invalid_reason r);

@@ -155,6 +155,11 @@ void flow_key_get(const struct flow *f, struct flow_key *k);
 struct flow_acct {
 	uint64_t packets[2];
 	uint64_t bytes[2]; /* IP length */
+	/* The packets that admitted the flow to the kernel's fast path
+	 * since its elements were last read: the admission counts each in
+	 * both directions' elements (fastpath.h), the daemon already in its
+	 * own; taken off both at the read. */
+	uint32_t admit_packets, admit_bytes;
 };
 
 #define FLOW_LISTS_MAX 128

@@ -214,6 +214,11 @@ static struct flow *new_flow(struct engine *e, const struct flow_key *k,
  */
 static void fast_detach(struct engine *e, struct flow *f)
 {
+	struct flow_acct *a = engine_flow_acct(e, f);
+
+	/* Its elements go unread, with what they counted of admissions. */
+	if (a)
+		a->admit_packets = a->admit_bytes = 0;
 	engine_fastpath_forget(e, f);
 	flow_flags_clear(f, FLOW_F_FAST);
 	flow_table_touch(&e->table, f, policy_list_of(f), e->now);
@@ -240,10 +245,10 @@ fast_seen(struct engine *e, struct flow *f, const struct pkt *p)
 		return;
 	if (e->accounting && (p->tcp_flags & (TCPF_FIN | TCPF_RST)) &&
 	    e->fast.ops.query) {
-		asked = true;
 		struct fastpath_tuple tu;
 		struct fastpath_flow k;
 
+		asked = true;
 		engine_fastpath_tuple(f, &tu);
 		if (e->fast.ops.query(e->fast.ops.arg, &tu, 1, true, &k) < 0) {
 			e->st.fastpath_errors++;
@@ -275,8 +280,8 @@ fast_seen(struct engine *e, struct flow *f, const struct pkt *p)
  * TCP: the pure SYN that opens or reopens it, or a packet without SYN,
  * FIN or RST of a flow established and answered (pickups too, once
  * answered); UDP: once it has a reply and udp_after packets (counted
- * while the fast path is on). Nothing
- * else (ICMP, SCTP, GRE, UDP-Lite: the kernel's sets hold TCP and UDP).
+ * while the fast path is on). Nothing else (ICMP, SCTP, GRE, UDP-Lite:
+ * the kernel's sets hold TCP and UDP).
  */
 static bool fast_admissible(const struct engine *e, const struct flow *f,
 			    const struct pkt *p)
@@ -316,6 +321,12 @@ fast_decide(struct engine *e, struct flow *f, const struct pkt *p,
 	    r->invalid == INV_NONE && fast_admissible(e, f, p)) {
 		r->fast_admit = true;
 		e->st.fastpath_admitted++;
+		if (e->accounting) {
+			struct flow_acct *a = engine_flow_acct(e, f);
+
+			a->admit_packets++;
+			a->admit_bytes += p->ip_len;
+		}
 		flow_flags_set(f, FLOW_F_FAST);
 		flow_table_touch(&e->table, f,
 				 FAST_LIST(p->proto == IPPROTO_TCP ? FAST_OPEN :

@@ -387,41 +387,63 @@ static const struct fastpath_elem *fast_best(const struct fastpath_flow *k)
 	return ra >= rb ? a : b;
 }
 
-/* Did a packet without SYN, FIN or RST refresh one of k's est elements
- * (timeout_established instead of admission's timeout_open)? When both
- * timeouts are the same, it cannot tell: yes. */
+/*
+ * Did a packet without SYN, FIN or RST refresh one of k's est elements to
+ * timeout_established, or are they still on admission's timeout_open
+ * (only SYNs passed, the SYN-ACK among them: the handshake)? A kernel
+ * that updates an element's timeout says so by timeout_ms; one that only
+ * moves its expiry, by more time left than admission gave. And from the
+ * tick (ticked), the flow's open time has run out since its admission
+ * (with a second to spare, fast_check()): an element alive outlived
+ * timeout_open, so it was refreshed. When both timeouts are the same, it
+ * cannot tell: yes.
+ */
 static bool fast_refreshed(const struct engine *e,
-			   const struct fastpath_flow *k)
+			   const struct fastpath_flow *k, bool ticked)
 {
 	uint32_t open_ms = e->fast.timeout[FAST_OPEN] * 1000;
 
-	if (e->fast.timeout[FAST_OPEN] == e->fast.timeout[FAST_EST])
+	if (ticked || e->fast.timeout[FAST_OPEN] == e->fast.timeout[FAST_EST])
 		return true;
 	for (int d = 0; d < 2; d++)
 		if (k->dir[d].set == FP_SET_EST &&
-		    k->dir[d].timeout_ms != open_ms)
+		    (k->dir[d].timeout_ms != open_ms ||
+		     k->dir[d].expires_ms > open_ms))
 			return true;
 	return false;
 }
 
 bool engine_fastpath_found(struct engine *e, struct flow *f,
-			   const struct fastpath_flow *k, bool reclaim)
+			   const struct fastpath_flow *k, bool ticked)
 {
 	const struct fastpath_elem *best = fast_best(k);
 	struct flow_acct *a = engine_flow_acct(e, f);
 	enum fast_kind kind;
 
-	if (a)
+	if (a) {
+		/* Read with reset: what the elements counted since, less the
+		 * admitting packets (counted here already, and by the
+		 * admission in both directions' elements). */
 		for (int d = 0; d < 2; d++) {
-			a->packets[d] += k->dir[d].packets;
-			a->bytes[d] += k->dir[d].bytes;
+			const struct fastpath_elem *x = &k->dir[d];
+
+			if (x->set == FP_SET_NONE)
+				continue;
+			a->packets[d] += x->packets > a->admit_packets ?
+						 x->packets - a->admit_packets :
+						 0;
+			a->bytes[d] += x->bytes > a->admit_bytes ?
+					       x->bytes - a->admit_bytes :
+					       0;
 		}
+		a->admit_packets = a->admit_bytes = 0;
+	}
 	switch (best->set) {
 	case FP_SET_EST:
 		/* Only SYNs passed (the SYN-ACK among them) while its
 		 * elements kept the timeout admission gave them: still the
 		 * handshake, as far as the kernel knows. */
-		if (!fast_refreshed(e, k)) {
+		if (!fast_refreshed(e, k, ticked)) {
 			kind = FAST_OPEN;
 			break;
 		}
@@ -455,7 +477,7 @@ bool engine_fastpath_found(struct engine *e, struct flow *f,
 		kind = FAST_UDP;
 		break;
 	default:
-		if (!reclaim)
+		if (!ticked)
 			return false;
 		/* Ended in the kernel: nothing left there to remove. */
 		e->st.fastpath_ended++;
@@ -504,7 +526,10 @@ static uint32_t fast_check(struct engine *e)
 			while (ref != FLOW_NIL && n < FASTPATH_BATCH_MAX) {
 				struct flow *g = flow_table_at(t, ref);
 
-				if (e->now - g->last_seen < to)
+				/* A second past it: the kernel's element,
+				 * given at most a second after last_seen's
+				 * second began, has run its course too. */
+				if (e->now - g->last_seen <= to)
 					break;
 				f[n] = g;
 				engine_fastpath_tuple(g, &tu[n++]);

@@ -143,6 +143,7 @@ static int apply_reload(struct daemon *d, struct reload_problems *p)
 {
 	struct engine_params np;
 	struct conf nc;
+	bool want_fast;
 	int n;
 
 	d->reloads++;
@@ -233,9 +234,10 @@ static int apply_reload(struct daemon *d, struct reload_problems *p)
 	workers_configure_verdicts(&d->workers, &nc);
 	/* Turned off, the table goes once the engines owe it nothing. A
 	 * socket that cannot be opened leaves it off (logged). */
+	want_fast = nc.fastpath;
 	if (workers_configure_fastpath(&d->workers, &nc) < 0)
 		nc.fastpath = false;
-	if (d->conf.fastpath && !nc.fastpath) {
+	if ((d->conf.fastpath || want_fast) && !nc.fastpath) {
 		char err[512];
 
 		if (fastpath_remove(nc.fastpath_table, err, sizeof(err)) < 0)

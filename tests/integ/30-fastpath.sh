@@ -46,26 +46,49 @@ expect_ge "the kernel carried the echoes: few packets queued (20 at most)" 20 "$
 expect "fast flows listed [FAST]" "$("$NFQTRACKCTL" -s "$CTL" list 2>/dev/null | grep -c '\[FAST\]')" 5
 expect "and \"fast\": true in JSON" "$("$NFQTRACKCTL" -s "$CTL" -o json list 2>/dev/null | grep -o '"fast":true' | wc -l)" 5
 expect "both directions in est4" "$(elements est4)" 10
+tcp_done
+
+# The same over IPv6.
+tcp_client "$V6_S"
+r=$(tcp_cmd open 2 3000)
+expect "2 TCP/IPv6 connections open" "$r" "open ok=2 fail=0"
+for _ in $(seq 10); do
+	r=$(tcp_cmd echo 3000)
+done
+expect "TCP/IPv6 data" "$r" "echo ok=2 fail=0"
+expect "both directions in est6" "$(elements est6)" 4
+expect "7 SYNs admitted" "$(counter fastpath_admitted)" 7
+tcp_client "$V4_S"
+r=$(tcp_cmd open 5 3000)
+expect "5 TCP connections open again" "$r" "open ok=5 fail=0"
 
 # UDP: 8 packets with a reply through the queue, the rest by the kernel.
+snapshot
+q0=${S[queue_packets]}
+a0=${S[fastpath_admitted]}
 r=$(ip netns exec "$NS_C" "$FLOWGEN" udp -d "$V4_S" -p "$PORT" -n 50 -f 1 -w 1000)
 expect "UDP echoed" "$r" "udp sent=50 recv=50"
 snapshot
-expect "UDP admitted once" "${S[fastpath_admitted]}" 6
-expect_ge "UDP: at most 9 of its 100 packets queued" 9 "$((S[queue_packets] - 5))"
+expect "UDP admitted once" "${S[fastpath_admitted]}" $((a0 + 1))
+expect_ge "UDP: at most 9 of its 100 packets queued" 9 "$((S[queue_packets] - q0))"
 expect "both directions in udp4" "$(elements udp4)" 2
 
-# flush: the daemon's table and the kernel's sets.
+# flush: the daemon's table and the kernel's sets. 13 fast flows: the 7
+# closed (the kernel saw their FINs; the daemon has not asked yet), the 5
+# open, the UDP one.
 r=$("$NFQTRACKCTL" -s "$CTL" flush 2>&1)
-expect "flush" "$r" "nfqtrackctl: 6 flow entries have been deleted."
+expect "flush" "$r" "nfqtrackctl: 13 flow entries have been deleted."
 expect "est4 emptied" "$(elements est4)" 0
+expect "close4 emptied" "$(elements close4)" 0
+expect "close6 emptied" "$(elements close6)" 0
 expect "udp4 emptied" "$(elements udp4)" 0
 snapshot
-expect "their elements forgotten" "${S[fastpath_forgotten]}" 6
+expect "their elements forgotten" "${S[fastpath_forgotten]}" 13
+a0=${S[fastpath_admitted]}
 # The connections carry on: picked up through the queue, admitted again.
 r=$(tcp_cmd echo 3000)
 expect "the connections carry on after the flush" "$r" "echo ok=5 fail=0"
-expect_ge "picked up and admitted again" "$(counter fastpath_admitted)" 11
+expect_ge "picked up and admitted again" "$(counter fastpath_admitted)" $((a0 + 5))
 
 # A reload turns it off: the table goes, the connections carry on.
 cp "$T/off.conf" "$T/nfqtrack.conf"
@@ -89,5 +112,62 @@ expect "nothing dropped" "${S[dropped]}" 0
 stop_daemon
 expect "nfqtrackd exit status" "$DAEMON_RC" 0
 check "the stop removes the table" bash -c "! ip netns exec $NS_S nft list table inet nfqtrack >/dev/null 2>&1"
+
+# The checks with the kernel, on short timeouts: established connections
+# found alive in est and kept (ESTABLISHED, assured); closed ones (the
+# kernel saw their FINs) found gone, and reclaimed.
+write_conf "$T/short.conf" <<EOF
+fastpath = yes
+timeout_tcp_syn_recv = 2
+timeout_tcp_established = 4
+timeout_tcp_time_wait = 3
+EOF
+start_daemon "$T/short.conf" || { fail "daemon start, short timeouts"; done_testing; }
+tcp_client "$V4_S"
+r=$(tcp_cmd open 3 3000)
+expect "3 TCP connections open" "$r" "open ok=3 fail=0"
+for _ in 1 2 3 4; do
+	r=$(tcp_cmd echo 3000)
+	sleep 1
+done
+expect "data flows" "$r" "echo ok=3 fail=0"
+snapshot
+expect_ge "checked with the kernel" "${S[fastpath_checks]}" 3
+expect_ge "found alive" "${S[fastpath_alive]}" 3
+expect "and kept, ESTABLISHED and assured" \
+	"$("$NFQTRACKCTL" -s "$CTL" list 2>/dev/null | grep -c 'ESTABLISHED .*\[ASSURED\] \[FAST\]')" 3
+tcp_done
+for _ in $(seq 30); do
+	[ "$(counter flows)" = 0 ] && break
+	sleep 0.5
+done
+snapshot
+expect "closed in the kernel, reclaimed" "${S[flows]}" 0
+expect_ge "found gone" "${S[fastpath_ended]}" 3
+expect "no fast path error" "${S[fastpath_errors]}" 0
+stop_daemon
+expect "nfqtrackd exit status" "$DAEMON_RC" 0
+
+# accounting = yes: the kernel's counters, read at the check, make the
+# flow's: 50 datagrams each way, 8 of them through the queue, the rest by
+# the kernel (the admitting one not counted twice). The datagrams take
+# 2.5 s; the check comes 4 to 5 s after the admission, the flow's
+# elements expire 4 s after the last one, the next check 5 to 6 s after.
+write_conf "$T/acct.conf" <<EOF
+fastpath = yes
+accounting = yes
+timeout_udp_stream = 4
+EOF
+start_daemon "$T/acct.conf" || { fail "daemon start, accounting"; done_testing; }
+r=$(ip netns exec "$NS_C" "$FLOWGEN" udp -d "$V4_S" -p "$PORT" -n 50 -f 1 -w 1000 -i 50)
+expect "UDP echoed" "$r" "udp sent=50 recv=50"
+sleep 3.5
+expect_ge "checked" "$(counter fastpath_checks)" 1
+expect "the kernel's counters added, each packet once" \
+	"$("$NFQTRACKCTL" -s "$CTL" list 2>/dev/null | grep -o 'packets=[0-9]*' | tr '\n' ' ')" \
+	"packets=50 packets=50 "
+expect "no fast path error" "$(counter fastpath_errors)" 0
+stop_daemon
+expect "nfqtrackd exit status" "$DAEMON_RC" 0
 
 done_testing

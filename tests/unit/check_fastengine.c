@@ -266,9 +266,9 @@ static struct flow *checked(struct conv *cv, uint8_t set, uint32_t tmo_ms)
 	fk.answer.dir[0].set = set;
 	fk.answer.dir[1].set = set;
 	fk.answer.dir[0].timeout_ms = fk.answer.dir[1].timeout_ms = tmo_ms;
-	at(e.fast.timeout[FAST_OPEN] - 1);
+	at(e.fast.timeout[FAST_OPEN]);
 	engine_tick(&e);
-	ck_assert_uint_eq(fk.queries, 0); /* not yet */
+	ck_assert_uint_eq(fk.queries, 0); /* not yet: a second to spare */
 	at(e.fast.timeout[FAST_OPEN] + 1);
 	engine_tick(&e);
 	ck_assert_uint_eq(fk.queries, 1);
@@ -292,18 +292,19 @@ START_TEST(check_alive_established)
 }
 END_TEST
 
-START_TEST(check_alive_handshake)
+START_TEST(check_alive_outlived_admission)
 {
 	struct conv cv = conv4(1022);
-	/* The elements still have admission's timeout: nothing but SYNs
-	 * passed. */
-	struct flow *f =
-		checked(&cv, FP_SET_EST, e.fast.timeout[FAST_OPEN] * 1000);
+	struct flow *f;
 
-	ck_assert_uint_eq(f->state, TCP_S_SYN_SENT);
-	ck_assert(!(f->flags & FLOW_F_ASSURED));
-	ck_assert(on_fast_list(f, FAST_OPEN));
-	ck_assert_uint_eq(e.st.fastpath_alive, 1);
+	/* A kernel that moves the expiry of an element it updates, not its
+	 * timeout: still admission's, little time left; but alive after
+	 * admission's timeout ran out, so refreshed. */
+	fk.answer.dir[0].expires_ms = fk.answer.dir[1].expires_ms = 500;
+	f = checked(&cv, FP_SET_EST, e.fast.timeout[FAST_OPEN] * 1000);
+	ck_assert_uint_eq(f->state, TCP_S_ESTABLISHED);
+	ck_assert(f->flags & FLOW_F_ASSURED);
+	ck_assert(on_fast_list(f, FAST_EST));
 }
 END_TEST
 
@@ -531,14 +532,18 @@ START_TEST(accounting_adds_kernel_counters)
 	f = checked(&cv, FP_SET_EST, 0);
 	ck_assert(fk.reset);
 	a = engine_flow_acct(&e, f);
-	ck_assert_uint_eq(a->packets[0],
-			  1 + 10); /* the SYN, then the kernel's */
-	ck_assert_uint_eq(a->packets[1], 7);
-	ck_assert_uint_eq(a->bytes[1], 9000);
-	/* A FIN with accounting: read (reset) once more, then forgotten. */
+	/* The SYN (40 bytes), counted here; the kernel's, less that SYN,
+	 * which its admission counted in both directions' elements. */
+	ck_assert_uint_eq(a->packets[0], 1 + 10 - 1);
+	ck_assert_uint_eq(a->bytes[0], 40 + 1000 - 40);
+	ck_assert_uint_eq(a->packets[1], 7 - 1);
+	ck_assert_uint_eq(a->bytes[1], 9000 - 40);
+	/* A FIN with accounting: read (reset) once more, all of it now,
+	 * then forgotten. */
 	c2s(&cv, TCPF_FIN | TCPF_ACK, 0);
 	ck_assert_uint_eq(fk.queries, 2);
-	ck_assert_uint_eq(a->packets[0], 1 + 10 + 10 + 1);
+	ck_assert_uint_eq(a->packets[0], 10 + 10 + 1);
+	ck_assert_uint_eq(a->packets[1], 6 + 7);
 	ck_assert(!res.fast_admit);
 	ck_assert_int_eq(res.verdict, VERDICT_ACCEPT);
 	ck_assert_uint_eq(res.invalid, INV_NONE);
@@ -596,6 +601,34 @@ START_TEST(accounting_rst_established)
 }
 END_TEST
 
+/* With accounting, a FIN soon after admission, of a connection the
+ * kernel carried: its element's time left is past admission's, so
+ * established; the FIN is tracked from there. */
+START_TEST(accounting_fin_refreshed)
+{
+	struct conv cv = conv4(1026);
+	struct flow *f;
+
+	conf.accounting = true;
+	remake();
+	c2s(&cv, TCPF_SYN, 0);
+	fk.answer.dir[0] = (struct fastpath_elem){
+		FP_SET_EST, e.fast.timeout[FAST_OPEN] * 1000,
+		e.fast.timeout[FAST_EST] * 1000 - 10, 5, 500
+	};
+	fk.answer.dir[1] = fk.answer.dir[0];
+	cv.sseq += 1;
+	c2s(&cv, TCPF_FIN | TCPF_ACK, 0);
+	f = conv_flow(&cv);
+	ck_assert_uint_eq(res.invalid, INV_NONE);
+	ck_assert_uint_eq(f->state, TCP_S_FIN_WAIT);
+	ck_assert(f->flags & FLOW_F_ASSURED);
+	ck_assert_uint_eq(engine_flow_acct(&e, f)->packets[1], 5 - 1);
+	ck_assert_uint_eq(engine_flow_acct(&e, f)->bytes[0],
+			  40 + 500 - 40 + 40);
+}
+END_TEST
+
 /* Turned off (the table gone), an established fast flow's next packets
  * are the daemon's again: taken as they come, windows forgotten. */
 START_TEST(off_flow_carries_on)
@@ -636,7 +669,7 @@ static Suite *fastpath_suite(void)
 	tcase_add_test(tc, udp_after_n_with_reply);
 	tcase_add_test(tc, icmp_never_admits);
 	tcase_add_test(tc, check_alive_established);
-	tcase_add_test(tc, check_alive_handshake);
+	tcase_add_test(tc, check_alive_outlived_admission);
 	tcase_add_test(tc, check_alive_closing);
 	tcase_add_test(tc, check_alive_reset);
 	tcase_add_test(tc, check_alive_udp);
@@ -651,6 +684,7 @@ static Suite *fastpath_suite(void)
 	tcase_add_test(tc, accounting_adds_kernel_counters);
 	tcase_add_test(tc, accounting_rst_refused);
 	tcase_add_test(tc, accounting_rst_established);
+	tcase_add_test(tc, accounting_fin_refreshed);
 	tcase_add_test(tc, off_flow_carries_on);
 	suite_add_tcase(s, tc);
 	return s;
