@@ -381,7 +381,7 @@ check-integration: all $(TOOLS)
 # The limit tests and the firewall agreement again with the kernel fast
 # path on (NFQT_FASTPATH=1: fastpath = yes in their configs, queue rules
 # that skip SEEN as the shipped ones do; tests/integ/lib.sh). The fast
-# path's own test is 30-fastpath.sh, in check-integration.
+# path's own tests (29-, 30-, 31-fastpath*) are in check-integration.
 FASTPATH_INTEG := 02-table-limit.sh 07-syn-flood.sh 08-udp-flood.sh \
 		  09-policies.sh 10-time-wait.sh 27-firewall-agreement.sh
 check-fastpath: all $(TOOLS)
