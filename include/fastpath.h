@@ -72,9 +72,10 @@ size_t fastpath_rules(const struct fastpath_params *p, char *buf, size_t len);
  * Create or replace the table for p, empty: at start (what an earlier run
  * left is cleared) and when a reload turns the fast path on or changes
  * p. keep_elements = true (a reload) replaces the chains in one
- * transaction and keeps the sets and their elements (set sizes and
- * accounting changes then apply from the next restart). Returns 0, or -1
- * with libnftables' message in err.
+ * transaction and keeps the sets and their elements: timeouts, marks,
+ * accounting and UDP apply at once, new set sizes from the next restart
+ * (a missing table or set is made). Returns 0, or -1 with libnftables'
+ * message in err.
  */
 int fastpath_apply(const struct fastpath_params *p, bool keep_elements,
 		   char *err, size_t errlen);

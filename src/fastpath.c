@@ -224,7 +224,10 @@ static void put_chains(struct text *t, const struct fastpath_params *p)
 }
 
 /* The whole script: fresh (the table deleted and made anew, empty), or
- * keeping the sets (every rule flushed, the chains declared again). */
+ * keeping the elements: the sets declared (made if missing; an existing
+ * one stays as it is, size included: the kernel takes a declaration of a
+ * set that is there as a no-op), every rule flushed, the chains declared
+ * again, in one transaction. */
 static size_t rules_text(const struct fastpath_params *p, bool fresh, char *buf,
 			 size_t len)
 {
@@ -239,11 +242,11 @@ static size_t rules_text(const struct fastpath_params *p, bool fresh, char *buf,
 		    "add table inet %s\n"
 		    "delete table inet %s\n",
 		    p->table, p->table);
-	else
-		put(&t, "flush table inet %s\n", p->table);
 	put(&t, "table inet %s {\n", p->table);
-	if (fresh)
-		put_sets(&t, p);
+	put_sets(&t, p);
+	if (!fresh)
+		put(&t, "}\nflush table inet %s\ntable inet %s {\n", p->table,
+		    p->table);
 	put_chains(&t, p);
 	put(&t, "}\n");
 	return t.need;
@@ -268,6 +271,8 @@ static int run_nft(const char *script, char *err, size_t errlen)
 	nft_ctx_buffer_output(ctx);
 	nft_ctx_buffer_error(ctx);
 	r = nft_run_cmd_from_buffer(ctx, script);
+	if (errlen)
+		err[0] = '\0';
 	if (r) {
 		size_t n;
 
@@ -329,7 +334,7 @@ int fastpath_remove(const char *table, char *err, size_t errlen)
 struct fastpath_nl {
 	struct mnl_socket *sock;
 	uint32_t portid;
-	uint32_t seq;
+	uint32_t seq, batch_seq;
 	char table[FASTPATH_TABLE_MAX];
 	char tx[FP_TXBUF];
 	char rx[FP_RXVEC][FP_RXBUF];
@@ -469,6 +474,18 @@ static void parse_counter(const struct nlattr *expr, struct fastpath_elem *e)
 	}
 }
 
+/* A u64 of milliseconds, at most UINT32_MAX (49 days: timeouts may be up
+ * to 365). */
+static uint32_t ms_of(const struct nlattr *a)
+{
+	uint64_t v;
+
+	if (mnl_attr_get_payload_len(a) < 8)
+		return 0;
+	v = be64toh(mnl_attr_get_u64(a));
+	return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+}
+
 static void parse_elem(const struct nlattr *elem, struct fastpath_elem *e)
 {
 	const struct nlattr *a, *x;
@@ -477,14 +494,10 @@ static void parse_elem(const struct nlattr *elem, struct fastpath_elem *e)
 	{
 		switch (mnl_attr_get_type(a)) {
 		case NFTA_SET_ELEM_TIMEOUT:
-			if (mnl_attr_get_payload_len(a) >= 8)
-				e->timeout_ms =
-					(uint32_t)be64toh(mnl_attr_get_u64(a));
+			e->timeout_ms = ms_of(a);
 			break;
 		case NFTA_SET_ELEM_EXPIRATION:
-			if (mnl_attr_get_payload_len(a) >= 8)
-				e->expires_ms =
-					(uint32_t)be64toh(mnl_attr_get_u64(a));
+			e->expires_ms = ms_of(a);
 			break;
 		case NFTA_SET_ELEM_EXPR:
 			parse_counter(a, e);
@@ -750,39 +763,45 @@ int fastpath_query(struct fastpath_nl *nl, const struct fastpath_tuple *t,
 
 /* A batch: BEGIN at the start of nl->tx (returns its length), element
  * messages asking for an ACK each, END; batch_end() sends it and takes
- * the nmsg ACKs. Returns 0 or -1, errno. */
+ * the nmsg ACKs, or the errors (of BEGIN too: a batch refused whole).
+ * Returns 0 or -1, errno. */
 static size_t batch_begin(struct fastpath_nl *nl)
 {
+	nl->batch_seq = nl->seq;
 	return put_msg(nl->tx, NFNL_MSG_BATCH_BEGIN, 0, nl->seq++,
 		       NFNL_SUBSYS_NFTABLES)
 		->nlmsg_len;
 }
 
-/* An answer to a batch's message: the first error is the batch's. */
+struct batch {
+	int fail; /* the first error */
+	uint32_t acks;
+};
+
 static void batch_answer(void *arg, uint32_t idx, const struct nlmsghdr *nlh,
 			 int error)
 {
-	int *fail = arg;
+	struct batch *b = arg;
 
 	(void)idx;
 	(void)nlh;
-	if (error && !*fail)
-		*fail = -error;
+	if (!error)
+		b->acks++;
+	else if (!b->fail)
+		b->fail = -error;
 }
 
-static int batch_end(struct fastpath_nl *nl, size_t len, uint32_t seq0,
-		     uint32_t nmsg)
+static int batch_end(struct fastpath_nl *nl, size_t len, uint32_t nmsg)
 {
-	int fail = 0, have;
+	struct batch b = { 0, 0 };
 
 	len += put_msg(nl->tx + len, NFNL_MSG_BATCH_END, 0, nl->seq++,
 		       NFNL_SUBSYS_NFTABLES)
 		       ->nlmsg_len;
-	have = exchange(nl, len, seq0, nmsg, batch_answer, &fail);
-	if (have < 0)
+	if (exchange(nl, len, nl->batch_seq, nmsg + 2, batch_answer, &b) < 0)
 		return -1;
-	if (fail || (uint32_t)have != nmsg) {
-		errno = fail ? fail : EIO;
+	if (b.fail || b.acks != nmsg) {
+		errno = b.fail ? b.fail : EIO;
 		return -1;
 	}
 	return 0;
@@ -792,7 +811,7 @@ int fastpath_forget(struct fastpath_nl *nl, const struct fastpath_tuple *t,
 		    unsigned int n)
 {
 	size_t len;
-	uint32_t seq0, nmsg = 0;
+	uint32_t nmsg = 0;
 
 	if (n > FASTPATH_BATCH_MAX) {
 		errno = EINVAL;
@@ -801,7 +820,6 @@ int fastpath_forget(struct fastpath_nl *nl, const struct fastpath_tuple *t,
 	if (!n)
 		return 0;
 	len = batch_begin(nl);
-	seq0 = nl->seq;
 	/* One message per set: every element of the flows that may be in
 	 * it, both directions. */
 	for (int idx = 0; idx < FP_SETS; idx++) {
@@ -840,17 +858,16 @@ int fastpath_forget(struct fastpath_nl *nl, const struct fastpath_tuple *t,
 			len += nlh->nlmsg_len;
 		}
 	}
-	return batch_end(nl, len, seq0, nmsg);
+	return batch_end(nl, len, nmsg);
 }
 
 int fastpath_flush(struct fastpath_nl *nl)
 {
 	size_t len = batch_begin(nl);
-	uint32_t seq0 = nl->seq;
 
 	/* DELSETELEM without elements empties the set. */
 	for (int idx = 0; idx < FP_SETS; idx++)
 		len += put_set_msg(nl, len, NFT_MSG_DELSETELEM, NLM_F_ACK, idx,
 				   NULL, 0);
-	return batch_end(nl, len, seq0, FP_SETS);
+	return batch_end(nl, len, FP_SETS);
 }

@@ -4,10 +4,11 @@
 # makes it, real TCP and UDP (v4 and v6, over the veth pair) are admitted by
 # the admit mark and carried, fastpath_query() finds both directions in the
 # right set with the right timeout and counters that match the packets
-# sent (reset zeroes them), a FIN or RST moves a flow to close in the
-# kernel, forget and flush remove, apply(keep) keeps, remove deletes
-# (tests/bin/fpkernel test, TAP lines). The table lives in the server
-# namespace; the echo server is the client's.
+# sent (reset zeroes them), and one direction when the other is gone; a
+# FIN or RST moves a flow to close in the kernel, forget and flush remove,
+# apply(keep) keeps the elements and takes new rules (and makes a missing
+# table), remove deletes (tests/bin/fpkernel test, TAP lines). The table
+# lives in the server namespace; the echo server is the client's.
 QUEUE_RULES=no
 . "$(dirname "$0")/lib.sh"
 

@@ -753,6 +753,24 @@ int main(int argc, char **argv)
 	udp_case(nl, &p6);
 	table_case(nl, &p4, &p6);
 
+	/* keep = true with new timeouts: the rules change at once, the
+	 * elements stay; and without the table it makes one. */
+	{
+		struct fastpath_params q = params;
+		char lst[65536];
+
+		q.timeout_udp = 77;
+		ok(!fastpath_apply(&q, true, err, sizeof(err)) &&
+			   !nft(lst, sizeof(lst),
+				"list chain inet %s fast4_udp", TABLE) &&
+			   strstr(lst, "timeout 1m17s"),
+		   "apply(keep = true) with a new timeout_udp: in the rules");
+		fastpath_remove(TABLE, err, sizeof(err));
+		ok(!fastpath_apply(&q, true, err, sizeof(err)) &&
+			   !nft(lst, sizeof(lst), "list set inet %s est6",
+				TABLE),
+		   "apply(keep = true) without a table makes it: %s", err);
+	}
 	ok(!fastpath_remove(TABLE, err, sizeof(err)), "remove: %s", err);
 	ok(nft(out, sizeof(out), "list table inet %s", TABLE) != 0,
 	   "remove deleted the table");
@@ -760,10 +778,26 @@ int main(int argc, char **argv)
 		struct fastpath_tuple t = { .family = 4, .proto = 6 };
 		struct fastpath_flow f;
 
+		int r, e;
+
 		errno = 0;
-		ok(fastpath_query(nl, &t, 1, false, &f) < 0 && errno == ENOENT,
+		r = fastpath_query(nl, &t, 1, false, &f);
+		e = errno;
+		ok(r < 0 && e == ENOENT,
 		   "query without the table: -1, errno ENOENT (%s)",
-		   strerror(errno));
+		   strerror(e));
+		errno = 0;
+		r = fastpath_forget(nl, &t, 1);
+		e = errno;
+		ok(r < 0 && e == ENOENT,
+		   "forget without the table: -1, errno ENOENT (%s)",
+		   strerror(e));
+		errno = 0;
+		r = fastpath_flush(nl);
+		e = errno;
+		ok(r < 0 && e == ENOENT,
+		   "flush without the table: -1, errno ENOENT (%s)",
+		   strerror(e));
 	}
 	ok(!fastpath_remove(TABLE, err, sizeof(err)),
 	   "remove without a table: no error");
