@@ -20,6 +20,9 @@
 #       firewall (conf/nfqtrack-stateful.rules, its open ports made the
 #       bench's): the state marks' cost, batches split where marks change
 #   cs  cm with mark_mask = 0x0f000000: the state alone in the mark
+#   f   c with fastpath = yes: admitted flows carried by the kernel's
+#       nftables sets, off the queue (the shipped rules skip SEEN packets)
+#   fm  cm with fastpath = yes
 # "The shipped rules" are conf/nfqtrack.rules with eth0 replaced by the
 # server's veth end: notrack in raw, INPUT and OUTPUT to queue 0.
 # Every process and both namespaces are made fresh for each run, so that
@@ -32,7 +35,7 @@
 # all of these; the kernel's network work is in it, charged to whichever
 # of them it ran in. Queued packets are the queue's id_sequence.
 #
-# Environment: ROWS (web bulk) REAL_CASES (a k b bg bs c cm cs) REAL_RUNS (2)
+# Environment: ROWS (web bulk) REAL_CASES (a k b bs c cm f fm) REAL_RUNS (2)
 # REAL_SECS (10) WRK_CONNS (32) WRK_THREADS (1) NGINX_WORKERS (1)
 # OUT (results directory). Only processes started here are signalled, by
 # PID; the namespaces are removed on exit, on failure and on ^C alike.
@@ -44,7 +47,7 @@ NFQTRACKD=$TOP/src/nfqtrackd
 NFQTRACKCTL=$TOP/src/nfqtrackctl
 BARE=$TOP/tests/bin/bench_bare
 ROWS=${ROWS:-web bulk}
-REAL_CASES=${REAL_CASES:-a k b bg bs c cm cs}
+REAL_CASES=${REAL_CASES:-a k b bs c cm f fm}
 REAL_RUNS=${REAL_RUNS:-2}
 REAL_SECS=${REAL_SECS:-10}
 WRK_CONNS=${WRK_CONNS:-32}
@@ -126,7 +129,7 @@ rules() {
 			--ctstate NEW,ESTABLISHED,RELATED -j ACCEPT
 		return
 		;;
-	cm | cs)
+	cm | cs | fm)
 		sed -e "s/\\<eth0\\>/$DEV/g" \
 			-e "s/--dport 80 /--dport $HTTP_PORT /" \
 			-e "/--dport 22 /a -A INPUT -p tcp --dport $IPERF_PORT -j ACCEPT" \
@@ -154,7 +157,7 @@ start_consumer() {
 		ip netns exec "$NS_S" "$BARE" -c 128 -r 8388608 -Q 4096 -N \
 			$([ "$1" = bg ] && echo -G) -t 600 >>"$T/bare.out" 2>&1 &
 		;;
-	c | cm | cs)
+	c | cm | cs | f | fm)
 		ip netns exec "$NS_S" "$NFQTRACKD" -e -c "$T/nfqtrackd-$1.conf" \
 			>>"$T/nfqtrackd.out" 2>&1 &
 		;;
@@ -262,7 +265,7 @@ measure() {
 	if [ -n "$CONS_PID" ]; then
 		q1=$(qstat)
 		c1=$(cpu_ticks "$CONS_PID")
-		if [ "${c#c}" != "$c" ]; then
+		if [ "${c#[cf]}" != "$c" ]; then
 			"$NFQTRACKCTL" -s "$T/ctl" stats >"$T/stats" 2>/dev/null
 			flows=$(awk '$1 == "flows_created" { print $2 }' "$T/stats")
 			# How well the verdicts batch: packets per verdict
@@ -351,7 +354,9 @@ user = root
 EOF
 { cat "$T/nfqtrackd-c.conf"; echo "verdict_mode = mark"; } >"$T/nfqtrackd-cm.conf"
 { cat "$T/nfqtrackd-cm.conf"; echo "mark_mask = 0x0f000000"; } >"$T/nfqtrackd-cs.conf"
-for f in c cm cs; do
+{ cat "$T/nfqtrackd-c.conf"; echo "fastpath = yes"; } >"$T/nfqtrackd-f.conf"
+{ cat "$T/nfqtrackd-cm.conf"; echo "fastpath = yes"; } >"$T/nfqtrackd-fm.conf"
+for f in c cm cs f fm; do
 	"$NFQTRACKD" -t -c "$T/nfqtrackd-$f.conf" >/dev/null ||
 		{ echo "real: the nfqtrackd config ($f) is refused" >&2; exit 1; }
 done
@@ -386,6 +391,8 @@ label() {
 	c) echo "nfqtrackd, shipped rules" ;;
 	cm) echo "nfqtrackd, mark, stateful rules" ;;
 	cs) echo "cm, the state alone (4-bit mask)" ;;
+	f) echo "nfqtrackd, fast path, shipped rules" ;;
+	fm) echo "nfqtrackd, fast path, mark, stateful" ;;
 	esac
 }
 
@@ -412,8 +419,8 @@ label() {
 			"$(num "$(mean bulk "$c" '($5 > 0 ? $7 / hz * 1e12 / $5 : 0)')" %.0f)"
 	done
 	echo "pkts/req: packets queued per request; us/req, ms/GB: CPU of the consumer (c) and in total (t: consumer, server, client)"
-	awk -F'\t' '$2 ~ /^c/ && $1 == "web" { printf "nfqtrackd (%s) flows_created, web run %s: %s for %s requests (%s socket errors)\n", $2, $3, $9, $5, $10 }
-		$2 ~ /^c/ && $1 == "bulk" { printf "nfqtrackd (%s) flows_created, bulk run %s: %s\n", $2, $3, $9 }' "$OUT/real.tsv"
+	awk -F'\t' '$2 ~ /^[cf]/ && $1 == "web" { printf "nfqtrackd (%s) flows_created, web run %s: %s for %s requests (%s socket errors)\n", $2, $3, $9, $5, $10 }
+		$2 ~ /^[cf]/ && $1 == "bulk" { printf "nfqtrackd (%s) flows_created, bulk run %s: %s\n", $2, $3, $9 }' "$OUT/real.tsv"
 	awk -F'\t' '$10 > 0 && $1 == "web" { printf "warning: web %s run %s: %s socket errors\n", $2, $3, $10 }' "$OUT/real.tsv"
 } >"$OUT/real.txt"
 cat "$OUT/real.txt"

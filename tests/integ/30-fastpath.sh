@@ -9,13 +9,16 @@ QUEUE_RULES=no
 . "$(dirname "$0")/lib.sh"
 
 setup_net || { fail "network setup"; done_testing; }
-# The server's side untracked by the kernel and queued, but for packets
-# marked SEEN (the fast path's, or judged already).
+# The server's side untracked by the kernel and queued (QUEUES), but for
+# packets marked SEEN (the fast path's, or judged already).
+target=$(netns_queue_target "$QUEUES")
 for ipt in iptables ip6tables; do
 	ip netns exec "$NS_S" $ipt -t raw -A PREROUTING -i veth-s -j CT --notrack
 	ip netns exec "$NS_S" $ipt -t raw -A OUTPUT -o veth-s -j CT --notrack
-	ip netns exec "$NS_S" $ipt -A INPUT -i veth-s -m mark ! --mark 0x01000000/0x01000000 -j NFQUEUE --queue-num 0
-	ip netns exec "$NS_S" $ipt -A OUTPUT -o veth-s -m mark ! --mark 0x01000000/0x01000000 -j NFQUEUE --queue-num 0
+	# shellcheck disable=SC2086
+	ip netns exec "$NS_S" $ipt -A INPUT -i veth-s -m mark ! --mark 0x01000000/0x01000000 -j NFQUEUE $target
+	# shellcheck disable=SC2086
+	ip netns exec "$NS_S" $ipt -A OUTPUT -o veth-s -m mark ! --mark 0x01000000/0x01000000 -j NFQUEUE $target
 done
 start_syslog || { fail "syslog"; done_testing; }
 write_conf "$T/on.conf" <<EOF
