@@ -19,7 +19,8 @@
 #            an evicted fast flow's elements leave the kernel; a SYN flood
 #            from a /24 meets max_new_per_source (flood.sh)
 #   death    kill -9: admitted connections keep flowing in the kernel, new
-#            ones pass by --queue-bypass, the table stays; a restart
+#            ones pass by --queue-bypass (the stateful rules: to the open
+#            port only, fail-closed), the table stays; a restart
 #            recreates it empty and picks the connections up through the
 #            queue; SIGTERM removes the table
 #   reload   SIGHUP and nfqtrackctl reload keep the elements; fastpath = no
@@ -528,11 +529,24 @@ traffic "stateful IPv6" 6 "$V6_C" "$V6_S"
 tcp_client "$V4_S"
 expect "stateful: 3 connections" "$(tcp_cmd open 3 3000)" "open ok=3 fail=0"
 check "stateful: admitted and checked" wait_for $((T_OPEN + 3)) established 3
+# The server's own connections (their replies need the ESTABLISHED mark)
+# to a listener in the client's namespace; one new connection, out or in.
+ip netns exec "$NS_C" "$FLOWGEN" serve -p 9000 -t 120 >/dev/null &
+PIDS+=($!)
+sleep 0.2
+out_conn() { ip netns exec "$NS_S" "$FLOWGEN" client -d "$V4_C" -p 9000 -t 10 <<<"open 1 1500" | head -1; }
+in_conn() { ip netns exec "$NS_C" "$FLOWGEN" client -d "$V4_S" -p "$PORT" -t 10 <<<"open 1 1500" | head -1; }
+expect "stateful: the server's own connection out" "$(out_conn)" "open ok=1 fail=0"
 { stop_daemon KILL; } 2>/dev/null
 expect "stateful, death: the admitted connections keep flowing (ESTABLISHED mark from the kernel)" \
 	"$(tcp_cmd echo 3000)" "echo ok=3 fail=0"
+expect "stateful, death: a new connection to the open port passes (its rule needs no state)" \
+	"$(in_conn)" "open ok=1 fail=0"
+expect "stateful, death: a new connection of the server's fails (fail-closed: its replies unmarked)" \
+	"$(out_conn)" "open ok=0 fail=1"
 start_daemon "$T/mark.conf" || { fail "mark: restart"; done_testing; }
 expect "stateful, restart: they echo" "$(tcp_cmd echo 3000)" "echo ok=3 fail=0"
+expect "stateful, restart: the server's connections pass again" "$(out_conn)" "open ok=1 fail=0"
 tcp_done
 check_accounting "stateful"
 stop_daemon TERM
