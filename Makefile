@@ -3,7 +3,8 @@
 #   make                 build src/nfqtrackd and src/nfqtrackctl
 #   make check           install missing packages, build, run every test
 #                        (among them check-valgrind: nfqtrackd --replay
-#                        under valgrind's memcheck, tests/scripts/valgrind.sh)
+#                        under valgrind's memcheck, tests/scripts/valgrind.sh;
+#                        check-fastpath: the limit tests with fastpath = yes)
 #   make demo            install missing packages, build, show it working
 #   make bench           install missing packages, build, measure: packets/s
 #                        and CPU per packet of no queue, an accept-all loop
@@ -166,8 +167,8 @@ FUZZ_SECONDS ?= 60
 FUZZ_CHECK_SECONDS ?= 5
 
 .PHONY: all deps user check check-unit check-conf check-docs check-format \
-        check-integration check-replay check-valgrind check-agree check-fuzz \
-        check-san check-tsan check-integration-threaded check-systemd fuzz \
+        check-integration check-fastpath check-replay check-valgrind check-agree \
+        check-fuzz check-san check-tsan check-integration-threaded check-systemd fuzz \
         fuzz-bins soak demo bench bench-deps install uninstall clean deb deb-deps FORCE
 
 all: src/nfqtrackd src/nfqtrackctl
@@ -310,8 +311,8 @@ user:
 check: deps user
 	$(MAKE) --no-print-directory all $(UNIT_TESTS) $(TOOLS)
 	$(MAKE) --no-print-directory check-format check-unit check-conf \
-		check-docs check-integration check-replay check-valgrind check-agree \
-		check-fuzz
+		check-docs check-integration check-fastpath check-replay \
+		check-valgrind check-agree check-fuzz
 
 # The unit tests, the integration tests and the corpus replay again under
 # AddressSanitizer and UBSan (CI runs it after check). src/.cflags changes
@@ -376,6 +377,16 @@ check-docs: src/nfqtrackd
 check-integration: all $(TOOLS)
 	@echo "== integration tests (real NFQUEUE in network namespaces)"
 	@tests/integ/run.sh
+
+# The limit tests and the firewall agreement again with the kernel fast
+# path on (NFQT_FASTPATH=1: fastpath = yes in their configs, queue rules
+# that skip SEEN as the shipped ones do; tests/integ/lib.sh). The fast
+# path's own tests (29-, 30-, 31-fastpath*) are in check-integration.
+FASTPATH_INTEG := 02-table-limit.sh 07-syn-flood.sh 08-udp-flood.sh \
+		  09-policies.sh 10-time-wait.sh 27-firewall-agreement.sh
+check-fastpath: all $(TOOLS)
+	@echo "== limit and agreement tests with the fast path on"
+	@NFQT_FASTPATH=1 tests/integ/run.sh $(FASTPATH_INTEG)
 
 check-replay: all
 	@echo "== replay of every capture in the corpus"

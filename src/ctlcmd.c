@@ -116,7 +116,10 @@ static void list_one(const struct engine *e, const struct flow *f, void *arg)
 	uint32_t left = engine_flow_left(e, f);
 	char line[DUMP_LINE_MAX];
 
-	if (!left || !dump_match(&l->filter, f))
+	/* An expired flow awaits reclaiming; a fast one whose time ran out
+	 * awaits the tick's check with the kernel, and lives until the
+	 * kernel says it ended. */
+	if ((!left && !(f->flags & FLOW_F_FAST)) || !dump_match(&l->filter, f))
 		return;
 	dump_format(line, sizeof(line), f, left, engine_flow_acct(e, f),
 		    l->json);

@@ -36,6 +36,8 @@ for ipt in iptables ip6tables; do
 		"0 4"
 	expect "$ipt: both directions queued with --queue-bypass" \
 		"$(nsx $ipt -S | grep -c -- '-j NFQUEUE --queue-num 0 --queue-bypass')" 2
+	expect "$ipt: packets marked SEEN (the fast path's) are not queued" \
+		"$(nsx $ipt -S | grep -c -- '-m mark ! --mark 0x1000000/0x1000000 -j NFQUEUE')" 2
 done
 
 start_server

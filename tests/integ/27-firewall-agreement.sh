@@ -387,11 +387,28 @@ for fam in 4 6; do
 		row "$name" "IPv$fam" "$want" "${got[@]}"
 	done
 done
+# want_for COLUMN PROBE WANT: the outcome COLUMN must give. With the fast
+# path on (NFQT_FASTPATH=1), the kernel carries a connection nfqtrackd
+# admitted with the ESTABLISHED mark and no window tracking (fastpath in
+# nfqtrack.conf(5)): data far out of window on it passes where the
+# kernel's tracker (K) drops it. Every other probe is a packet of no
+# admitted flow, or in window, and agrees.
+want_for() {
+	if [ "$FASTPATH" = 1 ] && [ "${1#K}" = "$1" ] &&
+		[[ $2 == "crafted data out of window"* ]]; then
+		echo passed
+	else
+		echo "$3"
+	fi
+}
 for fam in 4 6; do
 	for i in "${!PROBES[@]}"; do
 		IFS='|' read -r name _ _ want <<<"${PROBES[$i]}"
 		got=() wants=()
-		for c in "${COLS[@]}"; do got+=("${OUT[$c,$fam,$i]}") wants+=("$want"); done
+		for c in "${COLS[@]}"; do
+			got+=("${OUT[$c,$fam,$i]}")
+			wants+=("$(want_for "$c" "$name" "$want")")
+		done
 		expect "IPv$fam $name: ${titles[*]}" "${got[*]}" "${wants[*]}"
 	done
 done

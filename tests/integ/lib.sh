@@ -32,6 +32,13 @@ case $QUEUES in
 *-*) QUEUES_LOG="queues $QUEUES" ;;
 *) QUEUES_LOG="queue $QUEUES" ;;
 esac
+# NFQT_FASTPATH=1 runs a test with the kernel fast path (issue 16): every
+# config write_conf makes has fastpath = yes, and queue_link's NFQUEUE
+# rules skip the packets marked SEEN (SEEN_SKIP), as the shipped rules do,
+# so that the packets of flows the daemon admitted stay in the kernel.
+# Tests with rules of their own load the shipped files, which skip them.
+FASTPATH=${NFQT_FASTPATH:-0}
+SEEN_SKIP=(-m mark ! --mark 0x01000000/0x01000000)
 CTL=$T/run/ctl
 SYSLOG=$T/syslog.txt
 DAEMON_PID=
@@ -115,8 +122,9 @@ done_testing() {
 # neighbours (so that no neighbour discovery rides along with the counted
 # traffic); the server's traffic on SDEV goes untracked by the kernel and
 # through queue 0 (QUEUES), with --queue-bypass, exactly as the README
-# deploys it; with QUEUE_RULES=no, the link only (the test loads rules of
-# its own). tests/lib/netns.sh does each step.
+# deploys it (skipping SEEN packets with NFQT_FASTPATH=1); with
+# QUEUE_RULES=no, the link only (the test loads rules of its own).
+# tests/lib/netns.sh does each step.
 queue_link() {
 	local ns=$1 dev=$2 sdev=$3 a4=$4 s4=$5 a6=$6 s6=$7
 	netns_veth "$ns" "$dev" "$NS_S" "$sdev" || return 1
@@ -125,7 +133,11 @@ queue_link() {
 	netns_neigh "$ns" "$dev" "$(netns_mac "$NS_S" "$sdev")" "$s4" "$s6" || return 1
 	netns_neigh "$NS_S" "$sdev" "$(netns_mac "$ns" "$dev")" "$a4" "$a6" || return 1
 	[ "${QUEUE_RULES:-yes}" = yes ] || return 0
-	netns_queue_link "$NS_S" "$sdev" "$QUEUES"
+	if [ "$FASTPATH" = 1 ]; then
+		netns_queue_link "$NS_S" "$sdev" "$QUEUES" "${SEEN_SKIP[@]}"
+	else
+		netns_queue_link "$NS_S" "$sdev" "$QUEUES"
+	fi
 }
 
 # The network: client --veth-- server, IPv4 and IPv6, the server's side
@@ -165,6 +177,8 @@ write_conf() {
 		# Last: the test's line numbers stay as they are.
 		[ "$QUEUES" = 0 ] || echo "queues = $QUEUES"
 	} >"$1"
+	# A key set twice is an error: not over the test's own.
+	[ "$FASTPATH" = 0 ] || grep -q '^fastpath *=' "$1" || echo "fastpath = yes" >>"$1"
 }
 
 # start_daemon CONF: run nfqtrackd in the server namespace and wait until

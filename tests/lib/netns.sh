@@ -74,18 +74,21 @@ netns_queue_target() {
 	esac
 }
 
-# netns_queue_link NS DEV QUEUES: DEV's traffic in NS untracked by the
-# kernel (raw table, CT --notrack) and through NFQUEUE QUEUES
-# (netns_queue_target), IPv4 and IPv6, in and out.
+# netns_queue_link NS DEV QUEUES [MATCH...]: DEV's traffic in NS untracked
+# by the kernel (raw table, CT --notrack) and through NFQUEUE QUEUES
+# (netns_queue_target), IPv4 and IPv6, in and out; the NFQUEUE rules with
+# the matches MATCH if given (e.g. the shipped rules' skip of packets
+# marked SEEN).
 netns_queue_link() {
 	local ns=$1 dev=$2 ipt target
 	target=$(netns_queue_target "$3")
+	shift 3
 	for ipt in iptables ip6tables; do
 		ip netns exec "$ns" $ipt -t raw -A PREROUTING -i "$dev" -j CT --notrack || return 1
 		ip netns exec "$ns" $ipt -t raw -A OUTPUT -o "$dev" -j CT --notrack || return 1
 		# shellcheck disable=SC2086
-		ip netns exec "$ns" $ipt -A INPUT -i "$dev" -j NFQUEUE $target || return 1
+		ip netns exec "$ns" $ipt -A INPUT -i "$dev" "$@" -j NFQUEUE $target || return 1
 		# shellcheck disable=SC2086
-		ip netns exec "$ns" $ipt -A OUTPUT -o "$dev" -j NFQUEUE $target || return 1
+		ip netns exec "$ns" $ipt -A OUTPUT -o "$dev" "$@" -j NFQUEUE $target || return 1
 	done
 }

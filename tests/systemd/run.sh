@@ -349,9 +349,9 @@ phase_source() {
 	readme source /root/nfqtrack || return
 	check_running source
 	check "source: the shipped rules are loaded (iptables-save shows them on ens3)" \
-		sh -c "[ \$(nsenter -t $BED_LEADER -n iptables-save | grep -c -- '-[io] ens3 -j \(CT --notrack\|NFQUEUE --queue-num 0 --queue-bypass\)') = 4 ]"
+		sh -c "[ \$(nsenter -t $BED_LEADER -n iptables-save | grep -c -- '-[io] ens3 \(-j CT --notrack\|-m mark ! --mark 0x1000000/0x1000000 -j NFQUEUE --queue-num 0 --queue-bypass\)') = 4 ]"
 	check "source: the IPv6 rules are loaded" \
-		sh -c "[ \$(nsenter -t $BED_LEADER -n ip6tables-save | grep -c -- '-[io] ens3 -j') = 4 ]"
+		sh -c "[ \$(nsenter -t $BED_LEADER -n ip6tables-save | grep -c -- '-[io] ens3 .*-j') = 4 ]"
 	bed systemctl stop bed-hold 2>/dev/null
 
 	# A good edit, a reload: the new limit is in force.
