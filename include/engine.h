@@ -428,6 +428,14 @@ void engine_fastpath_tuple(const struct flow *f, struct fastpath_tuple *t);
  * syncs at once when FASTPATH_BATCH_MAX wait already. */
 void engine_fastpath_forget(struct engine *e, const struct flow *f);
 
+/* Take back the removals engine_fastpath_forget() queued for f's ports
+ * (either way round) and not yet sent: a connection reusing them is
+ * admitted again, and the admission replaces the old elements in the
+ * kernel (adds to est, deletes from close) with no netlink message. A
+ * removal there costs a transaction, ~50 us: on a busy web server whose
+ * clients reuse ports, once a connection. */
+void engine_fastpath_unforget(struct engine *e, const struct flow *f);
+
 /* What the kernel holds of fast flow f (k, from a query with reset when
  * accounting): its counters added, its state as the sets say, relisted;
  * in no set: reclaimed if ticked (engine_tick()'s check, once f's fast

@@ -352,6 +352,7 @@ fast_decide(struct engine *e, struct flow *f, const struct pkt *p,
 	    r->invalid == INV_NONE && fast_admissible(e, f, p)) {
 		r->fast_admit = true;
 		e->st.fastpath_admitted++;
+		engine_fastpath_unforget(e, f);
 		/* The SYN's own number, for fast_seen() to tell a new
 		 * connection on these ports from its retransmission: the
 		 * tracker reads last_seq only for ACKs, and a fast flow's

@@ -351,6 +351,34 @@ void engine_fastpath_forget(struct engine *e, const struct flow *f)
 	engine_fastpath_tuple(f, &fp->pending[fp->npending++]);
 }
 
+/* Is u t the other way round (the same flow seen from its other end)? */
+static bool tuple_reversed(const struct fastpath_tuple *t,
+			   const struct fastpath_tuple *u)
+{
+	return t->family == u->family && t->proto == u->proto &&
+	       t->sport == u->dport && t->dport == u->sport &&
+	       !memcmp(t->src, u->dst, sizeof(t->src)) &&
+	       !memcmp(t->dst, u->src, sizeof(t->dst));
+}
+
+void engine_fastpath_unforget(struct engine *e, const struct flow *f)
+{
+	struct engine_fastpath *fp = &e->fast;
+	struct fastpath_tuple t;
+	unsigned i = 0;
+
+	if (!fp->npending)
+		return;
+	engine_fastpath_tuple(f, &t);
+	while (i < fp->npending) {
+		if (!memcmp(&fp->pending[i], &t, sizeof(t)) ||
+		    tuple_reversed(&fp->pending[i], &t))
+			fp->pending[i] = fp->pending[--fp->npending];
+		else
+			i++;
+	}
+}
+
 int engine_fastpath_flush(struct engine *e)
 {
 	engine_fastpath_sync(e);
