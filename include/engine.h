@@ -142,6 +142,7 @@ struct engine_stats {
 	/* The kernel fast path (fastpath.h, engine_fastpath_set()). */
 	uint64_t fastpath_admitted; /* packets whose verdict admits */
 	uint64_t fastpath_checks; /* fast flows asked of the kernel */
+	uint64_t fastpath_early; /* of those, for a full limit (settle) */
 	uint64_t fastpath_alive; /* of those, found in a set */
 	uint64_t fastpath_ended; /* found in none: reclaimed */
 	uint64_t fastpath_forgotten; /* removed from the sets by the daemon */
@@ -180,6 +181,8 @@ struct engine_fastpath {
 	 * flow's admission would be removed too, else), at the latest. */
 	unsigned npending;
 	struct fastpath_tuple pending[FASTPATH_BATCH_MAX];
+	/* Early checks (engine_fastpath_settle()) left this tick. */
+	uint32_t settle_left;
 };
 
 struct engine {
@@ -436,12 +439,53 @@ void engine_fastpath_forget(struct engine *e, const struct flow *f);
  * clients reuse ports, once a connection. */
 void engine_fastpath_unforget(struct engine *e, const struct flow *f);
 
+/* Who asked the kernel about a fast flow (engine_fastpath_found()). */
+enum fast_found {
+	FOUND_SEEN, /* a packet of it reached the daemon (fast_seen()) */
+	FOUND_EARLY, /* a limit it fills (engine_fastpath_settle()) */
+	FOUND_TICKED, /* engine_tick(): its check time ran out */
+};
+
 /* What the kernel holds of fast flow f (k, from a query with reset when
- * accounting): its counters added, its state as the sets say, relisted;
- * in no set: reclaimed if ticked (engine_tick()'s check, once f's fast
- * time ran out; returns true), else left as it is. */
+ * accounting): its counters added, its state as the sets say, relisted
+ * (FOUND_EARLY: one still in its handshake stays where it is, flagged
+ * FLOW_F_CHECKED); in no set: reclaimed (returns true) unless how is
+ * FOUND_SEEN, which leaves it as it is. */
 bool engine_fastpath_found(struct engine *e, struct flow *f,
-			   const struct fastpath_flow *k, bool ticked);
+			   const struct fastpath_flow *k, enum fast_found how);
+
+/*
+ * A new flow would meet a limit that is full (policy_open(), out of the
+ * lock): the fast flows that may fill it are asked about before the
+ * limits decide, so that the decision reads their real state, not the
+ * admission's. src: the source whose max_flows_per_source is full (only
+ * its flows are asked about), or SOURCE_NIL for the table or a cap. One
+ * query of at most FASTPATH_BATCH_MAX flows: first those of the
+ * handshake's lists not asked about since their admission, then the
+ * established ones' oldest checked (not this second). Each found closed
+ * becomes TIME_WAIT or CLOSE (early_drop may take it; it no longer counts
+ * for its source), gone is reclaimed (unless admitted this second: its
+ * verdict may be on its way still), established relisted as such (no
+ * candidate), a handshake stays one. At most FAST_SETTLE_PER_TICK calls a
+ * tick ask, and each walks at most FAST_SETTLE_VISITS flows: a flood of
+ * refused packets costs a few queries a tick, then the limits decide as
+ * they would. O(FAST_SETTLE_VISITS) and a netlink round trip.
+ */
+#define FAST_SETTLE_PER_TICK 4
+#define FAST_SETTLE_VISITS 1024
+void engine_fastpath_settle(struct engine *e, uint32_t src);
+
+/* May engine_fastpath_settle() have work now? O(1): this tick's budget
+ * left, and fast flows on the handshake's or the established lists. */
+static inline bool engine_fastpath_may_settle(const struct engine *e)
+{
+	const struct flow_list *l = e->table.list;
+
+	return e->fast.settle_left && (l[FAST_LIST(FAST_OPEN, 0)].count ||
+				       l[FAST_LIST(FAST_OPEN, 1)].count ||
+				       l[FAST_LIST(FAST_EST, 0)].count ||
+				       l[FAST_LIST(FAST_EST, 1)].count);
+}
 
 const char *engine_drop_name(enum drop_reason r);
 const char *engine_invalid_name(enum invalid_reason r);

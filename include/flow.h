@@ -78,6 +78,9 @@ enum flow_flags {
 	FLOW_F_REVIVED = 1 << 5, /* the engine's: closed TCP carrying data */
 	FLOW_F_FAST = 1 << 6, /* the engine's: carried by the kernel's fast
 			       * path (fastpath.h), on a fast age list */
+	FLOW_F_CHECKED = 1 << 7, /* the engine's: a fast flow of the
+				  * handshake's list found still in its
+				  * handshake by an early check */
 };
 
 enum flow_dir { FLOW_DIR_ORIGINAL = 0, FLOW_DIR_REPLY = 1 };

@@ -223,7 +223,7 @@ static void fast_detach(struct engine *e, struct flow *f)
 	if (a)
 		a->admit_packets = a->admit_bytes = 0;
 	engine_fastpath_forget(e, f);
-	flow_flags_clear(f, FLOW_F_FAST);
+	flow_flags_clear(f, FLOW_F_FAST | FLOW_F_CHECKED);
 	flow_table_touch(&e->table, f, policy_list_of(f), e->now);
 }
 
@@ -286,7 +286,7 @@ static __attribute__((noinline)) bool fast_seen(struct engine *e,
 			e->st.fastpath_errors++;
 		} else {
 			e->st.fastpath_checks++;
-			engine_fastpath_found(e, f, &k, false);
+			engine_fastpath_found(e, f, &k, FOUND_SEEN);
 		}
 		fast_detach(e, f);
 	}
@@ -366,6 +366,7 @@ fast_decide(struct engine *e, struct flow *f, const struct pkt *p,
 			a->admit_bytes += p->ip_len;
 		}
 		flow_flags_set(f, FLOW_F_FAST);
+		flow_flags_clear(f, FLOW_F_CHECKED);
 		flow_table_touch(&e->table, f,
 				 FAST_LIST(p->proto == IPPROTO_TCP ? FAST_OPEN :
 								     FAST_UDP,

@@ -406,6 +406,7 @@ void engine_fastpath_set(struct engine *e,
 		e->fast.on = false;
 	}
 	e->fast.udp_after = udp_after;
+	e->fast.settle_left = FAST_SETTLE_PER_TICK;
 	e->fast_live = e->fast.on || engine_fast_flows(e);
 }
 
@@ -460,10 +461,12 @@ static bool fast_refreshed(const struct engine *e,
 }
 
 bool engine_fastpath_found(struct engine *e, struct flow *f,
-			   const struct fastpath_flow *k, bool ticked)
+			   const struct fastpath_flow *k, enum fast_found how)
 {
+	bool ticked = how == FOUND_TICKED;
 	const struct fastpath_elem *best = fast_best(k);
 	struct flow_acct *a = engine_flow_acct(e, f);
+	uint32_t since = 0; /* seconds since its FIN or RST */
 	enum fast_kind kind;
 
 	if (a) {
@@ -490,6 +493,16 @@ bool engine_fastpath_found(struct engine *e, struct flow *f,
 		 * elements kept the timeout admission gave them: still the
 		 * handshake, as far as the kernel knows. */
 		if (!fast_refreshed(e, k, ticked)) {
+			/* Early: known half-open now, evictable as such,
+			 * and not asked about again before its tick
+			 * (engine_fastpath_settle()); in place, so that
+			 * its tick comes when its elements expire. */
+			if (how == FOUND_EARLY &&
+			    FAST_LIST_KIND(f->list) == FAST_OPEN) {
+				flow_flags_set(f, FLOW_F_CHECKED);
+				e->st.fastpath_alive++;
+				return false;
+			}
 			kind = FAST_OPEN;
 			break;
 		}
@@ -520,6 +533,21 @@ bool engine_fastpath_found(struct engine *e, struct flow *f,
 		f->tclass = f->state;
 		if (f->source != SOURCE_NIL && !policy_counts_for_source(f))
 			policy_source_done(e, f);
+		/* The FIN or RST went by this long ago (its element's
+		 * timeout never moves): its time in the daemon counts from
+		 * then, and ends by the daemon's timeout, which a reload
+		 * may have made shorter than the element's. Its elements
+		 * are removed then (on_release()). */
+		if (best->timeout_ms > best->expires_ms)
+			since = (best->timeout_ms - best->expires_ms) / 1000;
+		if (since > e->now)
+			since = e->now;
+		if (how != FOUND_SEEN && since >= e->fast.timeout[kind]) {
+			e->st.fastpath_ended++;
+			e->st.flows_closed++;
+			flow_table_remove(&e->table, f);
+			return true;
+		}
 		break;
 	case FP_SET_UDP:
 		f->tclass = TMO_UDP_STREAM;
@@ -527,7 +555,10 @@ bool engine_fastpath_found(struct engine *e, struct flow *f,
 		kind = FAST_UDP;
 		break;
 	default:
-		if (!ticked)
+		/* Early, one admitted this second may be in no set yet:
+		 * its verdict may be on its way still. */
+		if (how == FOUND_SEEN ||
+		    (how == FOUND_EARLY && f->last_seen >= e->now))
 			return false;
 		/* Ended in the kernel: nothing left there to remove. */
 		e->st.fastpath_ended++;
@@ -543,8 +574,20 @@ bool engine_fastpath_found(struct engine *e, struct flow *f,
 		return true;
 	}
 	e->st.fastpath_alive++;
+	flow_flags_clear(f, FLOW_F_CHECKED);
 	flow_table_touch(&e->table, f,
 			 FAST_LIST(kind, f->flags & FLOW_F_EXEMPT), e->now);
+	if (since) {
+		/* Idle since its close, for early_drop's choice and its
+		 * next check (when its elements expire); never older than
+		 * the flow before it on the list, which stays in order. */
+		uint32_t at = e->now - since;
+
+		if (f->older != FLOW_NIL &&
+		    flow_table_at(&e->table, f->older)->last_seen > at)
+			at = flow_table_at(&e->table, f->older)->last_seen;
+		f->last_seen = at;
+	}
 	return false;
 }
 
@@ -610,10 +653,54 @@ static uint32_t fast_check(struct engine *e)
 		}
 		e->st.fastpath_checks += n;
 		for (unsigned i = 0; i < n; i++)
-			reclaimed +=
-				engine_fastpath_found(e, f[i], &k[i], true);
+			reclaimed += engine_fastpath_found(e, f[i], &k[i],
+							   FOUND_TICKED);
 	}
 	return reclaimed;
+}
+
+void engine_fastpath_settle(struct engine *e, uint32_t src)
+{
+	static const uint8_t kinds[] = { FAST_OPEN, FAST_EST };
+	struct flow_table *t = &e->table;
+	struct flow *f[FASTPATH_BATCH_MAX];
+	struct fastpath_tuple tu[FASTPATH_BATCH_MAX];
+	struct fastpath_flow k[FASTPATH_BATCH_MAX];
+	unsigned n = 0, visits = 0;
+
+	if (!e->fast.ops.query || !e->fast.settle_left)
+		return;
+	e->fast.settle_left--;
+	for (unsigned i = 0; i < 4; i++) {
+		uint32_t ref = t->list[FAST_LIST(kinds[i / 2], i & 1)].oldest;
+
+		while (ref != FLOW_NIL && n < FASTPATH_BATCH_MAX &&
+		       visits < FAST_SETTLE_VISITS) {
+			struct flow *g = flow_table_at(t, ref);
+
+			visits++;
+			ref = g->newer;
+			/* An established one asked about this second
+			 * was just relisted; one in its handshake that an
+			 * early check found so stays until its tick. */
+			if ((i >= 2 && g->last_seen >= e->now) ||
+			    (g->flags & FLOW_F_CHECKED) ||
+			    (src != SOURCE_NIL && g->source != src))
+				continue;
+			f[n] = g;
+			engine_fastpath_tuple(g, &tu[n++]);
+		}
+	}
+	if (!n)
+		return;
+	if (e->fast.ops.query(e->fast.ops.arg, tu, n, e->accounting, k) < 0) {
+		e->st.fastpath_errors++;
+		return;
+	}
+	e->st.fastpath_checks += n;
+	e->st.fastpath_early += n;
+	for (unsigned i = 0; i < n; i++)
+		engine_fastpath_found(e, f[i], &k[i], FOUND_EARLY);
 }
 
 uint32_t engine_tick(struct engine *e)
@@ -644,6 +731,7 @@ uint32_t engine_tick(struct engine *e)
 		n += fast_check(e);
 	engine_fastpath_sync(e);
 	e->fast_live = e->fast.on || engine_fast_flows(e);
+	e->fast.settle_left = FAST_SETTLE_PER_TICK;
 	/* This engine's own memory, out of the lock: committing megabytes
 	 * takes a while, and other queues' new flows need not wait for it.
 	 * Failures are not fatal: memory not committed now is faulted in

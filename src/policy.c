@@ -592,6 +592,35 @@ static void opened(struct engine *e, struct flow *f, enum proto_class pc,
 		policy_adapt(e);
 }
 
+/*
+ * Would a new flow of p meet a full limit that the kernel's fast flows
+ * may fill (engine_fastpath_settle())? *src: the source whose
+ * max_flows_per_source is full, else SOURCE_NIL. Under the lock. O(1): a
+ * lookup in the source table when per-source limits are on.
+ */
+static bool pressed(const struct engine *e, const struct pkt *p,
+		    enum proto_class pc, bool exempt, uint32_t *src)
+{
+	const struct policy *l = e->pol;
+
+	*src = SOURCE_NIL;
+	if (exempt)
+		return l->exempt_count >= l->max_exempt ||
+		       l->flows >= l->max_flows;
+	if (l->max_per_source) {
+		uint32_t idx = source_find(&l->sources, p->family, p->src,
+					   engine_source_bits(e, p->family));
+
+		if (idx != SOURCE_NIL &&
+		    source_at(&l->sources, idx)->flows >= l->max_per_source) {
+			*src = idx;
+			return true;
+		}
+	}
+	return (l->max_proto[pc] && l->proto_count[pc] >= l->max_proto[pc]) ||
+	       l->flows >= l->max_flows - l->reserve;
+}
+
 struct flow *policy_open(struct engine *e, const struct flow_key *k,
 			 uint64_t hash, bool swapped, bool midstream,
 			 const struct proto_tracker *t, const struct pkt *p,
@@ -605,6 +634,14 @@ struct flow *policy_open(struct engine *e, const struct flow_key *k,
 	/* From the limits' word to the flow counted, so that two queues'
 	 * threads cannot both take the last place. */
 	engine_lock(e);
+	/* A limit full of flows the kernel carries: their real state first
+	 * (the kernel asked out of the lock), then the limits decide. */
+	if (e->fast_live && engine_fastpath_may_settle(e) &&
+	    pressed(e, p, (enum proto_class)t->pclass, exempt, &src)) {
+		engine_unlock(e);
+		engine_fastpath_settle(e, src);
+		engine_lock(e);
+	}
 	if (!admit(e, p, t, exempt, midstream, &src, r)) {
 		engine_unlock(e);
 		return NULL;
