@@ -47,7 +47,8 @@ struct source {
 	uint16_t rate_cur, rate_prev; /* new flows in it, the one before */
 	uint64_t refill_ms; /* when tokens was last brought up to date */
 	uint32_t refused; /* new flows refused to it (saturating) */
-	uint32_t pad2;
+	uint32_t settled; /* the engine second its fast flows were last asked
+			   * about for its limit (policy.c), +1; 0: never */
 } __attribute__((aligned(64)));
 
 _Static_assert(sizeof(struct source) == 64, "a source is one cache line");

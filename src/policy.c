@@ -595,13 +595,14 @@ static void opened(struct engine *e, struct flow *f, enum proto_class pc,
 /*
  * Would a new flow of p meet a full limit that the kernel's fast flows
  * may fill (engine_fastpath_settle())? *src: the source whose
- * max_flows_per_source is full, else SOURCE_NIL. Under the lock. O(1): a
- * lookup in the source table when per-source limits are on.
+ * max_flows_per_source is full (at most once a second for each source,
+ * noted in it), else SOURCE_NIL. Under the lock. O(1): a lookup in the
+ * source table when per-source limits are on.
  */
 static bool pressed(const struct engine *e, const struct pkt *p,
 		    enum proto_class pc, bool exempt, uint32_t *src)
 {
-	const struct policy *l = e->pol;
+	struct policy *l = e->pol;
 
 	*src = SOURCE_NIL;
 	if (exempt)
@@ -611,8 +612,16 @@ static bool pressed(const struct engine *e, const struct pkt *p,
 		uint32_t idx = source_find(&l->sources, p->family, p->src,
 					   engine_source_bits(e, p->family));
 
-		if (idx != SOURCE_NIL &&
-		    source_at(&l->sources, idx)->flows >= l->max_per_source) {
+		struct source *s =
+			idx != SOURCE_NIL ? source_at(&l->sources, idx) : NULL;
+
+		/* Once a second a source: one that floods at its limit
+		 * must not spend every tick's checks on its own refusals,
+		 * others' included. */
+		if (s && s->flows >= l->max_per_source) {
+			if (s->settled == e->now + 1)
+				return false;
+			s->settled = e->now + 1;
 			*src = idx;
 			return true;
 		}
