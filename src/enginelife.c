@@ -542,12 +542,15 @@ bool engine_fastpath_found(struct engine *e, struct flow *f,
 			since = (best->timeout_ms - best->expires_ms) / 1000;
 		if (since > e->now)
 			since = e->now;
-		if (how != FOUND_SEEN && since >= e->fast.timeout[kind]) {
+		if (how != FOUND_SEEN && since > e->fast.timeout[kind]) {
 			e->st.fastpath_ended++;
 			e->st.flows_closed++;
 			flow_table_remove(&e->table, f);
 			return true;
 		}
+		/* Not due again at once (fast_check()). */
+		if (since > e->fast.check[kind])
+			since = e->fast.check[kind];
 		break;
 	case FP_SET_UDP:
 		f->tclass = TMO_UDP_STREAM;

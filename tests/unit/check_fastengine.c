@@ -658,6 +658,206 @@ START_TEST(off_reclaims_unasked)
 }
 END_TEST
 
+/* The fake kernel's answer for a flow admitted and not refreshed since
+ * (the handshake: only SYNs passed), or refreshed by an ACK since. */
+static void est_answer(bool refreshed)
+{
+	for (int d = 0; d < 2; d++) {
+		fk.answer.dir[d].set = FP_SET_EST;
+		fk.answer.dir[d].timeout_ms = e.fast.timeout[FAST_OPEN] * 1000;
+		fk.answer.dir[d].expires_ms =
+			refreshed ? e.fast.timeout[FAST_EST] * 1000 - 500 :
+				    e.fast.timeout[FAST_OPEN] * 1000 - 1500;
+	}
+}
+
+static void half_open_answer(void)
+{
+	est_answer(false);
+}
+
+/* In the close set since a FIN ago_s seconds ago. */
+static void closed_answer(uint32_t ago_s)
+{
+	for (int d = 0; d < 2; d++) {
+		fk.answer.dir[d].set = FP_SET_CLOSE;
+		fk.answer.dir[d].timeout_ms =
+			e.fast.timeout[FAST_CLOSING] * 1000;
+		fk.answer.dir[d].expires_ms =
+			(e.fast.timeout[FAST_CLOSING] - ago_s) * 1000;
+	}
+}
+
+/* A table full of one admitted connection, established in the kernel
+ * (its third ACK refreshed its elements) before its first check: a new
+ * flow asks the kernel first, and early_drop finds no half-open flow to
+ * take: refused, as without the fast path. */
+START_TEST(settle_established_not_evicted)
+{
+	struct conv cv = conv4(1040);
+	struct flow *f;
+
+	conf.max_flows = 1;
+	conf.on_full = CONF_FULL_EARLY_DROP;
+	remake();
+	c2s(&cv, TCPF_SYN, 0);
+	ck_assert(res.fast_admit);
+	at(1);
+	est_answer(true);
+	ck_assert_int_eq(udp4(C4, S4, 1, 53), VERDICT_DROP);
+	ck_assert_uint_eq(res.reason, DROP_TABLE_FULL);
+	ck_assert_uint_eq(res.evicted, EVICT_NONE);
+	ck_assert_uint_eq(fk.queries, 1);
+	ck_assert_uint_eq(e.st.fastpath_early, 1);
+	ck_assert_uint_eq(e.st.fastpath_checks, 1);
+	f = conv_flow(&cv);
+	ck_assert_uint_eq(f->state, TCP_S_ESTABLISHED);
+	ck_assert(f->flags & FLOW_F_ASSURED);
+	ck_assert(on_fast_list(f, FAST_EST));
+	/* Asked this second: not again for the next refusal. */
+	ck_assert_int_eq(udp4(C4, S4, 2, 53), VERDICT_DROP);
+	ck_assert_uint_eq(fk.queries, 1);
+}
+END_TEST
+
+/* A half-open one asked early is taken by early_drop, and flagged: the
+ * next refusals do not ask about it again before its tick. */
+START_TEST(settle_half_open_evicted_once_asked)
+{
+	struct conv a = conv4(1041), b = conv4(1042);
+
+	conf.max_flows = 2;
+	conf.on_full = CONF_FULL_EARLY_DROP;
+	remake();
+	c2s(&a, TCPF_SYN, 0);
+	c2s(&b, TCPF_SYN, 0);
+	at(1);
+	half_open_answer();
+	udp4(C4, S4, 1, 53);
+	ck_assert_uint_eq(fk.queries, 1);
+	ck_assert_uint_eq(fk.queried, 2);
+	ck_assert_uint_eq(res.evicted, EVICT_EARLY_DROP);
+	ck_assert_ptr_null(conv_flow(&a));
+	ck_assert(conv_flow(&b)->flags & FLOW_F_CHECKED);
+	ck_assert(on_fast_list(conv_flow(&b), FAST_OPEN));
+	ck_assert_uint_eq(conv_flow(&b)->last_seen, T0); /* in place */
+	/* Known half-open: taken next, unasked. */
+	udp4(C4, S4, 2, 53);
+	ck_assert_uint_eq(res.evicted, EVICT_EARLY_DROP);
+	ck_assert_uint_eq(fk.queries, 1);
+	ck_assert_ptr_null(conv_flow(&b));
+}
+END_TEST
+
+/* Gone from the kernel (its admitting packet dropped by the admin's
+ * filter, say): reclaimed, room without an eviction; but not one
+ * admitted this second, whose verdict may not have gone out yet. */
+START_TEST(settle_gone_reclaims)
+{
+	struct conv a = conv4(1043), b = conv4(1044);
+
+	conf.max_flows = 2;
+	conf.on_full = CONF_FULL_DROP;
+	remake();
+	c2s(&a, TCPF_SYN, 0);
+	at(1);
+	c2s(&b, TCPF_SYN, 0);
+	ck_assert_int_eq(udp4(C4, S4, 1, 53), VERDICT_ACCEPT);
+	ck_assert_uint_eq(res.evicted, EVICT_NONE);
+	ck_assert_uint_eq(fk.queried, 2);
+	ck_assert_ptr_null(conv_flow(&a));
+	ck_assert_ptr_nonnull(conv_flow(&b));
+	ck_assert_uint_eq(e.st.fastpath_ended, 1);
+	ck_assert_uint_eq(fk.forgets, 0);
+}
+END_TEST
+
+/* max_flows_per_source: the source's connections the kernel saw close
+ * before their first check no longer count for it (TIME_WAIT), asked
+ * about when the source is at its limit; at most once a second. */
+START_TEST(settle_source_closed)
+{
+	struct conv a = conv4(1045), b = conv4(1046), c = conv4(1047);
+
+	conf.max_flows_per_source = 1;
+	remake();
+	c2s(&a, TCPF_SYN, 0);
+	at(3);
+	closed_answer(1);
+	ck_assert_int_eq(c2s(&b, TCPF_SYN, 0), VERDICT_ACCEPT);
+	ck_assert_uint_eq(fk.queries, 1);
+	ck_assert_uint_eq(conv_flow(&a)->state, TCP_S_TIME_WAIT);
+	ck_assert_uint_eq(conv_flow(&a)->source, SOURCE_NIL);
+	ck_assert(on_fast_list(conv_flow(&a), FAST_CLOSING));
+	/* Idle since its FIN, for early_drop and its next check. */
+	ck_assert_uint_eq(conv_flow(&a)->last_seen, T0 + 2);
+	/* b holds the source now, and answers established: c refused,
+	 * and the source not asked about again this second. */
+	est_answer(true);
+	at(4);
+	ck_assert_int_eq(c2s(&c, TCPF_SYN, 0), VERDICT_DROP);
+	ck_assert_uint_eq(res.reason, DROP_SOURCE_LIMIT);
+	ck_assert_uint_eq(fk.queries, 2);
+	ck_assert_int_eq(c2s(&c, TCPF_SYN, 0), VERDICT_DROP);
+	ck_assert_uint_eq(fk.queries, 2);
+}
+END_TEST
+
+/* A flood of refused packets: at most FAST_SETTLE_PER_TICK queries a
+ * tick, then the limits decide as without them. */
+START_TEST(settle_bounded_per_tick)
+{
+	conf.max_flows = 4;
+	conf.on_full = CONF_FULL_DROP;
+	remake();
+	for (uint16_t i = 0; i < 4; i++)
+		c2s(&(struct conv){ C4, S4, (uint16_t)(1050 + i), 80, 5, 9 },
+		    TCPF_SYN, 0);
+	at(1);
+	fk.fail = true; /* nothing learnt: every refusal would ask */
+	for (uint16_t i = 0; i < 20; i++)
+		ck_assert_int_eq(udp4(C4, S4, (uint16_t)(100 + i), 53),
+				 VERDICT_DROP);
+	ck_assert_uint_eq(fk.queries, FAST_SETTLE_PER_TICK);
+	ck_assert_uint_eq(e.st.fastpath_errors, FAST_SETTLE_PER_TICK);
+	engine_tick(&e);
+	udp4(C4, S4, 200, 53);
+	ck_assert_uint_eq(fk.queries, FAST_SETTLE_PER_TICK + 1);
+	/* No limit near: no query at all. */
+	engine_destroy(&e);
+	conf.max_flows = 64;
+	remake();
+	memset(&fk, 0, sizeof(fk));
+	c2s(&(struct conv){ C4, S4, 1060, 80, 5, 9 }, TCPF_SYN, 0);
+	at(1);
+	udp4(C4, S4, 1, 53);
+	ck_assert_uint_eq(fk.queries, 0);
+}
+END_TEST
+
+/* A FIN's close element outlives the daemon's TIME_WAIT (a reload made
+ * timeout_tcp_time_wait shorter than the element's): the flow ends by
+ * the daemon's timeout, its elements removed. */
+START_TEST(check_closed_past_daemon_timeout)
+{
+	struct conv cv = conv4(1048);
+
+	c2s(&cv, TCPF_SYN, 0);
+	for (int d = 0; d < 2; d++) {
+		fk.answer.dir[d].set = FP_SET_CLOSE;
+		fk.answer.dir[d].timeout_ms =
+			(e.fast.timeout[FAST_CLOSING] + 100) * 1000;
+		fk.answer.dir[d].expires_ms = 50 * 1000;
+	}
+	at(e.fast.timeout[FAST_OPEN] + 1);
+	engine_tick(&e);
+	ck_assert_uint_eq(fk.queries, 1);
+	ck_assert_ptr_null(conv_flow(&cv));
+	ck_assert_uint_eq(e.st.flows_closed, 1);
+	ck_assert_uint_eq(fk.forgotten, 1);
+}
+END_TEST
+
 START_TEST(eviction_forgets)
 {
 	struct conv cv = conv4(1016);
@@ -669,7 +869,10 @@ START_TEST(eviction_forgets)
 	c2s(&cv, TCPF_SYN, 0);
 	ck_assert(res.fast_admit);
 	at(1);
+	/* Asked first: still in its handshake, so evictable. */
+	half_open_answer();
 	udp4(C4, S4, 1, 53);
+	ck_assert_uint_eq(fk.queries, 1);
 	ck_assert_uint_eq(res.evicted, EVICT_EARLY_DROP);
 	ck_assert_uint_eq(fk.forgets, 0); /* until the batch's end */
 	engine_fastpath_sync(&e);
@@ -909,6 +1112,12 @@ static Suite *fastpath_suite(void)
 	tcase_add_test(tc, check_interval_off_waits_timeout);
 	tcase_add_test(tc, off_reclaims_unasked);
 	tcase_add_test(tc, eviction_forgets);
+	tcase_add_test(tc, settle_established_not_evicted);
+	tcase_add_test(tc, settle_half_open_evicted_once_asked);
+	tcase_add_test(tc, settle_gone_reclaims);
+	tcase_add_test(tc, settle_source_closed);
+	tcase_add_test(tc, settle_bounded_per_tick);
+	tcase_add_test(tc, check_closed_past_daemon_timeout);
 	tcase_add_test(tc, established_fast_not_evicted_idle);
 	tcase_add_test(tc, flush_forgets);
 	tcase_add_test(tc, drop_forgets);
