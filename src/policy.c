@@ -39,7 +39,10 @@ static void build_sets(struct policy *l)
 	 * Fast flows (policy.h): candidates by their daemon state, those of
 	 * the handshake (not assured until the kernel is first asked) and of
 	 * closing connections, to early_drop, by when the daemon last saw or
-	 * checked them. Established TCP and UDP ones are no candidates at
+	 * checked them. A full limit has them asked about first
+	 * (policy_open(), engine_fastpath_settle()): a connection the kernel
+	 * carries established leaves the handshake's list before early_drop
+	 * looks. Established TCP and UDP ones are no candidates at
 	 * all: their last_seen says nothing of a flow the kernel carries, so
 	 * evict_idle would take busy connections; they end when a check
 	 * finds them gone from the kernel.
