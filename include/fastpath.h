@@ -7,7 +7,7 @@
  * table (inet, named by fastpath_table) with, per family, three sets of
  * admitted flows keyed by the concatenated 5-tuple (addr . addr . proto .
  * port . port, each direction its own element) with per-element timeouts
- * and counters:
+ * and, with accounting (counters), counters:
  *   est   TCP flows admitted and not closing; an element is added with
  *         timeout_open at admission and refreshed to timeout_established
  *         by every packet without SYN, FIN or RST;
@@ -49,6 +49,7 @@ struct fastpath_params {
 	uint32_t mark_mask; /* the state marks' mask (mark.h) */
 	uint32_t max_elements; /* each set's size: 2 x max_flows */
 	bool accounting; /* FIN/RST to the daemon (see above) */
+	bool counters; /* per-element counters in the sets (accounting) */
 	bool udp; /* UDP flows may be admitted (fastpath_udp_after > 0) */
 	/* Seconds. */
 	uint32_t timeout_open; /* handshake: timeout_tcp_syn_recv */

@@ -855,6 +855,7 @@ void conf_fastpath_params(const struct conf *c, struct fastpath_params *p)
 	 * table from it (nft_set_rhash: nelem_hint). */
 	p->max_elements = 2 * c->max_flows;
 	p->accounting = c->accounting;
+	p->counters = c->accounting;
 	p->udp = c->fastpath_udp_after > 0;
 	p->timeout_open = c->timeout[TCP_S_SYN_RECV];
 	p->timeout_established = c->timeout[TCP_S_ESTABLISHED];

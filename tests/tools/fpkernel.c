@@ -67,6 +67,7 @@ static struct fastpath_params params = {
 	.mark_mask = 0x3f000000,
 	.max_elements = 4096,
 	.udp = true,
+	.counters = true,
 	.timeout_open = 30,
 	.timeout_established = 600,
 	.timeout_closing = 120,

@@ -81,6 +81,9 @@ START_TEST(structure)
 				   "table inet nfqtrack {\n"),
 			 strstr(t, "add table"));
 	ck_assert_int_eq(count(t, "\tset "), 6);
+	/* Without accounting no counters: each is per CPU, allocated and
+	 * freed with its element. */
+	ck_assert_int_eq(count(t, "counter"), 0);
 	for (int f = 4; f <= 6; f += 2) {
 		static const char *const sets[] = { "est", "close", "udp" };
 
@@ -93,7 +96,6 @@ START_TEST(structure)
 				 ". inet_service\n"
 				 "\t\tsize 2000\n"
 				 "\t\tflags timeout, dynamic\n"
-				 "\t\tcounter\n"
 				 "\t}\n",
 				 sets[s], f, f == 4 ? "ipv4_addr" : "ipv6_addr",
 				 f == 4 ? "ipv4_addr" : "ipv6_addr");
@@ -220,8 +222,11 @@ START_TEST(accounting_and_no_udp)
 	params(&p, "fastpath = yes\naccounting = yes\nfastpath_udp_after = "
 		   "0\n");
 	ck_assert(p.accounting);
+	ck_assert(p.counters);
 	ck_assert(!p.udp);
 	t = rules(&p);
+	/* Every set counts its elements' packets, for the daemon to read. */
+	ck_assert_int_eq(count(t, "\t\tcounter\n"), 6);
 	/* FIN and RST go to the daemon unmarked, nothing moves to close
 	 * in the kernel. */
 	chain(t, "fast6", c, sizeof(c));
