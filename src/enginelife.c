@@ -491,8 +491,11 @@ bool engine_fastpath_found(struct engine *e, struct flow *f,
 	case FP_SET_EST:
 		/* Only SYNs passed (the SYN-ACK among them) while its
 		 * elements kept the timeout admission gave them: still the
-		 * handshake, as far as the kernel knows. */
-		if (!fast_refreshed(e, k, ticked)) {
+		 * handshake, as far as the kernel knows. Not for a flow
+		 * found established before: an element idle for longer than
+		 * timeout_open is not one that never left the handshake. */
+		if (FAST_LIST_KIND(f->list) != FAST_EST &&
+		    !fast_refreshed(e, k, ticked)) {
 			/* Early: known half-open now, evictable as such,
 			 * and not asked about again before its tick
 			 * (engine_fastpath_settle()); in place, so that
