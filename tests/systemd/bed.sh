@@ -218,11 +218,16 @@ bed_boot() {
 		return 1
 	fi
 	# systemctl answers once PID 1's private socket is up (a few ms in);
-	# --wait then returns when the boot is done.
+	# --wait then returns when the boot is done. Before PID 1 has made
+	# /run/systemd/system, systemctl says "offline" (not booted with
+	# systemd): asked too early, so ask again.
 	st=
 	for i in $(seq 100); do
 		st=$(bed timeout 60 systemctl is-system-running --wait 2>/dev/null)
-		[ -n "$st" ] && break
+		case $st in
+		'' | offline | unknown) ;;
+		*) break ;;
+		esac
 		bed_nspawn_alive || break
 		sleep 0.1
 	done
