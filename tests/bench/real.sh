@@ -15,6 +15,8 @@
 #       kernel segment them before they are queued
 #   bs  bench_bare with only TCP SYN, FIN and RST queued: one rule before
 #       the shipped ones accepts the rest
+#   b1  bench_bare with only the pure SYN queued: the ceiling of any design
+#       that holds one packet per connection for the daemon's answer
 #   c   nfqtrackd, default configuration, under the shipped rules
 #   cm  nfqtrackd with verdict_mode = mark under the shipped stateful
 #       firewall (conf/nfqtrack-stateful.rules, its open ports made the
@@ -140,19 +142,27 @@ rules() {
 	esac
 	sed "s/\\<eth0\\>/$DEV/g" "$TOP/conf/nfqtrack.rules" |
 		ip netns exec "$NS_S" iptables-restore --noflush || return 1
-	if [ "$1" = bs ]; then
+	case $1 in
+	bs)
 		$ipt -I INPUT 1 -i $DEV -p tcp --tcp-flags SYN,FIN,RST NONE \
 			-j ACCEPT || return 1
 		$ipt -I OUTPUT 1 -o $DEV -p tcp --tcp-flags SYN,FIN,RST NONE \
 			-j ACCEPT || return 1
-	fi
+		;;
+	b1)
+		$ipt -I INPUT 1 -i $DEV -p tcp ! --tcp-flags SYN,ACK,FIN,RST SYN \
+			-j ACCEPT || return 1
+		$ipt -I OUTPUT 1 -o $DEV -p tcp ! --tcp-flags SYN,ACK,FIN,RST SYN \
+			-j ACCEPT || return 1
+		;;
+	esac
 }
 
 # start_consumer CASE: CONS_PID, or none for a and k.
 start_consumer() {
 	CONS_PID=
 	case $1 in
-	b | bg | bs)
+	b | bg | bs | b1)
 		# shellcheck disable=SC2046
 		ip netns exec "$NS_S" "$BARE" -c 128 -r 8388608 -Q 4096 -N \
 			$([ "$1" = bg ] && echo -G) -t 600 >>"$T/bare.out" 2>&1 &
@@ -300,7 +310,7 @@ print(e["bits_per_second"] / 1e9, e["bytes"])' "$T/client.out" 2>/dev/null)
 	# bench_bare's own count, when it stops: packets per receive call,
 	# how well it batches.
 	case $c in
-	b | bg | bs)
+	b | bg | bs | b1)
 		batch=$(tail -1 "$T/bare.out" | awk '{ for (i = 1; i <= NF; i++) {
 				split($i, kv, "="); v[kv[1]] = kv[2] }
 			if (v["recv_calls"] > 0) printf ", %.1f pkts per receive", v["pkts"] / v["recv_calls"] }')
@@ -388,6 +398,7 @@ label() {
 	b) echo "bare loop, every packet" ;;
 	bg) echo "bare loop + GSO, every packet" ;;
 	bs) echo "bare loop, only SYN/FIN/RST queued" ;;
+	b1) echo "bare loop, only the pure SYN queued" ;;
 	c) echo "nfqtrackd, shipped rules" ;;
 	cm) echo "nfqtrackd, mark, stateful rules" ;;
 	cs) echo "cm, the state alone (4-bit mask)" ;;
