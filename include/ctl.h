@@ -63,6 +63,14 @@ struct ctl_reply {
 	ctl_more_fn more;
 	void *more_state;
 	void (*more_free)(void *state);
+	/* A stream (nfqtrackctl events): a reply with no end, more() called
+	 * again whenever ctl_server_kick() is; an empty chunk means "nothing
+	 * now". Its client has no deadline, and is served from the stream
+	 * set (ctl_server_stream_fd()), which needs nothing paused. */
+	bool stream;
+	/* Set by the server in a stream's chunk when it is to end (the
+	 * daemon stops): more() should return false once it has said all. */
+	bool ending;
 };
 
 void ctl_reply_printf(struct ctl_reply *r, const char *fmt, ...)
@@ -95,6 +103,21 @@ int ctl_server_fd(const struct ctl_server *s);
 /* Do the work that is ready (accept, read, answer, write). Never blocks. */
 void ctl_server_run(struct ctl_server *s, uint64_t now_ms, ctl_handler h,
 		    void *arg);
+
+/*
+ * The streams (ctl_reply.stream) are served from a second descriptor,
+ * apart from requests, so that a subscriber taking its events needs none
+ * of what requests need (the workers paused). ctl_server_run_streams()
+ * sends what they take; ctl_server_kick() asks each stream that had
+ * nothing to say for its next chunk (call it when events came: O(clients)).
+ * ctl_server_end_streams() asks them for their last chunks and sends those
+ * for at most timeout_ms, then hangs up on them (at stop). None blocks
+ * but the last.
+ */
+int ctl_server_stream_fd(const struct ctl_server *s);
+void ctl_server_run_streams(struct ctl_server *s, uint64_t now_ms);
+void ctl_server_kick(struct ctl_server *s);
+void ctl_server_end_streams(struct ctl_server *s, int timeout_ms);
 
 /* Drop clients past their deadline. */
 void ctl_server_expire(struct ctl_server *s, uint64_t now_ms);

@@ -51,6 +51,15 @@ int dump_filter_add(struct dump_filter *f, const char *term, const char **why);
 
 bool dump_match(const struct dump_filter *f, const struct flow *fl);
 
+/* A flow as dump reads it, out of the table: an event's (flowevent.h). */
+struct dump_view {
+	struct flow_key key; /* canonical, as the table's */
+	uint8_t flags; /* enum flow_flags */
+	uint8_t state; /* protocol state */
+};
+
+bool dump_match_view(const struct dump_filter *f, const struct dump_view *v);
+
 /*
  * Write flow fl, which has left seconds to live, as a conntrack -L line
  * (with '\n'), or as a JSON object (no newline) when json; with its
@@ -61,6 +70,32 @@ bool dump_match(const struct dump_filter *f, const struct flow *fl);
 #define DUMP_LINE_MAX 512
 size_t dump_format(char *buf, size_t len, const struct flow *fl, uint32_t left,
 		   const struct flow_acct *acct, bool json);
+
+/* How dump_format_view() writes. */
+enum dump_how {
+	DUMP_JSON = 1 << 0, /* a JSON object, not a conntrack line */
+	DUMP_EVENT = 1 << 1, /* the flow of a conntrack -E line: no mark=
+			      * use= and no newline; JSON: no braces, the
+			      * caller's object holds the members */
+	DUMP_NO_TIMEOUT = 1 << 2, /* left is unknown: leave it out */
+	DUMP_NO_STATE = 1 << 3, /* the state is not the flow's: leave it out */
+};
+
+/* dump_format() of view v, as how says (enum dump_how). The same bounds:
+ * DUMP_LINE_MAX is always enough. */
+size_t dump_format_view(char *buf, size_t len, const struct dump_view *v,
+			uint32_t left, const struct flow_acct *acct,
+			unsigned how);
+
+/* Appends to a buffer (len > 0), never past its end, always
+ * NUL-terminated: what the formatters write with. */
+struct dump_out {
+	char *buf;
+	size_t len, pos;
+};
+
+void dump_put(struct dump_out *o, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* conntrack's name for a protocol ("tcp", "icmpv6", ...; "unknown"). */
 const char *dump_proto_name(uint8_t family, uint8_t proto);

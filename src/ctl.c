@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <libgen.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -146,6 +147,8 @@ void ctl_reply_free(struct ctl_reply *r)
 
 /* Server. */
 
+static uint64_t mono_ms(void);
+
 struct client {
 	int fd; /* -1: free slot */
 	char in[CTL_REQUEST_MAX];
@@ -157,11 +160,18 @@ struct client {
 	ctl_more_fn more; /* the rest of a long reply */
 	void *more_state;
 	void (*more_free)(void *state);
+	bool stream; /* a reply with no end, in the stream set */
+	bool idle; /* a stream with nothing to send: not watched for
+		    * writing until ctl_server_kick() finds some */
+	bool eof; /* a stream whose client closed its side: not watched
+		   * for reading */
+	bool ending; /* a stream asked to end */
 };
 
 struct ctl_server {
 	int listen_fd;
 	int epfd;
+	int stream_epfd; /* the streams' clients */
 	char path[108];
 	struct client clients[MAX_CLIENTS];
 };
@@ -177,7 +187,8 @@ static void client_close(struct ctl_server *s, struct client *c)
 {
 	if (c->fd < 0)
 		return;
-	epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	epoll_ctl(c->stream ? s->stream_epfd : s->epfd, EPOLL_CTL_DEL, c->fd,
+		  NULL);
 	close(c->fd);
 	free(c->out);
 	if (c->more_free)
@@ -274,7 +285,7 @@ struct ctl_server *ctl_server_open(const char *path, uid_t dir_owner,
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	s->listen_fd = s->epfd = -1;
+	s->listen_fd = s->epfd = s->stream_epfd = -1;
 	for (int i = 0; i < MAX_CLIENTS; i++)
 		s->clients[i].fd = -1;
 	snprintf(s->path, sizeof(s->path), "%s", path);
@@ -294,7 +305,8 @@ struct ctl_server *ctl_server_open(const char *path, uid_t dir_owner,
 	    listen(s->listen_fd, MAX_CLIENTS) < 0)
 		goto fail;
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (s->epfd < 0)
+	s->stream_epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (s->epfd < 0 || s->stream_epfd < 0)
 		goto fail;
 	ev.data.ptr = NULL; /* NULL: the listening socket */
 	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->listen_fd, &ev) < 0)
@@ -311,6 +323,8 @@ fail:
 	}
 	if (s->epfd >= 0)
 		close(s->epfd);
+	if (s->stream_epfd >= 0)
+		close(s->stream_epfd);
 	free(s);
 	return NULL;
 }
@@ -318,6 +332,23 @@ fail:
 int ctl_server_fd(const struct ctl_server *s)
 {
 	return s->epfd;
+}
+
+int ctl_server_stream_fd(const struct ctl_server *s)
+{
+	return s->stream_epfd;
+}
+
+/* Watch stream client c for what it may do now: take what is to send
+ * (unless idle), close (unless it closed its side already: a reading end
+ * at EOF stays readable). Hang-ups are always reported. */
+static void stream_watch(struct ctl_server *s, struct client *c, int op)
+{
+	struct epoll_event ev = { .data.ptr = c };
+
+	ev.events = (c->idle ? 0 : EPOLLOUT) | (c->eof ? 0 : EPOLLIN);
+	if (epoll_ctl(s->stream_epfd, op, c->fd, &ev) < 0)
+		client_close(s, c);
 }
 
 /* Frame the reply and start sending it. */
@@ -351,6 +382,15 @@ static void client_answer(struct ctl_server *s, struct client *c,
 	rep->more_free = NULL;
 	c->out = out;
 	c->outoff = 0;
+	if (!rep->error && rep->more && rep->stream) {
+		/* No deadline: its buffer is bounded, their number too
+		 * (evsub.h), and it may wait for events for days. */
+		epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+		c->stream = true;
+		c->deadline_ms = c->end_ms = UINT64_MAX;
+		stream_watch(s, c, EPOLL_CTL_ADD);
+		return;
+	}
 	epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
@@ -390,7 +430,7 @@ static void client_read(struct ctl_server *s, struct client *c, ctl_handler h,
 /* The next chunk of a long reply, and the end mark after the last. */
 static void client_refill(struct ctl_server *s, struct client *c)
 {
-	struct ctl_reply chunk = { 0 };
+	struct ctl_reply chunk = { .ending = c->ending };
 	bool more = c->more(c->more_state, &chunk);
 
 	if (!more) {
@@ -408,6 +448,12 @@ static void client_refill(struct ctl_server *s, struct client *c)
 	c->out = chunk.data;
 	c->outlen = chunk.len;
 	c->outoff = 0;
+	/* A stream with nothing to say waits for ctl_server_kick(),
+	 * unwatched for writing. */
+	if (c->stream && c->idle != !c->outlen) {
+		c->idle = !c->outlen;
+		stream_watch(s, c, EPOLL_CTL_MOD);
+	}
 }
 
 /* Send what the client takes; once it has taken all, make the next chunk
@@ -431,8 +477,9 @@ static void client_write(struct ctl_server *s, struct client *c,
 		c->outoff += (size_t)r;
 	}
 	/* It is reading, or waits for the next chunk: on to the next
-	 * deadline, but not past the end. */
-	c->deadline_ms = now_ms + CLIENT_DEADLINE_MS;
+	 * deadline, but not past the end (a stream has none). */
+	if (!c->stream)
+		c->deadline_ms = now_ms + CLIENT_DEADLINE_MS;
 	if (c->deadline_ms > c->end_ms)
 		c->deadline_ms = c->end_ms;
 	if (c->outoff < c->outlen)
@@ -510,6 +557,74 @@ void ctl_server_run(struct ctl_server *s, uint64_t now_ms, ctl_handler h,
 	}
 }
 
+void ctl_server_run_streams(struct ctl_server *s, uint64_t now_ms)
+{
+	struct epoll_event evs[MAX_CLIENTS];
+	int n = epoll_wait(s->stream_epfd, evs, MAX_CLIENTS, 0);
+
+	for (int i = 0; i < n; i++) {
+		struct client *c = evs[i].data.ptr;
+		char sink[512];
+		ssize_t r;
+
+		if (c->fd < 0)
+			continue;
+		if (evs[i].events & (EPOLLHUP | EPOLLERR)) {
+			client_close(s, c); /* gone */
+			continue;
+		}
+		if (evs[i].events & EPOLLIN) {
+			/* It has nothing to say after its request: what it
+			 * says is dropped; its end of the socket closed,
+			 * it may still read. */
+			r = recv(c->fd, sink, sizeof(sink), MSG_DONTWAIT);
+			if (r == 0) {
+				c->eof = true;
+				stream_watch(s, c, EPOLL_CTL_MOD);
+			} else if (r < 0 && errno != EAGAIN && errno != EINTR) {
+				client_close(s, c);
+			}
+			if (c->fd < 0)
+				continue;
+		}
+		if (evs[i].events & EPOLLOUT)
+			client_write(s, c, now_ms);
+	}
+}
+
+void ctl_server_kick(struct ctl_server *s)
+{
+	for (int i = 0; i < MAX_CLIENTS; i++) {
+		struct client *c = &s->clients[i];
+
+		if (c->fd >= 0 && c->stream && c->idle && c->more)
+			client_refill(s, c);
+	}
+}
+
+void ctl_server_end_streams(struct ctl_server *s, int timeout_ms)
+{
+	uint64_t deadline = mono_ms() + (uint64_t)timeout_ms;
+	bool left = true;
+
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		s->clients[i].ending = true;
+	while (left && mono_ms() < deadline) {
+		struct pollfd p = { .fd = s->stream_epfd, .events = POLLIN };
+
+		ctl_server_kick(s);
+		left = false;
+		for (int i = 0; i < MAX_CLIENTS; i++)
+			if (s->clients[i].fd >= 0 && s->clients[i].stream)
+				left = true;
+		if (left && poll(&p, 1, 10) > 0)
+			ctl_server_run_streams(s, mono_ms());
+	}
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		if (s->clients[i].stream)
+			client_close(s, &s->clients[i]);
+}
+
 void ctl_server_expire(struct ctl_server *s, uint64_t now_ms)
 {
 	static const char slow[] = CTL_VERSION
@@ -537,6 +652,7 @@ void ctl_server_close(struct ctl_server *s)
 		client_close(s, &s->clients[i]);
 	close(s->listen_fd);
 	close(s->epfd);
+	close(s->stream_epfd);
 	unlink(s->path);
 	free(s);
 }
@@ -561,7 +677,11 @@ static int wait_fd(int fd, short events, uint64_t deadline)
 		errno = ETIMEDOUT;
 		return -1;
 	}
-	r = poll(&p, 1, (int)(deadline - now));
+	r = poll(&p, 1,
+		 deadline == UINT64_MAX ?
+			 -1 :
+			 (int)(deadline - now < INT_MAX ? deadline - now :
+							  INT_MAX));
 	if (r == 0) {
 		errno = ETIMEDOUT;
 		return -1;
@@ -628,12 +748,41 @@ fail:
 	return -1;
 }
 
+/* A deadline timeout_ms from now; none for a negative one. */
+static uint64_t after_ms(int timeout_ms)
+{
+	return timeout_ms < 0 ? UINT64_MAX : mono_ms() + (uint64_t)timeout_ms;
+}
+
+/*
+ * How much of the body's len bytes at p can go on: its whole lines, but
+ * for a last one that is ".\n" at the start of a line (last: the byte
+ * before p), which may be the end mark. A line that fills half the
+ * buffer goes on in part, but for its last two bytes.
+ */
+static size_t body_ready(const char *p, size_t len, char last)
+{
+	const char *nl = len ? memrchr(p, '\n', len) : NULL;
+	size_t end, start;
+
+	if (!nl)
+		return len > 32768 ? len - 2 : 0;
+	end = (size_t)(nl - p) + 1;
+	start = end - 1;
+	while (start && p[start - 1] != '\n')
+		start--;
+	if (end - start == 2 && p[start] == '.' &&
+	    (start ? p[start - 1] == '\n' : last == '\n'))
+		return start;
+	return end;
+}
+
 enum ctl_status
 ctl_call_stream(const char *path, const char *request, int timeout_ms,
 		void (*body)(void *arg, const char *data, size_t len),
 		void *arg, struct ctl_reply *errmsg, char *err, size_t errlen)
 {
-	uint64_t deadline = mono_ms() + (uint64_t)timeout_ms;
+	uint64_t deadline = after_ms(timeout_ms);
 	char buf[65536], head[CTL_REQUEST_MAX];
 	size_t headlen = 0, keep = 0;
 	bool in_body = false, ok = false;
@@ -644,10 +793,11 @@ ctl_call_stream(const char *path, const char *request, int timeout_ms,
 	fd = call_open(path, request, deadline, err, errlen);
 	if (fd < 0)
 		return CTL_ERR_CONNECT;
-	/* The body goes on as it comes, but the last three bytes are held
-	 * back until the end: they must hold the ".\n" end mark. */
+	/* The body goes on as it comes, a whole line at a time (a stream's
+	 * lines at once), but a last line ".\n" is held back until the end:
+	 * it must be the end mark. */
 	for (;;) {
-		size_t n, off = 0;
+		size_t n, off = 0, give;
 		ssize_t r;
 
 		if (wait_fd(fd, POLLIN, deadline) < 0)
@@ -659,7 +809,7 @@ ctl_call_stream(const char *path, const char *request, int timeout_ms,
 			goto io_error;
 		if (r == 0)
 			break;
-		deadline = mono_ms() + (uint64_t)timeout_ms;
+		deadline = after_ms(timeout_ms);
 		n = keep + (size_t)r;
 		if (!in_body) {
 			char *nl = memchr(buf, '\n', n);
@@ -677,9 +827,8 @@ ctl_call_stream(const char *path, const char *request, int timeout_ms,
 			ok = !strcmp(head, CTL_VERSION " OK");
 			off = part + 1;
 		}
-		if (n - off > 3) {
-			size_t give = n - off - 3;
-
+		give = body_ready(buf + off, n - off, last);
+		if (give) {
 			if (ok)
 				body(arg, buf + off, give);
 			last = buf[off + give - 1];
@@ -690,11 +839,8 @@ ctl_call_stream(const char *path, const char *request, int timeout_ms,
 	}
 	close(fd);
 	/* The end mark: ".\n" at the start of a line. */
-	if (!in_body || keep < 2 || memcmp(buf + keep - 2, ".\n", 2) ||
-	    (keep == 3 ? buf[0] != '\n' : last != '\n'))
+	if (!in_body || keep != 2 || memcmp(buf, ".\n", 2) || last != '\n')
 		goto incomplete;
-	if (keep == 3 && ok)
-		body(arg, buf, 1);
 	if (ok)
 		return CTL_OK;
 	if (!strncmp(head, CTL_VERSION " ERR ", strlen(CTL_VERSION) + 5)) {

@@ -130,46 +130,53 @@ int dump_filter_add(struct dump_filter *f, const char *term, const char **why)
 }
 
 /* The flow's original source and destination endpoints (0 or 1). */
-static inline int orig_src(const struct flow *fl)
+static inline int orig_src(uint8_t flags)
 {
-	return (fl->flags & FLOW_F_ORIG_HI) ? 1 : 0;
+	return (flags & FLOW_F_ORIG_HI) ? 1 : 0;
 }
 
-bool dump_match(const struct dump_filter *f, const struct flow *fl)
+/* What a filter reads of a flow: its key's family and protocol, its state
+ * and flags, and its two endpoints' addresses. */
+static bool match(const struct dump_filter *f, uint8_t family, uint8_t proto,
+		  uint8_t state, uint8_t flags, const uint32_t *a0,
+		  const uint32_t *a1)
 {
-	int s = orig_src(fl);
+	const uint32_t *src = orig_src(flags) ? a1 : a0;
+	const uint32_t *dst = orig_src(flags) ? a0 : a1;
 
-	if (f->family && fl->family != f->family)
+	if (f->family && family != f->family)
 		return false;
-	if (f->proto >= 0 && fl->proto != f->proto)
+	if (f->proto >= 0 && proto != f->proto)
 		return false;
 	if ((f->state >= 0 || f->sctp_state >= 0) &&
-	    !(fl->proto == IPPROTO_TCP && fl->state == f->state) &&
-	    !(fl->proto == IPPROTO_SCTP && fl->state == f->sctp_state))
+	    !(proto == IPPROTO_TCP && state == f->state) &&
+	    !(proto == IPPROTO_SCTP && state == f->sctp_state))
 		return false;
-	if (f->src.set &&
-	    !prefix_match(&f->src.p, fl->family, flow_addr(fl, (unsigned)s)))
+	if (f->src.set && !prefix_match(&f->src.p, family, src))
 		return false;
-	if (f->dst.set &&
-	    !prefix_match(&f->dst.p, fl->family, flow_addr(fl, (unsigned)!s)))
+	if (f->dst.set && !prefix_match(&f->dst.p, family, dst))
 		return false;
-	if (f->any.set &&
-	    !prefix_match(&f->any.p, fl->family, flow_addr(fl, 0)) &&
-	    !prefix_match(&f->any.p, fl->family, flow_addr(fl, 1)))
+	if (f->any.set && !prefix_match(&f->any.p, family, a0) &&
+	    !prefix_match(&f->any.p, family, a1))
 		return false;
 	return true;
 }
 
-/* Appends to a buffer, never past its end. */
-struct out {
-	char *buf;
-	size_t len, pos;
-};
+bool dump_match(const struct dump_filter *f, const struct flow *fl)
+{
+	return match(f, fl->family, fl->proto, fl->state, fl->flags,
+		     flow_addr(fl, 0), flow_addr(fl, 1));
+}
 
-static void put(struct out *o, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+bool dump_match_view(const struct dump_filter *f, const struct dump_view *v)
+{
+	const struct flow_key *k = &v->key;
 
-static void put(struct out *o, const char *fmt, ...)
+	return match(f, k->family, k->proto, v->state, v->flags, k->addr[0],
+		     k->addr[1]);
+}
+
+void dump_put(struct dump_out *o, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -192,13 +199,12 @@ struct tuple {
 	int type, code, id; /* ICMP queries */
 };
 
-static void tuple_of(const struct flow *fl, int dir, struct tuple *t)
+static void tuple_of(const struct dump_view *v, int dir, struct tuple *t)
 {
-	int s = orig_src(fl) ^ dir, af = fl->family == 4 ? AF_INET : AF_INET6;
-	struct flow_key key;
-	const struct flow_key *k = &key;
+	const struct flow_key *k = &v->key;
+	int s = orig_src(v->flags) ^ dir,
+	    af = k->family == 4 ? AF_INET : AF_INET6;
 
-	flow_key_get(fl, &key);
 	inet_ntop(af, k->addr[s], t->src, sizeof(t->src));
 	inet_ntop(af, k->addr[!s], t->dst, sizeof(t->dst));
 	t->sport = k->port[s];
@@ -215,93 +221,121 @@ static void tuple_of(const struct flow *fl, int dir, struct tuple *t)
 	}
 }
 
-static void put_tuple_text(struct out *o, const struct flow *fl,
+static void put_tuple_text(struct dump_out *o, uint8_t proto,
 			   const struct tuple *t)
 {
-	put(o, "src=%s dst=%s ", t->src, t->dst);
+	dump_put(o, "src=%s dst=%s ", t->src, t->dst);
 	if (t->id >= 0)
-		put(o, "type=%d code=%d id=%d ", t->type, t->code, t->id);
-	else if (has_ports(fl->proto))
-		put(o, "sport=%u dport=%u ", t->sport, t->dport);
-	else if (fl->proto == IPPROTO_GRE)
-		put(o, "srckey=0x%x dstkey=0x%x ", t->sport, t->dport);
+		dump_put(o, "type=%d code=%d id=%d ", t->type, t->code, t->id);
+	else if (has_ports(proto))
+		dump_put(o, "sport=%u dport=%u ", t->sport, t->dport);
+	else if (proto == IPPROTO_GRE)
+		dump_put(o, "srckey=0x%x dstkey=0x%x ", t->sport, t->dport);
 }
 
-static void put_tuple_json(struct out *o, const struct flow *fl,
+static void put_tuple_json(struct dump_out *o, uint8_t proto,
 			   const struct tuple *t, const char *pre)
 {
-	put(o, ",\"%ssrc\":\"%s\",\"%sdst\":\"%s\"", pre, t->src, pre, t->dst);
+	dump_put(o, ",\"%ssrc\":\"%s\",\"%sdst\":\"%s\"", pre, t->src, pre,
+		 t->dst);
 	if (t->id >= 0)
-		put(o, ",\"%stype\":%d,\"%scode\":%d,\"%sid\":%d", pre, t->type,
-		    pre, t->code, pre, t->id);
-	else if (has_ports(fl->proto))
-		put(o, ",\"%ssport\":%u,\"%sdport\":%u", pre, t->sport, pre,
-		    t->dport);
+		dump_put(o, ",\"%stype\":%d,\"%scode\":%d,\"%sid\":%d", pre,
+			 t->type, pre, t->code, pre, t->id);
+	else if (has_ports(proto))
+		dump_put(o, ",\"%ssport\":%u,\"%sdport\":%u", pre, t->sport,
+			 pre, t->dport);
 }
 
 /* A direction's counters, as conntrack -L prints them with accounting. */
-static void put_acct(struct out *o, const struct flow_acct *a, int dir,
+static void put_acct(struct dump_out *o, const struct flow_acct *a, int dir,
 		     bool json, const char *pre)
 {
 	if (!a)
 		return;
 	if (json)
-		put(o, ",\"%spackets\":%" PRIu64 ",\"%sbytes\":%" PRIu64, pre,
-		    a->packets[dir], pre, a->bytes[dir]);
+		dump_put(o, ",\"%spackets\":%" PRIu64 ",\"%sbytes\":%" PRIu64,
+			 pre, a->packets[dir], pre, a->bytes[dir]);
 	else
-		put(o, "packets=%" PRIu64 " bytes=%" PRIu64 " ",
-		    a->packets[dir], a->bytes[dir]);
+		dump_put(o, "packets=%" PRIu64 " bytes=%" PRIu64 " ",
+			 a->packets[dir], a->bytes[dir]);
 }
 
 size_t dump_format(char *buf, size_t len, const struct flow *fl, uint32_t left,
 		   const struct flow_acct *acct, bool json)
 {
-	struct out o = { buf, len, 0 };
+	struct dump_view v = { .flags = fl->flags, .state = fl->state };
+
+	flow_key_get(fl, &v.key);
+	return dump_format_view(buf, len, &v, left, acct, json ? DUMP_JSON : 0);
+}
+
+size_t dump_format_view(char *buf, size_t len, const struct dump_view *v,
+			uint32_t left, const struct flow_acct *acct,
+			unsigned how)
+{
+	struct dump_out o = { buf, len, 0 };
+	const struct flow_key *k = &v->key;
+	bool json = how & DUMP_JSON, event = how & DUMP_EVENT;
+	bool timeout = !(how & DUMP_NO_TIMEOUT);
 	const char *state =
-		fl->proto == IPPROTO_TCP  ? tcp_state_name(fl->state) :
-		fl->proto == IPPROTO_SCTP ? sctp_state_name(fl->state) :
-					    NULL;
+		k->proto == IPPROTO_TCP	 ? tcp_state_name(v->state) :
+		k->proto == IPPROTO_SCTP ? sctp_state_name(v->state) :
+					   NULL;
 	struct tuple orig, reply;
 
 	if (!len)
 		return 0;
 	buf[0] = '\0';
-	tuple_of(fl, 0, &orig);
-	tuple_of(fl, 1, &reply);
+	if (how & DUMP_NO_STATE)
+		state = NULL;
+	tuple_of(v, 0, &orig);
+	tuple_of(v, 1, &reply);
 	if (json) {
-		put(&o,
-		    "{\"family\":\"ipv%u\",\"proto\":\"%s\",\"protonum\":%u,"
-		    "\"timeout\":%u",
-		    fl->family, dump_proto_name(fl->family, fl->proto),
-		    fl->proto, left);
+		dump_put(
+			&o,
+			"%s\"family\":\"ipv%u\",\"proto\":\"%s\",\"protonum\":%u",
+			event ? "" : "{", k->family,
+			dump_proto_name(k->family, k->proto), k->proto);
+		if (timeout)
+			dump_put(&o, ",\"timeout\":%u", left);
 		if (state)
-			put(&o, ",\"state\":\"%s\"", state);
-		put_tuple_json(&o, fl, &orig, "");
+			dump_put(&o, ",\"state\":\"%s\"", state);
+		put_tuple_json(&o, k->proto, &orig, "");
 		put_acct(&o, acct, FLOW_DIR_ORIGINAL, true, "");
-		put_tuple_json(&o, fl, &reply, "reply_");
+		put_tuple_json(&o, k->proto, &reply, "reply_");
 		put_acct(&o, acct, FLOW_DIR_REPLY, true, "reply_");
-		put(&o, ",\"unreplied\":%s,\"assured\":%s%s}",
-		    fl->flags & FLOW_F_SEEN_REPLY ? "false" : "true",
-		    fl->flags & FLOW_F_ASSURED ? "true" : "false",
-		    fl->flags & FLOW_F_FAST ? ",\"fast\":true" : "");
+		dump_put(&o, ",\"unreplied\":%s,\"assured\":%s%s%s",
+			 v->flags & FLOW_F_SEEN_REPLY ? "false" : "true",
+			 v->flags & FLOW_F_ASSURED ? "true" : "false",
+			 v->flags & FLOW_F_FAST ? ",\"fast\":true" : "",
+			 event ? "" : "}");
 		return o.pos;
 	}
-	put(&o, "%-8s %u %u ", dump_proto_name(fl->family, fl->proto),
-	    fl->proto, left);
+	dump_put(&o, "%-8s %u ", dump_proto_name(k->family, k->proto),
+		 k->proto);
+	if (timeout)
+		dump_put(&o, "%u ", left);
 	if (state)
-		put(&o, "%s ", state);
-	put_tuple_text(&o, fl, &orig);
+		dump_put(&o, "%s ", state);
+	put_tuple_text(&o, k->proto, &orig);
 	put_acct(&o, acct, FLOW_DIR_ORIGINAL, false, "");
-	if (!(fl->flags & FLOW_F_SEEN_REPLY))
-		put(&o, "[UNREPLIED] ");
-	put_tuple_text(&o, fl, &reply);
+	if (!(v->flags & FLOW_F_SEEN_REPLY))
+		dump_put(&o, "[UNREPLIED] ");
+	put_tuple_text(&o, k->proto, &reply);
 	put_acct(&o, acct, FLOW_DIR_REPLY, false, "");
-	if (fl->flags & FLOW_F_ASSURED)
-		put(&o, "[ASSURED] ");
+	if (v->flags & FLOW_F_ASSURED)
+		dump_put(&o, "[ASSURED] ");
 	/* Carried by the kernel's fast path: its state is the last
 	 * check's (fastpath.h). */
-	if (fl->flags & FLOW_F_FAST)
-		put(&o, "[FAST] ");
-	put(&o, "mark=0 use=1\n");
+	if (v->flags & FLOW_F_FAST)
+		dump_put(&o, "[FAST] ");
+	if (event) {
+		/* conntrack -E's lines end with the last flag, without
+		 * mark= and use= (the kernel's events leave them out). */
+		if (o.pos && buf[o.pos - 1] == ' ')
+			buf[--o.pos] = '\0';
+	} else {
+		dump_put(&o, "mark=0 use=1\n");
+	}
 	return o.pos;
 }
