@@ -18,6 +18,7 @@ enum ctl_cmd_id {
 	CMD_STATS,
 	CMD_METRICS,
 	CMD_LIST,
+	CMD_EVENTS,
 	CMD_COUNT,
 	CMD_GET,
 	CMD_FLUSH,
@@ -52,6 +53,7 @@ enum ctl_reply_style {
 	R_PAIRS, /* "key value" lines, aligned, or one JSON object */
 	R_VERBATIM, /* printed as it comes */
 	R_STREAM, /* the flow listing */
+	R_EVENTS, /* the events, as they come, until interrupted */
 	R_TOP,
 	R_COUNT, /* "flows N": N */
 	R_FLUSH, /* "deleted N": said on stderr, as conntrack does */

@@ -37,6 +37,17 @@ const struct ctl_cmd ctl_cmds[CMD_COUNT_] = {
 		       "              --addr ADDR[/BITS]   either end\n"
 		       "              --state STATE        TCP state "
 		       "(ESTABLISHED, TIME_WAIT, ...)" },
+	[CMD_EVENTS] = { CMD_EVENTS, "events", true, SELECT, false, true,
+			 R_EVENTS,
+			 "the flows' events as they happen, as conntrack -E "
+			 "prints them\n"
+			 "            (NEW, UPDATE, DESTROY with the reason, "
+			 "REFUSED), until\n"
+			 "            interrupted; list's filters, and:\n"
+			 "              -e, --event-mask TYPES  NEW,UPDATE,"
+			 "DESTROY,REFUSED or ALL\n"
+			 "              -t, --timestamp      the time of each "
+			 "(also -o timestamp)" },
 	[CMD_COUNT] = { CMD_COUNT, "count", false, 0, false, false, R_COUNT,
 			"the number of flows (as conntrack -C)" },
 	[CMD_GET] = { CMD_GET, "get", true, TUPLE, false, true, R_VERBATIM,

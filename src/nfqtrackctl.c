@@ -11,10 +11,12 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmdtab.h"
 #include "conf.h"
@@ -40,7 +42,9 @@ static void usage(FILE *out)
 		"from the config)\n"
 		"  -c, --config FILE   config file to read ctl_socket from "
 		"(default %s)\n"
-		"  -o, --output FMT    text (default) or json\n"
+		"  -o, --output FMT    text (default) or json; events: "
+		"also timestamp\n"
+		"                      (a list: -o json,timestamp)\n"
 		"  -V, --version       this program's version\n"
 		"  -h, --help          this help\n"
 		"exit status: 0 ok, 1 error from the daemon, 2 usage, 3 daemon "
@@ -80,6 +84,90 @@ static int list(const char *socket_path, const char *request, bool json)
 				"nfqtrackctl: %" PRIu64 " flow entries have "
 				"been shown.\n",
 				lo.lines);
+		return 0;
+	case CTL_ERR_DAEMON:
+		fprintf(stderr, "nfqtrackctl: %s\n", errmsg.data);
+		ctl_reply_free(&errmsg);
+		return EXIT_DAEMON;
+	default:
+		fprintf(stderr, "nfqtrackctl: %s\n", err);
+		return EXIT_UNREACHABLE;
+	}
+}
+
+/* The events shown so far, for the last line at ^C (a signal handler
+ * reads it). */
+static volatile sig_atomic_t events_shown;
+static volatile sig_atomic_t events_text;
+
+/* Whole lines come: an event each, or a loss note ("# ..." or
+ * {"lost":...}), not counted. */
+static void events_body(void *arg, const char *data, size_t len)
+{
+	const char *p = data, *end = data + len;
+
+	(void)arg;
+	if (fwrite(data, 1, len, stdout) != len || fflush(stdout))
+		_exit(0); /* its reader has gone: so do we */
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+
+		if (*p != '#' && strncmp(p, "{\"lost\"", 7))
+			events_shown++;
+		p = nl ? nl + 1 : end;
+	}
+}
+
+/* ^C, SIGTERM and a reader gone end the stream as they end conntrack
+ * -E: exit 0, with the count of events shown on stderr (text). Only
+ * async-signal-safe calls. */
+static void events_stop(int sig)
+{
+	char msg[80], num[24];
+	size_t n = sizeof(num), len = 0;
+	unsigned long v = (unsigned long)events_shown;
+	static const char pre[] = "nfqtrackctl: ",
+			  post[] = " flow events have been shown.\n";
+
+	if (sig != SIGPIPE && events_text) {
+		do
+			num[--n] = (char)('0' + v % 10);
+		while ((v /= 10) && n);
+		memcpy(msg, pre, sizeof(pre) - 1);
+		len = sizeof(pre) - 1;
+		memcpy(msg + len, num + n, sizeof(num) - n);
+		len += sizeof(num) - n;
+		memcpy(msg + len, post, sizeof(post) - 1);
+		len += sizeof(post) - 1;
+		if (write(STDERR_FILENO, msg, len) < 0)
+			_exit(0);
+	}
+	_exit(0);
+}
+
+/* Stream the events to stdout until interrupted or the daemon ends
+ * them (it stops: 0). */
+static int events(const char *socket_path, const char *request, bool json)
+{
+	struct sigaction sa = { .sa_handler = events_stop };
+	struct ctl_reply errmsg;
+	enum ctl_status st;
+	char err[512];
+
+	events_text = !json;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGPIPE, &sa, NULL);
+	st = ctl_call_stream(socket_path, request, -1, events_body, NULL,
+			     &errmsg, err, sizeof(err));
+	switch (st) {
+	case CTL_OK:
+		if (!json)
+			fprintf(stderr,
+				"nfqtrackctl: %lu flow events have been "
+				"shown (the daemon ended the stream).\n",
+				(unsigned long)events_shown);
 		return 0;
 	case CTL_ERR_DAEMON:
 		fprintf(stderr, "nfqtrackctl: %s\n", errmsg.data);
@@ -279,9 +367,12 @@ int main(int argc, char **argv)
 		{ "icmp-type", required_argument, NULL, OPT_TYPE },
 		{ "icmp-code", required_argument, NULL, OPT_CODE },
 		{ "count", required_argument, NULL, 'n' },
+		{ "event-mask", required_argument, NULL, 'e' },
+		{ "timestamp", no_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *count = NULL;
+	const char *count = NULL, *types = NULL;
+	bool stamp = false;
 	char filters[1024] = "", req[1200];
 	unsigned used = 0; /* filter options given */
 	const char *socket_path = NULL, *conf_path = CONF_DEFAULT_PATH;
@@ -293,8 +384,8 @@ int main(int argc, char **argv)
 	char err[512];
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "s:c:o:Vhp:f:n:", opts, NULL)) !=
-	       -1) {
+	while ((opt = getopt_long(argc, argv, "s:c:o:Vhp:f:n:e:t", opts,
+				  NULL)) != -1) {
 		enum ctl_filter f = F_COUNT;
 
 		switch (opt) {
@@ -347,15 +438,34 @@ int main(int argc, char **argv)
 		case 'c':
 			conf_path = optarg;
 			break;
-		case 'o':
-			if (!strcmp(optarg, "json")) {
-				json = true;
-			} else if (strcmp(optarg, "text")) {
+		case 'e':
+			if (!*optarg || strpbrk(optarg, " \t\r\n")) {
 				fprintf(stderr,
-					"nfqtrackctl: -o: '%s' is not "
-					"text or json\n",
+					"nfqtrackctl: -e: '%s' is not a "
+					"list of event types\n",
 					optarg);
 				return EXIT_USAGE;
+			}
+			types = optarg;
+			break;
+		case 't':
+			stamp = true;
+			break;
+		case 'o':
+			for (char *w = strtok(optarg, ","); w;
+			     w = strtok(NULL, ",")) {
+				if (!strcmp(w, "json")) {
+					json = true;
+				} else if (!strcmp(w, "timestamp")) {
+					stamp = true;
+				} else if (strcmp(w, "text")) {
+					fprintf(stderr,
+						"nfqtrackctl: -o: '%s' is "
+						"not text, json or "
+						"timestamp\n",
+						w);
+					return EXIT_USAGE;
+				}
 			}
 			break;
 		case 'V':
@@ -399,18 +509,25 @@ int main(int argc, char **argv)
 		fprintf(stderr, "nfqtrackctl: -n goes with top\n");
 		return EXIT_USAGE;
 	}
+	if ((types || stamp) && cmd->style != R_EVENTS) {
+		fprintf(stderr, "nfqtrackctl: -e and -t go with events\n");
+		return EXIT_USAGE;
+	}
 	if (!socket_path) {
 		/* The daemon's socket is wherever its config puts it. */
 		if (conf_load(&conf, conf_path, quiet, NULL))
 			conf_defaults(&conf);
 		socket_path = conf.ctl_socket;
 	}
-	snprintf(req, sizeof(req), "%s%s%s%s%s", cmd->name,
+	snprintf(req, sizeof(req), "%s%s%s%s%s%s%s%s", cmd->name,
 		 cmd->count ? " " : "",
 		 cmd->count ? (count ? count : "10") : "",
-		 json && cmd->json_arg ? " json" : "", filters);
+		 json && cmd->json_arg ? " json" : "", types ? " types=" : "",
+		 types ? types : "", stamp ? " timestamp" : "", filters);
 	if (cmd->style == R_STREAM)
 		return list(socket_path, req, json);
+	if (cmd->style == R_EVENTS)
+		return events(socket_path, req, json);
 	st = ctl_call(socket_path, req, TIMEOUT_MS, &rep, err, sizeof(err));
 	switch (st) {
 	case CTL_OK:
