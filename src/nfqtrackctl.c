@@ -66,6 +66,27 @@ static void list_body(void *arg, const char *data, size_t len)
 		lo->lines += data[i] == '\n';
 }
 
+/* The exit status of a streamed reply; its count on stderr (text), as
+ * conntrack says it. */
+static int streamed(enum ctl_status st, struct ctl_reply *errmsg,
+		    const char *err, bool json, uint64_t n, const char *shown)
+{
+	switch (st) {
+	case CTL_OK:
+		if (!json)
+			fprintf(stderr, "nfqtrackctl: %" PRIu64 " %s\n", n,
+				shown);
+		return 0;
+	case CTL_ERR_DAEMON:
+		fprintf(stderr, "nfqtrackctl: %s\n", errmsg->data);
+		ctl_reply_free(errmsg);
+		return EXIT_DAEMON;
+	default:
+		fprintf(stderr, "nfqtrackctl: %s\n", err);
+		return EXIT_UNREACHABLE;
+	}
+}
+
 /* Stream the flow listing to stdout. */
 static int list(const char *socket_path, const char *request, bool json)
 {
@@ -77,22 +98,8 @@ static int list(const char *socket_path, const char *request, bool json)
 	st = ctl_call_stream(socket_path, request, TIMEOUT_MS, list_body, &lo,
 			     &errmsg, err, sizeof(err));
 	fflush(stdout);
-	switch (st) {
-	case CTL_OK:
-		if (!json)
-			fprintf(stderr,
-				"nfqtrackctl: %" PRIu64 " flow entries have "
-				"been shown.\n",
-				lo.lines);
-		return 0;
-	case CTL_ERR_DAEMON:
-		fprintf(stderr, "nfqtrackctl: %s\n", errmsg.data);
-		ctl_reply_free(&errmsg);
-		return EXIT_DAEMON;
-	default:
-		fprintf(stderr, "nfqtrackctl: %s\n", err);
-		return EXIT_UNREACHABLE;
-	}
+	return streamed(st, &errmsg, err, json, lo.lines,
+			"flow entries have been shown.");
 }
 
 /* The events shown so far, for the last line at ^C (a signal handler
@@ -161,22 +168,9 @@ static int events(const char *socket_path, const char *request, bool json)
 	sigaction(SIGPIPE, &sa, NULL);
 	st = ctl_call_stream(socket_path, request, -1, events_body, NULL,
 			     &errmsg, err, sizeof(err));
-	switch (st) {
-	case CTL_OK:
-		if (!json)
-			fprintf(stderr,
-				"nfqtrackctl: %lu flow events have been "
-				"shown (the daemon ended the stream).\n",
-				(unsigned long)events_shown);
-		return 0;
-	case CTL_ERR_DAEMON:
-		fprintf(stderr, "nfqtrackctl: %s\n", errmsg.data);
-		ctl_reply_free(&errmsg);
-		return EXIT_DAEMON;
-	default:
-		fprintf(stderr, "nfqtrackctl: %s\n", err);
-		return EXIT_UNREACHABLE;
-	}
+	return streamed(st, &errmsg, err, json, (uint64_t)events_shown,
+			"flow events have been shown (the daemon ended the "
+			"stream).");
 }
 
 /* Print top's "SOURCE FLOWS NEW REFUSED" lines under a header, aligned;
