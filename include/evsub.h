@@ -61,17 +61,20 @@ struct evsub;
  * A subscriber for the words of an events request (after the command):
  * types=NEW,UPDATE,DESTROY,REFUSED,ALL, json, timestamp, and list's
  * filters (dump_filter_add()). Its consumer is not yet on hub: see
- * evsub_start(). Returns NULL with *why set (a bad word, or out of
- * memory).
+ * evsub_start(). Returns NULL with *why set, and *at the index of the
+ * word it refused (-1: out of memory).
  */
 struct evsub *evsub_new(struct evhub *hub, int argc, char *const argv[],
-			const char **why);
+			const char **why, int *at);
 
 /* Put it on its hub: from now on it gets events. */
 void evsub_start(struct evsub *s);
 
 /* Its consumer (for tests that deliver without a hub). */
 struct evhub_consumer *evsub_consumer(struct evsub *s);
+
+/* Is c a subscriber's (to count them)? */
+bool evsub_is(const struct evhub_consumer *c);
 
 /*
  * A ctl_more_fn: append the lines of at most 256 buffered events (and

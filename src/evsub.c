@@ -67,10 +67,11 @@ static void deliver(void *arg, const struct flow_event *ev, unsigned n);
 static void lost(void *arg, uint64_t n);
 
 struct evsub *evsub_new(struct evhub *hub, int argc, char *const argv[],
-			const char **why)
+			const char **why, int *at)
 {
 	struct evsub *s = calloc(1, sizeof(*s));
 
+	*at = -1;
 	if (!s) {
 		*why = "out of memory";
 		return NULL;
@@ -84,6 +85,7 @@ struct evsub *evsub_new(struct evhub *hub, int argc, char *const argv[],
 	for (int i = 0; i < argc; i++) {
 		const char *w = argv[i];
 
+		*at = i;
 		if (!strcmp(w, "json")) {
 			s->how |= EVSUB_JSON;
 		} else if (!strcmp(w, "timestamp")) {
@@ -115,6 +117,11 @@ void evsub_start(struct evsub *s)
 struct evhub_consumer *evsub_consumer(struct evsub *s)
 {
 	return &s->c;
+}
+
+bool evsub_is(const struct evhub_consumer *c)
+{
+	return c->deliver == deliver;
 }
 
 void evsub_free(void *state)

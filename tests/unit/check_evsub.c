@@ -227,14 +227,14 @@ static struct evsub *sub(const char *words)
 {
 	char copy[256], *argv[16], *save = NULL;
 	const char *why = NULL;
-	int argc = 0;
+	int argc = 0, at;
 	struct evsub *s;
 
 	snprintf(copy, sizeof(copy), "%s", words);
 	for (char *w = strtok_r(copy, " ", &save); w;
 	     w = strtok_r(NULL, " ", &save))
 		argv[argc++] = w;
-	s = evsub_new(&hub, argc, argv, &why);
+	s = evsub_new(&hub, argc, argv, &why, &at);
 	ck_assert_msg(s, "%s: %s", words, why);
 	return s;
 }
@@ -298,6 +298,7 @@ START_TEST(types_and_filters)
 	unsigned chunks;
 	bool more;
 	char *out;
+	int at;
 
 	give(s, ev, 4);
 	out = take(s, false, &chunks, &more);
@@ -312,6 +313,7 @@ START_TEST(types_and_filters)
 	give(s, ev, 4);
 	out = take(s, false, &chunks, &more);
 	ck_assert_uint_eq(lines(out, "{\"type\":\""), 4);
+	ck_assert(evsub_is(evsub_consumer(s)));
 	free(out);
 	evsub_free(s);
 	ck_assert_uint_eq(evsub_types("ALL"), EVSUB_TYPES_DEFAULT);
@@ -319,10 +321,13 @@ START_TEST(types_and_filters)
 			  FEV_MASK(FEV_NEW) | FEV_MASK(FEV_REFUSED));
 	ck_assert_uint_eq(evsub_types("NEW,BOGUS"), 0);
 	ck_assert_uint_eq(evsub_types("ACTIVE"), 0);
-	ck_assert_ptr_null(
-		evsub_new(&hub, 1, (char *[]){ "types=NOPE" }, &why));
+	ck_assert_ptr_null(evsub_new(
+		&hub, 2, (char *[]){ "json", "types=NOPE" }, &why, &at));
+	ck_assert_int_eq(at, 1);
 	ck_assert_str_eq(why, "types are NEW, UPDATE, DESTROY, REFUSED or ALL");
-	ck_assert_ptr_null(evsub_new(&hub, 1, (char *[]){ "port=1" }, &why));
+	ck_assert_ptr_null(
+		evsub_new(&hub, 1, (char *[]){ "port=1" }, &why, &at));
+	ck_assert_int_eq(at, 0);
 	ck_assert_ptr_nonnull(strstr(why, "unknown filter"));
 }
 END_TEST
