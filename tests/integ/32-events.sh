@@ -63,6 +63,19 @@ wait_lines() {
 	return 1
 }
 
+# cpu_ms workers|main: the daemon's CPU time so far, in ms, of its queues'
+# threads (the packet path) or of its main thread (the subscribers).
+cpu_ms() {
+	local t f sum=0
+	for t in /proc/"$DAEMON_PID"/task/*; do
+		[ "${t##*/}" = "$DAEMON_PID" ] && [ "$1" = workers ] && continue
+		[ "${t##*/}" != "$DAEMON_PID" ] && [ "$1" = main ] && continue
+		read -r -a f <"$t/stat"
+		sum=$((sum + f[13] + f[14]))
+	done
+	echo $((sum * 1000 / $(getconf CLK_TCK)))
+}
+
 setup_net || { fail "network setup"; done_testing; }
 for ipt in iptables ip6tables; do
 	ip netns exec "$NS_C" $ipt -A OUTPUT -m conntrack --ctstate NEW,ESTABLISHED,RELATED -j ACCEPT
@@ -89,6 +102,9 @@ events_bg all
 events_bg json -o json
 events_bg udpnew -e NEW -p udp
 events_bg v6destroy -t -e destroy --src "$V6_C"
+# One that stops reading after a line: its reader gone, it ends, status 0.
+("$NFQTRACKCTL" -s "$CTL" events | head -1 >"$T/head.ev"
+	echo "${PIPESTATUS[0]}" >"$T/head.rc") &
 sleep 0.5
 
 tcp_client "$V4_S"
@@ -132,6 +148,7 @@ wait "$KPID" 2>/dev/null
 forget_pid "$KPID"
 stop_sub all
 expect "^C ends nfqtrackctl events with status 0" "$SUB_RC" 0
+expect "a reader gone (| head -1) ends it with status 0" "$(cat "$T/head.rc" 2>/dev/null)" 0
 check "and the count on stderr, as conntrack -E" \
 	grep -qx "nfqtrackctl: $(grep -c '^ *\[' "$T/all.ev") flow events have been shown." "$T/all.err"
 
@@ -258,6 +275,14 @@ r=$(ip netns exec "$NS_C" "$FLOWGEN" udp -d "$V4_S" -p 9 -n 10 -f 10)
 check "REFUSED lines: the limit, its count" wait_lines "$T/two.ev" \
 	"^\[REFUSED\] udp +17 src=$V4_C dst=$V4_S sport=[0-9]+ dport=9 \[UNREPLIED\] src=$V4_S dst=$V4_C sport=9 dport=[0-9]+ reason=source_rate limit=1 count=[0-9]+$" 5
 
+# 8 subscribers at most: with 'two', 7 more are served, the ninth is not.
+for i in 1 2 3 4 5 6 7; do events_bg "more$i" -e REFUSED --src 192.0.2.1; done
+sleep 0.5
+out=$(ctl events 2>&1)
+expect "a ninth subscriber: status 1" "$?" 1
+expect "and is told why" "$out" "nfqtrackctl: too many event subscribers (8 at once)"
+for i in 1 2 3 4 5 6 7; do stop_sub "more$i"; done
+
 # A subscriber that never reads, while a flood goes through the queue.
 setup_attacker || { fail "attacker setup"; done_testing; }
 FLOOD=20000
@@ -292,9 +317,11 @@ for _ in $(seq 50); do [ -e "$T/lazy.ready" ] && break; sleep 0.1; done
 sleep 0.3
 snapshot
 before_flows=${S[flows]}
+w0=$(cpu_ms workers) m0=$(cpu_ms main)
 r=$(ip netns exec "$NS_A" "$FLOWGEN" flood -m udp -s "$SPOOF4" -d "$V4_S" -p 9 -r 20000 -n $FLOOD -t 10)
-echo "# flood with a subscriber that never reads: $r"
 sleep 1
+w1=$(cpu_ms workers) m1=$(cpu_ms main)
+echo "# flood with a subscriber that never reads: $r; CPU ms: queue thread $((w1 - w0)), main thread $((m1 - m0))"
 snapshot
 made=$((S[flows] - before_flows))
 echo "# flows made: $made of $FLOOD packets; kernel_queue_dropped=${S[kernel_queue_dropped]} kernel_user_dropped=${S[kernel_user_dropped]} events_lost=${S[events_lost]:-?}"
@@ -311,6 +338,13 @@ echo "# the subscriber that never read: $lazy_new NEW kept, $lazy_lost lost, in 
 expect_ge "it kept a buffer's worth" "$lazy_new" 8192
 expect_ge "and was told of the rest" "$lazy_lost" 1
 expect "kept + lost = every flow" "$((lazy_new + lazy_lost))" "$made"
+# The same flood again, without it: what the packet path spends.
+before_flows=$(ctl count)
+w0=$(cpu_ms workers) m0=$(cpu_ms main)
+r=$(ip netns exec "$NS_A" "$FLOWGEN" flood -m udp -s "$SPOOF4" -d "$V4_S" -p 9 -r 20000 -n $FLOOD -t 10)
+sleep 1
+w1=$(cpu_ms workers) m1=$(cpu_ms main)
+echo "# the same flood without it: $r; CPU ms: queue thread $((w1 - w0)), main thread $((m1 - m0)); $(($(ctl count) - before_flows)) flows made"
 
 # The stop: every flow left ends, the stream with it.
 snapshot
