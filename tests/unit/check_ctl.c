@@ -121,11 +121,34 @@ static bool more_lines(void *state, struct ctl_reply *rep)
 	return c->next < c->total;
 }
 
+/* The stream's source: lines to give when asked, and its end. */
+static struct {
+	int pending, given, freed;
+} stream;
+
+static bool more_stream(void *state, struct ctl_reply *rep)
+{
+	(void)state;
+	for (; stream.pending; stream.pending--)
+		ctl_reply_printf(rep, "event %d\n", stream.given++);
+	return !rep->ending;
+}
+
+static void stream_free(void *state)
+{
+	(void)state;
+	stream.freed++;
+}
+
 static void handler(void *arg, const struct ctl_request *req,
 		    struct ctl_reply *rep)
 {
 	(*(int *)arg)++;
-	if (!strcmp(req->argv[0], "hello")) {
+	if (!strcmp(req->argv[0], "stream")) {
+		rep->more = more_stream;
+		rep->more_free = stream_free;
+		rep->stream = true;
+	} else if (!strcmp(req->argv[0], "hello")) {
 		ctl_reply_printf(rep, "greeting %s\n",
 				 req->argc > 1 ? req->argv[1] : "world");
 	} else if (!strcmp(req->argv[0], "raw") && req->argc == 2) {
@@ -552,6 +575,77 @@ START_TEST(one_chunk_a_turn)
 }
 END_TEST
 
+/* Is the stream set quiet (nothing to do for any stream)? */
+static bool streams_quiet(struct ctl_server *s)
+{
+	struct pollfd p = { .fd = ctl_server_stream_fd(s), .events = POLLIN };
+
+	return poll(&p, 1, 0) == 0;
+}
+
+/* A stream (nfqtrackctl events): no deadline, not watched while it has
+ * nothing to say (no busy loop), woken by a kick, what its client says
+ * after its request dropped, its last lines and the end mark at the end;
+ * a client gone while idle is noticed and its state freed. */
+START_TEST(stream_waits_for_kicks)
+{
+	char err[256], got[256] = "";
+	struct ctl_server *s =
+		ctl_server_open(sock, (uid_t)-1, (gid_t)-1, err, sizeof(err));
+	uint64_t now = 1000;
+	int calls = 0, fd, fd2;
+	size_t len = 0;
+
+	ck_assert_ptr_nonnull(s);
+	memset(&stream, 0, sizeof(stream));
+	fd = ask(s, now, &calls, "NFQT/1 stream\n");
+	ctl_server_run(s, now, handler, &calls);
+	ck_assert_int_eq(calls, 1);
+	ctl_server_run_streams(s, now);
+	ck_assert(drain(fd, got, sizeof(got), &len));
+	ck_assert_str_eq(got, "NFQT/1 OK\n");
+	ck_assert(streams_quiet(s));
+	/* Two minutes of nothing: still there. */
+	now += 120000;
+	ctl_server_expire(s, now);
+	ctl_server_run(s, now, handler, &calls);
+	ctl_server_kick(s);
+	ck_assert(streams_quiet(s));
+	ck_assert(drain(fd, got, sizeof(got), &len));
+	stream.pending = 3;
+	ctl_server_kick(s);
+	ck_assert(!streams_quiet(s));
+	ctl_server_run_streams(s, now);
+	ck_assert(drain(fd, got, sizeof(got), &len));
+	ck_assert_str_eq(got, "NFQT/1 OK\nevent 0\nevent 1\nevent 2\n");
+	ctl_server_run_streams(s, now);
+	ck_assert(streams_quiet(s));
+	/* What it says is dropped; its side closed, it still reads. */
+	ck_assert_int_eq(send(fd, "junk\n", 5, MSG_NOSIGNAL), 5);
+	ctl_server_run_streams(s, now);
+	ck_assert(streams_quiet(s));
+	shutdown(fd, SHUT_WR);
+	ctl_server_run_streams(s, now);
+	ck_assert(streams_quiet(s));
+	/* A second one, gone while idle. */
+	fd2 = ask(s, now, &calls, "NFQT/1 stream\n");
+	ctl_server_run(s, now, handler, &calls);
+	ctl_server_run_streams(s, now);
+	close(fd2);
+	ctl_server_run_streams(s, now);
+	ck_assert_int_eq(stream.freed, 1);
+	/* The end: the last lines, the end mark, hung up on. */
+	stream.pending = 2;
+	ctl_server_end_streams(s, 1000);
+	ck_assert(!drain(fd, got, sizeof(got), &len));
+	ck_assert_str_eq(got, "NFQT/1 OK\nevent 0\nevent 1\nevent 2\n"
+			      "event 3\nevent 4\n.\n");
+	ck_assert_int_eq(stream.freed, 2);
+	close(fd);
+	ctl_server_close(s);
+}
+END_TEST
+
 static Suite *ctl_suite(void)
 {
 	Suite *s = suite_create("ctl");
@@ -573,6 +667,7 @@ static Suite *ctl_suite(void)
 	tcase_add_test(io, trickled_request_times_out);
 	tcase_add_test(io, slow_reader_is_cut_short);
 	tcase_add_test(io, one_chunk_a_turn);
+	tcase_add_test(io, stream_waits_for_kicks);
 	suite_add_tcase(s, io);
 	return s;
 }
