@@ -125,11 +125,11 @@ static bool tcp_track(struct engine *e, struct flow *f, const struct pkt *p,
 		}
 		break;
 	case TCP_V_CLOSE:
-		flow_table_remove(&e->table, f);
+		engine_remove(e, f, FEND_CLOSED);
 		e->st.flows_closed++;
 		return false;
 	case TCP_V_REOPEN:
-		flow_table_remove(&e->table, f);
+		engine_remove(e, f, FEND_REOPENED);
 		e->st.flows_reopened++;
 		*reopen = true;
 		return false;
@@ -168,6 +168,29 @@ static void sctp_track(struct engine *e, struct flow *f, const struct pkt *p,
 		flow_flags_set(f, FLOW_F_ASSURED);
 }
 
+/* A new flow of key k refused by limit r->reason: its FEV_REFUSED, if
+ * the sink wants it. Out of line: a refusal is rare, or a flood's. */
+static __attribute__((noinline)) void refused(struct engine *e,
+					      const struct flow_key *k,
+					      bool swapped,
+					      const struct engine_result *r)
+{
+	struct flow_event ev;
+
+	if (!(e->sink.types & FEV_MASK(FEV_REFUSED)))
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.key = *k;
+	ev.type = FEV_REFUSED;
+	ev.flags = swapped ? FLOW_F_ORIG_HI : 0;
+	ev.drop = (uint8_t)r->reason;
+	ev.limit = r->limit;
+	ev.count = r->count;
+	ev.time_ms = ev.last_ms = e->now_ms;
+	e->sink.emit(e->sink.arg, &ev);
+	e->st.events_emitted++;
+}
+
 /* Make the flow for a packet that opens one, if the tracker and the
  * policy let it; NULL if not, with r saying why. */
 static struct flow *new_flow(struct engine *e, const struct flow_key *k,
@@ -197,14 +220,23 @@ static struct flow *new_flow(struct engine *e, const struct flow_key *k,
 		r->reason = DROP_CHAIN;
 		r->limit = FLOW_CHAIN_MAX;
 		r->count = FLOW_CHAIN_MAX;
+		if (e->sink.types)
+			refused(e, k, swapped, r);
 		return NULL;
 	}
 	f = policy_open(e, k, hash, swapped, midstream, t, p, r);
-	if (!f)
+	if (!f) {
+		if (e->sink.types && r->reason != DROP_NONE)
+			refused(e, k, swapped, r);
 		return NULL;
+	}
 	/* The engine's own, out of the group's lock. */
-	if (e->accounting)
-		memset(engine_flow_acct(e, f), 0, sizeof(struct flow_acct));
+	if (e->accounting) {
+		struct flow_acct *a = engine_flow_acct(e, f);
+
+		memset(a, 0, sizeof(*a));
+		a->start_ms = a->active_ms = e->now_ms;
+	}
 	if (t->kind == PROTO_TCP)
 		*engine_flow_tcp(e, f) = tcp;
 	return f;
@@ -380,12 +412,30 @@ fast_decide(struct engine *e, struct flow *f, const struct pkt *p,
 		flow_table_touch(&e->table, f, policy_list_of(f), e->now);
 }
 
+/* The end of track() with a sink: the new flow's FEV_NEW, or a known
+ * one's FEV_UPDATE if the packet changed it. Out of line. */
+static __attribute__((noinline)) void
+track_events(struct engine *e, const struct flow *f, bool created,
+	     uint8_t old_state, uint8_t old_flags)
+{
+	uint32_t types = e->sink.types;
+
+	if (created) {
+		if (types & FEV_MASK(FEV_NEW))
+			engine_emit(e, f, FEV_NEW);
+	} else if ((types & FEV_MASK(FEV_UPDATE)) &&
+		   engine_flow_changed(f, old_state, old_flags)) {
+		engine_emit(e, f, FEV_UPDATE);
+	}
+}
+
 static void track(struct engine *e, const struct pkt *p,
 		  struct engine_result *r)
 {
 	enum flow_dir dir = FLOW_DIR_ORIGINAL;
 	bool swapped = r->swapped, reopen = false, created = false,
 	     refresh = true;
+	uint8_t old_state = 0, old_flags = 0; /* for FEV_UPDATE */
 	const struct flow_key *k = &r->key;
 	uint64_t hash = r->hash;
 	struct flow *f;
@@ -414,12 +464,14 @@ static void track(struct engine *e, const struct pkt *p,
 	}
 	f = flow_table_lookup(&e->table, k, hash, e->now);
 	if (f) {
+		old_state = f->state;
+		old_flags = f->flags;
 		dir = flow_dir_of(f, swapped);
 		if ((f->flags & FLOW_F_FAST) && fast_seen(e, f, p, dir)) {
 			/* Over in the kernel: this SYN opens the next
 			 * connection, counted and limited as new (its
 			 * elements are forgotten before its admission). */
-			flow_table_remove(&e->table, f);
+			engine_remove(e, f, FEND_REOPENED);
 			e->st.flows_reopened++;
 			f = new_flow(e, k, hash, swapped, p, r);
 			if (!f)
@@ -462,8 +514,8 @@ static void track(struct engine *e, const struct pkt *p,
 		}
 		if (created && r->invalid) {
 			/* The kernel keeps no flow whose first packet is
-			 * invalid, and neither do we. */
-			flow_table_remove(&e->table, f);
+			 * invalid, and neither do we: nor tell of it. */
+			engine_remove(e, f, ENGINE_END_SILENT);
 			return;
 		}
 		break;
@@ -471,7 +523,7 @@ static void track(struct engine *e, const struct pkt *p,
 		refresh = false;
 		sctp_track(e, f, p, dir, created, r, &refresh);
 		if (created && r->invalid) {
-			flow_table_remove(&e->table, f);
+			engine_remove(e, f, ENGINE_END_SILENT);
 			return;
 		}
 		break;
@@ -503,6 +555,7 @@ static void track(struct engine *e, const struct pkt *p,
 
 		a->packets[dir]++;
 		a->bytes[dir] += p->ip_len;
+		a->tcp_flags |= p->tcp_flags;
 	}
 	/* Only a refresh moves a flow between lists: its state, class and
 	 * assurance change on no other packet. But for the fast path's. */
@@ -512,6 +565,10 @@ static void track(struct engine *e, const struct pkt *p,
 		flow_table_touch(&e->table, f, policy_list_of(f), e->now);
 	if (created)
 		e->st.flows_created++;
+	/* The events' one test, on the engine's line the packet path reads
+	 * anyway: no sink, nothing more. */
+	if (e->sink.types)
+		track_events(e, f, created, old_state, old_flags);
 }
 
 /*
