@@ -200,6 +200,9 @@ struct engine {
 	/* The fast path is on, or fast flows remain from when it was: the
 	 * packet path's one test of it (engine_fastpath_set(), the tick). */
 	bool fast_live;
+	/* Neither fast_live nor a sink wanting events: the packet path's
+	 * one test of both (track()), kept by enginelife.c. */
+	bool plain;
 	uint32_t timeouts[TMO_COUNT]; /* configured, by timeout class */
 	uint32_t list_timeout[TABLE_LISTS]; /* in effect, by age list;
 					     * UINT32_MAX on the fast ones */
@@ -430,9 +433,10 @@ bool engine_flush_step(struct engine *e, struct flow_cursor *cur,
 
 /*
  * Where e's flow events go (flowevent.h): s's copy, or none (s NULL or
- * its types 0). With none, the packet path tests one word per new flow,
- * per freed flow and per packet of a flow that exists (the UPDATE
- * check), and builds nothing. Between batches. O(1).
+ * its types 0). With none, the packet path tests one word per freed
+ * flow and per refused one, nothing per packet (track()'s test of
+ * e->plain was the fast path's), and builds nothing. Between batches.
+ * O(1).
  */
 void engine_set_event_sink(struct engine *e, const struct flow_event_sink *s);
 

@@ -168,21 +168,23 @@ static void sctp_track(struct engine *e, struct flow *f, const struct pkt *p,
 		flow_flags_set(f, FLOW_F_ASSURED);
 }
 
-/* A new flow of key k refused by limit r->reason: its FEV_REFUSED, if
- * the sink wants it. Out of line: a refusal is rare, or a flood's. */
+/* A dropped packet (or one shadow mode would drop): if a limit refused
+ * its new flow, the FEV_REFUSED, if the sink wants it. Out of line: a
+ * refusal is rare, or a flood's. */
 static __attribute__((noinline)) void refused(struct engine *e,
-					      const struct flow_key *k,
-					      bool swapped,
 					      const struct engine_result *r)
 {
 	struct flow_event ev;
 
-	if (!(e->sink.types & FEV_MASK(FEV_REFUSED)))
+	if (!(e->sink.types & FEV_MASK(FEV_REFUSED)) ||
+	    r->pkt.kind != PKT_FLOW || r->reason == DROP_NONE ||
+	    r->reason == DROP_MALFORMED || r->reason == DROP_INVALID ||
+	    r->reason == DROP_FRAGMENT)
 		return;
 	memset(&ev, 0, sizeof(ev));
-	ev.key = *k;
+	ev.key = r->key;
 	ev.type = FEV_REFUSED;
-	ev.flags = swapped ? FLOW_F_ORIG_HI : 0;
+	ev.flags = r->swapped ? FLOW_F_ORIG_HI : 0;
 	ev.drop = (uint8_t)r->reason;
 	ev.limit = r->limit;
 	ev.count = r->count;
@@ -220,16 +222,11 @@ static struct flow *new_flow(struct engine *e, const struct flow_key *k,
 		r->reason = DROP_CHAIN;
 		r->limit = FLOW_CHAIN_MAX;
 		r->count = FLOW_CHAIN_MAX;
-		if (e->sink.types)
-			refused(e, k, swapped, r);
 		return NULL;
 	}
 	f = policy_open(e, k, hash, swapped, midstream, t, p, r);
-	if (!f) {
-		if (e->sink.types && r->reason != DROP_NONE)
-			refused(e, k, swapped, r);
+	if (!f)
 		return NULL;
-	}
 	/* The engine's own, out of the group's lock. */
 	if (e->accounting) {
 		struct flow_acct *a = engine_flow_acct(e, f);
@@ -429,9 +426,19 @@ track_events(struct engine *e, const struct flow *f, bool created,
 	}
 }
 
-static void track(struct engine *e, const struct pkt *p,
-		  struct engine_result *r)
+/*
+ * A packet of a flow: find or open its flow and track it. Made twice
+ * (plain constant): plain, with neither the fast path nor events, the
+ * packet path with no trace of either; else, the fast path's end and
+ * the snapshot a FEV_UPDATE needs and the events. track() picks one by
+ * e->plain: the test that the fast path's was, so that events cost
+ * nothing per packet while nobody wants them.
+ */
+static inline __attribute__((always_inline)) void
+track_as(struct engine *e, const struct pkt *p, struct engine_result *r,
+	 const bool plain)
 {
+	const bool events = !plain && e->sink.types;
 	enum flow_dir dir = FLOW_DIR_ORIGINAL;
 	bool swapped = r->swapped, reopen = false, created = false,
 	     refresh = true;
@@ -464,8 +471,10 @@ static void track(struct engine *e, const struct pkt *p,
 	}
 	f = flow_table_lookup(&e->table, k, hash, e->now);
 	if (f) {
-		old_state = f->state;
-		old_flags = f->flags;
+		if (events) {
+			old_state = f->state;
+			old_flags = f->flags;
+		}
 		dir = flow_dir_of(f, swapped);
 		if ((f->flags & FLOW_F_FAST) && fast_seen(e, f, p, dir)) {
 			/* Over in the kernel: this SYN opens the next
@@ -559,16 +568,29 @@ static void track(struct engine *e, const struct pkt *p,
 	}
 	/* Only a refresh moves a flow between lists: its state, class and
 	 * assurance change on no other packet. But for the fast path's. */
-	if (e->fast_live)
+	if (!plain && e->fast_live)
 		fast_decide(e, f, p, r, refresh);
 	else if (refresh)
 		flow_table_touch(&e->table, f, policy_list_of(f), e->now);
 	if (created)
 		e->st.flows_created++;
-	/* The events' one test, on the engine's line the packet path reads
-	 * anyway: no sink, nothing more. */
-	if (e->sink.types)
+	if (events)
 		track_events(e, f, created, old_state, old_flags);
+}
+
+static __attribute__((noinline)) void
+track_busy(struct engine *e, const struct pkt *p, struct engine_result *r)
+{
+	track_as(e, p, r, false);
+}
+
+static void track(struct engine *e, const struct pkt *p,
+		  struct engine_result *r)
+{
+	if (e->plain)
+		track_as(e, p, r, true);
+	else
+		track_busy(e, p, r);
 }
 
 /*
@@ -749,6 +771,8 @@ static void decide(struct engine *e, struct engine_result *r)
 			track(e, p, r);
 		break;
 	}
+	if (r->verdict == VERDICT_DROP && e->sink.types)
+		refused(e, r);
 	if (r->verdict == VERDICT_DROP && !e->enforce) {
 		/* Shadow mode: every decision as with enforce = yes, so
 		 * that the counts say what it would drop; and accept. */

@@ -213,12 +213,20 @@ void engine_configure(struct engine *e, const struct engine_params *p)
 	}
 }
 
+/* The packet path's one test (track()): after fast_live or the sink
+ * changed. */
+static void plain(struct engine *e)
+{
+	e->plain = !e->fast_live && !e->sink.types;
+}
+
 void engine_set_event_sink(struct engine *e, const struct flow_event_sink *s)
 {
 	if (!s || !s->types)
 		memset(&e->sink, 0, sizeof(e->sink));
 	else
 		e->sink = *s;
+	plain(e);
 }
 
 void engine_emit(struct engine *e, const struct flow *f, enum flow_event_type t)
@@ -334,6 +342,7 @@ int engine_init_member(struct engine *e, const struct engine_params *p,
 	e->pol = &g->pol;
 	e->now_ms = now_ms;
 	e->batch_min_flows = 65536;
+	e->plain = true;
 	e->now = (uint32_t)(now_ms / 1000);
 	engine_configure(e, p);
 	if (flow_table_init(&e->table, p->max_flows, p->buckets, TABLE_LISTS,
@@ -500,6 +509,7 @@ void engine_fastpath_set(struct engine *e,
 	e->fast.udp_after = udp_after;
 	e->fast.settle_left = FAST_SETTLE_PER_TICK;
 	e->fast_live = e->fast.on || engine_fast_flows(e);
+	plain(e);
 }
 
 uint32_t engine_fast_flows(const struct engine *e)
@@ -837,6 +847,7 @@ uint32_t engine_tick(struct engine *e)
 		n += fast_check(e);
 	engine_fastpath_sync(e);
 	e->fast_live = e->fast.on || engine_fast_flows(e);
+	plain(e);
 	e->fast.settle_left = FAST_SETTLE_PER_TICK;
 	/* This engine's own memory, out of the lock: committing megabytes
 	 * takes a while, and other queues' new flows need not wait for it.
