@@ -409,21 +409,15 @@ fast_decide(struct engine *e, struct flow *f, const struct pkt *p,
 		flow_table_touch(&e->table, f, policy_list_of(f), e->now);
 }
 
-/* The end of track() with a sink: the new flow's FEV_NEW, or a known
- * one's FEV_UPDATE if the packet changed it. Out of line. */
+/* The end of track() with a sink, for a new flow or a changed one: its
+ * FEV_NEW or FEV_UPDATE, if wanted. Out of line. */
 static __attribute__((noinline)) void
-track_events(struct engine *e, const struct flow *f, bool created,
-	     uint8_t old_state, uint8_t old_flags)
+track_events(struct engine *e, const struct flow *f, bool created)
 {
-	uint32_t types = e->sink.types;
+	enum flow_event_type t = created ? FEV_NEW : FEV_UPDATE;
 
-	if (created) {
-		if (types & FEV_MASK(FEV_NEW))
-			engine_emit(e, f, FEV_NEW);
-	} else if ((types & FEV_MASK(FEV_UPDATE)) &&
-		   engine_flow_changed(f, old_state, old_flags)) {
-		engine_emit(e, f, FEV_UPDATE);
-	}
+	if (e->sink.types & FEV_MASK(t))
+		engine_emit(e, f, t);
 }
 
 /*
@@ -574,8 +568,8 @@ track_as(struct engine *e, const struct pkt *p, struct engine_result *r,
 		flow_table_touch(&e->table, f, policy_list_of(f), e->now);
 	if (created)
 		e->st.flows_created++;
-	if (events)
-		track_events(e, f, created, old_state, old_flags);
+	if (events && (created || engine_flow_changed(f, old_state, old_flags)))
+		track_events(e, f, created);
 }
 
 static __attribute__((noinline)) void
