@@ -421,18 +421,18 @@ track_events(struct engine *e, const struct flow *f, bool created)
 }
 
 /*
- * A packet of a flow: find or open its flow and track it. Made twice
- * (plain constant): plain, with neither the fast path nor events, the
- * packet path with no trace of either; else, the fast path's end and
- * the snapshot a FEV_UPDATE needs and the events. track() picks one by
- * e->plain: the test that the fast path's was, so that events cost
- * nothing per packet while nobody wants them.
+ * A packet of a flow: find or open its flow and track it. Made three
+ * times (plain and events constant): plain, with neither the fast path
+ * nor events, the packet path with no trace of either; with the fast
+ * path's end; and, out of line, with the snapshot a FEV_UPDATE needs and
+ * the events at the end as well. track() picks one: e->plain, the test
+ * that the fast path's was, so that events cost nothing per packet while
+ * nobody wants them.
  */
 static inline __attribute__((always_inline)) void
 track_as(struct engine *e, const struct pkt *p, struct engine_result *r,
-	 const bool plain)
+	 const bool plain, const bool events)
 {
-	const bool events = !plain && e->sink.types;
 	enum flow_dir dir = FLOW_DIR_ORIGINAL;
 	bool swapped = r->swapped, reopen = false, created = false,
 	     refresh = true;
@@ -573,18 +573,20 @@ track_as(struct engine *e, const struct pkt *p, struct engine_result *r,
 }
 
 static __attribute__((noinline)) void
-track_busy(struct engine *e, const struct pkt *p, struct engine_result *r)
+track_events_on(struct engine *e, const struct pkt *p, struct engine_result *r)
 {
-	track_as(e, p, r, false);
+	track_as(e, p, r, false, true);
 }
 
 static void track(struct engine *e, const struct pkt *p,
 		  struct engine_result *r)
 {
 	if (e->plain)
-		track_as(e, p, r, true);
+		track_as(e, p, r, true, false);
+	else if (!e->sink.types)
+		track_as(e, p, r, false, false);
 	else
-		track_busy(e, p, r);
+		track_events_on(e, p, r);
 }
 
 /*
