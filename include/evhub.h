@@ -45,7 +45,9 @@ struct evhub_feed {
 	struct flow_event ring[EVHUB_RING];
 };
 
-/* A consumer, in the main thread. */
+/* A consumer, in the main thread. Its deliver() and lost() may remove
+ * it (evhub_remove(), e.g. a subscriber gone): it gets nothing more of
+ * that drain. They must not add or remove another. */
 struct evhub_consumer {
 	/* n events, in the order their worker emitted them (one worker's
 	 * at a time). */

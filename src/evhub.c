@@ -120,20 +120,35 @@ bool evhub_feed_wake(struct evhub_feed *f)
 	return true;
 }
 
-/* n events to each consumer, in runs of the types it wants. O(n x
- * consumers). */
+/* Is c still one of h's consumers? O(consumers). */
+static bool listed(const struct evhub *h, const struct evhub_consumer *c)
+{
+	for (const struct evhub_consumer *p = h->consumers; p; p = p->next)
+		if (p == c)
+			return true;
+	return false;
+}
+
+/* n events to each consumer, in runs of the types it wants; one that
+ * removed itself meanwhile gets no more. O(n x consumers). */
 static void hand(struct evhub *h, const struct flow_event *ev, unsigned n)
 {
-	for (struct evhub_consumer *c = h->consumers; c; c = c->next) {
+	struct evhub_consumer *next;
+
+	for (struct evhub_consumer *c = h->consumers; c; c = next) {
 		unsigned i = 0;
 
+		next = c->next;
 		while (i < n) {
 			unsigned j = i;
 
 			while (j < n && (c->types & FEV_MASK(ev[j].type)))
 				j++;
-			if (j > i)
+			if (j > i) {
 				c->deliver(c->arg, ev + i, j - i);
+				if (!listed(h, c))
+					break;
+			}
 			i = j + 1;
 		}
 	}
@@ -158,9 +173,13 @@ uint64_t evhub_drain(struct evhub *h, struct evhub_feed *f)
 
 		f->lost_seen = lost;
 		h->lost += n;
-		for (struct evhub_consumer *c = h->consumers; c; c = c->next)
+		struct evhub_consumer *next;
+
+		for (struct evhub_consumer *c = h->consumers; c; c = next) {
+			next = c->next;
 			if (c->lost)
 				c->lost(c->arg, n);
+		}
 	}
 	while (head != tail) {
 		unsigned at = head % EVHUB_RING, n = tail - head;

@@ -417,6 +417,52 @@ START_TEST(hub_filters_and_counts_losses)
 }
 END_TEST
 
+/* A consumer that leaves from its deliver() (a subscriber gone) gets no
+ * more; the others get all. */
+static struct evhub leave_hub;
+
+struct leaver {
+	struct evhub_consumer c;
+	unsigned n, calls;
+};
+
+static void deliver_and_leave(void *arg, const struct flow_event *ev,
+			      unsigned n)
+{
+	struct leaver *l = arg;
+
+	(void)ev;
+	l->n += n;
+	l->calls++;
+	evhub_remove(&leave_hub, &l->c);
+}
+
+START_TEST(hub_consumer_leaves_in_deliver)
+{
+	struct seen b = { 0 };
+	struct leaver l = { { deliver_and_leave, NULL, &l, FEV_MASK(FEV_NEW), 0,
+			      NULL },
+			    0,
+			    0 };
+	struct evhub_consumer cb = { deliver, NULL, &b, ~0u, 0, NULL };
+	struct flow_event ev[3] = { { .type = FEV_NEW },
+				    { .type = FEV_DESTROY },
+				    { .type = FEV_NEW } };
+
+	evhub_init(&leave_hub, 0, 0);
+	evhub_add(&leave_hub, &cb);
+	evhub_add(&leave_hub, &l.c); /* first in the list */
+	evhub_deliver(&leave_hub, ev, 3);
+	ck_assert_uint_eq(l.calls, 1);
+	ck_assert_uint_eq(l.n, 1);
+	ck_assert_ptr_eq(leave_hub.consumers, &cb);
+	ck_assert_uint_eq(b.n, 3);
+	evhub_deliver(&leave_hub, ev, 3);
+	ck_assert_uint_eq(b.n, 6);
+	ck_assert_uint_eq(l.calls, 1);
+}
+END_TEST
+
 /* ACTIVE goes to the workers only with a timeout, the shortest. */
 START_TEST(hub_active_timeout)
 {
@@ -475,6 +521,7 @@ static Suite *flowevent_suite(void)
 	tcase_add_test(tc, active_with_counters);
 	tcase_add_test(tc, hub_filters_and_counts_losses);
 	tcase_add_test(tc, hub_active_timeout);
+	tcase_add_test(tc, hub_consumer_leaves_in_deliver);
 	tcase_add_test(tc, names);
 	suite_add_tcase(s, tc);
 	tcase_add_checked_fixture(full, setup_full, teardown);
