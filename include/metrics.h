@@ -40,6 +40,7 @@ struct metrics_input {
 	uint64_t reloads, reload_errors;
 	uint64_t log_suppressed, log_lost;
 	uint64_t already_marked; /* the loop guard's (verdict_mode) */
+	uint64_t events_lost; /* flow events, to the workers' full rings */
 };
 
 /*
