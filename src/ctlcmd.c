@@ -23,6 +23,7 @@
 #include "daemon.h"
 #include "engine.h"
 #include "dump.h"
+#include "evsub.h"
 #include "metrics.h"
 #include "prefix.h"
 #include "reload.h"
@@ -506,16 +507,51 @@ static void version_reply(struct daemon *d, const struct ctl_request *req,
 	ctl_reply_printf(rep, "version %s\n", VERSION);
 }
 
+/* "events [types=...] [json] [timestamp] [filters]": the connection
+ * subscribes, and its reply is the stream of events (evsub.h), for as
+ * long as it stays. */
+static void events_reply(struct daemon *d, const struct ctl_request *req,
+			 struct ctl_reply *rep)
+{
+	const struct evhub_consumer *c;
+	const char *why;
+	struct evsub *s;
+	unsigned n = 0;
+	int at;
+
+	for (c = d->evhub.consumers; c; c = c->next)
+		n += evsub_is(c);
+	if (n >= EVSUB_MAX) {
+		ctl_reply_error(rep, "too many event subscribers (%d at once)",
+				EVSUB_MAX);
+		return;
+	}
+	s = evsub_new(&d->evhub, req->argc - 1, req->argv + 1, &why, &at);
+	if (!s) {
+		if (at < 0)
+			ctl_reply_error(rep, "%s", why);
+		else
+			ctl_reply_error(rep, "%s: %s", req->argv[at + 1], why);
+		return;
+	}
+	evsub_start(s);
+	rep->more = evsub_more;
+	rep->more_state = s;
+	rep->more_free = evsub_free;
+	rep->stream = true;
+}
+
 typedef void (*cmd_handler)(struct daemon *d, const struct ctl_request *req,
 			    struct ctl_reply *rep);
 
 /* The handler of each command of the table, by its id. */
 static const cmd_handler handlers[CMD_COUNT_] = {
-	[CMD_STATS] = stats_reply,   [CMD_METRICS] = metrics_reply,
-	[CMD_LIST] = list_reply,     [CMD_COUNT] = count_reply,
-	[CMD_GET] = get_reply,	     [CMD_FLUSH] = flush_reply,
-	[CMD_RELOAD] = reload_reply, [CMD_CONFIG] = config_reply,
-	[CMD_TOP] = top_reply,	     [CMD_VERSION] = version_reply,
+	[CMD_STATS] = stats_reply,     [CMD_METRICS] = metrics_reply,
+	[CMD_LIST] = list_reply,       [CMD_EVENTS] = events_reply,
+	[CMD_COUNT] = count_reply,     [CMD_GET] = get_reply,
+	[CMD_FLUSH] = flush_reply,     [CMD_RELOAD] = reload_reply,
+	[CMD_CONFIG] = config_reply,   [CMD_TOP] = top_reply,
+	[CMD_VERSION] = version_reply,
 };
 
 void ctlcmd_init(struct daemon *d, uint64_t now_ms)

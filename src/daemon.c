@@ -81,6 +81,11 @@ void daemon_cleanup(struct daemon *d)
 	daemon_stop(d);
 	http_close(d->http);
 	d->http = NULL;
+	/* The event subscribers hear what the stop told (every flow's
+	 * DESTROY, daemon_stop()), for a second at most, and the stream's
+	 * end. */
+	if (d->ctl)
+		ctl_server_end_streams(d->ctl, 1000);
 	ctl_server_close(d->ctl);
 	d->ctl = NULL;
 	workers_destroy(&d->workers);

@@ -154,7 +154,7 @@ static void on_log(struct daemon *d)
 	daemon_events_drain(d);
 }
 
-enum { EV_CTL = 1, EV_SIGNAL, EV_TIMER, EV_HTTP, EV_FAILED, EV_LOG };
+enum { EV_CTL = 1, EV_STREAM, EV_SIGNAL, EV_TIMER, EV_HTTP, EV_FAILED, EV_LOG };
 
 static int add_fd(int epfd, int fd, uint32_t tag)
 {
@@ -187,6 +187,7 @@ static int setup_loop(struct daemon *d)
 	    add_fd(d->epfd, d->sigfd, EV_SIGNAL) < 0 ||
 	    add_fd(d->epfd, d->timerfd, EV_TIMER) < 0 ||
 	    add_fd(d->epfd, ctl_server_fd(d->ctl), EV_CTL) < 0 ||
+	    add_fd(d->epfd, ctl_server_stream_fd(d->ctl), EV_STREAM) < 0 ||
 	    add_fd(d->epfd, d->workers.failed_fd, EV_FAILED) < 0 ||
 	    add_fd(d->epfd, d->workers.log_fd, EV_LOG) < 0)
 		return -1;
@@ -215,6 +216,11 @@ static int run(struct daemon *d)
 					       ctlcmd_request, d);
 				resume_workers(d);
 				break;
+			case EV_STREAM:
+				/* The event subscribers take their lines:
+				 * the workers go on meanwhile. */
+				ctl_server_run_streams(d->ctl, mono_ms());
+				break;
 			case EV_FAILED:
 				return -1; /* the worker said why */
 			case EV_SIGNAL:
@@ -233,6 +239,10 @@ static int run(struct daemon *d)
 				break;
 			}
 		}
+		/* Events came (a drain on the workers' wake-up or the
+		 * tick, a flush): the idle subscribers have lines to take.
+		 * O(control clients). */
+		ctl_server_kick(d->ctl);
 		/* A client's timeout fell due, or libmicrohttpd left work
 		 * that its descriptor will not announce again. */
 		if (d->http && http_timeout(d->http) == 0) {
