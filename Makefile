@@ -118,7 +118,7 @@ CORE_HDRS  := timeout params fastpath
 # configuration and its translation to parameters, logging, reports,
 # control protocol, listings, replay, metrics, threads, state marks.
 SUPPORT    := conf params mutex log report droplog ctl dump replay metrics \
-              pause mark
+              pause mark ipfix export
 CORE_OBJS  := $(CORE:%=src/%.o) $(SUPPORT:%=src/%.o)
 DAEMON_OBJS := src/nfqtrackd.o src/daemon.o src/worker.o src/ctlcmd.o \
                src/reload.o src/replaycli.o src/cmdtab.o src/queue.o \
