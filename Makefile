@@ -191,7 +191,7 @@ src/nfqtrackd: $(DAEMON_OBJS) $(LIB)
 src/nfqtrackctl: $(CTL_OBJS) $(LIB)
 	$(call say,LD,$@)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^
 
-tests/bin/check_%: tests/unit/check_%.c tests/unit/testutil.h tests/unit/enginetest.h $(LIB) src/.cflags
+tests/bin/check_%: tests/unit/check_%.c tests/unit/testutil.h tests/unit/enginetest.h tests/unit/ipfixdec.h $(LIB) src/.cflags
 	@mkdir -p tests/bin
 	$(call say,CC,$@)$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -Itests/unit $(LDFLAGS) \
 		-DCORPUS_DIR='"$(CORPUS)"' -o $@ $< $(LIB) $(LIBS_CHECK) -lpcap

@@ -24,7 +24,8 @@ struct collector {
 	int fd; /* -1: not made yet, or failed */
 	uint32_t seq; /* data records of this session before the next */
 	uint64_t template_due_ms; /* 0: at the next flush */
-	bool failing; /* its last send failed: logged once */
+	bool failing; /* its socket could not be made: logged once */
+	uint64_t logged_ms; /* when a loss was last logged */
 	struct export_stats st;
 };
 
@@ -84,6 +85,7 @@ static int coll_open(struct collector *c)
 		return -1;
 	}
 	c->fd = fd;
+	c->failing = false;
 	return 0;
 }
 
