@@ -160,7 +160,7 @@ FUZZ_CC    ?= clang
 FUZZ_CFLAGS := -std=gnu11 $(WARN) -g -O1 -fno-omit-frame-pointer \
               -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_DIR   := tests/fuzz/build
-FUZZ_NAMES := packets conf ctl pcap
+FUZZ_NAMES := packets conf ctl pcap ipfix
 FUZZ_BINS  := $(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz_%)
 FUZZ_LIB   := $(FUZZ_DIR)/libnfqtrack.a
 FUZZ_SECONDS ?= 60

@@ -165,12 +165,13 @@ int ipfix_record_from_event(struct ipfix_record *r, const struct flow_event *ev,
 				IPFIX_END_ACTIVE :
 				ipfix_end_reason((enum flow_end)ev->end,
 						 k->proto, ev->state);
-	r->end_ms = (uint64_t)((int64_t)ev->last_ms + wall_offset_ms);
+	/* Unsigned: modulo 2^64, never a signed overflow, whatever the
+	 * clock says. */
+	r->end_ms = ev->last_ms + (uint64_t)wall_offset_ms;
 	r->has_acct = ev->has_acct;
 	if (ev->has_acct) {
 		r->tcp_flags = ev->tcp_flags;
-		r->start_ms =
-			(uint64_t)((int64_t)ev->start_ms + wall_offset_ms);
+		r->start_ms = ev->start_ms + (uint64_t)wall_offset_ms;
 		r->packets = delta(ev->packets[0], ev->sent_packets[0]);
 		r->bytes = delta(ev->bytes[0], ev->sent_bytes[0]);
 		r->rev_packets = delta(ev->packets[1], ev->sent_packets[1]);
