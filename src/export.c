@@ -273,8 +273,10 @@ static void coll_flush(struct exporter *x, struct collector *c, uint64_t now_ms)
 	} while (i < x->count);
 }
 
-void export_flush(struct exporter *x, uint64_t now_ms)
+void export_flush(struct exporter *x, uint64_t now_ms, bool all)
 {
+	if (!all && x->count < EXPORT_BATCH)
+		return;
 	for (unsigned i = 0; i < x->ncoll; i++)
 		coll_flush(x, &x->coll[i], now_ms);
 	x->head = (x->head + x->count) % EXPORT_QUEUE;
@@ -291,7 +293,7 @@ static void deliver(void *arg, const struct flow_event *ev, unsigned n)
 		struct ipfix_record *r;
 
 		if (x->count == EXPORT_QUEUE)
-			export_flush(x, mono_now_ms());
+			export_flush(x, mono_now_ms(), true);
 		r = &x->queue[(x->head + x->count) % EXPORT_QUEUE];
 		if (ipfix_record_from_event(r, &ev[i], x->wall_offset_ms) == 0)
 			x->count++;
@@ -304,7 +306,7 @@ void export_stop(struct exporter *x, uint64_t now_ms)
 
 	x->stopping = true;
 	x->stop_deadline_ms = mono_now_ms() + EXPORT_STOP_MS;
-	export_flush(x, now_ms);
+	export_flush(x, now_ms, true);
 	export_get_stats(x, &s);
 	if (x->ncoll)
 		log_msg(LOG_NOTICE,

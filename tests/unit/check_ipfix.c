@@ -421,7 +421,10 @@ START_TEST(exporter_loopback)
 		ev[i].packets[0] = i;
 	}
 	con->deliver(con->arg, ev, ARRAY_SIZE(ev));
-	export_flush(x, 1000);
+	/* Between ticks, fewer than EXPORT_BATCH wait. */
+	export_flush(x, 1000, false);
+	ck_assert_uint_eq(drain(fd, &d, &got, &tsets), 0);
+	export_flush(x, 1000, true);
 	msgs = drain(fd, &d, &got, &tsets);
 	ck_assert_uint_eq(got.n, 40);
 	ck_assert_uint_eq(tsets, 1);
@@ -437,10 +440,10 @@ START_TEST(exporter_loopback)
 	ck_assert_uint_eq(st.lost, 0);
 
 	/* Nothing queued, templates not due: nothing sent. */
-	export_flush(x, 2000);
+	export_flush(x, 2000, true);
 	ck_assert_uint_eq(drain(fd, &d, &got, &tsets), 0);
 	/* Due after ipfix_template_interval (60 s): a template message. */
-	export_flush(x, 1000 + 60000);
+	export_flush(x, 1000 + 60000, true);
 	ck_assert_uint_eq(drain(fd, &d, &got, &tsets), 1);
 	ck_assert_uint_eq(tsets, 2);
 	ck_assert_uint_eq(d.seq, 40);
@@ -452,7 +455,7 @@ START_TEST(exporter_loopback)
 		drain(fd, &d, &got, &tsets);
 	}
 	ck_assert_uint_ge(got.n, EXPORT_QUEUE); /* sent before the flush */
-	export_flush(x, 61000);
+	export_flush(x, 61000, true);
 	drain(fd, &d, &got, &tsets);
 	ck_assert_uint_eq(got.n, (EXPORT_QUEUE + 100 + 19) / 20 * 20);
 	export_get_stats(x, &st);
@@ -464,7 +467,7 @@ START_TEST(exporter_loopback)
 	close(fd);
 	for (int i = 0; i < 3; i++) {
 		con->deliver(con->arg, ev, 1);
-		export_flush(x, 62000);
+		export_flush(x, 62000, true);
 	}
 	export_get_stats(x, &st);
 	ck_assert_uint_ge(st.lost, 1);
@@ -488,7 +491,7 @@ START_TEST(exporter_reload)
 	fd1 = collector(&c, &p1);
 	x = export_new(&c, 0, 0);
 	export_consumer(x)->deliver(x, &ev, 1);
-	export_flush(x, 0);
+	export_flush(x, 0, true);
 	ck_assert_uint_eq(drain(fd1, &d, &got, &t1), 1);
 
 	/* A second collector: it gets templates at once, the first keeps
@@ -501,7 +504,7 @@ START_TEST(exporter_reload)
 			  FEV_MASK(FEV_DESTROY) | FEV_MASK(FEV_ACTIVE));
 	ck_assert_uint_eq(export_consumer(x)->active_timeout, 30);
 	export_consumer(x)->deliver(x, &ev, 1);
-	export_flush(x, 10);
+	export_flush(x, 10, true);
 	ck_assert_uint_eq(drain(fd1, &d, &got, &t1), 1);
 	ck_assert_uint_eq(t1, 1);
 	ck_assert_uint_eq(d.seq, 1);
