@@ -140,10 +140,12 @@ ALL_OBJS   := $(CORE_OBJS) $(DAEMON_OBJS) $(CTL_OBJS)
 DEB_BUILD  := gcc libc6-dev make pkg-config libmnl-dev libnetfilter-queue-dev \
               libnfnetlink-dev check libpcap-dev libmicrohttpd-dev libsystemd-dev \
               libcap-ng-dev libnftables-dev
+# nfdump (nfcapd) and pmacct (nfacctd): the IPFIX collectors of
+# tests/integ/33-ipfix.sh.
 DEB_TEST   := iptables iproute2 iputils-ping rsyslog procps clang-format python3 \
               man-db groff-base tcpreplay conntrack curl python3-prometheus-client \
               python3-scapy nftables \
-              systemd valgrind clang libclang-rt-14-dev
+              systemd valgrind clang libclang-rt-14-dev nfdump pmacct
 # The real software of make bench's web and bulk rows (tests/bench/run.sh
 # runs its own instances, in its namespaces, and stops them).
 DEB_BENCH  := nginx wrk iperf3

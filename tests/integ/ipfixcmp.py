@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
 """The flows of `nfqtrackctl -o json list`, of `nfdump -o raw` and of
-nfacctd's CSV (print plugin) as one table each, to compare (32-ipfix.sh).
+nfacctd's CSV (print plugin) as one table each, to compare (33-ipfix.sh).
 
   ipfixcmp.py list A.json [B.json...]   the flows, a later listing's
                                         counts over an earlier one's
