@@ -129,6 +129,9 @@ void export_configure(struct exporter *x, const struct conf *c, uint64_t now_ms)
 {
 	struct collector old[CONF_IPFIX_MAX];
 	unsigned nold = x->ncoll;
+	/* Templates and sequence numbers belong to an observation domain:
+	 * a new one starts both afresh at every collector kept. */
+	bool new_domain = c->ipfix_observation_domain != x->domain;
 
 	(void)now_ms; /* new collectors get templates at their first flush */
 	memcpy(old, x->coll, sizeof(old));
@@ -156,6 +159,10 @@ void export_configure(struct exporter *x, const struct conf *c, uint64_t now_ms)
 				old[j].fd = -1; /* moved */
 				old[j].addr_len = 0;
 				kept = true;
+				if (new_domain) {
+					n->seq = 0;
+					n->template_due_ms = 0;
+				}
 				break;
 			}
 		}

@@ -512,14 +512,26 @@ START_TEST(exporter_reload)
 	ck_assert_uint_eq(t2, 1);
 	ck_assert_uint_eq(d.seq, 0);
 
+	/* A new observation domain: templates and sequence afresh. */
+	c.ipfix_observation_domain = 9;
+	export_configure(x, &c, 15);
+	export_consumer(x)->deliver(x, &ev, 1);
+	export_flush(x, 15, true);
+	t1 = 0;
+	ck_assert_uint_eq(drain(fd1, &d, &got, &t1), 1);
+	ck_assert_uint_eq(t1, 1);
+	ck_assert_uint_eq(d.seq, 0);
+	ck_assert_uint_eq(d.domain, 9);
+	ck_assert_uint_eq(drain(fd2, &d, &got, &t2), 1);
+
 	/* The first goes: its counts stay in the totals. */
 	strcpy(c.ipfix_collector[0], c.ipfix_collector[1]);
 	c.nipfix = 1;
 	export_configure(x, &c, 20);
 	export_get_stats(x, &st);
 	ck_assert_uint_eq(st.collectors, 1);
-	ck_assert_uint_eq(st.records, 3);
-	ck_assert_uint_eq(st.templates, 2);
+	ck_assert_uint_eq(st.records, 5);
+	ck_assert_uint_eq(st.templates, 4);
 	export_free(x);
 	close(fd1);
 	close(fd2);
