@@ -159,4 +159,21 @@ else
 	fail "nfacctd and nfqtrackctl list differ:"
 	cat "$T/diff2"
 fi
+
+# Without accounting: a record per flow all the same, with no counters.
+mkdir -p "$T/nf2"
+ip netns exec "$NS_A" nfcapd -b "$V4_A" -p 4739 -B 8000000 -t 3600 \
+	-w "$T/nf2" >"$T/nfcapd2.log" 2>&1 &
+NFCAPD=$!
+PIDS+=("$NFCAPD")
+write_conf "$T/nfqtrack2.conf" <<<"ipfix_collector = $V4_A:4739"
+start_daemon "$T/nfqtrack2.conf" || { fail "daemon start"; done_testing; }
+check "accounting = no: ICMP answered" quiet ip netns exec "$NS_C" ping -q -c 2 -i 0.2 -W 1 "$V4_S"
+stop_daemon TERM
+sleep 0.5
+stop_pid "$NFCAPD"
+nfdump -R "$T/nf2" -o raw >"$T/nfdump2.raw" 2>/dev/null
+python3 "$TOP/tests/integ/ipfixcmp.py" nfdump "$T/nfdump2.raw" >"$T/theirs2"
+expect "accounting = no: the flow, no counters, forced end at stop" \
+	"$(cat "$T/theirs2")" "icmp $V4_C 0 $V4_S 8.0 0 0 0 0 reasons=4"
 done_testing
