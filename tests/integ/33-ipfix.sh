@@ -24,6 +24,13 @@ for t in nfcapd nfdump nfacctd; do
 done
 
 setup_net || { fail "network setup"; done_testing; }
+# The kernel counts the same packets at the client's end (as in
+# 06-list.sh): the traffic sent, by a tracker that is not ours.
+for ipt in iptables ip6tables; do
+	ip netns exec "$NS_C" $ipt -A OUTPUT -m conntrack --ctstate NEW,ESTABLISHED,RELATED -j ACCEPT
+	ip netns exec "$NS_C" $ipt -A INPUT -m conntrack --ctstate NEW,ESTABLISHED,RELATED -j ACCEPT
+done
+ip netns exec "$NS_C" sysctl -qw net.netfilter.nf_conntrack_acct=1
 # The collectors' namespace, reached from the server over a link of its
 # own, outside the queue.
 V4_A=10.232.0.1
@@ -81,6 +88,7 @@ expect "UDP answered" "$r" "udp sent=4 recv=4"
 check "ICMP: 3 echo requests answered" quiet ip netns exec "$NS_C" ping -q -c 3 -i 0.2 -W 1 "$V4_S"
 check "ICMPv6: 2 echo requests answered" quiet ip netns exec "$NS_C" ping -6 -q -c 2 -i 0.2 -W 1 "$V6_S"
 "$NFQTRACKCTL" -s "$CTL" -o json list >"$T/list1.json"
+ip netns exec "$NS_C" conntrack -L >"$T/kernel" 2>/dev/null
 expect "flows in the table" "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$T/list1.json")" 9
 
 # ICMP out now (forced end); UDP and the closed TCP expire (3 s) while
@@ -125,6 +133,14 @@ stop_pid "$NFCAPD"
 nfdump -R "$T/nf" -o raw >"$T/nfdump.raw" 2>"$T/nfdump.err"
 expect "nfdump reads what nfcapd stored" "$?" 0
 python3 "$TOP/tests/integ/ipfixcmp.py" list "$T/list1.json" "$T/list2.json" >"$T/ours"
+python3 "$TOP/tests/integ/ipfixcmp.py" list "$T/list1.json" >"$T/ours1"
+python3 "$TOP/tests/integ/ipfixcmp.py" conntrack "$T/kernel" >"$T/kernel.n"
+if diff "$T/kernel.n" "$T/ours1" >"$T/diff0"; then
+	ok "nfqtrackctl list counted the traffic as the kernel's conntrack at the client did ($(wc -l <"$T/ours1") flows)"
+else
+	fail "nfqtrackctl list and the client's conntrack -L differ:"
+	cat "$T/diff0"
+fi
 python3 "$TOP/tests/integ/ipfixcmp.py" nfdump "$T/nfdump.raw" >"$T/theirs"
 echo "# nfqtrackctl list:" && sed 's/^/#   /' "$T/ours"
 echo "# nfdump:" && sed 's/^/#   /' "$T/theirs"

@@ -11,6 +11,8 @@ nfacctd's CSV (print plugin) as one table each, to compare (33-ipfix.sh).
                                         reasons seen
   ipfixcmp.py nfacctd CSV               likewise; nfacctd reads no reverse
                                         element: the original direction
+  ipfixcmp.py conntrack FILE            `conntrack -L` with nf_conntrack_acct:
+                                        the kernel's count of the traffic
 
 Each prints "proto src sport dst dport ipkt ibyt opkt obyt" lines, sorted;
 nfdump's add " reasons=R,R" (flowEndReason values, in order seen), and
@@ -87,6 +89,29 @@ def from_nfacctd(path):
         print(" ".join(k), *flows[k])
 
 
+def from_conntrack(path):
+    flows = {}
+    with open(path) as f:
+        for line in f:
+            w = line.split()
+            if len(w) < 3:
+                continue
+            proto = PROTO.get(w[1], w[1])
+            # Each key once per direction: the first is the original's.
+            orig, reply = {}, {}
+            for k, v in (x.split("=", 1) for x in w if "=" in x):
+                (reply if k in orig else orig).setdefault(k, v)
+            if proto in ("icmp", "icmp6"):
+                sport, dport = "0", "%s.%s" % (orig["type"], orig["code"])
+            else:
+                sport, dport = orig.get("sport", "0"), orig.get("dport", "0")
+            key = (proto, orig["src"], sport, orig["dst"], dport)
+            flows[key] = (orig["packets"], orig["bytes"], reply["packets"],
+                          reply["bytes"])
+    for k in sorted(flows):
+        print(" ".join(k), *flows[k])
+
+
 def main():
     what, args = sys.argv[1], sys.argv[2:]
     if what == "list":
@@ -95,6 +120,8 @@ def main():
         from_nfdump(args[0])
     elif what == "nfacctd":
         from_nfacctd(args[0])
+    elif what == "conntrack":
+        from_conntrack(args[0])
     else:
         sys.exit(__doc__)
 
