@@ -8,8 +8,10 @@
 # (expired: idle timeout), ICMP and ICMPv6 (flushed: forced end). The
 # flows nfdump reads back (nfdump -o raw; the records of a flow summed)
 # must be those of `nfqtrackctl list`, with the same packet and byte
-# counts both ways, and ping's packets exactly what ping sent; nfacctd,
-# which reads no RFC 5103 reverse element, the original direction's.
+# counts both ways, which are what the kernel's conntrack counted at the
+# client's end (the traffic sent), and ping's exactly what ping sent;
+# nfacctd, which reads no RFC 5103 reverse element, the original
+# direction's. Without accounting, the records carry no counters.
 # Templates are resent on schedule; a reload with a bad collector
 # address fails with its file and line and changes nothing; one that
 # adds a collector nobody listens on counts its lost records and leaves
