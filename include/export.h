@@ -89,7 +89,7 @@ struct evhub_consumer *export_consumer(struct exporter *x);
 void export_flush(struct exporter *x, uint64_t now_ms, bool all);
 
 /* The last flush, at stop: may wait for a socket, EXPORT_STOP_MS at most.
- * Logs what was sent and lost. */
+ * Logs what was sent and lost. Once: a second call does nothing. */
 void export_stop(struct exporter *x, uint64_t now_ms);
 
 void export_get_stats(const struct exporter *x, struct export_stats *s);

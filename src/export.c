@@ -210,6 +210,7 @@ static void coll_send(struct exporter *x, struct collector *c,
 		      bool templates)
 {
 	ssize_t n = -1;
+	int err;
 
 	c->seq += records; /* sent or not: the collector sees the gap */
 	if (c->fd >= 0) {
@@ -225,22 +226,22 @@ static void coll_send(struct exporter *x, struct collector *c,
 		c->st.records += records;
 		c->st.messages++;
 		c->st.templates += templates;
-		if (c->failing)
-			log_msg(LOG_NOTICE,
-				"ipfix: collector %s: sending again", c->text);
-		c->failing = false;
 		return;
 	}
+	err = n < 0 ? errno : EMSGSIZE;
 	c->st.lost += records;
-	if (!c->failing)
-		log_msg(LOG_WARNING,
-			"ipfix: collector %s: %s: records lost (counted in "
-			"nfqtrack_ipfix_records_lost_total)",
-			c->text, n < 0 ? strerror(errno) : "short send");
-	c->failing = true;
 	/* Refused: it may come back without our templates. */
-	if (n < 0 && errno == ECONNREFUSED)
+	if (err == ECONNREFUSED)
 		c->template_due_ms = 0;
+	/* A line a minute at most: a dead collector refuses every other
+	 * datagram (each ICMP error fails the next send). */
+	if (c->logged_ms && mono_now_ms() - c->logged_ms < 60000)
+		return;
+	c->logged_ms = mono_now_ms();
+	log_msg(LOG_WARNING,
+		"ipfix: collector %s: %s: %" PRIu64 " records lost so far "
+		"(nfqtrack_ipfix_records_lost_total)",
+		c->text, strerror(err), c->st.lost);
 }
 
 /* The queue to collector c, in as many messages as it takes. */
@@ -311,6 +312,8 @@ void export_stop(struct exporter *x, uint64_t now_ms)
 {
 	struct export_stats s;
 
+	if (x->stopping)
+		return; /* once: daemon_stop() may come again */
 	x->stopping = true;
 	x->stop_deadline_ms = mono_now_ms() + EXPORT_STOP_MS;
 	export_flush(x, now_ms, true);
