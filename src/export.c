@@ -239,8 +239,8 @@ static void coll_send(struct exporter *x, struct collector *c,
 		return;
 	c->logged_ms = mono_now_ms();
 	log_msg(LOG_WARNING,
-		"ipfix: collector %s: %s: %" PRIu64 " records lost so far "
-		"(nfqtrack_ipfix_records_lost_total)",
+		"ipfix: collector %s: send: %s; %" PRIu64 " records lost "
+		"so far (nfqtrack_ipfix_records_lost_total)",
 		c->text, strerror(err), c->st.lost);
 }
 

@@ -125,7 +125,7 @@ check "metrics: nfqtrack_ipfix_records_total" grep -q "^nfqtrack_ipfix_records_t
 
 stop_daemon TERM
 expect "SIGTERM: exit status 0" "$DAEMON_RC" 0
-check "stop line: records sent" grep -qE "ipfix: [0-9]+ records sent in [0-9]+ messages, [0-9]+ lost" "$SYSLOG"
+check "stop line: records sent" wait_syslog "ipfix: [0-9]+ records sent in [0-9]+ messages, [0-9]+ lost"
 sleep 0.5
 kill -INT "$NFACCTD"
 wait "$NFACCTD"
