@@ -133,7 +133,6 @@ void export_configure(struct exporter *x, const struct conf *c, uint64_t now_ms)
 	 * a new one starts both afresh at every collector kept. */
 	bool new_domain = c->ipfix_observation_domain != x->domain;
 
-	(void)now_ms; /* new collectors get templates at their first flush */
 	memcpy(old, x->coll, sizeof(old));
 	x->template_ms = c->ipfix_template_interval * 1000u;
 	x->domain = c->ipfix_observation_domain;
@@ -163,6 +162,11 @@ void export_configure(struct exporter *x, const struct conf *c, uint64_t now_ms)
 					n->seq = 0;
 					n->template_due_ms = 0;
 				}
+				/* A shorter interval applies now. */
+				if (n->template_due_ms >
+				    now_ms + x->template_ms)
+					n->template_due_ms =
+						now_ms + x->template_ms;
 				break;
 			}
 		}

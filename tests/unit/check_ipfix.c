@@ -524,6 +524,15 @@ START_TEST(exporter_reload)
 	ck_assert_uint_eq(d.domain, 9);
 	ck_assert_uint_eq(drain(fd2, &d, &got, &t2), 1);
 
+	/* A shorter template interval applies at once. */
+	c.ipfix_template_interval = 1;
+	export_configure(x, &c, 16);
+	export_flush(x, 1015, true);
+	ck_assert_uint_eq(drain(fd1, &d, &got, &t1), 0);
+	export_flush(x, 1016, true);
+	ck_assert_uint_eq(drain(fd1, &d, &got, &t1), 1);
+	ck_assert_uint_eq(t1, 2);
+
 	/* The first goes: its counts stay in the totals. */
 	strcpy(c.ipfix_collector[0], c.ipfix_collector[1]);
 	c.nipfix = 1;
@@ -531,7 +540,7 @@ START_TEST(exporter_reload)
 	export_get_stats(x, &st);
 	ck_assert_uint_eq(st.collectors, 1);
 	ck_assert_uint_eq(st.records, 5);
-	ck_assert_uint_eq(st.templates, 4);
+	ck_assert_uint_eq(st.templates, 6);
 	export_free(x);
 	close(fd1);
 	close(fd2);
