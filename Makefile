@@ -112,13 +112,13 @@ endif
 # fastpath.h for its types (the engine reaches the kernel through
 # callbacks; src/fastpath.c is the daemon's).
 CORE       := hash slab prefix flow source pkt tcp sctp defrag proto policy \
-              engine enginelife group
+              engine enginelife group flowevent
 CORE_HDRS  := timeout params fastpath
 # What the daemon, the CLI, the tests and the fuzzers link beside it: the
 # configuration and its translation to parameters, logging, reports,
 # control protocol, listings, replay, metrics, threads, state marks.
 SUPPORT    := conf params mutex log report droplog ctl dump replay metrics \
-              pause mark ipfix export
+              pause mark evhub ipfix export
 CORE_OBJS  := $(CORE:%=src/%.o) $(SUPPORT:%=src/%.o)
 DAEMON_OBJS := src/nfqtrackd.o src/daemon.o src/worker.o src/ctlcmd.o \
                src/reload.o src/replaycli.o src/cmdtab.o src/queue.o \

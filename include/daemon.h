@@ -18,6 +18,7 @@
 
 #include "conf.h"
 #include "droplog.h"
+#include "evhub.h"
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
@@ -51,6 +52,10 @@ struct daemon {
 	 * each reads the file, pauses the queues and writes log lines. */
 	struct ratelimit reload_rate;
 	uint64_t status_ms, status_dropped; /* the last status line's */
+	/* Flow events: the consumers (nfqtrackctl events, the exporter)
+	 * register here (evhub_add()), in the main thread. */
+	struct evhub evhub;
+	bool events_ended; /* the FEND_STOPPED DESTROYs went out */
 };
 
 /* Everything the counters table (metrics.h) reads, gathered. */
@@ -81,6 +86,16 @@ void daemon_cleanup(struct daemon *d);
 
 /* CLOCK_MONOTONIC in milliseconds: a vDSO call, no system call. */
 uint64_t mono_ms(void);
+
+/* Hand what every worker's ring holds to the hub's consumers. Main
+ * thread; the workers may run. O(events). */
+void daemon_events_drain(struct daemon *d);
+
+/* Workers paused or stopped: drain their rings, then point their
+ * engines' sinks at the hub itself, so that what the main thread does to
+ * the tables (a flush, the stop's DESTROYs) loses no event to a full
+ * ring. Each worker points its own back at its next turn. O(queues). */
+void daemon_events_direct(struct daemon *d);
 
 /* Flows in every table. Main thread, workers paused or stopped. */
 uint32_t daemon_flows(const struct daemon *d);

@@ -30,6 +30,7 @@
 
 #include "fastpath.h"
 #include "flow.h"
+#include "flowevent.h"
 #include "group.h"
 #include "policy.h"
 #include "params.h"
@@ -147,6 +148,7 @@ struct engine_stats {
 	uint64_t fastpath_ended; /* found in none: reclaimed */
 	uint64_t fastpath_forgotten; /* removed from the sets by the daemon */
 	uint64_t fastpath_errors; /* queries or removals that failed */
+	uint64_t events_emitted; /* flow events handed to the sink */
 };
 
 /*
@@ -198,6 +200,9 @@ struct engine {
 	/* The fast path is on, or fast flows remain from when it was: the
 	 * packet path's one test of it (engine_fastpath_set(), the tick). */
 	bool fast_live;
+	/* Neither fast_live nor a sink wanting events: the packet path's
+	 * one test of both (track()), kept by enginelife.c. */
+	bool plain;
 	uint32_t timeouts[TMO_COUNT]; /* configured, by timeout class */
 	uint32_t list_timeout[TABLE_LISTS]; /* in effect, by age list;
 					     * UINT32_MAX on the fast ones */
@@ -222,6 +227,15 @@ struct engine {
 	bool accounting;
 	struct slab acct[2];
 	struct engine_fastpath fast;
+	/* Flow events (flowevent.h): types 0 while nobody wants any, the
+	 * packet path's one test per flow change. */
+	struct flow_event_sink sink;
+	/* Why the flow being removed goes (enum flow_end), set by the
+	 * remove sites for on_release()'s DESTROY; FEND_NONE: expired.
+	 * ENGINE_END_SILENT: a flow that never had its NEW. */
+	uint8_t end, end_evict;
+	/* engine_tick()'s FEV_ACTIVE walk: where it stopped. */
+	struct flow_cursor active_cur;
 	struct engine_stats st;
 	struct group own; /* a lone engine's group of one */
 };
@@ -261,6 +275,8 @@ struct engine_input {
 	unsigned int flags; /* PKT_F_* */
 };
 
+#define ENGINE_END_SILENT FEND_COUNT
+
 /* The counters of flow f, or NULL when accounting is off. */
 static inline struct flow_acct *engine_flow_acct(const struct engine *e,
 						 const struct flow *f)
@@ -271,6 +287,27 @@ static inline struct flow_acct *engine_flow_acct(const struct engine *e,
 		return NULL;
 	ref = flow_ref(&e->table, f);
 	return slab_ptr(&e->acct[ref >> 31], FLOW_REF_INDEX(ref));
+}
+
+/* Remove flow f, its FEV_DESTROY saying end (on_release()'s). */
+static inline void engine_remove(struct engine *e, struct flow *f, unsigned end)
+{
+	e->end = (uint8_t)end;
+	flow_table_remove(&e->table, f);
+	e->end = FEND_NONE;
+}
+
+/* Did flow f change, for a FEV_UPDATE, since its state byte and flags
+ * were old_state and old_flags? The state byte of the protocols that
+ * keep one there (TCP 6, SCTP 132: UDP counts packets in it), SEEN_REPLY
+ * and ASSURED. */
+static inline bool engine_flow_changed(const struct flow *f, uint8_t old_state,
+				       uint8_t old_flags)
+{
+	bool stateful = f->proto == 6 || f->proto == 132;
+
+	return (stateful && f->state != old_state) ||
+	       ((f->flags ^ old_flags) & (FLOW_F_SEEN_REPLY | FLOW_F_ASSURED));
 }
 
 /* The TCP state of TCP flow f. */
@@ -393,6 +430,28 @@ bool engine_flush_step(struct engine *e, struct flow_cursor *cur,
 		       uint32_t max_buckets,
 		       bool (*pred)(const struct flow *f, void *arg), void *arg,
 		       uint32_t *removed);
+
+/*
+ * Where e's flow events go (flowevent.h): s's copy, or none (s NULL or
+ * its types 0). With none, the packet path tests one word per freed
+ * flow and per refused one, nothing per packet (track()'s test of
+ * e->plain was the fast path's), and builds nothing. Between batches.
+ * O(1).
+ */
+void engine_set_event_sink(struct engine *e, const struct flow_event_sink *s);
+
+/*
+ * A FEV_DESTROY with reason end for every flow in e's table, through the
+ * sink, the flows left as they are: the daemon's last word at stop
+ * (FEND_STOPPED), workers stopped, with a sink that loses nothing
+ * (evhub_direct_sink()). O(buckets + flows).
+ */
+void engine_events_all(struct engine *e, enum flow_end end);
+
+/* The event of type t about flow f into e's sink (the sink wants t). Out
+ * of line: the packet path's callers test the sink's types first. */
+void engine_emit(struct engine *e, const struct flow *f,
+		 enum flow_event_type t);
 
 /* Seconds flow f has left to live, 0 if expired; for a fast flow, until
  * the kernel is next asked about it. */

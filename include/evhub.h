@@ -38,10 +38,16 @@ struct evhub_feed {
 	uint64_t lost; /* worker: events the ring had no room for */
 	atomic_uint_fast64_t lost_pub;
 	uint64_t lost_seen; /* main */
+	/* worker: the head and losses at its last wake-up of the main
+	 * thread (evhub_feed_wake()) */
+	unsigned woke_head;
+	uint64_t lost_woke;
 	struct flow_event ring[EVHUB_RING];
 };
 
-/* A consumer, in the main thread. */
+/* A consumer, in the main thread. Its deliver() and lost() may remove
+ * it (evhub_remove(), e.g. a subscriber gone): it gets nothing more of
+ * that drain. They must not add or remove another. */
 struct evhub_consumer {
 	/* n events, in the order their worker emitted them (one worker's
 	 * at a time). */
@@ -88,6 +94,11 @@ void evhub_feed_init(struct evhub_feed *f);
 void evhub_feed_sink(struct evhub_feed *f, const struct evhub *h,
 		     struct engine *e);
 
+/* The worker, after a batch or tick: should it wake the main thread
+ * (workers.log_fd)? True when the ring is a quarter full or lost events,
+ * once until the main thread drains. O(1), no system call. */
+bool evhub_feed_wake(struct evhub_feed *f);
+
 /* The main thread: hand what feed f holds to the consumers. Returns
  * the events delivered. */
 uint64_t evhub_drain(struct evhub *h, struct evhub_feed *f);
@@ -96,5 +107,11 @@ uint64_t evhub_drain(struct evhub *h, struct evhub_feed *f);
  * ev to the consumers at once. For what the main thread makes itself: a
  * flush's DESTROYs, the FEND_STOPPED ones at stop. */
 void evhub_deliver(struct evhub *h, const struct flow_event *ev, unsigned n);
+
+/* The main thread, workers parked: point e's sink straight at the hub
+ * (evhub_deliver()), for a flush or engine_events_all(), so that no
+ * event is lost to a full ring. Drain e's feed first, to keep the order;
+ * the worker's next evhub_feed_sink() points it back. */
+void evhub_direct_sink(struct evhub *h, struct engine *e);
 
 #endif

@@ -163,6 +163,12 @@ struct flow_acct {
 	 * both directions' elements (fastpath.h), the daemon already in its
 	 * own; taken off both at the read. */
 	uint32_t admit_packets, admit_bytes;
+	/* For flow events (flowevent.h): the first packet (engine ms), the
+	 * TCP flags seen either way, and what FEV_ACTIVE events carried. */
+	uint8_t tcp_flags;
+	uint64_t start_ms;
+	uint64_t active_ms; /* its last FEV_ACTIVE */
+	uint64_t sent_packets[2], sent_bytes[2];
 };
 
 #define FLOW_LISTS_MAX 128

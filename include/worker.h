@@ -32,6 +32,7 @@
 #include "mutex.h"
 #include "hash.h"
 #include "mark.h"
+#include "evhub.h"
 #include "pause.h"
 #include "queue.h"
 
@@ -68,6 +69,9 @@ struct worker {
 	uint64_t tick_ms;
 	int cpu; /* pinned to; -1: not */
 	struct droplog_feed feed; /* its drop log, for the main thread */
+	/* Its engine's flow events, for the main thread's hub: allocated
+	 * (some 1.2 MiB, its pages committed as the ring fills). */
+	struct evhub_feed *evfeed;
 };
 
 struct workers {
@@ -86,6 +90,9 @@ struct workers {
 	/* eventfd: a worker has drop lines or events for the main thread */
 	int log_fd;
 	uint64_t start_ms; /* the engines' clock starts here (mono_ms) */
+	/* The hub whose consumers' wishes each worker reads before each
+	 * batch and tick (evhub_feed_sink()); NULL: no events. */
+	const struct evhub *hub;
 };
 
 /* Nothing made: every descriptor -1, so workers_destroy() may run. */

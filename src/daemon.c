@@ -25,6 +25,7 @@ void daemon_init(struct daemon *d)
 {
 	memset(d, 0, sizeof(*d));
 	workers_init(&d->workers);
+	evhub_init(&d->evhub, 0, 0);
 	d->epfd = d->sigfd = d->timerfd = -1;
 }
 
@@ -44,7 +45,35 @@ void daemon_stop(struct daemon *d)
 	for (unsigned i = 0; d->droplog_made && i < ws->n; i++)
 		droplog_drain(&d->droplog, ws->feeds[i],
 			      group_engine(&ws->group, i));
+	/* Every flow still in the tables ends here, for the exporter: a
+	 * restart loses no record. Straight to the hub, as a million flows
+	 * would not fit a ring; before the consumers close. */
+	if (ws->group_made && !d->events_ended) {
+		daemon_events_direct(d);
+		for (unsigned i = 0; i < ws->n; i++)
+			engine_events_all(group_engine(&ws->group, i),
+					  FEND_STOPPED);
+		d->events_ended = true;
+	}
 	workers_close_queues(ws);
+}
+
+void daemon_events_drain(struct daemon *d)
+{
+	struct workers *ws = &d->workers;
+
+	for (unsigned i = 0; ws->w && i < ws->n; i++)
+		if (ws->w[i].evfeed)
+			evhub_drain(&d->evhub, ws->w[i].evfeed);
+}
+
+void daemon_events_direct(struct daemon *d)
+{
+	struct workers *ws = &d->workers;
+
+	daemon_events_drain(d);
+	for (unsigned i = 0; ws->group_made && i < ws->n; i++)
+		evhub_direct_sink(&d->evhub, group_engine(&ws->group, i));
 }
 
 void daemon_cleanup(struct daemon *d)
@@ -81,6 +110,7 @@ void daemon_counters(struct daemon *d, struct daemon_counters *c)
 		.log_suppressed = d->droplog.suppressed,
 		.log_lost = log_lost(),
 		.already_marked = workers_already_marked(ws),
+		.events_lost = d->evhub.lost,
 	};
 }
 

@@ -125,11 +125,11 @@ static bool tcp_track(struct engine *e, struct flow *f, const struct pkt *p,
 		}
 		break;
 	case TCP_V_CLOSE:
-		flow_table_remove(&e->table, f);
+		engine_remove(e, f, FEND_CLOSED);
 		e->st.flows_closed++;
 		return false;
 	case TCP_V_REOPEN:
-		flow_table_remove(&e->table, f);
+		engine_remove(e, f, FEND_REOPENED);
 		e->st.flows_reopened++;
 		*reopen = true;
 		return false;
@@ -168,6 +168,31 @@ static void sctp_track(struct engine *e, struct flow *f, const struct pkt *p,
 		flow_flags_set(f, FLOW_F_ASSURED);
 }
 
+/* A dropped packet (or one shadow mode would drop): if a limit refused
+ * its new flow, the FEV_REFUSED, if the sink wants it. Out of line: a
+ * refusal is rare, or a flood's. */
+static __attribute__((noinline)) void refused(struct engine *e,
+					      const struct engine_result *r)
+{
+	struct flow_event ev;
+
+	if (!(e->sink.types & FEV_MASK(FEV_REFUSED)) ||
+	    r->pkt.kind != PKT_FLOW || r->reason == DROP_NONE ||
+	    r->reason == DROP_MALFORMED || r->reason == DROP_INVALID ||
+	    r->reason == DROP_FRAGMENT)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.key = r->key;
+	ev.type = FEV_REFUSED;
+	ev.flags = r->swapped ? FLOW_F_ORIG_HI : 0;
+	ev.drop = (uint8_t)r->reason;
+	ev.limit = r->limit;
+	ev.count = r->count;
+	ev.time_ms = ev.last_ms = e->now_ms;
+	e->sink.emit(e->sink.arg, &ev);
+	e->st.events_emitted++;
+}
+
 /* Make the flow for a packet that opens one, if the tracker and the
  * policy let it; NULL if not, with r saying why. */
 static struct flow *new_flow(struct engine *e, const struct flow_key *k,
@@ -203,8 +228,12 @@ static struct flow *new_flow(struct engine *e, const struct flow_key *k,
 	if (!f)
 		return NULL;
 	/* The engine's own, out of the group's lock. */
-	if (e->accounting)
-		memset(engine_flow_acct(e, f), 0, sizeof(struct flow_acct));
+	if (e->accounting) {
+		struct flow_acct *a = engine_flow_acct(e, f);
+
+		memset(a, 0, sizeof(*a));
+		a->start_ms = a->active_ms = e->now_ms;
+	}
 	if (t->kind == PROTO_TCP)
 		*engine_flow_tcp(e, f) = tcp;
 	return f;
@@ -380,12 +409,34 @@ fast_decide(struct engine *e, struct flow *f, const struct pkt *p,
 		flow_table_touch(&e->table, f, policy_list_of(f), e->now);
 }
 
-static void track(struct engine *e, const struct pkt *p,
-		  struct engine_result *r)
+/* The end of track() with a sink, for a new flow or a changed one: its
+ * FEV_NEW or FEV_UPDATE, if wanted. Out of line. */
+static __attribute__((noinline)) void
+track_events(struct engine *e, const struct flow *f, bool created)
+{
+	enum flow_event_type t = created ? FEV_NEW : FEV_UPDATE;
+
+	if (e->sink.types & FEV_MASK(t))
+		engine_emit(e, f, t);
+}
+
+/*
+ * A packet of a flow: find or open its flow and track it. Made three
+ * times (plain and events constant): plain, with neither the fast path
+ * nor events, the packet path with no trace of either; with the fast
+ * path's end; and, out of line, with the snapshot a FEV_UPDATE needs and
+ * the events at the end as well. track() picks one: e->plain, the test
+ * that the fast path's was, so that events cost nothing per packet while
+ * nobody wants them.
+ */
+static inline __attribute__((always_inline)) void
+track_as(struct engine *e, const struct pkt *p, struct engine_result *r,
+	 const bool plain, const bool events)
 {
 	enum flow_dir dir = FLOW_DIR_ORIGINAL;
 	bool swapped = r->swapped, reopen = false, created = false,
 	     refresh = true;
+	uint8_t old_state = 0, old_flags = 0; /* for FEV_UPDATE */
 	const struct flow_key *k = &r->key;
 	uint64_t hash = r->hash;
 	struct flow *f;
@@ -414,12 +465,16 @@ static void track(struct engine *e, const struct pkt *p,
 	}
 	f = flow_table_lookup(&e->table, k, hash, e->now);
 	if (f) {
+		if (events) {
+			old_state = f->state;
+			old_flags = f->flags;
+		}
 		dir = flow_dir_of(f, swapped);
 		if ((f->flags & FLOW_F_FAST) && fast_seen(e, f, p, dir)) {
 			/* Over in the kernel: this SYN opens the next
 			 * connection, counted and limited as new (its
 			 * elements are forgotten before its admission). */
-			flow_table_remove(&e->table, f);
+			engine_remove(e, f, FEND_REOPENED);
 			e->st.flows_reopened++;
 			f = new_flow(e, k, hash, swapped, p, r);
 			if (!f)
@@ -462,8 +517,8 @@ static void track(struct engine *e, const struct pkt *p,
 		}
 		if (created && r->invalid) {
 			/* The kernel keeps no flow whose first packet is
-			 * invalid, and neither do we. */
-			flow_table_remove(&e->table, f);
+			 * invalid, and neither do we: nor tell of it. */
+			engine_remove(e, f, ENGINE_END_SILENT);
 			return;
 		}
 		break;
@@ -471,7 +526,7 @@ static void track(struct engine *e, const struct pkt *p,
 		refresh = false;
 		sctp_track(e, f, p, dir, created, r, &refresh);
 		if (created && r->invalid) {
-			flow_table_remove(&e->table, f);
+			engine_remove(e, f, ENGINE_END_SILENT);
 			return;
 		}
 		break;
@@ -503,15 +558,35 @@ static void track(struct engine *e, const struct pkt *p,
 
 		a->packets[dir]++;
 		a->bytes[dir] += p->ip_len;
+		a->tcp_flags |= p->tcp_flags;
 	}
 	/* Only a refresh moves a flow between lists: its state, class and
 	 * assurance change on no other packet. But for the fast path's. */
-	if (e->fast_live)
+	if (!plain && e->fast_live)
 		fast_decide(e, f, p, r, refresh);
 	else if (refresh)
 		flow_table_touch(&e->table, f, policy_list_of(f), e->now);
 	if (created)
 		e->st.flows_created++;
+	if (events && (created || engine_flow_changed(f, old_state, old_flags)))
+		track_events(e, f, created);
+}
+
+static __attribute__((noinline)) void
+track_events_on(struct engine *e, const struct pkt *p, struct engine_result *r)
+{
+	track_as(e, p, r, false, true);
+}
+
+static void track(struct engine *e, const struct pkt *p,
+		  struct engine_result *r)
+{
+	if (e->plain)
+		track_as(e, p, r, true, false);
+	else if (!e->sink.types)
+		track_as(e, p, r, false, false);
+	else
+		track_events_on(e, p, r);
 }
 
 /*
@@ -692,6 +767,8 @@ static void decide(struct engine *e, struct engine_result *r)
 			track(e, p, r);
 		break;
 	}
+	if (r->verdict == VERDICT_DROP && e->sink.types)
+		refused(e, r);
 	if (r->verdict == VERDICT_DROP && !e->enforce) {
 		/* Shadow mode: every decision as with enforce = yes, so
 		 * that the counts say what it would drop; and accept. */

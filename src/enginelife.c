@@ -213,6 +213,101 @@ void engine_configure(struct engine *e, const struct engine_params *p)
 	}
 }
 
+/* The packet path's one test (track()): after fast_live or the sink
+ * changed. */
+static void plain(struct engine *e)
+{
+	e->plain = !e->fast_live && !e->sink.types;
+}
+
+void engine_set_event_sink(struct engine *e, const struct flow_event_sink *s)
+{
+	if (!s || !s->types)
+		memset(&e->sink, 0, sizeof(e->sink));
+	else
+		e->sink = *s;
+	plain(e);
+}
+
+void engine_emit(struct engine *e, const struct flow *f, enum flow_event_type t)
+{
+	const struct flow_acct *a = engine_flow_acct(e, f);
+	struct flow_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	flow_key_get(f, &ev.key);
+	ev.type = (uint8_t)t;
+	ev.flags = f->flags;
+	ev.state = f->state;
+	if (t == FEV_DESTROY) {
+		ev.end = e->end != FEND_NONE ? e->end : FEND_EXPIRED;
+		ev.evict = e->end_evict;
+	} else {
+		ev.timeout = engine_flow_left(e, f);
+	}
+	ev.time_ms = e->now_ms;
+	ev.last_ms = (uint64_t)f->last_seen * 1000;
+	if (a) {
+		ev.has_acct = 1;
+		ev.tcp_flags = a->tcp_flags;
+		ev.start_ms = a->start_ms;
+		for (int d = 0; d < 2; d++) {
+			ev.packets[d] = a->packets[d];
+			ev.bytes[d] = a->bytes[d];
+			ev.sent_packets[d] = a->sent_packets[d];
+			ev.sent_bytes[d] = a->sent_bytes[d];
+		}
+	}
+	e->sink.emit(e->sink.arg, &ev);
+	e->st.events_emitted++;
+}
+
+static int destroy_one(const struct flow *f, void *arg)
+{
+	engine_emit(arg, f, FEV_DESTROY);
+	return 0;
+}
+
+void engine_events_all(struct engine *e, enum flow_end end)
+{
+	if (!(e->sink.types & FEV_MASK(FEV_DESTROY)))
+		return;
+	e->end = (uint8_t)end;
+	flow_table_walk(&e->table, destroy_one, e);
+	e->end = FEND_NONE;
+}
+
+/* A flow whose start, or last FEV_ACTIVE, is active_timeout ago or more
+ * (with accounting): its FEV_ACTIVE, and what it carried noted. */
+static void active_one(const struct flow *f, void *arg)
+{
+	struct engine *e = arg;
+	struct flow_acct *a = engine_flow_acct(e, f);
+	if (e->now_ms - a->active_ms < (uint64_t)e->sink.active_timeout * 1000)
+		return;
+	engine_emit(e, f, FEV_ACTIVE);
+	a->active_ms = e->now_ms;
+	for (int d = 0; d < 2; d++) {
+		a->sent_packets[d] = a->packets[d];
+		a->sent_bytes[d] = a->bytes[d];
+	}
+}
+
+/*
+ * The FEV_ACTIVE walk of one tick: ENGINE_ACTIVE_BUCKETS buckets on from
+ * where the last stopped, round the table again and again. So a flow's
+ * periodic record comes at most buckets / (ENGINE_ACTIVE_BUCKETS x 10)
+ * seconds late: 1.6 s for a million buckets. O(buckets walked + their
+ * flows), some 100 us.
+ */
+#define ENGINE_ACTIVE_BUCKETS 65536
+static void active_walk(struct engine *e)
+{
+	if (!flow_table_walk_step(&e->table, &e->active_cur,
+				  ENGINE_ACTIVE_BUCKETS, active_one, e))
+		memset(&e->active_cur, 0, sizeof(e->active_cur));
+}
+
 /* The flow table's word on every flow it frees, however it goes. */
 static void on_release(void *arg, const struct flow *f)
 {
@@ -224,6 +319,11 @@ static void on_release(void *arg, const struct flow *f)
 	policy_closed(e, f);
 	if (take)
 		engine_unlock(e);
+	/* Its DESTROY, with the reason its remover set (engine_remove()):
+	 * none is expiry, wherever it was found. */
+	if ((e->sink.types & FEV_MASK(FEV_DESTROY)) &&
+	    e->end != ENGINE_END_SILENT)
+		engine_emit(e, f, FEV_DESTROY);
 	/* Its elements go too, else its packets would pass the kernel
 	 * untracked, past every limit. */
 	if (f->flags & FLOW_F_FAST)
@@ -242,6 +342,7 @@ int engine_init_member(struct engine *e, const struct engine_params *p,
 	e->pol = &g->pol;
 	e->now_ms = now_ms;
 	e->batch_min_flows = 65536;
+	e->plain = true;
 	e->now = (uint32_t)(now_ms / 1000);
 	engine_configure(e, p);
 	if (flow_table_init(&e->table, p->max_flows, p->buckets, TABLE_LISTS,
@@ -408,6 +509,7 @@ void engine_fastpath_set(struct engine *e,
 	e->fast.udp_after = udp_after;
 	e->fast.settle_left = FAST_SETTLE_PER_TICK;
 	e->fast_live = e->fast.on || engine_fast_flows(e);
+	plain(e);
 }
 
 uint32_t engine_fast_flows(const struct engine *e)
@@ -467,6 +569,7 @@ bool engine_fastpath_found(struct engine *e, struct flow *f,
 	const struct fastpath_elem *best = fast_best(k);
 	struct flow_acct *a = engine_flow_acct(e, f);
 	uint32_t since = 0; /* seconds since its FIN or RST */
+	uint8_t old_state = f->state, old_flags = f->flags;
 	enum fast_kind kind;
 
 	if (a) {
@@ -594,6 +697,9 @@ bool engine_fastpath_found(struct engine *e, struct flow *f,
 			at = flow_table_at(&e->table, f->older)->last_seen;
 		f->last_seen = at;
 	}
+	if ((e->sink.types & FEV_MASK(FEV_UPDATE)) &&
+	    engine_flow_changed(f, old_state, old_flags))
+		engine_emit(e, f, FEV_UPDATE);
 	return false;
 }
 
@@ -732,11 +838,16 @@ uint32_t engine_tick(struct engine *e)
 	n += flow_table_migrate(&e->table, e->now, buckets);
 	policy_tick(e);
 	engine_unlock(e);
+	/* Out of the lock: the engine's own flows, read only by it. */
+	if ((e->sink.types & FEV_MASK(FEV_ACTIVE)) && e->sink.active_timeout &&
+	    e->accounting)
+		active_walk(e);
 	/* Out of the lock: a netlink round trip per batch of checks. */
 	if (engine_fast_flows(e))
 		n += fast_check(e);
 	engine_fastpath_sync(e);
 	e->fast_live = e->fast.on || engine_fast_flows(e);
+	plain(e);
 	e->fast.settle_left = FAST_SETTLE_PER_TICK;
 	/* This engine's own memory, out of the lock: committing megabytes
 	 * takes a while, and other queues' new flows need not wait for it.
@@ -754,8 +865,12 @@ bool engine_flush_step(struct engine *e, struct flow_cursor *cur,
 		       uint32_t *removed)
 {
 	uint32_t n = 0;
-	bool more = flow_table_remove_step(&e->table, cur, max_buckets, pred,
-					   arg, &n);
+	bool more;
+
+	e->end = FEND_FLUSHED;
+	more = flow_table_remove_step(&e->table, cur, max_buckets, pred, arg,
+				      &n);
+	e->end = FEND_NONE;
 
 	*removed += n;
 	e->st.flows_flushed += n;

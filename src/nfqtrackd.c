@@ -64,6 +64,15 @@ static void print_error(void *arg, const char *msg)
 	fprintf(stderr, "nfqtrackd: %s\n", msg);
 }
 
+/* The wall clock in milliseconds. */
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 /* The engines are the main thread's until resume(), and what the workers
  * had to say is written first, so that the counters read meanwhile
  * (log_suppressed) are up to date. */
@@ -75,6 +84,8 @@ static void pause_workers(struct daemon *d)
 	for (unsigned i = 0; i < ws->n; i++)
 		droplog_drain(&d->droplog, ws->feeds[i],
 			      group_engine(&ws->group, i));
+	/* A flush meanwhile tells its DESTROYs to the hub at once. */
+	daemon_events_direct(d);
 }
 
 static void resume_workers(struct daemon *d)
@@ -92,6 +103,7 @@ static void tick(struct daemon *d)
 
 	if (read(d->timerfd, &expirations, sizeof(expirations)) < 0)
 		return;
+	daemon_events_drain(d);
 	ctl_server_expire(d->ctl, now);
 	notify_tick(&d->notify, now);
 	droplog_feed_tick(&d->droplog, ws->feeds, &ws->group, now);
@@ -139,6 +151,7 @@ static void on_log(struct daemon *d)
 	for (unsigned i = 0; i < ws->n; i++)
 		droplog_drain(&d->droplog, ws->feeds[i],
 			      group_engine(&ws->group, i));
+	daemon_events_drain(d);
 }
 
 enum { EV_CTL = 1, EV_SIGNAL, EV_TIMER, EV_HTTP, EV_FAILED, EV_LOG };
@@ -517,6 +530,11 @@ static int make_workers(struct daemon *d)
 	}
 	droplog_init(&d->droplog, &d->conf, mono_ms());
 	d->droplog_made = true;
+	/* The events' times, engine milliseconds since start_ms, as wall
+	 * clock. */
+	d->evhub.wall_offset_ms =
+		(int64_t)wall_ms() - (int64_t)(mono_ms() - d->start_ms);
+	ws->hub = &d->evhub;
 	return 0;
 }
 

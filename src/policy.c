@@ -366,7 +366,9 @@ static void evict(struct engine *e, struct flow *f, enum evict_reason why,
 	r->ev.idle = e->now - f->last_seen;
 	e->st.flows_evicted++;
 	e->st.evicted[why]++;
-	flow_table_remove(&e->table, f);
+	e->end_evict = (uint8_t)why;
+	engine_remove(e, f, FEND_EVICTED);
+	e->end_evict = EVICT_NONE;
 }
 
 /*

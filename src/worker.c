@@ -180,6 +180,12 @@ int workers_setup(struct workers *ws, const struct conf *c, uint64_t start_ms)
 		w->cpu = -1;
 		ws->feeds[i] = &w->feed;
 		droplog_feed_init(&w->feed);
+		w->evfeed = malloc(sizeof(*w->evfeed));
+		if (!w->evfeed) {
+			log_msg(LOG_ERR, "out of memory");
+			return -1;
+		}
+		evhub_feed_init(w->evfeed);
 		w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		if (w->wake_fd < 0) {
 			log_msg(LOG_ERR, "eventfd: %s", strerror(errno));
@@ -333,6 +339,11 @@ static void *worker_run(void *arg)
 			woken = 0;
 		now = mono_ms();
 		engine_set_time(w->engine, now - ws->start_ms);
+		/* What the consumers want now, for this turn's batch and tick:
+		 * an atomic load and a copy (a pause may have pointed the
+		 * sink at the hub itself). */
+		if (ws->hub)
+			evhub_feed_sink(w->evfeed, ws->hub, w->engine);
 		if (pfd[0].revents &&
 		    queue_process(w->queue, BATCH_PACKETS, on_packets, w) < 0) {
 			log_msg(LOG_ERR, "receiving from queue %" PRIu32 ": %s",
@@ -343,7 +354,9 @@ static void *worker_run(void *arg)
 			engine_tick(w->engine);
 			w->tick_ms = now;
 		}
-		if (droplog_feed_publish(&w->feed, w->engine))
+		/* At most one wake-up a turn, never one per event. */
+		if (droplog_feed_publish(&w->feed, w->engine) |
+		    evhub_feed_wake(w->evfeed))
 			tell_main(ws->log_fd);
 	}
 	droplog_feed_publish(&w->feed, w->engine);
@@ -466,6 +479,8 @@ void workers_destroy(struct workers *ws)
 
 		fastpath_off(w);
 		w->engine = NULL;
+		free(w->evfeed);
+		w->evfeed = NULL;
 		if (w->wake_fd >= 0)
 			close(w->wake_fd);
 	}

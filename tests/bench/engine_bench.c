@@ -6,7 +6,7 @@
  * long one random access to DRAM takes on this machine, so that a lookup
  * can be read as a number of memory accesses.
  *
- *   engine_bench [-f FLOWS,...] [-l LOOKUPS] [-d MIB] [-c CHUNK]
+ *   engine_bench [-f FLOWS,...] [-l LOOKUPS] [-d MIB] [-c CHUNK] [-e] [-a]
  *
  *	-f  table sizes to measure (default 1000,1000000,10000000); the
  *	    table is made for exactly that many flows (max_flows), then
@@ -14,6 +14,10 @@
  *	-l  packets of established flows fed per size (default 4000000)
  *	-d  MiB of the DRAM pointer chase (default 1024; 0: skip it)
  *	-c  packets built per chunk (default 65536)
+ *	-e  flow events on: a consumer of every type on a hub (evhub.h), the
+ *	    engine's sink pointed at a worker's ring before each chunk and
+ *	    the ring drained after it (untimed, as the main thread does)
+ *	-a  accounting = yes
  *
  * Flows alternate TCP and UDP over IPv4, from up to 1024 client addresses
  * to one server. A TCP flow opens with a real handshake; its later
@@ -54,6 +58,37 @@
 
 #include "conf.h"
 #include "engine.h"
+#include "evhub.h"
+
+/* -e: the hub, its one consumer's count, the worker's ring. */
+static bool events_on, acct_on;
+static struct evhub hub;
+static struct evhub_feed *feed;
+static uint64_t events_seen;
+
+static void count_events(void *arg, const struct flow_event *ev, unsigned n)
+{
+	(void)arg;
+	(void)ev;
+	events_seen += n;
+}
+
+static struct evhub_consumer counter = { count_events,		NULL, NULL,
+					 (1u << FEV_TYPES) - 1, 60,   NULL };
+
+/* Before a chunk, as a worker before a batch. */
+static void events_before(struct engine *e)
+{
+	if (events_on)
+		evhub_feed_sink(feed, &hub, e);
+}
+
+/* After it, as the main thread on its wake-up. */
+static void events_after(void)
+{
+	if (events_on)
+		evhub_drain(&hub, feed);
+}
 
 /* The engine parameters of configuration c, in a static struct. */
 static const struct engine_params *params_of(const struct conf *c)
@@ -301,6 +336,7 @@ static void bench_engine(uint32_t nflows, uint64_t lookups, struct trace *t)
 		die("calloc");
 	conf_defaults(&c);
 	c.max_flows = nflows;
+	c.accounting = acct_on;
 	/* Leave half of what is free to the rest of the machine. */
 	if (mem_available() &&
 	    group_bytes(params_of(&c), 1) > mem_available() / 2) {
@@ -319,9 +355,11 @@ static void bench_engine(uint32_t nflows, uint64_t lookups, struct trace *t)
 		t->n = 0;
 		while (i < nflows && t->n + 3 <= t->cap)
 			add_open(t, i++);
+		events_before(e);
 		t0 = now_s();
 		feed_create(e, t);
 		tc += now_s() - t0;
+		events_after();
 		created += t->n;
 	}
 	rss1 = rss_bytes();
@@ -343,12 +381,14 @@ static void bench_engine(uint32_t nflows, uint64_t lookups, struct trace *t)
 
 			add_visit(t, i, visits[i]++);
 		}
+		events_before(e);
 		t0 = now_s();
 		if (batch)
 			feed_lookup_batch(e, t);
 		else
 			feed_lookup(e, t);
 		*(batch ? &tl_b : &tl) += now_s() - t0;
+		events_after();
 		*done += t->n;
 	}
 
@@ -357,7 +397,8 @@ static void bench_engine(uint32_t nflows, uint64_t lookups, struct trace *t)
 	       " lookup_pps=%.0f lookup_ns=%.1f batch_pps=%.0f batch_ns=%.1f"
 	       " rss_per_flow=%.1f"
 	       " engine_per_flow=%.1f table_per_flow=%.1f invalid=%" PRIu64
-	       " dropped=%" PRIu64 "\n",
+	       " dropped=%" PRIu64 " events=%" PRIu64 " events_lost=%" PRIu64
+	       "\n",
 	       nflows, created, tc > 0 ? (double)created / tc : 0.0, looked,
 	       tl > 0 ? (double)looked / tl : 0.0,
 	       looked ? tl * 1e9 / (double)looked : 0.0,
@@ -366,7 +407,7 @@ static void bench_engine(uint32_t nflows, uint64_t lookups, struct trace *t)
 	       (double)(rss1 - rss0) / nflows,
 	       (double)group_memory(engine_group(e)) / nflows,
 	       (double)flow_table_populated_bytes(&e->table) / nflows,
-	       invalid_count(e), e->st.dropped);
+	       invalid_count(e), e->st.dropped, events_seen, hub.lost);
 	engine_destroy(e);
 	free(e);
 	free(visits);
@@ -520,7 +561,7 @@ int main(int argc, char **argv)
 	char *list, *tok, *save;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "f:l:d:c:")) != -1) {
+	while ((opt = getopt(argc, argv, "f:l:d:c:ea")) != -1) {
 		switch (opt) {
 		case 'f':
 			flows = optarg;
@@ -534,11 +575,26 @@ int main(int argc, char **argv)
 		case 'c':
 			t.cap = (uint32_t)strtoul(optarg, NULL, 10);
 			break;
+		case 'e':
+			events_on = true;
+			break;
+		case 'a':
+			acct_on = true;
+			break;
 		default:
 			fprintf(stderr, "usage: engine_bench [-f FLOWS,...] "
-					"[-l LOOKUPS] [-d MIB] [-c CHUNK]\n");
+					"[-l LOOKUPS] [-d MIB] [-c CHUNK] "
+					"[-e] [-a]\n");
 			return 2;
 		}
+	}
+	if (events_on) {
+		feed = malloc(sizeof(*feed));
+		if (!feed)
+			die("malloc");
+		evhub_init(&hub, 0, 0);
+		evhub_feed_init(feed);
+		evhub_add(&hub, &counter);
 	}
 	if (t.cap < 3)
 		t.cap = 3;

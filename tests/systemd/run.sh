@@ -14,8 +14,10 @@
 #    the journal, the old limit kept); nfqtrackctl for a member of group
 #    nfqtrack and not for others; systemd-analyze security; the watchdog
 #    (SIGSTOP: restarted within WatchdogSec); systemctl stop; queues = 0-1
-#    with pin_threads = yes; a reboot (active at boot, bound before the
-#    network is up, traffic tracked).
+#    with pin_threads = yes; fastpath = yes (the daemon's nftables table
+#    made under the sandbox, connections carried, the table gone at stop);
+#    a reboot (active at boot, bound before the network is up, traffic
+#    tracked).
 # 2. From the Debian package (when the tree has debian/): a fresh
 #    container, the README's walkthrough with its make deb and apt install
 #    in place of make install, the same checks of the running unit, then
@@ -466,6 +468,41 @@ phase_source() {
 	check "source: queues 0 and 1 bound" [ "$n" = 2 ]
 	conf_set queues 0
 	conf_set pin_threads no
+
+	# The fast path under the unit's sandbox (CAP_NET_ADMIN and nothing
+	# more): the daemon makes its nftables table, the kernel carries the
+	# admitted connections, and the table goes at stop.
+	conf_set fastpath yes
+	a=$(bed date '+%Y-%m-%d %H:%M:%S')
+	bed systemctl restart nfqtrack
+	check "source: fastpath = yes: starts" wait_for 10 bed systemctl -q is-active nfqtrack
+	check "source: fastpath = yes: its table inet nfqtrack is there" \
+		sh -c "nsenter -t $BED_LEADER -n nft list table inet nfqtrack >'$OUT/fastpath-table.txt'"
+	bed journalctl -q -u nfqtrack --since "$a" -p err -o cat >"$OUT/fastpath-err.txt"
+	check "source: fastpath = yes: no error in the journal ($(head -n 1 "$OUT/fastpath-err.txt"))" \
+		[ ! -s "$OUT/fastpath-err.txt" ]
+	bed nfqtrackctl flush >/dev/null 2>&1
+	connect 2 4 >"$OUT/fastpath-connect.txt" &
+	pid=$!
+	sleep 2
+	bed nfqtrackctl list -p tcp >"$OUT/fastpath-list.txt" 2>&1
+	n=$(grep -c '\[FAST\]' "$OUT/fastpath-list.txt")
+	nsenter -t "$BED_LEADER" -n nft -n list set inet nfqtrack est4 >"$OUT/fastpath-est4.txt" 2>&1
+	b=$(grep -o "$CLIENT \. $SERVER \. 6 \. [0-9]* \. 443\|$SERVER \. $CLIENT \. 6 \. 443 \. [0-9]*" \
+		"$OUT/fastpath-est4.txt" | sort -u | wc -l)
+	wait "$pid"
+	if [ "$(cat "$OUT/fastpath-connect.txt")" = connected=2 ] && [ "$n" = 2 ] && [ "$b" = 4 ]; then
+		ok "source: fastpath = yes: 2 connections carried by the kernel (list: $n [FAST]; est4: $b elements, both ways)"
+	else
+		notok "source: fastpath = yes: 2 connections carried ($(cat "$OUT/fastpath-connect.txt"), $n [FAST], $b elements)"
+		note "$OUT/fastpath-list.txt"
+		head -n 20 "$OUT/fastpath-est4.txt" | sed 's/^/#   /'
+	fi
+	bed systemctl stop nfqtrack
+	check "source: fastpath = yes: stopped, the table is gone" \
+		sh -c "! nsenter -t $BED_LEADER -n nft list table inet nfqtrack >/dev/null 2>&1"
+	conf_set fastpath no
+	bed systemctl start nfqtrack
 
 	# A reboot with the unit enabled: active at boot, the queue bound
 	# before network-pre.target (before any interface is up), then the

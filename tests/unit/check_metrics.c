@@ -386,6 +386,7 @@ START_TEST(stats_names)
 				"kernel_id_sequence 9\n"
 				"log_suppressed 3\n"
 				"log_lost 0\n"
+				"events_lost 0\n"
 				"reloads 0\n"
 				"reload_errors 0\n"
 				"ipfix_records 0\n"
