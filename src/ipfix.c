@@ -157,7 +157,10 @@ int ipfix_record_from_event(struct ipfix_record *r, const struct flow_event *ev,
 		/* The key's ports of an ICMP query: the identifier on the
 		 * originator's side, request type and code on the other. */
 		r->icmp_type_code = k->port[!s];
-	} else {
+	} else if (k->proto == IPPROTO_TCP || k->proto == IPPROTO_UDP ||
+		   k->proto == IPPROTO_UDPLITE || k->proto == IPPROTO_SCTP) {
+		/* Transport ports; GRE's key holds its keys (PPTP's call
+		 * IDs), which are no ports: 0, as for other protocols. */
 		r->sport = k->port[s];
 		r->dport = k->port[!s];
 	}

@@ -223,6 +223,15 @@ START_TEST(record_from_event)
 	ck_assert_uint_eq(r.packets + r.bytes + r.start_ms + r.tcp_flags, 0);
 	ck_assert_uint_eq(ipfix_record_template(&r), IPFIX_T_V4);
 
+	/* GRE's keys are no ports. */
+	ev.key.proto = IPPROTO_GRE;
+	ck_assert_int_eq(ipfix_record_from_event(&r, &ev, 0), 0);
+	ck_assert_uint_eq(r.sport + r.dport + r.icmp_type_code, 0);
+	ev.key.proto = IPPROTO_SCTP;
+	ck_assert_int_eq(ipfix_record_from_event(&r, &ev, 0), 0);
+	ck_assert_uint_eq(r.sport, 80);
+	ck_assert_uint_eq(r.dport, 40000);
+
 	/* Not records. */
 	for (int t = FEV_NEW; t < FEV_TYPES; t++) {
 		ev.type = (uint8_t)t;
