@@ -118,7 +118,7 @@ CORE_HDRS  := timeout params fastpath
 # configuration and its translation to parameters, logging, reports,
 # control protocol, listings, replay, metrics, threads, state marks.
 SUPPORT    := conf params mutex log report droplog ctl dump replay metrics \
-              pause mark evhub evsub
+              pause mark evhub evsub ipfix export
 CORE_OBJS  := $(CORE:%=src/%.o) $(SUPPORT:%=src/%.o)
 DAEMON_OBJS := src/nfqtrackd.o src/daemon.o src/worker.o src/ctlcmd.o \
                src/reload.o src/replaycli.o src/cmdtab.o src/queue.o \
@@ -140,10 +140,12 @@ ALL_OBJS   := $(CORE_OBJS) $(DAEMON_OBJS) $(CTL_OBJS)
 DEB_BUILD  := gcc libc6-dev make pkg-config libmnl-dev libnetfilter-queue-dev \
               libnfnetlink-dev check libpcap-dev libmicrohttpd-dev libsystemd-dev \
               libcap-ng-dev libnftables-dev
+# nfdump (nfcapd) and pmacct (nfacctd): the IPFIX collectors of
+# tests/integ/33-ipfix.sh.
 DEB_TEST   := iptables iproute2 iputils-ping rsyslog procps clang-format python3 \
               man-db groff-base tcpreplay conntrack curl python3-prometheus-client \
               python3-scapy nftables \
-              systemd valgrind clang libclang-rt-14-dev
+              systemd valgrind clang libclang-rt-14-dev nfdump pmacct
 # The real software of make bench's web and bulk rows (tests/bench/run.sh
 # runs its own instances, in its namespaces, and stops them).
 DEB_BENCH  := nginx wrk iperf3
@@ -160,7 +162,7 @@ FUZZ_CC    ?= clang
 FUZZ_CFLAGS := -std=gnu11 $(WARN) -g -O1 -fno-omit-frame-pointer \
               -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_DIR   := tests/fuzz/build
-FUZZ_NAMES := packets conf ctl pcap
+FUZZ_NAMES := packets conf ctl pcap ipfix
 FUZZ_BINS  := $(FUZZ_NAMES:%=$(FUZZ_DIR)/fuzz_%)
 FUZZ_LIB   := $(FUZZ_DIR)/libnfqtrack.a
 FUZZ_SECONDS ?= 60
@@ -191,7 +193,7 @@ src/nfqtrackd: $(DAEMON_OBJS) $(LIB)
 src/nfqtrackctl: $(CTL_OBJS) $(LIB)
 	$(call say,LD,$@)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^
 
-tests/bin/check_%: tests/unit/check_%.c tests/unit/testutil.h tests/unit/enginetest.h $(LIB) src/.cflags
+tests/bin/check_%: tests/unit/check_%.c tests/unit/testutil.h tests/unit/enginetest.h tests/unit/ipfixdec.h $(LIB) src/.cflags
 	@mkdir -p tests/bin
 	$(call say,CC,$@)$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -Itests/unit $(LDFLAGS) \
 		-DCORPUS_DIR='"$(CORPUS)"' -o $@ $< $(LIB) $(LIBS_CHECK) -lpcap

@@ -25,6 +25,7 @@
 #define CONF_PATH_MAX 108 /* sun_path */
 #define CONF_NAME_MAX 33 /* a user or group name, 32 characters */
 #define CONF_LISTEN_MAX 64 /* "[IPv6]:port" */
+#define CONF_IPFIX_MAX 8 /* ipfix_collector addresses */
 
 enum conf_verdict { CONF_ACCEPT, CONF_DROP };
 
@@ -99,6 +100,12 @@ struct conf {
 	uint32_t fastpath_udp_after; /* packets; 0: no UDP fast path */
 	uint32_t fastpath_check_interval; /* seconds: fast flows asked at least
 					   * this often */
+	/* IPFIX export (export.h): collectors' "ADDR:PORT"s, numeric. */
+	uint32_t nipfix;
+	char ipfix_collector[CONF_IPFIX_MAX][CONF_LISTEN_MAX];
+	uint32_t ipfix_template_interval; /* seconds */
+	uint32_t ipfix_observation_domain;
+	uint32_t ipfix_active_timeout; /* seconds; 0: off */
 };
 
 /* Receives each problem, already formatted as "FILE:LINE: problem". */

@@ -56,6 +56,9 @@ struct daemon {
 	 * register here (evhub_add()), in the main thread. */
 	struct evhub evhub;
 	bool events_ended; /* the FEND_STOPPED DESTROYs went out */
+	/* IPFIX export (export.h): made at the first ipfix_collector, on
+	 * the hub while there is one; NULL before. */
+	struct exporter *export;
 };
 
 /* Everything the counters table (metrics.h) reads, gathered. */
@@ -96,6 +99,16 @@ void daemon_events_drain(struct daemon *d);
  * the tables (a flush, the stop's DESTROYs) loses no event to a full
  * ring. Each worker points its own back at its next turn. O(queues). */
 void daemon_events_direct(struct daemon *d);
+
+/* The exporter under d->conf, at start and after a reload: made at the
+ * first collector, reconfigured, on the hub while it has a collector
+ * (none: the workers build no event for it). Main thread. Returns 0, or
+ * -1 (logged). */
+int daemon_export_apply(struct daemon *d);
+
+/* Send what the exporter queued: all of it on the tick, full messages
+ * after a drain between ticks (export_flush()). Never blocks. */
+void daemon_export_flush(struct daemon *d, bool all);
 
 /* Flows in every table. Main thread, workers paused or stopped. */
 uint32_t daemon_flows(const struct daemon *d);

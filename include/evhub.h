@@ -80,10 +80,11 @@ void evhub_init(struct evhub *h, uint64_t engine_ms, uint64_t wall_ms);
 void evhub_add(struct evhub *h, struct evhub_consumer *c);
 void evhub_remove(struct evhub *h, struct evhub_consumer *c);
 
-/* Wall-clock milliseconds of engine time t. */
+/* Wall-clock milliseconds of engine time t (modulo 2^64: no signed
+ * overflow, whatever t). */
 static inline uint64_t evhub_wall_ms(const struct evhub *h, uint64_t t)
 {
-	return (uint64_t)((int64_t)t + h->wall_offset_ms);
+	return t + (uint64_t)h->wall_offset_ms;
 }
 
 /* An empty feed. */

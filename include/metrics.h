@@ -41,6 +41,8 @@ struct metrics_input {
 	uint64_t log_suppressed, log_lost;
 	uint64_t already_marked; /* the loop guard's (verdict_mode) */
 	uint64_t events_lost; /* flow events, to the workers' full rings */
+	/* IPFIX export (export.h), summed over the collectors. */
+	uint64_t ipfix_records, ipfix_lost, ipfix_messages, ipfix_templates;
 };
 
 /*

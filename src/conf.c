@@ -40,6 +40,7 @@ enum key_type {
 	K_MASK, /* a mark mask: 6 contiguous bits, decimal or 0x hex */
 	K_BIT, /* one mark bit, decimal or 0x hex */
 	K_TABLE, /* an nftables table name: [A-Za-z0-9_]{1,31} */
+	K_COLLECTORS, /* comma-separated ADDR:PORTs; lines add up */
 };
 
 struct key {
@@ -177,6 +178,13 @@ static const struct key keys[] = {
 	  "8" },
 	{ "fastpath_check_interval", K_SECONDS, OFF(fastpath_check_interval), 1,
 	  365 * DAY, "120" },
+	{ "ipfix_collector", K_COLLECTORS, OFF(ipfix_collector), 0, 0, "none" },
+	{ "ipfix_template_interval", K_SECONDS, OFF(ipfix_template_interval), 1,
+	  DAY, "60" },
+	{ "ipfix_observation_domain", K_UINT, OFF(ipfix_observation_domain), 0,
+	  UINT32_MAX, "0" },
+	{ "ipfix_active_timeout", K_SECONDS, OFF(ipfix_active_timeout), 0, DAY,
+	  "0" },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -285,10 +293,13 @@ static const struct unit time_units[] = { { 's', 1 },
 					  { 'd', 86400 },
 					  { 0, 0 } };
 
-/* Add the comma-separated prefixes of v to the exempt list ("none" adds
- * nothing). Returns NULL, or the problem (in buf). */
-static const char *set_prefixes(struct conf *c, const char *v, char *buf,
-				size_t buflen)
+typedef const char *(*add_item_fn)(struct conf *c, const char *item, char *buf,
+				   size_t buflen);
+
+/* Each comma-separated item of v to add() ("none": no item); lines add
+ * up. Returns NULL, or the problem (in buf). */
+static const char *set_list(struct conf *c, const char *v, add_item_fn add,
+			    char *buf, size_t buflen)
 {
 	char item[128];
 
@@ -297,7 +308,6 @@ static const char *set_prefixes(struct conf *c, const char *v, char *buf,
 	while (*v) {
 		size_t len = strcspn(v, ",");
 		const char *why;
-		struct prefix p;
 
 		while (len && isspace((unsigned char)v[len - 1]))
 			len--;
@@ -308,16 +318,9 @@ static const char *set_prefixes(struct conf *c, const char *v, char *buf,
 		}
 		memcpy(item, v, len);
 		item[len] = '\0';
-		if (prefix_parse(&p, item, false, &why) < 0) {
-			snprintf(buf, buflen, "'%s': %s", item, why);
-			return buf;
-		}
-		if (c->nexempt == CONF_EXEMPT_MAX) {
-			snprintf(buf, buflen, "more than %d prefixes",
-				 CONF_EXEMPT_MAX);
-			return buf;
-		}
-		c->exempt[c->nexempt++] = p;
+		why = add(c, item, buf, buflen);
+		if (why)
+			return why;
 		v += strcspn(v, ",");
 		if (*v == ',') {
 			v++;
@@ -329,6 +332,57 @@ static const char *set_prefixes(struct conf *c, const char *v, char *buf,
 			}
 		}
 	}
+	return NULL;
+}
+
+/* A prefix to the exempt list. */
+static const char *add_prefix(struct conf *c, const char *item, char *buf,
+			      size_t buflen)
+{
+	const char *why;
+	struct prefix p;
+
+	if (prefix_parse(&p, item, false, &why) < 0) {
+		snprintf(buf, buflen, "'%s': %s", item, why);
+		return buf;
+	}
+	if (c->nexempt == CONF_EXEMPT_MAX) {
+		snprintf(buf, buflen, "more than %d prefixes", CONF_EXEMPT_MAX);
+		return buf;
+	}
+	c->exempt[c->nexempt++] = p;
+	return NULL;
+}
+
+/* A collector to ipfix_collector. Numeric addresses only: a name would be
+ * resolved in the main loop, at each reload, by a resolver that may block
+ * for seconds. */
+static const char *add_collector(struct conf *c, const char *item, char *buf,
+				 size_t buflen)
+{
+	struct sockaddr_storage ss;
+	unsigned int alen;
+
+	if (strlen(item) >= CONF_LISTEN_MAX ||
+	    conf_listen_addr(item, &ss, &alen) != 0) {
+		snprintf(buf, buflen,
+			 "'%s' is not ADDR:PORT or [ADDR6]:PORT (a numeric "
+			 "address, a port 1-65535)",
+			 item);
+		return buf;
+	}
+	for (uint32_t i = 0; i < c->nipfix; i++) {
+		if (!strcmp(c->ipfix_collector[i], item)) {
+			snprintf(buf, buflen, "'%s' given twice", item);
+			return buf;
+		}
+	}
+	if (c->nipfix == CONF_IPFIX_MAX) {
+		snprintf(buf, buflen, "more than %d collectors",
+			 CONF_IPFIX_MAX);
+		return buf;
+	}
+	strcpy(c->ipfix_collector[c->nipfix++], item);
 	return NULL;
 }
 
@@ -514,7 +568,9 @@ static const char *set_value(struct conf *c, const struct key *k, const char *v,
 		strcpy((char *)c + k->offset, v);
 		return NULL;
 	case K_PREFIXES:
-		return set_prefixes(c, v, buf, buflen);
+		return set_list(c, v, add_prefix, buf, buflen);
+	case K_COLLECTORS:
+		return set_list(c, v, add_collector, buf, buflen);
 	case K_NAME:
 		if (strlen(v) >= CONF_NAME_MAX || v[0] == '-' ||
 		    strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUV"
@@ -676,6 +732,13 @@ static int check_together(struct conf *c, const unsigned *seen_on,
 		       c->fastpath_admit_mark, c->mark_mask);
 		errors++;
 	}
+	/* ACTIVE records carry counters, which only accounting keeps. */
+	if (c->ipfix_active_timeout && !c->accounting) {
+		report(err, arg, name, line_of(seen_on, "ipfix_active_timeout"),
+		       "ipfix_active_timeout: needs accounting = yes (the "
+		       "periodic records carry the flow's counters)");
+		errors++;
+	}
 	if (c->max_new_per_source_burst && !c->max_new_per_source) {
 		report(err, arg, name,
 		       line_of(seen_on, "max_new_per_source_burst"),
@@ -743,7 +806,8 @@ int conf_parse(struct conf *c, FILE *f, const char *name, conf_error_fn err,
 			errors++;
 			continue;
 		}
-		if (seen_on[i] && keys[i].type != K_PREFIXES) {
+		if (seen_on[i] && keys[i].type != K_PREFIXES &&
+		    keys[i].type != K_COLLECTORS) {
 			report(err, arg, name, lineno,
 			       "%s: set again (first set on line %u)", k,
 			       seen_on[i]);
@@ -889,7 +953,7 @@ void conf_print(const struct conf *c, FILE *out)
 		const struct key *k = &keys[i];
 		bool text = k->type == K_PATH || k->type == K_NAME ||
 			    k->type == K_LISTEN || k->type == K_RANGE ||
-			    k->type == K_TABLE;
+			    k->type == K_TABLE || k->type == K_COLLECTORS;
 		uint32_t v = text || k->type == K_BOOL ||
 					     k->type == K_PREFIXES ?
 				     0 :
@@ -944,6 +1008,13 @@ void conf_print(const struct conf *c, FILE *out)
 					      c->exempt[j].bits);
 				fprintf(out, "%s%s", j ? ", " : "", p);
 			}
+			break;
+		case K_COLLECTORS:
+			if (!c->nipfix)
+				fputs("none", out);
+			for (uint32_t j = 0; j < c->nipfix; j++)
+				fprintf(out, "%s%s", j ? ", " : "",
+					c->ipfix_collector[j]);
 			break;
 		default:
 			fprintf(out, "%" PRIu32, v);

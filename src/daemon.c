@@ -3,6 +3,7 @@
  * daemon.c - the running daemon's state; see daemon.h.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 
 #include "ctl.h"
 #include "daemon.h"
+#include "export.h"
 #include "http.h"
 
 uint64_t mono_ms(void)
@@ -55,6 +57,10 @@ void daemon_stop(struct daemon *d)
 					  FEND_STOPPED);
 		d->events_ended = true;
 	}
+	/* Their records, and whatever else is queued, go now: the last
+	 * flush, which may wait a little for a socket (export.h). */
+	if (d->export)
+		export_stop(d->export, mono_ms());
 	workers_close_queues(ws);
 }
 
@@ -76,9 +82,40 @@ void daemon_events_direct(struct daemon *d)
 		evhub_direct_sink(&d->evhub, group_engine(&ws->group, i));
 }
 
+int daemon_export_apply(struct daemon *d)
+{
+	uint64_t now = mono_ms();
+
+	if (d->export) {
+		evhub_remove(&d->evhub, export_consumer(d->export));
+		export_configure(d->export, &d->conf, now);
+	} else if (d->conf.nipfix) {
+		d->export = export_new(&d->conf, d->evhub.wall_offset_ms, now);
+		if (!d->export) {
+			log_msg(LOG_ERR, "ipfix: cannot make the exporter: %s",
+				strerror(errno));
+			return -1;
+		}
+	}
+	if (d->conf.nipfix)
+		evhub_add(&d->evhub, export_consumer(d->export));
+	return 0;
+}
+
+void daemon_export_flush(struct daemon *d, bool all)
+{
+	if (d->export)
+		export_flush(d->export, mono_ms(), all);
+}
+
 void daemon_cleanup(struct daemon *d)
 {
 	daemon_stop(d);
+	if (d->export) {
+		evhub_remove(&d->evhub, export_consumer(d->export));
+		export_free(d->export);
+		d->export = NULL;
+	}
 	http_close(d->http);
 	d->http = NULL;
 	/* The event subscribers hear what the stop told (every flow's
@@ -117,6 +154,15 @@ void daemon_counters(struct daemon *d, struct daemon_counters *c)
 		.already_marked = workers_already_marked(ws),
 		.events_lost = d->evhub.lost,
 	};
+	if (d->export) {
+		struct export_stats es;
+
+		export_get_stats(d->export, &es);
+		c->in.ipfix_records = es.records;
+		c->in.ipfix_lost = es.lost;
+		c->in.ipfix_messages = es.messages;
+		c->in.ipfix_templates = es.templates;
+	}
 }
 
 uint32_t daemon_flows(const struct daemon *d)

@@ -316,6 +316,17 @@ static const struct metric metrics[] = {
 	{ "nfqtrack_config_reload_errors_total", COUNTER,
 	  "Reloads refused: the running configuration stayed.",
 	  INPUT(reload_errors), DAEMON("reload_errors") },
+	{ "nfqtrack_ipfix_records_total", COUNTER,
+	  "IPFIX flow records sent (each collector's counted).",
+	  INPUT(ipfix_records), DAEMON("ipfix_records") },
+	{ "nfqtrack_ipfix_records_lost_total", COUNTER,
+	  "IPFIX flow records a collector's socket did not take.",
+	  INPUT(ipfix_lost), DAEMON("ipfix_records_lost") },
+	{ "nfqtrack_ipfix_messages_total", COUNTER, "IPFIX messages sent.",
+	  INPUT(ipfix_messages), DAEMON("ipfix_messages") },
+	{ "nfqtrack_ipfix_templates_total", COUNTER,
+	  "IPFIX template sets sent (first, on schedule, after a refusal).",
+	  INPUT(ipfix_templates), DAEMON("ipfix_templates") },
 };
 
 /* Text appended to a caller's buffer, counting what did not fit. */

@@ -104,6 +104,7 @@ static void tick(struct daemon *d)
 	if (read(d->timerfd, &expirations, sizeof(expirations)) < 0)
 		return;
 	daemon_events_drain(d);
+	daemon_export_flush(d, true);
 	ctl_server_expire(d->ctl, now);
 	notify_tick(&d->notify, now);
 	droplog_feed_tick(&d->droplog, ws->feeds, &ws->group, now);
@@ -152,6 +153,7 @@ static void on_log(struct daemon *d)
 		droplog_drain(&d->droplog, ws->feeds[i],
 			      group_engine(&ws->group, i));
 	daemon_events_drain(d);
+	daemon_export_flush(d, false);
 }
 
 enum { EV_CTL = 1, EV_STREAM, EV_SIGNAL, EV_TIMER, EV_HTTP, EV_FAILED, EV_LOG };
@@ -545,7 +547,7 @@ static int make_workers(struct daemon *d)
 	d->evhub.wall_offset_ms =
 		(int64_t)wall_ms() - (int64_t)(mono_ms() - d->start_ms);
 	ws->hub = &d->evhub;
-	return 0;
+	return daemon_export_apply(d);
 }
 
 /* "queue 0 bound; control socket ...": the daemon is up. Made before

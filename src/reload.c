@@ -248,6 +248,9 @@ static int apply_reload(struct daemon *d, struct reload_problems *p)
 	log_configure(nc.syslog_facility, nc.syslog_socket);
 	droplog_configure(&d->droplog, &nc);
 	d->conf = nc;
+	/* Collectors may come and go; a failure to make the exporter is
+	 * logged and leaves export off, the rest of the reload stands. */
+	daemon_export_apply(d);
 	daemon_log_settings(d, "reloaded");
 	if (daemon_flows(d) > nc.max_flows)
 		log_msg(LOG_NOTICE,

@@ -437,6 +437,26 @@ if has callgrind; then
 		CG=$(awk -v a="$cg_create" -v n="$n_create" -v b="$cg_lookup" -v m="$n_lookup" \
 			'BEGIN { printf "%.0f %.0f", (n > 0) ? a / n : 0, (m > 0) ? b / m : 0 }')
 		echo "callgrind Ir/pkt: opening ${CG% *}, established ${CG#* }" | tee -a "$OUT/engine.txt"
+		# The flow events' cost (nfqtrackctl events, IPFIX export), side
+		# by side: none wanted (above), every type through a worker's
+		# ring to a consumer (-e), and that with accounting (-a), which
+		# IPFIX needs for its counters.
+		for v in "a:-a" "e:-e" "ea:-e -a"; do
+			for fn in feed_create feed_lookup; do
+				# shellcheck disable=SC2086
+				valgrind --tool=callgrind --toggle-collect=$fn \
+					--callgrind-out-file="$T/cg.$fn.${v%%:*}" "$BIN/engine_bench" \
+					-f 1000 -l 200000 -d 0 ${v#*:} >"$T/cg.$fn.${v%%:*}.txt" 2>/dev/null
+			done
+			a=$(awk '/^totals:/ { t = $2 } END { print t + 0 }' "$T/cg.feed_create.${v%%:*}" 2>/dev/null)
+			b=$(awk '/^totals:/ { t = $2 } END { print t + 0 }' "$T/cg.feed_lookup.${v%%:*}" 2>/dev/null)
+			awk -v a="$a" -v n="$(kv "$T/cg.feed_create.${v%%:*}.txt" create_pkts)" \
+				-v b="$b" -v m="$(kv "$T/cg.feed_lookup.${v%%:*}.txt" lookup_pkts)" -v w="${v#*:}" \
+				'BEGIN { printf "callgrind Ir/pkt with %s: opening %.0f, established %.0f\n", \
+					w == "-a" ? "accounting" : w == "-e" ? "events (all types, to a consumer)" : \
+					"events and accounting", (n > 0) ? a / n : 0, (m > 0) ? b / m : 0 }' |
+				tee -a "$OUT/engine.txt"
+		done
 	else
 		echo "# callgrind: skipped: valgrind is not installed (make deps installs it)"
 	fi

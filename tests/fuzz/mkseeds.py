@@ -3,7 +3,8 @@
 """Seeds for the fuzz targets in tests/fuzz.
 
   mkseeds.py committed [DIR]      the hand-made seeds kept in the repository
-                                  (DIR: tests/fuzz/seeds): packets, pcap, ctl
+                                  (DIR: tests/fuzz/seeds): packets, pcap, ctl,
+                                  ipfix
   mkseeds.py conf DIR             the conf target's seeds, into DIR/conf: the
                                   shipped conf/nfqtrack.conf and every
                                   tests/conf/*.conf, read at each run (run.sh)
@@ -273,6 +274,36 @@ def ctl_seeds():
     return {'req%02d' % i: r.encode() for i, r in enumerate(reqs)}
 
 
+def ipfix_rec(flags, proto, end=1, state=0, tcp_flags=0, addr=b'',
+              ports=(0, 0), start=0, last=0, counters=(0,) * 8):
+    """A record of fuzz_ipfix.c: numbers in host (little-endian) order."""
+    return (bytes([flags, proto, end, state, tcp_flags]) +
+            addr.ljust(32, b'\0')[:32] + struct.pack('<HH', *ports) +
+            struct.pack('<QQ', start, last) + struct.pack('<8Q', *counters))
+
+
+def ipfix_seeds():
+    top = 2 ** 64 - 1
+    v4 = bytes([10, 0, 0, 1]) + bytes(12) + bytes([10, 0, 0, 2])
+    v6 = bytes([0x20, 1, 0xd, 0xb8] + [0] * 11 + [1]) + bytes([0xff] * 16)
+    one = ipfix_rec(2 | 4, 6, 1, 7, 0x1b, v4, (80, 40000), 1000, 5000,
+                    (10, 8, 1000, 8000, 0, 0, 0, 0))
+    return {
+        'one-v4': struct.pack('>H', 1400) + bytes(8) + one,
+        'extremes': b'\xff\xff' + b'\xff' * 8 + b''.join(
+            ipfix_rec(f, p, e, 0xff, 0xff, v6, (65535, 65535), top, top,
+                      (top,) * 4 + (c,) * 4)
+            for f in range(16) for p, e, c in ((6, 7, 0), (58, 4, top),
+                                              (1, 255, 1))),
+        'zeros': bytes(2 + 8) + bytes(121) * 40,
+        'mixed': struct.pack('>H', 200) + struct.pack('<q', -2 ** 63) +
+        b''.join(ipfix_rec(i % 16, (6, 17, 1, 58, 47)[i % 5], i % 8,
+                           i % 10, i, v4 if i % 2 else v6, (i, 65535 - i),
+                           i * 1000, top - i, tuple(range(i, i + 8)))
+                 for i in range(60)),
+    }
+
+
 def conf_seeds():
     out = {'nfqtrack.conf': open(os.path.join(TOP, 'conf/nfqtrack.conf'),
                                  'rb').read()}
@@ -294,6 +325,7 @@ def committed(top):
     write(os.path.join(top, 'packets'), packets_seeds())
     write(os.path.join(top, 'pcap'), pcap_seeds())
     write(os.path.join(top, 'ctl'), ctl_seeds())
+    write(os.path.join(top, 'ipfix'), ipfix_seeds())
 
 
 # Reading captures, for seeds from the corpus.

@@ -53,6 +53,10 @@ def mirror(stats):
         "kernel_user_dropped": "nfqtrack_kernel_user_dropped_total",
         "reloads": "nfqtrack_config_reloads_total",
         "reload_errors": "nfqtrack_config_reload_errors_total",
+        "ipfix_records": "nfqtrack_ipfix_records_total",
+        "ipfix_records_lost": "nfqtrack_ipfix_records_lost_total",
+        "ipfix_messages": "nfqtrack_ipfix_messages_total",
+        "ipfix_templates": "nfqtrack_ipfix_templates_total",
     }
     prefixed = {
         "flows_": "nfqtrack_flows_by_protocol{protocol=\"%s\"}",

@@ -388,7 +388,11 @@ START_TEST(stats_names)
 				"log_lost 0\n"
 				"events_lost 0\n"
 				"reloads 0\n"
-				"reload_errors 0\n");
+				"reload_errors 0\n"
+				"ipfix_records 0\n"
+				"ipfix_records_lost 0\n"
+				"ipfix_messages 0\n"
+				"ipfix_templates 0\n");
 	in.kernel = NULL;
 	pairs[0] = '\0';
 	metrics_stats(&in, METRICS_DAEMON, collect, NULL);
