@@ -78,6 +78,17 @@ static const enum invalid_reason tcp_invalid_reason[] = {
 	[TCP_INV_RST] = INV_TCP_RST,
 };
 
+/* Packet p counted to flow f's direction dir (accounting = yes). */
+static void acct_packet(struct engine *e, struct flow *f, const struct pkt *p,
+			enum flow_dir dir)
+{
+	struct flow_acct *a = engine_flow_acct(e, f);
+
+	a->packets[dir]++;
+	a->bytes[dir] += p->ip_len;
+	a->tcp_flags |= p->tcp_flags;
+}
+
 /*
  * TCP on a flow that exists. Returns false if the flow is gone: closed,
  * or (REOPEN) to be made again from this very packet. *refresh says
@@ -125,6 +136,10 @@ static bool tcp_track(struct engine *e, struct flow *f, const struct pkt *p,
 		}
 		break;
 	case TCP_V_CLOSE:
+		/* nf_ct_kill_acct(): the RST that ends it is counted in the
+		 * flow's last figures. */
+		if (e->accounting)
+			acct_packet(e, f, p, dir);
 		engine_remove(e, f, FEND_CLOSED);
 		e->st.flows_closed++;
 		return false;
@@ -553,13 +568,8 @@ track_as(struct engine *e, const struct pkt *p, struct engine_result *r,
 	/* nf_conntrack_acct counts where the tracker refreshes the timer:
 	 * not a packet it found invalid, not one it ignored, not a SYN
 	 * retransmitted before any reply. */
-	if (e->accounting && refresh && r->invalid == INV_NONE) {
-		struct flow_acct *a = engine_flow_acct(e, f);
-
-		a->packets[dir]++;
-		a->bytes[dir] += p->ip_len;
-		a->tcp_flags |= p->tcp_flags;
-	}
+	if (e->accounting && refresh && r->invalid == INV_NONE)
+		acct_packet(e, f, p, dir);
 	/* Only a refresh moves a flow between lists: its state, class and
 	 * assurance change on no other packet. But for the fast path's. */
 	if (!plain && e->fast_live)
