@@ -25,6 +25,12 @@
 #   f   c with fastpath = yes: admitted flows carried by the kernel's
 #       nftables sets, off the queue (the shipped rules skip SEEN packets)
 #   fm  cm with fastpath = yes
+#   ce  c with accounting = yes and IPFIX export to nfcapd (nfdump's
+#       collector) in the server namespace: what export costs, and whether
+#       it keeps up (records sent and lost, from stats)
+#   cv  ce with an `nfqtrackctl events` subscriber writing every event
+#       (NEW, each UPDATE, DESTROY) to a file, as `conntrack -E > file`:
+#       the worst case of events, and whether the subscriber keeps up
 # "The shipped rules" are conf/nfqtrack.rules with eth0 replaced by the
 # server's veth end: notrack in raw, INPUT and OUTPUT to queue 0.
 # Every process and both namespaces are made fresh for each run, so that
@@ -37,7 +43,7 @@
 # all of these; the kernel's network work is in it, charged to whichever
 # of them it ran in. Queued packets are the queue's id_sequence.
 #
-# Environment: ROWS (web bulk) REAL_CASES (a k b bs c cm f fm) REAL_RUNS (2)
+# Environment: ROWS (web bulk) REAL_CASES (a k b bs b1 c cm f fm ce cv) REAL_RUNS (2)
 # REAL_SECS (10) WRK_CONNS (32) WRK_THREADS (1) NGINX_WORKERS (1)
 # OUT (results directory). Only processes started here are signalled, by
 # PID; the namespaces are removed on exit, on failure and on ^C alike.
@@ -49,7 +55,7 @@ NFQTRACKD=$TOP/src/nfqtrackd
 NFQTRACKCTL=$TOP/src/nfqtrackctl
 BARE=$TOP/tests/bin/bench_bare
 ROWS=${ROWS:-web bulk}
-REAL_CASES=${REAL_CASES:-a k b bs c cm f fm}
+REAL_CASES=${REAL_CASES:-a k b bs b1 c cm f fm ce cv}
 REAL_RUNS=${REAL_RUNS:-2}
 REAL_SECS=${REAL_SECS:-10}
 WRK_CONNS=${WRK_CONNS:-32}
@@ -167,7 +173,13 @@ start_consumer() {
 		ip netns exec "$NS_S" "$BARE" -c 128 -r 8388608 -Q 4096 -N \
 			$([ "$1" = bg ] && echo -G) -t 600 >>"$T/bare.out" 2>&1 &
 		;;
-	c | cm | cs | f | fm)
+	c | cm | cs | f | fm | ce | cv)
+		if [ "$1" = ce ] || [ "$1" = cv ]; then
+			rm -rf "$T/nf" && mkdir -p "$T/nf"
+			ip netns exec "$NS_S" nfcapd -b 127.0.0.1 -p 4739 -B 8000000 \
+				-t 3600 -w "$T/nf" >>"$T/nfcapd.out" 2>&1 &
+			PIDS+=("$!")
+		fi
 		ip netns exec "$NS_S" "$NFQTRACKD" -e -c "$T/nfqtrackd-$1.conf" \
 			>>"$T/nfqtrackd.out" 2>&1 &
 		;;
@@ -180,6 +192,10 @@ start_consumer() {
 		tail -5 "$T/bare.out" "$T/nfqtrackd.out" 2>/dev/null >&2
 		return 1
 	}
+	if [ "$1" = cv ]; then
+		"$NFQTRACKCTL" -s "$T/ctl" events >"$T/events.out" 2>&1 &
+		PIDS+=("$!")
+	fi
 }
 
 # start_server ROW: nginx or the iperf3 server in the server namespace;
@@ -283,6 +299,14 @@ measure() {
 			batch=$(awk '$1 == "queue_packets" { p = $2 }
 				$1 == "queue_verdict_msgs" { m = $2 }
 				END { if (m > 0) printf ", %.1f pkts per verdict message", p / m }' "$T/stats")
+			[ "$c" = ce ] && batch="$batch$(awk '
+				{ v[$1] = $2 }
+				END { printf ", IPFIX records %d, %d lost", v["ipfix_records"], v["ipfix_records_lost"] }' "$T/stats")"
+			[ "$c" = cv ] && batch="$batch$(awk '
+				FNR == NR { v[$1] = $2; next }
+				/^ *\[/ { n++ }
+				/^# [0-9]+ events lost/ { sl += $2 }
+				END { printf ", events %d emitted, %d lost in the workers, %d read by the subscriber, %d lost to it; IPFIX records %d, %d lost", v["events_emitted"], v["events_lost"], n, sl, v["ipfix_records"], v["ipfix_records_lost"] }' "$T/stats" "$T/events.out")"
 		fi
 	fi
 	ct=$(times_ticks "$T/client.times")
@@ -366,7 +390,9 @@ EOF
 { cat "$T/nfqtrackd-cm.conf"; echo "mark_mask = 0x0f000000"; } >"$T/nfqtrackd-cs.conf"
 { cat "$T/nfqtrackd-c.conf"; echo "fastpath = yes"; } >"$T/nfqtrackd-f.conf"
 { cat "$T/nfqtrackd-cm.conf"; echo "fastpath = yes"; } >"$T/nfqtrackd-fm.conf"
-for f in c cm cs f fm; do
+{ cat "$T/nfqtrackd-c.conf"; printf 'accounting = yes\nipfix_collector = 127.0.0.1:4739\n'; } >"$T/nfqtrackd-ce.conf"
+{ cat "$T/nfqtrackd-ce.conf"; } >"$T/nfqtrackd-cv.conf"
+for f in c cm cs f fm ce cv; do
 	"$NFQTRACKD" -t -c "$T/nfqtrackd-$f.conf" >/dev/null ||
 		{ echo "real: the nfqtrackd config ($f) is refused" >&2; exit 1; }
 done
@@ -404,6 +430,8 @@ label() {
 	cs) echo "cm, the state alone (4-bit mask)" ;;
 	f) echo "nfqtrackd, fast path, shipped rules" ;;
 	fm) echo "nfqtrackd, fast path, mark, stateful" ;;
+	ce) echo "nfqtrackd, accounting + IPFIX export" ;;
+	cv) echo "ce + nfqtrackctl events to a file" ;;
 	esac
 }
 
