@@ -50,18 +50,19 @@ start_daemon "$T/nfqtrack.conf" || { fail "daemon start"; done_testing; }
 cmds=$("$NFQTRACKCTL" -h | sed -n '/^commands:/,/^options:/p' |
 	grep -oE '^  [a-z]+' | tr -d ' ')
 expect_ge "nfqtrackctl -h lists the commands" "$(echo "$cmds" | wc -l)" 10
+# A stream (events) has no end of its own: every call is bounded (3 s).
 for c in $cmds; do
-	r=$(printf 'NFQT/1 %s\n' "$c" | "$CTLSEND" "$CTL" | head -1)
+	r=$(printf 'NFQT/1 %s\n' "$c" | timeout 3 "$CTLSEND" "$CTL" | head -1)
 	case $r in
 	*"unknown command"*) fail "the daemon does not know '$c': $r" ;;
 	*) ok "the daemon knows '$c'" ;;
 	esac
 	# What the help says takes arguments (filters, -n) the daemon takes;
 	# the rest it refuses by the same table.
-	r2=$(printf 'NFQT/1 %s x=1\n' "$c" | "$CTLSEND" "$CTL" | head -1)
-	"$NFQTRACKCTL" -s "$CTL" -p tcp "$c" >/dev/null 2>&1
+	r2=$(printf 'NFQT/1 %s x=1\n' "$c" | timeout 3 "$CTLSEND" "$CTL" | head -1)
+	timeout 3 "$NFQTRACKCTL" -s "$CTL" -p tcp "$c" >/dev/null 2>&1
 	p=$?
-	"$NFQTRACKCTL" -s "$CTL" -n 1 "$c" >/dev/null 2>&1
+	timeout 3 "$NFQTRACKCTL" -s "$CTL" -n 1 "$c" >/dev/null 2>&1
 	n=$?
 	if [ "$p" != 2 ] || [ "$n" != 2 ]; then # 2: a usage error
 		case $r2 in
