@@ -69,6 +69,7 @@ void evhub_feed_init(struct evhub_feed *f)
 	atomic_init(&f->lost_pub, 0);
 	f->lost = 0;
 	f->lost_seen = 0;
+	f->lost_woke = 0;
 	f->woke_head = UINT32_MAX;
 }
 
