@@ -276,7 +276,8 @@ pre_lines() {
 # README's install block for KIND (```sh install-KIND, in place of step 1),
 # then every ```sh block of its Deployment section in order; or the blocks
 # whose info string is each PASS in turn. Each command is run alone, as
-# pasted, and must exit 0. After the rules are loaded a connection is held,
+# pasted, and must exit 0 (one whose comment says "until ^C" is ended so
+# after 3 s). After the rules are loaded a connection is held,
 # so that the commands that follow have a flow to show.
 readme() {
 	local kind=$1 dir=$2 info cmd out rc i=0 label pass t passes
@@ -289,7 +290,15 @@ readme() {
 			i=$((i + 1))
 			label="README ($kind) \$ $(echo "$cmd" | head -n 1)"
 			t=$(date +%s)
-			out=$(bed timeout -k 10 900 bash -c "cd $dir && $cmd" 2>&1)
+			case $cmd in
+			*"until ^C"*)
+				# A stream: ended after 3 s as the admin ends it,
+				# by ^C (SIGINT to its process group), after
+				# which it must exit 0.
+				out=$(bed timeout --preserve-status -s INT -k 10 3 \
+					bash -c "cd $dir && $cmd" 2>&1) ;;
+			*) out=$(bed timeout -k 10 900 bash -c "cd $dir && $cmd" 2>&1) ;;
+			esac
 			rc=$?
 			case $pass in "sh install-"*) INSTALL=$((INSTALL + $(date +%s) - t)) ;; esac
 			printf '$ %s\n%s\n' "$cmd" "$out" >>"$OUT/readme-$kind.txt"
