@@ -105,15 +105,22 @@ static void put_sets(struct text *t, const struct fastpath_params *p)
 			    p->counters ? "\t\tcounter\n" : "");
 }
 
-/* Move both directions from est<f> to close<f> with timeout tmo. */
+/*
+ * Move both directions from est<f> to close<f> with timeout tmo: added
+ * to close before they leave est, so that a packet of the flow on
+ * another CPU meanwhile (the other end's FIN in a simultaneous close)
+ * finds one or the other. Deletes first left it a moment in neither:
+ * it went to the queue, where the daemon's copy (its state as of the
+ * SYN) took it for invalid and the flow back from the kernel.
+ */
 static void put_close(struct text *t, int f, uint32_t tmo, const char *mark)
 {
 	put(t,
-	    " delete @est%d { %s } delete @est%d { %s }"
 	    " add @close%d { %s timeout %" PRIu32 "s }"
-	    " add @close%d { %s timeout %" PRIu32 "s } %s accept\n",
-	    f, own_tuple(f), f, rev_tuple(f), f, own_tuple(f), tmo, f,
-	    rev_tuple(f), tmo, mark);
+	    " add @close%d { %s timeout %" PRIu32 "s }"
+	    " delete @est%d { %s } delete @est%d { %s } %s accept\n",
+	    f, own_tuple(f), tmo, f, rev_tuple(f), tmo, f, own_tuple(f), f,
+	    rev_tuple(f), mark);
 }
 
 /* The chains (and, fresh, the sets) inside "table inet T { ... }". */
@@ -193,19 +200,20 @@ static void put_chains(struct text *t, const struct fastpath_params *p)
 		    i ? "out" : "in", i ? "output" : "input");
 
 	/* Admission: the daemon's verdict carried admit_mark and the
-	 * admin's filter accepted the packet. */
+	 * admin's filter accepted the packet. Into est before out of close,
+	 * as put_close(), the other way. */
 	put(t,
 	    "\tchain admit {\n"
 	    "\t\t%s\n",
 	    clear);
 	for (int f = 4; f <= 6; f += 2) {
 		put(t,
-		    "\t\tmeta nfproto ipv%d meta l4proto tcp delete @close%d "
-		    "{ %s } delete @close%d { %s } add @est%d { %s timeout "
-		    "%" PRIu32 "s } add @est%d { %s timeout %" PRIu32
-		    "s } accept\n",
-		    f, f, own_tuple(f), f, rev_tuple(f), f, own_tuple(f),
-		    p->timeout_open, f, rev_tuple(f), p->timeout_open);
+		    "\t\tmeta nfproto ipv%d meta l4proto tcp add @est%d { %s "
+		    "timeout %" PRIu32 "s } add @est%d { %s timeout %" PRIu32
+		    "s } delete @close%d { %s } delete @close%d { %s } "
+		    "accept\n",
+		    f, f, own_tuple(f), p->timeout_open, f, rev_tuple(f),
+		    p->timeout_open, f, own_tuple(f), f, rev_tuple(f));
 		if (p->udp)
 			put(t,
 			    "\t\tmeta nfproto ipv%d meta l4proto udp add "

@@ -167,14 +167,16 @@ START_TEST(marks_and_timeouts)
 	ck_assert(strstr(c, "tcp flags & syn == syn add @est4 { ip saddr . ip "
 			    "daddr . meta l4proto . th sport . th dport "
 			    "timeout 7s }"));
-	ck_assert(strstr(c, "tcp flags & fin == fin delete @est4 { ip saddr . "
-			    "ip daddr . meta l4proto . th sport . th dport } "
-			    "delete @est4 { ip daddr . ip saddr . meta l4proto "
-			    ". th dport . th sport } add @close4 { ip saddr . "
-			    "ip daddr . meta l4proto . th sport . th dport "
-			    "timeout 9s } add @close4 { ip daddr . ip saddr . "
-			    "meta l4proto . th dport . th sport timeout 9s }"));
-	ck_assert(strstr(c, "tcp flags & rst == rst delete @est4"));
+	/* Into close before out of est: a packet meanwhile finds one. */
+	ck_assert(strstr(c,
+			 "tcp flags & fin == fin add @close4 { ip saddr . "
+			 "ip daddr . meta l4proto . th sport . th dport "
+			 "timeout 9s } add @close4 { ip daddr . ip saddr . "
+			 "meta l4proto . th dport . th sport timeout 9s } "
+			 "delete @est4 { ip saddr . ip daddr . meta l4proto "
+			 ". th sport . th dport } delete @est4 { ip daddr . "
+			 "ip saddr . meta l4proto . th dport . th sport } "));
+	ck_assert(strstr(c, "tcp flags & rst == rst add @close4"));
 	ck_assert_int_eq(count(c, "timeout 3s"), 2);
 	/* Order: RST and FIN before the SYN-ACK, the refresh last. */
 	ck_assert(strstr(c, "rst == rst") < strstr(c, "fin == fin"));
@@ -195,14 +197,14 @@ START_TEST(marks_and_timeouts)
 	snprintf(want, sizeof(want), "\t\tmeta mark set meta mark & 0x%08x\n",
 		 ~0x400u);
 	ck_assert_ptr_eq(strstr(c, want), c);
-	ck_assert(strstr(c, "meta nfproto ipv4 meta l4proto tcp delete "
-			    "@close4 { ip saddr . ip daddr . meta l4proto . "
-			    "th sport . th dport } delete @close4 { ip daddr . "
-			    "ip saddr . meta l4proto . th dport . th sport } "
-			    "add @est4 { ip saddr . ip daddr . meta l4proto . "
-			    "th sport . th dport timeout 7s } add @est4 { ip "
-			    "daddr . ip saddr . meta l4proto . th dport . th "
-			    "sport timeout 7s } accept\n"));
+	ck_assert(strstr(c, "meta nfproto ipv4 meta l4proto tcp add @est4 { "
+			    "ip saddr . ip daddr . meta l4proto . th sport . "
+			    "th dport timeout 7s } add @est4 { ip daddr . ip "
+			    "saddr . meta l4proto . th dport . th sport "
+			    "timeout 7s } delete @close4 { ip saddr . ip daddr "
+			    ". meta l4proto . th sport . th dport } delete "
+			    "@close4 { ip daddr . ip saddr . meta l4proto . th "
+			    "dport . th sport } accept\n"));
 	ck_assert(strstr(c, "meta nfproto ipv6 meta l4proto udp add @udp6 { "
 			    "ip6 saddr . ip6 daddr . meta l4proto . th sport "
 			    ". th dport timeout 11s } add @udp6 { ip6 daddr . "
