@@ -285,9 +285,13 @@ static bool tcp_handshake(uint8_t state)
  * kernel always sends here. The daemon's TCP state is as old as the last
  * check and its windows older: they are forgotten, as for a connection
  * picked up mid-stream; and unless the kernel was just asked, a handshake
- * state that an ACK or data follows is taken as established (the SYN-ACK
- * and ACK went by the kernel, e.g. before a reload turned the fast path
- * off). Out of line: rare.
+ * state that an ACK, data or a FIN follows is taken as established (the
+ * SYN-ACK and ACK went by the kernel, e.g. before a reload turned the
+ * fast path off, or the FIN of a close met the flow's elements between
+ * sets or gone). Taken as a FIN in SYN_SENT, it was invalid: the flow
+ * stayed SYN_SENT in the daemon, and the next connection on its ports
+ * passed for a retransmitted SYN, not counted as new. A RST stays the
+ * tracker's (a refusal answers a SYN). Out of line: rare.
  *
  * Returns true for a new connection on the flow's ports: a pure SYN the
  * original way, in a handshake state (not checked since its admission),
@@ -341,7 +345,7 @@ static __attribute__((noinline)) bool fast_seen(struct engine *e,
 		t->side[i].flags |= TCP_SIDE_BE_LIBERAL | TCP_SIDE_SACK_PERM;
 	}
 	t->retrans = 0;
-	if (!asked && !(p->tcp_flags & (TCPF_SYN | TCPF_FIN | TCPF_RST)) &&
+	if (!asked && !(p->tcp_flags & (TCPF_SYN | TCPF_RST)) &&
 	    tcp_handshake(f->state)) {
 		f->state = TCP_S_ESTABLISHED;
 		f->tclass = TCP_S_ESTABLISHED;

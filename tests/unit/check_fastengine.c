@@ -554,6 +554,44 @@ START_TEST(port_reuse_reopens)
 }
 END_TEST
 
+/* The flow's one connection over, the next on its ports: new, counted,
+ * admitted. */
+static void next_connection_reopens(struct conv *cv)
+{
+	cv->cseq += 5000000;
+	c2s(cv, TCPF_SYN, 0);
+	ck_assert(res.fast_admit);
+	ck_assert_uint_eq(e.st.flows_reopened, 1);
+	ck_assert_uint_eq(e.st.flows_created, 2);
+	ck_assert(on_fast_list(conv_flow(cv), FAST_OPEN));
+}
+
+/* A FIN of a fast flow reaches the daemon unasked (its elements between
+ * sets in a simultaneous close, or gone): the kernel carried the
+ * handshake, so the daemon's SYN_SENT is taken as established and the
+ * close tracked, not judged invalid; the next connection on the ports is
+ * new, counted. */
+START_TEST(fin_unasked_closes)
+{
+	struct conv cv = conv4(1043);
+
+	c2s(&cv, TCPF_SYN, 0);
+	ck_assert(res.fast_admit);
+	/* The kernel carried the handshake, the request and the answer. */
+	cv.sseq += 1 + 1258;
+	cv.cseq += 69;
+	ck_assert_int_eq(s2c(&cv, TCPF_FIN | TCPF_ACK, 0), VERDICT_ACCEPT);
+	ck_assert_uint_eq(e.st.invalid[INV_TCP_STATE], 0);
+	ck_assert_uint_eq(conv_flow(&cv)->state, TCP_S_FIN_WAIT);
+	ck_assert(!(conv_flow(&cv)->flags & FLOW_F_FAST));
+	c2s(&cv, TCPF_FIN | TCPF_ACK, 0);
+	s2c(&cv, TCPF_ACK, 0);
+	ck_assert_uint_eq(conv_flow(&cv)->state, TCP_S_TIME_WAIT);
+	ck_assert_uint_eq(e.st.invalid[INV_TCP_STATE], 0);
+	next_connection_reopens(&cv);
+}
+END_TEST
+
 /* The new connection meets the limits as any: refused by its source's
  * rate, it opens nothing, and the old one is gone all the same. */
 START_TEST(port_reuse_limited)
@@ -585,12 +623,7 @@ START_TEST(port_reuse_after_check_reopens)
 
 	checked(&cv, FP_SET_CLOSE, e.fast.timeout[FAST_CLOSING] * 1000);
 	ck_assert_uint_eq(conv_flow(&cv)->state, TCP_S_TIME_WAIT);
-	cv.cseq += 5000000;
-	c2s(&cv, TCPF_SYN, 0);
-	ck_assert(res.fast_admit);
-	ck_assert_uint_eq(e.st.flows_reopened, 1);
-	ck_assert_uint_eq(e.st.flows_created, 2);
-	ck_assert(on_fast_list(conv_flow(&cv), FAST_OPEN));
+	next_connection_reopens(&cv);
 }
 END_TEST
 
@@ -1089,6 +1122,7 @@ static Suite *fastpath_suite(void)
 	tcase_add_test(tc, reopen_admits);
 	tcase_add_test(tc, port_reuse_reopens);
 	tcase_add_test(tc, port_reuse_limited);
+	tcase_add_test(tc, fin_unasked_closes);
 	tcase_add_test(tc, port_reuse_after_check_reopens);
 	tcase_add_test(tc, syn_on_established_resyncs);
 	tcase_add_test(tc, syn_on_established_stray);
