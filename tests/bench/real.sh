@@ -25,6 +25,17 @@
 #   f   c with fastpath = yes: admitted flows carried by the kernel's
 #       nftables sets, off the queue (the shipped rules skip SEEN packets)
 #   fm  cm with fastpath = yes
+#   fk  f with the pure SYN admitted by an iptables rule (the verdict's
+#       admit mark set in the kernel), never queued: the fast path's
+#       kernel work alone, without a round trip; the ceiling of any
+#       design that carries flows in its sets and admits without waiting
+#       for the daemon (not a mode nfqtrackd has: it sees no flow)
+#   xb  the bare loop bound, and flows carried in a BPF hash map instead
+#       of nftables sets: tests/bench/carrier.bpf.c, an iptables bpf
+#       match in INPUT and OUTPUT that marks SEEN a packet of a flow in
+#       the map, and puts a pure SYN's flow in it, so nothing is queued:
+#       fk's ceiling for that design (needs clang, bpftool, libbpf-dev;
+#       skipped, saying so, without them)
 #   ce  c with accounting = yes and IPFIX export to nfcapd (nfdump's
 #       collector) in the server namespace: what export costs, and whether
 #       it keeps up (records sent and lost, from stats)
@@ -43,7 +54,7 @@
 # all of these; the kernel's network work is in it, charged to whichever
 # of them it ran in. Queued packets are the queue's id_sequence.
 #
-# Environment: ROWS (web bulk) REAL_CASES (a k b bs b1 c cm f fm ce cv) REAL_RUNS (2)
+# Environment: ROWS (web bulk) REAL_CASES (a k b bs b1 c cm f fm fk xb ce cv) REAL_RUNS (2)
 # REAL_SECS (10) WRK_CONNS (32) WRK_THREADS (1) NGINX_WORKERS (1)
 # OUT (results directory). Only processes started here are signalled, by
 # PID; the namespaces are removed on exit, on failure and on ^C alike.
@@ -55,7 +66,7 @@ NFQTRACKD=$TOP/src/nfqtrackd
 NFQTRACKCTL=$TOP/src/nfqtrackctl
 BARE=$TOP/tests/bin/bench_bare
 ROWS=${ROWS:-web bulk}
-REAL_CASES=${REAL_CASES:-a k b bs b1 c cm f fm ce cv}
+REAL_CASES=${REAL_CASES:-a k b bs b1 c cm f fm fk xb ce cv}
 REAL_RUNS=${REAL_RUNS:-2}
 REAL_SECS=${REAL_SECS:-10}
 WRK_CONNS=${WRK_CONNS:-32}
@@ -69,14 +80,24 @@ CLI=10.78.0.1
 SRV=10.78.0.2
 HTTP_PORT=8080
 IPERF_PORT=5201
+ADMIT_MARK=0x00800000 # fastpath_admit_mark's default
+SEEN_MARK=0x01000000  # the bit the shipped rules' NFQUEUE rules skip
 HZ=$(getconf CLK_TCK)
 T=$(mktemp -d /tmp/nfqtb-real.XXXXXX)
+# libbpf takes a dot in a map's pin path for an underscore: none here.
+BPFFS=/run/nfqtb-bpf-$$
 chmod 755 "$T"
 PIDS=()
 
 cleanup() {
 	stop_all
 	netns_cleanup
+	# xb's BPF file system: its pins (and with the namespaces' rules
+	# gone, its program and map) go with it.
+	if [ -d "$BPFFS" ]; then
+		mountpoint -q "$BPFFS" && umount "$BPFFS"
+		rmdir "$BPFFS"
+	fi
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -161,6 +182,24 @@ rules() {
 		$ipt -I OUTPUT 1 -o $DEV -p tcp ! --tcp-flags SYN,ACK,FIN,RST SYN \
 			-j ACCEPT || return 1
 		;;
+	xb)
+		# A fresh map each run.
+		rm -f "$BPFFS/carrier" "$BPFFS/carrier_flows"
+		bpftool prog load "$T/carrier.bpf.o" "$BPFFS/carrier" type socket \
+			pinmaps "$BPFFS" 2>"$T/bpf.err" ||
+			{ cat "$T/bpf.err" >&2; return 1; }
+		$ipt -I INPUT 1 -i $DEV -m bpf --object-pinned "$BPFFS/carrier" \
+			-j MARK --or-mark "$SEEN_MARK" || return 1
+		$ipt -I OUTPUT 1 -o $DEV -m bpf --object-pinned "$BPFFS/carrier" \
+			-j MARK --or-mark "$SEEN_MARK" || return 1
+		;;
+	fk)
+		# The admission chain (priority 10) adds its elements.
+		$ipt -I INPUT 1 -i $DEV -p tcp --tcp-flags SYN,ACK,FIN,RST SYN \
+			-j ACCEPT || return 1
+		$ipt -I INPUT 1 -i $DEV -p tcp --tcp-flags SYN,ACK,FIN,RST SYN \
+			-j MARK --or-mark "$ADMIT_MARK" || return 1
+		;;
 	esac
 }
 
@@ -168,12 +207,12 @@ rules() {
 start_consumer() {
 	CONS_PID=
 	case $1 in
-	b | bg | bs | b1)
+	b | bg | bs | b1 | xb)
 		# shellcheck disable=SC2046
 		ip netns exec "$NS_S" "$BARE" -c 128 -r 8388608 -Q 4096 -N \
 			$([ "$1" = bg ] && echo -G) -t 600 >>"$T/bare.out" 2>&1 &
 		;;
-	c | cm | cs | f | fm | ce | cv)
+	c | cm | cs | f | fm | fk | ce | cv)
 		if [ "$1" = ce ] || [ "$1" = cv ]; then
 			rm -rf "$T/nf" && mkdir -p "$T/nf"
 			ip netns exec "$NS_S" nfcapd -b 127.0.0.1 -p 4739 -B 8000000 \
@@ -390,12 +429,32 @@ EOF
 { cat "$T/nfqtrackd-cm.conf"; echo "mark_mask = 0x0f000000"; } >"$T/nfqtrackd-cs.conf"
 { cat "$T/nfqtrackd-c.conf"; echo "fastpath = yes"; } >"$T/nfqtrackd-f.conf"
 { cat "$T/nfqtrackd-cm.conf"; echo "fastpath = yes"; } >"$T/nfqtrackd-fm.conf"
+cp "$T/nfqtrackd-f.conf" "$T/nfqtrackd-fk.conf"
 { cat "$T/nfqtrackd-c.conf"; printf 'accounting = yes\nipfix_collector = 127.0.0.1:4739\n'; } >"$T/nfqtrackd-ce.conf"
 { cat "$T/nfqtrackd-ce.conf"; } >"$T/nfqtrackd-cv.conf"
-for f in c cm cs f fm ce cv; do
+for f in c cm cs f fm fk ce cv; do
 	"$NFQTRACKD" -t -c "$T/nfqtrackd-$f.conf" >/dev/null ||
 		{ echo "real: the nfqtrackd config ($f) is refused" >&2; exit 1; }
 done
+
+# xb's program, built here for this kernel's BPF; the case is left out,
+# saying why, where it cannot be.
+if [[ " $REAL_CASES " == *" xb "* ]]; then
+	why=
+	if ! command -v clang >/dev/null || ! command -v bpftool >/dev/null; then
+		why="clang or bpftool missing (make bench-deps installs them)"
+	elif ! clang -O2 -g -target bpf \
+		-I"/usr/include/$(gcc -print-multiarch 2>/dev/null)" \
+		-c "$TOP/tests/bench/carrier.bpf.c" -o "$T/carrier.bpf.o" 2>"$T/bpf.err"; then
+		why="carrier.bpf.c does not build: $(head -1 "$T/bpf.err")"
+	elif ! mkdir -p "$BPFFS" || ! mount -t bpf bpf "$BPFFS"; then
+		why="no BPF file system"
+	fi
+	if [ -n "$why" ]; then
+		echo "# real: case xb skipped: $why" >&2
+		REAL_CASES=$(echo " $REAL_CASES " | sed 's/ xb / /')
+	fi
+fi
 
 echo "== real software: rows {$ROWS}, cases {$REAL_CASES}, $REAL_RUNS rounds of $REAL_SECS s"
 for run in $(seq "$REAL_RUNS"); do
@@ -430,6 +489,8 @@ label() {
 	cs) echo "cm, the state alone (4-bit mask)" ;;
 	f) echo "nfqtrackd, fast path, shipped rules" ;;
 	fm) echo "nfqtrackd, fast path, mark, stateful" ;;
+	fk) echo "f, SYN admitted in the kernel (ceiling)" ;;
+	xb) echo "BPF map carrier, SYN in the kernel" ;;
 	ce) echo "nfqtrackd, accounting + IPFIX export" ;;
 	cv) echo "ce + nfqtrackctl events to a file" ;;
 	esac
@@ -458,8 +519,8 @@ label() {
 			"$(num "$(mean bulk "$c" '($5 > 0 ? $7 / hz * 1e12 / $5 : 0)')" %.0f)"
 	done
 	echo "pkts/req: packets queued per request; us/req, ms/GB: CPU of the consumer (c) and in total (t: consumer, server, client)"
-	awk -F'\t' '$2 ~ /^[cf]/ && $1 == "web" { printf "nfqtrackd (%s) flows_created, web run %s: %s for %s requests (%s socket errors)\n", $2, $3, $9, $5, $10 }
-		$2 ~ /^[cf]/ && $1 == "bulk" { printf "nfqtrackd (%s) flows_created, bulk run %s: %s\n", $2, $3, $9 }' "$OUT/real.tsv"
+	awk -F'\t' '$2 ~ /^[cf]/ && $2 != "fk" && $1 == "web" { printf "nfqtrackd (%s) flows_created, web run %s: %s for %s requests (%s socket errors)\n", $2, $3, $9, $5, $10 }
+		$2 ~ /^[cf]/ && $2 != "fk" && $1 == "bulk" { printf "nfqtrackd (%s) flows_created, bulk run %s: %s\n", $2, $3, $9 }' "$OUT/real.tsv"
 	awk -F'\t' '$10 > 0 && $1 == "web" { printf "warning: web %s run %s: %s socket errors\n", $2, $3, $10 }' "$OUT/real.tsv"
 } >"$OUT/real.txt"
 cat "$OUT/real.txt"
