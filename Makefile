@@ -117,7 +117,7 @@ CORE_HDRS  := timeout params fastpath
 # What the daemon, the CLI, the tests and the fuzzers link beside it: the
 # configuration and its translation to parameters, logging, reports,
 # control protocol, listings, replay, metrics, threads, state marks.
-SUPPORT    := conf params mutex log report droplog ctl dump replay metrics \
+SUPPORT    := conf params mutex log report droplog ctl ctlclient dump replay metrics \
               pause mark evhub evsub ipfix export
 CORE_OBJS  := $(CORE:%=src/%.o) $(SUPPORT:%=src/%.o)
 DAEMON_OBJS := src/nfqtrackd.o src/daemon.o src/worker.o src/ctlcmd.o \

@@ -20,7 +20,7 @@
 
 #include "cmdtab.h"
 #include "conf.h"
-#include "ctl.h"
+#include "ctlclient.h"
 
 #ifndef VERSION
 #define VERSION "unknown"

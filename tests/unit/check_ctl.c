@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "ctlclient.h"
 #include "testutil.h"
 
 static int parse(struct ctl_request *r, const char *line, const char **why)
