@@ -129,7 +129,8 @@ LIB        := src/libnfqtrack.a
 UNIT_TESTS := $(patsubst tests/unit/%.c,tests/bin/%,$(wildcard tests/unit/check_*.c))
 TOOLS      := tests/bin/flowgen tests/bin/ctlsend tests/bin/pcap2wire \
               tests/bin/fpkernel
-BENCH_BINS := tests/bin/flowgen tests/bin/bench_bare tests/bin/engine_bench
+BENCH_BINS := tests/bin/flowgen tests/bin/bench_bare tests/bin/engine_bench \
+              tests/bin/bench_ringreader
 # The one traffic tool: real TCP and UDP, the bench's load, floods.
 FLOWGEN_SRCS := $(wildcard tests/tools/flowgen/*.c)
 
@@ -241,6 +242,12 @@ tests/bin/bench_bare: tests/bench/bare.c src/.cflags
 	@mkdir -p tests/bin
 	$(call say,CC,$@)$(CC) $(ALL_CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $< \
 		$(LIBS_NFQ)
+
+# make bench's xr case (libbpf-dev: DEB_BENCH).
+tests/bin/bench_ringreader: tests/bench/ringreader.c src/.cflags
+	@mkdir -p tests/bin
+	$(call say,CC,$@)$(CC) $(ALL_CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $< \
+		$$(pkg-config --libs libbpf)
 
 tests/bin/engine_bench: tests/bench/engine_bench.c $(LIB) src/.cflags
 	@mkdir -p tests/bin

@@ -13,6 +13,14 @@
  * lookup, and the entry's last-seen time and TCP flags written in place;
  * per connection: two inserts into a preallocated LRU map, no allocation
  * and no removal (the LRU reclaims).
+ *
+ * Built with -DCARRIER_BUDGETS (make bench's `xr`), a pure SYN is admitted
+ * only while two budgets last, its source's and the global one, each
+ * taken by an atomic decrement; the flow's tuple then goes to a ring
+ * buffer without a wakeup, for the daemon to read on its tick
+ * (tests/bench/ringreader.c stands in for it, refilling both budgets).
+ * A SYN from a source with no budget, or over one, is not matched: it goes
+ * to the queue, for the daemon to decide.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -40,6 +48,53 @@ struct {
 	__type(value, struct carrier_entry);
 } carrier_flows SEC(".maps");
 
+#ifdef CARRIER_BUDGETS
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __s64);
+} carrier_budget SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32); /* the source address */
+	__type(value, __s64);
+} carrier_source_budget SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 22);
+} carrier_admitted SEC(".maps");
+
+/* One from budget b, if there is one left. */
+static __always_inline int take(__s64 *b)
+{
+	if (__sync_fetch_and_add(b, -1) > 0)
+		return 1;
+	__sync_fetch_and_add(b, 1);
+	return 0;
+}
+
+/* May the kernel admit k's SYN? Its source's budget, then the global. */
+static __always_inline int budget_admits(const struct carrier_key *k)
+{
+	__u32 zero = 0;
+	__s64 *g, *s;
+
+	s = bpf_map_lookup_elem(&carrier_source_budget, &k->src);
+	g = bpf_map_lookup_elem(&carrier_budget, &zero);
+	if (!s || !g || !take(s))
+		return 0;
+	if (!take(g)) {
+		__sync_fetch_and_add(s, 1);
+		return 0;
+	}
+	return 1;
+}
+#endif
+
 SEC("socket")
 int carrier(struct __sk_buff *skb)
 {
@@ -62,6 +117,12 @@ int carrier(struct __sk_buff *skb)
 	__builtin_memcpy(&k.dport, th + 2, 2);
 	k.proto = 6;
 	if ((th[13] & (TCP_SYN | TCP_ACK)) == TCP_SYN) {
+#ifdef CARRIER_BUDGETS
+		if (!budget_admits(&k))
+			return 0;
+		bpf_ringbuf_output(&carrier_admitted, &k, sizeof(k),
+				   BPF_RB_NO_WAKEUP);
+#endif
 		r.src = k.dst;
 		r.dst = k.src;
 		r.sport = k.dport;

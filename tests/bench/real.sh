@@ -36,6 +36,15 @@
 #       the map, and puts a pure SYN's flow in it, so nothing is queued:
 #       fk's ceiling for that design (needs clang, bpftool, libbpf-dev;
 #       skipped, saying so, without them)
+#   xr  xb with admission in the kernel under budgets (carrier.bpf.c built
+#       with -DCARRIER_BUDGETS): a pure SYN is matched only while its
+#       source's budget and the global one last, and its flow goes to a
+#       ring buffer that tests/bin/bench_ringreader drains and refills
+#       the budgets from every 10 ms, as a daemon's tick would; the bare
+#       loop answers SYNs over budget. The ceiling of the design the README
+#       proposes, the daemon's reading included (its CPU is the
+#       consumer's). A SYN over budget (XR_BUDGET small) goes to the bare
+#       loop, which admits nothing: its flow's packets are all queued
 #   ce  c with accounting = yes and IPFIX export to nfcapd (nfdump's
 #       collector) in the server namespace: what export costs, and whether
 #       it keeps up (records sent and lost, from stats)
@@ -54,8 +63,9 @@
 # all of these; the kernel's network work is in it, charged to whichever
 # of them it ran in. Queued packets are the queue's id_sequence.
 #
-# Environment: ROWS (web bulk) REAL_CASES (a k b bs b1 c cm f fm fk xb ce cv) REAL_RUNS (2)
+# Environment: ROWS (web bulk) REAL_CASES (a k b bs b1 c cm f fm fk xb xr ce cv) REAL_RUNS (2)
 # REAL_SECS (10) WRK_CONNS (32) WRK_THREADS (1) NGINX_WORKERS (1)
+# XR_BUDGET (1000: xr's budgets, each refilled to it every 10 ms)
 # OUT (results directory). Only processes started here are signalled, by
 # PID; the namespaces are removed on exit, on failure and on ^C alike.
 set -u
@@ -65,13 +75,15 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 NFQTRACKD=$TOP/src/nfqtrackd
 NFQTRACKCTL=$TOP/src/nfqtrackctl
 BARE=$TOP/tests/bin/bench_bare
+RINGREADER=$TOP/tests/bin/bench_ringreader
 ROWS=${ROWS:-web bulk}
-REAL_CASES=${REAL_CASES:-a k b bs b1 c cm f fm fk xb ce cv}
+REAL_CASES=${REAL_CASES:-a k b bs b1 c cm f fm fk xb xr ce cv}
 REAL_RUNS=${REAL_RUNS:-2}
 REAL_SECS=${REAL_SECS:-10}
 WRK_CONNS=${WRK_CONNS:-32}
 WRK_THREADS=${WRK_THREADS:-1}
 NGINX_WORKERS=${NGINX_WORKERS:-1}
+XR_BUDGET=${XR_BUDGET:-1000}
 OUT=${OUT:-$TOP/tests/bench/results}
 NS_C=nfqtb-$$-wc
 NS_S=nfqtb-$$-ws
@@ -182,16 +194,22 @@ rules() {
 		$ipt -I OUTPUT 1 -o $DEV -p tcp ! --tcp-flags SYN,ACK,FIN,RST SYN \
 			-j ACCEPT || return 1
 		;;
-	xb)
-		# A fresh map each run.
-		rm -f "$BPFFS/carrier" "$BPFFS/carrier_flows"
-		bpftool prog load "$T/carrier.bpf.o" "$BPFFS/carrier" type socket \
+	xb | xr)
+		# A fresh program and maps each run.
+		rm -f "$BPFFS"/carrier*
+		bpftool prog load "$T/$1.bpf.o" "$BPFFS/carrier" type socket \
 			pinmaps "$BPFFS" 2>"$T/bpf.err" ||
 			{ cat "$T/bpf.err" >&2; return 1; }
 		$ipt -I INPUT 1 -i $DEV -m bpf --object-pinned "$BPFFS/carrier" \
 			-j MARK --or-mark "$SEEN_MARK" || return 1
 		$ipt -I OUTPUT 1 -o $DEV -m bpf --object-pinned "$BPFFS/carrier" \
 			-j MARK --or-mark "$SEEN_MARK" || return 1
+		if [ "$1" = xr ]; then
+			"$RINGREADER" "$BPFFS" "$CLI" "$XR_BUDGET" \
+				>"$T/ringreader.out" 2>&1 &
+			READER_PID=$!
+			PIDS+=("$READER_PID")
+		fi
 		;;
 	fk)
 		# The admission chain (priority 10) adds its elements.
@@ -207,7 +225,7 @@ rules() {
 start_consumer() {
 	CONS_PID=
 	case $1 in
-	b | bg | bs | b1 | xb)
+	b | bg | bs | b1 | xb | xr)
 		# shellcheck disable=SC2046
 		ip netns exec "$NS_S" "$BARE" -c 128 -r 8388608 -Q 4096 -N \
 			$([ "$1" = bg ] && echo -G) -t 600 >>"$T/bare.out" 2>&1 &
@@ -319,17 +337,21 @@ stop_all() {
 # flows_created errors.
 measure() {
 	local row=$1 c=$2 run=$3 q0=0 q1=0 c0=0 c1=0 s0 s1 ct rate units flows=- err=0 batch=
+	# xr's reader (rules() starts it): its CPU is the consumer's too.
+	local READER_PID=
 	net_up || return 1
 	rules "$c" || return 1
 	start_consumer "$c" || return 1
 	start_server "$row" || { echo "# real: $row server did not start" >&2; return 1; }
-	[ -n "$CONS_PID" ] && q0=$(qstat) && c0=$(cpu_ticks "$CONS_PID")
+	# shellcheck disable=SC2086
+	[ -n "$CONS_PID" ] && q0=$(qstat) && c0=$(cpu_ticks "$CONS_PID" $READER_PID)
 	s0=$(cpu_ticks "${SRV_PIDS[@]}")
 	client "$row"
 	s1=$(cpu_ticks "${SRV_PIDS[@]}")
 	if [ -n "$CONS_PID" ]; then
 		q1=$(qstat)
-		c1=$(cpu_ticks "$CONS_PID")
+		# shellcheck disable=SC2086
+		c1=$(cpu_ticks "$CONS_PID" $READER_PID)
 		if [ "${c#[cf]}" != "$c" ]; then
 			"$NFQTRACKCTL" -s "$T/ctl" stats >"$T/stats" 2>/dev/null
 			flows=$(awk '$1 == "flows_created" { print $2 }' "$T/stats")
@@ -378,6 +400,7 @@ print(e["bits_per_second"] / 1e9, e["bytes"])' "$T/client.out" 2>/dev/null)
 				split($i, kv, "="); v[kv[1]] = kv[2] }
 			if (v["recv_calls"] > 0) printf ", %.1f pkts per receive", v["pkts"] / v["recv_calls"] }')
 		;;
+	xr) batch=", $(awk '/^admitted/ { print $2 }' "$T/ringreader.out") flows read from the ring" ;;
 	esac
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$row" "$c" "$run" \
 		"$rate" "$units" $((c1 - c0)) $((c1 - c0 + s1 - s0 + ct)) \
@@ -437,24 +460,29 @@ for f in c cm cs f fm fk ce cv; do
 		{ echo "real: the nfqtrackd config ($f) is refused" >&2; exit 1; }
 done
 
-# xb's program, built here for this kernel's BPF; the case is left out,
-# saying why, where it cannot be.
-if [[ " $REAL_CASES " == *" xb "* ]]; then
-	why=
+# xb's and xr's programs, built here for this kernel's BPF; a case is
+# left out, saying why, where it cannot be.
+for x in xb xr; do
+	[[ " $REAL_CASES " == *" $x "* ]] || continue
+	why='' defs=''
+	[ $x = xr ] && defs=-DCARRIER_BUDGETS
 	if ! command -v clang >/dev/null || ! command -v bpftool >/dev/null; then
 		why="clang or bpftool missing (make bench-deps installs them)"
-	elif ! clang -O2 -g -target bpf \
+	elif [ $x = xr ] && [ ! -x "$RINGREADER" ]; then
+		why="$RINGREADER is missing: run 'make bench'"
+	elif ! clang -O2 -g -target bpf ${defs:+"$defs"} \
 		-I"/usr/include/$(gcc -print-multiarch 2>/dev/null)" \
-		-c "$TOP/tests/bench/carrier.bpf.c" -o "$T/carrier.bpf.o" 2>"$T/bpf.err"; then
+		-c "$TOP/tests/bench/carrier.bpf.c" -o "$T/$x.bpf.o" 2>"$T/bpf.err"; then
 		why="carrier.bpf.c does not build: $(head -1 "$T/bpf.err")"
-	elif ! mkdir -p "$BPFFS" || ! mount -t bpf bpf "$BPFFS"; then
+	elif ! mountpoint -q "$BPFFS" &&
+		{ ! mkdir -p "$BPFFS" || ! mount -t bpf bpf "$BPFFS"; }; then
 		why="no BPF file system"
 	fi
 	if [ -n "$why" ]; then
-		echo "# real: case xb skipped: $why" >&2
-		REAL_CASES=$(echo " $REAL_CASES " | sed 's/ xb / /')
+		echo "# real: case $x skipped: $why" >&2
+		REAL_CASES=$(echo " $REAL_CASES " | sed "s/ $x / /")
 	fi
-fi
+done
 
 echo "== real software: rows {$ROWS}, cases {$REAL_CASES}, $REAL_RUNS rounds of $REAL_SECS s"
 for run in $(seq "$REAL_RUNS"); do
@@ -491,6 +519,7 @@ label() {
 	fm) echo "nfqtrackd, fast path, mark, stateful" ;;
 	fk) echo "f, SYN admitted in the kernel (ceiling)" ;;
 	xb) echo "BPF map carrier, SYN in the kernel" ;;
+	xr) echo "xb, SYN under budgets, ring buffer" ;;
 	ce) echo "nfqtrackd, accounting + IPFIX export" ;;
 	cv) echo "ce + nfqtrackctl events to a file" ;;
 	esac
