@@ -19,8 +19,10 @@
  * taken by an atomic decrement; the flow's tuple then goes to a ring
  * buffer without a wakeup, for the daemon to read on its tick
  * (tests/bench/ringreader.c stands in for it, refilling both budgets).
- * A SYN from a source with no budget, or over one, is not matched: it goes
- * to the queue, for the daemon to decide.
+ * Its place in the ring is taken first, so that no flow is admitted that
+ * the daemon would not hear of. A SYN from a source with no budget, or
+ * over one, or with the ring full, is not matched: it goes to the queue,
+ * for the daemon to decide.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -99,6 +101,9 @@ SEC("socket")
 int carrier(struct __sk_buff *skb)
 {
 	struct carrier_entry fresh = {}, *v;
+#ifdef CARRIER_BUDGETS
+	struct carrier_key *told;
+#endif
 	struct carrier_key k = {}, r = {};
 	__u8 ip[20], th[14];
 	__u32 ihl;
@@ -118,10 +123,15 @@ int carrier(struct __sk_buff *skb)
 	k.proto = 6;
 	if ((th[13] & (TCP_SYN | TCP_ACK)) == TCP_SYN) {
 #ifdef CARRIER_BUDGETS
-		if (!budget_admits(&k))
+		told = bpf_ringbuf_reserve(&carrier_admitted, sizeof(*told), 0);
+		if (!told)
 			return 0;
-		bpf_ringbuf_output(&carrier_admitted, &k, sizeof(k),
-				   BPF_RB_NO_WAKEUP);
+		if (!budget_admits(&k)) {
+			bpf_ringbuf_discard(told, BPF_RB_NO_WAKEUP);
+			return 0;
+		}
+		*told = k;
+		bpf_ringbuf_submit(told, BPF_RB_NO_WAKEUP);
 #endif
 		r.src = k.dst;
 		r.dst = k.src;
