@@ -149,7 +149,8 @@ DEB_TEST   := iptables iproute2 iputils-ping rsyslog procps clang-format python3
               systemd valgrind clang libclang-rt-14-dev nfdump pmacct
 # The real software of make bench's web and bulk rows (tests/bench/run.sh
 # runs its own instances, in its namespaces, and stops them); bpftool and
-# libbpf-dev build and load the xb case's BPF program (clang: DEB_TEST).
+# libbpf-dev build and load the xb and xr cases' BPF program and build
+# xr's reader (clang: DEB_TEST).
 DEB_BENCH  := nginx wrk iperf3 bpftool libbpf-dev
 # To build the Debian package (make deb) and check it.
 DEB_PKG    := build-essential dpkg-dev debhelper lintian

@@ -40,11 +40,11 @@
 #       with -DCARRIER_BUDGETS): a pure SYN is matched only while its
 #       source's budget and the global one last, and its flow goes to a
 #       ring buffer that tests/bin/bench_ringreader drains and refills
-#       the budgets from every 10 ms, as a daemon's tick would; the bare
-#       loop answers SYNs over budget. The ceiling of the design the README
-#       proposes, the daemon's reading included (its CPU is the
-#       consumer's). A SYN over budget (XR_BUDGET small) goes to the bare
-#       loop, which admits nothing: its flow's packets are all queued
+#       the budgets from every 10 ms, as a daemon's tick would. The
+#       ceiling of the design the README proposes, the daemon's reading
+#       included (its CPU is the consumer's). A SYN over budget
+#       (XR_BUDGET small) goes to the bare loop, which admits nothing:
+#       its flow's packets are all queued
 #   ce  c with accounting = yes and IPFIX export to nfcapd (nfdump's
 #       collector) in the server namespace: what export costs, and whether
 #       it keeps up (records sent and lost, from stats)
@@ -104,7 +104,7 @@ PIDS=()
 cleanup() {
 	stop_all
 	netns_cleanup
-	# xb's BPF file system: its pins (and with the namespaces' rules
+	# xb's and xr's BPF file system: its pins (and with the namespaces' rules
 	# gone, its program and map) go with it.
 	if [ -d "$BPFFS" ]; then
 		mountpoint -q "$BPFFS" && umount "$BPFFS"
