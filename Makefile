@@ -110,7 +110,7 @@ endif
 # tests/scripts/layering.sh).
 # Headers of its own beyond its modules': timeout.h, params.h, and
 # fastpath.h for its types (the engine reaches the kernel through
-# callbacks; src/fastpath.c is the daemon's).
+# callbacks; src/fastpath.c and src/fastpathnl.c are the daemon's).
 CORE       := hash slab prefix flow source pkt tcp sctp defrag proto policy \
               engine enginelife group flowevent
 CORE_HDRS  := timeout params fastpath
@@ -122,7 +122,8 @@ SUPPORT    := conf params mutex log report droplog ctl ctlclient dump replay met
 CORE_OBJS  := $(CORE:%=src/%.o) $(SUPPORT:%=src/%.o)
 DAEMON_OBJS := src/nfqtrackd.o src/daemon.o src/worker.o src/ctlcmd.o \
                src/reload.o src/replaycli.o src/cmdtab.o src/queue.o \
-               src/privs.o src/notify.o src/http.o src/fastpath.o
+               src/privs.o src/notify.o src/http.o src/fastpath.o \
+               src/fastpathnl.o
 CTL_OBJS   := src/nfqtrackctl.o src/cmdtab.o
 LIB        := src/libnfqtrack.a
 
@@ -218,10 +219,10 @@ tests/bin/check_fastpath: tests/unit/check_fastpath.c tests/unit/testutil.h src/
 		-o $@ $< src/fastpath.o $(LIB) $(LIBS_NFT) $(LIBS_CHECK)
 
 # The fast path against the real kernel (tests/integ/29-fastpath-kernel.sh).
-tests/bin/fpkernel: tests/tools/fpkernel.c src/fastpath.o $(LIB) src/.cflags
+tests/bin/fpkernel: tests/tools/fpkernel.c src/fastpath.o src/fastpathnl.o $(LIB) src/.cflags
 	@mkdir -p tests/bin
 	$(call say,CC,$@)$(CC) $(ALL_CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $< \
-		src/fastpath.o $(LIB) $(LIBS_NFT)
+		src/fastpath.o src/fastpathnl.o $(LIB) $(LIBS_NFT)
 
 tests/bin/pcap2wire: tests/tools/pcap2wire.c $(LIB) src/.cflags
 	@mkdir -p tests/bin

@@ -27,10 +27,12 @@
  * the est elements before they go (fastpath_query() with reset).
  *
  * Two halves. The table (fastpath_rules(), fastpath_apply(),
- * fastpath_remove()) is nft text run through libnftables: at start,
+ * fastpath_remove(), here) is nft text run through libnftables: at start,
  * reload and stop, never on the packet path. The elements (struct
- * fastpath_nl) are read and removed with nf_tables netlink messages on
- * one socket per thread, batched, a few microseconds per element.
+ * fastpath_nl, fastpathnl.h) are read and removed with nf_tables netlink
+ * messages on one socket per thread, batched, a few microseconds per
+ * element. This header holds the types both share, which the engine
+ * uses through its callbacks (engine.h).
  */
 #ifndef NFQT_FASTPATH_H
 #define NFQT_FASTPATH_H
@@ -128,29 +130,11 @@ struct fastpath_flow {
 	struct fastpath_elem dir[2];
 };
 
-struct fastpath_nl; /* one nf_tables netlink socket; one thread's */
+/* Flows per call of fastpath_query() and fastpath_forget() (fastpathnl.h). */
+#define FASTPATH_BATCH_MAX 64
 
-/* Open a socket for table's elements. Returns NULL with errno set. */
-struct fastpath_nl *fastpath_nl_open(const char *table);
-void fastpath_nl_close(struct fastpath_nl *nl);
-
-#define FASTPATH_BATCH_MAX 64 /* flows per call of the functions below */
-
-/*
- * Look up n <= FASTPATH_BATCH_MAX flows' elements in every set of their
- * family, both directions, and with reset, zero the counters read (the
- * caller adds them to its own). One send and the replies; blocking, a
- * few microseconds per flow. Returns 0 or -1 with errno (out untouched).
- */
-int fastpath_query(struct fastpath_nl *nl, const struct fastpath_tuple *t,
-		   unsigned int n, bool reset, struct fastpath_flow *out);
-
-/* Remove n <= FASTPATH_BATCH_MAX flows' elements, both directions, from
- * every set (missing ones are no error). Returns 0 or -1 with errno. */
-int fastpath_forget(struct fastpath_nl *nl, const struct fastpath_tuple *t,
-		    unsigned int n);
-
-/* Empty every set of the table (nfqtrackctl flush). 0 or -1, errno. */
-int fastpath_flush(struct fastpath_nl *nl);
+/* The name of set (FP_SET_EST, FP_SET_CLOSE or FP_SET_UDP) in the table,
+ * without its family's digit: "est", "close", "udp". */
+const char *fastpath_set_name(enum fastpath_set set);
 
 #endif

@@ -27,7 +27,7 @@
 #include "conf.h"
 #include "droplog.h"
 #include "engine.h"
-#include "fastpath.h"
+#include "fastpathnl.h"
 #include "group.h"
 #include "mutex.h"
 #include "hash.h"

@@ -36,6 +36,7 @@
 #include <nftables/libnftables.h>
 
 #include "fastpath.h"
+#include "fastpathnl.h"
 
 #define TABLE "nfqt_fpk"
 #define ADMIT 0x00800000u
