@@ -96,6 +96,14 @@ LIBS_NFQ   := -lnetfilter_queue -lmnl
 # The fast path: its table through libnftables, its elements over libmnl.
 LIBS_NFT    = $(shell pkg-config --libs libnftables 2>/dev/null || echo -lnftables) -lmnl
 LIBS_CHECK  = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
+# The BPF carrier (fastpath_carrier = bpf): its kernel half compiled by
+# clang for BPF (the asm/ headers are under the multiarch directory) and
+# linked into nfqtrackd whole (src/carrier_obj.S); its user half on libbpf.
+BPF_CC     ?= clang
+BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -Wall -Iinclude \
+              -I/usr/include/$(shell $(CC) -print-multiarch 2>/dev/null)
+CARRIER_OBJS := src/carrier.o src/carrier_obj.o
+LIBS_BPF   := -lbpf
 
 ifeq ($(V),1)
 Q :=
@@ -123,7 +131,7 @@ CORE_OBJS  := $(CORE:%=src/%.o) $(SUPPORT:%=src/%.o)
 DAEMON_OBJS := src/nfqtrackd.o src/daemon.o src/worker.o src/ctlcmd.o \
                src/reload.o src/replaycli.o src/cmdtab.o src/queue.o \
                src/privs.o src/notify.o src/http.o src/fastpath.o \
-               src/fastpathnl.o
+               src/fastpathnl.o $(CARRIER_OBJS)
 CTL_OBJS   := src/nfqtrackctl.o src/cmdtab.o
 LIB        := src/libnfqtrack.a
 
@@ -141,18 +149,18 @@ ALL_OBJS   := $(CORE_OBJS) $(DAEMON_OBJS) $(CTL_OBJS)
 # benchmarks.
 DEB_BUILD  := gcc libc6-dev make pkg-config libmnl-dev libnetfilter-queue-dev \
               libnfnetlink-dev check libpcap-dev libmicrohttpd-dev libsystemd-dev \
-              libcap-ng-dev libnftables-dev
+              libcap-ng-dev libnftables-dev clang libbpf-dev
 # nfdump (nfcapd) and pmacct (nfacctd): the IPFIX collectors of
 # tests/integ/33-ipfix.sh.
 DEB_TEST   := iptables iproute2 iputils-ping rsyslog procps clang-format python3 \
               man-db groff-base tcpreplay conntrack curl python3-prometheus-client \
               python3-scapy nftables \
-              systemd valgrind clang libclang-rt-14-dev nfdump pmacct
+              systemd valgrind libclang-rt-14-dev nfdump pmacct
 # The real software of make bench's web and bulk rows (tests/bench/run.sh
 # runs its own instances, in its namespaces, and stops them); bpftool and
 # libbpf-dev build and load the xb and xr cases' BPF program and build
-# xr's reader (clang: DEB_TEST).
-DEB_BENCH  := nginx wrk iperf3 bpftool libbpf-dev
+# xr's reader (clang and libbpf-dev: DEB_BUILD).
+DEB_BENCH  := nginx wrk iperf3 bpftool
 # To build the Debian package (make deb) and check it.
 DEB_PKG    := build-essential dpkg-dev debhelper lintian
 CORPUS     ?= $(abspath ../shared/corpus)
@@ -192,7 +200,7 @@ $(LIB): $(CORE_OBJS) Makefile
 
 src/nfqtrackd: $(DAEMON_OBJS) $(LIB)
 	$(call say,LD,$@)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_NFQ) -lpcap \
-		-lcap-ng -lsystemd -lmicrohttpd $(LIBS_NFT)
+		-lcap-ng -lsystemd -lmicrohttpd $(LIBS_NFT) $(LIBS_BPF)
 
 src/nfqtrackctl: $(CTL_OBJS) $(LIB)
 	$(call say,LD,$@)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^
@@ -211,6 +219,18 @@ tests/bin/check_queue: tests/unit/check_queue.c tests/unit/testutil.h src/queue.
 	$(call say,CC,$@)$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -Itests/unit $(LDFLAGS) \
 		$(QUEUE_WRAP:%=-Wl,--wrap=%) -o $@ $< src/queue.o $(LIBS_NFQ) \
 		$(LIBS_CHECK)
+
+src/carrier.bpf.o: src/carrier.bpf.c include/carrier_map.h
+	$(call say,BPF,$@)$(BPF_CC) $(BPF_CFLAGS) -c -o $@ $<
+
+src/carrier_obj.o: src/carrier_obj.S src/carrier.bpf.o
+	$(call say,AS,$@)$(CC) -c -o $@ $<
+
+# The BPF carrier against the real kernel's BPF (loads it: as root).
+tests/bin/check_carrier: tests/unit/check_carrier.c tests/unit/testutil.h $(CARRIER_OBJS) $(LIB) src/.cflags
+	@mkdir -p tests/bin
+	$(call say,CC,$@)$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -Itests/unit $(LDFLAGS) \
+		-o $@ $< $(CARRIER_OBJS) $(LIB) $(LIBS_BPF) $(LIBS_CHECK)
 
 # The fast path's text against its module (which links libnftables).
 tests/bin/check_fastpath: tests/unit/check_fastpath.c tests/unit/testutil.h src/fastpath.o $(LIB) src/.cflags
@@ -245,7 +265,7 @@ tests/bin/bench_bare: tests/bench/bare.c src/.cflags
 	$(call say,CC,$@)$(CC) $(ALL_CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $< \
 		$(LIBS_NFQ)
 
-# make bench's xr case (libbpf-dev: DEB_BENCH).
+# make bench's xr case (libbpf-dev: DEB_BUILD).
 tests/bin/bench_ringreader: tests/bench/ringreader.c src/.cflags
 	@mkdir -p tests/bin
 	$(call say,CC,$@)$(CC) $(ALL_CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $< \

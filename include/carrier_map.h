@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * carrier_map.h - the layout the BPF carrier's program (src/carrier.bpf.c)
+ * and its user-space half (src/carrier.c) share: the flow map's key and
+ * value and the configuration map's one entry. Included by both sides:
+ * kernel types only, no libc.
+ *
+ * Each direction of an admitted flow is its own entry, keyed by the
+ * packet's own tuple as the wire has it, so that a packet finds its flow
+ * with one lookup and no reversal. An entry lives while its state's
+ * timeout has not run out since last_ns; nothing removes it in the
+ * kernel but a packet that finds it dead (and the daemon).
+ */
+#ifndef NFQT_CARRIER_MAP_H
+#define NFQT_CARRIER_MAP_H
+
+#include <linux/types.h>
+
+/* An entry's state: which of the daemon's timeouts it lives by. */
+enum carrier_state {
+	CARRIER_OPEN, /* admitted TCP, only SYNs since: timeout_open */
+	CARRIER_EST, /* a packet without SYN, FIN or RST went by */
+	CARRIER_CLOSING, /* a FIN went by: timeout_closing, from then */
+	CARRIER_CLOSE, /* a RST went by: timeout_close, from then */
+	CARRIER_UDP, /* admitted UDP, refreshed by every packet */
+	CARRIER_STATES
+};
+
+/* The flow map's key: 40 bytes, padding zeroed on both sides. */
+struct carrier_key {
+	__u32 src[4], dst[4]; /* as on the wire; IPv4 in [0], the rest 0 */
+	__u16 sport, dport; /* network byte order, as on the wire */
+	__u8 proto; /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 family; /* 4 or 6 */
+	__u16 zero;
+};
+
+/* The flow map's value: 32 bytes. */
+struct carrier_flow {
+	/* bpf_ktime_get_ns() (CLOCK_MONOTONIC) of the last packet that
+	 * refreshed it; for CLOSING and CLOSE, of the FIN or RST (never
+	 * refreshed after). */
+	__u64 last_ns;
+	/* With accounting: packets and bytes (the IP length, a GSO packet
+	 * whole) since the daemon last read them with reset. */
+	__u64 packets, bytes;
+	__u32 state; /* enum carrier_state */
+	__u32 zero;
+};
+
+#define CARRIER_F_ON 0x1u /* carry; else every packet goes on to the queue */
+#define CARRIER_F_ACCOUNTING 0x2u /* count; FIN and RST to the daemon */
+#define CARRIER_F_UDP 0x4u /* UDP flows are carried */
+
+/* The configuration map's one entry (key 0). */
+struct carrier_conf {
+	__u64 timeout_ns[CARRIER_STATES];
+	__u32 flags; /* CARRIER_F_* */
+	__u32 zero;
+};
+
+#endif

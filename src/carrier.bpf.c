@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * carrier.bpf.c - the BPF carrier's kernel half: two eBPF socket filters
+ * for iptables' bpf match (xt_bpf), which runs them from the network
+ * header, and their maps. Built with clang -target bpf; the object is
+ * linked into nfqtrackd (src/carrier_obj.S) and loaded and pinned by
+ * src/carrier.c. The layout both halves share is include/carrier_map.h.
+ *
+ *   carry   before the NFQUEUE rules: matches a packet of a flow the
+ *           daemon admitted (its own tuple in `flows`, alive), and the
+ *           rule marks it ESTABLISHED, past the queue. A pure SYN never
+ *           matches: every new flow is the daemon's to admit. Without
+ *           SYN, FIN or RST it refreshes the entry (OPEN becomes EST); a
+ *           FIN or RST moves both directions to CLOSING or CLOSE, never
+ *           refreshed after (with accounting, it goes to the daemon
+ *           instead, which reads the counters first).
+ *   admit   after the filter table, on a packet whose verdict carried the
+ *           admit mark: puts both directions of its flow in `flows`.
+ *
+ * Per packet: a few loads, one hash lookup, the entry's time written in
+ * place. Per admitted flow: two updates of a preallocated hash map (no
+ * allocation). Nothing here removes an entry: a dead one (its state's
+ * timeout run out) matches nothing, and the daemon removes it when it
+ * ends the flow. Removing it here could remove a newer admission of the
+ * same tuple made on another CPU in the meantime.
+ */
+#include <linux/bpf.h>
+#include <linux/in.h>
+#include <bpf/bpf_helpers.h>
+
+#include "carrier_map.h"
+
+#define TCP_FIN 0x01
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
+#define TCP_ACK 0x10
+
+/* The daemon sets max_entries (2 per flow of its table) before loading. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct carrier_key);
+	__type(value, struct carrier_flow);
+} flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct carrier_conf);
+} conf SEC(".maps");
+
+/*
+ * The packet's own tuple into k and its TCP flags into *flags (0 for
+ * UDP). -1 for what is not carried: not IPv4 or IPv6, a fragment, an
+ * IPv6 packet with extension headers, neither TCP nor UDP, too short.
+ * Such packets go to the queue, where the daemon judges them whole.
+ */
+static __always_inline int parse(struct __sk_buff *skb, struct carrier_key *k,
+				 __u8 *flags)
+{
+	__u8 ip[40], th[14];
+	__u32 l4;
+
+	if (bpf_skb_load_bytes(skb, 0, ip, 20))
+		return -1;
+	if ((ip[0] >> 4) == 4) {
+		/* More fragments, or an offset: not the whole datagram. */
+		if ((ip[6] & 0x3f) || ip[7])
+			return -1;
+		l4 = (ip[0] & 0xf) * 4;
+		if (l4 < 20)
+			return -1;
+		k->proto = ip[9];
+		k->family = 4;
+		__builtin_memcpy(&k->src[0], ip + 12, 4);
+		__builtin_memcpy(&k->dst[0], ip + 16, 4);
+	} else if ((ip[0] >> 4) == 6) {
+		if (bpf_skb_load_bytes(skb, 0, ip, 40))
+			return -1;
+		l4 = 40;
+		k->proto = ip[6];
+		k->family = 6;
+		__builtin_memcpy(k->src, ip + 8, 16);
+		__builtin_memcpy(k->dst, ip + 24, 16);
+	} else {
+		return -1;
+	}
+	if (k->proto == IPPROTO_TCP) {
+		if (bpf_skb_load_bytes(skb, l4, th, 14))
+			return -1;
+		*flags = th[13];
+	} else if (k->proto == IPPROTO_UDP) {
+		if (bpf_skb_load_bytes(skb, l4, th, 8))
+			return -1;
+		*flags = 0;
+	} else {
+		return -1;
+	}
+	__builtin_memcpy(&k->sport, th, 2);
+	__builtin_memcpy(&k->dport, th + 2, 2);
+	return 0;
+}
+
+static __always_inline void reverse(const struct carrier_key *k,
+				    struct carrier_key *r)
+{
+	__builtin_memcpy(r->src, k->dst, sizeof(r->src));
+	__builtin_memcpy(r->dst, k->src, sizeof(r->dst));
+	r->sport = k->dport;
+	r->dport = k->sport;
+	r->proto = k->proto;
+	r->family = k->family;
+}
+
+static __always_inline int alive(const struct carrier_conf *c,
+				 const struct carrier_flow *v, __u64 now)
+{
+	__u32 st = v->state;
+
+	if (st >= CARRIER_STATES)
+		return 0;
+	return now - v->last_ns <= c->timeout_ns[st];
+}
+
+static __always_inline void count(const struct carrier_conf *c,
+				  struct carrier_flow *v,
+				  const struct __sk_buff *skb)
+{
+	if (!(c->flags & CARRIER_F_ACCOUNTING))
+		return;
+	__sync_fetch_and_add(&v->packets, 1);
+	__sync_fetch_and_add(&v->bytes, skb->len);
+}
+
+/* Both directions to CLOSING or CLOSE, each once: the time first, so
+ * that a reader that sees the new state sees the FIN's time. */
+static __always_inline void close_both(const struct carrier_key *k,
+				       struct carrier_flow *own, __u32 to,
+				       __u64 now)
+{
+	struct carrier_key r = {};
+	struct carrier_flow *rv;
+
+	reverse(k, &r);
+	rv = bpf_map_lookup_elem(&flows, &r);
+	if (own->state <= CARRIER_EST) {
+		own->last_ns = now;
+		__sync_lock_test_and_set(&own->state, to);
+	}
+	if (rv && rv->state <= CARRIER_EST) {
+		rv->last_ns = now;
+		__sync_lock_test_and_set(&rv->state, to);
+	}
+}
+
+SEC("socket")
+int carry(struct __sk_buff *skb)
+{
+	struct carrier_key k = {};
+	struct carrier_flow *v;
+	struct carrier_conf *c;
+	__u32 zero = 0;
+	__u8 fl = 0;
+	__u64 now;
+
+	c = bpf_map_lookup_elem(&conf, &zero);
+	if (!c || !(c->flags & CARRIER_F_ON) || parse(skb, &k, &fl))
+		return 0;
+	if (k.proto == IPPROTO_UDP && !(c->flags & CARRIER_F_UDP))
+		return 0;
+	if (k.proto == IPPROTO_TCP && (fl & (TCP_SYN | TCP_ACK)) == TCP_SYN)
+		return 0;
+	v = bpf_map_lookup_elem(&flows, &k);
+	if (!v)
+		return 0;
+	now = bpf_ktime_get_ns();
+	if (!alive(c, v, now))
+		return 0;
+	if (k.proto == IPPROTO_UDP) {
+		if (v->state != CARRIER_UDP)
+			return 0;
+		v->last_ns = now;
+	} else if (v->state == CARRIER_UDP) {
+		return 0;
+	} else if (fl & (TCP_FIN | TCP_RST)) {
+		if (c->flags & CARRIER_F_ACCOUNTING)
+			return 0;
+		close_both(&k, v,
+			   fl & TCP_RST ? CARRIER_CLOSE : CARRIER_CLOSING, now);
+	} else if (!(fl & TCP_SYN) && v->state <= CARRIER_EST) {
+		/* A SYN-ACK is carried but refreshes nothing: the handshake
+		 * is not done until a packet without SYN goes by. */
+		v->last_ns = now;
+		if (v->state == CARRIER_OPEN)
+			__sync_val_compare_and_swap(&v->state, CARRIER_OPEN,
+						    CARRIER_EST);
+	}
+	count(c, v, skb);
+	return 1;
+}
+
+SEC("socket")
+int admit(struct __sk_buff *skb)
+{
+	struct carrier_flow fresh = {}, *v;
+	struct carrier_key k = {}, r = {};
+	struct carrier_conf *c;
+	__u32 zero = 0;
+	__u8 fl = 0;
+
+	c = bpf_map_lookup_elem(&conf, &zero);
+	if (!c || !(c->flags & CARRIER_F_ON) || parse(skb, &k, &fl))
+		return 0;
+	if (k.proto == IPPROTO_UDP && !(c->flags & CARRIER_F_UDP))
+		return 0;
+	fresh.last_ns = bpf_ktime_get_ns();
+	fresh.state = k.proto == IPPROTO_TCP ? CARRIER_OPEN : CARRIER_UDP;
+	/* An admission that finds its flow alive in the same kind of state
+	 * (a retransmitted SYN admitted twice, a UDP flow's second
+	 * admission) changes nothing, its counters least; one closing or
+	 * dead is replaced: a new connection on the old ports. */
+	v = bpf_map_lookup_elem(&flows, &k);
+	if (v && alive(c, v, fresh.last_ns) &&
+	    (v->state <= CARRIER_EST) == (fresh.state <= CARRIER_EST))
+		return 1;
+	if (c->flags & CARRIER_F_ACCOUNTING) {
+		/* Both start with the admitting packet, as the sets'
+		 * elements did: the daemon counted it already and takes it
+		 * off at its first reading (engine_fastpath_found()). */
+		fresh.packets = 1;
+		fresh.bytes = skb->len;
+	}
+	reverse(&k, &r);
+	bpf_map_update_elem(&flows, &k, &fresh, BPF_ANY);
+	bpf_map_update_elem(&flows, &r, &fresh, BPF_ANY);
+	return 1;
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,510 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * check_carrier.c - the BPF carrier against this kernel's BPF: the
+ * programs loaded and pinned into a BPF file system the test mounts (and
+ * unmounts), run on packets with BPF_PROG_TEST_RUN (from the network
+ * header, as iptables' bpf match runs them), their maps read with
+ * carrier_query(). What is carried and what goes to the queue (a pure SYN
+ * always), the states and their timeouts, both directions, IPv4 and IPv6,
+ * TCP and UDP, what is not parsed, expiry, forget and flush, the pins
+ * kept or replaced, and the maps opened and used by a process with no
+ * capability. As root; skipped, saying so, without CAP_BPF.
+ */
+#define _GNU_SOURCE
+#include <check.h>
+#include <errno.h>
+#include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "carrier.h"
+#include "testutil.h"
+
+#define TCP_FIN 0x01
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
+#define TCP_ACK 0x10
+
+static char mnt[] = "/tmp/nfqtcarrierXXXXXX";
+static char dir[64];
+static struct carrier *car;
+static int prog_carry = -1, prog_admit = -1;
+
+static struct fastpath_params fp_params(void)
+{
+	struct fastpath_params p;
+
+	memset(&p, 0, sizeof(p));
+	p.timeout_open = 120;
+	p.timeout_established = 432000;
+	p.timeout_closing = 120;
+	p.timeout_close = 10;
+	p.timeout_udp = 180;
+	p.udp = true;
+	return p;
+}
+
+/* Fresh pins and maps for each test, configured with p. */
+static void load(const struct fastpath_params *p)
+{
+	char err[256] = "", path[128];
+
+	ck_assert_msg(carrier_load(dir, 4096, true, (uid_t)-1, (gid_t)-1, err,
+				   sizeof(err)) == 1,
+		      "%s", err);
+	car = carrier_open(dir, err, sizeof(err));
+	ck_assert_msg(car != NULL, "%s", err);
+	ck_assert_int_eq(carrier_configure(car, p, true), 0);
+	snprintf(path, sizeof(path), "%s/carry", dir);
+	prog_carry = bpf_obj_get(path);
+	snprintf(path, sizeof(path), "%s/admit", dir);
+	prog_admit = bpf_obj_get(path);
+	ck_assert_int_ge(prog_carry, 0);
+	ck_assert_int_ge(prog_admit, 0);
+}
+
+static void setup(void)
+{
+	struct fastpath_params p = fp_params();
+
+	load(&p);
+}
+
+static void teardown(void)
+{
+	carrier_close(car);
+	car = NULL;
+	close(prog_carry);
+	close(prog_admit);
+}
+
+/* Run prog on an IP packet (an Ethernet header put before it, which the
+ * test run takes off, as the kernel does before the IP hooks). */
+static int run(int prog, const uint8_t *ip, size_t len)
+{
+	uint8_t frame[1600];
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame,
+		    .data_size_in = (uint32_t)(14 + len), .repeat = 1);
+
+	memset(frame, 0, 14);
+	frame[12] = (ip[0] >> 4) == 6 ? 0x86 : 0x08;
+	frame[13] = (ip[0] >> 4) == 6 ? 0xdd : 0x00;
+	memcpy(frame + 14, ip, len);
+	ck_assert_int_eq(bpf_prog_test_run_opts(prog, &o), 0);
+	return (int)o.retval;
+}
+
+/* A TCP packet of 10.0.0.1:1000 <-> 10.0.0.2:80 (reply: the other way),
+ * or the same over IPv6 (fd00::1, fd00::2). */
+static size_t tcp(uint8_t *b, bool v6, bool reply, uint8_t flags)
+{
+	uint8_t th[20];
+	const char *a = v6 ? "fd00::1" : "10.0.0.1",
+		   *z = v6 ? "fd00::2" : "10.0.0.2";
+
+	tu_tcp(th, reply ? 80 : 1000, reply ? 1000 : 80, flags, 1, 1);
+	return v6 ? tu_ip6(b, IPPROTO_TCP, reply ? z : a, reply ? a : z, th,
+			   sizeof(th)) :
+		    tu_ip4(b, IPPROTO_TCP, reply ? z : a, reply ? a : z, th,
+			   sizeof(th));
+}
+
+static size_t udp(uint8_t *b, bool v6, bool reply)
+{
+	uint8_t uh[16];
+	const char *a = v6 ? "fd00::1" : "10.0.0.1",
+		   *z = v6 ? "fd00::2" : "10.0.0.2";
+
+	tu_udp(uh, reply ? 53 : 5000, reply ? 5000 : 53, 8);
+	return v6 ? tu_ip6(b, IPPROTO_UDP, reply ? z : a, reply ? a : z, uh,
+			   sizeof(uh)) :
+		    tu_ip4(b, IPPROTO_UDP, reply ? z : a, reply ? a : z, uh,
+			   sizeof(uh));
+}
+
+static int carry_tcp(bool v6, bool reply, uint8_t flags)
+{
+	uint8_t b[128];
+
+	return run(prog_carry, b, tcp(b, v6, reply, flags));
+}
+
+static int admit_tcp(bool v6)
+{
+	uint8_t b[128];
+
+	return run(prog_admit, b, tcp(b, v6, false, TCP_SYN));
+}
+
+static struct fastpath_tuple tuple(bool v6, uint8_t proto)
+{
+	struct fastpath_tuple t;
+
+	memset(&t, 0, sizeof(t));
+	t.family = v6 ? 6 : 4;
+	t.proto = proto;
+	t.sport = proto == IPPROTO_TCP ? 1000 : 5000;
+	t.dport = proto == IPPROTO_TCP ? 80 : 53;
+	if (v6) {
+		inet_pton(AF_INET6, "fd00::1", t.src);
+		inet_pton(AF_INET6, "fd00::2", t.dst);
+	} else {
+		inet_pton(AF_INET, "10.0.0.1", t.src);
+		inet_pton(AF_INET, "10.0.0.2", t.dst);
+	}
+	return t;
+}
+
+static struct fastpath_flow query(bool v6, uint8_t proto)
+{
+	struct fastpath_tuple t = tuple(v6, proto);
+	struct fastpath_flow f;
+
+	ck_assert_int_eq(carrier_query(car, &t, 1, false, &f), 0);
+	return f;
+}
+
+/* Both directions in set, on timeout seconds. */
+static void expect(bool v6, uint8_t proto, uint8_t set, uint32_t timeout)
+{
+	struct fastpath_flow f = query(v6, proto);
+
+	for (int d = 0; d < 2; d++) {
+		ck_assert_msg(f.dir[d].set == set, "dir %d: set %u, not %u", d,
+			      f.dir[d].set, set);
+		if (set == FP_SET_NONE)
+			continue;
+		ck_assert_uint_eq(f.dir[d].timeout_ms, timeout * 1000);
+		ck_assert_uint_le(f.dir[d].expires_ms, timeout * 1000);
+		ck_assert_uint_ge(f.dir[d].expires_ms, timeout * 1000 - 2000);
+	}
+}
+
+/* A TCP flow's life, in both families: nothing carried before its
+ * admission; the pure SYN never; the handshake on timeout_open, a packet
+ * without SYN making it established; a FIN moving both directions to
+ * closing, carried after and never refreshed. */
+START_TEST(tcp_life)
+{
+	bool v6 = _i;
+
+	ck_assert_int_eq(carry_tcp(v6, false, TCP_ACK), 0);
+	expect(v6, IPPROTO_TCP, FP_SET_NONE, 0);
+	ck_assert_int_eq(admit_tcp(v6), 1);
+	expect(v6, IPPROTO_TCP, FP_SET_EST, 120);
+	ck_assert_int_eq(carry_tcp(v6, false, TCP_SYN), 0);
+	ck_assert_int_eq(carry_tcp(v6, true, TCP_SYN | TCP_ACK), 1);
+	expect(v6, IPPROTO_TCP, FP_SET_EST, 120);
+	ck_assert_int_eq(carry_tcp(v6, false, TCP_ACK), 1);
+	/* The direction that sent it is established; the other is, from
+	 * the engine's view, the flow's better element either way. */
+	ck_assert_uint_eq(query(v6, IPPROTO_TCP).dir[0].timeout_ms,
+			  432000u * 1000);
+	ck_assert_int_eq(carry_tcp(v6, true, TCP_ACK), 1);
+	expect(v6, IPPROTO_TCP, FP_SET_EST, 432000);
+	ck_assert_int_eq(carry_tcp(v6, true, TCP_FIN | TCP_ACK), 1);
+	expect(v6, IPPROTO_TCP, FP_SET_CLOSE, 120);
+	ck_assert_int_eq(carry_tcp(v6, false, TCP_FIN | TCP_ACK), 1);
+	ck_assert_int_eq(carry_tcp(v6, true, TCP_ACK), 1);
+	expect(v6, IPPROTO_TCP, FP_SET_CLOSE, 120);
+	/* A new connection on the same ports: its SYN to the daemon, whose
+	 * admission replaces the closing entries. */
+	ck_assert_int_eq(carry_tcp(v6, false, TCP_SYN), 0);
+	ck_assert_int_eq(admit_tcp(v6), 1);
+	expect(v6, IPPROTO_TCP, FP_SET_EST, 120);
+}
+END_TEST
+
+/* A RST: both directions on timeout_close. */
+START_TEST(tcp_reset)
+{
+	ck_assert_int_eq(admit_tcp(false), 1);
+	ck_assert_int_eq(carry_tcp(false, true, TCP_RST), 1);
+	expect(false, IPPROTO_TCP, FP_SET_CLOSE, 10);
+	/* A later FIN does not move it back to closing. */
+	ck_assert_int_eq(carry_tcp(false, false, TCP_FIN | TCP_ACK), 1);
+	expect(false, IPPROTO_TCP, FP_SET_CLOSE, 10);
+}
+END_TEST
+
+/* With accounting, a FIN or RST goes to the daemon and changes nothing
+ * here, and every carried packet is counted in its direction, the
+ * admitting one in both. */
+START_TEST(accounting)
+{
+	struct fastpath_params p = fp_params();
+	struct fastpath_flow f;
+	uint8_t b[128];
+	size_t syn = tcp(b, false, false, TCP_SYN);
+
+	p.accounting = true;
+	ck_assert_int_eq(carrier_configure(car, &p, true), 0);
+	ck_assert_int_eq(admit_tcp(false), 1);
+	ck_assert_int_eq(carry_tcp(false, true, TCP_SYN | TCP_ACK), 1);
+	ck_assert_int_eq(carry_tcp(false, false, TCP_ACK), 1);
+	ck_assert_int_eq(carry_tcp(false, false, TCP_ACK), 1);
+	ck_assert_int_eq(carry_tcp(false, false, TCP_FIN | TCP_ACK), 0);
+	ck_assert_int_eq(carry_tcp(false, true, TCP_RST), 0);
+	f = query(false, IPPROTO_TCP);
+	ck_assert_uint_eq(f.dir[0].set, FP_SET_EST);
+	ck_assert_uint_eq(f.dir[0].packets, 3);
+	ck_assert_uint_eq(f.dir[1].packets, 2);
+	ck_assert_uint_eq(f.dir[0].bytes, 3 * syn);
+	/* Read and zeroed at once is not offered. */
+	{
+		struct fastpath_tuple t = tuple(false, IPPROTO_TCP);
+
+		ck_assert_int_eq(carrier_query(car, &t, 1, true, &f), -1);
+		ck_assert_int_eq(errno, EOPNOTSUPP);
+	}
+}
+END_TEST
+
+/* UDP: carried once admitted and refreshed by every packet; not at all
+ * when UDP is off. */
+START_TEST(udp_flows)
+{
+	struct fastpath_params p = fp_params();
+	uint8_t b[128];
+	bool v6 = _i;
+
+	ck_assert_int_eq(run(prog_carry, b, udp(b, v6, false)), 0);
+	ck_assert_int_eq(run(prog_admit, b, udp(b, v6, false)), 1);
+	expect(v6, IPPROTO_UDP, FP_SET_UDP, 180);
+	ck_assert_int_eq(run(prog_carry, b, udp(b, v6, true)), 1);
+	ck_assert_int_eq(run(prog_carry, b, udp(b, v6, false)), 1);
+	/* The TCP flow on other ports is not this one. */
+	expect(v6, IPPROTO_TCP, FP_SET_NONE, 0);
+	p.udp = false;
+	ck_assert_int_eq(carrier_configure(car, &p, true), 0);
+	ck_assert_int_eq(run(prog_carry, b, udp(b, v6, true)), 0);
+}
+END_TEST
+
+/* What the programs do not parse goes to the queue, admitted or not: a
+ * fragment, a truncated header, IPv6 behind an extension header, another
+ * IP version, another protocol. Off, nothing is carried. */
+START_TEST(not_carried)
+{
+	struct fastpath_params p = fp_params();
+	uint8_t b[128], th[20], ext[28];
+	size_t n;
+
+	ck_assert_int_eq(admit_tcp(false), 1);
+	ck_assert_int_eq(admit_tcp(true), 1);
+	n = tcp(b, false, false, TCP_ACK);
+	ck_assert_int_eq(run(prog_carry, b, n), 1);
+	tu_ip4_frag(b, 7, 1, 0);
+	ck_assert_int_eq(run(prog_carry, b, n), 0);
+	n = tcp(b, false, false, TCP_ACK);
+	tu_ip4_frag(b, 7, 0, 64);
+	ck_assert_int_eq(run(prog_carry, b, n), 0);
+	n = tcp(b, false, false, TCP_ACK);
+	ck_assert_int_eq(run(prog_carry, b, 20 + 10), 0);
+	b[0] = 0x55;
+	ck_assert_int_eq(run(prog_carry, b, n), 0);
+	n = tcp(b, false, false, TCP_ACK);
+	b[9] = IPPROTO_SCTP;
+	ck_assert_int_eq(run(prog_carry, b, n), 0);
+	/* IPv6 with a destination options header before TCP. */
+	tu_tcp(th, 1000, 80, TCP_ACK, 1, 1);
+	memset(ext, 0, sizeof(ext));
+	ext[0] = IPPROTO_TCP;
+	ext[1] = 0;
+	memcpy(ext + 8, th, 20);
+	n = tu_ip6(b, 60, "fd00::1", "fd00::2", ext, sizeof(ext));
+	ck_assert_int_eq(run(prog_carry, b, n), 0);
+	ck_assert_int_eq(carry_tcp(true, false, TCP_ACK), 1);
+	ck_assert_int_eq(carrier_configure(car, &p, false), 0);
+	ck_assert_int_eq(carry_tcp(true, false, TCP_ACK), 0);
+	ck_assert_int_eq(admit_tcp(false), 0);
+}
+END_TEST
+
+/* An entry whose timeout ran out carries nothing and reads as gone; a
+ * new admission replaces it. */
+START_TEST(expiry)
+{
+	struct fastpath_params p = fp_params();
+
+	p.timeout_open = 1;
+	p.timeout_udp = 1;
+	ck_assert_int_eq(carrier_configure(car, &p, true), 0);
+	ck_assert_int_eq(admit_tcp(false), 1);
+	ck_assert_int_eq(carry_tcp(false, true, TCP_SYN | TCP_ACK), 1);
+	usleep(1100 * 1000);
+	ck_assert_int_eq(carry_tcp(false, true, TCP_SYN | TCP_ACK), 0);
+	ck_assert_int_eq(carry_tcp(false, false, TCP_ACK), 0);
+	expect(false, IPPROTO_TCP, FP_SET_NONE, 0);
+	ck_assert_int_eq(admit_tcp(false), 1);
+	ck_assert_int_eq(carry_tcp(false, false, TCP_ACK), 1);
+}
+END_TEST
+
+/* forget removes both directions of the flows named (missing ones are no
+ * error); flush every entry. */
+START_TEST(forget_and_flush)
+{
+	struct fastpath_tuple t[3];
+	uint8_t b[128];
+
+	ck_assert_int_eq(admit_tcp(false), 1);
+	ck_assert_int_eq(admit_tcp(true), 1);
+	ck_assert_int_eq(run(prog_admit, b, udp(b, false, false)), 1);
+	t[0] = tuple(false, IPPROTO_TCP);
+	t[1] = tuple(false, IPPROTO_TCP);
+	t[1].sport = 1001; /* never admitted */
+	t[2] = tuple(true, IPPROTO_TCP);
+	ck_assert_int_eq(carrier_forget(car, t, 3), 0);
+	expect(false, IPPROTO_TCP, FP_SET_NONE, 0);
+	expect(true, IPPROTO_TCP, FP_SET_NONE, 0);
+	expect(false, IPPROTO_UDP, FP_SET_UDP, 180);
+	ck_assert_int_eq(carry_tcp(false, false, TCP_ACK), 0);
+	for (int i = 0; i < 3000; i++) {
+		size_t n = tcp(b, false, false, TCP_SYN);
+
+		b[14] = (uint8_t)(i >> 8); /* the TCP source port */
+		b[15] = (uint8_t)i;
+		ck_assert_int_eq(run(prog_admit, b, n), 1);
+	}
+	ck_assert_int_eq(carrier_flush(car), 0);
+	expect(false, IPPROTO_UDP, FP_SET_NONE, 0);
+	{
+		char path[128], key[64];
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/flows", dir);
+		fd = bpf_obj_get(path);
+		ck_assert_int_ge(fd, 0);
+		/* libbpf returns -errno. */
+		ck_assert_int_eq(bpf_map_get_next_key(fd, NULL, key), -ENOENT);
+		close(fd);
+	}
+}
+END_TEST
+
+/* A second load keeps the maps and their flows; one of another size, or
+ * fresh, replaces them. */
+START_TEST(pins_kept_or_replaced)
+{
+	char err[256] = "";
+
+	ck_assert_int_eq(admit_tcp(false), 1);
+	ck_assert_int_eq(carrier_load(dir, 4096, false, (uid_t)-1, (gid_t)-1,
+				      err, sizeof(err)),
+			 0);
+	expect(false, IPPROTO_TCP, FP_SET_EST, 120);
+	ck_assert_int_eq(carrier_load(dir, 8192, false, (uid_t)-1, (gid_t)-1,
+				      err, sizeof(err)),
+			 1);
+	carrier_close(car);
+	car = carrier_open(dir, err, sizeof(err));
+	ck_assert_msg(car != NULL, "%s", err);
+	expect(false, IPPROTO_TCP, FP_SET_NONE, 0);
+	/* Unloaded: nothing to open. */
+	ck_assert_int_eq(carrier_unload(dir, err, sizeof(err)), 0);
+	ck_assert_ptr_null(carrier_open(dir, err, sizeof(err)));
+	ck_assert_int_eq(carrier_unload(dir, err, sizeof(err)), 0);
+	/* A dot in the name would be an underscore in libbpf's pins. */
+	ck_assert_int_eq(carrier_load("/tmp/a.b", 16, false, (uid_t)-1,
+				      (gid_t)-1, err, sizeof(err)),
+			 -1);
+	ck_assert_ptr_nonnull(strstr(err, "no dot"));
+}
+END_TEST
+
+/* Loaded for nobody: a process of that user with no capability opens
+ * the maps, configures, queries, forgets and flushes. */
+START_TEST(unprivileged_user)
+{
+	char err[256] = "";
+	pid_t pid;
+	int status;
+
+	ck_assert_int_eq(carrier_load(dir, 4096, false, 65534, 65534, err,
+				      sizeof(err)),
+			 0);
+	ck_assert_int_eq(admit_tcp(false), 1);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct fastpath_params p = fp_params();
+		struct fastpath_tuple t = tuple(false, IPPROTO_TCP);
+		struct fastpath_flow f;
+		struct carrier *c;
+
+		if (setgroups(0, NULL) < 0 || setgid(65534) < 0 ||
+		    setuid(65534) < 0)
+			_exit(10);
+		c = carrier_open(dir, err, sizeof(err));
+		if (!c)
+			_exit(11);
+		if (carrier_configure(c, &p, true) < 0)
+			_exit(12);
+		if (carrier_query(c, &t, 1, false, &f) < 0 ||
+		    f.dir[0].set != FP_SET_EST)
+			_exit(13);
+		if (carrier_forget(c, &t, 1) < 0 || carrier_flush(c) < 0)
+			_exit(14);
+		carrier_close(c);
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "the unprivileged child failed at step %d",
+		      WEXITSTATUS(status));
+	expect(false, IPPROTO_TCP, FP_SET_NONE, 0);
+}
+END_TEST
+
+static Suite *carrier_suite(void)
+{
+	Suite *s = suite_create("carrier");
+	TCase *tc = tcase_create("bpf");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_loop_test(tc, tcp_life, 0, 2);
+	tcase_add_test(tc, tcp_reset);
+	tcase_add_test(tc, accounting);
+	tcase_add_loop_test(tc, udp_flows, 0, 2);
+	tcase_add_test(tc, not_carried);
+	tcase_add_test(tc, expiry);
+	tcase_add_test(tc, forget_and_flush);
+	tcase_add_test(tc, pins_kept_or_replaced);
+	tcase_add_test(tc, unprivileged_user);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	char err[256];
+	int rc;
+
+	if (geteuid() != 0) {
+		printf("check_carrier: skipped: loading BPF needs root "
+		       "(CAP_BPF)\n");
+		return 0;
+	}
+	if (!mkdtemp(mnt) || mount("bpf", mnt, "bpf", 0, NULL) < 0) {
+		printf("check_carrier: skipped: cannot mount a BPF file "
+		       "system at %s: %s\n",
+		       mnt, strerror(errno));
+		rmdir(mnt);
+		return 0;
+	}
+	snprintf(dir, sizeof(dir), "%s/nfqtrack", mnt);
+	rc = tu_run(carrier_suite());
+	carrier_unload(dir, err, sizeof(err));
+	umount(mnt);
+	rmdir(mnt);
+	return rc;
+}
