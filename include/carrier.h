@@ -1,21 +1,23 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * carrier.h - the BPF carrier: admitted flows carried in a BPF hash map
- * through iptables' bpf match, off the queue (fastpath_carrier = bpf).
+ * carrier.h - the BPF carrier: admitted flows carried in a BPF hash map,
+ * off the queue (fastpath_carrier = bpf).
  *
  * The kernel half is src/carrier.bpf.c (what it does per packet is
- * described there); this is the user-space half. Two programs, `carry`
- * and `admit`, and two maps, `flows` and `conf`, are pinned in one
- * directory of a BPF file system (CARRIER_DIR_DEFAULT), where the rules
- * name the programs (`-m bpf --object-pinned DIR/carry`). Loading needs
- * CAP_BPF, once, before the daemon drops its privileges; the maps after
- * that need only their pins' permissions (carrier_load() gives them to
- * the daemon's user), so the daemon keeps CAP_NET_ADMIN alone.
+ * described there); this is the user-space half: it loads the two
+ * programs, `carry` and `admit`, and their maps, `flows` and `conf`, and
+ * reads and removes the flows' entries. The programs run from the fast
+ * path's nftables table, as xtables bpf matches that name them by file
+ * descriptor (carrierrule.h): nothing is pinned, nothing is left in a
+ * file system, and the kernel frees programs and maps when the table
+ * and the daemon's descriptors are gone. Loading needs CAP_BPF, once, at
+ * start; the descriptors serve after the daemon has dropped it.
  *
  * The engine reaches the carrier through its callbacks
  * (engine_fastpath_ops), with the types of fastpath.h, as it does the
  * nftables sets: carrier_query(), carrier_forget(), carrier_flush().
- * Each is a few bpf(2) calls per flow, never on the packet path.
+ * Each is a few bpf(2) calls per flow, never on the packet path. The
+ * descriptors may be used from several threads at once.
  */
 #ifndef NFQT_CARRIER_H
 #define NFQT_CARRIER_H
@@ -23,38 +25,25 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/types.h>
 
 #include "fastpath.h"
 
-#define CARRIER_DIR_DEFAULT "/sys/fs/bpf/nfqtrack"
-#define CARRIER_DIR_MAX 96 /* bytes with the NUL */
+struct carrier; /* the programs and maps, loaded */
+
+enum carrier_prog { CARRIER_PROG_CARRY, CARRIER_PROG_ADMIT };
 
 /*
- * Load the programs and maps and pin them in dir (made if missing; its
- * parent must be a BPF file system), the flow map sized for max_entries
- * entries (two per flow). Maps pinned there already, by an earlier run,
- * are kept and their flows with them when they fit (same layout and
- * size); otherwise, and with fresh, everything in dir is replaced, and
- * rules that name the old programs keep them (and the old maps) until
- * they are loaded again. The programs' pins are replaced either way.
- * Then gid (-1: leave it) may enter dir and uid and gid read and write
- * the maps: the daemon's user, which opens them without a capability.
- * Needs CAP_BPF. Returns 0 (the maps kept), 1 (made afresh), or -1 with
- * a message in err.
+ * Load the programs and maps, the flow map sized for max_entries entries
+ * (two per flow), configured off (carrier_configure()). Needs CAP_BPF.
+ * Returns NULL with a message in err (errno set).
  */
-int carrier_load(const char *dir, uint32_t max_entries, bool fresh, uid_t uid,
-		 gid_t gid, char *err, size_t errlen);
+struct carrier *carrier_load(uint32_t max_entries, char *err, size_t errlen);
 
-/* Remove dir's pins and dir. The programs and maps live on while rules
- * name them. Returns 0 (also when there was nothing) or -1, err. */
-int carrier_unload(const char *dir, char *err, size_t errlen);
-
-struct carrier; /* the pinned maps, opened: one thread's */
-
-/* Open dir's maps. Returns NULL with a message in err (errno set). */
-struct carrier *carrier_open(const char *dir, char *err, size_t errlen);
+/* Close the descriptors: the kernel keeps what rules still name. */
 void carrier_close(struct carrier *c);
+
+/* The program's descriptor, for a rule to name. */
+int carrier_prog_fd(const struct carrier *c, enum carrier_prog p);
 
 /*
  * What the programs do: carry (on), with p's timeouts, UDP (p->udp) and

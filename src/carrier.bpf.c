@@ -113,14 +113,36 @@ static __always_inline void reverse(const struct carrier_key *k,
 	r->family = k->family;
 }
 
+/* The timeout of state st (0: none). Constant offsets only: a map value
+ * indexed by a variable is pointer arithmetic that the verifier refuses
+ * without CAP_PERFMON (its Spectre mitigation), and nfqtrackd loads the
+ * programs with CAP_BPF alone. */
+static __always_inline __u64 timeout_of(const struct carrier_conf *c, __u32 st)
+{
+	switch (st) {
+	case CARRIER_OPEN:
+		return c->timeout_ns[CARRIER_OPEN];
+	case CARRIER_EST:
+		return c->timeout_ns[CARRIER_EST];
+	case CARRIER_CLOSING:
+		return c->timeout_ns[CARRIER_CLOSING];
+	case CARRIER_CLOSE:
+		return c->timeout_ns[CARRIER_CLOSE];
+	case CARRIER_UDP:
+		return c->timeout_ns[CARRIER_UDP];
+	}
+	return 0;
+}
+
 static __always_inline int alive(const struct carrier_conf *c,
 				 const struct carrier_flow *v, __u64 now)
 {
-	__u32 st = v->state;
+	__u64 tmo = timeout_of(c, v->state);
+	__s64 age = (__s64)(now - v->last_ns);
 
-	if (st >= CARRIER_STATES)
-		return 0;
-	return now - v->last_ns <= c->timeout_ns[st];
+	/* A packet on another CPU may have written a time later than the
+	 * one read here: that is no age at all, not a huge one. */
+	return tmo && (age <= 0 || (__u64)age <= tmo);
 }
 
 static __always_inline void count(const struct carrier_conf *c,

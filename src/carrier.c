@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * carrier.c - the BPF carrier's user-space half: load and pin the
- * programs and maps of carrier.bpf.c (linked in by carrier_obj.S), and
- * read and remove the flows' entries for the engine. See carrier.h.
+ * carrier.c - the BPF carrier's user-space half: load the programs and
+ * maps of carrier.bpf.c (linked in by carrier_obj.S), and read and
+ * remove the flows' entries for the engine. See carrier.h.
  */
 #include "carrier.h"
 
@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,10 +25,11 @@ extern const char carrier_bpf_obj[];
 extern const char carrier_bpf_obj_end[];
 
 static const char *const prog_names[] = { "carry", "admit" };
-static const char *const map_names[] = { "flows", "conf" };
 
 struct carrier {
-	int flows, conf; /* the maps' descriptors */
+	struct bpf_object *obj; /* owns the descriptors below */
+	int prog[2]; /* enum carrier_prog */
+	int flows, conf; /* the maps */
 };
 
 static void say(char *err, size_t errlen, const char *fmt, ...)
@@ -46,14 +46,6 @@ static void say(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* dir/name into buf; false when it does not fit. */
-static bool pin_path(char *buf, size_t len, const char *dir, const char *name)
-{
-	int n = snprintf(buf, len, "%s/%s", dir, name);
-
-	return n > 0 && (size_t)n < len;
-}
-
 /* libbpf's own messages (a verifier's log among them) would go to
  * stderr, which the daemon does not read: the calls' errors say what
  * failed. */
@@ -65,206 +57,53 @@ static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 	return 0;
 }
 
-int carrier_unload(const char *dir, char *err, size_t errlen)
+struct carrier *carrier_load(uint32_t max_entries, char *err, size_t errlen)
 {
-	static const char *const names[] = { "carry", "admit", "flows",
-					     "conf" };
-	char path[CARRIER_DIR_MAX + 16];
+	struct bpf_map *flows, *conf;
+	struct carrier *c;
+	int e;
 
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		if (!pin_path(path, sizeof(path), dir, names[i])) {
-			say(err, errlen, "%s: path too long", dir);
-			return -1;
-		}
-		if (unlink(path) < 0 && errno != ENOENT) {
-			say(err, errlen, "cannot remove %s: %s", path,
-			    strerror(errno));
-			return -1;
-		}
+	libbpf_set_print(quiet);
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		say(err, errlen, "out of memory");
+		return NULL;
 	}
-	if (rmdir(dir) < 0 && errno != ENOENT) {
-		say(err, errlen, "cannot remove %s: %s", dir, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-/* Were the maps pinned in dir before this load? */
-static bool maps_pinned(const char *dir)
-{
-	char path[CARRIER_DIR_MAX + 16];
-
-	return pin_path(path, sizeof(path), dir, "flows") &&
-	       access(path, F_OK) == 0;
-}
-
-/*
- * One attempt: open the embedded object, size the flow map, point the
- * maps at their pins (libbpf reuses a pinned map whose type, sizes and
- * flags match, and fails on one that does not), load, pin the programs.
- */
-static int load_once(const char *dir, uint32_t max_entries, char *err,
-		     size_t errlen)
-{
-	char path[CARRIER_DIR_MAX + 16];
-	struct bpf_object *obj;
-	int rc = -1;
-
-	obj = bpf_object__open_mem(
+	c->obj = bpf_object__open_mem(
 		carrier_bpf_obj,
 		(size_t)(carrier_bpf_obj_end - carrier_bpf_obj), NULL);
-	if (!obj) {
-		say(err, errlen, "cannot open the BPF object: %s",
-		    strerror(errno));
-		return -1;
+	if (!c->obj) {
+		e = errno;
+		say(err, errlen, "cannot open the BPF object: %s", strerror(e));
+		free(c);
+		errno = e;
+		return NULL;
 	}
-	for (size_t i = 0; i < 2; i++) {
-		struct bpf_map *m =
-			bpf_object__find_map_by_name(obj, map_names[i]);
-
-		if (!m || !pin_path(path, sizeof(path), dir, map_names[i]) ||
-		    bpf_map__set_pin_path(m, path) < 0 ||
-		    (i == 0 && bpf_map__set_max_entries(m, max_entries) < 0)) {
-			say(err, errlen, "map %s: cannot set it up",
-			    map_names[i]);
-			goto out;
-		}
-	}
-	if (bpf_object__load(obj) < 0) {
-		say(err, errlen, "cannot load the BPF programs: %s",
-		    strerror(errno));
-		goto out;
-	}
-	for (size_t i = 0; i < 2; i++) {
-		struct bpf_program *p =
-			bpf_object__find_program_by_name(obj, prog_names[i]);
-
-		if (!p || !pin_path(path, sizeof(path), dir, prog_names[i]) ||
-		    (unlink(path) < 0 && errno != ENOENT) ||
-		    bpf_program__pin(p, path) < 0) {
-			say(err, errlen, "cannot pin %s: %s", path,
-			    strerror(errno));
-			goto out;
-		}
-	}
-	rc = 0;
-out:
-	bpf_object__close(obj);
-	return rc;
-}
-
-/* gid may enter dir; uid and gid read and write the maps. */
-static int hand_over(const char *dir, uid_t uid, gid_t gid, char *err,
-		     size_t errlen)
-{
-	char path[CARRIER_DIR_MAX + 16];
-
-	if (gid == (gid_t)-1 && uid == (uid_t)-1)
-		return 0;
-	if (chown(dir, (uid_t)-1, gid) < 0 || chmod(dir, 0750) < 0) {
-		say(err, errlen, "cannot give %s to the daemon: %s", dir,
-		    strerror(errno));
-		return -1;
-	}
-	for (size_t i = 0; i < 2; i++)
-		if (!pin_path(path, sizeof(path), dir, map_names[i]) ||
-		    chown(path, uid, gid) < 0 || chmod(path, 0660) < 0) {
-			say(err, errlen, "cannot give %s to the daemon: %s",
-			    path, strerror(errno));
-			return -1;
-		}
-	return 0;
-}
-
-int carrier_load(const char *dir, uint32_t max_entries, bool fresh, uid_t uid,
-		 gid_t gid, char *err, size_t errlen)
-{
-	bool kept;
-
-	if (strlen(dir) >= CARRIER_DIR_MAX || strchr(dir, '.')) {
-		/* libbpf takes a dot in a pin path for an underscore. */
-		say(err, errlen,
-		    "%s: not a usable directory name (at most %d "
-		    "bytes, no dot)",
-		    dir, CARRIER_DIR_MAX - 1);
-		return -1;
-	}
-	libbpf_set_print(quiet);
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-		say(err, errlen, "cannot make %s: %s", dir, strerror(errno));
-		return -1;
-	}
-	if (fresh && carrier_unload(dir, err, errlen) < 0)
-		return -1;
-	if (fresh && mkdir(dir, 0700) < 0) {
-		say(err, errlen, "cannot make %s: %s", dir, strerror(errno));
-		return -1;
-	}
-	kept = maps_pinned(dir);
-	if (load_once(dir, max_entries, err, errlen) < 0) {
-		if (!kept)
-			return -1;
-		/* An earlier run's maps that do not fit (another size, an
-		 * older layout): replaced. */
-		if (carrier_unload(dir, err, errlen) < 0 ||
-		    mkdir(dir, 0700) < 0 ||
-		    load_once(dir, max_entries, err, errlen) < 0)
-			return -1;
-		kept = false;
-	}
-	if (hand_over(dir, uid, gid, err, errlen) < 0)
-		return -1;
-	return kept ? 0 : 1;
-}
-
-/* fd's key and value sizes are the ones this build uses. */
-static bool map_fits(int fd, uint32_t key_size, uint32_t value_size)
-{
-	struct bpf_map_info info;
-	uint32_t len = sizeof(info);
-
-	memset(&info, 0, sizeof(info));
-	return bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
-	       info.key_size == key_size && info.value_size == value_size;
-}
-
-struct carrier *carrier_open(const char *dir, char *err, size_t errlen)
-{
-	static const uint32_t sizes[2][2] = {
-		{ sizeof(struct carrier_key), sizeof(struct carrier_flow) },
-		{ sizeof(uint32_t), sizeof(struct carrier_conf) },
-	};
-	char path[CARRIER_DIR_MAX + 16];
-	struct carrier *c;
-	int fd[2] = { -1, -1 }, e;
-
-	for (size_t i = 0; i < 2; i++) {
-		if (!pin_path(path, sizeof(path), dir, map_names[i])) {
-			errno = ENAMETOOLONG;
-			goto fail;
-		}
-		fd[i] = bpf_obj_get(path);
-		if (fd[i] < 0)
-			goto fail;
-		if (!map_fits(fd[i], sizes[i][0], sizes[i][1])) {
-			errno = EPROTO;
-			goto fail;
-		}
-	}
-	c = calloc(1, sizeof(*c));
-	if (!c)
+	flows = bpf_object__find_map_by_name(c->obj, "flows");
+	conf = bpf_object__find_map_by_name(c->obj, "conf");
+	if (!flows || !conf || bpf_map__set_max_entries(flows, max_entries)) {
+		e = EINVAL;
+		say(err, errlen, "the BPF object has no usable maps");
 		goto fail;
-	c->flows = fd[0];
-	c->conf = fd[1];
+	}
+	if (bpf_object__load(c->obj) < 0) {
+		e = errno;
+		say(err, errlen, "cannot load the BPF programs: %s%s",
+		    strerror(e),
+		    e == EPERM ? " (loading needs CAP_BPF: nfqtrackd must "
+				 "start with it)" :
+				 "");
+		goto fail;
+	}
+	for (int i = 0; i < 2; i++)
+		c->prog[i] = bpf_program__fd(bpf_object__find_program_by_name(
+			c->obj, prog_names[i]));
+	c->flows = bpf_map__fd(flows);
+	c->conf = bpf_map__fd(conf);
 	return c;
 fail:
-	e = errno;
-	say(err, errlen, "cannot open %s: %s", path,
-	    e == EPROTO ? "a map of another layout (load it again)" :
-			  strerror(e));
-	for (size_t i = 0; i < 2; i++)
-		if (fd[i] >= 0)
-			close(fd[i]);
+	bpf_object__close(c->obj);
+	free(c);
 	errno = e;
 	return NULL;
 }
@@ -273,9 +112,13 @@ void carrier_close(struct carrier *c)
 {
 	if (!c)
 		return;
-	close(c->flows);
-	close(c->conf);
+	bpf_object__close(c->obj);
 	free(c);
+}
+
+int carrier_prog_fd(const struct carrier *c, enum carrier_prog p)
+{
+	return c->prog[p];
 }
 
 int carrier_configure(struct carrier *c, const struct fastpath_params *p,
@@ -321,8 +164,12 @@ static uint64_t monotonic_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* An entry as the engine reads the sets' elements. */
-static void elem_of(const struct carrier_flow *v, const struct carrier_conf *cf,
+/*
+ * An entry as the engine reads the sets' elements. One whose timeout ran
+ * out carries nothing: it is gone (false: the caller removes it, as the
+ * kernel's garbage collection does the sets' elements that expire).
+ */
+static bool elem_of(const struct carrier_flow *v, const struct carrier_conf *cf,
 		    uint64_t now, struct fastpath_elem *e)
 {
 	static const uint8_t set_of[CARRIER_STATES] = {
@@ -336,18 +183,19 @@ static void elem_of(const struct carrier_flow *v, const struct carrier_conf *cf,
 
 	memset(e, 0, sizeof(*e));
 	if (v->state >= CARRIER_STATES)
-		return;
+		return false;
 	tmo = cf->timeout_ns[v->state];
 	/* A packet on another CPU may have written its time after ours
 	 * was read. */
 	age = now > v->last_ns ? now - v->last_ns : 0;
 	if (age > tmo)
-		return;
+		return false;
 	e->set = set_of[v->state];
 	e->timeout_ms = (uint32_t)(tmo / 1000000);
 	e->expires_ms = (uint32_t)((tmo - age) / 1000000);
 	e->packets = v->packets;
 	e->bytes = v->bytes;
+	return true;
 }
 
 int carrier_query(struct carrier *c, const struct fastpath_tuple *t,
@@ -385,7 +233,13 @@ int carrier_query(struct carrier *c, const struct fastpath_tuple *t,
 				       sizeof(got[i].dir[d]));
 				continue;
 			}
-			elem_of(&v, &cf, now, &got[i].dir[d]);
+			/* Dead for good: no packet revives an entry, only a
+			 * new admission replaces it, which comes from this
+			 * flow's own queue, after this. */
+			if (!elem_of(&v, &cf, now, &got[i].dir[d]) &&
+			    bpf_map_delete_elem(c->flows, &k) < 0 &&
+			    errno != ENOENT)
+				return -1;
 		}
 	memcpy(out, got, n * sizeof(*out));
 	return 0;
