@@ -4,7 +4,8 @@
 #   make check           install missing packages, build, run every test
 #                        (among them check-valgrind: nfqtrackd --replay
 #                        under valgrind's memcheck, tests/scripts/valgrind.sh;
-#                        check-fastpath: the limit tests with fastpath = yes)
+#                        check-fastpath: the limit tests with fastpath = yes,
+#                        with each carrier)
 #   make demo            install missing packages, build, show it working
 #   make bench           install missing packages, build, measure: packets/s
 #                        and CPU per packet of no queue, an accept-all loop
@@ -131,7 +132,7 @@ CORE_OBJS  := $(CORE:%=src/%.o) $(SUPPORT:%=src/%.o)
 DAEMON_OBJS := src/nfqtrackd.o src/daemon.o src/worker.o src/ctlcmd.o \
                src/reload.o src/replaycli.o src/cmdtab.o src/queue.o \
                src/privs.o src/notify.o src/http.o src/fastpath.o \
-               src/fastpathnl.o $(CARRIER_OBJS)
+               src/fastpathnl.o src/carrierrule.o $(CARRIER_OBJS)
 CTL_OBJS   := src/nfqtrackctl.o src/cmdtab.o
 LIB        := src/libnfqtrack.a
 
@@ -154,12 +155,13 @@ DEB_BUILD  := gcc libc6-dev make pkg-config libmnl-dev libnetfilter-queue-dev \
 # tests/integ/33-ipfix.sh.
 DEB_TEST   := iptables iproute2 iputils-ping rsyslog procps clang-format python3 \
               man-db groff-base tcpreplay conntrack curl python3-prometheus-client \
-              python3-scapy nftables \
+              python3-scapy nftables bpftool \
               systemd valgrind libclang-rt-14-dev nfdump pmacct
 # The real software of make bench's web and bulk rows (tests/bench/run.sh
-# runs its own instances, in its namespaces, and stops them); bpftool and
-# libbpf-dev build and load the xb and xr cases' BPF program and build
-# xr's reader (clang and libbpf-dev: DEB_BUILD).
+# runs its own instances, in its namespaces, and stops them); bpftool
+# loads the xb and xr cases' BPF program (clang and libbpf-dev, which
+# build it and xr's reader, are in DEB_BUILD; bpftool is in DEB_TEST too:
+# tests/integ/34-fastpath-bpf.sh reads the BPF carrier's map with it).
 DEB_BENCH  := nginx wrk iperf3 bpftool
 # To build the Debian package (make deb) and check it.
 DEB_PKG    := build-essential dpkg-dev debhelper lintian
@@ -412,13 +414,16 @@ check-integration: all $(TOOLS)
 
 # The limit tests and the firewall agreement again with the kernel fast
 # path on (NFQT_FASTPATH=1: fastpath = yes in their configs, queue rules
-# that skip SEEN as the shipped ones do; tests/integ/lib.sh). The fast
-# path's own tests (29-, 30-, 31-fastpath*) are in check-integration.
+# that skip SEEN as the shipped ones do; tests/integ/lib.sh), with each
+# carrier (NFQT_CARRIER=bpf: fastpath_carrier = bpf). The fast path's own
+# tests (29-, 30-, 31-, 34-fastpath*) are in check-integration.
 FASTPATH_INTEG := 02-table-limit.sh 07-syn-flood.sh 08-udp-flood.sh \
 		  09-policies.sh 10-time-wait.sh 27-firewall-agreement.sh
 check-fastpath: all $(TOOLS)
 	@echo "== limit and agreement tests with the fast path on"
 	@NFQT_FASTPATH=1 tests/integ/run.sh $(FASTPATH_INTEG)
+	@echo "== the same with the BPF carrier (fastpath_carrier = bpf)"
+	@NFQT_FASTPATH=1 NFQT_CARRIER=bpf tests/integ/run.sh $(FASTPATH_INTEG)
 
 check-replay: all
 	@echo "== replay of every capture in the corpus"

@@ -95,6 +95,7 @@ struct conf {
 	char group[CONF_NAME_MAX]; /* of the control socket */
 	char metrics_listen[CONF_LISTEN_MAX]; /* "off", "ADDR:PORT" */
 	bool fastpath; /* admitted flows carried by nftables (fastpath.h) */
+	uint32_t fastpath_carrier; /* enum fastpath_carrier; restart only */
 	char fastpath_table[FASTPATH_TABLE_MAX]; /* restart only */
 	uint32_t fastpath_admit_mark; /* one bit, outside mark_mask */
 	uint32_t fastpath_udp_after; /* packets; 0: no UDP fast path */
@@ -160,6 +161,9 @@ int conf_listen_addr(const char *text, struct sockaddr_storage *addr,
  * after a FIN, _close after a RST, timeout_udp_stream). Pure.
  */
 void conf_fastpath_params(const struct conf *c, struct fastpath_params *p);
+
+/* "nftables" or "bpf" (enum fastpath_carrier); "?" for another value. */
+const char *conf_carrier_name(uint32_t v);
 
 /* Name of a verdict_mode value ("repeat"). */
 const char *conf_verdict_mode_name(uint32_t v);

@@ -59,6 +59,9 @@ struct daemon {
 	/* IPFIX export (export.h): made at the first ipfix_collector, on
 	 * the hub while there is one; NULL before. */
 	struct exporter *export;
+	/* The BPF carrier (fastpath_carrier = bpf), loaded at start while
+	 * CAP_BPF is there; NULL otherwise. */
+	struct carrier *carrier;
 };
 
 /* Everything the counters table (metrics.h) reads, gathered. */
@@ -105,6 +108,16 @@ void daemon_events_direct(struct daemon *d);
  * (none: the workers build no event for it). Main thread. Returns 0, or
  * -1 (logged). */
 int daemon_export_apply(struct daemon *d);
+
+/*
+ * The kernel's side of the fast path for configuration c (fastpath on):
+ * the table (fastpath_apply(); keep: the sets' elements kept, a reload
+ * of a fast path on), and with the BPF carrier its rules and
+ * configuration, its maps emptied when not keep. Returns 0, or -1 with
+ * the message in err.
+ */
+int daemon_fastpath_apply(struct daemon *d, const struct conf *c, bool keep,
+			  char *err, size_t errlen);
 
 /* Send what the exporter queued: all of it on the tick, full messages
  * after a drain between ticks (export_flush()). Never blocks. */

@@ -26,6 +26,10 @@
  * flow to close in the kernel, so that the daemon reads the counters of
  * the est elements before they go (fastpath_query() with reset).
  *
+ * With the BPF carrier (fastpath_carrier = bpf) the table has no sets:
+ * the same two base chains hold one rule each that runs a program of
+ * carrier.bpf.c (added by carrierrule.h), and the flows are in its map.
+ *
  * Two halves. The table (fastpath_rules(), fastpath_apply(),
  * fastpath_remove(), here) is nft text run through libnftables: at start,
  * reload and stop, never on the packet path. The elements (struct
@@ -45,8 +49,13 @@
 #define FASTPATH_ADMIT_MARK_DEFAULT 0x00800000u
 #define FASTPATH_TABLE_MAX 32 /* bytes with the NUL */
 
+/* What carries the admitted flows' packets: the table's own sets, or
+ * the BPF carrier's map (carrier.h), through rules carrierrule.h adds. */
+enum fastpath_carrier { FASTPATH_CARRIER_NFT, FASTPATH_CARRIER_BPF };
+
 struct fastpath_params {
 	char table[FASTPATH_TABLE_MAX]; /* the inet table's name */
+	uint8_t carrier; /* enum fastpath_carrier */
 	uint32_t admit_mark; /* one bit, outside mark_mask */
 	uint32_t mark_mask; /* the state marks' mask (mark.h) */
 	uint32_t max_elements; /* each set's size: 2 x max_flows */

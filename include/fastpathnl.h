@@ -37,4 +37,13 @@ int fastpath_forget(struct fastpath_nl *nl, const struct fastpath_tuple *t,
 /* Empty every set of the table (nfqtrackctl flush). 0 or -1, errno. */
 int fastpath_flush(struct fastpath_nl *nl);
 
+struct nlmsghdr;
+
+/* An nf_tables request header at buf: type, flags beside NLM_F_REQUEST,
+ * seq; res_id NFNL_SUBSYS_NFTABLES for a batch's begin and end (family
+ * unspecified), 0 for a message of the inet family. Also the BPF
+ * carrier's rules' (carrierrule.c). */
+struct nlmsghdr *fastpath_nl_put_msg(char *buf, uint16_t type, uint16_t flags,
+				     uint32_t seq, uint16_t res_id);
+
 #endif

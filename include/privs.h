@@ -8,7 +8,9 @@
  * buffer) need: libcap-ng does the switch in the one order that neither
  * loses the capability nor keeps any other, and clears the bounding set
  * so nothing can come back. Started as that user already (systemd's
- * User= with AmbientCapabilities=CAP_NET_ADMIN), there is nothing to do.
+ * User= with AmbientCapabilities=CAP_NET_ADMIN), there is nothing to do
+ * but drop what else it was given (CAP_BPF, which the BPF carrier needs
+ * at start: carrier.h).
  */
 #ifndef NFQT_PRIVS_H
 #define NFQT_PRIVS_H
@@ -32,8 +34,9 @@ int privs_lookup(struct privs_ids *ids, const char *user, const char *group,
 
 /*
  * Become ids->uid/gid with CAP_NET_ADMIN only, if running as root and the
- * user is not root. Returns 1 when it switched, 0 when there was nothing
- * to do, or -1 with a message in err (then nothing changed).
+ * user is not root; not root, keep CAP_NET_ADMIN (if there) and drop
+ * every other capability. Returns 1 when it switched, 0 when it did not,
+ * or -1 with a message in err.
  */
 int privs_drop(const struct privs_ids *ids, char *err, size_t errlen);
 

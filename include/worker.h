@@ -27,6 +27,7 @@
 #include "conf.h"
 #include "droplog.h"
 #include "engine.h"
+#include "carrier.h"
 #include "fastpathnl.h"
 #include "group.h"
 #include "mutex.h"
@@ -122,12 +123,15 @@ void workers_configure_verdicts(struct workers *ws, const struct conf *c);
 
 /*
  * fastpath, fastpath_udp_after and fastpath_admit_mark of c for every
- * worker: a socket each for the kernel's elements, callbacks into its
- * engine; or none, off. At setup, and on a reload with the workers
- * paused (the table is there already when on: fastpath_apply()).
- * Returns 0, or -1 (logged) with the fast path off in every worker.
+ * worker: callbacks into its engine to the kernel's flows, through a
+ * socket each for the sets' elements, or through car, the BPF carrier
+ * the daemon loaded (fastpath_carrier = bpf; shared); or none, off. At
+ * setup, and on a reload with the workers paused (the table is there
+ * already when on: daemon_fastpath_apply()). Returns 0, or -1 (logged)
+ * with the fast path off in every worker.
  */
-int workers_configure_fastpath(struct workers *ws, const struct conf *c);
+int workers_configure_fastpath(struct workers *ws, const struct conf *c,
+			       struct carrier *car);
 
 /*
  * The verdict for result r of a packet that came with mark in, in

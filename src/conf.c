@@ -41,6 +41,7 @@ enum key_type {
 	K_BIT, /* one mark bit, decimal or 0x hex */
 	K_TABLE, /* an nftables table name: [A-Za-z0-9_]{1,31} */
 	K_COLLECTORS, /* comma-separated ADDR:PORTs; lines add up */
+	K_CARRIER, /* nftables/bpf */
 };
 
 struct key {
@@ -170,6 +171,8 @@ static const struct key keys[] = {
 	{ "group", K_NAME, OFF(group), 0, 0, "nfqtrack" },
 	{ "metrics_listen", K_LISTEN, OFF(metrics_listen), 0, 0, "off" },
 	{ "fastpath", K_BOOL, OFF(fastpath), 0, 1, "no" },
+	{ "fastpath_carrier", K_CARRIER, OFF(fastpath_carrier), 0, 1,
+	  "nftables" },
 	{ "fastpath_table", K_TABLE, OFF(fastpath_table), 0, 0,
 	  FASTPATH_TABLE_DEFAULT },
 	{ "fastpath_admit_mark", K_BIT, OFF(fastpath_admit_mark), 0, 0,
@@ -212,6 +215,18 @@ static const char *const mode_names[] = {
 	[CONF_MODE_MARK] = "mark",
 	[CONF_MODE_REPEAT] = "repeat",
 };
+
+static const char *const carrier_names[] = {
+	[FASTPATH_CARRIER_NFT] = "nftables",
+	[FASTPATH_CARRIER_BPF] = "bpf",
+};
+
+const char *conf_carrier_name(uint32_t v)
+{
+	return v < sizeof(carrier_names) / sizeof(carrier_names[0]) ?
+		       carrier_names[v] :
+		       "?";
+}
 
 const char *conf_verdict_mode_name(uint32_t v)
 {
@@ -542,6 +557,15 @@ static const char *set_value(struct conf *c, const struct key *k, const char *v,
 			}
 		}
 		break;
+	case K_CARRIER:
+		why = "is not nftables or bpf";
+		for (uint32_t i = 0; i <= FASTPATH_CARRIER_BPF; i++) {
+			if (!strcmp(v, carrier_names[i])) {
+				n = i;
+				why = NULL;
+			}
+		}
+		break;
 	case K_MODE:
 		why = "is not accept, mark or repeat";
 		for (uint32_t i = 0; i <= CONF_MODE_REPEAT; i++) {
@@ -614,7 +638,8 @@ static const char *set_value(struct conf *c, const struct key *k, const char *v,
 	}
 	if (k->type != K_BOOL && k->type != K_VERDICT &&
 	    k->type != K_FACILITY && k->type != K_ON_FULL &&
-	    k->type != K_MODE && (n < k->min || n > k->max)) {
+	    k->type != K_MODE && k->type != K_CARRIER &&
+	    (n < k->min || n > k->max)) {
 		snprintf(buf, buflen,
 			 "%s is out of range (%" PRIu64 " to %" PRIu64 ")", v,
 			 k->min, k->max);
@@ -730,6 +755,18 @@ static int check_together(struct conf *c, const unsigned *seen_on,
 		       "fastpath_admit_mark: 0x%08" PRIx32 " is a bit of "
 		       "mark_mask (0x%08" PRIx32 "); choose a bit outside it",
 		       c->fastpath_admit_mark, c->mark_mask);
+		errors++;
+	}
+	/* The BPF carrier's counters cannot be read and zeroed at once from
+	 * user space (carrier.h): accounting stays the sets'. */
+	if (c->fastpath && c->fastpath_carrier == FASTPATH_CARRIER_BPF &&
+	    c->accounting) {
+		unsigned l = line_of(seen_on, "fastpath_carrier");
+
+		report(err, arg, name, l ? l : line_of(seen_on, "accounting"),
+		       "fastpath_carrier: bpf does not keep accounting's "
+		       "counters yet; with accounting = yes, use "
+		       "fastpath_carrier = nftables");
 		errors++;
 	}
 	/* ACTIVE records carry counters, which only accounting keeps. */
@@ -912,6 +949,7 @@ void conf_fastpath_params(const struct conf *c, struct fastpath_params *p)
 {
 	memset(p, 0, sizeof(*p));
 	snprintf(p->table, sizeof(p->table), "%s", c->fastpath_table);
+	p->carrier = (uint8_t)c->fastpath_carrier;
 	p->admit_mark = c->fastpath_admit_mark;
 	p->mark_mask = c->mark_mask;
 	/* Both directions of every flow the daemon may hold; max_flows is at
@@ -984,6 +1022,9 @@ void conf_print(const struct conf *c, FILE *out)
 			break;
 		case K_MODE:
 			fputs(conf_verdict_mode_name(v), out);
+			break;
+		case K_CARRIER:
+			fputs(conf_carrier_name(v), out);
 			break;
 		case K_MASK:
 		case K_BIT:

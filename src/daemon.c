@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "carrier.h"
+#include "carrierrule.h"
 #include "ctl.h"
 #include "daemon.h"
 #include "export.h"
@@ -108,6 +110,38 @@ void daemon_export_flush(struct daemon *d, bool all)
 		export_flush(d->export, mono_ms(), all);
 }
 
+int daemon_fastpath_apply(struct daemon *d, const struct conf *c, bool keep,
+			  char *err, size_t errlen)
+{
+	struct fastpath_params fp;
+
+	conf_fastpath_params(c, &fp);
+	if (fp.carrier == FASTPATH_CARRIER_BPF && !d->carrier) {
+		snprintf(err, errlen,
+			 "fastpath_carrier = bpf: the carrier is loaded at "
+			 "start, with CAP_BPF (which nfqtrackd then drops): "
+			 "turning the fast path on with it takes a restart");
+		return -1;
+	}
+	/* The BPF carrier's table is made afresh each time, without the
+	 * rules that run its programs: until they are in again, packets
+	 * of carried flows reach the queue, where the daemon tracks them
+	 * (a moment's cost, nothing lost). */
+	if (fastpath_apply(&fp, keep, err, errlen) < 0)
+		return -1;
+	if (fp.carrier != FASTPATH_CARRIER_BPF)
+		return 0;
+	if ((!keep && carrier_flush(d->carrier) < 0) ||
+	    carrier_configure(d->carrier, &fp, true) < 0) {
+		snprintf(err, errlen, "the BPF carrier's maps: %s",
+			 strerror(errno));
+		return -1;
+	}
+	return carrier_rules_add(
+		fp.table, carrier_prog_fd(d->carrier, CARRIER_PROG_CARRY),
+		carrier_prog_fd(d->carrier, CARRIER_PROG_ADMIT), err, errlen);
+}
+
 void daemon_cleanup(struct daemon *d)
 {
 	daemon_stop(d);
@@ -126,6 +160,10 @@ void daemon_cleanup(struct daemon *d)
 	ctl_server_close(d->ctl);
 	d->ctl = NULL;
 	workers_destroy(&d->workers);
+	/* The table, and with it the rules naming its programs, went at
+	 * stop: the kernel frees them with the last descriptor. */
+	carrier_close(d->carrier);
+	d->carrier = NULL;
 	d->droplog_made = false;
 	close_fd(&d->epfd);
 	close_fd(&d->sigfd);

@@ -98,6 +98,21 @@ static void put_close(struct text *t, int f, uint32_t tmo, const char *mark)
 	    rev_tuple(f), mark);
 }
 
+/* The base chains after filter (priority 10) that send a packet whose
+ * verdict carried admit_mark to the admit chain: both carriers'. */
+static void put_admit_hooks(struct text *t, const struct fastpath_params *p)
+{
+	for (int i = 0; i < 2; i++)
+		put(t,
+		    "\tchain admit_%s {\n"
+		    "\t\ttype filter hook %s priority 10; policy accept;\n"
+		    "\t\tmeta mark & 0x%08" PRIx32 " == 0x%08" PRIx32
+		    " jump admit\n"
+		    "\t}\n",
+		    i ? "out" : "in", i ? "output" : "input", p->admit_mark,
+		    p->admit_mark);
+}
+
 /* The chains (and, fresh, the sets) inside "table inet T { ... }". */
 static void put_chains(struct text *t, const struct fastpath_params *p)
 {
@@ -198,15 +213,39 @@ static void put_chains(struct text *t, const struct fastpath_params *p)
 			    p->timeout_udp);
 	}
 	put(t, "\t}\n");
+	put_admit_hooks(t, p);
+}
+
+/*
+ * The BPF carrier's chains: the same hooks and priorities, no sets. The
+ * base chains start empty: carrier_rules_add() appends to fast_in and
+ * fast_out the carry program's match, which jumps to carried, and to
+ * admit the admit program's, after the rule that clears the admit mark.
+ */
+static void put_chains_bpf(struct text *t, const struct fastpath_params *p)
+{
+	struct mark_layout l;
+
+	if (mark_layout_init(&l, p->mark_mask) < 0)
+		mark_layout_init(&l, MARK_MASK_DEFAULT);
+	put(t,
+	    "\tchain carried {\n"
+	    "\t\tmeta mark set meta mark & 0x%08" PRIx32 " | 0x%08" PRIx32
+	    " accept\n"
+	    "\t}\n",
+	    ~l.mask, mark_of(&l, CT_STATE_ESTABLISHED, false, true, 0));
 	for (int i = 0; i < 2; i++)
 		put(t,
-		    "\tchain admit_%s {\n"
-		    "\t\ttype filter hook %s priority 10; policy accept;\n"
-		    "\t\tmeta mark & 0x%08" PRIx32 " == 0x%08" PRIx32
-		    " jump admit\n"
+		    "\tchain fast_%s {\n"
+		    "\t\ttype filter hook %s priority -160; policy accept;\n"
 		    "\t}\n",
-		    i ? "out" : "in", i ? "output" : "input", p->admit_mark,
-		    p->admit_mark);
+		    i ? "out" : "in", i ? "output" : "input");
+	put(t,
+	    "\tchain admit {\n"
+	    "\t\tmeta mark set meta mark & 0x%08" PRIx32 "\n"
+	    "\t}\n",
+	    ~p->admit_mark);
+	put_admit_hooks(t, p);
 }
 
 /* The whole script: fresh (the table deleted and made anew, empty), or
@@ -223,12 +262,19 @@ static size_t rules_text(const struct fastpath_params *p, bool fresh, char *buf,
 		buf[0] = '\0';
 	put(&t, "# nfqtrackd's fast path (nfqtrackd --fastpath-rules)\n");
 	/* "destroy table" needs nft 1.0.8; add then delete works anywhere. */
-	if (fresh)
+	if (fresh || p->carrier == FASTPATH_CARRIER_BPF)
 		put(&t,
 		    "add table inet %s\n"
 		    "delete table inet %s\n",
 		    p->table, p->table);
 	put(&t, "table inet %s {\n", p->table);
+	if (p->carrier == FASTPATH_CARRIER_BPF) {
+		/* Always made afresh, with nothing to keep: the flows are
+		 * in the carrier's map, which the daemon holds. */
+		put_chains_bpf(&t, p);
+		put(&t, "}\n");
+		return t.need;
+	}
 	put_sets(&t, p);
 	if (!fresh)
 		put(&t, "}\nflush table inet %s\ntable inet %s {\n", p->table,

@@ -147,8 +147,8 @@ static size_t make_key(const struct fastpath_tuple *t, int dir, uint8_t *key)
 	return 2 * alen + 12;
 }
 
-static struct nlmsghdr *put_msg(char *buf, uint16_t type, uint16_t flags,
-				uint32_t seq, uint16_t res_id)
+struct nlmsghdr *fastpath_nl_put_msg(char *buf, uint16_t type, uint16_t flags,
+				     uint32_t seq, uint16_t res_id)
 {
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct nfgenmsg *g;
@@ -392,9 +392,9 @@ static size_t put_set_msg(struct fastpath_nl *nl, size_t len, uint16_t type,
 			  uint16_t flags, int idx,
 			  const struct fastpath_tuple *t, int dir0)
 {
-	struct nlmsghdr *nlh = put_msg(nl->tx + len,
-				       (NFNL_SUBSYS_NFTABLES << 8) | type,
-				       flags, nl->seq++, 0);
+	struct nlmsghdr *nlh = fastpath_nl_put_msg(
+		nl->tx + len, (NFNL_SUBSYS_NFTABLES << 8) | type, flags,
+		nl->seq++, 0);
 	char name[8];
 
 	set_name(idx, name);
@@ -493,8 +493,8 @@ int fastpath_query(struct fastpath_nl *nl, const struct fastpath_tuple *t,
 static size_t batch_begin(struct fastpath_nl *nl)
 {
 	nl->batch_seq = nl->seq;
-	return put_msg(nl->tx, NFNL_MSG_BATCH_BEGIN, 0, nl->seq++,
-		       NFNL_SUBSYS_NFTABLES)
+	return fastpath_nl_put_msg(nl->tx, NFNL_MSG_BATCH_BEGIN, 0, nl->seq++,
+				   NFNL_SUBSYS_NFTABLES)
 		->nlmsg_len;
 }
 
@@ -520,8 +520,8 @@ static int batch_end(struct fastpath_nl *nl, size_t len, uint32_t nmsg)
 {
 	struct batch b = { 0, 0 };
 
-	len += put_msg(nl->tx + len, NFNL_MSG_BATCH_END, 0, nl->seq++,
-		       NFNL_SUBSYS_NFTABLES)
+	len += fastpath_nl_put_msg(nl->tx + len, NFNL_MSG_BATCH_END, 0,
+				   nl->seq++, NFNL_SUBSYS_NFTABLES)
 		       ->nlmsg_len;
 	if (exchange(nl, len, nl->batch_seq, nmsg + 2, batch_answer, &b) < 0)
 		return -1;
@@ -562,10 +562,11 @@ int fastpath_forget(struct fastpath_nl *nl, const struct fastpath_tuple *t,
 			if (!nlh) {
 				char name[8];
 
-				nlh = put_msg(nl->tx + len,
-					      (NFNL_SUBSYS_NFTABLES << 8) |
-						      FP_MSG_DESTROYSETELEM,
-					      NLM_F_ACK, nl->seq++, 0);
+				nlh = fastpath_nl_put_msg(
+					nl->tx + len,
+					(NFNL_SUBSYS_NFTABLES << 8) |
+						FP_MSG_DESTROYSETELEM,
+					NLM_F_ACK, nl->seq++, 0);
 				set_name(idx, name);
 				mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE,
 						  nl->table);

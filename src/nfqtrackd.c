@@ -37,6 +37,7 @@
 #include "daemon.h"
 #include "droplog.h"
 #include "engine.h"
+#include "carrier.h"
 #include "fastpath.h"
 #include "hash.h"
 #include "http.h"
@@ -579,9 +580,29 @@ static void started_line(struct daemon *d, char *buf, size_t len)
  * (the start goes on: nftables may not even be there). Returns 0, or -1
  * (logged).
  */
+/* The BPF carrier, for fastpath_carrier = bpf: loaded now, before the
+ * privileges go, as loading needs CAP_BPF. Returns 0, or -1 (logged). */
+static int load_carrier(struct daemon *d)
+{
+	char err[256];
+
+	if (!d->conf.fastpath ||
+	    d->conf.fastpath_carrier != FASTPATH_CARRIER_BPF)
+		return 0;
+	/* Both directions of every flow, and of those freed whose removal
+	 * waits for a batch's end (FASTPATH_BATCH_MAX a queue at most). */
+	d->carrier = carrier_load(
+		2 * (d->conf.max_flows + FASTPATH_BATCH_MAX * d->workers.n),
+		err, sizeof(err));
+	if (!d->carrier) {
+		log_msg(LOG_ERR, "fastpath: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
 static int start_fastpath(struct daemon *d)
 {
-	struct fastpath_params fp;
 	bool found;
 	char err[512];
 
@@ -601,13 +622,12 @@ static int start_fastpath(struct daemon *d)
 		}
 		return 0;
 	}
-	conf_fastpath_params(&d->conf, &fp);
-	if (fastpath_apply(&fp, false, err, sizeof(err)) < 0) {
+	if (daemon_fastpath_apply(d, &d->conf, false, err, sizeof(err)) < 0) {
 		log_msg(LOG_ERR, "fastpath: cannot make table %s: %s",
 			d->conf.fastpath_table, err);
 		return -1;
 	}
-	return workers_configure_fastpath(&d->workers, &d->conf);
+	return workers_configure_fastpath(&d->workers, &d->conf, d->carrier);
 }
 
 /*
@@ -632,8 +652,13 @@ static int start(struct daemon *d, bool *bound)
 	if (make_workers(d) < 0 || open_sockets(d, &ids) < 0)
 		return -1;
 	*bound = true;
-	if (workers_open_queues(&d->workers, &d->conf, err, sizeof(err)) < 0 ||
-	    privs_drop(&ids, err, sizeof(err)) < 0) {
+	if (workers_open_queues(&d->workers, &d->conf, err, sizeof(err)) < 0) {
+		log_msg(LOG_ERR, "%s", err);
+		return -1;
+	}
+	if (load_carrier(d) < 0)
+		return -1;
+	if (privs_drop(&ids, err, sizeof(err)) < 0) {
 		log_msg(LOG_ERR, "%s", err);
 		return -1;
 	}

@@ -7,6 +7,7 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <pwd.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,9 +48,45 @@ int privs_lookup(struct privs_ids *ids, const char *user, const char *group,
 	return 0;
 }
 
+/*
+ * Started as the user already, with more than CAP_NET_ADMIN (a unit that
+ * also gives CAP_BPF, for the BPF carrier, loaded by now): the rest goes.
+ * Dropping needs no privilege but capset(2), which the unit's
+ * SystemCallFilter denies unless allowed with the rest; the kernel
+ * clears an ambient capability with its inheritable one.
+ */
+static int drop_extra(char *err, size_t errlen)
+{
+	bool admin, extra = false;
+
+	capng_get_caps_process();
+	admin = capng_have_capability(CAPNG_PERMITTED, CAP_NET_ADMIN);
+	for (unsigned int cap = 0; cap <= CAP_LAST_CAP; cap++)
+		if (cap != CAP_NET_ADMIN &&
+		    capng_have_capability(CAPNG_PERMITTED, cap))
+			extra = true;
+	if (!extra)
+		return 0;
+	capng_clear(CAPNG_SELECT_CAPS);
+	if (admin)
+		capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED,
+			     CAP_NET_ADMIN);
+	if (capng_apply(CAPNG_SELECT_CAPS) < 0) {
+		snprintf(err, errlen,
+			 "cannot drop the capabilities beyond CAP_NET_ADMIN "
+			 "(capset: %s; under systemd, allow it beside bpf: "
+			 "SystemCallFilter=bpf capset)",
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int privs_drop(const struct privs_ids *ids, char *err, size_t errlen)
 {
-	if (geteuid() != 0 || ids->keep_root)
+	if (geteuid() != 0)
+		return drop_extra(err, errlen);
+	if (ids->keep_root)
 		return 0;
 	capng_clear(CAPNG_SELECT_BOTH);
 	if (capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED,

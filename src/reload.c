@@ -187,6 +187,23 @@ static int apply_reload(struct daemon *d, struct reload_problems *p)
 	 * old table would be left behind: a new name waits for a restart. */
 	keep_text(p, "fastpath_table: a new name", nc.fastpath_table,
 		  d->conf.fastpath_table);
+	/* The BPF carrier is loaded at start only (CAP_BPF). */
+	if (nc.fastpath_carrier != d->conf.fastpath_carrier) {
+		reload_warning(p,
+			       "fastpath_carrier: a change takes a restart; "
+			       "staying on %s",
+			       conf_carrier_name(d->conf.fastpath_carrier));
+		nc.fastpath_carrier = d->conf.fastpath_carrier;
+	}
+	if (nc.fastpath && nc.fastpath_carrier == FASTPATH_CARRIER_BPF &&
+	    !d->carrier) {
+		reload_warning(p,
+			       "fastpath: on with fastpath_carrier = bpf takes "
+			       "a restart (loading the carrier needs CAP_BPF, "
+			       "which nfqtrackd has at start only); staying "
+			       "off");
+		nc.fastpath = false;
+	}
 	/* The listener was bound as root, maybe to a port below 1024: it
 	 * cannot move once privileges are gone. */
 	if (strcmp(nc.metrics_listen, d->conf.metrics_listen)) {
@@ -209,12 +226,10 @@ static int apply_reload(struct daemon *d, struct reload_problems *p)
 	 * reasons of its own: on and on, the chains replaced and the
 	 * elements kept; turned on, made afresh. */
 	if (nc.fastpath) {
-		struct fastpath_params fp;
 		char err[512];
 
-		conf_fastpath_params(&nc, &fp);
-		if (fastpath_apply(&fp, d->conf.fastpath, err, sizeof(err)) <
-		    0) {
+		if (daemon_fastpath_apply(d, &nc, d->conf.fastpath, err,
+					  sizeof(err)) < 0) {
 			reload_failed(d, p,
 				      "reload failed: fastpath: %s; the "
 				      "running configuration stays in force",
@@ -235,7 +250,7 @@ static int apply_reload(struct daemon *d, struct reload_problems *p)
 	/* Turned off, the table goes once the engines owe it nothing. A
 	 * socket that cannot be opened leaves it off (logged). */
 	want_fast = nc.fastpath;
-	if (workers_configure_fastpath(&d->workers, &nc) < 0)
+	if (workers_configure_fastpath(&d->workers, &nc, d->carrier) < 0)
 		nc.fastpath = false;
 	if ((d->conf.fastpath || want_fast) && !nc.fastpath) {
 		char err[512];

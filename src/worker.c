@@ -109,6 +109,23 @@ static int fp_flush(void *arg)
 	return fastpath_flush(((struct worker *)arg)->fp);
 }
 
+/* The same for the BPF carrier: its maps, shared by the workers. */
+static int car_query(void *arg, const struct fastpath_tuple *t, unsigned n,
+		     bool reset, struct fastpath_flow *out)
+{
+	return carrier_query(arg, t, n, reset, out);
+}
+
+static int car_forget(void *arg, const struct fastpath_tuple *t, unsigned n)
+{
+	return carrier_forget(arg, t, n);
+}
+
+static int car_flush(void *arg)
+{
+	return carrier_flush(arg);
+}
+
 /* Worker w's fast path off: its engine first, which may owe the kernel
  * removals through the socket, then the socket. */
 static void fastpath_off(struct worker *w)
@@ -121,7 +138,8 @@ static void fastpath_off(struct worker *w)
 	w->fp = NULL;
 }
 
-int workers_configure_fastpath(struct workers *ws, const struct conf *c)
+int workers_configure_fastpath(struct workers *ws, const struct conf *c,
+			       struct carrier *car)
 {
 	for (unsigned i = 0; i < ws->n; i++) {
 		struct worker *w = &ws->w[i];
@@ -130,6 +148,18 @@ int workers_configure_fastpath(struct workers *ws, const struct conf *c)
 
 		if (!c->fastpath) {
 			fastpath_off(w);
+			continue;
+		}
+		if (c->fastpath_carrier == FASTPATH_CARRIER_BPF) {
+			struct engine_fastpath_ops bops = { car_query,
+							    car_forget,
+							    car_flush, car };
+
+			if (w->fp)
+				fastpath_off(w);
+			engine_fastpath_set(w->engine, &bops,
+					    c->fastpath_udp_after);
+			w->admit_mark = c->fastpath_admit_mark;
 			continue;
 		}
 		if (!w->fp)

@@ -25,6 +25,8 @@
 #   f   c with fastpath = yes: admitted flows carried by the kernel's
 #       nftables sets, off the queue (the shipped rules skip SEEN packets)
 #   fm  cm with fastpath = yes
+#   fb  f with fastpath_carrier = bpf: the same flows carried in the BPF
+#       carrier's map (src/carrier.bpf.c) instead of the sets
 #   fk  f with the pure SYN admitted by an iptables rule (the verdict's
 #       admit mark set in the kernel), never queued: the fast path's
 #       kernel work alone, without a round trip; the ceiling of any
@@ -63,7 +65,7 @@
 # all of these; the kernel's network work is in it, charged to whichever
 # of them it ran in. Queued packets are the queue's id_sequence.
 #
-# Environment: ROWS (web bulk) REAL_CASES (a k b bs b1 c cm f fm fk xb xr ce cv) REAL_RUNS (2)
+# Environment: ROWS (web bulk) REAL_CASES (a k b bs b1 c cm f fb fm fk xb xr ce cv) REAL_RUNS (2)
 # REAL_SECS (10) WRK_CONNS (32) WRK_THREADS (1) NGINX_WORKERS (1)
 # XR_BUDGET (1000: xr's budgets, each refilled to it every 10 ms)
 # OUT (results directory). Only processes started here are signalled, by
@@ -77,7 +79,7 @@ NFQTRACKCTL=$TOP/src/nfqtrackctl
 BARE=$TOP/tests/bin/bench_bare
 RINGREADER=$TOP/tests/bin/bench_ringreader
 ROWS=${ROWS:-web bulk}
-REAL_CASES=${REAL_CASES:-a k b bs b1 c cm f fm fk xb xr ce cv}
+REAL_CASES=${REAL_CASES:-a k b bs b1 c cm f fb fm fk xb xr ce cv}
 REAL_RUNS=${REAL_RUNS:-2}
 REAL_SECS=${REAL_SECS:-10}
 WRK_CONNS=${WRK_CONNS:-32}
@@ -230,7 +232,7 @@ start_consumer() {
 		ip netns exec "$NS_S" "$BARE" -c 128 -r 8388608 -Q 4096 -N \
 			$([ "$1" = bg ] && echo -G) -t 600 >>"$T/bare.out" 2>&1 &
 		;;
-	c | cm | cs | f | fm | fk | ce | cv)
+	c | cm | cs | f | fb | fm | fk | ce | cv)
 		if [ "$1" = ce ] || [ "$1" = cv ]; then
 			rm -rf "$T/nf" && mkdir -p "$T/nf"
 			ip netns exec "$NS_S" nfcapd -b 127.0.0.1 -p 4739 -B 8000000 \
@@ -453,9 +455,10 @@ EOF
 { cat "$T/nfqtrackd-c.conf"; echo "fastpath = yes"; } >"$T/nfqtrackd-f.conf"
 { cat "$T/nfqtrackd-cm.conf"; echo "fastpath = yes"; } >"$T/nfqtrackd-fm.conf"
 cp "$T/nfqtrackd-f.conf" "$T/nfqtrackd-fk.conf"
+{ cat "$T/nfqtrackd-f.conf"; echo "fastpath_carrier = bpf"; } >"$T/nfqtrackd-fb.conf"
 { cat "$T/nfqtrackd-c.conf"; printf 'accounting = yes\nipfix_collector = 127.0.0.1:4739\n'; } >"$T/nfqtrackd-ce.conf"
 { cat "$T/nfqtrackd-ce.conf"; } >"$T/nfqtrackd-cv.conf"
-for f in c cm cs f fm fk ce cv; do
+for f in c cm cs f fb fm fk ce cv; do
 	"$NFQTRACKD" -t -c "$T/nfqtrackd-$f.conf" >/dev/null ||
 		{ echo "real: the nfqtrackd config ($f) is refused" >&2; exit 1; }
 done
@@ -516,6 +519,7 @@ label() {
 	cm) echo "nfqtrackd, mark, stateful rules" ;;
 	cs) echo "cm, the state alone (4-bit mask)" ;;
 	f) echo "nfqtrackd, fast path, shipped rules" ;;
+	fb) echo "f, the BPF carrier" ;;
 	fm) echo "nfqtrackd, fast path, mark, stateful" ;;
 	fk) echo "f, SYN admitted in the kernel (ceiling)" ;;
 	xb) echo "BPF map carrier, SYN in the kernel" ;;

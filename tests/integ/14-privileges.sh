@@ -4,7 +4,8 @@
 # the socket is root's, of the configured group, mode 0660, so members of
 # the group may use nfqtrackctl and others may not; queue changes on reload
 # still work; user = root stays root; a missing user stops the start with
-# a message that says what to do.
+# a message that says what to do. The BPF carrier: loaded with CAP_BPF,
+# which then goes.
 . "$(dirname "$0")/lib.sh"
 
 if ! getent passwd nfqtrack >/dev/null; then
@@ -157,6 +158,45 @@ tcp_done
 check_accounting "unpinned"
 stop_daemon TERM
 expect "SIGTERM: exit status 0" "$DAEMON_RC" 0
+
+# The BPF carrier (fastpath_carrier = bpf) as the unit starts it with the
+# drop-in the README gives: CAP_BPF beside CAP_NET_ADMIN, the bpf and
+# capset calls allowed again. nfqtrackd loads its programs, then drops CAP_BPF:
+# CAP_NET_ADMIN alone, and the carrier works on (its maps through the
+# descriptors it kept). Without CAP_BPF the start fails, saying why.
+write_conf "$T/nfqtrack.conf" <<EOF
+fastpath = yes
+fastpath_carrier = bpf
+EOF
+ip netns exec "$NS_S" setpriv --reuid=nfqtrack --regid=nfqtrack --init-groups \
+	--inh-caps=-all,+net_admin,+bpf --ambient-caps=-all,+net_admin,+bpf \
+	--bounding-set=-all,+net_admin,+bpf --no-new-privs \
+	"${SYSFILTER[@]:0:3}" +bpf +capset -- "$NFQTRACKD" -e -c "$T/nfqtrack.conf" 2>>"$T/daemon.err" &
+wait_daemon $! || { fail "the BPF carrier, started as the unit does"; done_testing; }
+expect "BPF carrier: CAP_BPF dropped after the load, CAP_NET_ADMIN only" "$(status CapEff)" 0000000000001000
+expect "nothing permitted but it" "$(status CapPrm)" 0000000000001000
+expect "nothing ambient" "$(status CapAmb)" 0000000000000000
+tcp_client "$V4_S"
+r=$(tcp_cmd open 2 3000)
+expect "traffic flows" "$r" "open ok=2 fail=0"
+r=$(tcp_cmd echo 3000)
+expect "and on" "$r" "echo ok=2 fail=0"
+expect_ge "admitted, to the BPF carrier" "$(counter fastpath_admitted)" 2
+expect "the kernel asked without CAP_BPF: no error" "$(counter fastpath_errors)" 0
+r=$("$NFQTRACKCTL" -s "$CTL" flush 2>&1)
+expect "flush, the carrier's map with it" "$r" "nfqtrackctl: 2 flow entries have been deleted."
+expect "no error" "$(counter fastpath_errors)" 0
+tcp_done
+stop_daemon TERM
+expect "SIGTERM: exit status 0" "$DAEMON_RC" 0
+ip netns exec "$NS_S" setpriv --reuid=nfqtrack --regid=nfqtrack --init-groups \
+	--inh-caps=-all,+net_admin --ambient-caps=-all,+net_admin \
+	--bounding-set=-all,+net_admin --no-new-privs \
+	"$NFQTRACKD" -e -c "$T/nfqtrack.conf" 2>"$T/nobpf.err"
+expect "without CAP_BPF: exit status 1" "$?" 1
+check "it says what is missing" grep -q \
+	"fastpath: cannot load the BPF programs: Operation not permitted (loading needs CAP_BPF: nfqtrackd must start with it)" \
+	"$T/nobpf.err"
 
 # A user that does not exist: no start, and a message that says why.
 write_conf "$T/nfqtrack.conf" <<<"user = nfqtrack-nobody-$$"

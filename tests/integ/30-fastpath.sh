@@ -6,7 +6,10 @@
 # sets; a reload turns it off (the table goes, connections carry on
 # through the queue) and on again; the stop removes the table; a kill -9
 # leaves it, and a start with fastpath = no removes it; a client reusing
-# its port has each connection counted and admitted.
+# its port has each connection counted and admitted. With
+# NFQT_CARRIER=bpf (34-fastpath-bpf.sh), the same with the BPF carrier:
+# its map's entries counted where the sets' elements are, and
+# accounting, which it does not offer, refused with the line named.
 QUEUE_RULES=no
 . "$(dirname "$0")/lib.sh"
 
@@ -32,7 +35,13 @@ cp "$T/on.conf" "$T/nfqtrack.conf"
 start_daemon "$T/nfqtrack.conf" || { fail "daemon start"; done_testing; }
 start_server
 nft_s() { ip netns exec "$NS_S" nft "$@" 2>/dev/null; }
-elements() { nft_s list set inet nfqtrack "$1" | grep -c 'expires'; }
+elements() {
+	if [ "$CARRIER" = bpf ]; then
+		carrier_entries "$1"
+	else
+		nft_s list set inet nfqtrack "$1" | grep -c 'expires'
+	fi
+}
 check "the table is made at start" nft_s list table inet nfqtrack
 
 tcp_client "$V4_S"
@@ -163,17 +172,23 @@ fastpath = yes
 accounting = yes
 timeout_udp_stream = 4
 EOF
-start_daemon "$T/acct.conf" || { fail "daemon start, accounting"; done_testing; }
-r=$(ip netns exec "$NS_C" "$FLOWGEN" udp -d "$V4_S" -p "$PORT" -n 50 -f 1 -w 1000 -i 50)
-expect "UDP echoed" "$r" "udp sent=50 recv=50"
-sleep 3.5
-expect_ge "checked" "$(counter fastpath_checks)" 1
-expect "the kernel's counters added, each packet once" \
-	"$("$NFQTRACKCTL" -s "$CTL" list 2>/dev/null | grep -o 'packets=[0-9]*' | tr '\n' ' ')" \
-	"packets=50 packets=50 "
-expect "no fast path error" "$(counter fastpath_errors)" 0
-stop_daemon
-expect "nfqtrackd exit status" "$DAEMON_RC" 0
+if [ "$CARRIER" = bpf ]; then
+	r=$("$NFQTRACKD" -t -c "$T/acct.conf" 2>&1)
+	expect "the BPF carrier with accounting: refused, the line named" \
+		"$(echo "$r" | grep -c "acct.conf:.*fastpath_carrier: bpf does not keep accounting")" 1
+else
+	start_daemon "$T/acct.conf" || { fail "daemon start, accounting"; done_testing; }
+	r=$(ip netns exec "$NS_C" "$FLOWGEN" udp -d "$V4_S" -p "$PORT" -n 50 -f 1 -w 1000 -i 50)
+	expect "UDP echoed" "$r" "udp sent=50 recv=50"
+	sleep 3.5
+	expect_ge "checked" "$(counter fastpath_checks)" 1
+	expect "the kernel's counters added, each packet once" \
+		"$("$NFQTRACKCTL" -s "$CTL" list 2>/dev/null | grep -o 'packets=[0-9]*' | tr '\n' ' ')" \
+		"packets=50 packets=50 "
+	expect "no fast path error" "$(counter fastpath_errors)" 0
+	stop_daemon
+	expect "nfqtrackd exit status" "$DAEMON_RC" 0
+fi
 
 # kill -9 leaves the table (admitted flows would pass, unseen, until their
 # elements expire); a start with fastpath = no removes it, says so once,

@@ -38,6 +38,9 @@ esac
 # so that the packets of flows the daemon admitted stay in the kernel.
 # Tests with rules of their own load the shipped files, which skip them.
 FASTPATH=${NFQT_FASTPATH:-0}
+# NFQT_CARRIER=bpf: what carries the admitted flows wherever the fast path
+# is on (fastpath_carrier; nftables, the default, otherwise).
+CARRIER=${NFQT_CARRIER:-nftables}
 SEEN_SKIP=(-m mark ! --mark 0x01000000/0x01000000)
 CTL=$T/run/ctl
 SYSLOG=$T/syslog.txt
@@ -179,6 +182,36 @@ write_conf() {
 	} >"$1"
 	# A key set twice is an error: not over the test's own.
 	[ "$FASTPATH" = 0 ] || grep -q '^fastpath *=' "$1" || echo "fastpath = yes" >>"$1"
+	[ "$CARRIER" = nftables ] || grep -q '^fastpath_carrier *=' "$1" ||
+		echo "fastpath_carrier = $CARRIER" >>"$1"
+}
+
+# carrier_entries CLASS: the BPF carrier's entries in the newest map of
+# its (the daemon's: maps are not a namespace's) in CLASS, the set the
+# nftables carrier would hold them in: est4 est6 (state OPEN or EST),
+# close4 close6 (CLOSING or CLOSE), udp4 udp6. From the raw bytes of
+# include/carrier_map.h: the key's proto at 36 and family at 37, the
+# value's state at 24 (little-endian).
+carrier_entries() {
+	local id
+	id=$(bpftool -j map show 2>/dev/null | python3 -c '
+import json, sys
+ids = [m["id"] for m in json.load(sys.stdin)
+       if m.get("name") == "flows" and m.get("bytes_key") == 40]
+print(max(ids) if ids else "")')
+	[ -n "$id" ] || { echo none; return; }
+	bpftool -j map dump id "$id" 2>/dev/null | python3 -c '
+import json, re, sys
+cls = sys.argv[1]
+kind, fam = re.match(r"([a-z]+)(\d)", cls).groups()
+states = {"est": (0, 1), "close": (2, 3), "udp": (4,)}[kind]
+n = 0
+for e in json.load(sys.stdin):
+    k = [int(b, 16) for b in e["key"]]
+    v = [int(b, 16) for b in e["value"]]
+    if k[37] == int(fam) and v[24] in states:
+        n += 1
+print(n)' "$1"
 }
 
 # start_daemon CONF: run nfqtrackd in the server namespace and wait until

@@ -1,10 +1,12 @@
 #!/usr/bin/python3
-# sysfilter.py SET... -- COMMAND [ARG...]
+# sysfilter.py SET... [+CALL...] -- COMMAND [ARG...]
 #
 # Run COMMAND with the system calls of SET failing with EPERM, as the
 # unit's SystemCallFilter=~SET with SystemCallErrorNumber=EPERM makes
 # them fail. A SET is a call's name or a systemd group (@privileged), as
 # `systemd-analyze syscall-filter` lists it, groups in groups included.
+# +CALL allows CALL again, as a later SystemCallFilter=CALL (a drop-in's)
+# does.
 # Only the deny list: the unit's allow list (@system-service) is wider
 # than anything nfqtrackd calls. The filter is a real seccomp filter,
 # loaded by libseccomp (ctypes: no build dependency) just before the exec;
@@ -48,7 +50,9 @@ def main():
         sys.exit("usage: sysfilter.py SET... -- COMMAND [ARG...]")
     calls, seen = set(), set()
     for s in sets:
-        calls |= expand(s, seen)
+        if not s.startswith("+"):
+            calls |= expand(s, seen)
+    calls -= {s[1:] for s in sets if s.startswith("+")}
     lib = ctypes.CDLL("libseccomp.so.2", use_errno=True)
     lib.seccomp_init.restype = ctypes.c_void_p
     lib.seccomp_init.argtypes = [ctypes.c_uint32]

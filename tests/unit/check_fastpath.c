@@ -127,6 +127,45 @@ START_TEST(structure)
 }
 END_TEST
 
+/* With the BPF carrier: no sets, the same base chains, empty where the
+ * programs' rules go (carrierrule.c), the ESTABLISHED marks in carried,
+ * the admit bit cleared in admit; replaced each time. */
+START_TEST(bpf_carrier)
+{
+	struct fastpath_params p;
+	const char *t;
+	char c[8192];
+
+	params(&p,
+	       "fastpath = yes\nfastpath_carrier = bpf\nmax_flows = 1000\n");
+	ck_assert_uint_eq(p.carrier, FASTPATH_CARRIER_BPF);
+	t = rules(&p);
+	ck_assert_ptr_eq(strstr(t, "add table inet nfqtrack\n"
+				   "delete table inet nfqtrack\n"
+				   "table inet nfqtrack {\n"),
+			 strstr(t, "add table"));
+	ck_assert_int_eq(count(t, "\tset "), 0);
+	ck_assert_int_eq(count(t, "@"), 0);
+	ck_assert_str_eq(chain(t, "fast_in", c, sizeof(c)),
+			 "\t\ttype filter hook input priority -160; policy "
+			 "accept;");
+	ck_assert_str_eq(chain(t, "fast_out", c, sizeof(c)),
+			 "\t\ttype filter hook output priority -160; policy "
+			 "accept;");
+	ck_assert_str_eq(chain(t, "carried", c, sizeof(c)),
+			 "\t\tmeta mark set meta mark & 0xc0ffffff | "
+			 "0x25000000 accept");
+	ck_assert_str_eq(chain(t, "admit", c, sizeof(c)),
+			 "\t\tmeta mark set meta mark & 0xff7fffff");
+	ck_assert_str_eq(chain(t, "admit_in", c, sizeof(c)),
+			 "\t\ttype filter hook input priority 10; policy "
+			 "accept;\n\t\tmeta mark & 0x00800000 == 0x00800000 "
+			 "jump admit");
+	ck_assert_int_eq(count(t, "type filter hook"), 4);
+	ck_assert_str_eq(t + strlen(t) - 5, "\t}\n}\n");
+}
+END_TEST
+
 START_TEST(marks_and_timeouts)
 {
 	static const char *const masks[] = { "0x3f000000", "0x0f000000",
@@ -272,6 +311,7 @@ static Suite *fastpath_suite(void)
 	tcase_add_loop_test(tc, marks_and_timeouts, 0, 3);
 	tcase_add_test(tc, accounting_and_no_udp);
 	tcase_add_test(tc, snprintf_contract);
+	tcase_add_test(tc, bpf_carrier);
 	suite_add_tcase(s, tc);
 	return s;
 }
