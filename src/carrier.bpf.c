@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * carrier.bpf.c - the BPF carrier's kernel half: two eBPF socket filters
- * for iptables' bpf match (xt_bpf), which runs them from the network
+ * for the xtables bpf match (xt_bpf), which runs them from the network
  * header, and their maps. Built with clang -target bpf; the object is
- * linked into nfqtrackd (src/carrier_obj.S) and loaded and pinned by
- * src/carrier.c. The layout both halves share is include/carrier_map.h.
+ * linked into nfqtrackd (src/carrier_obj.S) and loaded by src/carrier.c;
+ * the rules of src/carrierrule.c, in nfqtrackd's nftables table, run
+ * them. The layout both halves share is include/carrier_map.h.
  *
  *   carry   before the NFQUEUE rules: matches a packet of a flow the
  *           daemon admitted (its own tuple in `flows`, alive), and the
