@@ -16,6 +16,8 @@
 #    (SIGSTOP: restarted within WatchdogSec); systemctl stop; queues = 0-1
 #    with pin_threads = yes; fastpath = yes (the daemon's nftables table
 #    made under the sandbox, connections carried, the table gone at stop);
+#    fastpath_carrier = bpf (refused without the README's drop-in, with it
+#    loaded, CAP_BPF dropped, connections carried, the table gone);
 #    a reboot (active at boot, bound before the network is up, traffic
 #    tracked).
 # 2. From the Debian package (when the tree has debian/): a fresh
@@ -253,6 +255,8 @@ wait_for() {
 }
 
 # conf_set KEY VALUE: in the installed nfqtrack.conf, as an admin edits it.
+bed_not_active() { ! bed systemctl -q is-active nfqtrack; }
+
 conf_set() {
 	bed sed -i "/^#*$1 = /d" /etc/nfqtrack/nfqtrack.conf &&
 		echo "$1 = $2" | bed tee -a /etc/nfqtrack/nfqtrack.conf >/dev/null
@@ -510,6 +514,63 @@ phase_source() {
 	bed systemctl stop nfqtrack
 	check "source: fastpath = yes: stopped, the table is gone" \
 		sh -c "! nsenter -t $BED_LEADER -n nft list table inet nfqtrack >/dev/null 2>&1"
+
+	# The BPF carrier under the same sandbox, with the README's drop-in
+	# (CAP_BPF, the bpf and capset calls): loaded at start, CAP_BPF
+	# dropped after it, the connections carried in its map through the
+	# table's xt bpf matches, the table gone at stop; without the drop-in
+	# the start fails and says why.
+	conf_set fastpath_carrier bpf
+	a=$(bed date '+%Y-%m-%d %H:%M:%S')
+	bed systemctl start nfqtrack
+	# Restart=on-failure tries again: stopped, then asked.
+	bed systemctl stop nfqtrack
+	check "source: fastpath_carrier = bpf without the drop-in: fails" \
+		bed_not_active
+	bed journalctl -q -u nfqtrack --since "$a" -o cat >"$OUT/bpf-nocap.txt"
+	check "source: and the journal says it needs CAP_BPF" \
+		grep -q 'loading needs CAP_BPF' "$OUT/bpf-nocap.txt"
+	bed systemctl reset-failed nfqtrack 2>/dev/null
+	awk '/^      # \/etc\/systemd\/system\/nfqtrack.service.d\/bpf.conf/ { on = 1; next }
+		on && /^      / { sub(/^      /, ""); print; next } on { exit }' \
+		"$TOP/README.md" >"$OUT/bpf.conf"
+	check "source: the README's drop-in, read from it" grep -q '^SystemCallFilter=bpf capset$' "$OUT/bpf.conf"
+	bed mkdir -p /etc/systemd/system/nfqtrack.service.d
+	bed tee /etc/systemd/system/nfqtrack.service.d/bpf.conf <"$OUT/bpf.conf" >/dev/null
+	bed systemctl daemon-reload
+	bed systemctl start nfqtrack
+	check "source: fastpath_carrier = bpf with the drop-in: starts" wait_for 10 bed systemctl -q is-active nfqtrack
+	# This run's lines (the failed starts above may share its second).
+	inv=$(bed systemctl show -p InvocationID --value nfqtrack)
+	bed journalctl -q "_SYSTEMD_INVOCATION_ID=$inv" -p err -o cat >"$OUT/bpf-err.txt"
+	check "source: fastpath_carrier = bpf: no error in the journal ($(head -n 1 "$OUT/bpf-err.txt"))" \
+		[ ! -s "$OUT/bpf-err.txt" ]
+	pid=$(bed systemctl show -p MainPID --value nfqtrack)
+	bed cat "/proc/$pid/status" >"$OUT/bpf-status.txt"
+	check "source: fastpath_carrier = bpf: CAP_BPF dropped, CAP_NET_ADMIN only" \
+		grep -q '^CapEff:[[:space:]]*0000000000001000$' "$OUT/bpf-status.txt"
+	nsenter -t "$BED_LEADER" -n nft list table inet nfqtrack >"$OUT/bpf-table.txt" 2>&1
+	check "source: fastpath_carrier = bpf: the table runs the programs" \
+		[ "$(grep -c 'xt match "*bpf' "$OUT/bpf-table.txt")" = 3 ]
+	connect 2 4 >"$OUT/bpf-connect.txt" &
+	pid=$!
+	sleep 2
+	bed nfqtrackctl list -p tcp >"$OUT/bpf-list.txt" 2>&1
+	n=$(grep -c '\[FAST\]' "$OUT/bpf-list.txt")
+	q=$(bed nfqtrackctl stats 2>/dev/null | awk '$1 == "queue_packets" { print $2 }')
+	wait "$pid"
+	if [ "$(cat "$OUT/bpf-connect.txt")" = connected=2 ] && [ "$n" = 2 ] && [ "${q:-99}" -le 4 ]; then
+		ok "source: fastpath_carrier = bpf: 2 connections carried by the kernel (list: $n [FAST]; $q packets queued)"
+	else
+		notok "source: fastpath_carrier = bpf: 2 connections carried ($(cat "$OUT/bpf-connect.txt"), $n [FAST], $q packets queued)"
+		note "$OUT/bpf-list.txt"
+	fi
+	bed systemctl stop nfqtrack
+	check "source: fastpath_carrier = bpf: stopped, the table is gone" \
+		sh -c "! nsenter -t $BED_LEADER -n nft list table inet nfqtrack >/dev/null 2>&1"
+	bed rm -rf /etc/systemd/system/nfqtrack.service.d
+	bed systemctl daemon-reload
+	conf_set fastpath_carrier nftables
 	conf_set fastpath no
 	bed systemctl start nfqtrack
 
