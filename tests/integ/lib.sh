@@ -200,7 +200,7 @@ write_conf() {
 # ports at 32 and 34 (network order), proto at 36, family at 37; the
 # value's last_ns at 0 and state at 24, the conf's timeout_ns[state] at
 # 8 * state (little-endian; CLOCK_MONOTONIC, as bpf_ktime_get_ns()).
-# Fails without a map.
+# Fails without a map. carrier_flows -a [CLASS...]: the dead ones too.
 carrier_flows() {
 	python3 - "$@" <<-'EOF'
 		import ipaddress, json, subprocess, sys, time
@@ -214,7 +214,8 @@ carrier_flows() {
 		    return int.from_bytes(bytes(b[at:at + n]), "little")
 		def raw(e, f):
 		    return [int(x, 16) for x in e[f]]
-		want = sys.argv[1:] or ["est4", "close4", "udp4", "est6", "close6", "udp6"]
+		dead = sys.argv[1:2] == ["-a"]
+		want = sys.argv[1 + dead:] or ["est4", "close4", "udp4", "est6", "close6", "udp6"]
 		maps = bpftool("map", "show") or []
 		ids = [m["id"] for m in maps if m.get("name") == "flows" and m.get("bytes_key") == 40]
 		if not ids:
@@ -236,7 +237,7 @@ carrier_flows() {
 		    if st >= len(kinds):
 		        continue
 		    t = le(tmo, 8 * st, 8)
-		    if not t or now - le(v, 0, 8) > t:
+		    if not dead and (not t or now - le(v, 0, 8) > t):
 		        continue
 		    cls = kinds[st] + str(fam)
 		    if cls not in want:
