@@ -416,7 +416,7 @@ check-integration: all $(TOOLS)
 # path on (NFQT_FASTPATH=1: fastpath = yes in their configs, queue rules
 # that skip SEEN as the shipped ones do; tests/integ/lib.sh), with each
 # carrier (NFQT_CARRIER=bpf: fastpath_carrier = bpf). The fast path's own
-# tests (29-, 30-, 31-, 34-fastpath*) are in check-integration.
+# tests (29-, 30-, 31-, 34-, 35-fastpath*) are in check-integration.
 FASTPATH_INTEG := 02-table-limit.sh 07-syn-flood.sh 08-udp-flood.sh \
 		  09-policies.sh 10-time-wait.sh 27-firewall-agreement.sh
 check-fastpath: all $(TOOLS)

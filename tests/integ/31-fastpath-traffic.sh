@@ -29,6 +29,12 @@
 #   flush    empties the daemon's table and the kernel's sets; connections
 #            go on, picked up again
 #   queues   queues = 0-1: flows admitted from both queues, one table
+# With NFQT_CARRIER=bpf (35-fastpath-bpf-traffic.sh), the same with the
+# BPF carrier: no sets (the checks' names still say sets), the live
+# entries of its map (lib.sh's carrier_flows, with bpftool) read where
+# the sets' elements are, and besides, no dead entry left once its flow
+# is gone (the daemon removes them, where the kernel's garbage collection
+# removes the sets' expired elements).
 QUEUE_RULES=no
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/flood.sh"
@@ -110,9 +116,15 @@ tcp_queued() {
 table_there() { nsx nft list table inet "$FT" >/dev/null 2>&1; }
 
 # elems SET...: the elements of the sets, one a line: "SET SRC DST PROTO
-# SPORT DPORT".
+# SPORT DPORT". With the BPF carrier, its map's live entries of those
+# classes, as carrier_flows lists them (a dead one, like an expired
+# element, left out).
 elems() {
 	local s
+	if [ "$CARRIER" = bpf ]; then
+		carrier_flows "$@"
+		return 0
+	fi
 	for s in "$@"; do
 		nsx nft -j list set inet "$FT" "$s" 2>/dev/null | python3 -c '
 import json, sys
@@ -140,6 +152,19 @@ nelems() { elems "$@" | wc -l; }
 # digest SET...: the sets' elements in one word (sorted, summed).
 digest() { elems "$@" | sort | md5sum | cut -c1-12; }
 
+# held SET...: what the kernel holds for the sets, as elems prints it:
+# their elements (an expired one goes by the kernel's garbage
+# collection); with the BPF carrier, its map's entries, the dead ones
+# too, which stay until the daemon removes them (when it frees the flow,
+# or finds them dead at a check).
+held() {
+	if [ "$CARRIER" = bpf ]; then
+		carrier_flows -a "$@"
+	else
+		elems "$@"
+	fi
+}
+
 # flows [FILTER...]: the daemon's flows, one a line: "PROTO SRC SPORT DST
 # DPORT STATE FAST" (FAST: fast or slow; STATE - for no state).
 flows() {
@@ -156,9 +181,11 @@ for f in fl:
 }
 
 # orphans: kernel elements of no flow in the daemon's table (each must
-# belong to one, else its packets would pass untracked past the limits).
+# belong to one, else its packets would pass untracked past the limits;
+# with the BPF carrier, a dead entry must not outlive its flow either,
+# else the map fills up).
 orphans() {
-	python3 - <(flows) <(elems "${ALLSETS[@]}") <<-'EOF'
+	python3 - <(flows) <(held "${ALLSETS[@]}") <<-'EOF'
 		import sys
 		known = set()
 		for l in open(sys.argv[1]):
@@ -243,6 +270,13 @@ nelems_is() { [ "$(nelems "${@:2}")" = "$1" ]; }
 reloads_logged() { [ "$(grep -c ' reloaded: ' "$SYSLOG")" -ge "$1" ]; }
 # set_empty SET: there, and empty.
 set_empty() { nsx nft list set inet "$FT" "$1" >/dev/null 2>&1 && nelems_is 0 "$1"; }
+# map_empty: the BPF carrier's map is there, with no live entry, and the
+# table has no set.
+map_empty() {
+	local l
+	l=$(carrier_flows) && [ -z "$l" ] &&
+		! nsx nft list table inet "$FT" 2>/dev/null | grep -q '^[[:space:]]*set '
+}
 # established N: the daemon has N TCP flows ESTABLISHED.
 established() {
 	[ "$("$NFQTRACKCTL" -s "$CTL" list -p tcp --state ESTABLISHED 2>/dev/null | wc -l)" = "$1" ]
@@ -332,6 +366,9 @@ traffic() {
 	check "$l: the daemon's table empties after the close timeout" \
 		wait_for $((T_EST + 2 * T_CLOSE + 4)) no_tcp_flows
 	expect "$l: the kernel's sets empty" "$(nelems "est$f" "close$f")" 0
+	[ "$CARRIER" != bpf ] ||
+		expect "$l: the map holds none of them, dead or alive" \
+			"$(held "est$f" "close$f" | wc -l)" 0
 }
 
 # udp LABEL FAM SERVER: a stream admitted after UDP_AFTER packets with a
@@ -359,6 +396,8 @@ udp() {
 	check "$l: the stream's elements expire (${T_UDP}s)" \
 		wait_for $((T_UDP + 2)) nelems_is 0 "udp$f"
 	check "$l: and the daemon forgets it" wait_for $((T_UDP + 2)) no_udp_fast
+	[ "$CARRIER" != bpf ] ||
+		expect "$l: the map holds none of it, dead or alive" "$(held "udp$f" | wc -l)" 0
 }
 
 setup_net || { fail "network setup"; done_testing; }
@@ -371,9 +410,14 @@ start_server
 fp_conf "$T/fp.conf"
 start_daemon "$T/fp.conf" || { fail "daemon start"; done_testing; }
 check "the daemon made its table" table_there
-for s in "${ALLSETS[@]}"; do
-	check "its set $s, empty" set_empty "$s"
-done
+if [ "$CARRIER" = bpf ]; then
+	# No sets: the flows go in the carrier's map, made at the start.
+	check "no set: the BPF carrier's map, empty" map_empty
+else
+	for s in "${ALLSETS[@]}"; do
+		check "its set $s, empty" set_empty "$s"
+	done
+fi
 traffic "IPv4" 4 "$V4_C" "$V4_S" busy
 traffic "IPv6" 6 "$V6_C" "$V6_S"
 udp "IPv4 UDP" 4 "$V4_S"
@@ -433,6 +477,8 @@ r=$("$NFQTRACKCTL" -s "$CTL" flush 2>&1)
 echo "# flush: $r"
 expect "flush: the daemon's table is empty" "$(counter flows)" 0
 expect "flush: the kernel's sets are empty" "$(nelems "${ALLSETS[@]}")" 0
+[ "$CARRIER" != bpf ] ||
+	expect "flush: the map is empty, dead or alive" "$(held "${ALLSETS[@]}" | wc -l)" 0
 expect "flush: the connections go on" "$(tcp_cmd echo 3000)" "echo ok=5 fail=0"
 check "flush: picked up again, ESTABLISHED" wait_for 3 established 5
 expect "flush: they echo again" "$(tcp_cmd echo 3000)" "echo ok=5 fail=0"

@@ -186,32 +186,78 @@ write_conf() {
 		echo "fastpath_carrier = $CARRIER" >>"$1"
 }
 
-# carrier_entries CLASS: the BPF carrier's entries in the newest map of
-# its (the daemon's: maps are not a namespace's) in CLASS, the set the
-# nftables carrier would hold them in: est4 est6 (state OPEN or EST),
-# close4 close6 (CLOSING or CLOSE), udp4 udp6. From the raw bytes of
-# include/carrier_map.h: the key's proto at 36 and family at 37, the
-# value's state at 24 (little-endian).
+# carrier_flows [CLASS...]: the BPF carrier's live entries, one a line
+# as the nftables carrier's sets list their elements (31-fastpath-
+# traffic.sh's elems): "CLASS SRC DST PROTO SPORT DPORT", CLASS the set
+# that carrier would hold the entry in: est4 est6 (state OPEN or EST),
+# close4 close6 (CLOSING or CLOSE), udp4 udp6 (UDP); those asked for, in
+# that order (all six without one). From the newest `flows` map (the
+# daemon's: maps are not a namespace's) and the timeouts in the `conf`
+# map of the programs that use it. An entry whose state's timeout ran
+# out carries nothing and is left out, as nft leaves an expired element
+# out, though it stays in the map until the daemon removes it. From the
+# raw bytes of include/carrier_map.h: the key's addresses at 0 and 16,
+# ports at 32 and 34 (network order), proto at 36, family at 37; the
+# value's last_ns at 0 and state at 24, the conf's timeout_ns[state] at
+# 8 * state (little-endian; CLOCK_MONOTONIC, as bpf_ktime_get_ns()).
+# Fails without a map. carrier_flows -a [CLASS...]: the dead ones too.
+carrier_flows() {
+	python3 - "$@" <<-'EOF'
+		import ipaddress, json, subprocess, sys, time
+		def bpftool(*args):
+		    r = subprocess.run(("bpftool", "-j") + args, capture_output=True, text=True)
+		    try:
+		        return json.loads(r.stdout)
+		    except ValueError:
+		        return None
+		def le(b, at, n):
+		    return int.from_bytes(bytes(b[at:at + n]), "little")
+		def raw(e, f):
+		    return [int(x, 16) for x in e[f]]
+		dead = sys.argv[1:2] == ["-a"]
+		want = sys.argv[1 + dead:] or ["est4", "close4", "udp4", "est6", "close6", "udp6"]
+		maps = bpftool("map", "show") or []
+		ids = [m["id"] for m in maps if m.get("name") == "flows" and m.get("bytes_key") == 40]
+		if not ids:
+		    sys.exit(1)
+		flows = max(ids)
+		confs = {m["id"] for m in maps if m.get("name") == "conf"}
+		conf = [i for p in bpftool("prog", "show") or [] if flows in p.get("map_ids", [])
+		        for i in p["map_ids"] if i in confs]
+		if not conf:
+		    print("# carrier_flows: no conf map beside flows", flows, file=sys.stderr)
+		    sys.exit(1)
+		tmo = raw(bpftool("map", "dump", "id", str(conf[0]))[0], "value")
+		now = time.monotonic_ns()
+		kinds = ("est", "est", "close", "close", "udp")
+		lines = []
+		for e in bpftool("map", "dump", "id", str(flows)) or []:
+		    k, v = raw(e, "key"), raw(e, "value")
+		    st, fam = le(v, 24, 4), k[37]
+		    if st >= len(kinds):
+		        continue
+		    t = le(tmo, 8 * st, 8)
+		    if not dead and (not t or now - le(v, 0, 8) > t):
+		        continue
+		    cls = kinds[st] + str(fam)
+		    if cls not in want:
+		        continue
+		    ip = ipaddress.ip_address
+		    n = 4 if fam == 4 else 16
+		    proto = {6: "tcp", 17: "udp"}.get(k[36], str(k[36]))
+		    lines.append((want.index(cls), cls, ip(bytes(k[0:n])), ip(bytes(k[16:16 + n])),
+		                  proto, k[32] << 8 | k[33], k[34] << 8 | k[35]))
+		for l in sorted(lines, key=lambda l: l[0]):
+		    print(*l[1:])
+	EOF
+}
+
+# carrier_entries CLASS: how many entries carrier_flows lists in CLASS;
+# "none" without a map.
 carrier_entries() {
-	local id
-	id=$(bpftool -j map show 2>/dev/null | python3 -c '
-import json, sys
-ids = [m["id"] for m in json.load(sys.stdin)
-       if m.get("name") == "flows" and m.get("bytes_key") == 40]
-print(max(ids) if ids else "")')
-	[ -n "$id" ] || { echo none; return; }
-	bpftool -j map dump id "$id" 2>/dev/null | python3 -c '
-import json, re, sys
-cls = sys.argv[1]
-kind, fam = re.match(r"([a-z]+)(\d)", cls).groups()
-states = {"est": (0, 1), "close": (2, 3), "udp": (4,)}[kind]
-n = 0
-for e in json.load(sys.stdin):
-    k = [int(b, 16) for b in e["key"]]
-    v = [int(b, 16) for b in e["value"]]
-    if k[37] == int(fam) and v[24] in states:
-        n += 1
-print(n)' "$1"
+	local l
+	l=$(carrier_flows "$1") || { echo none; return; }
+	grep -c . <<<"$l"
 }
 
 # start_daemon CONF: run nfqtrackd in the server namespace and wait until
