@@ -57,10 +57,13 @@ int carrier_configure(struct carrier *c, const struct fastpath_params *p,
 /*
  * Look up n <= FASTPATH_BATCH_MAX flows' entries, both directions, as
  * fastpath_query() does the sets' elements: an entry whose timeout ran
- * out is FP_SET_NONE; timeout_ms is its state's timeout; expires_ms what
- * is left of it. reset is not supported (counters are read as they are):
- * -1 with EOPNOTSUPP. Two bpf(2) calls per flow and one more. Returns 0
- * or -1 with errno (out untouched).
+ * out is FP_SET_NONE (and removed); timeout_ms is its state's timeout;
+ * expires_ms what is left of it. The counters are the entry's since its
+ * admission, or with reset since the last reading with reset (the
+ * program's counts cannot be read and zeroed at once from user space: a
+ * map of what was read, of which admission, stands for the zeroing).
+ * Two or, with reset, four bpf(2) calls per flow and one more. Returns
+ * 0 or -1 with errno (out untouched).
  */
 int carrier_query(struct carrier *c, const struct fastpath_tuple *t,
 		  unsigned int n, bool reset, struct fastpath_flow *out);

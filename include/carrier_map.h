@@ -9,7 +9,7 @@
  * packet's own tuple as the wire has it, so that a packet finds its flow
  * with one lookup and no reversal. An entry lives while its state's
  * timeout has not run out since last_ns; nothing removes it in the
- * kernel but a packet that finds it dead (and the daemon).
+ * kernel; the daemon removes it when it ends the flow or finds it dead.
  */
 #ifndef NFQT_CARRIER_MAP_H
 #define NFQT_CARRIER_MAP_H
@@ -35,17 +35,25 @@ struct carrier_key {
 	__u16 zero;
 };
 
-/* The flow map's value: 32 bytes. */
+/* The flow map's value: 40 bytes. */
 struct carrier_flow {
 	/* bpf_ktime_get_ns() (CLOCK_MONOTONIC) of the last packet that
 	 * refreshed it; for CLOSING and CLOSE, of the FIN or RST (never
 	 * refreshed after). */
 	__u64 last_ns;
 	/* With accounting: packets and bytes (the IP length, a GSO packet
-	 * whole) since the daemon last read them with reset. */
+	 * whole) since the admission, the admitting packet included. */
 	__u64 packets, bytes;
+	__u64 admitted_ns; /* the admission's time: which admission this is */
 	__u32 state; /* enum carrier_state */
 	__u32 zero;
+};
+
+/* The seen map's value, written by user space alone: what the daemon
+ * has read of an entry's counters, and of which admission. */
+struct carrier_seen {
+	__u64 admitted_ns;
+	__u64 packets, bytes;
 };
 
 #define CARRIER_F_ON 0x1u /* carry; else every packet goes on to the queue */

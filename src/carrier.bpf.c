@@ -51,6 +51,17 @@ struct {
 	__type(value, struct carrier_conf);
 } conf SEC(".maps");
 
+/* User space's alone (accounting: what it has read of each entry's
+ * counters); no program here touches it. Allocated as it fills: empty
+ * without accounting. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct carrier_key);
+	__type(value, struct carrier_seen);
+} seen SEC(".maps");
+
 /*
  * The packet's own tuple into k and its TCP flags into *flags (0 for
  * UDP). -1 for what is not carried: not IPv4 or IPv6, a fragment, an
@@ -238,6 +249,7 @@ int admit(struct __sk_buff *skb)
 	if (k.proto == IPPROTO_UDP && !(c->flags & CARRIER_F_UDP))
 		return 0;
 	fresh.last_ns = bpf_ktime_get_ns();
+	fresh.admitted_ns = fresh.last_ns;
 	fresh.state = k.proto == IPPROTO_TCP ? CARRIER_OPEN : CARRIER_UDP;
 	/* An admission that finds its flow alive in the same kind of state
 	 * (a retransmitted SYN admitted twice, a UDP flow's second
@@ -249,7 +261,7 @@ int admit(struct __sk_buff *skb)
 		return 1;
 	if (c->flags & CARRIER_F_ACCOUNTING) {
 		/* Both start with the admitting packet, as the sets'
-		 * elements did: the daemon counted it already and takes it
+		 * elements do: the daemon counted it already and takes it
 		 * off at its first reading (engine_fastpath_found()). */
 		fresh.packets = 1;
 		fresh.bytes = skb->len;

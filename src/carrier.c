@@ -29,7 +29,7 @@ static const char *const prog_names[] = { "carry", "admit" };
 struct carrier {
 	struct bpf_object *obj; /* owns the descriptors below */
 	int prog[2]; /* enum carrier_prog */
-	int flows, conf; /* the maps */
+	int flows, conf, seen; /* the maps */
 };
 
 static void say(char *err, size_t errlen, const char *fmt, ...)
@@ -59,7 +59,7 @@ static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 
 struct carrier *carrier_load(uint32_t max_entries, char *err, size_t errlen)
 {
-	struct bpf_map *flows, *conf;
+	struct bpf_map *flows, *conf, *seen;
 	struct carrier *c;
 	int e;
 
@@ -81,7 +81,10 @@ struct carrier *carrier_load(uint32_t max_entries, char *err, size_t errlen)
 	}
 	flows = bpf_object__find_map_by_name(c->obj, "flows");
 	conf = bpf_object__find_map_by_name(c->obj, "conf");
-	if (!flows || !conf || bpf_map__set_max_entries(flows, max_entries)) {
+	seen = bpf_object__find_map_by_name(c->obj, "seen");
+	if (!flows || !conf || !seen ||
+	    bpf_map__set_max_entries(flows, max_entries) ||
+	    bpf_map__set_max_entries(seen, max_entries)) {
 		e = EINVAL;
 		say(err, errlen, "the BPF object has no usable maps");
 		goto fail;
@@ -100,6 +103,7 @@ struct carrier *carrier_load(uint32_t max_entries, char *err, size_t errlen)
 			c->obj, prog_names[i]));
 	c->flows = bpf_map__fd(flows);
 	c->conf = bpf_map__fd(conf);
+	c->seen = bpf_map__fd(seen);
 	return c;
 fail:
 	bpf_object__close(c->obj);
@@ -198,6 +202,37 @@ static bool elem_of(const struct carrier_flow *v, const struct carrier_conf *cf,
 	return true;
 }
 
+/*
+ * With reset: what the entry of key k counted since the daemon last read
+ * it with reset (the seen map says how much that was, and of which
+ * admission: a new one starts from nothing), into e; the seen map then
+ * says all of it. Only this queue's thread reads its flows' entries, so
+ * nothing else writes their seen entries meanwhile; the packet path's
+ * counts go on, and the next reading has them.
+ */
+static int read_since(struct carrier *c, const struct carrier_key *k,
+		      const struct carrier_flow *v, struct fastpath_elem *e)
+{
+	struct carrier_seen s, now = { v->admitted_ns, v->packets, v->bytes };
+
+	if (bpf_map_lookup_elem(c->seen, k, &s) < 0) {
+		if (errno != ENOENT)
+			return -1;
+		memset(&s, 0, sizeof(s));
+	}
+	if (s.admitted_ns != v->admitted_ns)
+		s.packets = s.bytes = 0;
+	e->packets = v->packets > s.packets ? v->packets - s.packets : 0;
+	e->bytes = v->bytes > s.bytes ? v->bytes - s.bytes : 0;
+	return bpf_map_update_elem(c->seen, k, &now, BPF_ANY);
+}
+
+/* Remove key k from map fd; not there is no error. */
+static int remove_key(int fd, const struct carrier_key *k)
+{
+	return bpf_map_delete_elem(fd, k) < 0 && errno != ENOENT ? -1 : 0;
+}
+
 int carrier_query(struct carrier *c, const struct fastpath_tuple *t,
 		  unsigned int n, bool reset, struct fastpath_flow *out)
 {
@@ -206,13 +241,6 @@ int carrier_query(struct carrier *c, const struct fastpath_tuple *t,
 	uint32_t zero = 0;
 	uint64_t now;
 
-	if (reset) {
-		/* Read and zeroed at once would need the packet path's
-		 * atomics from user space; the engine asks only with
-		 * accounting, which this carrier does not offer yet. */
-		errno = EOPNOTSUPP;
-		return -1;
-	}
 	if (n > FASTPATH_BATCH_MAX) {
 		errno = EINVAL;
 		return -1;
@@ -222,6 +250,7 @@ int carrier_query(struct carrier *c, const struct fastpath_tuple *t,
 	now = monotonic_ns();
 	for (unsigned int i = 0; i < n; i++)
 		for (int d = 0; d < 2; d++) {
+			struct fastpath_elem *e = &got[i].dir[d];
 			struct carrier_key k;
 			struct carrier_flow v;
 
@@ -229,42 +258,35 @@ int carrier_query(struct carrier *c, const struct fastpath_tuple *t,
 			if (bpf_map_lookup_elem(c->flows, &k, &v) < 0) {
 				if (errno != ENOENT)
 					return -1;
-				memset(&got[i].dir[d], 0,
-				       sizeof(got[i].dir[d]));
+				memset(e, 0, sizeof(*e));
 				continue;
 			}
 			/* Dead for good: no packet revives an entry, only a
 			 * new admission replaces it, which comes from this
 			 * flow's own queue, after this. */
-			if (!elem_of(&v, &cf, now, &got[i].dir[d]) &&
-			    bpf_map_delete_elem(c->flows, &k) < 0 &&
-			    errno != ENOENT)
+			if (!elem_of(&v, &cf, now, e)) {
+				if (remove_key(c->flows, &k) < 0 ||
+				    remove_key(c->seen, &k) < 0)
+					return -1;
+				continue;
+			}
+			if (reset && read_since(c, &k, &v, e) < 0)
 				return -1;
 		}
 	memcpy(out, got, n * sizeof(*out));
 	return 0;
 }
 
-int carrier_forget(struct carrier *c, const struct fastpath_tuple *t,
-		   unsigned int n)
+/* Remove the keys from map fd in one call; the kernel stops at a key
+ * that is not there (count: those before it), which is skipped. */
+static int remove_keys(int fd, const struct carrier_key *keys, uint32_t total)
 {
-	struct carrier_key keys[2 * FASTPATH_BATCH_MAX];
-	uint32_t total = 2 * n, done = 0;
+	uint32_t done = 0;
 
-	if (n > FASTPATH_BATCH_MAX) {
-		errno = EINVAL;
-		return -1;
-	}
-	for (unsigned int i = 0; i < n; i++)
-		for (int d = 0; d < 2; d++)
-			make_key(&t[i], d, &keys[2 * i + d]);
-	/* One call for the lot; the kernel stops at a key that is not
-	 * there (count: those before it), which is skipped. */
 	while (done < total) {
 		uint32_t count = total - done;
 
-		if (bpf_map_delete_batch(c->flows, &keys[done], &count, NULL) ==
-		    0)
+		if (bpf_map_delete_batch(fd, &keys[done], &count, NULL) == 0)
 			break;
 		if (errno != ENOENT)
 			return -1;
@@ -273,18 +295,34 @@ int carrier_forget(struct carrier *c, const struct fastpath_tuple *t,
 	return 0;
 }
 
-int carrier_flush(struct carrier *c)
+int carrier_forget(struct carrier *c, const struct fastpath_tuple *t,
+		   unsigned int n)
+{
+	struct carrier_key keys[2 * FASTPATH_BATCH_MAX];
+
+	if (n > FASTPATH_BATCH_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	for (unsigned int i = 0; i < n; i++)
+		for (int d = 0; d < 2; d++)
+			make_key(&t[i], d, &keys[2 * i + d]);
+	if (remove_keys(c->flows, keys, 2 * n) < 0)
+		return -1;
+	return remove_keys(c->seen, keys, 2 * n);
+}
+
+/* Empty map fd, in batches of 1024, to its end (ENOENT). */
+static int empty(int fd)
 {
 	struct carrier_key keys[1024];
-	struct carrier_flow vals[1024];
+	struct carrier_flow vals[1024]; /* the larger of the two values */
 	struct carrier_key in, next;
 	bool first = true;
 
-	/* Taken out in batches of 1024, to the end of the map (ENOENT). */
 	for (;;) {
 		uint32_t count = 1024;
-		int rc = bpf_map_lookup_and_delete_batch(c->flows,
-							 first ? NULL : &in,
+		int rc = bpf_map_lookup_and_delete_batch(fd, first ? NULL : &in,
 							 &next, keys, vals,
 							 &count, NULL);
 
@@ -295,4 +333,9 @@ int carrier_flush(struct carrier *c)
 		in = next;
 		first = false;
 	}
+}
+
+int carrier_flush(struct carrier *c)
+{
+	return empty(c->flows) < 0 ? -1 : empty(c->seen);
 }

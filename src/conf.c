@@ -757,18 +757,6 @@ static int check_together(struct conf *c, const unsigned *seen_on,
 		       c->fastpath_admit_mark, c->mark_mask);
 		errors++;
 	}
-	/* The BPF carrier's counters cannot be read and zeroed at once from
-	 * user space (carrier.h): accounting stays the sets'. */
-	if (c->fastpath && c->fastpath_carrier == FASTPATH_CARRIER_BPF &&
-	    c->accounting) {
-		unsigned l = line_of(seen_on, "fastpath_carrier");
-
-		report(err, arg, name, l ? l : line_of(seen_on, "accounting"),
-		       "fastpath_carrier: bpf does not keep accounting's "
-		       "counters yet; with accounting = yes, use "
-		       "fastpath_carrier = nftables");
-		errors++;
-	}
 	/* ACTIVE records carry counters, which only accounting keeps. */
 	if (c->ipfix_active_timeout && !c->accounting) {
 		report(err, arg, name, line_of(seen_on, "ipfix_active_timeout"),

@@ -8,8 +8,7 @@
 # leaves it, and a start with fastpath = no removes it; a client reusing
 # its port has each connection counted and admitted. With
 # NFQT_CARRIER=bpf (34-fastpath-bpf.sh), the same with the BPF carrier:
-# its map's entries counted where the sets' elements are, and
-# accounting, which it does not offer, refused with the line named.
+# its map's entries counted where the sets' elements are.
 QUEUE_RULES=no
 . "$(dirname "$0")/lib.sh"
 
@@ -172,23 +171,17 @@ fastpath = yes
 accounting = yes
 timeout_udp_stream = 4
 EOF
-if [ "$CARRIER" = bpf ]; then
-	r=$("$NFQTRACKD" -t -c "$T/acct.conf" 2>&1)
-	expect "the BPF carrier with accounting: refused, the line named" \
-		"$(echo "$r" | grep -c "acct.conf:.*fastpath_carrier: bpf does not keep accounting")" 1
-else
-	start_daemon "$T/acct.conf" || { fail "daemon start, accounting"; done_testing; }
-	r=$(ip netns exec "$NS_C" "$FLOWGEN" udp -d "$V4_S" -p "$PORT" -n 50 -f 1 -w 1000 -i 50)
-	expect "UDP echoed" "$r" "udp sent=50 recv=50"
-	sleep 3.5
-	expect_ge "checked" "$(counter fastpath_checks)" 1
-	expect "the kernel's counters added, each packet once" \
-		"$("$NFQTRACKCTL" -s "$CTL" list 2>/dev/null | grep -o 'packets=[0-9]*' | tr '\n' ' ')" \
-		"packets=50 packets=50 "
-	expect "no fast path error" "$(counter fastpath_errors)" 0
-	stop_daemon
-	expect "nfqtrackd exit status" "$DAEMON_RC" 0
-fi
+start_daemon "$T/acct.conf" || { fail "daemon start, accounting"; done_testing; }
+r=$(ip netns exec "$NS_C" "$FLOWGEN" udp -d "$V4_S" -p "$PORT" -n 50 -f 1 -w 1000 -i 50)
+expect "UDP echoed" "$r" "udp sent=50 recv=50"
+sleep 3.5
+expect_ge "checked" "$(counter fastpath_checks)" 1
+expect "the kernel's counters added, each packet once" \
+	"$("$NFQTRACKCTL" -s "$CTL" list 2>/dev/null | grep -o 'packets=[0-9]*' | tr '\n' ' ')" \
+	"packets=50 packets=50 "
+expect "no fast path error" "$(counter fastpath_errors)" 0
+stop_daemon
+expect "nfqtrackd exit status" "$DAEMON_RC" 0
 
 # kill -9 leaves the table (admitted flows would pass, unseen, until their
 # elements expire); a start with fastpath = no removes it, says so once,

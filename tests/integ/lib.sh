@@ -198,7 +198,7 @@ write_conf() {
 # out, though it stays in the map until the daemon removes it. From the
 # raw bytes of include/carrier_map.h: the key's addresses at 0 and 16,
 # ports at 32 and 34 (network order), proto at 36, family at 37; the
-# value's last_ns at 0 and state at 24, the conf's timeout_ns[state] at
+# value's last_ns at 0 and state at 32, the conf's timeout_ns[state] at
 # 8 * state (little-endian; CLOCK_MONOTONIC, as bpf_ktime_get_ns()).
 # Fails without a map. carrier_flows -a [CLASS...]: the dead ones too.
 carrier_flows() {
@@ -233,7 +233,7 @@ carrier_flows() {
 		lines = []
 		for e in bpftool("map", "dump", "id", str(flows)) or []:
 		    k, v = raw(e, "key"), raw(e, "value")
-		    st, fam = le(v, 24, 4), k[37]
+		    st, fam = le(v, 32, 4), k[37]
 		    if st >= len(kinds):
 		        continue
 		    t = le(tmo, 8 * st, 8)

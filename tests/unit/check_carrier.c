@@ -226,10 +226,13 @@ END_TEST
 
 /* With accounting, a FIN or RST goes to the daemon and changes nothing
  * here, and every carried packet is counted in its direction, the
- * admitting one in both. */
+ * admitting one in both. A reading with reset gives what came since the
+ * last one; without, all since the admission. A new admission's counts
+ * start from nothing, whatever was read of the old one's. */
 START_TEST(accounting)
 {
 	struct fastpath_params p = fp_params();
+	struct fastpath_tuple t = tuple(false, IPPROTO_TCP);
 	struct fastpath_flow f;
 	uint8_t b[128];
 	size_t syn = tcp(b, false, false, TCP_SYN);
@@ -247,13 +250,34 @@ START_TEST(accounting)
 	ck_assert_uint_eq(f.dir[0].packets, 3);
 	ck_assert_uint_eq(f.dir[1].packets, 2);
 	ck_assert_uint_eq(f.dir[0].bytes, 3 * syn);
-	/* Read and zeroed at once is not offered. */
-	{
-		struct fastpath_tuple t = tuple(false, IPPROTO_TCP);
-
-		ck_assert_int_eq(carrier_query(car, &t, 1, true, &f), -1);
-		ck_assert_int_eq(errno, EOPNOTSUPP);
-	}
+	ck_assert_int_eq(carrier_query(car, &t, 1, true, &f), 0);
+	ck_assert_uint_eq(f.dir[0].packets, 3);
+	ck_assert_uint_eq(f.dir[1].packets, 2);
+	ck_assert_int_eq(carry_tcp(false, false, TCP_ACK), 1);
+	ck_assert_int_eq(carrier_query(car, &t, 1, true, &f), 0);
+	ck_assert_uint_eq(f.dir[0].packets, 1);
+	ck_assert_uint_eq(f.dir[0].bytes, syn);
+	ck_assert_uint_eq(f.dir[1].packets, 0);
+	ck_assert_int_eq(carrier_query(car, &t, 1, true, &f), 0);
+	ck_assert_uint_eq(f.dir[0].packets, 0);
+	f = query(false, IPPROTO_TCP);
+	ck_assert_uint_eq(f.dir[0].packets, 4);
+	/* Dead, then admitted anew before any reading: the old reading
+	 * does not count against the new admission. */
+	p.timeout_established = 1;
+	p.timeout_open = 1;
+	ck_assert_int_eq(carrier_configure(car, &p, true), 0);
+	usleep(1100 * 1000);
+	ck_assert_int_eq(admit_tcp(false), 1);
+	ck_assert_int_eq(carry_tcp(false, false, TCP_ACK), 1);
+	ck_assert_int_eq(carrier_query(car, &t, 1, true, &f), 0);
+	ck_assert_uint_eq(f.dir[0].packets, 2);
+	ck_assert_uint_eq(f.dir[1].packets, 1);
+	/* Forgotten, then admitted anew: read from nothing. */
+	ck_assert_int_eq(carrier_forget(car, &t, 1), 0);
+	ck_assert_int_eq(admit_tcp(false), 1);
+	ck_assert_int_eq(carrier_query(car, &t, 1, true, &f), 0);
+	ck_assert_uint_eq(f.dir[0].packets, 1);
 }
 END_TEST
 
