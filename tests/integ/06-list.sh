@@ -18,15 +18,7 @@ write_conf "$T/nfqtrack.conf" <<<"accounting = yes"
 start_daemon "$T/nfqtrack.conf" || { fail "daemon start"; done_testing; }
 start_server
 
-tcp_client "$V4_S"
-expect "3 connections stay open" "$(tcp_cmd open 3 3000)" "open ok=3 fail=0"
-expect "and carry data" "$(tcp_cmd echo 3000)" "echo ok=3 fail=0"
-tcp_client "$V6_S" # the first client closes its 3: TIME_WAIT
-expect "2 IPv6 connections" "$(tcp_cmd open 2 3000)" "open ok=2 fail=0"
-r=$(ip netns exec "$NS_C" "$FLOWGEN" udp -d "$V4_S" -p "$PORT" -n 4 -f 2 -w 1000)
-expect "UDP answered" "$r" "udp sent=4 recv=4"
-r=$(ip netns exec "$NS_C" "$FLOWGEN" udp -d "$V4_S" -p 5999 -n 1 -w 300)
-expect "UDP to a closed port" "$r" "udp sent=1 recv=0"
+mixed_traffic
 check "ICMP" quiet ip netns exec "$NS_C" ping -q -c 2 -i 0.2 -W 1 "$V4_S"
 check "ICMPv6" quiet ip netns exec "$NS_C" ping -6 -q -c 2 -i 0.2 -W 1 "$V6_S"
 sleep 0.3

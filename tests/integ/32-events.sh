@@ -107,15 +107,7 @@ events_bg v6destroy -t -e destroy --src "$V6_C"
 	echo "${PIPESTATUS[0]}" >"$T/head.rc") &
 sleep 0.5
 
-tcp_client "$V4_S"
-expect "3 connections stay open" "$(tcp_cmd open 3 3000)" "open ok=3 fail=0"
-expect "and carry data" "$(tcp_cmd echo 3000)" "echo ok=3 fail=0"
-tcp_client "$V6_S" # the first client closes its 3: TIME_WAIT
-expect "2 IPv6 connections" "$(tcp_cmd open 2 3000)" "open ok=2 fail=0"
-r=$(ip netns exec "$NS_C" "$FLOWGEN" udp -d "$V4_S" -p "$PORT" -n 4 -f 2 -w 1000)
-expect "UDP answered" "$r" "udp sent=4 recv=4"
-r=$(ip netns exec "$NS_C" "$FLOWGEN" udp -d "$V4_S" -p 5999 -n 1 -w 300)
-expect "UDP to a closed port" "$r" "udp sent=1 recv=0"
+mixed_traffic
 check "TCP to a closed port is refused" ip netns exec "$NS_C" \
 	bash -c "! exec 3<>/dev/tcp/$V4_S/5998" 2>/dev/null
 check "ICMP" quiet ip netns exec "$NS_C" ping -q -c 2 -i 0.2 -W 1 "$V4_S"

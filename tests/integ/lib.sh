@@ -431,6 +431,26 @@ tcp_cmd() {
 	echo "$reply"
 }
 
+# mixed_traffic: from the client, to start_server's server, the same mix
+# of flows every time, each step checked as it goes: 3 TCP connections
+# over IPv4 that carry data and are then closed (TIME_WAIT), 2 over IPv6
+# left open by the client still running (tcp_done closes them), 2 UDP
+# flows answered (4 datagrams) and 1 to a closed port (5999), unanswered:
+# 8 flows. Returns 0 when its 6 checks all passed, 1 otherwise.
+mixed_traffic() {
+	local r failed=$FAILED
+	tcp_client "$V4_S"
+	expect "3 connections stay open" "$(tcp_cmd open 3 3000)" "open ok=3 fail=0"
+	expect "and carry data" "$(tcp_cmd echo 3000)" "echo ok=3 fail=0"
+	tcp_client "$V6_S" # the first client closes its 3: TIME_WAIT
+	expect "2 IPv6 connections" "$(tcp_cmd open 2 3000)" "open ok=2 fail=0"
+	r=$(ip netns exec "$NS_C" "$FLOWGEN" udp -d "$V4_S" -p "$PORT" -n 4 -f 2 -w 1000)
+	expect "UDP answered" "$r" "udp sent=4 recv=4"
+	r=$(ip netns exec "$NS_C" "$FLOWGEN" udp -d "$V4_S" -p 5999 -n 1 -w 300)
+	expect "UDP to a closed port" "$r" "udp sent=1 recv=0"
+	[ "$FAILED" -eq "$failed" ]
+}
+
 # field NAME "a=1 b=2": the value of NAME.
 field() {
 	echo "$2" | tr ' ' '\n' | awk -F= -v k="$1" '$1 == k { print $2 }'
