@@ -31,13 +31,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "carrier.h"
 #include "conf.h"
 #include "ctl.h"
 #include "ctlcmd.h"
 #include "daemon.h"
 #include "droplog.h"
 #include "engine.h"
-#include "carrier.h"
 #include "fastpath.h"
 #include "hash.h"
 #include "http.h"
@@ -570,16 +570,6 @@ static void started_line(struct daemon *d, char *buf, size_t len)
 			 (1 << 20));
 }
 
-/*
- * The kernel's fast path, when on: its table made afresh (what an
- * earlier run left is cleared; its connections come back through the
- * queue), then the workers' sockets. A failure fails the start, with
- * libnftables' word. Off: a table of its name that a killed run left is
- * deleted, else the flows it admitted would pass, unseen, until their
- * elements expire; one line when there was one, a warning if it stays
- * (the start goes on: nftables may not even be there). Returns 0, or -1
- * (logged).
- */
 /* The BPF carrier, for fastpath_carrier = bpf: loaded now, before the
  * privileges go, as loading needs CAP_BPF. Returns 0, or -1 (logged). */
 static int load_carrier(struct daemon *d)
@@ -601,6 +591,16 @@ static int load_carrier(struct daemon *d)
 	return 0;
 }
 
+/*
+ * The kernel's fast path, when on: its table made afresh (what an
+ * earlier run left is cleared; its connections come back through the
+ * queue), then the workers' sockets. A failure fails the start, with
+ * libnftables' word. Off: a table of its name that a killed run left is
+ * deleted, else the flows it admitted would pass, unseen, until their
+ * elements expire; one line when there was one, a warning if it stays
+ * (the start goes on: nftables may not even be there). Returns 0, or -1
+ * (logged).
+ */
 static int start_fastpath(struct daemon *d)
 {
 	bool found;
