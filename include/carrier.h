@@ -30,7 +30,13 @@
 
 struct carrier; /* the programs and maps, loaded */
 
-enum carrier_prog { CARRIER_PROG_CARRY, CARRIER_PROG_ADMIT };
+enum carrier_prog {
+	CARRIER_PROG_CARRY,
+	CARRIER_PROG_ADMIT,
+	CARRIER_PROG_JUDGE
+};
+
+struct carrier_syn; /* carrier_map.h: a SYN judge admitted */
 
 /*
  * Load the programs and maps, the flow map sized for max_entries entries
@@ -75,5 +81,39 @@ int carrier_forget(struct carrier *c, const struct fastpath_tuple *t,
 
 /* Remove every entry (nfqtrackctl flush; a start). 0 or -1, errno. */
 int carrier_flush(struct carrier *c);
+
+/*
+ * Admission in the kernel: judge admits a new TCP connection's pure SYN
+ * while the budget lasts, and records it for carrier_learn(). On or off
+ * (off: every pure SYN goes to the queue, as with no judge rule), kept
+ * across carrier_configure(). One bpf(2) call. 0 or -1 with errno.
+ */
+int carrier_judge(struct carrier *c, bool on);
+
+/*
+ * Grant judge n admissions beyond the flows learned so far (n cut to
+ * carrier_ring_room()). A grant is never taken back, as the kernel may
+ * be taking from it while it is written: a smaller n leaves the earlier
+ * grant in force. Returns how many the kernel holds now, admitted but not
+ * learned or still to admit (granted less learned: n or more), which the
+ * caller counts as taken until carrier_learn() hands them over; or -1
+ * with errno. One bpf(2) call when the grant grows, none else.
+ */
+int64_t carrier_grant(struct carrier *c, uint32_t n);
+
+/* The most records the ring holds: the largest grant. */
+uint32_t carrier_ring_room(void);
+
+/*
+ * Hand each SYN judge admitted since the last call to fn, oldest first;
+ * each is then learned (no longer held by a grant). Reads the ring in
+ * place: no system call. Returns how many, or -1 with errno. One thread
+ * at a time.
+ */
+typedef void carrier_learn_fn(void *arg, const struct carrier_syn *syn);
+int carrier_learn(struct carrier *c, carrier_learn_fn *fn, void *arg);
+
+/* How many SYNs carrier_learn() has handed over since the load. */
+uint64_t carrier_learned(const struct carrier *c);
 
 #endif

@@ -46,8 +46,16 @@ struct carrier_flow {
 	__u64 packets, bytes;
 	__u64 admitted_ns; /* the admission's time: which admission this is */
 	__u32 state; /* enum carrier_state */
-	__u32 zero;
+	__u32 sent; /* CARRIER_SENT_*: what this direction's packets were */
 };
+
+/* carrier_flow.sent, for TCP: what this direction's own packets did, as
+ * the kernel's tracker keeps it (ct->proto.tcp.seen[dir], last_dir):
+ * judge() tells a retransmitted SYN and a reopened connection by it. */
+#define CARRIER_SENT_SYN 0x1u /* the admitting SYN: the original direction */
+#define CARRIER_SENT_FIN 0x2u /* a FIN */
+#define CARRIER_SENT_FIN_FIRST 0x4u /* ... before the other direction did */
+#define CARRIER_SENT_RST 0x8u /* a RST */
 
 /* The seen map's value, written by user space alone: what the daemon
  * has read of an entry's counters, and of which admission. */
@@ -59,12 +67,36 @@ struct carrier_seen {
 #define CARRIER_F_ON 0x1u /* carry; else every packet goes on to the queue */
 #define CARRIER_F_ACCOUNTING 0x2u /* count; FIN and RST to the daemon */
 #define CARRIER_F_UDP 0x4u /* UDP flows are carried */
+#define CARRIER_F_JUDGE 0x8u /* judge() admits pure SYNs under the budget */
 
 /* The configuration map's one entry (key 0). */
 struct carrier_conf {
 	__u64 timeout_ns[CARRIER_STATES];
 	__u32 flags; /* CARRIER_F_* */
 	__u32 zero;
+};
+
+/*
+ * The admission budget (the budget map, an array of two): judge() admits
+ * a new flow while taken < granted, taking one by compare-and-swap. Each
+ * side writes its own entry alone, so that neither overwrites the
+ * other's: the daemon grants (raises CARRIER_BUDGET_GRANTED), the kernel
+ * takes (raises CARRIER_BUDGET_TAKEN). Both only grow.
+ */
+#define CARRIER_BUDGET_GRANTED 0u
+#define CARRIER_BUDGET_TAKEN 1u
+
+/* The head of a SYN judge() admitted (network header on) as the learned
+ * ring's record carries it: enough for IPv4 or IPv6 and a TCP header
+ * with every option. */
+#define CARRIER_SYN_HEAD 128
+
+/* A record of the learned ring: one SYN judge() admitted. */
+struct carrier_syn {
+	__u64 time_ns; /* bpf_ktime_get_ns() at the admission */
+	__u32 len; /* bytes of head[] that are the packet's (<= its length) */
+	__u32 reopened; /* it replaced a closed connection's entry */
+	__u8 head[CARRIER_SYN_HEAD];
 };
 
 #endif

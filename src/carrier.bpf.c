@@ -17,10 +17,21 @@
  *           instead, which reads the counters first).
  *   admit   after the filter table, on a packet whose verdict carried the
  *           admit mark: puts both directions of its flow in `flows`.
+ *   judge   before the NFQUEUE rules, on a pure SYN, when the daemon has
+ *           turned it on: admits a new connection in the kernel while
+ *           the daemon's budget lasts, and writes the SYN to the
+ *           `learned` ring, which the daemon reads on its tick and makes
+ *           the flow its own from. What it admits: a tuple with no live
+ *           entry, or one whose connection closed as the kernel's tracker
+ *           lets a SYN reopen it; a retransmitted SYN of a connection
+ *           admitted already matches without a budget. Anything else, and
+ *           everything over the budget or with the ring full, goes on to
+ *           the queue, where the daemon decides with every policy.
  *
  * Per packet: a few loads, one hash lookup, the entry's time written in
  * place. Per admitted flow: two updates of a preallocated hash map (no
- * allocation). Nothing here removes an entry: a dead one (its state's
+ * allocation); by judge, two lookups more, a compare-and-swap and a
+ * record of 152 bytes in the ring (no wakeup: the daemon polls it). Nothing here removes an entry: a dead one (its state's
  * timeout run out) matches nothing, and the daemon removes it when it
  * ends the flow. Removing it here could remove a newer admission of the
  * same tuple made on another CPU in the meantime.
@@ -50,6 +61,23 @@ struct {
 	__type(key, __u32);
 	__type(value, struct carrier_conf);
 } conf SEC(".maps");
+
+/* The admission budget: CARRIER_BUDGET_GRANTED (the daemon's) and
+ * CARRIER_BUDGET_TAKEN (judge's). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, __u64);
+} budget SEC(".maps");
+
+/* The SYNs judge admitted (struct carrier_syn), for the daemon to learn.
+ * The daemon grants no more than it holds (carrier_grant()): a record
+ * never finds it full but for a moment's reservations. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+} learned SEC(".maps");
 
 /* User space's alone (accounting: what it has read of each entry's
  * counters); no program here touches it. Allocated as it fills: empty
@@ -167,17 +195,27 @@ static __always_inline void count(const struct carrier_conf *c,
 	__sync_fetch_and_add(&v->bytes, skb->len);
 }
 
-/* Both directions to CLOSING or CLOSE, each once: the time first, so
- * that a reader that sees the new state sees the FIN's time. */
+/* A FIN or RST (fl) of k's direction: what it sent, then both
+ * directions to CLOSING or CLOSE, each once: the time first, so that a
+ * reader that sees the new state sees the FIN's time. */
 static __always_inline void close_both(const struct carrier_key *k,
-				       struct carrier_flow *own, __u32 to,
+				       struct carrier_flow *own, __u8 fl,
 				       __u64 now)
 {
+	__u32 to = fl & TCP_RST ? CARRIER_CLOSE : CARRIER_CLOSING;
 	struct carrier_key r = {};
 	struct carrier_flow *rv;
+	__u32 sent;
 
 	reverse(k, &r);
 	rv = bpf_map_lookup_elem(&flows, &r);
+	if (fl & TCP_RST)
+		sent = CARRIER_SENT_RST;
+	else if (rv && (rv->sent & CARRIER_SENT_FIN))
+		sent = CARRIER_SENT_FIN;
+	else
+		sent = CARRIER_SENT_FIN | CARRIER_SENT_FIN_FIRST;
+	__sync_fetch_and_or(&own->sent, sent);
 	if (own->state <= CARRIER_EST) {
 		own->last_ns = now;
 		__sync_lock_test_and_set(&own->state, to);
@@ -220,8 +258,7 @@ int carry(struct __sk_buff *skb)
 	} else if (fl & (TCP_FIN | TCP_RST)) {
 		if (c->flags & CARRIER_F_ACCOUNTING)
 			return 0;
-		close_both(&k, v,
-			   fl & TCP_RST ? CARRIER_CLOSE : CARRIER_CLOSING, now);
+		close_both(&k, v, fl, now);
 	} else if (!(fl & TCP_SYN) && v->state <= CARRIER_EST) {
 		/* A SYN-ACK is carried but refreshes nothing: the handshake
 		 * is not done until a packet without SYN goes by. */
@@ -267,8 +304,105 @@ int admit(struct __sk_buff *skb)
 		fresh.bytes = skb->len;
 	}
 	reverse(&k, &r);
-	bpf_map_update_elem(&flows, &k, &fresh, BPF_ANY);
 	bpf_map_update_elem(&flows, &r, &fresh, BPF_ANY);
+	if (fresh.state == CARRIER_OPEN)
+		fresh.sent = CARRIER_SENT_SYN;
+	bpf_map_update_elem(&flows, &k, &fresh, BPF_ANY);
+	return 1;
+}
+
+/*
+ * May a SYN of own's direction reopen the closed connection of own and
+ * rv (the other direction)? As the kernel's tracker decides it
+ * (tcp_packet(), a SYN in TIME_WAIT or CLOSE): the connection is over
+ * (both sent a FIN, or either a RST), and the other direction began the
+ * close, or this one's RST was its end. The carrier keeps no final ACK
+ * and no order of RSTs: both FINs stand for TIME_WAIT (LAST_ACK, where
+ * only a broken or forged peer sends a SYN, is taken for it), and a RST
+ * this direction sent for the last packet being that RST.
+ */
+static __always_inline int reopens(const struct carrier_flow *own,
+				   const struct carrier_flow *rv)
+{
+	__u32 o = own->sent, r = rv ? rv->sent : 0;
+	int over = (o & r & CARRIER_SENT_FIN) || ((o | r) & CARRIER_SENT_RST);
+
+	return over && ((r & CARRIER_SENT_FIN_FIRST) || (o & CARRIER_SENT_RST));
+}
+
+/* One unit of the budget, if one is left: taken < granted, taken raised
+ * by compare-and-swap (a few tries; a SYN that loses them all goes to
+ * the queue, which is never wrong). */
+static __always_inline int take_budget(void)
+{
+	__u32 gk = CARRIER_BUDGET_GRANTED, tk = CARRIER_BUDGET_TAKEN;
+	__u64 *granted = bpf_map_lookup_elem(&budget, &gk);
+	__u64 *taken = bpf_map_lookup_elem(&budget, &tk);
+
+	if (!granted || !taken)
+		return 0;
+#pragma unroll
+	for (int i = 0; i < 4; i++) {
+		__u64 was = *(volatile __u64 *)taken;
+
+		if (was >= *(volatile __u64 *)granted)
+			return 0;
+		if (__sync_val_compare_and_swap(taken, was, was + 1) == was)
+			return 1;
+	}
+	return 0;
+}
+
+SEC("socket")
+int judge(struct __sk_buff *skb)
+{
+	struct carrier_key k = {}, r = {};
+	struct carrier_flow *v, *rv;
+	struct carrier_syn *rec;
+	struct carrier_conf *c;
+	__u32 zero = 0, reopened = 0, len;
+	__u8 fl = 0;
+	__u64 now;
+
+	c = bpf_map_lookup_elem(&conf, &zero);
+	if (!c || (c->flags & (CARRIER_F_ON | CARRIER_F_JUDGE)) !=
+			  (CARRIER_F_ON | CARRIER_F_JUDGE))
+		return 0;
+	/* A SYN and nothing of ACK, FIN, RST, PSH or URG (ECE and CWR are
+	 * an ECN setup's): other combinations are the daemon's to judge. */
+	if (parse(skb, &k, &fl) || k.proto != IPPROTO_TCP ||
+	    (fl & 0x3f) != TCP_SYN)
+		return 0;
+	now = bpf_ktime_get_ns();
+	v = bpf_map_lookup_elem(&flows, &k);
+	if (v && alive(c, v, now)) {
+		/* The opener's SYN again: admitted already, nothing new. */
+		if (v->state == CARRIER_OPEN && (v->sent & CARRIER_SENT_SYN))
+			return 1;
+		if (v->state != CARRIER_CLOSING && v->state != CARRIER_CLOSE)
+			return 0;
+		reverse(&k, &r);
+		rv = bpf_map_lookup_elem(&flows, &r);
+		if (!reopens(v, rv))
+			return 0;
+		reopened = 1;
+	}
+	/* The record's place before the budget, and the budget last: a
+	 * unit taken is a record written, so the daemon hears of every
+	 * flow admitted here. */
+	rec = bpf_ringbuf_reserve(&learned, sizeof(*rec), 0);
+	if (!rec)
+		return 0;
+	len = skb->len < CARRIER_SYN_HEAD ? skb->len : CARRIER_SYN_HEAD;
+	if (len < 20 || bpf_skb_load_bytes(skb, 0, rec->head, len) ||
+	    !take_budget()) {
+		bpf_ringbuf_discard(rec, BPF_RB_NO_WAKEUP);
+		return 0;
+	}
+	rec->time_ns = now;
+	rec->len = len;
+	rec->reopened = reopened;
+	bpf_ringbuf_submit(rec, BPF_RB_NO_WAKEUP);
 	return 1;
 }
 

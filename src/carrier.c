@@ -24,13 +24,37 @@
 extern const char carrier_bpf_obj[];
 extern const char carrier_bpf_obj_end[];
 
-static const char *const prog_names[] = { "carry", "admit" };
+static const char *const prog_names[] = { "carry", "admit", "judge" };
+
+#define PROGS (sizeof(prog_names) / sizeof(prog_names[0]))
+
+/* The learned ring's size (carrier.bpf.c sets it) and what one record
+ * takes of it: the record and the ring's 8-byte header, to 8 bytes. */
+#define RING_BYTES (1u << 20)
+#define RECORD_BYTES ((sizeof(struct carrier_syn) + 8 + 7) & ~7u)
 
 struct carrier {
 	struct bpf_object *obj; /* owns the descriptors below */
-	int prog[2]; /* enum carrier_prog */
-	int flows, conf, seen; /* the maps */
+	int prog[PROGS]; /* enum carrier_prog */
+	int flows, conf, seen, budget; /* the maps */
+	struct ring_buffer *ring; /* the learned ring, mapped */
+	struct carrier_conf conf_v; /* as last written */
+	uint64_t granted; /* CARRIER_BUDGET_GRANTED, as last written */
+	uint64_t learned; /* records handed over */
+	carrier_learn_fn *learn_fn; /* carrier_learn()'s, for on_record() */
+	void *learn_arg;
 };
+
+/* libbpf's callback for one record of the ring. */
+static int on_record(void *ctx, void *data, size_t size)
+{
+	struct carrier *c = ctx;
+
+	if (size >= sizeof(struct carrier_syn))
+		c->learn_fn(c->learn_arg, data);
+	c->learned++;
+	return 0;
+}
 
 static void say(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -59,7 +83,7 @@ static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 
 struct carrier *carrier_load(uint32_t max_entries, char *err, size_t errlen)
 {
-	struct bpf_map *flows, *conf, *seen;
+	struct bpf_map *flows, *conf, *seen, *budget, *learned;
 	struct carrier *c;
 	int e;
 
@@ -82,7 +106,10 @@ struct carrier *carrier_load(uint32_t max_entries, char *err, size_t errlen)
 	flows = bpf_object__find_map_by_name(c->obj, "flows");
 	conf = bpf_object__find_map_by_name(c->obj, "conf");
 	seen = bpf_object__find_map_by_name(c->obj, "seen");
-	if (!flows || !conf || !seen ||
+	budget = bpf_object__find_map_by_name(c->obj, "budget");
+	learned = bpf_object__find_map_by_name(c->obj, "learned");
+	if (!flows || !conf || !seen || !budget || !learned ||
+	    bpf_map__max_entries(learned) != RING_BYTES ||
 	    bpf_map__set_max_entries(flows, max_entries) ||
 	    bpf_map__set_max_entries(seen, max_entries)) {
 		e = EINVAL;
@@ -98,12 +125,19 @@ struct carrier *carrier_load(uint32_t max_entries, char *err, size_t errlen)
 				 "");
 		goto fail;
 	}
-	for (int i = 0; i < 2; i++)
+	for (size_t i = 0; i < PROGS; i++)
 		c->prog[i] = bpf_program__fd(bpf_object__find_program_by_name(
 			c->obj, prog_names[i]));
 	c->flows = bpf_map__fd(flows);
 	c->conf = bpf_map__fd(conf);
 	c->seen = bpf_map__fd(seen);
+	c->budget = bpf_map__fd(budget);
+	c->ring = ring_buffer__new(bpf_map__fd(learned), on_record, c, NULL);
+	if (!c->ring) {
+		e = errno;
+		say(err, errlen, "cannot map the BPF ring: %s", strerror(e));
+		goto fail;
+	}
 	return c;
 fail:
 	bpf_object__close(c->obj);
@@ -116,6 +150,7 @@ void carrier_close(struct carrier *c)
 {
 	if (!c)
 		return;
+	ring_buffer__free(c->ring);
 	bpf_object__close(c->obj);
 	free(c);
 }
@@ -140,8 +175,65 @@ int carrier_configure(struct carrier *c, const struct fastpath_params *p,
 	v.timeout_ns[CARRIER_UDP] = p->timeout_udp * s;
 	v.flags = (on ? CARRIER_F_ON : 0) |
 		  (p->accounting ? CARRIER_F_ACCOUNTING : 0) |
-		  (p->udp ? CARRIER_F_UDP : 0);
-	return bpf_map_update_elem(c->conf, &zero, &v, BPF_ANY);
+		  (p->udp ? CARRIER_F_UDP : 0) |
+		  (c->conf_v.flags & CARRIER_F_JUDGE);
+	if (bpf_map_update_elem(c->conf, &zero, &v, BPF_ANY) < 0)
+		return -1;
+	c->conf_v = v;
+	return 0;
+}
+
+int carrier_judge(struct carrier *c, bool on)
+{
+	struct carrier_conf v = c->conf_v;
+	uint32_t zero = 0;
+
+	v.flags = (v.flags & ~CARRIER_F_JUDGE) | (on ? CARRIER_F_JUDGE : 0);
+	if (bpf_map_update_elem(c->conf, &zero, &v, BPF_ANY) < 0)
+		return -1;
+	c->conf_v = v;
+	return 0;
+}
+
+uint32_t carrier_ring_room(void)
+{
+	return RING_BYTES / RECORD_BYTES;
+}
+
+int64_t carrier_grant(struct carrier *c, uint32_t n)
+{
+	uint32_t gk = CARRIER_BUDGET_GRANTED;
+	uint64_t want;
+
+	if (n > carrier_ring_room())
+		n = carrier_ring_room();
+	/* Every unit taken is a record written, and taken never passes
+	 * granted while granted only grows: those not learned yet are in
+	 * the ring (or being written), so granted - learned bounds both
+	 * what the kernel may still admit and what the ring must hold. */
+	want = c->learned + n;
+	if (want > c->granted) {
+		if (bpf_map_update_elem(c->budget, &gk, &want, BPF_ANY) < 0)
+			return -1;
+		c->granted = want;
+	}
+	return (int64_t)(c->granted - c->learned);
+}
+
+int carrier_learn(struct carrier *c, carrier_learn_fn *fn, void *arg)
+{
+	uint64_t before = c->learned;
+
+	c->learn_fn = fn;
+	c->learn_arg = arg;
+	if (ring_buffer__consume(c->ring) < 0)
+		return -1;
+	return (int)(c->learned - before);
+}
+
+uint64_t carrier_learned(const struct carrier *c)
+{
+	return c->learned;
 }
 
 /* Direction dir of t (0: as the original direction's packets have it)

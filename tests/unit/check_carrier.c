@@ -23,6 +23,7 @@
 #include <bpf/bpf.h>
 
 #include "carrier.h"
+#include "carrier_map.h"
 #include "testutil.h"
 
 #define TCP_FIN 0x01
@@ -31,7 +32,7 @@
 #define TCP_ACK 0x10
 
 static struct carrier *car;
-static int prog_carry = -1, prog_admit = -1;
+static int prog_carry = -1, prog_admit = -1, prog_judge = -1;
 
 static struct fastpath_params fp_params(void)
 {
@@ -58,8 +59,10 @@ static void load(const struct fastpath_params *p, uint32_t max_entries)
 	ck_assert_int_eq(carrier_configure(car, p, true), 0);
 	prog_carry = carrier_prog_fd(car, CARRIER_PROG_CARRY);
 	prog_admit = carrier_prog_fd(car, CARRIER_PROG_ADMIT);
+	prog_judge = carrier_prog_fd(car, CARRIER_PROG_JUDGE);
 	ck_assert_int_ge(prog_carry, 0);
 	ck_assert_int_ge(prog_admit, 0);
+	ck_assert_int_ge(prog_judge, 0);
 }
 
 static void setup(void)
@@ -499,6 +502,233 @@ START_TEST(unprivileged_user)
 }
 END_TEST
 
+/* A TCP packet of 10.0.0.1:sport -> 10.0.0.2:80 (or fd00::1 -> fd00::2),
+ * its sequence number seq, run through prog. */
+static int run_port(int prog, bool v6, uint16_t sport, uint8_t flags,
+		    uint32_t seq)
+{
+	uint8_t b[128], th[20];
+	const char *a = v6 ? "fd00::1" : "10.0.0.1",
+		   *z = v6 ? "fd00::2" : "10.0.0.2";
+
+	tu_tcp(th, sport, 80, flags, seq, 0);
+	return run(prog, b,
+		   v6 ? tu_ip6(b, IPPROTO_TCP, a, z, th, sizeof(th)) :
+			tu_ip4(b, IPPROTO_TCP, a, z, th, sizeof(th)));
+}
+
+/* What carrier_learn() handed over, for the tests to read. */
+struct learned {
+	unsigned int n;
+	struct carrier_syn syn[8];
+};
+
+static void keep_syn(void *arg, const struct carrier_syn *syn)
+{
+	struct learned *l = arg;
+
+	if (l->n < 8)
+		l->syn[l->n] = *syn;
+	l->n++;
+}
+
+static unsigned int learn(struct learned *l)
+{
+	memset(l, 0, sizeof(*l));
+	ck_assert_int_ge(carrier_learn(car, keep_syn, l), 0);
+	return l->n;
+}
+
+/* judge on, with n admissions granted. */
+static void judge_on(uint32_t n)
+{
+	ck_assert_int_eq(carrier_judge(car, true), 0);
+	ck_assert_int_eq(carrier_grant(car, n), n);
+}
+
+/* judge's answer to a pure SYN of the test's IPv4 flow, of its opener
+ * (or with reply, of the other side). */
+static int judge_syn(bool reply)
+{
+	uint8_t b[128];
+
+	return run(prog_judge, b, tcp(b, false, reply, TCP_SYN));
+}
+
+/* Turned off (as loaded), judge admits nothing: every SYN to the queue,
+ * nothing in the ring, whatever the budget. */
+START_TEST(judge_off)
+{
+	struct learned l;
+
+	ck_assert_int_eq(carrier_grant(car, 10), 10);
+	ck_assert_int_eq(run_port(prog_judge, false, 1000, TCP_SYN, 1), 0);
+	ck_assert_uint_eq(learn(&l), 0);
+	ck_assert_int_eq(carrier_judge(car, true), 0);
+	ck_assert_int_eq(run_port(prog_judge, false, 1000, TCP_SYN, 1), 1);
+	ck_assert_int_eq(carrier_judge(car, false), 0);
+	ck_assert_int_eq(run_port(prog_judge, false, 1001, TCP_SYN, 1), 0);
+	/* The flag survives a configure (a reload). */
+	ck_assert_int_eq(carrier_judge(car, true), 0);
+	struct fastpath_params p = fp_params();
+	ck_assert_int_eq(carrier_configure(car, &p, true), 0);
+	ck_assert_int_eq(run_port(prog_judge, false, 1002, TCP_SYN, 1), 1);
+	/* The carrier off turns judge off with it. */
+	ck_assert_int_eq(carrier_configure(car, &p, false), 0);
+	ck_assert_int_eq(run_port(prog_judge, false, 1003, TCP_SYN, 1), 0);
+	ck_assert_uint_eq(learn(&l), 2);
+}
+END_TEST
+
+/* Within the budget and no further, in both families: each admitted SYN
+ * in the ring, whole (its head as sent, its sequence number), once; a
+ * grant is what is held beyond the flows learned, never taken back. */
+START_TEST(judge_budget)
+{
+	bool v6 = _i;
+	size_t iplen = v6 ? 40 : 20;
+	struct learned l;
+
+	ck_assert_int_eq(carrier_judge(car, true), 0);
+	ck_assert_int_eq(run_port(prog_judge, v6, 2000, TCP_SYN, 7), 0);
+	ck_assert_int_eq(carrier_grant(car, 2), 2);
+	ck_assert_int_eq(run_port(prog_judge, v6, 2001, TCP_SYN, 11), 1);
+	ck_assert_int_eq(run_port(prog_judge, v6, 2002, TCP_SYN, 12), 1);
+	ck_assert_int_eq(run_port(prog_judge, v6, 2003, TCP_SYN, 13), 0);
+	/* Smaller than what is held: nothing changes. */
+	ck_assert_int_eq(carrier_grant(car, 1), 2);
+	ck_assert_int_eq(run_port(prog_judge, v6, 2003, TCP_SYN, 13), 0);
+	ck_assert_uint_eq(learn(&l), 2);
+	ck_assert_uint_eq(carrier_learned(car), 2);
+	for (unsigned int i = 0; i < 2; i++) {
+		const uint8_t *th = l.syn[i].head + iplen;
+
+		ck_assert_uint_eq(l.syn[i].len, iplen + 20);
+		ck_assert_uint_eq(l.syn[i].head[0] >> 4, v6 ? 6 : 4);
+		ck_assert_uint_eq((th[0] << 8) | th[1], 2001 + i);
+		ck_assert_uint_eq(th[7], 11 + i); /* the seq's low byte */
+		ck_assert_uint_eq(th[13], TCP_SYN);
+		ck_assert_uint_eq(l.syn[i].reopened, 0);
+		ck_assert_uint_ne(l.syn[i].time_ns, 0);
+	}
+	ck_assert_uint_eq(learn(&l), 0);
+	/* Learned, nothing is held: the next grant is whole. */
+	ck_assert_int_eq(carrier_grant(car, 1), 1);
+	ck_assert_int_eq(run_port(prog_judge, v6, 2003, TCP_SYN, 13), 1);
+	ck_assert_int_eq(run_port(prog_judge, v6, 2004, TCP_SYN, 14), 0);
+	ck_assert_uint_eq(learn(&l), 1);
+	/* No more than the ring holds. */
+	ck_assert_int_eq(carrier_grant(car, UINT32_MAX),
+			 (int64_t)carrier_ring_room());
+	ck_assert_uint_ge(carrier_ring_room(), 4096);
+}
+END_TEST
+
+/* What judge leaves to the queue: anything but a pure SYN of TCP (an ECN
+ * setup's SYN is one), and SYNs of a connection it did not admit. */
+START_TEST(judge_not)
+{
+	uint8_t b[128];
+	struct learned l;
+
+	judge_on(100);
+	ck_assert_int_eq(run(prog_judge, b, udp(b, false, false)), 0);
+	ck_assert_int_eq(
+		run_port(prog_judge, false, 3000, TCP_SYN | TCP_ACK, 1), 0);
+	ck_assert_int_eq(
+		run_port(prog_judge, false, 3000, TCP_SYN | TCP_FIN, 1), 0);
+	ck_assert_int_eq(
+		run_port(prog_judge, false, 3000, TCP_SYN | TCP_RST, 1), 0);
+	ck_assert_int_eq(run_port(prog_judge, false, 3000, TCP_ACK, 1), 0);
+	ck_assert_int_eq(run_port(prog_judge, false, 3000, TCP_SYN | 0xc0, 1),
+			 1);
+	ck_assert_uint_eq(learn(&l), 1);
+	/* The daemon's flow (admitted by admit): established, a SYN of
+	 * either side is the daemon's to judge. */
+	ck_assert_int_eq(admit_tcp(false), 1);
+	ck_assert_int_eq(carry_tcp(false, true, TCP_SYN | TCP_ACK), 1);
+	ck_assert_int_eq(carry_tcp(false, false, TCP_ACK), 1);
+	ck_assert_int_eq(judge_syn(false), 0);
+	ck_assert_int_eq(judge_syn(true), 0);
+	ck_assert_uint_eq(learn(&l), 0);
+}
+END_TEST
+
+/* The opener's SYN again while the handshake is on: admitted already, no
+ * budget, no record; the other side's SYN (a simultaneous open) is the
+ * daemon's. */
+START_TEST(judge_retransmit)
+{
+	struct learned l;
+
+	judge_on(1);
+	ck_assert_int_eq(judge_syn(false), 1);
+	ck_assert_int_eq(admit_tcp(false), 1);
+	expect(false, IPPROTO_TCP, FP_SET_EST, 120);
+	ck_assert_int_eq(judge_syn(false), 1);
+	ck_assert_int_eq(judge_syn(false), 1);
+	ck_assert_int_eq(judge_syn(true), 0);
+	ck_assert_uint_eq(learn(&l), 1);
+}
+END_TEST
+
+/* A connection carried to its end, then a SYN on the same ports, as the
+ * kernel's tracker decides it (nf_conntrack_proto_tcp.c): reopened when
+ * the other side began the close (FIN first) or this side's RST ended
+ * it; left to the daemon when this side began it, when the other side's
+ * RST ended it, or while the other side is yet to send its FIN. */
+static void closed_then_syn(int how, int expect_judge)
+{
+	struct learned l;
+
+	judge_on(2);
+	ck_assert_int_eq(judge_syn(false), 1);
+	ck_assert_int_eq(admit_tcp(false), 1);
+	ck_assert_int_eq(carry_tcp(false, true, TCP_SYN | TCP_ACK), 1);
+	ck_assert_int_eq(carry_tcp(false, false, TCP_ACK), 1);
+	switch (how) {
+	case 0: /* the server closes first */
+		carry_tcp(false, true, TCP_FIN | TCP_ACK);
+		carry_tcp(false, false, TCP_FIN | TCP_ACK);
+		carry_tcp(false, true, TCP_ACK);
+		break;
+	case 1: /* the client closes first */
+		carry_tcp(false, false, TCP_FIN | TCP_ACK);
+		carry_tcp(false, true, TCP_FIN | TCP_ACK);
+		carry_tcp(false, false, TCP_ACK);
+		break;
+	case 2: /* the client resets */
+		carry_tcp(false, false, TCP_RST);
+		break;
+	case 3: /* the server resets, no FIN before */
+		carry_tcp(false, true, TCP_RST);
+		break;
+	case 4: /* the server closes, only its FIN so far (FIN_WAIT) */
+		carry_tcp(false, true, TCP_FIN | TCP_ACK);
+		break;
+	}
+	expect(false, IPPROTO_TCP, FP_SET_CLOSE,
+	       how >= 2 && how <= 3 ? 10 : 120);
+	ck_assert_int_eq(judge_syn(false), expect_judge);
+	ck_assert_uint_eq(learn(&l), 1 + (unsigned int)expect_judge);
+	if (expect_judge) {
+		ck_assert_uint_eq(l.syn[1].reopened, 1);
+		/* admit replaces the closed entries with the new flow's. */
+		ck_assert_int_eq(admit_tcp(false), 1);
+		expect(false, IPPROTO_TCP, FP_SET_EST, 120);
+		ck_assert_int_eq(judge_syn(false), 1);
+		ck_assert_uint_eq(learn(&l), 0);
+	}
+}
+
+START_TEST(judge_reopen)
+{
+	static const int expect_judge[] = { 1, 0, 1, 0, 0 };
+
+	closed_then_syn(_i, expect_judge[_i]);
+}
+END_TEST
+
 static Suite *carrier_suite(void)
 {
 	Suite *s = suite_create("carrier");
@@ -514,6 +744,11 @@ static Suite *carrier_suite(void)
 	tcase_add_test(tc, forget_and_flush);
 	tcase_add_test(tc, full_map);
 	tcase_add_test(tc, unprivileged_user);
+	tcase_add_test(tc, judge_off);
+	tcase_add_loop_test(tc, judge_budget, 0, 2);
+	tcase_add_test(tc, judge_not);
+	tcase_add_test(tc, judge_retransmit);
+	tcase_add_loop_test(tc, judge_reopen, 0, 5);
 	suite_add_tcase(s, tc);
 	return s;
 }
