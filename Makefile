@@ -132,7 +132,7 @@ CORE_OBJS  := $(CORE:%=src/%.o) $(SUPPORT:%=src/%.o)
 DAEMON_OBJS := src/nfqtrackd.o src/daemon.o src/worker.o src/ctlcmd.o \
                src/reload.o src/replaycli.o src/cmdtab.o src/queue.o \
                src/privs.o src/notify.o src/http.o src/fastpath.o \
-               src/fastpathnl.o src/carrierrule.o $(CARRIER_OBJS)
+               src/fastpathnl.o src/carrierrule.o src/learn.o $(CARRIER_OBJS)
 CTL_OBJS   := src/nfqtrackctl.o src/cmdtab.o
 LIB        := src/libnfqtrack.a
 
@@ -415,15 +415,19 @@ check-integration: all $(TOOLS)
 # The limit tests and the firewall agreement again with the kernel fast
 # path on (NFQT_FASTPATH=1: fastpath = yes in their configs, queue rules
 # that skip SEEN as the shipped ones do; tests/integ/lib.sh), with each
-# carrier (NFQT_CARRIER=bpf: fastpath_carrier = bpf). The fast path's own
-# tests (29-, 30-, 31-, 34-, 35-fastpath*) are in check-integration.
+# carrier (NFQT_CARRIER=bpf: fastpath_carrier = bpf), the BPF carrier's
+# run with admission in the kernel (NFQT_KADMIT=1: fastpath_kernel_admit
+# = yes), which sends the SYNs over its budget to the daemon as the key
+# off does with every SYN. The fast path's own tests (29-, 30-, 31-,
+# 34-, 35-fastpath*) are in check-integration.
 FASTPATH_INTEG := 02-table-limit.sh 07-syn-flood.sh 08-udp-flood.sh \
 		  09-policies.sh 10-time-wait.sh 27-firewall-agreement.sh
 check-fastpath: all $(TOOLS)
 	@echo "== limit and agreement tests with the fast path on"
 	@NFQT_FASTPATH=1 tests/integ/run.sh $(FASTPATH_INTEG)
-	@echo "== the same with the BPF carrier (fastpath_carrier = bpf)"
-	@NFQT_FASTPATH=1 NFQT_CARRIER=bpf tests/integ/run.sh $(FASTPATH_INTEG)
+	@echo "== the same with the BPF carrier and admission in the kernel"
+	@NFQT_FASTPATH=1 NFQT_CARRIER=bpf NFQT_KADMIT=1 tests/integ/run.sh \
+		$(FASTPATH_INTEG)
 
 check-replay: all
 	@echo "== replay of every capture in the corpus"

@@ -92,14 +92,27 @@ int carrier_judge(struct carrier *c, bool on);
 
 /*
  * Grant judge n admissions beyond the flows learned so far (n cut to
- * carrier_ring_room()). A grant is never taken back, as the kernel may
- * be taking from it while it is written: a smaller n leaves the earlier
- * grant in force. Returns how many the kernel holds now, admitted but not
- * learned or still to admit (granted less learned: n or more), which the
- * caller counts as taken until carrier_learn() hands them over; or -1
- * with errno. One bpf(2) call when the grant grows, none else.
+ * carrier_ring_room()), for lease_ms from now: the kernel admits nothing
+ * after that unless granted again (a daemon that died or stalls stops
+ * renewing it). A grant is never taken back, as the kernel may be taking
+ * from it while it is written: a smaller n leaves the earlier grant in
+ * force. Returns how many the kernel holds now, admitted but not learned
+ * or still to admit (granted less learned: n or more), which the caller
+ * counts as taken until carrier_learn() hands them over; or -1 with
+ * errno. One bpf(2) call, two when the grant grows.
  */
-int64_t carrier_grant(struct carrier *c, uint32_t n);
+int64_t carrier_grant(struct carrier *c, uint32_t n, uint32_t lease_ms);
+
+/*
+ * Revoke the grant: the kernel admits no more once the judges running as
+ * it is written are done (a turn later: carrier_unlearned() then counts
+ * what they took). One bpf(2) call. 0 or -1 with errno.
+ */
+int carrier_revoke(struct carrier *c);
+
+/* What the kernel admitted and carrier_learn() has not yet handed over.
+ * One bpf(2) call. The count, or -1 with errno. */
+int64_t carrier_unlearned(struct carrier *c);
 
 /* The most records the ring holds: the largest grant. */
 uint32_t carrier_ring_room(void);
@@ -112,6 +125,11 @@ uint32_t carrier_ring_room(void);
  */
 typedef void carrier_learn_fn(void *arg, const struct carrier_syn *syn);
 int carrier_learn(struct carrier *c, carrier_learn_fn *fn, void *arg);
+
+/* The tuple of a SYN judge admitted (its original direction, as the
+ * engine's flows have it), from its head. 0, or -1 for a head judge
+ * would not have admitted. */
+int carrier_syn_tuple(const struct carrier_syn *syn, struct fastpath_tuple *t);
 
 /* How many SYNs carrier_learn() has handed over since the load. */
 uint64_t carrier_learned(const struct carrier *c);

@@ -77,14 +77,19 @@ struct carrier_conf {
 };
 
 /*
- * The admission budget (the budget map, an array of two): judge() admits
- * a new flow while taken < granted, taking one by compare-and-swap. Each
- * side writes its own entry alone, so that neither overwrites the
- * other's: the daemon grants (raises CARRIER_BUDGET_GRANTED), the kernel
- * takes (raises CARRIER_BUDGET_TAKEN). Both only grow.
+ * The admission budget (the budget map, an array of three): judge()
+ * admits a new flow while taken < granted and the grant's lease runs,
+ * taking one by compare-and-swap. Each side writes its own entries
+ * alone, so that neither overwrites the other's: the daemon grants
+ * (raises CARRIER_BUDGET_GRANTED, renews CARRIER_BUDGET_UNTIL on each
+ * tick), the kernel takes (raises CARRIER_BUDGET_TAKEN). A daemon that
+ * dies or stalls stops renewing the lease: once it runs out the kernel
+ * admits nothing, as nothing is admitted through the queue then.
  */
 #define CARRIER_BUDGET_GRANTED 0u
 #define CARRIER_BUDGET_TAKEN 1u
+#define CARRIER_BUDGET_UNTIL 2u /* bpf_ktime_get_ns() the lease ends at */
+#define CARRIER_BUDGETS 3u
 
 /* The head of a SYN judge() admitted (network header on) as the learned
  * ring's record carries it: enough for IPv4 or IPv6 and a TCP header
@@ -94,8 +99,10 @@ struct carrier_conf {
 /* A record of the learned ring: one SYN judge() admitted. */
 struct carrier_syn {
 	__u64 time_ns; /* bpf_ktime_get_ns() at the admission */
-	__u32 len; /* bytes of head[] that are the packet's (<= its length) */
+	__u32 len; /* bytes of head[] that are the packet's */
+	__u32 wirelen; /* the packet's length */
 	__u32 reopened; /* it replaced a closed connection's entry */
+	__u32 zero;
 	__u8 head[CARRIER_SYN_HEAD];
 };
 

@@ -11,7 +11,8 @@
  * These rules are sent here over nf_tables netlink, in one batch:
  *   fast_in, fast_out  the carry program; a match jumps to `carried`,
  *                      which marks the packet ESTABLISHED (past the
- *                      queue);
+ *                      queue); then the judge program, a match jumping
+ *                      to `judged` (NEW, past the queue, to be admitted);
  *   admit              the admit program, after the admit mark is
  *                      cleared (the packet's verdict carried it).
  * `nft list table inet T` shows them as `xt match "bpf"`.
@@ -21,14 +22,18 @@
 
 #include <stddef.h>
 
+/* The programs the rules name, by descriptor. */
+struct carrier_rule_progs {
+	int carry_fd, judge_fd, admit_fd;
+};
+
 /*
- * Append the three rules to table's chains (made by fastpath_apply()
- * for the bpf carrier), naming the programs of descriptors carry_fd and
- * admit_fd. Needs CAP_NET_ADMIN. One netlink batch, all or nothing;
- * blocking, at most a few seconds. Returns 0 or -1 with a message in
- * err (errno set).
+ * Append the five rules to table's chains (made by fastpath_apply() for
+ * the bpf carrier), naming the programs of p. Needs CAP_NET_ADMIN. One
+ * netlink batch, all or nothing; blocking, at most a few seconds.
+ * Returns 0 or -1 with a message in err (errno set).
  */
-int carrier_rules_add(const char *table, int carry_fd, int admit_fd, char *err,
-		      size_t errlen);
+int carrier_rules_add(const char *table, const struct carrier_rule_progs *p,
+		      char *err, size_t errlen);
 
 #endif

@@ -96,6 +96,8 @@ struct conf {
 	char metrics_listen[CONF_LISTEN_MAX]; /* "off", "ADDR:PORT" */
 	bool fastpath; /* admitted flows carried by nftables (fastpath.h) */
 	uint32_t fastpath_carrier; /* enum fastpath_carrier; restart only */
+	bool fastpath_kernel_admit; /* a pure SYN admitted in the kernel under
+				     * the daemon's budget (bpf carrier) */
 	char fastpath_table[FASTPATH_TABLE_MAX]; /* restart only */
 	uint32_t fastpath_admit_mark; /* one bit, outside mark_mask */
 	uint32_t fastpath_udp_after; /* packets; 0: no UDP fast path */

@@ -148,6 +148,8 @@ struct engine_stats {
 	uint64_t fastpath_ended; /* found in none: reclaimed */
 	uint64_t fastpath_forgotten; /* removed from the sets by the daemon */
 	uint64_t fastpath_errors; /* queries or removals that failed */
+	uint64_t fastpath_learned; /* SYNs the kernel admitted, learned */
+	uint64_t fastpath_unlearned; /* of those, taken back: not admissible */
 	uint64_t events_emitted; /* flow events handed to the sink */
 };
 
@@ -478,6 +480,23 @@ void engine_fastpath_sync(struct engine *e);
 /* Empty the kernel's sets (nfqtrackctl flush of the whole table), after
  * the flows went. Returns the callback's result; 0 when off. */
 int engine_fastpath_flush(struct engine *e);
+
+/*
+ * Admission in the kernel (fastpath_kernel_admit; carrier.h): the grant
+ * to give the kernel now (engine_kernel_room(): how many new TCP flows
+ * it may admit under every limit, beyond those it holds); what it holds
+ * once granted (engine_kernel_hold(): granted and not yet learned, which
+ * every limit counts as taken); n SYNs of those learned
+ * (engine_kernel_learned(), just before they go through
+ * engine_packets(), which makes their flows: they count as flows from
+ * then on), and of those, n the daemon took back
+ * (engine_kernel_unlearned(): no flow admissible for it to carry). Each
+ * takes the group's lock once, or none. O(1).
+ */
+uint32_t engine_kernel_room(struct engine *e);
+void engine_kernel_hold(struct engine *e, uint32_t held);
+void engine_kernel_learned(struct engine *e, uint32_t n);
+void engine_kernel_unlearned(struct engine *e, uint32_t n);
 
 /* Fast flows in e's table, on the fast lists. O(lists). */
 uint32_t engine_fast_flows(const struct engine *e);

@@ -145,6 +145,12 @@ struct policy {
 	uint32_t proto_count[PC_COUNT]; /* flows not exempt, by class */
 	uint32_t exempt_count;
 	uint32_t midstream_count; /* flows with FLOW_F_MIDSTREAM */
+	/* Places the kernel holds under its admission budget
+	 * (fastpath_kernel_admit): granted and not yet learned. Every limit
+	 * counts them as taken, as TCP flows, so that the daemon's own
+	 * admissions and the kernel's never share a place: flows +
+	 * kernel_held stays within each limit. */
+	uint32_t kernel_held;
 	bool warn; /* past warn_at */
 	struct source_table sources;
 	/* The group's tables, for an ICMP error that reaches another queue
@@ -205,6 +211,16 @@ static inline bool policy_on_sources(const struct policy *l)
 {
 	return l->max_per_source || l->sources.rate;
 }
+
+/*
+ * fastpath_kernel_admit: how many new TCP flows the kernel may be
+ * granted now under every limit: half the room that the table
+ * (max_flows less reserve) and TCP's cap leave once the flows and what
+ * the kernel holds are counted, the other half kept for the daemon's own
+ * admissions; none with per-source limits or exempt sources, which one
+ * budget for all sources cannot keep. Under the lock. O(1).
+ */
+uint32_t policy_kernel_room(const struct policy *l);
 
 /*
  * Open the flow of packet p (key k, hash), under every limit: admit it,

@@ -29,6 +29,7 @@
 #include "engine.h"
 #include "carrier.h"
 #include "fastpathnl.h"
+#include "learn.h"
 #include "group.h"
 #include "mutex.h"
 #include "hash.h"
@@ -60,6 +61,12 @@ struct worker {
 	 * (0: off). */
 	struct fastpath_nl *fp;
 	uint32_t admit_mark;
+	/* Admission in the kernel (learn.h): with the BPF carrier and one
+	 * queue, the learner of the flows judge admitted, taken through
+	 * its engine on each tick; NULL: none. learn_failing: its last
+	 * turn failed (logged once until one succeeds). */
+	struct learner *learner;
+	bool learn_failing;
 	/* Packets that came marked SEEN already, passed untracked (the loop
 	 * guard). Its own: written by its thread alone, read by the main
 	 * thread while it is parked, as its queue's counters. */
@@ -127,8 +134,9 @@ void workers_configure_verdicts(struct workers *ws, const struct conf *c);
  * socket each for the sets' elements, or through car, the BPF carrier
  * the daemon loaded (fastpath_carrier = bpf; shared); or none, off. At
  * setup, and on a reload with the workers paused (the table is there
- * already when on: daemon_fastpath_apply()). Returns 0, or -1 (logged)
- * with the fast path off in every worker.
+ * already when on: daemon_fastpath_apply()). With car and one queue, the
+ * worker's learner, and fastpath_kernel_admit on or off in it. Returns
+ * 0, or -1 (logged) with the fast path off in every worker.
  */
 int workers_configure_fastpath(struct workers *ws, const struct conf *c,
 			       struct carrier *car);

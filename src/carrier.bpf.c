@@ -31,7 +31,7 @@
  * Per packet: a few loads, one hash lookup, the entry's time written in
  * place. Per admitted flow: two updates of a preallocated hash map (no
  * allocation); by judge, two lookups more, a compare-and-swap and a
- * record of 152 bytes in the ring (no wakeup: the daemon polls it). Nothing here removes an entry: a dead one (its state's
+ * record of 160 bytes in the ring (no wakeup: the daemon polls it). Nothing here removes an entry: a dead one (its state's
  * timeout run out) matches nothing, and the daemon removes it when it
  * ends the flow. Removing it here could remove a newer admission of the
  * same tuple made on another CPU in the meantime.
@@ -66,7 +66,7 @@ struct {
  * CARRIER_BUDGET_TAKEN (judge's). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 2);
+	__uint(max_entries, CARRIER_BUDGETS);
 	__type(key, __u32);
 	__type(value, __u64);
 } budget SEC(".maps");
@@ -330,16 +330,19 @@ static __always_inline int reopens(const struct carrier_flow *own,
 	return over && ((r & CARRIER_SENT_FIN_FIRST) || (o & CARRIER_SENT_RST));
 }
 
-/* One unit of the budget, if one is left: taken < granted, taken raised
- * by compare-and-swap (a few tries; a SYN that loses them all goes to
- * the queue, which is never wrong). */
-static __always_inline int take_budget(void)
+/* One unit of the budget, if one is left and its lease runs at now:
+ * taken < granted, taken raised by compare-and-swap (a few tries; a SYN
+ * that loses them all goes to the queue, which is never wrong). */
+static __always_inline int take_budget(__u64 now)
 {
-	__u32 gk = CARRIER_BUDGET_GRANTED, tk = CARRIER_BUDGET_TAKEN;
+	__u32 gk = CARRIER_BUDGET_GRANTED, tk = CARRIER_BUDGET_TAKEN,
+	      uk = CARRIER_BUDGET_UNTIL;
 	__u64 *granted = bpf_map_lookup_elem(&budget, &gk);
 	__u64 *taken = bpf_map_lookup_elem(&budget, &tk);
+	__u64 *until = bpf_map_lookup_elem(&budget, &uk);
 
-	if (!granted || !taken)
+	if (!granted || !taken || !until ||
+	    (__s64)(*(volatile __u64 *)until - now) < 0)
 		return 0;
 #pragma unroll
 	for (int i = 0; i < 4; i++) {
@@ -395,13 +398,15 @@ int judge(struct __sk_buff *skb)
 		return 0;
 	len = skb->len < CARRIER_SYN_HEAD ? skb->len : CARRIER_SYN_HEAD;
 	if (len < 20 || bpf_skb_load_bytes(skb, 0, rec->head, len) ||
-	    !take_budget()) {
+	    !take_budget(now)) {
 		bpf_ringbuf_discard(rec, BPF_RB_NO_WAKEUP);
 		return 0;
 	}
 	rec->time_ns = now;
 	rec->len = len;
+	rec->wirelen = skb->len;
 	rec->reopened = reopened;
+	rec->zero = 0;
 	bpf_ringbuf_submit(rec, BPF_RB_NO_WAKEUP);
 	return 1;
 }

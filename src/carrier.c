@@ -40,10 +40,19 @@ struct carrier {
 	struct ring_buffer *ring; /* the learned ring, mapped */
 	struct carrier_conf conf_v; /* as last written */
 	uint64_t granted; /* CARRIER_BUDGET_GRANTED, as last written */
+	bool revoked; /* granted lowered by carrier_revoke(), maybe < taken */
 	uint64_t learned; /* records handed over */
 	carrier_learn_fn *learn_fn; /* carrier_learn()'s, for on_record() */
 	void *learn_arg;
 };
+
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 /* libbpf's callback for one record of the ring. */
 static int on_record(void *ctx, void *data, size_t size)
@@ -200,10 +209,10 @@ uint32_t carrier_ring_room(void)
 	return RING_BYTES / RECORD_BYTES;
 }
 
-int64_t carrier_grant(struct carrier *c, uint32_t n)
+int64_t carrier_grant(struct carrier *c, uint32_t n, uint32_t lease_ms)
 {
-	uint32_t gk = CARRIER_BUDGET_GRANTED;
-	uint64_t want;
+	uint32_t gk = CARRIER_BUDGET_GRANTED, uk = CARRIER_BUDGET_UNTIL;
+	uint64_t want, until;
 
 	if (n > carrier_ring_room())
 		n = carrier_ring_room();
@@ -212,12 +221,49 @@ int64_t carrier_grant(struct carrier *c, uint32_t n)
 	 * the ring (or being written), so granted - learned bounds both
 	 * what the kernel may still admit and what the ring must hold. */
 	want = c->learned + n;
+	if (c->revoked) {
+		/* Revoked below what was taken: granted stands for taken
+		 * from here, as if never revoked. */
+		int64_t out = carrier_unlearned(c);
+
+		if (out < 0)
+			return -1;
+		if (c->learned + (uint64_t)out > c->granted)
+			c->granted = c->learned + (uint64_t)out;
+		c->revoked = false;
+	}
 	if (want > c->granted) {
 		if (bpf_map_update_elem(c->budget, &gk, &want, BPF_ANY) < 0)
 			return -1;
 		c->granted = want;
 	}
+	until = monotonic_ns() + lease_ms * 1000000ull;
+	if (bpf_map_update_elem(c->budget, &uk, &until, BPF_ANY) < 0)
+		return -1;
 	return (int64_t)(c->granted - c->learned);
+}
+
+int carrier_revoke(struct carrier *c)
+{
+	uint32_t gk = CARRIER_BUDGET_GRANTED, uk = CARRIER_BUDGET_UNTIL;
+	uint64_t none = c->learned, ended = 0;
+
+	if (bpf_map_update_elem(c->budget, &uk, &ended, BPF_ANY) < 0 ||
+	    bpf_map_update_elem(c->budget, &gk, &none, BPF_ANY) < 0)
+		return -1;
+	c->granted = none;
+	c->revoked = true;
+	return 0;
+}
+
+int64_t carrier_unlearned(struct carrier *c)
+{
+	uint32_t tk = CARRIER_BUDGET_TAKEN;
+	uint64_t taken;
+
+	if (bpf_map_lookup_elem(c->budget, &tk, &taken) < 0)
+		return -1;
+	return taken > c->learned ? (int64_t)(taken - c->learned) : 0;
 }
 
 int carrier_learn(struct carrier *c, carrier_learn_fn *fn, void *arg)
@@ -229,6 +275,37 @@ int carrier_learn(struct carrier *c, carrier_learn_fn *fn, void *arg)
 	if (ring_buffer__consume(c->ring) < 0)
 		return -1;
 	return (int)(c->learned - before);
+}
+
+int carrier_syn_tuple(const struct carrier_syn *syn, struct fastpath_tuple *t)
+{
+	const uint8_t *h = syn->head;
+	uint32_t l4;
+
+	memset(t, 0, sizeof(*t));
+	if (syn->len < 20)
+		return -1;
+	if (h[0] >> 4 == 4) {
+		l4 = (h[0] & 0xfu) * 4;
+		t->family = 4;
+		t->proto = h[9];
+		memcpy(t->src, h + 12, 4);
+		memcpy(t->dst, h + 16, 4);
+	} else if (h[0] >> 4 == 6) {
+		l4 = 40;
+		t->family = 6;
+		t->proto = h[6];
+		memcpy(t->src, h + 8, 16);
+		memcpy(t->dst, h + 24, 16);
+	} else {
+		return -1;
+	}
+	if (t->proto != IPPROTO_TCP || l4 + 4 > syn->len ||
+	    syn->len > sizeof(syn->head))
+		return -1;
+	t->sport = (uint16_t)(h[l4] << 8 | h[l4 + 1]);
+	t->dport = (uint16_t)(h[l4 + 2] << 8 | h[l4 + 3]);
+	return 0;
 }
 
 uint64_t carrier_learned(const struct carrier *c)
@@ -250,14 +327,6 @@ static void make_key(const struct fastpath_tuple *t, int dir,
 	k->dport = htons(dir ? t->sport : t->dport);
 	k->proto = t->proto;
 	k->family = t->family;
-}
-
-static uint64_t monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 /*

@@ -23,7 +23,7 @@
 
 #include "fastpathnl.h"
 
-#define RULES 3
+#define RULES 5
 
 /* An expression: the bpf match (revision 1) on program fd. The kernel
  * wants the match's whole struct, its own pointer at the end zeroed. */
@@ -114,8 +114,8 @@ static int answers(struct mnl_socket *sock, uint32_t seq0)
 	return 0;
 }
 
-int carrier_rules_add(const char *table, int carry_fd, int admit_fd, char *err,
-		      size_t errlen)
+int carrier_rules_add(const char *table, const struct carrier_rule_progs *p,
+		      char *err, size_t errlen)
 {
 	char buf[8192];
 	struct timeval tmo = { .tv_sec = 3 };
@@ -137,11 +137,15 @@ int carrier_rules_add(const char *table, int carry_fd, int admit_fd, char *err,
 				   NFNL_SUBSYS_NFTABLES)
 		       ->nlmsg_len;
 	seq0 = seq;
-	len += put_rule(buf + len, seq++, table, "fast_in", carry_fd,
-			"carried");
-	len += put_rule(buf + len, seq++, table, "fast_out", carry_fd,
-			"carried");
-	len += put_rule(buf + len, seq++, table, "admit", admit_fd, NULL);
+	for (int i = 0; i < 2; i++) {
+		const char *chain = i ? "fast_out" : "fast_in";
+
+		len += put_rule(buf + len, seq++, table, chain, p->carry_fd,
+				"carried");
+		len += put_rule(buf + len, seq++, table, chain, p->judge_fd,
+				"judged");
+	}
+	len += put_rule(buf + len, seq++, table, "admit", p->admit_fd, NULL);
 	len += fastpath_nl_put_msg(buf + len, NFNL_MSG_BATCH_END, 0, seq++,
 				   NFNL_SUBSYS_NFTABLES)
 		       ->nlmsg_len;

@@ -173,6 +173,8 @@ static const struct key keys[] = {
 	{ "fastpath", K_BOOL, OFF(fastpath), 0, 1, "no" },
 	{ "fastpath_carrier", K_CARRIER, OFF(fastpath_carrier), 0, 1,
 	  "nftables" },
+	{ "fastpath_kernel_admit", K_BOOL, OFF(fastpath_kernel_admit), 0, 1,
+	  "no" },
 	{ "fastpath_table", K_TABLE, OFF(fastpath_table), 0, 0,
 	  FASTPATH_TABLE_DEFAULT },
 	{ "fastpath_admit_mark", K_BIT, OFF(fastpath_admit_mark), 0, 0,
@@ -755,6 +757,22 @@ static int check_together(struct conf *c, const unsigned *seen_on,
 		       "fastpath_admit_mark: 0x%08" PRIx32 " is a bit of "
 		       "mark_mask (0x%08" PRIx32 "); choose a bit outside it",
 		       c->fastpath_admit_mark, c->mark_mask);
+		errors++;
+	}
+	/* judge is the BPF carrier's program; the flows it admits are
+	 * learned by one thread, which must be the one whose queue gets
+	 * their other packets: with several, the kernel picks by a hash of
+	 * its own (a seed nfqtrackd cannot read). */
+	if (c->fastpath_kernel_admit &&
+	    (c->fastpath_carrier != FASTPATH_CARRIER_BPF ||
+	     conf_queue_count(c) > 1)) {
+		report(err, arg, name,
+		       line_of(seen_on, "fastpath_kernel_admit"),
+		       "fastpath_kernel_admit: needs %s",
+		       c->fastpath_carrier != FASTPATH_CARRIER_BPF ?
+			       "fastpath_carrier = bpf" :
+			       "a single queue (the kernel spreads flows over "
+			       "queues by a hash nfqtrackd cannot compute)");
 		errors++;
 	}
 	/* ACTIVE records carry counters, which only accounting keeps. */

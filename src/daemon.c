@@ -137,9 +137,13 @@ int daemon_fastpath_apply(struct daemon *d, const struct conf *c, bool keep,
 			 strerror(errno));
 		return -1;
 	}
-	return carrier_rules_add(
-		fp.table, carrier_prog_fd(d->carrier, CARRIER_PROG_CARRY),
-		carrier_prog_fd(d->carrier, CARRIER_PROG_ADMIT), err, errlen);
+	struct carrier_rule_progs progs = {
+		carrier_prog_fd(d->carrier, CARRIER_PROG_CARRY),
+		carrier_prog_fd(d->carrier, CARRIER_PROG_JUDGE),
+		carrier_prog_fd(d->carrier, CARRIER_PROG_ADMIT),
+	};
+
+	return carrier_rules_add(fp.table, &progs, err, errlen);
 }
 
 void daemon_cleanup(struct daemon *d)

@@ -512,6 +512,37 @@ void engine_fastpath_set(struct engine *e,
 	plain(e);
 }
 
+uint32_t engine_kernel_room(struct engine *e)
+{
+	uint32_t n;
+
+	engine_lock(e);
+	n = policy_kernel_room(e->pol);
+	engine_unlock(e);
+	return n;
+}
+
+void engine_kernel_hold(struct engine *e, uint32_t held)
+{
+	engine_lock(e);
+	e->pol->kernel_held = held;
+	engine_unlock(e);
+}
+
+void engine_kernel_learned(struct engine *e, uint32_t n)
+{
+	engine_lock(e);
+	e->pol->kernel_held -= n < e->pol->kernel_held ? n :
+							 e->pol->kernel_held;
+	engine_unlock(e);
+	e->st.fastpath_learned += n;
+}
+
+void engine_kernel_unlearned(struct engine *e, uint32_t n)
+{
+	e->st.fastpath_unlearned += n;
+}
+
 uint32_t engine_fast_flows(const struct engine *e)
 {
 	uint32_t n = 0;

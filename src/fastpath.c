@@ -219,8 +219,12 @@ static void put_chains(struct text *t, const struct fastpath_params *p)
 /*
  * The BPF carrier's chains: the same hooks and priorities, no sets. The
  * base chains start empty: carrier_rules_add() appends to fast_in and
- * fast_out the carry program's match, which jumps to carried, and to
- * admit the admit program's, after the rule that clears the admit mark.
+ * fast_out the carry program's match, which jumps to carried, then the
+ * judge program's, which jumps to judged, and to admit the admit
+ * program's, after the rule that clears the admit mark. A SYN judged is
+ * marked NEW (a stateful firewall's rules see it as the daemon's verdict
+ * would have it), SEEN (past the queue) and with the admit bit (admit
+ * makes its entries once the admin's filter has accepted it).
  */
 static void put_chains_bpf(struct text *t, const struct fastpath_params *p)
 {
@@ -234,6 +238,13 @@ static void put_chains_bpf(struct text *t, const struct fastpath_params *p)
 	    " accept\n"
 	    "\t}\n",
 	    ~l.mask, mark_of(&l, CT_STATE_ESTABLISHED, false, true, 0));
+	put(t,
+	    "\tchain judged {\n"
+	    "\t\tmeta mark set meta mark & 0x%08" PRIx32 " | 0x%08" PRIx32
+	    " accept\n"
+	    "\t}\n",
+	    ~l.mask,
+	    mark_of(&l, CT_STATE_NEW, false, false, 0) | p->admit_mark);
 	for (int i = 0; i < 2; i++)
 		put(t,
 		    "\tchain fast_%s {\n"

@@ -486,7 +486,7 @@ static bool admit_exempt(struct engine *e, struct engine_result *r)
 	    !make_room(e, l->exempt_cand, false, DROP_EXEMPT_CAP, r))
 		return refuse(r, DROP_EXEMPT_CAP, l->max_exempt,
 			      l->exempt_count);
-	if (l->flows < l->max_flows ||
+	if (l->flows + l->kernel_held < l->max_flows ||
 	    make_room(e, l->cand[PC_COUNT], true, DROP_TABLE_FULL, r))
 		return true;
 	return refuse(r, DROP_TABLE_FULL, l->max_flows, l->flows);
@@ -524,7 +524,9 @@ static bool admit(struct engine *e, const struct pkt *p,
 			goto refused;
 		}
 	}
-	if (l->max_proto[pc] && l->proto_count[pc] >= l->max_proto[pc] &&
+	if (l->max_proto[pc] &&
+	    l->proto_count[pc] + (pc == PC_TCP ? l->kernel_held : 0) >=
+		    l->max_proto[pc] &&
 	    !make_room(e, l->cand[pc], false, DROP_PROTO_CAP, r)) {
 		refuse(r, DROP_PROTO_CAP, l->max_proto[pc], l->proto_count[pc]);
 		goto refused;
@@ -538,7 +540,7 @@ static bool admit(struct engine *e, const struct pkt *p,
 	/* The reserve is for exempt sources: not for pickups, which anyone
 	 * can forge with a bare ACK from any address. */
 	limit = l->max_flows - l->reserve;
-	if (l->flows >= limit &&
+	if (l->flows + l->kernel_held >= limit &&
 	    !make_room(e, l->cand[PC_COUNT], false, DROP_TABLE_FULL, r)) {
 		refuse(r, DROP_TABLE_FULL, limit, l->flows);
 		goto refused;
@@ -612,7 +614,7 @@ static bool pressed(const struct engine *e, const struct pkt *p,
 	*src = SOURCE_NIL;
 	if (exempt)
 		return l->exempt_count >= l->max_exempt ||
-		       l->flows >= l->max_flows;
+		       l->flows + l->kernel_held >= l->max_flows;
 	if (l->max_per_source) {
 		uint32_t idx = source_find(&l->sources, p->family, p->src,
 					   engine_source_bits(e, p->family));
@@ -631,8 +633,30 @@ static bool pressed(const struct engine *e, const struct pkt *p,
 			return true;
 		}
 	}
-	return (l->max_proto[pc] && l->proto_count[pc] >= l->max_proto[pc]) ||
-	       l->flows >= l->max_flows - l->reserve;
+	return (l->max_proto[pc] &&
+		l->proto_count[pc] + (pc == PC_TCP ? l->kernel_held : 0) >=
+			l->max_proto[pc]) ||
+	       l->flows + l->kernel_held >= l->max_flows - l->reserve;
+}
+
+uint32_t policy_kernel_room(const struct policy *l)
+{
+	uint32_t limit = l->max_flows - l->reserve, room, used;
+
+	if (l->nexempt || policy_on_sources(l))
+		return 0;
+	used = l->flows + l->kernel_held;
+	room = used < limit ? limit - used : 0;
+	if (l->max_proto[PC_TCP]) {
+		uint32_t cap = l->max_proto[PC_TCP];
+
+		used = l->proto_count[PC_TCP] + l->kernel_held;
+		if (used >= cap)
+			return 0;
+		if (room > cap - used)
+			room = cap - used;
+	}
+	return room / 2;
 }
 
 struct flow *policy_open(struct engine *e, const struct flow_key *k,

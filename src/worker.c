@@ -138,9 +138,29 @@ static void fastpath_off(struct worker *w)
 	w->fp = NULL;
 }
 
+/* Worker w's learner (made once, kept: the grant it revokes when off
+ * outlives a reload) on or off. Returns 0, or -1 (logged). */
+static int configure_learner(struct worker *w, struct carrier *car, bool on)
+{
+	if (!w->learner && !on)
+		return 0;
+	if (!w->learner)
+		w->learner = learner_new(car);
+	if (!w->learner || learner_set(w->learner, on) < 0) {
+		log_msg(LOG_ERR, "fastpath_kernel_admit: %s",
+			strerror(w->learner ? errno : ENOMEM));
+		return -1;
+	}
+	return 0;
+}
+
 int workers_configure_fastpath(struct workers *ws, const struct conf *c,
 			       struct carrier *car)
 {
+	if (car && ws->n == 1 &&
+	    configure_learner(&ws->w[0], car,
+			      c->fastpath && c->fastpath_kernel_admit) < 0)
+		return -1;
 	for (unsigned i = 0; i < ws->n; i++) {
 		struct worker *w = &ws->w[i];
 		struct engine_fastpath_ops ops = { fp_query, fp_forget,
@@ -331,6 +351,22 @@ static void tell_main(int fd)
 			strerror(errno));
 }
 
+/* The flows the kernel admitted since the last tick, and a new grant. */
+static void learn(struct worker *w)
+{
+	bool failed;
+
+	if (!w->learner)
+		return;
+	failed = learner_turn(w->learner, w->engine) < 0;
+	if (failed && !w->learn_failing)
+		log_msg(LOG_ERR,
+			"queue %" PRIu32 ": learning the kernel's "
+			"admissions: %s (tried again each tick)",
+			w->queue_num, strerror(errno));
+	w->learn_failing = failed;
+}
+
 /* A worker's thread: its queue, its engine's tick, its drop log handed
  * over, and a pause when the main thread asks for one, until the daemon
  * stops or the queue fails. */
@@ -382,6 +418,7 @@ static void *worker_run(void *arg)
 		}
 		if (now - w->tick_ms >= ENGINE_TICK_MS) {
 			engine_tick(w->engine);
+			learn(w);
 			w->tick_ms = now;
 		}
 		/* At most one wake-up a turn, never one per event. */
@@ -389,6 +426,7 @@ static void *worker_run(void *arg)
 		    evhub_feed_wake(w->evfeed))
 			tell_main(ws->log_fd);
 	}
+	learn(w); /* the last flows the kernel admitted, for the stop */
 	droplog_feed_publish(&w->feed, w->engine);
 	if (!atomic_load(&ws->stopping))
 		tell_main(ws->failed_fd);
@@ -508,6 +546,8 @@ void workers_destroy(struct workers *ws)
 		struct worker *w = &ws->w[i];
 
 		fastpath_off(w);
+		learner_free(w->learner);
+		w->learner = NULL;
 		w->engine = NULL;
 		free(w->evfeed);
 		w->evfeed = NULL;

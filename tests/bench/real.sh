@@ -27,6 +27,10 @@
 #   fm  cm with fastpath = yes
 #   fb  f with fastpath_carrier = bpf: the same flows carried in the BPF
 #       carrier's map (src/carrier.bpf.c) instead of the sets
+#   fbk fb with fastpath_kernel_admit = yes: a new connection's SYN admitted
+#       in the kernel under the daemon's budget and learned from the
+#       carrier's ring on the daemon's tick, never queued (the design's
+#       second half, built: xr's ceiling in nfqtrackd)
 #   fk  f with the pure SYN admitted by an iptables rule (the verdict's
 #       admit mark set in the kernel), never queued: the fast path's
 #       kernel work alone, without a round trip; the ceiling of any
@@ -65,7 +69,7 @@
 # all of these; the kernel's network work is in it, charged to whichever
 # of them it ran in. Queued packets are the queue's id_sequence.
 #
-# Environment: ROWS (web bulk) REAL_CASES (a k b bs b1 c cm f fb fm fk xb xr ce cv) REAL_RUNS (2)
+# Environment: ROWS (web bulk) REAL_CASES (a k b bs b1 c cm f fb fbk fm fk xb xr ce cv) REAL_RUNS (2)
 # REAL_SECS (10) WRK_CONNS (32) WRK_THREADS (1) NGINX_WORKERS (1)
 # XR_BUDGET (1000: xr's budgets, each refilled to it every 10 ms)
 # OUT (results directory). Only processes started here are signalled, by
@@ -79,7 +83,7 @@ NFQTRACKCTL=$TOP/src/nfqtrackctl
 BARE=$TOP/tests/bin/bench_bare
 RINGREADER=$TOP/tests/bin/bench_ringreader
 ROWS=${ROWS:-web bulk}
-REAL_CASES=${REAL_CASES:-a k b bs b1 c cm f fb fm fk xb xr ce cv}
+REAL_CASES=${REAL_CASES:-a k b bs b1 c cm f fb fbk fm fk xb xr ce cv}
 REAL_RUNS=${REAL_RUNS:-2}
 REAL_SECS=${REAL_SECS:-10}
 WRK_CONNS=${WRK_CONNS:-32}
@@ -232,7 +236,7 @@ start_consumer() {
 		ip netns exec "$NS_S" "$BARE" -c 128 -r 8388608 -Q 4096 -N \
 			$([ "$1" = bg ] && echo -G) -t 600 >>"$T/bare.out" 2>&1 &
 		;;
-	c | cm | cs | f | fb | fm | fk | ce | cv)
+	c | cm | cs | f | fb | fbk | fm | fk | ce | cv)
 		if [ "$1" = ce ] || [ "$1" = cv ]; then
 			rm -rf "$T/nf" && mkdir -p "$T/nf"
 			ip netns exec "$NS_S" nfcapd -b 127.0.0.1 -p 4739 -B 8000000 \
@@ -355,6 +359,9 @@ measure() {
 		# shellcheck disable=SC2086
 		c1=$(cpu_ticks "$CONS_PID" $READER_PID)
 		if [ "${c#[cf]}" != "$c" ]; then
+			# fbk: the last connections' SYNs, admitted in the
+			# kernel, are learned on the daemon's next tick.
+			[ "$c" = fbk ] && sleep 0.2
 			"$NFQTRACKCTL" -s "$T/ctl" stats >"$T/stats" 2>/dev/null
 			flows=$(awk '$1 == "flows_created" { print $2 }' "$T/stats")
 			# How well the verdicts batch: packets per verdict
@@ -362,6 +369,9 @@ measure() {
 			batch=$(awk '$1 == "queue_packets" { p = $2 }
 				$1 == "queue_verdict_msgs" { m = $2 }
 				END { if (m > 0) printf ", %.1f pkts per verdict message", p / m }' "$T/stats")
+			[ "$c" = fbk ] && batch="$batch$(awk '
+				{ v[$1] = $2 }
+				END { printf ", %d learned from the kernel, %d taken back", v["fastpath_learned"], v["fastpath_unlearned"] }' "$T/stats")"
 			[ "$c" = ce ] && batch="$batch$(awk '
 				{ v[$1] = $2 }
 				END { printf ", IPFIX records %d, %d lost", v["ipfix_records"], v["ipfix_records_lost"] }' "$T/stats")"
@@ -456,9 +466,10 @@ EOF
 { cat "$T/nfqtrackd-cm.conf"; echo "fastpath = yes"; } >"$T/nfqtrackd-fm.conf"
 cp "$T/nfqtrackd-f.conf" "$T/nfqtrackd-fk.conf"
 { cat "$T/nfqtrackd-f.conf"; echo "fastpath_carrier = bpf"; } >"$T/nfqtrackd-fb.conf"
+{ cat "$T/nfqtrackd-fb.conf"; echo "fastpath_kernel_admit = yes"; } >"$T/nfqtrackd-fbk.conf"
 { cat "$T/nfqtrackd-c.conf"; printf 'accounting = yes\nipfix_collector = 127.0.0.1:4739\n'; } >"$T/nfqtrackd-ce.conf"
 { cat "$T/nfqtrackd-ce.conf"; } >"$T/nfqtrackd-cv.conf"
-for f in c cm cs f fb fm fk ce cv; do
+for f in c cm cs f fb fbk fm fk ce cv; do
 	"$NFQTRACKD" -t -c "$T/nfqtrackd-$f.conf" >/dev/null ||
 		{ echo "real: the nfqtrackd config ($f) is refused" >&2; exit 1; }
 done
@@ -520,6 +531,7 @@ label() {
 	cs) echo "cm, the state alone (4-bit mask)" ;;
 	f) echo "nfqtrackd, fast path, shipped rules" ;;
 	fb) echo "f, the BPF carrier" ;;
+	fbk) echo "fb, admission in the kernel" ;;
 	fm) echo "nfqtrackd, fast path, mark, stateful" ;;
 	fk) echo "f, SYN admitted in the kernel (ceiling)" ;;
 	xb) echo "BPF map carrier, SYN in the kernel" ;;

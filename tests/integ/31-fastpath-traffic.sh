@@ -29,7 +29,11 @@
 #   flush    empties the daemon's table and the kernel's sets; connections
 #            go on, picked up again
 #   queues   queues = 0-1: flows admitted from both queues, one table
-# With NFQT_CARRIER=bpf (35-fastpath-bpf-traffic.sh), the same with the
+# With NFQT_CARRIER=bpf and NFQT_KADMIT=1 (35-fastpath-kernel-admit.sh),
+# new TCP connections admitted in the kernel under the daemon's budget,
+# wherever there is one queue, and besides, each short connection learned
+# and none of its packets queued.
+# With NFQT_CARRIER=bpf, the same with the
 # BPF carrier: no sets (the checks' names still say sets), the live
 # entries of its map (lib.sh's carrier_flows, with bpftool) read where
 # the sets' elements are, and besides, no dead entry left once its flow
@@ -277,6 +281,8 @@ map_empty() {
 	l=$(carrier_flows) && [ -z "$l" ] &&
 		! nsx nft list table inet "$FT" 2>/dev/null | grep -q '^[[:space:]]*set '
 }
+# counter_ge NAME N: the daemon's counter NAME is N or more.
+counter_ge() { [ "$(counter "$1")" -ge "$2" ]; }
 # established N: the daemon has N TCP flows ESTABLISHED.
 established() {
 	[ "$("$NFQTRACKCTL" -s "$CTL" list -p tcp --state ESTABLISHED 2>/dev/null | wc -l)" = "$1" ]
@@ -321,8 +327,9 @@ busy() {
 # traffic LABEL FAM CLIENT SERVER [busy]: the short connections and the
 # long one, busy if asked, then closed (see the header).
 traffic() {
-	local l=$1 f=$2 c=$3 s=$4 r p0 q0 q1 p1 a0 p
+	local l=$1 f=$2 c=$3 s=$4 r p0 q0 q1 p1 a0 k0 p n
 	a0=$(counter fastpath_admitted)
+	k0=$(counter fastpath_learned)
 	q0=$(tcp_queued)
 	p0=$(link_packets)
 	tcp_client "$s"
@@ -332,6 +339,8 @@ traffic() {
 	p1=$(link_packets)
 	echo "# $l: $SHORT short connections: $((p1 - p0)) packets on the link," \
 		"$((q1 - q0)) TCP packets queued"
+	# Admitted in the kernel, the last are learned on the next tick.
+	[ "$KADMIT" = 0 ] || wait_for 2 counter_ge fastpath_learned $((k0 + SHORT))
 	expect "$l: a flow each in the daemon" "$(flows -p tcp | wc -l)" "$SHORT"
 	expect "$l: all admitted" "$(($(counter fastpath_admitted) - a0))" "$SHORT"
 	if [ $((q1 - q0)) -le $((3 * SHORT)) ]; then
@@ -340,6 +349,12 @@ traffic() {
 		fail "$l: the queue saw $((q1 - q0)) of their packets, more than 3 per connection"
 	fi
 	expect_ge "$l: the link carried at least 8 per connection" $((p1 - p0)) $((8 * SHORT))
+	if [ "$KADMIT" != 0 ]; then
+		expect "$l: each admitted in the kernel, learned" \
+			"$(($(counter fastpath_learned) - k0))" "$SHORT"
+		expect "$l: none taken back" "$(counter fastpath_unlearned)" 0
+		expect "$l: not one of their packets queued" "$((q1 - q0))" 0
+	fi
 
 	# The long one.
 	tcp_client "$s"
@@ -365,7 +380,9 @@ traffic() {
 		wait_for $((T_EST + 3)) closing_or_gone "$c" "$p"
 	check "$l: the daemon's table empties after the close timeout" \
 		wait_for $((T_EST + 2 * T_CLOSE + 4)) no_tcp_flows
-	expect "$l: the kernel's sets empty" "$(nelems "est$f" "close$f")" 0
+	n=$(nelems "est$f" "close$f")
+	expect "$l: the kernel's sets empty" "$n" 0
+	[ "$n" = 0 ] || { held "est$f" "close$f"; flows; } | sed 's/^/# left: /'
 	[ "$CARRIER" != bpf ] ||
 		expect "$l: the map holds none of them, dead or alive" \
 			"$(held "est$f" "close$f" | wc -l)" 0
@@ -603,6 +620,9 @@ expect "stateful, death: the admitted connections keep flowing (ESTABLISHED mark
 	"$(tcp_cmd echo 3000)" "echo ok=3 fail=0"
 expect "stateful, death: a new connection to the open port passes (its rule needs no state)" \
 	"$(in_conn)" "open ok=1 fail=0"
+# With fastpath_kernel_admit, the kernel admits until the grant's lease
+# (0.3 s from the dead daemon's last tick) runs out.
+[ "$KADMIT" = 0 ] || sleep 0.4
 expect "stateful, death: a new connection of the server's fails (fail-closed: its replies unmarked)" \
 	"$(out_conn)" "open ok=0 fail=1"
 start_daemon "$T/mark.conf" || { fail "mark: restart"; done_testing; }

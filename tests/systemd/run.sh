@@ -551,7 +551,7 @@ phase_source() {
 		grep -q '^CapEff:[[:space:]]*0000000000001000$' "$OUT/bpf-status.txt"
 	nsenter -t "$BED_LEADER" -n nft list table inet nfqtrack >"$OUT/bpf-table.txt" 2>&1
 	check "source: fastpath_carrier = bpf: the table runs the programs" \
-		[ "$(grep -c 'xt match "*bpf' "$OUT/bpf-table.txt")" = 3 ]
+		[ "$(grep -c 'xt match "*bpf' "$OUT/bpf-table.txt")" = 5 ]
 	connect 2 4 >"$OUT/bpf-connect.txt" &
 	pid=$!
 	sleep 2
@@ -565,6 +565,28 @@ phase_source() {
 		notok "source: fastpath_carrier = bpf: 2 connections carried ($(cat "$OUT/bpf-connect.txt"), $n [FAST], $q packets queued)"
 		note "$OUT/bpf-list.txt"
 	fi
+	# Admission in the kernel, turned on by systemctl reload: the next
+	# connections' SYNs never reach the queue, and the daemon (CAP_BPF
+	# long gone) learns them from the carrier's ring.
+	conf_set fastpath_kernel_admit yes
+	bed systemctl reload nfqtrack
+	connect 2 4 >"$OUT/kadmit-connect.txt" &
+	pid=$!
+	sleep 2
+	bed nfqtrackctl stats >"$OUT/kadmit-stats.txt" 2>&1
+	wait "$pid"
+	l=$(awk '$1 == "fastpath_learned" { print $2 }' "$OUT/kadmit-stats.txt")
+	q1=$(awk '$1 == "queue_packets" { print $2 }' "$OUT/kadmit-stats.txt")
+	# (Their SYNs queued would be 2 packets more; anything else the
+	# bed's link carries meanwhile, one at most.)
+	if [ "$(cat "$OUT/kadmit-connect.txt")" = connected=2 ] && [ "$l" = 2 ] &&
+		[ $((${q1:-99} - ${q:-0})) -lt 2 ]; then
+		ok "source: fastpath_kernel_admit: 2 connections admitted by the kernel, learned ($l), their SYNs not queued ($q then $q1)"
+	else
+		notok "source: fastpath_kernel_admit: 2 connections admitted by the kernel ($(cat "$OUT/kadmit-connect.txt"), $l learned, $q then ${q1:-?} packets queued)"
+		note "$OUT/kadmit-stats.txt"
+	fi
+	conf_set fastpath_kernel_admit no
 	bed systemctl stop nfqtrack
 	check "source: fastpath_carrier = bpf: stopped, the table is gone" \
 		sh -c "! nsenter -t $BED_LEADER -n nft list table inet nfqtrack >/dev/null 2>&1"

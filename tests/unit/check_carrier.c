@@ -543,7 +543,7 @@ static unsigned int learn(struct learned *l)
 static void judge_on(uint32_t n)
 {
 	ck_assert_int_eq(carrier_judge(car, true), 0);
-	ck_assert_int_eq(carrier_grant(car, n), n);
+	ck_assert_int_eq(carrier_grant(car, n, 60000), n);
 }
 
 /* judge's answer to a pure SYN of the test's IPv4 flow, of its opener
@@ -561,7 +561,7 @@ START_TEST(judge_off)
 {
 	struct learned l;
 
-	ck_assert_int_eq(carrier_grant(car, 10), 10);
+	ck_assert_int_eq(carrier_grant(car, 10, 60000), 10);
 	ck_assert_int_eq(run_port(prog_judge, false, 1000, TCP_SYN, 1), 0);
 	ck_assert_uint_eq(learn(&l), 0);
 	ck_assert_int_eq(carrier_judge(car, true), 0);
@@ -591,12 +591,12 @@ START_TEST(judge_budget)
 
 	ck_assert_int_eq(carrier_judge(car, true), 0);
 	ck_assert_int_eq(run_port(prog_judge, v6, 2000, TCP_SYN, 7), 0);
-	ck_assert_int_eq(carrier_grant(car, 2), 2);
+	ck_assert_int_eq(carrier_grant(car, 2, 60000), 2);
 	ck_assert_int_eq(run_port(prog_judge, v6, 2001, TCP_SYN, 11), 1);
 	ck_assert_int_eq(run_port(prog_judge, v6, 2002, TCP_SYN, 12), 1);
 	ck_assert_int_eq(run_port(prog_judge, v6, 2003, TCP_SYN, 13), 0);
 	/* Smaller than what is held: nothing changes. */
-	ck_assert_int_eq(carrier_grant(car, 1), 2);
+	ck_assert_int_eq(carrier_grant(car, 1, 60000), 2);
 	ck_assert_int_eq(run_port(prog_judge, v6, 2003, TCP_SYN, 13), 0);
 	ck_assert_uint_eq(learn(&l), 2);
 	ck_assert_uint_eq(carrier_learned(car), 2);
@@ -613,14 +613,41 @@ START_TEST(judge_budget)
 	}
 	ck_assert_uint_eq(learn(&l), 0);
 	/* Learned, nothing is held: the next grant is whole. */
-	ck_assert_int_eq(carrier_grant(car, 1), 1);
+	ck_assert_int_eq(carrier_grant(car, 1, 60000), 1);
 	ck_assert_int_eq(run_port(prog_judge, v6, 2003, TCP_SYN, 13), 1);
 	ck_assert_int_eq(run_port(prog_judge, v6, 2004, TCP_SYN, 14), 0);
 	ck_assert_uint_eq(learn(&l), 1);
 	/* No more than the ring holds. */
-	ck_assert_int_eq(carrier_grant(car, UINT32_MAX),
+	ck_assert_int_eq(carrier_grant(car, UINT32_MAX, 60000),
 			 (int64_t)carrier_ring_room());
 	ck_assert_uint_ge(carrier_ring_room(), 4096);
+}
+END_TEST
+
+/* A grant lasts its lease, and no longer: a daemon that stops renewing
+ * it stops the kernel's admissions. Revoked, the kernel admits no more;
+ * what it took is still learned, and counted until then. */
+START_TEST(judge_lease_revoke)
+{
+	struct learned l;
+
+	ck_assert_int_eq(carrier_judge(car, true), 0);
+	ck_assert_int_eq(carrier_grant(car, 10, 100), 10);
+	ck_assert_int_eq(run_port(prog_judge, false, 4000, TCP_SYN, 1), 1);
+	usleep(200 * 1000);
+	ck_assert_int_eq(run_port(prog_judge, false, 4001, TCP_SYN, 1), 0);
+	/* The one taken is held until learned. */
+	ck_assert_int_eq(carrier_grant(car, 10, 60000), 10);
+	ck_assert_int_eq(run_port(prog_judge, false, 4001, TCP_SYN, 1), 1);
+	ck_assert_int_eq(carrier_revoke(car), 0);
+	ck_assert_int_eq(run_port(prog_judge, false, 4002, TCP_SYN, 1), 0);
+	ck_assert_int_eq(carrier_unlearned(car), 2);
+	ck_assert_uint_eq(learn(&l), 2);
+	ck_assert_int_eq(carrier_unlearned(car), 0);
+	/* Granted again: whole, from what was learned. */
+	ck_assert_int_eq(carrier_grant(car, 3, 60000), 3);
+	ck_assert_int_eq(run_port(prog_judge, false, 4002, TCP_SYN, 1), 1);
+	ck_assert_int_eq(carrier_unlearned(car), 1);
 }
 END_TEST
 
@@ -746,6 +773,7 @@ static Suite *carrier_suite(void)
 	tcase_add_test(tc, unprivileged_user);
 	tcase_add_test(tc, judge_off);
 	tcase_add_loop_test(tc, judge_budget, 0, 2);
+	tcase_add_test(tc, judge_lease_revoke);
 	tcase_add_test(tc, judge_not);
 	tcase_add_test(tc, judge_retransmit);
 	tcase_add_loop_test(tc, judge_reopen, 0, 5);

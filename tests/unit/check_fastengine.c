@@ -594,6 +594,88 @@ END_TEST
 
 /* The new connection meets the limits as any: refused by its source's
  * rate, it opens nothing, and the old one is gone all the same. */
+/* A pure SYN of cv from port p: its verdict (res has the rest). */
+static enum verdict syn_from(struct conv *cv, uint16_t p)
+{
+	cv->cp = p;
+	c2s(cv, TCPF_SYN, 0);
+	return res.verdict;
+}
+
+/*
+ * Admission in the kernel (fastpath_kernel_admit): the grant is at most
+ * half the room every limit leaves, what the kernel holds already
+ * counted in; what the kernel holds counts as
+ * taken by each of them, so that the daemon's own admissions stop short
+ * of it (here, on_full = drop: refused at max_flows less what is held);
+ * a SYN learned turns a held place into a flow, through the tracker.
+ */
+START_TEST(kernel_hold_limits)
+{
+	struct conv cv = conv4(2000);
+
+	conf.max_flows = 10;
+	conf.on_full = CONF_FULL_DROP;
+	remake();
+	ck_assert_uint_eq(engine_kernel_room(&e), 5);
+	engine_kernel_hold(&e, 5);
+	for (uint16_t p = 2000; p < 2005; p++)
+		ck_assert_uint_eq(syn_from(&cv, p), VERDICT_ACCEPT);
+	/* 5 flows, 5 held: full for the daemon. */
+	ck_assert_uint_eq(syn_from(&cv, 2005), VERDICT_DROP);
+	ck_assert_uint_eq(res.reason, DROP_TABLE_FULL);
+	ck_assert_uint_eq(engine_kernel_room(&e), 0);
+	/* Two of the held learned: two flows, three held, one place. */
+	engine_kernel_learned(&e, 2);
+	for (uint16_t p = 3000; p < 3002; p++) {
+		ck_assert_uint_eq(syn_from(&cv, p), VERDICT_ACCEPT);
+		ck_assert(res.fast_admit);
+	}
+	ck_assert_uint_eq(e.st.fastpath_learned, 2);
+	ck_assert_uint_eq(e.st.flows_created, 7);
+	ck_assert_uint_eq(syn_from(&cv, 3002), VERDICT_DROP);
+	/* Nothing held: the table's last places are the daemon's again,
+	 * and no room is left to grant. */
+	engine_kernel_hold(&e, 0);
+	c2s(&cv, TCPF_SYN, 0);
+	ck_assert_uint_eq(res.verdict, VERDICT_ACCEPT);
+	ck_assert_uint_eq(engine_kernel_room(&e), 1);
+}
+END_TEST
+
+/* TCP's cap and the reserve bound the grant too; per-source limits and
+ * exempt sources leave nothing to grant. */
+START_TEST(kernel_room_limits)
+{
+	struct conv cv = conv4(4000);
+
+	conf.max_flows = 100;
+	conf.reserve = 20;
+	conf.on_full = CONF_FULL_DROP;
+	remake();
+	ck_assert_uint_eq(engine_kernel_room(&e), 40);
+	conf.max_proto[PC_TCP] = 30;
+	remake();
+	ck_assert_uint_eq(engine_kernel_room(&e), 15);
+	engine_kernel_hold(&e, 15);
+	ck_assert_uint_eq(engine_kernel_room(&e), 7);
+	/* TCP's cap counts what is held: 15 more TCP flows, no more. */
+	for (uint16_t p = 4000; p < 4016; p++)
+		syn_from(&cv, p);
+	ck_assert_uint_eq(res.verdict, VERDICT_DROP);
+	ck_assert_uint_eq(res.reason, DROP_PROTO_CAP);
+	ck_assert_uint_eq(e.st.flows_created, 15);
+	conf.max_proto[PC_TCP] = 0;
+	conf.max_flows_per_source = 50;
+	remake();
+	ck_assert_uint_eq(engine_kernel_room(&e), 0);
+	conf.max_flows_per_source = 0;
+	conf.max_new_per_source = 10;
+	remake();
+	ck_assert_uint_eq(engine_kernel_room(&e), 0);
+}
+END_TEST
+
 START_TEST(port_reuse_limited)
 {
 	struct conv cv = conv4(1041);
@@ -1122,6 +1204,8 @@ static Suite *fastpath_suite(void)
 	tcase_add_test(tc, reopen_admits);
 	tcase_add_test(tc, port_reuse_reopens);
 	tcase_add_test(tc, port_reuse_limited);
+	tcase_add_test(tc, kernel_hold_limits);
+	tcase_add_test(tc, kernel_room_limits);
 	tcase_add_test(tc, fin_unasked_closes);
 	tcase_add_test(tc, port_reuse_after_check_reopens);
 	tcase_add_test(tc, syn_on_established_resyncs);

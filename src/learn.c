@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * learn.c - the flows judge admitted in the kernel, made the daemon's,
+ * and the budget renewed. See learn.h.
+ */
+#include "learn.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "carrier.h"
+#include "carrier_map.h"
+#include "engine.h"
+#include "fastpath.h"
+
+#define LEARN_BATCH 64 /* SYNs through the engine at once */
+/* A grant's lease: renewed each tick (ENGINE_TICK_MS), so that a tick
+ * late under load does not stop the kernel's admissions, yet a daemon
+ * killed stops them within a third of a second. */
+#define LEASE_MS 300
+/* The least grant while there is room: a tick's new connections on a
+ * quiet server. */
+#define GRANT_FLOOR 64
+
+enum grant_state {
+	GRANT_OFF, /* nothing granted beyond what was learned */
+	GRANT_ON, /* renewed each turn */
+	GRANT_REVOKED, /* revoked this turn: judges running then may take */
+};
+
+struct learner {
+	struct carrier *car;
+	struct engine *engine; /* during a turn */
+	enum grant_state grant;
+	bool on;
+	unsigned n; /* SYNs in the batch */
+	uint8_t head[LEARN_BATCH][CARRIER_SYN_HEAD];
+	struct engine_input in[LEARN_BATCH];
+	struct engine_result res[LEARN_BATCH];
+	struct fastpath_tuple tuple[LEARN_BATCH];
+	/* Taken back last turn: again this turn, in case admit made their
+	 * entries after the first removal (the SYN between judge's hook and
+	 * admit's while the daemon read its record). */
+	struct fastpath_tuple back[FASTPATH_BATCH_MAX];
+	unsigned nback;
+	int error; /* a take-back failed this turn (errno) */
+};
+
+struct learner *learner_new(struct carrier *car)
+{
+	struct learner *l = calloc(1, sizeof(*l));
+
+	if (l)
+		l->car = car;
+	return l;
+}
+
+void learner_free(struct learner *l)
+{
+	free(l);
+}
+
+int learner_set(struct learner *l, bool on)
+{
+	if (carrier_judge(l->car, on) < 0)
+		return -1;
+	l->on = on;
+	return 0;
+}
+
+/* Take n flows back from the kernel; remember them for the next turn. */
+static void take_back(struct learner *l, const struct fastpath_tuple *t,
+		      unsigned n)
+{
+	if (carrier_forget(l->car, t, n) < 0)
+		l->error = errno;
+	for (unsigned i = 0; i < n && l->nback < FASTPATH_BATCH_MAX; i++)
+		l->back[l->nback++] = t[i];
+}
+
+/* The batch through the engine: each SYN as if from the queue. */
+static void flush(struct learner *l)
+{
+	struct fastpath_tuple no[LEARN_BATCH];
+	unsigned k = 0;
+
+	if (!l->n)
+		return;
+	engine_kernel_learned(l->engine, l->n);
+	engine_packets(l->engine, l->in, l->n, l->res);
+	for (unsigned i = 0; i < l->n; i++)
+		if (!l->res[i].fast_admit)
+			no[k++] = l->tuple[i];
+	/* The removals the engine queued (a reopen's old connection). */
+	engine_fastpath_sync(l->engine);
+	if (k) {
+		engine_kernel_unlearned(l->engine, k);
+		take_back(l, no, k);
+	}
+	l->n = 0;
+}
+
+static void on_syn(void *arg, const struct carrier_syn *syn)
+{
+	struct learner *l = arg;
+	unsigned i = l->n;
+
+	if (carrier_syn_tuple(syn, &l->tuple[i]) < 0)
+		return; /* not judge's: nothing was admitted for it */
+	memcpy(l->head[i], syn->head, syn->len);
+	/* Its checksum the kernel's TCP checks: the daemon's would be of a
+	 * head, and a loopback or veth packet's may be partial. */
+	l->in[i] = (struct engine_input){ .buf = l->head[i],
+					  .caplen = syn->len,
+					  .wirelen = syn->wirelen };
+	if (++l->n == LEARN_BATCH)
+		flush(l);
+}
+
+/* The grant for the next tick: what the limits leave (half their room),
+ * no more than twice what the kernel used in the last (at least
+ * GRANT_FLOOR), so that places sit idle in the kernel's hands no longer
+ * than a tick's demand. */
+static uint32_t grant_size(struct learner *l, int learned)
+{
+	uint32_t room = engine_kernel_room(l->engine);
+	uint32_t want = learned > GRANT_FLOOR / 2 ? 2 * (uint32_t)learned :
+						    GRANT_FLOOR;
+
+	return room < want ? room : want;
+}
+
+/* The grant: renewed (on, with room), revoked (off, or no room: the
+ * kernel takes no more once judges running now are done, which the next
+ * turn may count on, and the places it held and did not use are the
+ * daemon's again). */
+static int regrant(struct learner *l, int learned)
+{
+	uint32_t n = l->on ? grant_size(l, learned) : 0;
+	int64_t held;
+
+	if (n) {
+		held = carrier_grant(l->car, n, LEASE_MS);
+		l->grant = GRANT_ON;
+	} else if (l->grant == GRANT_ON) {
+		/* What is held stays counted this turn: a judge may be
+		 * taking from the old grant as it goes. */
+		l->grant = GRANT_REVOKED;
+		return carrier_revoke(l->car) < 0 ? -1 : 0;
+	} else {
+		held = carrier_unlearned(l->car);
+		l->grant = GRANT_OFF;
+	}
+	if (held < 0)
+		return -1;
+	engine_kernel_hold(l->engine, (uint32_t)held);
+	return 0;
+}
+
+int learner_turn(struct learner *l, struct engine *e)
+{
+	struct fastpath_tuple again[FASTPATH_BATCH_MAX];
+	unsigned nagain = l->nback;
+	int n;
+
+	l->engine = e;
+	l->error = 0;
+	memcpy(again, l->back, nagain * sizeof(again[0]));
+	l->nback = 0;
+	if (nagain && carrier_forget(l->car, again, nagain) < 0)
+		l->error = errno;
+	n = carrier_learn(l->car, on_syn, l);
+	flush(l);
+	if (n < 0 || regrant(l, n) < 0)
+		return -1;
+	if (l->error) {
+		errno = l->error;
+		return -1;
+	}
+	return n;
+}
