@@ -197,8 +197,9 @@ write_conf() {
 # traffic.sh's elems): "CLASS SRC DST PROTO SPORT DPORT", CLASS the set
 # that carrier would hold the entry in: est4 est6 (state OPEN or EST),
 # close4 close6 (CLOSING or CLOSE), udp4 udp6 (UDP); those asked for, in
-# that order (all six without one). From the newest `flows` map (the
-# daemon's: maps are not a namespace's) and the timeouts in the `conf`
+# that order (all six without one). From the running daemon's `flows`
+# map, or else the newest (maps are not a namespace's: a unit test's
+# carrier may be there too), and the timeouts in the `conf`
 # map of the programs that use it. An entry whose state's timeout ran
 # out carries nothing and is left out, as nft leaves an expired element
 # out, though it stays in the map until the daemon removes it. From the
@@ -208,8 +209,8 @@ write_conf() {
 # 8 * state (little-endian; CLOCK_MONOTONIC, as bpf_ktime_get_ns()).
 # Fails without a map. carrier_flows -a [CLASS...]: the dead ones too.
 carrier_flows() {
-	python3 - "$@" <<-'EOF'
-		import ipaddress, json, subprocess, sys, time
+	DAEMON_PID=$DAEMON_PID python3 - "$@" <<-'EOF'
+		import ipaddress, json, os, subprocess, sys, time
 		def bpftool(*args):
 		    r = subprocess.run(("bpftool", "-j") + args, capture_output=True, text=True)
 		    try:
@@ -226,7 +227,12 @@ carrier_flows() {
 		ids = [m["id"] for m in maps if m.get("name") == "flows" and m.get("bytes_key") == 40]
 		if not ids:
 		    sys.exit(1)
-		flows = max(ids)
+		# The running daemon's, where bpftool says which process holds
+		# a map (another process's carrier, a unit test's, may be newer).
+		dpid = os.environ.get("DAEMON_PID") or "-"
+		own = [m["id"] for m in maps if m["id"] in ids and
+		       any(str(h.get("pid")) == dpid for h in m.get("pids", []))]
+		flows = max(own or ids)
 		confs = {m["id"] for m in maps if m.get("name") == "conf"}
 		conf = [i for p in bpftool("prog", "show") or [] if flows in p.get("map_ids", [])
 		        for i in p["map_ids"] if i in confs]
