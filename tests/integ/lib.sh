@@ -227,12 +227,18 @@ carrier_flows() {
 		ids = [m["id"] for m in maps if m.get("name") == "flows" and m.get("bytes_key") == 40]
 		if not ids:
 		    sys.exit(1)
-		# The running daemon's, where bpftool says which process holds
-		# a map (another process's carrier, a unit test's, may be newer).
-		dpid = os.environ.get("DAEMON_PID") or "-"
-		own = [m["id"] for m in maps if m["id"] in ids and
-		       any(str(h.get("pid")) == dpid for h in m.get("pids", []))]
-		flows = max(own or ids)
+		# The running daemon's, by the map_id of its descriptors
+		# (another process's carrier, a unit test's, may be newer).
+		own = set()
+		fdinfo = "/proc/%s/fdinfo" % (os.environ.get("DAEMON_PID") or "-")
+		for fd in os.listdir(fdinfo) if os.path.isdir(fdinfo) else []:
+		    try:
+		        for line in open(os.path.join(fdinfo, fd)):
+		            if line.startswith("map_id:"):
+		                own.add(int(line.split()[1]))
+		    except OSError:
+		        pass
+		flows = max([i for i in ids if i in own] or ids)
 		confs = {m["id"] for m in maps if m.get("name") == "conf"}
 		conf = [i for p in bpftool("prog", "show") or [] if flows in p.get("map_ids", [])
 		        for i in p["map_ids"] if i in confs]
