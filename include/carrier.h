@@ -84,7 +84,8 @@ int carrier_flush(struct carrier *c);
 
 /*
  * Admission in the kernel: judge admits a new TCP connection's pure SYN
- * while the budget lasts, and records it for carrier_learn(). On or off
+ * while the budget lasts, and admit, once the admin's filter has
+ * accepted it, records it for carrier_learn(). On or off
  * (off: every pure SYN goes to the queue, as with no judge rule), kept
  * across carrier_configure(). One bpf(2) call. 0 or -1 with errno.
  */
@@ -96,10 +97,11 @@ int carrier_judge(struct carrier *c, bool on);
  * after that unless granted again (a daemon that died or stalls stops
  * renewing it). A grant is never taken back, as the kernel may be taking
  * from it while it is written: a smaller n leaves the earlier grant in
- * force. Returns how many the kernel holds now, admitted but not learned
- * or still to admit (granted less learned: n or more), which the caller
- * counts as taken until carrier_learn() hands them over; or -1 with
- * errno. One bpf(2) call, two when the grant grows.
+ * force. Returns how many the kernel holds now, admitted but not settled
+ * or still to admit (granted less those learned or returned: n or more),
+ * which the caller counts as taken until carrier_learn() hands them over
+ * or carrier_settle() returns them; or -1 with errno. One bpf(2) call,
+ * two when the grant grows.
  */
 int64_t carrier_grant(struct carrier *c, uint32_t n, uint32_t lease_ms);
 
@@ -110,15 +112,29 @@ int64_t carrier_grant(struct carrier *c, uint32_t n, uint32_t lease_ms);
  */
 int carrier_revoke(struct carrier *c);
 
-/* What the kernel admitted and carrier_learn() has not yet handed over.
- * One bpf(2) call. The count, or -1 with errno. */
+/* What the kernel admitted and is not settled yet (neither handed over
+ * by carrier_learn() nor returned by carrier_settle()). One bpf(2) call.
+ * The count, or -1 with errno. */
 int64_t carrier_unlearned(struct carrier *c);
+
+/*
+ * Return the units judge took before the last call for which no record
+ * has come (after carrier_learn()): their SYNs never reached admit (the
+ * admin's filter dropped them, or a later SYN of the same tuple took the
+ * place in the judged map), and no flow is the kernel's for them. A
+ * turn, for every SYN, is far longer than a packet's way from judge's
+ * hook to admit's; one that took longer is learned all the same when its
+ * record comes, and taken off the count. One bpf(2) call. How many units
+ * came back, or -1 with errno.
+ */
+int64_t carrier_settle(struct carrier *c);
 
 /* The most records the ring holds: the largest grant. */
 uint32_t carrier_ring_room(void);
 
 /*
- * Hand each SYN judge admitted since the last call to fn, oldest first;
+ * Hand each SYN judge admitted and admit recorded since the last call to
+ * fn, oldest first;
  * each is then learned (no longer held by a grant). Reads the ring in
  * place: no system call. Returns how many, or -1 with errno. One thread
  * at a time.

@@ -96,9 +96,21 @@ struct carrier_conf {
  * with every option. */
 #define CARRIER_SYN_HEAD 128
 
-/* A record of the learned ring: one SYN judge() admitted. */
+/* What judge() leaves in the judged map, under the SYN's own tuple, for
+ * admit() to find once the admin's filter has accepted the SYN. */
+struct carrier_judged {
+	__u64 unit; /* the budget's unit judge took: TAKEN before it */
+	__u64 time_ns; /* bpf_ktime_get_ns() at judge */
+	__u32 reopened; /* it replaces a closed connection's entries */
+	__u32 zero;
+};
+
+/* A record of the learned ring: one SYN judge() admitted and the
+ * admin's filter accepted, written by admit() once its entries are in
+ * place. */
 struct carrier_syn {
-	__u64 time_ns; /* bpf_ktime_get_ns() at the admission */
+	__u64 time_ns; /* bpf_ktime_get_ns() at judge */
+	__u64 unit; /* struct carrier_judged's */
 	__u32 len; /* bytes of head[] that are the packet's */
 	__u32 wirelen; /* the packet's length */
 	__u32 reopened; /* it replaced a closed connection's entry */

@@ -150,6 +150,7 @@ struct engine_stats {
 	uint64_t fastpath_errors; /* queries or removals that failed */
 	uint64_t fastpath_learned; /* SYNs the kernel admitted, learned */
 	uint64_t fastpath_unlearned; /* of those, taken back: not admissible */
+	uint64_t fastpath_filtered; /* judged, then dropped by the filter */
 	uint64_t events_emitted; /* flow events handed to the sink */
 };
 
@@ -490,13 +491,16 @@ int engine_fastpath_flush(struct engine *e);
  * (engine_kernel_learned(), just before they go through
  * engine_packets(), which makes their flows: they count as flows from
  * then on), and of those, n the daemon took back
- * (engine_kernel_unlearned(): no flow admissible for it to carry). Each
- * takes the group's lock once, or none. O(1).
+ * (engine_kernel_unlearned(): no flow admissible for it to carry); n
+ * units it took for SYNs the admin's filter then dropped, returned
+ * (engine_kernel_filtered(): never flows). Each takes the group's lock
+ * once, or none. O(1).
  */
 uint32_t engine_kernel_room(struct engine *e);
 void engine_kernel_hold(struct engine *e, uint32_t held);
 void engine_kernel_learned(struct engine *e, uint32_t n);
 void engine_kernel_unlearned(struct engine *e, uint32_t n);
+void engine_kernel_filtered(struct engine *e, uint32_t n);
 
 /* Fast flows in e's table, on the fast lists. O(lists). */
 uint32_t engine_fast_flows(const struct engine *e);

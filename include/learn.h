@@ -5,18 +5,21 @@
  * budget it admits them under, renewed.
  *
  * judge (carrier.bpf.c) admits a new TCP connection's pure SYN in the
- * kernel while a budget the daemon granted lasts, and writes the SYN to
- * a ring. On each tick the worker's learner reads the ring and puts each
- * SYN through the engine as if it had come from the queue: the flow is
- * made, counted, limited and told (NEW) as any other, a reopen or a
- * retransmission decided by the tracker. A SYN the engine would not let
- * the kernel carry (not admissible: a port reused while the daemon has
- * the old connection established, a limit lowered by a reload) has its
- * entries taken back from the kernel. Then it grants anew: at most half
- * the room the limits leave (engine_kernel_room()); what the kernel holds
- * counts as taken by every limit until it is learned, so that no limit
- * is ever passed. Turned off, the grant is revoked, and what was taken
- * of it is learned as before.
+ * kernel while a budget the daemon granted lasts, and admit, once the
+ * admin's filter has accepted it, writes the SYN to a ring. On each tick
+ * the worker's learner reads the ring and puts each SYN through the
+ * engine as if it had come from the queue: the flow is made, counted,
+ * limited and told (NEW) as any other, a reopen or a retransmission
+ * decided by the tracker. A SYN the engine would not let the kernel
+ * carry (not admissible: a port reused while the daemon has the old
+ * connection established, a limit lowered by a reload) has its entries
+ * taken back from the kernel. The units taken for SYNs whose record
+ * never came (the filter dropped them) are counted returned. Then it
+ * grants anew: at most half the room the limits leave
+ * (engine_kernel_room()); what the kernel holds counts as taken by every
+ * limit until it is learned or returned, so that no limit is ever
+ * passed. Turned off, the grant is revoked, and what was taken of it is
+ * learned as before.
  *
  * One learner per daemon, with a single queue (the configuration says
  * so), used by that queue's thread alone.

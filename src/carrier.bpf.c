@@ -16,22 +16,32 @@
  *           refreshed after (with accounting, it goes to the daemon
  *           instead, which reads the counters first).
  *   admit   after the filter table, on a packet whose verdict carried the
- *           admit mark: puts both directions of its flow in `flows`.
+ *           admit mark: puts both directions of its flow in `flows`; for
+ *           a SYN judge admitted, then writes it to the `learned` ring,
+ *           which the daemon reads on its tick and makes the flow its
+ *           own from.
  *   judge   before the NFQUEUE rules, on a pure SYN, when the daemon has
  *           turned it on: admits a new connection in the kernel while
- *           the daemon's budget lasts, and writes the SYN to the
- *           `learned` ring, which the daemon reads on its tick and makes
- *           the flow its own from. What it admits: a tuple with no live
- *           entry, or one whose connection closed as the kernel's tracker
- *           lets a SYN reopen it; a retransmitted SYN of a connection
- *           admitted already matches without a budget. Anything else, and
- *           everything over the budget or with the ring full, goes on to
+ *           the daemon's budget lasts, taking a unit of it, and leaves
+ *           the unit in `judged` for admit. What it admits: a tuple with
+ *           no live entry, or one whose connection closed as the kernel's
+ *           tracker lets a SYN reopen it; a retransmitted SYN of a
+ *           connection admitted already matches without a budget.
+ *           Anything else, and everything over the budget, goes on to
  *           the queue, where the daemon decides with every policy.
+ *
+ * The record is admit's, not judge's: a SYN the admin's filter drops
+ * after judge never reaches admit, and is never the daemon's flow (as
+ * the kernel's tracker never confirms an entry for a packet its filter
+ * dropped). Its unit the daemon counts as returned a turn later (it has
+ * every unit's number: the taken count before it, in each record).
  *
  * Per packet: a few loads, one hash lookup, the entry's time written in
  * place. Per admitted flow: two updates of a preallocated hash map (no
- * allocation); by judge, two lookups more, a compare-and-swap and a
- * record of 160 bytes in the ring (no wakeup: the daemon polls it). Nothing here removes an entry: a dead one (its state's
+ * allocation); by judge, two lookups more, a compare-and-swap and an
+ * update of `judged`; by admit then, a lookup and a delete of it and a
+ * record of 176 bytes in the ring (no wakeup: the daemon polls it).
+ * Nothing here removes an entry: a dead one (its state's
  * timeout run out) matches nothing, and the daemon removes it when it
  * ends the flow. Removing it here could remove a newer admission of the
  * same tuple made on another CPU in the meantime.
@@ -71,13 +81,26 @@ struct {
 	__type(value, __u64);
 } budget SEC(".maps");
 
-/* The SYNs judge admitted (struct carrier_syn), for the daemon to learn.
- * The daemon grants no more than it holds (carrier_grant()): a record
- * never finds it full but for a moment's reservations. */
+/* The SYNs judge admitted and admit confirmed (struct carrier_syn), for
+ * the daemon to learn. The daemon grants no more than it holds
+ * (carrier_grant()): a record never finds it full but for a moment's
+ * reservations. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 20);
 } learned SEC(".maps");
+
+/* judge's units on their way to admit, by the SYN's tuple (struct
+ * carrier_judged). A SYN the filter dropped leaves its entry behind, to
+ * be replaced by a retransmission's or pushed out by newer ones (an LRU
+ * map): what the daemon counts does not depend on it. Its size is many
+ * ticks' worth of the largest grant. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct carrier_key);
+	__type(value, struct carrier_judged);
+} judged SEC(".maps");
 
 /* User space's alone (accounting: what it has read of each entry's
  * counters); no program here touches it. Allocated as it fills: empty
@@ -271,20 +294,67 @@ int carry(struct __sk_buff *skb)
 	return 1;
 }
 
+/*
+ * The unit judge took for this SYN (k), if it did and no other admit of
+ * the same tuple claimed it first (the delete is the claim), into *j;
+ * then its record in the ring, the SYN's head copied, into *rec. 0: not
+ * judge's; 1: judge's, *rec to submit; -1: judge's, and the ring full
+ * (never while the daemon grants within its room) or the head not read:
+ * no entries then, and no record, so that the kernel never carries a
+ * flow the daemon does not know; the daemon counts the unit returned.
+ */
+static __always_inline int claim(struct __sk_buff *skb,
+				 const struct carrier_key *k,
+				 struct carrier_judged *j,
+				 struct carrier_syn **rec)
+{
+	struct carrier_judged *p = bpf_map_lookup_elem(&judged, k);
+	__u32 len = skb->len < CARRIER_SYN_HEAD ? skb->len : CARRIER_SYN_HEAD;
+
+	if (!p)
+		return 0;
+	*j = *p;
+	if (bpf_map_delete_elem(&judged, k))
+		return 0;
+	*rec = bpf_ringbuf_reserve(&learned, sizeof(**rec), 0);
+	if (!*rec)
+		return -1;
+	if (len < 20 || bpf_skb_load_bytes(skb, 0, (*rec)->head, len)) {
+		bpf_ringbuf_discard(*rec, BPF_RB_NO_WAKEUP);
+		return -1;
+	}
+	(*rec)->time_ns = j->time_ns;
+	(*rec)->unit = j->unit;
+	(*rec)->len = len;
+	(*rec)->wirelen = skb->len;
+	(*rec)->reopened = j->reopened;
+	(*rec)->zero = 0;
+	return 1;
+}
+
 SEC("socket")
 int admit(struct __sk_buff *skb)
 {
 	struct carrier_flow fresh = {}, *v;
 	struct carrier_key k = {}, r = {};
+	struct carrier_syn *rec = NULL;
+	struct carrier_judged j = {};
 	struct carrier_conf *c;
 	__u32 zero = 0;
 	__u8 fl = 0;
+	int mine = 0;
 
 	c = bpf_map_lookup_elem(&conf, &zero);
 	if (!c || !(c->flags & CARRIER_F_ON) || parse(skb, &k, &fl))
 		return 0;
 	if (k.proto == IPPROTO_UDP && !(c->flags & CARRIER_F_UDP))
 		return 0;
+	/* Whether judge is on or not: it may have been when it ran. */
+	if (k.proto == IPPROTO_TCP && (fl & 0x3f) == TCP_SYN) {
+		mine = claim(skb, &k, &j, &rec);
+		if (mine < 0)
+			return 0;
+	}
 	fresh.last_ns = bpf_ktime_get_ns();
 	fresh.admitted_ns = fresh.last_ns;
 	fresh.state = k.proto == IPPROTO_TCP ? CARRIER_OPEN : CARRIER_UDP;
@@ -295,7 +365,7 @@ int admit(struct __sk_buff *skb)
 	v = bpf_map_lookup_elem(&flows, &k);
 	if (v && alive(c, v, fresh.last_ns) &&
 	    (v->state <= CARRIER_EST) == (fresh.state <= CARRIER_EST))
-		return 1;
+		goto out;
 	if (c->flags & CARRIER_F_ACCOUNTING) {
 		/* Both start with the admitting packet, as the sets'
 		 * elements do: the daemon counted it already and takes it
@@ -308,6 +378,11 @@ int admit(struct __sk_buff *skb)
 	if (fresh.state == CARRIER_OPEN)
 		fresh.sent = CARRIER_SENT_SYN;
 	bpf_map_update_elem(&flows, &k, &fresh, BPF_ANY);
+out:
+	/* The entries first: the daemon may take them back as soon as it
+	 * reads the record. */
+	if (mine)
+		bpf_ringbuf_submit(rec, BPF_RB_NO_WAKEUP);
 	return 1;
 }
 
@@ -332,8 +407,9 @@ static __always_inline int reopens(const struct carrier_flow *own,
 
 /* One unit of the budget, if one is left and its lease runs at now:
  * taken < granted, taken raised by compare-and-swap (a few tries; a SYN
- * that loses them all goes to the queue, which is never wrong). */
-static __always_inline int take_budget(__u64 now)
+ * that loses them all goes to the queue, which is never wrong). Its
+ * number (taken before it) into *unit. */
+static __always_inline int take_budget(__u64 now, __u64 *unit)
 {
 	__u32 gk = CARRIER_BUDGET_GRANTED, tk = CARRIER_BUDGET_TAKEN,
 	      uk = CARRIER_BUDGET_UNTIL;
@@ -350,8 +426,10 @@ static __always_inline int take_budget(__u64 now)
 
 		if (was >= *(volatile __u64 *)granted)
 			return 0;
-		if (__sync_val_compare_and_swap(taken, was, was + 1) == was)
+		if (__sync_val_compare_and_swap(taken, was, was + 1) == was) {
+			*unit = was;
 			return 1;
+		}
 	}
 	return 0;
 }
@@ -361,9 +439,9 @@ int judge(struct __sk_buff *skb)
 {
 	struct carrier_key k = {}, r = {};
 	struct carrier_flow *v, *rv;
-	struct carrier_syn *rec;
+	struct carrier_judged j = {};
 	struct carrier_conf *c;
-	__u32 zero = 0, reopened = 0, len;
+	__u32 zero = 0;
 	__u8 fl = 0;
 	__u64 now;
 
@@ -388,27 +466,15 @@ int judge(struct __sk_buff *skb)
 		rv = bpf_map_lookup_elem(&flows, &r);
 		if (!reopens(v, rv))
 			return 0;
-		reopened = 1;
+		j.reopened = 1;
 	}
-	/* The record's place before the budget, and the budget last: a
-	 * unit taken is a record written, so the daemon hears of every
-	 * flow admitted here. */
-	rec = bpf_ringbuf_reserve(&learned, sizeof(*rec), 0);
-	if (!rec)
+	/* A unit taken and not in judged (no memory for it) is never
+	 * claimed: the daemon counts it returned, and the SYN goes on to
+	 * the queue, which is never wrong. */
+	if (!take_budget(now, &j.unit))
 		return 0;
-	len = skb->len < CARRIER_SYN_HEAD ? skb->len : CARRIER_SYN_HEAD;
-	if (len < 20 || bpf_skb_load_bytes(skb, 0, rec->head, len) ||
-	    !take_budget(now)) {
-		bpf_ringbuf_discard(rec, BPF_RB_NO_WAKEUP);
-		return 0;
-	}
-	rec->time_ns = now;
-	rec->len = len;
-	rec->wirelen = skb->len;
-	rec->reopened = reopened;
-	rec->zero = 0;
-	bpf_ringbuf_submit(rec, BPF_RB_NO_WAKEUP);
-	return 1;
+	j.time_ns = now;
+	return bpf_map_update_elem(&judged, &k, &j, BPF_ANY) ? 0 : 1;
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -33,6 +33,11 @@ static const char *const prog_names[] = { "carry", "admit", "judge" };
 #define RING_BYTES (1u << 20)
 #define RECORD_BYTES ((sizeof(struct carrier_syn) + 8 + 7) & ~7u)
 
+/* The units of the budget whose fate is being told (a record, or none
+ * by the turn after they were taken): more than any grant can hold out
+ * (carrier_grant() keeps granted within it). */
+#define WINDOW 16384u
+
 struct carrier {
 	struct bpf_object *obj; /* owns the descriptors below */
 	int prog[PROGS]; /* enum carrier_prog */
@@ -42,6 +47,12 @@ struct carrier {
 	uint64_t granted; /* CARRIER_BUDGET_GRANTED, as last written */
 	bool revoked; /* granted lowered by carrier_revoke(), maybe < taken */
 	uint64_t learned; /* records handed over */
+	uint64_t returned; /* units taken that no record will come for */
+	/* Units below base are settled: learned or returned. Those in
+	 * [base, mark) were taken before the last carrier_settle(); bit
+	 * (unit % WINDOW) of recorded says a record came for one. */
+	uint64_t base, mark;
+	uint64_t recorded[WINDOW / 64];
 	carrier_learn_fn *learn_fn; /* carrier_learn()'s, for on_record() */
 	void *learn_arg;
 };
@@ -54,14 +65,31 @@ static uint64_t monotonic_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* libbpf's callback for one record of the ring. */
+/* The units settled: learned, or returned. */
+static uint64_t settled(const struct carrier *c)
+{
+	return c->learned + c->returned;
+}
+
+/* libbpf's callback for one record of the ring: its unit recorded (one
+ * carrier_settle() counted returned already, its SYN held longer than a
+ * turn between judge and admit, is taken off that count). */
 static int on_record(void *ctx, void *data, size_t size)
 {
+	const struct carrier_syn *syn = data;
 	struct carrier *c = ctx;
 
-	if (size >= sizeof(struct carrier_syn))
-		c->learn_fn(c->learn_arg, data);
+	if (size < sizeof(*syn))
+		return 0;
+	if (syn->unit < c->base) {
+		if (c->returned)
+			c->returned--;
+	} else if (syn->unit - c->base < WINDOW) {
+		c->recorded[syn->unit % WINDOW / 64] |= 1ull
+							<< (syn->unit % 64);
+	}
 	c->learned++;
+	c->learn_fn(c->learn_arg, syn);
 	return 0;
 }
 
@@ -216,11 +244,14 @@ int64_t carrier_grant(struct carrier *c, uint32_t n, uint32_t lease_ms)
 
 	if (n > carrier_ring_room())
 		n = carrier_ring_room();
-	/* Every unit taken is a record written, and taken never passes
-	 * granted while granted only grows: those not learned yet are in
-	 * the ring (or being written), so granted - learned bounds both
-	 * what the kernel may still admit and what the ring must hold. */
-	want = c->learned + n;
+	/* Every unit taken is a record written or, by the turn after,
+	 * returned; taken never passes granted while granted only grows:
+	 * granted - settled bounds both what the kernel may still admit
+	 * and what the ring must hold. No unit is granted beyond the
+	 * window of those carrier_settle() tells. */
+	want = settled(c) + n;
+	if (want > c->base + WINDOW)
+		want = c->base + WINDOW;
 	if (c->revoked) {
 		/* Revoked below what was taken: granted stands for taken
 		 * from here, as if never revoked. */
@@ -228,8 +259,8 @@ int64_t carrier_grant(struct carrier *c, uint32_t n, uint32_t lease_ms)
 
 		if (out < 0)
 			return -1;
-		if (c->learned + (uint64_t)out > c->granted)
-			c->granted = c->learned + (uint64_t)out;
+		if (settled(c) + (uint64_t)out > c->granted)
+			c->granted = settled(c) + (uint64_t)out;
 		c->revoked = false;
 	}
 	if (want > c->granted) {
@@ -240,13 +271,13 @@ int64_t carrier_grant(struct carrier *c, uint32_t n, uint32_t lease_ms)
 	until = monotonic_ns() + lease_ms * 1000000ull;
 	if (bpf_map_update_elem(c->budget, &uk, &until, BPF_ANY) < 0)
 		return -1;
-	return (int64_t)(c->granted - c->learned);
+	return (int64_t)(c->granted - settled(c));
 }
 
 int carrier_revoke(struct carrier *c)
 {
 	uint32_t gk = CARRIER_BUDGET_GRANTED, uk = CARRIER_BUDGET_UNTIL;
-	uint64_t none = c->learned, ended = 0;
+	uint64_t none = settled(c), ended = 0;
 
 	if (bpf_map_update_elem(c->budget, &uk, &ended, BPF_ANY) < 0 ||
 	    bpf_map_update_elem(c->budget, &gk, &none, BPF_ANY) < 0)
@@ -263,7 +294,29 @@ int64_t carrier_unlearned(struct carrier *c)
 
 	if (bpf_map_lookup_elem(c->budget, &tk, &taken) < 0)
 		return -1;
-	return taken > c->learned ? (int64_t)(taken - c->learned) : 0;
+	return taken > settled(c) ? (int64_t)(taken - settled(c)) : 0;
+}
+
+int64_t carrier_settle(struct carrier *c)
+{
+	uint32_t tk = CARRIER_BUDGET_TAKEN;
+	uint64_t taken, n = 0;
+
+	if (bpf_map_lookup_elem(c->budget, &tk, &taken) < 0)
+		return -1;
+	for (uint64_t u = c->base; u < c->mark; u++) {
+		uint64_t *w = &c->recorded[u % WINDOW / 64];
+		uint64_t bit = 1ull << (u % 64);
+
+		if (*w & bit)
+			*w &= ~bit;
+		else
+			n++;
+	}
+	c->returned += n;
+	c->base = c->mark;
+	c->mark = taken;
+	return (int64_t)n;
 }
 
 int carrier_learn(struct carrier *c, carrier_learn_fn *fn, void *arg)

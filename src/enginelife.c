@@ -543,6 +543,11 @@ void engine_kernel_unlearned(struct engine *e, uint32_t n)
 	e->st.fastpath_unlearned += n;
 }
 
+void engine_kernel_filtered(struct engine *e, uint32_t n)
+{
+	e->st.fastpath_filtered += n;
+}
+
 uint32_t engine_fast_flows(const struct engine *e)
 {
 	uint32_t n = 0;

@@ -39,11 +39,6 @@ struct learner {
 	struct engine_input in[LEARN_BATCH];
 	struct engine_result res[LEARN_BATCH];
 	struct fastpath_tuple tuple[LEARN_BATCH];
-	/* Taken back last turn: again this turn, in case admit made their
-	 * entries after the first removal (the SYN between judge's hook and
-	 * admit's while the daemon read its record). */
-	struct fastpath_tuple back[FASTPATH_BATCH_MAX];
-	unsigned nback;
 	int error; /* a take-back failed this turn (errno) */
 };
 
@@ -69,16 +64,6 @@ int learner_set(struct learner *l, bool on)
 	return 0;
 }
 
-/* Take n flows back from the kernel; remember them for the next turn. */
-static void take_back(struct learner *l, const struct fastpath_tuple *t,
-		      unsigned n)
-{
-	if (carrier_forget(l->car, t, n) < 0)
-		l->error = errno;
-	for (unsigned i = 0; i < n && l->nback < FASTPATH_BATCH_MAX; i++)
-		l->back[l->nback++] = t[i];
-}
-
 /* The batch through the engine: each SYN as if from the queue. */
 static void flush(struct learner *l)
 {
@@ -94,9 +79,12 @@ static void flush(struct learner *l)
 			no[k++] = l->tuple[i];
 	/* The removals the engine queued (a reopen's old connection). */
 	engine_fastpath_sync(l->engine);
+	/* admit made the entries before it wrote the record: once removed,
+	 * they stay so. */
 	if (k) {
 		engine_kernel_unlearned(l->engine, k);
-		take_back(l, no, k);
+		if (carrier_forget(l->car, no, k) < 0)
+			l->error = errno;
 	}
 	l->n = 0;
 }
@@ -107,7 +95,7 @@ static void on_syn(void *arg, const struct carrier_syn *syn)
 	unsigned i = l->n;
 
 	if (carrier_syn_tuple(syn, &l->tuple[i]) < 0)
-		return; /* not judge's: nothing was admitted for it */
+		return; /* not admit's: nothing was admitted for it */
 	memcpy(l->head[i], syn->head, syn->len);
 	/* Its checksum the kernel's TCP checks: the daemon's would be of a
 	 * head, and a loopback or veth packet's may be partial. */
@@ -160,19 +148,22 @@ static int regrant(struct learner *l, int learned)
 
 int learner_turn(struct learner *l, struct engine *e)
 {
-	struct fastpath_tuple again[FASTPATH_BATCH_MAX];
-	unsigned nagain = l->nback;
+	int64_t back;
 	int n;
 
 	l->engine = e;
 	l->error = 0;
-	memcpy(again, l->back, nagain * sizeof(again[0]));
-	l->nback = 0;
-	if (nagain && carrier_forget(l->car, again, nagain) < 0)
-		l->error = errno;
 	n = carrier_learn(l->car, on_syn, l);
 	flush(l);
-	if (n < 0 || regrant(l, n) < 0)
+	if (n < 0)
+		return -1;
+	/* After the ring is read: a record read this turn is never one
+	 * of the units returned. */
+	back = carrier_settle(l->car);
+	if (back < 0)
+		return -1;
+	engine_kernel_filtered(l->engine, (uint32_t)back);
+	if (regrant(l, n) < 0)
 		return -1;
 	if (l->error) {
 		errno = l->error;

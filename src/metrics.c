@@ -260,6 +260,10 @@ static const struct metric metrics[] = {
 	{ "nfqtrack_fastpath_unlearned_total", COUNTER,
 	  "Of those, taken back from the kernel: not admissible here.",
 	  STATS(fastpath_unlearned), STAT("fastpath_unlearned") },
+	{ "nfqtrack_fastpath_filtered_total", COUNTER,
+	  "SYNs the kernel admitted under the budget that the filter then "
+	  "dropped: never flows, their units returned.",
+	  STATS(fastpath_filtered), STAT("fastpath_filtered") },
 	{ "nfqtrack_sources_full_total", COUNTER,
 	  "New sources that found no room in the source table.",
 	  GROUP(sources_full), STAT("sources_full") },

@@ -29,6 +29,8 @@
 #   flush    empties the daemon's table and the kernel's sets; connections
 #            go on, picked up again
 #   queues   queues = 0-1: flows admitted from both queues, one table
+#   blocked  a port the host's firewall closes before the queue rules:
+#            no flow for its SYNs, judged in the kernel or not
 # With NFQT_CARRIER=bpf and NFQT_KADMIT=1 (35-fastpath-kernel-admit.sh),
 # new TCP connections admitted in the kernel under the daemon's budget,
 # wherever there is one queue, and besides, each short connection learned
@@ -324,6 +326,35 @@ busy() {
 		"fastpath_alive=${S[fastpath_alive]:-?}"
 }
 
+# blocked: a port the host's firewall closes, by a rule before the queue
+# rule (as ufw's are). Its SYNs never reach the queue, and those judge
+# admitted in the kernel (before the filter) are no flows either: no
+# record, no entries, their units back to the daemon (fastpath_filtered).
+blocked() {
+	local c0 k0 f0 r
+	c0=$(counter flows_created)
+	k0=$(counter fastpath_learned)
+	f0=$(counter fastpath_filtered)
+	nsx iptables -I INPUT 1 -i veth-s -p tcp --dport 81 -j DROP
+	r=$(ip netns exec "$NS_C" "$FLOWGEN" client -d "$V4_S" -p 81 -t 10 \
+		<<<"open 5 1500" | head -1)
+	nsx iptables -D INPUT -i veth-s -p tcp --dport 81 -j DROP
+	expect "blocked: 5 connections to a port the firewall closes fail" \
+		"$r" "open ok=0 fail=5"
+	# The units come back at the second turn after they were taken.
+	sleep 0.3
+	expect "blocked: no flow for them" "$(($(counter flows_created) - c0))" 0
+	expect "blocked: none learned" "$(($(counter fastpath_learned) - k0))" 0
+	expect "blocked: none in the daemon's table" \
+		"$(flows -p tcp | awk '$5 == 81' | wc -l)" 0
+	if [ "$KADMIT" != 0 ]; then
+		expect_ge "blocked: their SYNs judged in the kernel, units returned" \
+			"$(($(counter fastpath_filtered) - f0))" 5
+		expect "blocked: no entry in the kernel's map" \
+			"$(carrier_flows -a | awk '$6 == 81' | wc -l)" 0
+	fi
+}
+
 # traffic LABEL FAM CLIENT SERVER [busy]: the short connections and the
 # long one, busy if asked, then closed (see the header).
 traffic() {
@@ -437,6 +468,7 @@ else
 fi
 traffic "IPv4" 4 "$V4_C" "$V4_S" busy
 traffic "IPv6" 6 "$V6_C" "$V6_S"
+blocked
 udp "IPv4 UDP" 4 "$V4_S"
 udp "IPv6 UDP" 6 "$V6_S"
 snapshot
