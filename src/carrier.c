@@ -197,12 +197,23 @@ int carrier_prog_fd(const struct carrier *c, enum carrier_prog p)
 	return c->prog[p];
 }
 
+/* The programs' configuration, v, written; kept as last written. One
+ * bpf(2) call. */
+static int write_conf(struct carrier *c, const struct carrier_conf *v)
+{
+	uint32_t zero = 0;
+
+	if (bpf_map_update_elem(c->conf, &zero, v, BPF_ANY) < 0)
+		return -1;
+	c->conf_v = *v;
+	return 0;
+}
+
 int carrier_configure(struct carrier *c, const struct fastpath_params *p,
 		      bool on)
 {
 	const uint64_t s = 1000000000ull;
 	struct carrier_conf v;
-	uint32_t zero = 0;
 
 	memset(&v, 0, sizeof(v));
 	v.timeout_ns[CARRIER_OPEN] = p->timeout_open * s;
@@ -214,22 +225,15 @@ int carrier_configure(struct carrier *c, const struct fastpath_params *p,
 		  (p->accounting ? CARRIER_F_ACCOUNTING : 0) |
 		  (p->udp ? CARRIER_F_UDP : 0) |
 		  (c->conf_v.flags & CARRIER_F_JUDGE);
-	if (bpf_map_update_elem(c->conf, &zero, &v, BPF_ANY) < 0)
-		return -1;
-	c->conf_v = v;
-	return 0;
+	return write_conf(c, &v);
 }
 
 int carrier_judge(struct carrier *c, bool on)
 {
 	struct carrier_conf v = c->conf_v;
-	uint32_t zero = 0;
 
 	v.flags = (v.flags & ~CARRIER_F_JUDGE) | (on ? CARRIER_F_JUDGE : 0);
-	if (bpf_map_update_elem(c->conf, &zero, &v, BPF_ANY) < 0)
-		return -1;
-	c->conf_v = v;
-	return 0;
+	return write_conf(c, &v);
 }
 
 uint32_t carrier_ring_room(void)
