@@ -121,7 +121,7 @@ endif
 # fastpath.h for its types (the engine reaches the kernel through
 # callbacks; src/fastpath.c and src/fastpathnl.c are the daemon's).
 CORE       := hash slab prefix flow source pkt tcp sctp defrag proto policy \
-              engine enginelife group flowevent
+              engine enginelife enginefast group flowevent
 CORE_HDRS  := timeout params fastpath
 # What the daemon, the CLI, the tests and the fuzzers link beside it: the
 # configuration and its translation to parameters, logging, reports,

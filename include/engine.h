@@ -505,8 +505,8 @@ void engine_kernel_filtered(struct engine *e, uint32_t n);
 /* Fast flows in e's table, on the fast lists. O(lists). */
 uint32_t engine_fast_flows(const struct engine *e);
 
-/* Between engine.c and enginelife.c. The kernel's tuple of flow f (its
- * original direction). O(1). */
+/* Between engine.c, enginelife.c and enginefast.c. The kernel's tuple of
+ * flow f (its original direction). O(1). */
 void engine_fastpath_tuple(const struct flow *f, struct fastpath_tuple *t);
 
 /* Queue fast flow f's elements for removal (engine_fastpath_sync());
@@ -535,6 +535,11 @@ enum fast_found {
  * FOUND_SEEN, which leaves it as it is. */
 bool engine_fastpath_found(struct engine *e, struct flow *f,
 			   const struct fastpath_flow *k, enum fast_found how);
+
+/* engine_tick()'s checks of the fast flows whose check time ran out, in
+ * up to a few batches (a round trip to the kernel each): how many it
+ * reclaimed. */
+uint32_t engine_fastpath_check(struct engine *e);
 
 /*
  * A new flow would meet a limit that is full (policy_open(), out of the
