@@ -34,6 +34,10 @@ struct learner {
 	struct engine *engine; /* during a turn */
 	enum grant_state grant;
 	bool on;
+	/* The engine's fastpath_admitted at the last turn (primed: read
+	 * once). */
+	uint64_t admitted;
+	bool primed;
 	unsigned n; /* SYNs in the batch */
 	uint8_t head[LEARN_BATCH][CARRIER_SYN_HEAD];
 	struct engine_input in[LEARN_BATCH];
@@ -107,16 +111,23 @@ static void on_syn(void *arg, const struct carrier_syn *syn)
 }
 
 /* The grant for the next tick: what the limits leave (half their room),
- * no more than twice what the kernel used in the last (at least
- * GRANT_FLOOR), so that places sit idle in the kernel's hands no longer
- * than a tick's demand. */
+ * no more than twice the last tick's demand (at least GRANT_FLOOR), so
+ * that places sit idle in the kernel's hands no longer than a tick's
+ * demand. The demand is every admission to the fast path in the last
+ * tick (fastpath_admitted): the SYNs learned from the kernel and the
+ * flows the daemon admitted from the queue, those past the grant among
+ * them, so that a burst is the kernel's from its second tick, not after
+ * doubling from the floor. */
 static uint32_t grant_size(struct learner *l, int learned)
 {
 	uint32_t room = engine_kernel_room(l->engine);
-	uint32_t want = learned > GRANT_FLOOR / 2 ? 2 * (uint32_t)learned :
-						    GRANT_FLOOR;
+	uint64_t now = l->engine->st.fastpath_admitted;
+	uint64_t demand = l->primed ? now - l->admitted : (uint64_t)learned;
+	uint64_t want = demand > GRANT_FLOOR / 2 ? 2 * demand : GRANT_FLOOR;
 
-	return room < want ? room : want;
+	l->admitted = now;
+	l->primed = true;
+	return room < want ? room : (uint32_t)want;
 }
 
 /* The grant: renewed (on, with room), revoked (off, or no room: the
