@@ -40,7 +40,7 @@
  * place. Per admitted flow: two updates of a preallocated hash map (no
  * allocation); by judge, two lookups more, a compare-and-swap and an
  * update of `judged`; by admit then, a lookup and a delete of it and a
- * record of 176 bytes in the ring (no wakeup: the daemon polls it).
+ * record of 168 bytes in the ring (no wakeup: the daemon polls it).
  * Nothing here removes an entry: a dead one (its state's
  * timeout run out) matches nothing, and the daemon removes it when it
  * ends the flow. Removing it here could remove a newer admission of the

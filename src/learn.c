@@ -118,15 +118,11 @@ static void on_syn(void *arg, const struct carrier_syn *syn)
  * flows the daemon admitted from the queue, those past the grant among
  * them, so that a burst is the kernel's from its second tick, not after
  * doubling from the floor. */
-static uint32_t grant_size(struct learner *l, int learned)
+static uint32_t grant_size(struct learner *l, uint64_t demand)
 {
 	uint32_t room = engine_kernel_room(l->engine);
-	uint64_t now = l->engine->st.fastpath_admitted;
-	uint64_t demand = l->primed ? now - l->admitted : (uint64_t)learned;
 	uint64_t want = demand > GRANT_FLOOR / 2 ? 2 * demand : GRANT_FLOOR;
 
-	l->admitted = now;
-	l->primed = true;
 	return room < want ? room : (uint32_t)want;
 }
 
@@ -134,9 +130,9 @@ static uint32_t grant_size(struct learner *l, int learned)
  * kernel takes no more once judges running now are done, which the next
  * turn may count on, and the places it held and did not use are the
  * daemon's again). */
-static int regrant(struct learner *l, int learned)
+static int regrant(struct learner *l, uint64_t demand)
 {
-	uint32_t n = l->on ? grant_size(l, learned) : 0;
+	uint32_t n = l->on ? grant_size(l, demand) : 0;
 	int64_t held;
 
 	if (n) {
@@ -159,6 +155,7 @@ static int regrant(struct learner *l, int learned)
 
 int learner_turn(struct learner *l, struct engine *e)
 {
+	uint64_t admitted, demand;
 	int64_t back;
 	int n;
 
@@ -174,7 +171,14 @@ int learner_turn(struct learner *l, struct engine *e)
 	if (back < 0)
 		return -1;
 	engine_kernel_filtered(l->engine, (uint32_t)back);
-	if (regrant(l, n) < 0)
+	/* Every turn, on or off, so that a grant turned on by a reload
+	 * sees the last tick's demand, not all since the last time on.
+	 * The first turn has none to tell. */
+	admitted = e->st.fastpath_admitted;
+	demand = l->primed ? admitted - l->admitted : 0;
+	l->admitted = admitted;
+	l->primed = true;
+	if (regrant(l, demand) < 0)
 		return -1;
 	if (l->error) {
 		errno = l->error;
